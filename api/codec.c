@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * codec.c - JSON codecs (see codec.h for the conventions and ownership rules).
+ *
+ * Builders accumulate the results of json_object_set_new() into one flag and give up at
+ * the end: json_object_set_new() steals its value even when it fails, and a NULL value
+ * (an allocation that failed) makes it fail, so a single check covers every allocation.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "problem.h"
+
+#define set(o, k, v) (json_object_set_new((o), (k), (v)) != 0)
+
+json_t *api_json_hex(uint64_t v)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "0x%" PRIx64, v);
+	return json_string(s);
+}
+
+bool api_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 1 || n >= API_NAME_MAX || !isalnum((unsigned char)name[0]))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!isalnum(c) && c != '_' && c != '.' && c != '-')
+			return false;
+	}
+	/* isalnum() is locale-dependent; the rule is ASCII only */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] >= 0x80)
+			return false;
+	return true;
+}
+
+/* ---- POST /v1/machines ---------------------------------------------------------------- */
+
+static const char *json_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	case JSON_NULL:
+		return "null";
+	}
+	return "?";
+}
+
+/* A non-negative integer, or a string in C notation ("0x9fc00", "654336"). */
+static int parse_u64(const json_t *v, const char *field, uint64_t *ret, struct mm_error *err)
+{
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+
+		if (i < 0)
+			return api_error(err, -EINVAL, "field '%s' must not be negative", field);
+		*ret = (uint64_t)i;
+		return 0;
+	}
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		unsigned long long u;
+		char *end;
+
+		if (!isdigit((unsigned char)s[0]))
+			goto bad;
+		errno = 0;
+		u = strtoull(s, &end, 0);
+		if (errno || *end)
+			goto bad;
+		*ret = u;
+		return 0;
+bad:
+		return api_error(err, -EINVAL,
+				 "field '%s' must be an integer or a hex string like \"0x9fc00\", not "
+				 "\"%.64s\"",
+				 field, s);
+	}
+	return api_error(err, -EINVAL, "field '%s' must be an integer or a hex string, not %s",
+			 field, json_type_name(v));
+}
+
+/* The names a user may write for an e820 type; the kernel's own words. */
+static const struct {
+	uint32_t type;
+	const char *name;
+} e820_names[] = {
+	{ MM_E820_RAM, "usable" },	   { MM_E820_RESERVED, "reserved" },
+	{ MM_E820_ACPI, "ACPI data" },	   { MM_E820_NVS, "ACPI NVS" },
+	{ MM_E820_UNUSABLE, "unusable" },
+};
+
+static int parse_e820_type(const json_t *v, const char *field, uint32_t *ret,
+			   struct mm_error *err)
+{
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+
+		if (i < 1 || i > (json_int_t)UINT32_MAX)
+			return api_error(err, -EINVAL, "field '%s' must be 1..4294967295", field);
+		*ret = (uint32_t)i;
+		return 0;
+	}
+	if (json_is_string(v)) {
+		for (size_t i = 0; i < sizeof(e820_names) / sizeof(e820_names[0]); i++) {
+			if (!strcmp(json_string_value(v), e820_names[i].name)) {
+				*ret = e820_names[i].type;
+				return 0;
+			}
+		}
+		return api_error(err, -EINVAL,
+				 "field '%s' must be one of \"usable\", \"reserved\", \"ACPI data\", "
+				 "\"ACPI NVS\", \"unusable\" or an integer",
+				 field);
+	}
+	return api_error(err, -EINVAL, "field '%s' must be a string or an integer, not %s", field,
+			 json_type_name(v));
+}
+
+static int parse_e820(const json_t *arr, struct mm_config *cfg, struct mm_error *err)
+{
+	size_t i;
+	const json_t *ent;
+
+	if (!json_is_array(arr))
+		return api_error(err, -EINVAL, "field 'e820' must be an array, not %s",
+				 json_type_name(arr));
+	if (json_array_size(arr) > MM_MAX_E820)
+		return api_error(err, -EINVAL, "field 'e820' has %zu entries, at most %d allowed",
+				 json_array_size(arr), MM_MAX_E820);
+	json_array_foreach (arr, i, ent) {
+		struct mm_e820_entry *e = &cfg->e820[i];
+		const char *key;
+		const json_t *v;
+		char field[48];
+		bool have_addr = false, have_size = false, have_type = false;
+		int r;
+
+		if (!json_is_object(ent))
+			return api_error(err, -EINVAL, "field 'e820[%zu]' must be an object, not %s",
+					 i, json_type_name(ent));
+		json_object_foreach ((json_t *)ent, key, v) {
+			snprintf(field, sizeof(field), "e820[%zu].%.16s", i, key);
+			if (!strcmp(key, "addr")) {
+				r = parse_u64(v, field, &e->addr, err);
+				have_addr = true;
+			} else if (!strcmp(key, "size")) {
+				r = parse_u64(v, field, &e->size, err);
+				have_size = true;
+			} else if (!strcmp(key, "type")) {
+				r = parse_e820_type(v, field, &e->type, err);
+				have_type = true;
+			} else {
+				r = api_error(err, -EINVAL, "unknown field 'e820[%zu].%.64s'", i, key);
+			}
+			if (r)
+				return r;
+		}
+		if (!have_addr || !have_size || !have_type)
+			return api_error(err, -EINVAL, "field 'e820[%zu].%s' is required", i,
+					 !have_addr ? "addr" : !have_size ? "size" : "type");
+		if (e->size > UINT64_MAX - e->addr)
+			return api_error(err, -EINVAL, "e820[%zu] wraps around the address space", i);
+	}
+	cfg->nr_e820 = (unsigned int)json_array_size(arr);
+	return 0;
+}
+
+int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
+			   char ret_name[API_NAME_MAX], struct mm_error *err)
+{
+	const json_t *pae, *v;
+	const char *key;
+	struct mm_config *cfg;
+	char name[API_NAME_MAX] = "";
+	int r = 0;
+
+	if (!json_is_object(body))
+		return api_error(err, -EINVAL, "the machine must be a JSON object, not %s",
+				 json_type_name(body));
+	json_object_foreach ((json_t *)body, key, v) {
+		if (strcmp(key, "name") && strcmp(key, "mem") && strcmp(key, "pae") &&
+		    strcmp(key, "cpus") && strcmp(key, "cmdline") && strcmp(key, "e820"))
+			return api_error(err, -EINVAL,
+					 "unknown field '%.64s' (known: name, mem, pae, cpus, "
+					 "cmdline, e820)",
+					 key);
+	}
+
+	pae = json_object_get(body, "pae");
+	if (pae && !json_is_boolean(pae))
+		return api_error(err, -EINVAL, "field 'pae' must be a boolean, not %s",
+				 json_type_name(pae));
+
+	/* struct mm_config is large (the e820 table): build it on the heap */
+	cfg = malloc(sizeof(*cfg));
+	if (!cfg)
+		return api_error(err, -ENOMEM, "out of memory");
+	mm_config_init(cfg, pae && json_is_true(pae));
+
+	v = json_object_get(body, "name");
+	if (v) {
+		if (!json_is_string(v)) {
+			r = api_error(err, -EINVAL, "field 'name' must be a string, not %s",
+				      json_type_name(v));
+			goto out;
+		}
+		if (!api_name_valid(json_string_value(v))) {
+			r = api_error(err, -EINVAL,
+				      "field 'name' must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$");
+			goto out;
+		}
+		strcpy(name, json_string_value(v));
+	}
+
+	v = json_object_get(body, "mem");
+	if (!v) {
+		r = api_error(err, -EINVAL, "field 'mem' is required (bytes, or a size like \"1G\")");
+		goto out;
+	}
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0) {
+			r = api_error(err, -EINVAL, "field 'mem' must not be negative");
+			goto out;
+		}
+		cfg->mem = (uint64_t)json_integer_value(v);
+	} else if (json_is_string(v)) {
+		if (mm_parse_size(json_string_value(v), &cfg->mem) < 0) {
+			r = api_error(err, -EINVAL,
+				      "field 'mem': cannot parse \"%.64s\" as a size (e.g. \"1G\", "
+				      "\"512M\", \"1073741824\")",
+				      json_string_value(v));
+			goto out;
+		}
+	} else {
+		r = api_error(err, -EINVAL,
+			      "field 'mem' must be an integer (bytes) or a string like \"1G\", not %s",
+			      json_type_name(v));
+		goto out;
+	}
+	if (cfg->mem == 0 || cfg->mem > MM_MAX_RAM) {
+		r = api_error(err, -EINVAL, "field 'mem' must be 1 byte .. 64 GiB, not %" PRIu64,
+			      cfg->mem);
+		goto out;
+	}
+
+	v = json_object_get(body, "cpus");
+	if (v) {
+		if (!json_is_integer(v)) {
+			r = api_error(err, -EINVAL, "field 'cpus' must be an integer, not %s",
+				      json_type_name(v));
+			goto out;
+		}
+		if (json_integer_value(v) < 1 || json_integer_value(v) > MM_NR_CPUS) {
+			r = api_error(err, -EINVAL, "field 'cpus' must be 1..%d, not %" JSON_INTEGER_FORMAT,
+				      MM_NR_CPUS, json_integer_value(v));
+			goto out;
+		}
+		cfg->cpus = (unsigned int)json_integer_value(v);
+	}
+
+	v = json_object_get(body, "cmdline");
+	if (v) {
+		if (!json_is_string(v)) {
+			r = api_error(err, -EINVAL, "field 'cmdline' must be a string, not %s",
+				      json_type_name(v));
+			goto out;
+		}
+		if (json_string_length(v) >= MM_CMDLINE_MAX ||
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			r = api_error(err, -EINVAL,
+				      "field 'cmdline' must be shorter than %d bytes, without NUL",
+				      MM_CMDLINE_MAX);
+			goto out;
+		}
+		strcpy(cfg->cmdline, json_string_value(v));
+	}
+
+	v = json_object_get(body, "e820");
+	if (v) {
+		r = parse_e820(v, cfg, err);
+		if (r)
+			goto out;
+	}
+
+	memcpy(ret_cfg, cfg, sizeof(*cfg));
+	strcpy(ret_name, name);
+out:
+	free(cfg);
+	return r;
+}
+
+json_t *api_config_to_json(const struct mm_config *cfg)
+{
+	json_t *o = json_object();
+	bool bad;
+
+	if (!o)
+		return NULL;
+	bad = set(o, "mem", json_integer((json_int_t)cfg->mem)) |
+	      set(o, "pae", json_boolean(cfg->pae)) | set(o, "cpus", json_integer(cfg->cpus)) |
+	      set(o, "cmdline", json_string(cfg->cmdline));
+	if (cfg->nr_e820) {
+		json_t *arr = json_array();
+
+		for (unsigned int i = 0; arr && i < cfg->nr_e820 && i < MM_MAX_E820; i++) {
+			const struct mm_e820_entry *e = &cfg->e820[i];
+			json_t *ent = json_object(), *type = NULL;
+
+			for (size_t k = 0; k < sizeof(e820_names) / sizeof(e820_names[0]); k++)
+				if (e820_names[k].type == e->type)
+					type = json_string(e820_names[k].name);
+			if (!type)
+				type = json_integer(e->type);
+			bad |= !ent || set(ent, "addr", api_json_hex(e->addr)) |
+					       set(ent, "size", api_json_hex(e->size)) |
+					       set(ent, "type", type);
+			bad |= json_array_append_new(arr, ent) != 0;
+		}
+		bad |= set(o, "e820", arr);
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* ---- views ---------------------------------------------------------------------------- */
+
+json_t *api_layout_to_json(const struct mm_layout *l)
+{
+	json_t *o = json_object(), *img = json_object();
+	bool bad;
+
+	if (!o || !img) {
+		json_decref(o);
+		json_decref(img);
+		return NULL;
+	}
+	bad = set(o, "PAGE_OFFSET", api_json_hex(l->page_offset)) |
+	      set(o, "high_memory", api_json_hex(l->high_memory)) |
+	      set(o, "VMALLOC_OFFSET", api_json_hex(l->vmalloc_offset)) |
+	      set(o, "VMALLOC_START", api_json_hex(l->vmalloc_start)) |
+	      set(o, "VMALLOC_END", api_json_hex(l->vmalloc_end)) |
+	      set(o, "__VMALLOC_RESERVE", api_json_hex(l->vmalloc_reserve)) |
+	      set(o, "PKMAP_BASE", api_json_hex(l->pkmap_base)) |
+	      set(o, "LAST_PKMAP", json_integer(l->last_pkmap)) |
+	      set(o, "LDT_BASE_ADDR", api_json_hex(l->ldt_base)) |
+	      set(o, "CPU_ENTRY_AREA_BASE", api_json_hex(l->cpu_entry_area_base)) |
+	      set(o, "CPU_ENTRY_AREA_PAGES", json_integer(l->cpu_entry_area_pages)) |
+	      set(o, "FIXADDR_TOP", api_json_hex(l->fixaddr_top)) |
+	      set(o, "FIXADDR_START", api_json_hex(l->fixaddr_start)) |
+	      set(o, "FIXADDR_TOT_START", api_json_hex(l->fixaddr_tot_start)) |
+	      set(o, "MAXMEM_PFN", json_integer(l->maxmem_pfn)) |
+	      set(o, "max_low_pfn", json_integer(l->max_low_pfn)) |
+	      set(o, "max_pfn", json_integer(l->max_pfn)) |
+	      set(o, "highstart_pfn", json_integer(l->highstart_pfn)) |
+	      set(o, "highend_pfn", json_integer(l->highend_pfn)) |
+	      set(o, "max_pfn_mapped", json_integer(l->max_pfn_mapped)) |
+	      set(o, "PMD_SIZE", api_json_hex(l->pmd_size)) |
+	      set(o, "pageblock_order", json_integer(l->pageblock_order));
+	bad |= set(img, "_text", api_json_hex(l->text_start)) |
+	       set(img, "_etext", api_json_hex(l->text_end)) |
+	       set(img, "__start_rodata", api_json_hex(l->rodata_start)) |
+	       set(img, "__end_rodata", api_json_hex(l->rodata_end)) |
+	       set(img, "_sdata", api_json_hex(l->data_start)) |
+	       set(img, "_edata", api_json_hex(l->data_end)) |
+	       set(img, "__init_begin", api_json_hex(l->init_start)) |
+	       set(img, "__init_end", api_json_hex(l->init_end)) |
+	       set(img, "__bss_start", api_json_hex(l->bss_start)) |
+	       set(img, "__bss_stop", api_json_hex(l->bss_end)) |
+	       set(img, "__brk_base", api_json_hex(l->brk_start)) |
+	       set(img, "_brk_end", api_json_hex(l->brk_end)) |
+	       set(img, "_end", api_json_hex(l->image_end));
+	bad |= set(o, "kernel_image", img);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *u32_array(const uint32_t *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++) {
+		if (json_array_append_new(a, json_integer(v[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+json_t *api_zone_to_json(const struct mm_zone_info *z)
+{
+	json_t *o = json_object(), *wm = json_object(), *prot = json_array();
+	json_t *by_type = json_object(), *pcp = json_array();
+	bool bad = !o || !wm || !prot || !by_type || !pcp;
+
+	if (bad) {
+		json_decref(o);
+		json_decref(wm);
+		json_decref(prot);
+		json_decref(by_type);
+		json_decref(pcp);
+		return NULL;
+	}
+	bad |= set(wm, "min", json_integer(z->wmark_min)) |
+	       set(wm, "low", json_integer(z->wmark_low)) |
+	       set(wm, "high", json_integer(z->wmark_high)) |
+	       set(wm, "promo", json_integer(z->wmark_promo)) |
+	       set(wm, "boost", json_integer(z->watermark_boost));
+	for (int i = 0; i < MM_NR_ZONES; i++)
+		bad |= json_array_append_new(prot, json_integer(z->lowmem_reserve[i])) != 0;
+	for (int mt = 0; mt < MM_MIGRATE_TYPES; mt++) {
+		uint32_t n[MM_MAX_ORDER];
+
+		for (int k = 0; k < MM_MAX_ORDER; k++)
+			n[k] = z->nr_free_mt[k][mt];
+		bad |= set(by_type, mm_migratetype_name(mt), u32_array(n, MM_MAX_ORDER));
+	}
+	for (unsigned int cpu = 0; cpu < z->nr_cpus && cpu < MM_NR_CPUS; cpu++)
+		bad |= json_array_append_new(pcp, json_pack("{s:i, s:i, s:i, s:i}", "cpu", cpu,
+							    "count", z->pcp[cpu].count, "high",
+							    z->pcp[cpu].high, "batch",
+							    z->pcp[cpu].batch)) != 0;
+
+	bad |= set(o, "name", json_string(z->name)) |
+	       set(o, "populated", json_boolean(z->populated)) |
+	       set(o, "start_pfn", json_integer(z->zone_start_pfn)) |
+	       set(o, "spanned", json_integer(z->spanned)) |
+	       set(o, "present", json_integer(z->present)) |
+	       set(o, "managed", json_integer(z->managed)) |
+	       set(o, "free", json_integer((json_int_t)z->free)) | set(o, "watermarks", wm) |
+	       set(o, "protection", prot) |
+	       set(o, "nr_reserved_highatomic", json_integer(z->nr_reserved_highatomic)) |
+	       set(o, "free_area", u32_array(z->nr_free, MM_MAX_ORDER)) |
+	       set(o, "free_area_by_type", by_type) |
+	       set(o, "stat_threshold", json_integer(z->stat_threshold)) | set(o, "pagesets", pcp);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *api_totals_to_json(const struct mm_totals *t)
+{
+	json_t *o = json_object(), *ratio = json_array();
+	bool bad = !o || !ratio;
+
+	for (int i = 0; ratio && i < MM_NR_ZONES; i++)
+		bad |= json_array_append_new(ratio, json_integer(t->lowmem_reserve_ratio[i])) != 0;
+	if (bad) {
+		json_decref(o);
+		json_decref(ratio);
+		return NULL;
+	}
+	bad = set(o, "totalram_pages", json_integer((json_int_t)t->totalram_pages)) |
+	      set(o, "totalhigh_pages", json_integer((json_int_t)t->totalhigh_pages)) |
+	      set(o, "totalreserve_pages", json_integer((json_int_t)t->totalreserve_pages)) |
+	      set(o, "nr_free_pages", json_integer((json_int_t)t->nr_free_pages)) |
+	      set(o, "present_pages", json_integer((json_int_t)t->present_pages)) |
+	      set(o, "min_free_kbytes", json_integer(t->min_free_kbytes)) |
+	      set(o, "user_min_free_kbytes", json_integer(t->user_min_free_kbytes)) |
+	      set(o, "watermark_scale_factor", json_integer(t->watermark_scale_factor)) |
+	      set(o, "watermark_boost_factor", json_integer(t->watermark_boost_factor)) |
+	      set(o, "lowmem_reserve_ratio", ratio) |
+	      set(o, "percpu_pagelist_high_fraction",
+		  json_integer(t->percpu_pagelist_high_fraction)) |
+	      set(o, "mobility_grouping", json_boolean(t->mobility_grouping)) |
+	      set(o, "movable_zone", json_integer(t->movable_zone));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *api_zones_array(const struct mm_machine *m, struct mm_error *err)
+{
+	json_t *arr = json_array();
+	struct mm_zone_info *z = malloc(sizeof(*z));
+	int r;
+
+	if (!arr || !z)
+		goto oom;
+	for (int i = 0; i < MM_NR_ZONES; i++) {
+		r = mm_get_zone(m, i, z);
+		if (r < 0) {
+			api_error(err, r, "cannot read zone %s", mm_zone_name(i));
+			goto fail;
+		}
+		if (!z->name)
+			z->name = mm_zone_name(i);
+		if (json_array_append_new(arr, api_zone_to_json(z)))
+			goto oom;
+	}
+	free(z);
+	return arr;
+oom:
+	api_error(err, -ENOMEM, "out of memory building the zones document");
+fail:
+	free(z);
+	json_decref(arr);
+	return NULL;
+}
+
+static json_t *range_json(const char *base_key, uint64_t base, uint64_t size)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	if (set(o, base_key, api_json_hex(base)) |
+	    set(o, "end", api_json_hex(size ? base + size - 1 : base)) |
+	    set(o, "size", api_json_hex(size))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *e820_table(const struct mm_machine *m, bool firmware, struct mm_error *err)
+{
+	unsigned int n = firmware ? mm_e820_firmware_count(m) : mm_e820_count(m);
+	json_t *arr = json_array();
+
+	if (!arr)
+		goto oom;
+	for (unsigned int i = 0; i < n; i++) {
+		struct mm_e820_entry e;
+		json_t *o;
+		int r = firmware ? mm_e820_firmware_get(m, i, &e) : mm_e820_get(m, i, &e);
+
+		if (r < 0) {
+			api_error(err, r, "cannot read e820 entry %u", i);
+			json_decref(arr);
+			return NULL;
+		}
+		o = range_json("addr", e.addr, e.size);
+		if (!o || set(o, "type", json_string(mm_e820_type_name(e.type))) ||
+		    json_array_append_new(arr, o))
+			goto oom;
+	}
+	return arr;
+oom:
+	json_decref(arr);
+	api_error(err, -ENOMEM, "out of memory building the e820 document");
+	return NULL;
+}
+
+json_t *api_e820_json(const struct mm_machine *m, struct mm_error *err)
+{
+	json_t *fw = e820_table(m, true, err), *kern = fw ? e820_table(m, false, err) : NULL;
+	json_t *o;
+
+	if (!kern) {
+		json_decref(fw);
+		return NULL;
+	}
+	o = json_pack("{s:o, s:o}", "firmware", fw, "kernel", kern);
+	if (!o)
+		api_error(err, -ENOMEM, "out of memory building the e820 document");
+	return o;
+}
+
+static json_t *memblock_type(const struct mm_machine *m, int type, struct mm_error *err)
+{
+	unsigned int n = mm_memblock_count(m, type);
+	json_t *arr = json_array();
+
+	if (!arr)
+		goto oom;
+	for (unsigned int i = 0; i < n; i++) {
+		struct mm_memblock_region rgn;
+		json_t *o;
+		int r = mm_memblock_get(m, type, i, &rgn);
+
+		if (r < 0) {
+			api_error(err, r, "cannot read memblock region %u", i);
+			json_decref(arr);
+			return NULL;
+		}
+		o = range_json("base", rgn.base, rgn.size);
+		if (!o || set(o, "name", rgn.name ? json_string(rgn.name) : json_null()) ||
+		    json_array_append_new(arr, o))
+			goto oom;
+	}
+	return arr;
+oom:
+	json_decref(arr);
+	api_error(err, -ENOMEM, "out of memory building the memblock document");
+	return NULL;
+}
+
+json_t *api_memblock_json(const struct mm_machine *m, struct mm_error *err)
+{
+	json_t *mem = memblock_type(m, 0, err), *res = mem ? memblock_type(m, 1, err) : NULL;
+	json_t *o;
+
+	if (!res) {
+		json_decref(mem);
+		return NULL;
+	}
+	o = json_pack("{s:o, s:o}", "memory", mem, "reserved", res);
+	if (!o)
+		api_error(err, -ENOMEM, "out of memory building the memblock document");
+	return o;
+}
+
+json_t *api_machine_summary(const char *id, const struct mm_machine *m, struct mm_error *err)
+{
+	json_t *o = json_pack("{s:s, s:s, s:o}", "id", id, "name", id, "config",
+			      api_config_to_json(mm_machine_config(m)));
+
+	if (!o)
+		api_error(err, -ENOMEM, "out of memory building the machine document");
+	return o;
+}
+
+json_t *api_machine_to_json(const char *id, const struct mm_machine *m, struct mm_error *err)
+{
+	struct mm_layout layout;
+	struct mm_totals totals;
+	json_t *o, *zones;
+
+	zones = api_zones_array(m, err);
+	if (!zones)
+		return NULL;
+	o = api_machine_summary(id, m, err);
+	if (!o) {
+		json_decref(zones);
+		return NULL;
+	}
+	mm_get_layout(m, &layout);
+	mm_get_totals(m, &totals);
+	if (set(o, "layout", api_layout_to_json(&layout)) | set(o, "zones", zones) |
+	    set(o, "totals", api_totals_to_json(&totals))) {
+		json_decref(o);
+		api_error(err, -ENOMEM, "out of memory building the machine document");
+		return NULL;
+	}
+	return o;
+}
+
+bool api_sysctl_known(const char *name)
+{
+	for (const char *const *n = mm_sysctl_names; *n; n++)
+		if (!strcmp(*n, name))
+			return true;
+	return false;
+}
+
+int api_sysctl_get_json(const struct mm_machine *m, const char *name, json_t **ret,
+			struct mm_error *err)
+{
+	struct mm_buf buf = { 0 };
+	bool vector = !strcmp(name, "lowmem_reserve_ratio");
+	json_t *arr = NULL, *v = NULL;
+	char *p = NULL;
+	int r;
+
+	if (!api_sysctl_known(name))
+		return api_error(err, -ENOENT, "no sysctl vm.%.64s", name);
+	r = mm_sysctl_get(m, name, &buf, err);
+	if (r < 0)
+		return r;
+	/* the text reads like /proc/sys/vm/@name: integers separated by tabs, then "\n" */
+	/* mm_buf need not be NUL-terminated: parse a copy */
+	p = strndup(buf.data ? buf.data : "", buf.len);
+	arr = json_array();
+	if (!arr || !p)
+		goto oom;
+	for (size_t len = strlen(p), off = 0;;) {
+		long long x;
+		char *end;
+
+		while (off < len && isspace((unsigned char)p[off]))
+			off++;
+		if (off >= len)
+			break;
+		errno = 0;
+		x = strtoll(p + off, &end, 10);
+		if (end == p + off || errno) {
+			r = api_error(err, -EFAULT, "sysctl vm.%s reads \"%.*s\", not integers",
+				      name, (int)(len > 64 ? 64 : len), p);
+			goto out;
+		}
+		off = (size_t)(end - p);
+		if (json_array_append_new(arr, json_integer(x)))
+			goto oom;
+	}
+	if (vector ? json_array_size(arr) != MM_NR_ZONES : json_array_size(arr) != 1) {
+		r = api_error(err, -EFAULT, "sysctl vm.%s reads \"%.*s\": wrong number of values",
+			      name, (int)(strlen(p) > 64 ? 64 : strlen(p)), p);
+		goto out;
+	}
+	v = vector ? json_incref(arr) : json_incref(json_array_get(arr, 0));
+	*ret = v;
+	r = 0;
+	goto out;
+oom:
+	r = api_error(err, -ENOMEM, "out of memory");
+out:
+	free(p);
+	json_decref(arr);
+	mm_buf_free(&buf);
+	return r;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * codec.h - JSON codecs between mmcore's structs and the HTTP API's documents.
+ *
+ * Every JSON shape of the API is written here and nowhere else (ROUTES.md lists them), so
+ * that a route, a journal entry and a test all see the same bytes for the same state.
+ * Conventions: addresses and sizes of address ranges are lowercase hex strings without
+ * padding ("0xc0000000"); page frame numbers and counters are JSON integers.
+ *
+ * Ownership: every function returning json_t * returns a new reference, or NULL when the
+ * host ran out of memory (or, for the machine views, when mmcore failed: then @err says
+ * why). Parsers borrow their input and write their outputs only on success.
+ */
+#ifndef API_CODEC_H
+#define API_CODEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "mmcore.h"
+
+#define API_NAME_MAX 64 /* machine names: ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$ plus NUL */
+
+/* "0x%llx" as a JSON string. */
+json_t *api_json_hex(uint64_t v);
+
+/* Does @name satisfy the machine-name rule? */
+bool api_name_valid(const char *name);
+
+/*
+ * api_machine_spec_parse - parse the body of POST /v1/machines (or a stored config).
+ * @body: borrowed; must be an object with only the fields name, mem, pae, cpus, cmdline, e820.
+ * @cfg: filled via mm_config_init() and the fields given.
+ * @ret_name: the "name" field, or "" when absent.
+ * Return: 0; -EINVAL (422) naming the offending field and what was expected.
+ */
+int api_machine_spec_parse(const json_t *body, struct mm_config *cfg, char ret_name[API_NAME_MAX],
+			   struct mm_error *err);
+
+/* {"mem","pae","cpus","cmdline","e820"?}: the stored, re-parseable form of @cfg. */
+json_t *api_config_to_json(const struct mm_config *cfg);
+
+json_t *api_layout_to_json(const struct mm_layout *l);
+json_t *api_zone_to_json(const struct mm_zone_info *z);
+json_t *api_totals_to_json(const struct mm_totals *t);
+
+/* Views of a machine; return NULL with @err set on failure. */
+json_t *api_zones_array(const struct mm_machine *m, struct mm_error *err);
+json_t *api_e820_json(const struct mm_machine *m, struct mm_error *err);
+json_t *api_memblock_json(const struct mm_machine *m, struct mm_error *err);
+/* {"id","name","config"} */
+json_t *api_machine_summary(const char *id, const struct mm_machine *m, struct mm_error *err);
+/* {"id","name","config","layout","zones","totals"} */
+json_t *api_machine_to_json(const char *id, const struct mm_machine *m, struct mm_error *err);
+
+/*
+ * api_sysctl_get_json - read /proc/sys/vm/@name as a JSON value: an integer, or an array
+ * of MM_NR_ZONES integers for lowmem_reserve_ratio.
+ * Return: 0 and a new reference in *@ret; -ENOENT for an unknown name.
+ */
+int api_sysctl_get_json(const struct mm_machine *m, const char *name, json_t **ret,
+			struct mm_error *err);
+/* Is @name one of mm_sysctl_names? */
+bool api_sysctl_known(const char *name);
+
+#endif /* API_CODEC_H */

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * problem.c - the errno -> HTTP status -> problem type table (see problem.h).
+ *
+ * The first six rows are the contract of mmcore.h and STYLE.md; the rest belong to the
+ * HTTP layer. The table is searched linearly: it is short and read once per failed request.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "problem.h"
+
+static const struct api_problem_type problem_types[] = {
+	{ -EINVAL, 422, "invalid-argument", "Invalid argument" },
+	{ -ENOENT, 404, "not-found", "Not found" },
+	{ -EBUSY, 409, "conflict", "Conflict" },
+	{ -ENOSPC, 409, "guest-out-of-memory", "Guest out of memory" },
+	{ -ENOMEM, 503, "host-out-of-memory", "Host out of memory" },
+	{ -EFAULT, 500, "invariant-violated", "Invariant violated" },
+	/* HTTP layer and daemon */
+	{ -EEXIST, 409, "conflict", "Conflict" },
+	{ -EBADMSG, 400, "bad-request", "Malformed request body" },
+	{ -E2BIG, 413, "payload-too-large", "Payload too large" },
+	{ -EOPNOTSUPP, 405, "method-not-allowed", "Method not allowed" },
+	{ -EMEDIUMTYPE, 415, "unsupported-media-type", "Unsupported media type" },
+	{ -EIO, 500, "storage-error", "Storage error" },
+};
+
+static const struct api_problem_type problem_internal = { 0, 500, "internal-error",
+							  "Internal error" };
+
+const struct api_problem_type *api_problem_lookup(int err)
+{
+	for (size_t i = 0; i < sizeof(problem_types) / sizeof(problem_types[0]); i++)
+		if (problem_types[i].err == err)
+			return &problem_types[i];
+	return &problem_internal;
+}
+
+/* A JSON string for @s, or for @fallback when @s is not valid UTF-8 (a raw request path). */
+static json_t *string_or(const char *s, const char *fallback)
+{
+	json_t *j = json_string(s);
+
+	return j ? j : json_string(fallback);
+}
+
+json_t *api_problem_new(int err, const char *detail, const char *instance)
+{
+	const struct api_problem_type *pt = api_problem_lookup(err);
+	char type[128];
+	json_t *p;
+
+	snprintf(type, sizeof(type), API_PROBLEM_BASE "%s", pt->slug);
+	p = json_object();
+	if (!p)
+		return NULL;
+	if (json_object_set_new(p, "type", json_string(type)) ||
+	    json_object_set_new(p, "title", json_string(pt->title)) ||
+	    json_object_set_new(p, "status", json_integer(pt->status)) ||
+	    json_object_set_new(p, "detail",
+				string_or(detail && *detail ? detail : pt->title, pt->title)) ||
+	    json_object_set_new(p, "instance", string_or(instance ? instance : "", ""))) {
+		json_decref(p);
+		return NULL;
+	}
+	return p;
+}
+
+int api_error(struct mm_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return code;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}

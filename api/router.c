@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * router.c - the route table and its handlers (see router.h and ROUTES.md).
+ *
+ * A route is a pattern of path segments ("*" matches one segment), a method and a
+ * handler. The order of checks is fixed so that answers are predictable:
+ * unknown path 404 -> wrong method 405 -> body too large 413 -> non-JSON body 415 ->
+ * malformed JSON 400 -> unknown machine 404 -> the handler. For routes under
+ * /v1/machines/{id} the router acquires the machine before the handler runs and releases
+ * it after the reply is built, so handlers never see an unlocked machine.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+
+#include "commands.h"
+#include "problem.h"
+#include "router.h"
+
+#define MAX_SEGS 8
+
+enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8 };
+
+struct ctx {
+	const struct api_host *host;
+	const struct api_request *req;
+	const char *cap[2];	  /* the "*" segments */
+	json_t *body;		  /* parsed body for POST/PUT routes */
+	struct api_lease lease; /* for machine routes */
+	json_t *extra;		  /* extra problem members set by a failing handler */
+};
+
+typedef int handler_fn(struct ctx *c, struct api_reply *out, struct mm_error *err);
+
+void api_reply_finish(struct api_reply *r)
+{
+	json_decref(r->json);
+	r->json = NULL;
+	mm_buf_free(&r->text);
+	memset(&r->text, 0, sizeof(r->text));
+}
+
+static int reply_json(struct api_reply *out, unsigned int status, json_t *doc,
+		      struct mm_error *err)
+{
+	if (!doc)
+		return api_error(err, -ENOMEM, "out of memory building the response");
+	out->status = status;
+	out->json = doc;
+	return 0;
+}
+
+/* The code a codec left in @err when it returned NULL. */
+static int failed_code(const struct mm_error *err)
+{
+	return err->code < 0 ? err->code : -ENOMEM;
+}
+
+static int call_failed(int r, struct mm_error *err, const char *what)
+{
+	/* mmcore fills @err; make sure a code without a message still says something */
+	if (err->msg[0] == '\0')
+		api_error(err, r, "%s failed (%d)", what, r);
+	return r;
+}
+
+/* ---- /v1 ----------------------------------------------------------------------------- */
+
+static int h_health(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	return reply_json(out, 200, json_pack("{s:s}", "status", "ok"), err);
+}
+
+static int h_version(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	return reply_json(out, 200,
+			  json_pack("{s:s, s:s}", "mm32", MM32_VERSION, "kernel", MM_VERSION_KERNEL),
+			  err);
+}
+
+static int h_list(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *ids, *list = json_array(), *id;
+	size_t i;
+	int r;
+
+	if (!list)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = c->host->ops->machine_ids(c->host->data, &ids, err);
+	if (r < 0) {
+		json_decref(list);
+		return r;
+	}
+	json_array_foreach (ids, i, id) {
+		struct api_lease lease;
+		struct mm_error ignore;
+		json_t *o;
+
+		/* a machine deleted since machine_ids() is simply not listed */
+		if (c->host->ops->machine_acquire(c->host->data, json_string_value(id), &lease,
+						  &ignore) < 0)
+			continue;
+		o = api_machine_summary(lease.id, lease.m, err);
+		c->host->ops->machine_release(c->host->data, &lease);
+		if (!o || json_array_append_new(list, o)) {
+			json_decref(ids);
+			json_decref(list);
+			return api_error(err, -ENOMEM, "out of memory");
+		}
+	}
+	json_decref(ids);
+	return reply_json(out, 200, json_pack("{s:o}", "machines", list), err);
+}
+
+static int h_create(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	struct mm_config *cfg = malloc(sizeof(*cfg));
+	char name[API_NAME_MAX];
+	struct api_lease lease;
+	json_t *doc;
+	int r;
+
+	if (!cfg)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = api_machine_spec_parse(c->body, cfg, name, err);
+	if (r < 0)
+		goto out;
+	r = c->host->ops->machine_create(c->host->data, name, cfg, &lease, err);
+	if (r < 0) {
+		call_failed(r, err, "mm_machine_create");
+		goto out;
+	}
+	doc = api_machine_to_json(lease.id, lease.m, err);
+	snprintf(out->location, sizeof(out->location), "/v1/machines/%s", lease.id);
+	c->host->ops->machine_release(c->host->data, &lease);
+	r = doc ? reply_json(out, 201, doc, err) : failed_code(err);
+out:
+	free(cfg);
+	return r;
+}
+
+/* ---- /v1/machines/{id}... -------------------------------------------------------------- */
+
+static int h_machine(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *doc = api_machine_to_json(c->lease.id, c->lease.m, err);
+
+	return doc ? reply_json(out, 200, doc, err) : failed_code(err);
+}
+
+static int h_delete(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	int r = c->host->ops->machine_delete(c->host->data, c->cap[0], err);
+
+	if (r < 0)
+		return r;
+	out->status = 204;
+	return 0;
+}
+
+static int h_proc(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	int r = mm_proc_render(c->lease.m, c->cap[1], &out->text, err);
+
+	if (r < 0)
+		return call_failed(r, err, "mm_proc_render");
+	out->status = 200;
+	return 0;
+}
+
+static int h_dmesg(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	int r = mm_dmesg_render(c->lease.m, &out->text, err);
+
+	if (r < 0)
+		return call_failed(r, err, "mm_dmesg_render");
+	out->status = 200;
+	return 0;
+}
+
+static int h_layout(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	struct mm_layout l;
+
+	mm_get_layout(c->lease.m, &l);
+	return reply_json(out, 200, api_layout_to_json(&l), err);
+}
+
+static int h_zones(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	struct mm_totals t;
+	json_t *zones = api_zones_array(c->lease.m, err);
+
+	if (!zones)
+		return failed_code(err);
+	mm_get_totals(c->lease.m, &t);
+	return reply_json(out, 200,
+			  json_pack("{s:o, s:o}", "zones", zones, "totals", api_totals_to_json(&t)),
+			  err);
+}
+
+static int h_e820(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *doc = api_e820_json(c->lease.m, err);
+
+	return doc ? reply_json(out, 200, doc, err) : failed_code(err);
+}
+
+static int h_memblock(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *doc = api_memblock_json(c->lease.m, err);
+
+	return doc ? reply_json(out, 200, doc, err) : failed_code(err);
+}
+
+static int h_sysctl_get(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *v;
+	int r = api_sysctl_get_json(c->lease.m, c->cap[1], &v, err);
+
+	if (r < 0)
+		return call_failed(r, err, "mm_sysctl_get");
+	return reply_json(out, 200, json_pack("{s:s, s:o}", "name", c->cap[1], "value", v), err);
+}
+
+/* Execute one command and journal it; *@ret_entry = {"seq","op","result"} (new ref). */
+static int run_command(struct ctx *c, const json_t *cmd, json_t **ret_entry, json_t **ret_result,
+		       struct mm_error *err)
+{
+	json_t *result = NULL;
+	int64_t seq;
+	int r;
+
+	r = api_command_exec(c->lease.m, cmd, &result, err);
+	if (r < 0)
+		return call_failed(r, err, "the command");
+	r = c->host->ops->journal_append(c->host->data, &c->lease, cmd, result, &seq, err);
+	if (r < 0) {
+		json_decref(result);
+		return call_failed(r, err, "appending to the journal");
+	}
+	if (ret_result)
+		*ret_result = json_incref(result);
+	*ret_entry = json_pack("{s:I, s:s, s:o}", "seq", (json_int_t)seq, "op",
+			       api_command_op(cmd), "result", result);
+	if (!*ret_entry) {
+		if (ret_result)
+			json_decref(*ret_result);
+		return api_error(err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int h_sysctl_put(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *cmd, *entry, *result;
+	const char *key;
+	json_t *v;
+	int r;
+
+	if (!json_is_object(c->body))
+		return api_error(err, -EINVAL, "the body must be an object {\"value\": ...}");
+	json_object_foreach (c->body, key, v) {
+		if (strcmp(key, "value"))
+			return api_error(err, -EINVAL, "unknown field '%.64s' (known: value)", key);
+	}
+	if (!json_object_get(c->body, "value"))
+		return api_error(err, -EINVAL, "field 'value' is required");
+	if (!api_sysctl_known(c->cap[1]))
+		return api_error(err, -ENOENT, "no sysctl vm.%.64s", c->cap[1]);
+	cmd = json_pack("{s:s, s:s, s:O}", "op", "set_sysctl", "name", c->cap[1], "value",
+			json_object_get(c->body, "value"));
+	if (!cmd)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = run_command(c, cmd, &entry, &result, err);
+	json_decref(cmd);
+	if (r < 0)
+		return r;
+	json_decref(entry);
+	return reply_json(out, 200, result, err);
+}
+
+static int h_commands(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *entry, *results, *cmd;
+	size_t i;
+	int r;
+
+	if (json_is_object(c->body)) {
+		r = run_command(c, c->body, &entry, NULL, err);
+		if (r < 0)
+			return r;
+		return reply_json(out, 200, entry, err);
+	}
+	if (!json_is_array(c->body))
+		return api_error(err, -EINVAL, "the body must be a command object or an array");
+	if (json_array_size(c->body) > API_BATCH_MAX)
+		return api_error(err, -E2BIG, "a batch holds at most %d commands, not %zu",
+				 API_BATCH_MAX, json_array_size(c->body));
+	results = json_array();
+	if (!results)
+		return api_error(err, -ENOMEM, "out of memory");
+	json_array_foreach (c->body, i, cmd) {
+		r = run_command(c, cmd, &entry, NULL, err);
+		if (r < 0) {
+			c->extra = json_pack("{s:I, s:o}", "index", (json_int_t)i, "results",
+					     results);
+			/* the problem goes out even if the extra members could not be built */
+			return r;
+		}
+		if (json_array_append_new(results, entry)) {
+			json_decref(results);
+			return api_error(err, -ENOMEM, "out of memory");
+		}
+	}
+	return reply_json(out, 200, json_pack("{s:o}", "results", results), err);
+}
+
+#define CHECK_MAX_MSGS 64
+
+static int h_check(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	char(*msgs)[MM_ERR_MAX] = calloc(CHECK_MAX_MSGS, sizeof(*msgs));
+	struct mm_report rep = { .max = CHECK_MAX_MSGS, .msgs = msgs };
+	json_t *v;
+	int r;
+
+	if (!msgs)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = mm_check(c->lease.m, &rep);
+	v = json_array();
+	for (unsigned int i = 0; v && i < rep.nr && i < rep.max; i++)
+		json_array_append_new(v, json_string(msgs[i]));
+	free(msgs);
+	if (!v)
+		return api_error(err, -ENOMEM, "out of memory");
+	if (r == 0 && rep.nr == 0)
+		return reply_json(out, 200, json_pack("{s:b, s:o}", "ok", 1, "violations", v),
+				  err);
+	c->extra = json_pack("{s:b, s:o}", "ok", 0, "violations", v);
+	return api_error(err, -EFAULT, "%u invariant violation(s) found", rep.nr);
+}
+
+static int h_journal(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *entries;
+	int r = c->host->ops->journal_list(c->host->data, &c->lease, &entries, err);
+
+	if (r < 0)
+		return call_failed(r, err, "reading the journal");
+	return reply_json(out, 200, json_pack("{s:o}", "entries", entries), err);
+}
+
+/* ---- the table ------------------------------------------------------------------------- */
+
+struct route {
+	const char *pattern; /* segments separated by '/'; "*" matches one segment */
+	unsigned int method;
+	bool machine; /* the first "*" is a machine id: hold its lease during the handler */
+	bool body;    /* the handler reads a JSON body */
+	handler_fn *fn;
+};
+
+static const struct route routes[] = {
+	{ "v1/health", M_GET, false, false, h_health },
+	{ "v1/version", M_GET, false, false, h_version },
+	{ "v1/machines", M_GET, false, false, h_list },
+	{ "v1/machines", M_POST, false, true, h_create },
+	{ "v1/machines/*", M_GET, true, false, h_machine },
+	{ "v1/machines/*", M_DELETE, false, false, h_delete },
+	{ "v1/machines/*/proc/*", M_GET, true, false, h_proc },
+	{ "v1/machines/*/dmesg", M_GET, true, false, h_dmesg },
+	{ "v1/machines/*/layout", M_GET, true, false, h_layout },
+	{ "v1/machines/*/zones", M_GET, true, false, h_zones },
+	{ "v1/machines/*/e820", M_GET, true, false, h_e820 },
+	{ "v1/machines/*/memblock", M_GET, true, false, h_memblock },
+	{ "v1/machines/*/sysctl/vm/*", M_GET, true, false, h_sysctl_get },
+	{ "v1/machines/*/sysctl/vm/*", M_PUT, true, true, h_sysctl_put },
+	{ "v1/machines/*/commands", M_POST, true, true, h_commands },
+	{ "v1/machines/*/check", M_GET, true, false, h_check },
+	{ "v1/machines/*/journal", M_GET, true, false, h_journal },
+};
+
+static unsigned int method_bit(const char *m)
+{
+	if (!strcmp(m, "GET") || !strcmp(m, "HEAD"))
+		return M_GET;
+	if (!strcmp(m, "POST"))
+		return M_POST;
+	if (!strcmp(m, "PUT"))
+		return M_PUT;
+	if (!strcmp(m, "DELETE"))
+		return M_DELETE;
+	return 0;
+}
+
+static bool route_match(const char *pattern, char *const *segs, int n, const char **cap)
+{
+	int i = 0, k = 0;
+
+	for (const char *p = pattern; *p; i++) {
+		size_t len = strcspn(p, "/");
+
+		if (i >= n)
+			return false;
+		if (len == 1 && *p == '*') {
+			if (k < 2)
+				cap[k++] = segs[i];
+		} else if (strlen(segs[i]) != len || strncmp(p, segs[i], len)) {
+			return false;
+		}
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	return i == n;
+}
+
+static bool content_type_is_json(const char *ct)
+{
+	size_t len = strcspn(ct, ";");
+
+	while (len && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
+		len--;
+	while (len && (*ct == ' ' || *ct == '\t')) {
+		ct++;
+		len--;
+	}
+	if (len == 16 && !strncasecmp(ct, "application/json", 16))
+		return true;
+	return len > 5 && !strncasecmp(ct + len - 5, "+json", 5);
+}
+
+static int dispatch(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	const struct api_request *req = c->req;
+	char path[1024], *segs[MAX_SEGS], *save = NULL, *tok;
+	const struct route *rt = NULL;
+	unsigned int allowed = 0, want = method_bit(req->method);
+	const char *cap[2] = { NULL, NULL };
+	size_t len = strlen(req->url);
+	int n = 0, r;
+
+	if (req->url[0] != '/' || len >= sizeof(path))
+		return api_error(err, -ENOENT, "no such resource");
+	memcpy(path, req->url, len + 1);
+	if (len > 1 && path[len - 1] == '/')
+		path[len - 1] = '\0';
+	/* "//" would vanish under strtok_r: refuse it instead of aliasing another route */
+	if (strstr(path, "//"))
+		return api_error(err, -ENOENT, "no such resource");
+	for (tok = strtok_r(path, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (n == MAX_SEGS)
+			return api_error(err, -ENOENT, "no such resource");
+		segs[n++] = tok;
+	}
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const char *try[2] = { NULL, NULL };
+
+		if (!route_match(routes[i].pattern, segs, n, try))
+			continue;
+		allowed |= routes[i].method;
+		if (routes[i].method == want && !rt) {
+			rt = &routes[i];
+			cap[0] = try[0];
+			cap[1] = try[1];
+		}
+	}
+	if (!allowed)
+		return api_error(err, -ENOENT, "no such resource: %.200s", req->url);
+	if (!rt) {
+		static const struct {
+			unsigned int bit;
+			const char *names;
+		} order[] = { { M_GET, "GET, HEAD" }, { M_POST, "POST" }, { M_PUT, "PUT" },
+			      { M_DELETE, "DELETE" } };
+		size_t off = 0;
+
+		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+			if (allowed & order[i].bit)
+				off += (size_t)snprintf(out->allow + off, sizeof(out->allow) - off,
+							"%s%s", off ? ", " : "", order[i].names);
+		return api_error(err, -EOPNOTSUPP, "%s is not allowed on %.200s; allowed: %s",
+				 req->method, req->url, out->allow);
+	}
+	c->cap[0] = cap[0];
+	c->cap[1] = cap[1];
+
+	if (req->body_too_large)
+		return api_error(err, -E2BIG, "the request body is larger than this server accepts");
+	if (rt->body) {
+		json_error_t jerr;
+
+		if (req->body_len && req->content_type && !content_type_is_json(req->content_type))
+			return api_error(err, -EMEDIUMTYPE,
+					 "Content-Type '%.64s' is not JSON; send application/json",
+					 req->content_type);
+		c->body = json_loadb(req->body ? req->body : "", req->body_len,
+				     JSON_REJECT_DUPLICATES, &jerr);
+		if (!c->body)
+			return api_error(err, -EBADMSG, "invalid JSON at line %d column %d: %s",
+					 jerr.line, jerr.column, jerr.text);
+	}
+	if (rt->machine) {
+		r = c->host->ops->machine_acquire(c->host->data, c->cap[0], &c->lease, err);
+		if (r < 0)
+			return api_error(err, r, "no machine '%.64s'", c->cap[0]);
+		r = rt->fn(c, out, err);
+		c->host->ops->machine_release(c->host->data, &c->lease);
+		return r;
+	}
+	return rt->fn(c, out, err);
+}
+
+void api_dispatch(const struct api_host *host, const struct api_request *req,
+		  struct api_reply *out)
+{
+	struct ctx c = { .host = host, .req = req };
+	struct mm_error err = { 0 };
+	const struct api_problem_type *pt;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = dispatch(&c, out, &err);
+	json_decref(c.body);
+	if (r >= 0) {
+		json_decref(c.extra);
+		return;
+	}
+	api_reply_finish(out);
+	pt = api_problem_lookup(r);
+	out->status = pt->status;
+	out->problem = true;
+	out->json = api_problem_new(r, err.msg, req->url);
+	if (out->json && c.extra)
+		json_object_update(out->json, c.extra);
+	json_decref(c.extra);
+	out->location[0] = '\0';
+	if (pt->status != 405)
+		out->allow[0] = '\0';
+}
