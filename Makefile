@@ -1,0 +1,80 @@
+# mm32 - a thin wrapper around meson and ninja. The build itself is meson.build.
+#
+#   make run    install what is missing (Debian 12, as root), build, start mm32d on 127.0.0.1:8032
+#   make test   install what is missing, build, run every meson test suite
+#
+# Variables: BUILD (build directory), MESON_ARGS (extra `meson setup` options, e.g.
+# -Dwerror=true), LISTEN and DB (for `make run`), SUITE (for `make test SUITE=e2e`).
+
+BUILD      ?= build
+MESON_ARGS ?=
+LISTEN     ?= 127.0.0.1:8032
+DB         ?= var/mm32.db
+SUITE      ?=
+
+# Debian 12 packages the build and the tests need. nodejs/npm are checked by command instead
+# (see deps-debian): a Node.js from another source provides node and npm without these names.
+DEBS := build-essential meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev \
+	libsqlite3-dev check libsystemd-dev libzstd-dev libxxhash-dev libinih-dev curl python3 \
+	ca-certificates
+
+MM32D := $(BUILD)/daemon/mm32d
+
+.PHONY: all deps deps-debian deps-npm build run test bench format clean distclean
+
+all: build
+
+deps: deps-debian deps-npm
+
+# A no-op when everything is installed; `apt-get update` runs only when something is missing.
+deps-debian:
+	@missing=; \
+	for p in $(DEBS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -qx 'install ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "deps: these Debian packages are missing; run 'make deps' as root:$$missing" >&2; \
+			exit 1; \
+		fi; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
+# The test tools from npm (package.json, pinned by package-lock.json) in ./node_modules.
+# The stamp makes this a no-op until package.json or package-lock.json change.
+deps-npm: node_modules/.mm32-installed
+
+node_modules/.mm32-installed: package.json package-lock.json | deps-debian
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+build: | deps-debian
+	@if [ ! -f $(BUILD)/build.ninja ]; then \
+		rm -rf $(BUILD) && meson setup $(BUILD) $(MESON_ARGS); \
+	fi
+	ninja -C $(BUILD)
+
+run: deps build
+	@mkdir -p $(dir $(DB))
+	exec ./$(MM32D) --listen $(LISTEN) --db $(DB)
+
+test: deps build
+	meson test -C $(BUILD) --print-errorlogs $(if $(SUITE),--suite $(SUITE))
+
+bench: build
+	meson test -C $(BUILD) --benchmark --print-errorlogs
+
+# clang-format (.clang-format) on every C file of the tree.
+format:
+	@command -v clang-format >/dev/null || { echo "format: apt-get install clang-format" >&2; exit 1; }
+	git ls-files -z -- '*.c' '*.h' | xargs -0 -r clang-format -i
+
+clean:
+	rm -rf $(BUILD)
+
+distclean: clean
+	rm -rf node_modules var

@@ -1,0 +1,267 @@
+"""Drive a real mm32d process from end-to-end tests (Python 3 standard library only).
+
+Daemon() starts build/daemon/mm32d on a free loopback port with a temporary database, waits
+for GET /v1/health, and makes sure the process never outlives the test:
+  - stop() (SIGTERM, then SIGKILL) runs from the tests' cleanups, also on failure;
+  - a watchdog timer SIGKILLs the daemon after `watchdog` seconds whatever happens;
+  - on Linux the daemon gets PR_SET_PDEATHSIG=SIGKILL, so it dies with the test process even if
+    that one is killed by meson's timeout;
+  - atexit and a SIGTERM handler in the test process stop every daemon still running.
+"""
+
+import atexit
+import ctypes
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
+
+
+def mm32d_path():
+    """The daemon under test: $MM32D (set by meson), else build/daemon/mm32d in the tree."""
+    exe = os.environ.get('MM32D')
+    if exe:
+        return exe
+    return os.path.join(SOURCE_ROOT, 'build', 'daemon', 'mm32d')
+
+
+_running = set()
+
+
+def _stop_all():
+    for d in list(_running):
+        d.kill()
+
+
+atexit.register(_stop_all)
+
+
+def _on_sigterm(signum, frame):
+    _stop_all()
+    sys.stderr.write('e2e: terminated by signal %d, daemons killed\n' % signum)
+    os._exit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _pdeathsig():
+    """In the child before exec: die with SIGKILL when the parent (the test) dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except Exception:  # not Linux: the watchdog and the cleanups still apply
+        pass
+
+
+def free_port():
+    """A loopback port nobody listens on right now (the kernel picks it for bind(port 0))."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # http.client.HTTPMessage: case-insensitive get()
+        self.body = body
+
+    @property
+    def content_type(self):
+        return (self.headers.get('Content-Type') or '').split(';')[0].strip().lower()
+
+    @property
+    def text(self):
+        return self.body.decode('utf-8')
+
+    def json(self):
+        return json.loads(self.body.decode('utf-8'))
+
+    def __repr__(self):
+        return 'Response(%d, %s, %r)' % (self.status, self.content_type, self.body[:400])
+
+
+class Daemon:
+    def __init__(self, args=(), db=None, default_machine=False, watchdog=120):
+        self.tmp = tempfile.mkdtemp(prefix='mm32-e2e-')
+        self.db = db or os.path.join(self.tmp, 'mm32.db')
+        self.args = list(args)
+        self.default_machine = default_machine
+        self.watchdog_s = watchdog
+        self.proc = None
+        self.port = None
+        self.log_path = None
+        self._timer = None
+
+    # -- process -------------------------------------------------------------------------
+    def start(self, timeout=15):
+        last = None
+        for attempt in range(3):  # another process may take the port between probe and bind
+            self.port = free_port()
+            argv = [mm32d_path(), '--listen', '127.0.0.1:%d' % self.port, '--db', self.db]
+            if not self.default_machine:
+                argv.append('--no-default-machine')
+            argv += self.args
+            self.log_path = os.path.join(self.tmp, 'mm32d-%d.log' % attempt)
+            log = open(self.log_path, 'wb')
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, preexec_fn=_pdeathsig)
+            log.close()
+            _running.add(self)
+            self._timer = threading.Timer(self.watchdog_s, self._watchdog)
+            self._timer.daemon = True
+            self._timer.start()
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                try:
+                    if self.request('GET', '/v1/health', timeout=1).status == 200:
+                        return self
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            last = 'mm32d %s did not serve /v1/health (exit code %s)\n%s' % (
+                ' '.join(argv), self.proc.poll(), self.log())
+            self.kill()
+        raise AssertionError(last)
+
+    def _watchdog(self):
+        if self.proc and self.proc.poll() is None:
+            sys.stderr.write('e2e: watchdog: mm32d still running after %ds, killed\n'
+                             % self.watchdog_s)
+            self.proc.kill()
+
+    def _forget(self):
+        if self._timer:
+            self._timer.cancel()
+        _running.discard(self)
+
+    def stop(self, timeout=10):
+        """SIGTERM, wait; SIGKILL if it does not stop in time. Returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self._forget()
+                raise AssertionError('mm32d did not stop within %ds of SIGTERM' % timeout)
+        self._forget()
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._forget()
+
+    def log(self):
+        try:
+            with open(self.log_path, 'rb') as f:
+                return f.read().decode('utf-8', 'replace')[-6000:]
+        except (OSError, TypeError):
+            return ''
+
+    # -- HTTP ----------------------------------------------------------------------------
+    def connection(self, timeout=30):
+        return http.client.HTTPConnection('127.0.0.1', self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, conn=None, timeout=30):
+        """One request. body: bytes/str sent as is, anything else as JSON."""
+        hdrs = dict(headers or {})
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            hdrs.setdefault('Content-Type', 'application/json')
+        if isinstance(body, str):
+            body = body.encode('utf-8')
+        own = conn is None
+        if own:
+            conn = self.connection(timeout)
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+            r = conn.getresponse()
+            return Response(r.status, r.headers, r.read())
+        finally:
+            if own:
+                conn.close()
+
+    def get(self, path, **kw):
+        return self.request('GET', path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request('POST', path, body=body, **kw)
+
+    def put(self, path, body=None, **kw):
+        return self.request('PUT', path, body=body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request('DELETE', path, **kw)
+
+    def raw_request(self, method, path, body, headers=(), timeout=30):
+        """Send a body that the server may refuse before reading it all (413): write with a
+        raw socket, tolerate the server closing early, and parse whatever it answered."""
+        head = ['%s %s HTTP/1.1' % (method, path), 'Host: 127.0.0.1:%d' % self.port,
+                'Content-Type: application/json', 'Content-Length: %d' % len(body),
+                'Connection: close']
+        head += ['%s: %s' % h for h in headers]
+        data = ('\r\n'.join(head) + '\r\n\r\n').encode() + body
+        s = socket.create_connection(('127.0.0.1', self.port), timeout=timeout)
+        try:
+            try:
+                s.sendall(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            chunks = []
+            while True:
+                try:
+                    c = s.recv(65536)
+                except ConnectionResetError:
+                    break
+                if not c:
+                    break
+                chunks.append(c)
+        finally:
+            s.close()
+        raw = b''.join(chunks)
+        if not raw:
+            raise AssertionError('no HTTP response to %s %s with a %d-byte body'
+                                 % (method, path, len(body)))
+        head_b, _, rest = raw.partition(b'\r\n\r\n')
+        lines = head_b.decode('iso-8859-1').split('\r\n')
+        status = int(lines[0].split()[1])
+        msg = http.client.HTTPMessage()
+        for line in lines[1:]:
+            k, _, v = line.partition(':')
+            msg[k.strip()] = v.strip()
+        if msg.get('Transfer-Encoding', '').lower() == 'chunked':
+            rest = _dechunk(rest)
+        elif msg.get('Content-Length'):
+            rest = rest[:int(msg['Content-Length'])]
+        return Response(status, msg, rest)
+
+
+def _dechunk(b):
+    out = b''
+    while b:
+        size_line, _, b = b.partition(b'\r\n')
+        n = int(size_line.split(b';')[0] or b'0', 16)
+        if n == 0:
+            break
+        out += b[:n]
+        b = b[n + 2:]
+    return out

@@ -1,0 +1,836 @@
+#!/usr/bin/env python3
+"""End-to-end tests: start the real mm32d and drive every route over HTTP, bad input included.
+
+Python 3 standard library only. Run by meson (suite 'e2e', one test() per class below), or by
+hand:  MM32D=build/daemon/mm32d python3 tests/e2e/test_e2e.py [-v] [Class[.test]]
+"""
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mm32d import Daemon, mm32d_path  # noqa: E402
+
+GiB = 1 << 30
+MiB = 1 << 20
+PROBLEM_PREFIX = 'https://mm32.dev/problems/'
+HEX = re.compile(r'^0x[0-9a-fA-F]+$')
+SYSCTLS = ['min_free_kbytes', 'watermark_scale_factor', 'watermark_boost_factor',
+           'lowmem_reserve_ratio', 'percpu_pagelist_high_fraction']
+PROC_FILES = ['zoneinfo', 'buddyinfo', 'pagetypeinfo', 'meminfo', 'vmstat']
+
+# Reference §1.4 (NR_CPUS = 32): the layout does not depend on the machine's cpus.
+LAYOUT_1G = {
+    False: {'PAGE_OFFSET': 0xc0000000, 'high_memory': 0xf6bfe000, 'VMALLOC_START': 0xf73fe000,
+            'VMALLOC_END': 0xfebfe000, 'PKMAP_BASE': 0xfec00000, 'FIXADDR_START': 0xffdb7000},
+    True: {'PAGE_OFFSET': 0xc0000000, 'high_memory': 0xf6ffe000, 'VMALLOC_START': 0xf77fe000,
+           'VMALLOC_END': 0xfeffe000, 'PKMAP_BASE': 0xff000000, 'FIXADDR_START': 0xffdb7000},
+}
+
+
+def zoneinfo_field(text, field):
+    """{zone name: int} of one per-zone line of /proc/zoneinfo ('min', 'low', 'managed'...)."""
+    out, zone = {}, None
+    for line in text.splitlines():
+        m = re.match(r'^Node 0, zone\s+(\S+)$', line)
+        if m:
+            zone = m.group(1)
+            continue
+        m = re.match(r'^\s+%s\s+(\d+)$' % re.escape(field), line)
+        if m and zone is not None and zone not in out:
+            out[zone] = int(m.group(1))
+    return out
+
+
+def zoneinfo_protection(text):
+    """{zone name: [4 ints]} of the 'protection: (a, b, c, d)' lines of /proc/zoneinfo."""
+    out, zone = {}, None
+    for line in text.splitlines():
+        m = re.match(r'^Node 0, zone\s+(\S+)$', line)
+        if m:
+            zone = m.group(1)
+        m = re.match(r'^\s+protection: \((.*)\)$', line)
+        if m and zone is not None:
+            out[zone] = [int(x) for x in m.group(1).split(',')]
+    return out
+
+
+class Base(unittest.TestCase):
+    daemon = None
+    daemon_args = ()
+    default_machine = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon(args=cls.daemon_args, default_machine=cls.default_machine)
+        cls.addClassCleanup(cls._stop_daemon)
+        cls.daemon.start()
+
+    @classmethod
+    def _stop_daemon(cls):
+        d = cls.daemon
+        if d is None:
+            return
+        try:
+            code = d.stop()
+        finally:
+            sys.stderr.write('--- mm32d log (%s) ---\n%s\n--- end of log ---\n'
+                             % (cls.__name__, d.log()))
+        if code != 0:
+            raise AssertionError('mm32d exited with %s after SIGTERM' % code)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def assertJson(self, r, status=200):
+        self.assertEqual(r.status, status, r)
+        self.assertEqual(r.content_type, 'application/json', r)
+        return r.json()
+
+    def assertProblem(self, r, status, slug=None):
+        """A problem+json answer with the RFC 9457 members, for this status."""
+        self.assertEqual(r.status, status, r)
+        self.assertEqual(r.content_type, 'application/problem+json', r)
+        p = r.json()
+        for k in ('type', 'title', 'status', 'detail'):
+            self.assertIn(k, p, r)
+        self.assertIsInstance(p['type'], str)
+        self.assertTrue(p['type'].startswith(PROBLEM_PREFIX), p)
+        if slug:
+            self.assertEqual(p['type'], PROBLEM_PREFIX + slug, p)
+        self.assertEqual(p['status'], status, p)
+        self.assertIsInstance(p['title'], str)
+        self.assertTrue(p['title'], p)
+        self.assertIsInstance(p['detail'], str)
+        self.assertTrue(p['detail'], p)
+        if 'instance' in p:
+            self.assertIsInstance(p['instance'], str)
+        return p
+
+    def create(self, body, status=201):
+        r = self.daemon.post('/v1/machines', body)
+        if status != 201:
+            return self.assertProblem(r, status)
+        m = self.assertJson(r, 201)
+        self.assertEqual(r.headers.get('Location'), '/v1/machines/' + m['id'], r)
+        return m
+
+    def sysctl(self, mid, name):
+        return self.assertJson(self.daemon.get('/v1/machines/%s/sysctl/vm/%s' % (mid, name)))
+
+
+class CliTest(unittest.TestCase):
+    """mm32d --help, --version, and a bad option."""
+
+    def run_mm32d(self, *args):
+        return subprocess.run([mm32d_path()] + list(args), stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=20)
+
+    def test_help(self):
+        p = self.run_mm32d('--help')
+        self.assertEqual(p.returncode, 0, p)
+        out = (p.stdout + p.stderr).decode()
+        for opt in ('--listen', '--db', '--threads', '--max-body', '--no-default-machine',
+                    '--log-level', '--help', '--version'):
+            self.assertIn(opt, out)
+
+    def test_version(self):
+        p = self.run_mm32d('--version')
+        self.assertEqual(p.returncode, 0, p)
+        self.assertIn('0.1.0', (p.stdout + p.stderr).decode())
+
+    def test_bogus_option(self):
+        p = self.run_mm32d('--bogus')
+        self.assertNotEqual(p.returncode, 0, p)
+        self.assertTrue((p.stdout + p.stderr).strip(), 'says nothing about --bogus')
+
+    def test_bad_listen(self):
+        p = self.run_mm32d('--listen', 'not-an-address', '--no-default-machine')
+        self.assertNotEqual(p.returncode, 0, p)
+
+
+class DefaultMachineTest(Base):
+    """Started without --no-default-machine, mm32d has "default": 1 GiB, 686, 1 CPU."""
+    default_machine = True
+
+    def test_default_machine(self):
+        m = self.assertJson(self.daemon.get('/v1/machines/default'))
+        self.assertEqual(m['id'], 'default')
+        self.assertEqual(m['name'], 'default')
+        self.assertEqual(m['config']['mem'], GiB)
+        self.assertIs(m['config']['pae'], False)
+        self.assertEqual(m['config']['cpus'], 1)
+        ids = [x['id'] for x in self.assertJson(self.daemon.get('/v1/machines'))['machines']]
+        self.assertIn('default', ids)
+
+    def test_default_zoneinfo(self):
+        r = self.daemon.get('/v1/machines/default/proc/zoneinfo')
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.content_type, 'text/plain')
+        self.assertTrue(r.text.startswith('Node 0, zone      DMA\n'), r.text[:200])
+
+
+class RoutesTest(Base):
+    """Every route with good input."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        r = cls.daemon.post('/v1/machines', {'name': 'pc', 'mem': '1G'})
+        if r.status != 201:
+            raise AssertionError('cannot create the test machine: %r' % r)
+
+    def test_health(self):
+        self.assertEqual(self.assertJson(self.daemon.get('/v1/health')), {'status': 'ok'})
+
+    def test_version(self):
+        self.assertEqual(self.assertJson(self.daemon.get('/v1/version')),
+                         {'mm32': '0.1.0', 'kernel': '6.1'})
+
+    def test_create_get_list_delete(self):
+        m = self.create({'name': 'life', 'mem': '512M', 'cpus': 2, 'pae': False, 'cmdline': ''})
+        self.assertEqual(m['id'], 'life')
+        self.assertEqual(m['name'], 'life')
+        self.assertEqual(m['config']['mem'], 512 * MiB)
+        self.assertEqual(m['config']['cpus'], 2)
+        self.assertIs(m['config']['pae'], False)
+        self.assertEqual(m['config']['cmdline'], '')
+        for k in ('layout', 'zones', 'totals'):
+            self.assertIn(k, m)
+        self.assertEqual([z['name'] for z in m['zones']][:2], ['DMA', 'Normal'])
+
+        got = self.assertJson(self.daemon.get('/v1/machines/life'))
+        self.assertEqual(got['config'], m['config'])
+        self.assertEqual(got['layout'], m['layout'])
+
+        lst = self.assertJson(self.daemon.get('/v1/machines'))['machines']
+        entry = [x for x in lst if x['id'] == 'life']
+        self.assertEqual(len(entry), 1, lst)
+        self.assertEqual(entry[0]['name'], 'life')
+        self.assertEqual(entry[0]['config'], m['config'])
+
+        r = self.daemon.delete('/v1/machines/life')
+        self.assertEqual(r.status, 204, r)
+        self.assertEqual(r.body, b'')
+        self.assertProblem(self.daemon.get('/v1/machines/life'), 404)
+        self.assertProblem(self.daemon.delete('/v1/machines/life'), 404)
+        self.assertProblem(self.daemon.get('/v1/machines/life/zones'), 404)
+        ids = [x['id'] for x in self.assertJson(self.daemon.get('/v1/machines'))['machines']]
+        self.assertNotIn('life', ids)
+
+    def test_create_generated_name_and_bytes(self):
+        m = self.create({'mem': 256 * MiB})
+        self.assertRegex(m['id'], r'^m[0-9]+$')
+        self.assertEqual(m['config']['mem'], 256 * MiB)
+        self.assertEqual(m['config']['cpus'], 1)
+        self.assertIs(m['config']['pae'], False)
+        m2 = self.create({'mem': '256m'})
+        self.assertRegex(m2['id'], r'^m[0-9]+$')
+        self.assertNotEqual(m['id'], m2['id'])
+        for x in (m, m2):
+            self.assertEqual(self.daemon.delete('/v1/machines/' + x['id']).status, 204)
+
+    def test_create_pae_cpus_cmdline(self):
+        m = self.create({'name': 'pae4', 'mem': '1G', 'pae': True, 'cpus': 4,
+                         'cmdline': 'vmalloc=256M'})
+        self.assertIs(m['config']['pae'], True)
+        self.assertEqual(m['config']['cpus'], 4)
+        self.assertEqual(m['config']['cmdline'], 'vmalloc=256M')
+        lay = self.assertJson(self.daemon.get('/v1/machines/pae4/layout'))
+        self.assertEqual(lay['LAST_PKMAP'], 512)
+        self.assertEqual(int(lay['PKMAP_BASE'], 16), 0xff000000)
+        self.assertEqual(int(lay['VMALLOC_END'], 16), 0xfeffe000)
+        # vmalloc=256M: the vmalloc area is exactly 256 MiB when lowmem is full (reference §1.2)
+        self.assertEqual(int(lay['VMALLOC_END'], 16) - int(lay['VMALLOC_START'], 16), 256 * MiB)
+        z = self.assertJson(self.daemon.get('/v1/machines/pae4/zones'))
+        for zone in z['zones']:
+            if zone['populated']:
+                self.assertEqual([p['cpu'] for p in zone['pagesets']], [0, 1, 2, 3], zone['name'])
+        self.assertEqual(self.daemon.delete('/v1/machines/pae4').status, 204)
+
+    def test_create_beyond_4g_without_pae_is_not_refused(self):
+        m = self.create({'name': 'big686', 'mem': '8G'})
+        self.assertEqual(m['config']['mem'], 8 * GiB)
+        r = self.daemon.get('/v1/machines/big686/proc/zoneinfo')
+        self.assertEqual(r.status, 200)
+        self.assertIn('zone  HighMem', r.text)
+        self.assertEqual(self.daemon.delete('/v1/machines/big686').status, 204)
+
+    def test_create_with_e820(self):
+        e820 = [
+            {'addr': '0x0', 'size': '0x9fc00', 'type': 'usable'},
+            {'addr': '0x9fc00', 'size': '0x400', 'type': 'reserved'},
+            {'addr': 0xf0000, 'size': 0x10000, 'type': 2},
+            {'addr': '0x100000', 'size': '0x1fe00000', 'type': 'usable'},
+            {'addr': '0x1ff00000', 'size': '0x100000', 'type': 'ACPI data'},
+        ]
+        m = self.create({'name': 'own-e820', 'mem': '512M', 'e820': e820})
+        self.assertIn('e820', m['config'])
+        self.assertEqual(len(m['config']['e820']), len(e820))
+        got = self.assertJson(self.daemon.get('/v1/machines/own-e820/e820'))
+        fw = [(int(e['addr'], 16), int(e['size'], 16)) for e in got['firmware']]
+        self.assertEqual(fw, [(0, 0x9fc00), (0x9fc00, 0x400), (0xf0000, 0x10000),
+                              (0x100000, 0x1fe00000), (0x1ff00000, 0x100000)])
+        self.assertEqual(got['firmware'][4]['type'], 'ACPI data')
+        dmesg = self.daemon.get('/v1/machines/own-e820/dmesg').text
+        self.assertIn('BIOS-e820: [mem 0x000000001ff00000-0x000000001fffffff] ACPI data', dmesg)
+        self.assertEqual(self.daemon.delete('/v1/machines/own-e820').status, 204)
+
+    def test_duplicate_name(self):
+        self.create({'name': 'pc', 'mem': '1G'}, status=409)
+
+    def test_get_machine(self):
+        m = self.assertJson(self.daemon.get('/v1/machines/pc'))
+        self.assertEqual(m['id'], 'pc')
+        self.assertEqual(m['config']['mem'], GiB)
+        self.assertEqual([z['name'] for z in m['zones']][:3], ['DMA', 'Normal', 'HighMem'])
+        for z in m['zones'][:3]:
+            for k in ('start_pfn', 'spanned', 'present', 'managed'):
+                self.assertIsInstance(z[k], int, (z['name'], k))
+
+    def test_proc_files(self):
+        for f in PROC_FILES:
+            r = self.daemon.get('/v1/machines/pc/proc/' + f)
+            self.assertEqual(r.status, 200, (f, r))
+            self.assertEqual(r.content_type, 'text/plain', f)
+            self.assertTrue(r.text.endswith('\n'), f)
+        zi = self.daemon.get('/v1/machines/pc/proc/zoneinfo').text
+        self.assertTrue(zi.startswith('Node 0, zone      DMA\n'), zi[:100])
+        heads = [l for l in zi.splitlines() if l.startswith('Node 0, zone')]
+        self.assertEqual(heads[:3], ['Node 0, zone      DMA', 'Node 0, zone   Normal',
+                                     'Node 0, zone  HighMem'])
+        for field in ('min', 'low', 'high', 'spanned', 'present', 'managed'):
+            self.assertEqual(sorted(zoneinfo_field(zi, field)), ['DMA', 'HighMem', 'Normal'],
+                             field)
+        self.assertRegex(zi, r'\n        protection: \(0, \d+, \d+, \d+\)\n')
+        self.assertIn('\n  pagesets\n', zi)
+        bi = self.daemon.get('/v1/machines/pc/proc/buddyinfo').text
+        self.assertRegex(bi.splitlines()[0], r'^Node 0, zone      DMA( +\d+){11} ?$')
+        pti = self.daemon.get('/v1/machines/pc/proc/pagetypeinfo').text
+        self.assertTrue(pti.startswith('Page block order: 10\nPages per block:  1024\n'),
+                        pti[:100])
+        mi = self.daemon.get('/v1/machines/pc/proc/meminfo').text
+        self.assertRegex(mi, r'^MemTotal: +\d+ kB\nMemFree: +\d+ kB\n')
+        self.assertRegex(mi, r'\nHighTotal: +\d+ kB\n')
+        vs = self.daemon.get('/v1/machines/pc/proc/vmstat').text
+        self.assertRegex(vs, r'^nr_free_pages \d+\n')
+
+    def test_dmesg(self):
+        r = self.daemon.get('/v1/machines/pc/dmesg')
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.content_type, 'text/plain')
+        lines = r.text.splitlines()
+        e820 = [l for l in lines if 'BIOS-e820:' in l]
+        self.assertGreaterEqual(len(e820), 5, r.text[:2000])
+        self.assertRegex(e820[0], r'BIOS-e820: \[mem 0x0000000000000000-0x000000000009fbff\] '
+                                  r'usable$')
+        self.assertTrue(any('Built 1 zonelists, mobility grouping on.  Total pages:' in l
+                            for l in lines), r.text)
+        self.assertTrue(any(re.search(r'\d+MB HIGHMEM available\.', l) for l in lines))
+        self.assertTrue(any(re.search(r'\d+MB LOWMEM available\.', l) for l in lines))
+
+    def test_layout(self):
+        lay = self.assertJson(self.daemon.get('/v1/machines/pc/layout'))
+        for k, v in LAYOUT_1G[False].items():
+            self.assertRegex(lay[k], HEX, k)
+            self.assertEqual(int(lay[k], 16), v, '%s = %s, reference §1.4 says %#x'
+                             % (k, lay[k], v))
+        self.assertEqual(lay['LAST_PKMAP'], 1024)
+        self.assertIsInstance(lay.get('kernel_image'), dict)
+        for k, v in lay.items():
+            if isinstance(v, str):
+                self.assertRegex(v, HEX, k)
+
+    def test_zones(self):
+        z = self.assertJson(self.daemon.get('/v1/machines/pc/zones'))
+        self.assertIn('totals', z)
+        names = [x['name'] for x in z['zones']]
+        self.assertEqual(names[:3], ['DMA', 'Normal', 'HighMem'])
+        zi = self.daemon.get('/v1/machines/pc/proc/zoneinfo').text
+        mins = zoneinfo_field(zi, 'min')
+        managed = zoneinfo_field(zi, 'managed')
+        for zone in z['zones']:
+            for k in ('populated', 'start_pfn', 'spanned', 'present', 'managed', 'free',
+                      'watermarks', 'protection', 'nr_reserved_highatomic', 'free_area',
+                      'free_area_by_type', 'stat_threshold', 'pagesets'):
+                self.assertIn(k, zone, (zone['name'], k))
+            if not zone['populated']:
+                continue
+            self.assertEqual(set(zone['watermarks']), {'min', 'low', 'high', 'promo', 'boost'})
+            w = zone['watermarks']
+            self.assertLessEqual(w['min'], w['low'])
+            self.assertLessEqual(w['low'], w['high'])
+            self.assertEqual(len(zone['protection']), 4)
+            self.assertEqual(len(zone['free_area']), 11)
+            self.assertLessEqual(zone['managed'], zone['present'])
+            self.assertLessEqual(zone['present'], zone['spanned'])
+            self.assertEqual(sum(n << o for o, n in enumerate(zone['free_area'])), zone['free'],
+                             zone['name'])
+            self.assertEqual(w['min'], mins[zone['name']], zone['name'])
+            self.assertEqual(zone['managed'], managed[zone['name']], zone['name'])
+            self.assertEqual([p['cpu'] for p in zone['pagesets']], [0])
+            for p in zone['pagesets']:
+                self.assertEqual(set(p), {'cpu', 'count', 'high', 'batch'})
+
+    def test_e820(self):
+        e = self.assertJson(self.daemon.get('/v1/machines/pc/e820'))
+        self.assertEqual(set(e), {'firmware', 'kernel'})
+        for table in ('firmware', 'kernel'):
+            self.assertTrue(e[table], table)
+            for x in e[table]:
+                for k in ('addr', 'end', 'size'):
+                    self.assertRegex(x[k], HEX, (table, k))
+                self.assertEqual(int(x['end'], 16) - int(x['addr'], 16) + 1, int(x['size'], 16),
+                                 x)
+                self.assertIsInstance(x['type'], str)
+        first = e['firmware'][0]
+        self.assertEqual((int(first['addr'], 16), int(first['size'], 16), first['type']),
+                         (0, 0x9fc00, 'usable'))
+
+    def test_memblock(self):
+        mb = self.assertJson(self.daemon.get('/v1/machines/pc/memblock'))
+        self.assertEqual(set(mb), {'memory', 'reserved'})
+        self.assertTrue(mb['memory'])
+        self.assertTrue(mb['reserved'])
+        for table in ('memory', 'reserved'):
+            for x in mb[table]:
+                for k in ('base', 'end', 'size'):
+                    self.assertRegex(x[k], HEX, (table, k))
+        # the first memblock.memory region starts at the first usable page
+        self.assertEqual(int(mb['memory'][0]['base'], 16), 0x1000)
+
+    def test_sysctl_get(self):
+        for name in SYSCTLS:
+            s = self.sysctl('pc', name)
+            self.assertEqual(s['name'], name)
+            if name == 'lowmem_reserve_ratio':
+                self.assertEqual(len(s['value']), 4, s)
+                self.assertTrue(all(isinstance(v, int) for v in s['value']), s)
+            else:
+                self.assertIsInstance(s['value'], int, s)
+        self.assertEqual(self.sysctl('pc', 'watermark_scale_factor')['value'], 10)
+        self.assertEqual(self.sysctl('pc', 'watermark_boost_factor')['value'], 15000)
+        self.assertEqual(self.sysctl('pc', 'lowmem_reserve_ratio')['value'], [256, 32, 0, 0])
+        self.assertEqual(self.sysctl('pc', 'percpu_pagelist_high_fraction')['value'], 0)
+
+    def test_sysctl_put_recomputes(self):
+        self.create({'name': 'tune', 'mem': '1G'})
+        zi = lambda: self.daemon.get('/v1/machines/tune/proc/zoneinfo').text  # noqa: E731
+        before = zi()
+        mins0 = zoneinfo_field(before, 'min')
+
+        r = self.daemon.put('/v1/machines/tune/sysctl/vm/min_free_kbytes', {'value': 8192})
+        self.assertEqual(self.assertJson(r), {'name': 'min_free_kbytes', 'value': 8192})
+        self.assertEqual(self.sysctl('tune', 'min_free_kbytes')['value'], 8192)
+        mins1 = zoneinfo_field(zi(), 'min')
+        self.assertNotEqual(mins1, mins0)
+        # the lowmem zones share min_free_kbytes/4 pages in proportion to their managed pages
+        self.assertLessEqual(abs(mins1['DMA'] + mins1['Normal'] - 8192 // 4), 2, mins1)
+
+        lows1 = zoneinfo_field(zi(), 'low')
+        r = self.daemon.put('/v1/machines/tune/sysctl/vm/watermark_scale_factor', {'value': 200})
+        self.assertEqual(self.assertJson(r), {'name': 'watermark_scale_factor', 'value': 200})
+        after = zi()
+        managed = zoneinfo_field(after, 'managed')
+        lows2 = zoneinfo_field(after, 'low')
+        mins2 = zoneinfo_field(after, 'min')
+        self.assertEqual(mins2, mins1)
+        self.assertGreater(lows2['Normal'], lows1['Normal'])
+        # low = min + max(min/4, managed * factor / 10000)  (reference §4.3)
+        n = 'Normal'
+        self.assertEqual(lows2[n] - mins2[n], max(mins2[n] // 4, managed[n] * 200 // 10000))
+
+        r = self.daemon.put('/v1/machines/tune/sysctl/vm/lowmem_reserve_ratio',
+                            {'value': [128, 16, 0, 0]})
+        self.assertEqual(self.assertJson(r)['value'], [128, 16, 0, 0])
+        prot0, prot1 = zoneinfo_protection(before), zoneinfo_protection(zi())
+        # protection[j] of DMA = sum of managed above it / ratio: halving the ratio doubles it
+        self.assertAlmostEqual(prot1['DMA'][1], 2 * prot0['DMA'][1], delta=1)
+        self.assertAlmostEqual(prot1['Normal'][2], 2 * prot0['Normal'][2], delta=1)
+        r = self.daemon.put('/v1/machines/tune/sysctl/vm/percpu_pagelist_high_fraction',
+                            {'value': 8})
+        self.assertEqual(self.assertJson(r)['value'], 8)
+        r = self.daemon.put('/v1/machines/tune/sysctl/vm/watermark_boost_factor', {'value': 0})
+        self.assertEqual(self.assertJson(r)['value'], 0)
+        self.assertEqual(self.daemon.delete('/v1/machines/tune').status, 204)
+
+    def test_commands_single_batch_journal(self):
+        self.create({'name': 'cmd', 'mem': '512M'})
+        r = self.daemon.post('/v1/machines/cmd/commands',
+                             {'op': 'set_sysctl', 'name': 'watermark_scale_factor', 'value': 30})
+        one = self.assertJson(r)
+        self.assertEqual(set(one), {'seq', 'op', 'result'})
+        self.assertEqual(one['op'], 'set_sysctl')
+        self.assertIsInstance(one['seq'], int)
+        self.assertEqual(self.sysctl('cmd', 'watermark_scale_factor')['value'], 30)
+
+        batch = [{'op': 'set_sysctl', 'name': 'min_free_kbytes', 'value': 4096},
+                 {'op': 'set_sysctl', 'name': 'watermark_scale_factor', 'value': 40},
+                 {'op': 'set_sysctl', 'name': 'lowmem_reserve_ratio', 'value': [256, 32, 0, 0]}]
+        res = self.assertJson(self.daemon.post('/v1/machines/cmd/commands', batch))['results']
+        self.assertEqual(len(res), 3)
+        seqs = [x['seq'] for x in res]
+        self.assertEqual(seqs, sorted(seqs))
+        self.assertGreater(seqs[0], one['seq'])
+        self.assertEqual(self.sysctl('cmd', 'min_free_kbytes')['value'], 4096)
+        self.assertEqual(self.sysctl('cmd', 'watermark_scale_factor')['value'], 40)
+
+        # the first failure stops the batch; the ones before it are applied
+        bad = [{'op': 'set_sysctl', 'name': 'watermark_scale_factor', 'value': 50},
+               {'op': 'set_sysctl', 'name': 'watermark_scale_factor', 'value': 0},
+               {'op': 'set_sysctl', 'name': 'min_free_kbytes', 'value': 2048}]
+        p = self.assertProblem(self.daemon.post('/v1/machines/cmd/commands', bad), 422)
+        self.assertEqual(p.get('index'), 1, p)
+        self.assertEqual(len(p.get('results', [])), 1, p)
+        self.assertEqual(self.sysctl('cmd', 'watermark_scale_factor')['value'], 50)
+        self.assertEqual(self.sysctl('cmd', 'min_free_kbytes')['value'], 4096)
+
+        j = self.assertJson(self.daemon.get('/v1/machines/cmd/journal'))
+        entries = j['entries']
+        self.assertGreaterEqual(len(entries), 5, j)
+        for e in entries:
+            self.assertEqual(set(e), {'seq', 'time', 'command', 'result'}, e)
+        js = [e['seq'] for e in entries]
+        self.assertEqual(js, sorted(js))
+        self.assertTrue(set(seqs + [one['seq']]) <= set(js), (seqs, js))
+        self.assertEqual(entries[-1]['command'].get('value'), 50, entries[-1])
+
+        c = self.assertJson(self.daemon.get('/v1/machines/cmd/check'))
+        self.assertEqual(c, {'ok': True, 'violations': []})
+        self.assertEqual(self.daemon.delete('/v1/machines/cmd').status, 204)
+
+    def test_empty_batch_and_lowmem_string(self):
+        r = self.daemon.post('/v1/machines/pc/commands', [])
+        self.assertEqual(self.assertJson(r), {'results': []})
+        r = self.daemon.post('/v1/machines/pc/commands',
+                             {'op': 'set_sysctl', 'name': 'lowmem_reserve_ratio',
+                              'value': '256 32 0 0'})
+        self.assertEqual(self.assertJson(r)['result'],
+                         {'name': 'lowmem_reserve_ratio', 'value': [256, 32, 0, 0]})
+
+    def test_head_and_trailing_slash(self):
+        r = self.daemon.request('HEAD', '/v1/health')
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.body, b'')
+        r = self.daemon.get('/v1/machines/')
+        self.assertIn('pc', [m['id'] for m in self.assertJson(r)['machines']])
+        r = self.daemon.get('/v1/machines/pc/')
+        self.assertEqual(self.assertJson(r)['id'], 'pc')
+
+    def test_list_sorted(self):
+        lst = self.assertJson(self.daemon.get('/v1/machines'))['machines']
+        ids = [m['id'] for m in lst]
+        self.assertEqual(ids, sorted(ids, key=lambda x: x.encode()))
+
+    def test_check(self):
+        self.assertEqual(self.assertJson(self.daemon.get('/v1/machines/pc/check')),
+                         {'ok': True, 'violations': []})
+
+    def test_keep_alive(self):
+        """Several requests on one HTTP/1.1 connection, bad ones included."""
+        conn = self.daemon.connection()
+        try:
+            sock = None
+            steps = [('GET', '/v1/health', None, 200), ('GET', '/v1/version', None, 200),
+                     ('GET', '/v1/machines/pc', None, 200),
+                     ('GET', '/v1/machines/pc/proc/zoneinfo', None, 200),
+                     ('GET', '/v1/machines/nope', None, 404),
+                     ('PUT', '/v1/machines/pc/sysctl/vm/watermark_boost_factor',
+                      {'value': 15000}, 200),
+                     ('POST', '/v1/machines', {'mem': '1G', 'bogus': 1}, 422),
+                     ('GET', '/v1/machines/pc/zones', None, 200),
+                     ('GET', '/v1/health', None, 200)]
+            for method, path, body, status in steps:
+                r = self.daemon.request(method, path, body=body, conn=conn)
+                self.assertEqual(r.status, status, (method, path, r))
+                self.assertNotEqual((r.headers.get('Connection') or '').lower(), 'close',
+                                    (method, path))
+                if sock is None:
+                    sock = conn.sock
+                self.assertIsNotNone(conn.sock, (method, path))
+                self.assertIs(conn.sock, sock, 'a new connection was opened for %s %s'
+                              % (method, path))
+        finally:
+            conn.close()
+
+
+class BadInputTest(Base):
+    """Bad requests get a 4xx problem+json, and change nothing; the daemon keeps serving."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        r = cls.daemon.post('/v1/machines', {'name': 'victim', 'mem': '1G'})
+        if r.status != 201:
+            raise AssertionError('cannot create the test machine: %r' % r)
+
+    def state(self):
+        d = self.daemon
+        m = d.get('/v1/machines/victim').json()
+        return {'config': m['config'], 'layout': m['layout'],
+                'zones': d.get('/v1/machines/victim/zones').json(),
+                'sysctl': {n: d.get('/v1/machines/victim/sysctl/vm/' + n).json() for n in SYSCTLS},
+                'machines': sorted(x['id'] for x in d.get('/v1/machines').json()['machines'])}
+
+    def setUp(self):
+        self.before = self.state()
+
+    def bad(self, method, path, body, status, slug=None, raw=False):
+        if raw:
+            r = self.daemon.request(method, path, body=body,
+                                    headers={'Content-Type': 'application/json'})
+        else:
+            r = self.daemon.request(method, path, body=body)
+        p = self.assertProblem(r, status, slug)
+        self.still_serving()
+        return p, r
+
+    def still_serving(self):
+        self.assertEqual(self.daemon.get('/v1/health').status, 200)
+        self.assertEqual(self.state(), self.before)
+
+    def test_create_unknown_field(self):
+        self.bad('POST', '/v1/machines', {'mem': '1G', 'bogus': 1}, 422, 'invalid-argument')
+        self.bad('POST', '/v1/machines', {'mem': '1G', 'e820': [
+            {'addr': 0, 'size': 4096, 'type': 'usable', 'extra': True}]}, 422)
+
+    def test_create_wrong_types(self):
+        for body in ({'mem': True}, {'mem': None}, {'mem': 1.5}, {'mem': [1]},
+                     {'mem': '1G', 'pae': 'yes'}, {'mem': '1G', 'pae': 1},
+                     {'mem': '1G', 'cpus': '2'}, {'mem': '1G', 'cpus': 1.5},
+                     {'mem': '1G', 'cmdline': 5}, {'mem': '1G', 'name': 5},
+                     {'mem': '1G', 'e820': 'none'}, {'mem': '1G', 'e820': [5]},
+                     {'name': 'x'}, {}, [], 'x', 42, None):
+            with self.subTest(body=body):
+                self.bad('POST', '/v1/machines', body, 422, 'invalid-argument')
+
+    def test_create_bad_mem(self):
+        for mem in (0, '0', '0G', '65G', 64 * GiB + 1, '66000M', -1, '1X', 'lots', ''):
+            with self.subTest(mem=mem):
+                self.bad('POST', '/v1/machines', {'mem': mem}, 422, 'invalid-argument')
+        self.bad('POST', '/v1/machines', {'mem': '65G', 'pae': True}, 422)
+
+    def test_create_bad_cpus(self):
+        for cpus in (0, 33, -1):
+            with self.subTest(cpus=cpus):
+                p, _ = self.bad('POST', '/v1/machines', {'mem': '1G', 'cpus': cpus}, 422)
+                self.assertIn('cpus', p['detail'])
+
+    def test_create_bad_cmdline(self):
+        for cmdline in ('mem=abc', 'highmem=xyz', 'vmalloc=lots', 'memmap=junk'):
+            with self.subTest(cmdline=cmdline):
+                self.bad('POST', '/v1/machines', {'mem': '1G', 'cmdline': cmdline}, 422)
+
+    def test_create_bad_name(self):
+        for name in ('', '-x', '.x', 'a/b', 'a b', 'x' * 64, 'é'):
+            with self.subTest(name=name):
+                self.bad('POST', '/v1/machines', {'name': name, 'mem': '1G'}, 422)
+        self.bad('POST', '/v1/machines', {'name': 'victim', 'mem': '512M'}, 409, 'conflict')
+
+    def test_create_bad_e820(self):
+        for e in ([{'addr': '0x0', 'size': '0x1000', 'type': 'bogus'}],
+                  [{'addr': 'zero', 'size': '0x1000', 'type': 'usable'}],
+                  [{'addr': '0x0', 'type': 'usable'}]):
+            with self.subTest(e820=e):
+                self.bad('POST', '/v1/machines', {'mem': '1G', 'e820': e}, 422)
+
+    def test_body_over_cap(self):
+        big = json.dumps({'mem': '1G', 'cmdline': 'x' * (2 * MiB)}).encode()
+        r = self.daemon.raw_request('POST', '/v1/machines', big)
+        self.assertProblem(r, 413, 'payload-too-large')
+        self.still_serving()
+        big = json.dumps({'value': [1] * (MiB)}).encode()
+        r = self.daemon.raw_request('PUT', '/v1/machines/victim/sysctl/vm/min_free_kbytes', big)
+        self.assertProblem(r, 413)
+        self.still_serving()
+        r = self.daemon.raw_request('POST', '/v1/machines/victim/commands', big)
+        self.assertProblem(r, 413)
+        self.still_serving()
+
+    def test_malformed_json(self):
+        for path, method in (('/v1/machines', 'POST'),
+                             ('/v1/machines/victim/sysctl/vm/min_free_kbytes', 'PUT'),
+                             ('/v1/machines/victim/commands', 'POST')):
+            for body in ('{"mem": "1G"', 'not json', '{"mem": "1G"} trailing', '',
+                         '{"mem": "1G",}', b'\xff\xfe'):
+                with self.subTest(path=path, body=body):
+                    self.bad(method, path, body, 400, 'bad-request', raw=True)
+
+    def test_unknown_machine(self):
+        for method, path, body in (
+                ('GET', '/v1/machines/nope', None), ('DELETE', '/v1/machines/nope', None),
+                ('GET', '/v1/machines/nope/proc/zoneinfo', None),
+                ('GET', '/v1/machines/nope/dmesg', None), ('GET', '/v1/machines/nope/layout', None),
+                ('GET', '/v1/machines/nope/zones', None), ('GET', '/v1/machines/nope/e820', None),
+                ('GET', '/v1/machines/nope/memblock', None),
+                ('GET', '/v1/machines/nope/sysctl/vm/min_free_kbytes', None),
+                ('PUT', '/v1/machines/nope/sysctl/vm/min_free_kbytes', {'value': 8192}),
+                ('POST', '/v1/machines/nope/commands',
+                 {'op': 'set_sysctl', 'name': 'min_free_kbytes', 'value': 8192}),
+                ('GET', '/v1/machines/nope/check', None), ('GET', '/v1/machines/nope/journal', None)):
+            with self.subTest(method=method, path=path):
+                p, _ = self.bad(method, path, body, 404, 'not-found')
+                self.assertIn('nope', p['detail'])
+
+    def test_unknown_file_and_sysctl(self):
+        self.bad('GET', '/v1/machines/victim/proc/slabinfo_nope', None, 404)
+        self.bad('GET', '/v1/machines/victim/proc/', None, 404)
+        for name in ('swappiness', 'nope', 'min_free_kbytes2'):
+            with self.subTest(name=name):
+                self.bad('GET', '/v1/machines/victim/sysctl/vm/' + name, None, 404)
+                self.bad('PUT', '/v1/machines/victim/sysctl/vm/' + name, {'value': 1}, 404)
+        self.bad('POST', '/v1/machines/victim/commands',
+                 {'op': 'set_sysctl', 'name': 'swappiness', 'value': 1}, 404)
+
+    def test_sysctl_out_of_range(self):
+        for name, value in (('watermark_scale_factor', 0), ('watermark_scale_factor', 3001),
+                            ('watermark_scale_factor', -5), ('min_free_kbytes', -1),
+                            ('watermark_boost_factor', -1),
+                            ('percpu_pagelist_high_fraction', 7),
+                            ('percpu_pagelist_high_fraction', -1),
+                            ('lowmem_reserve_ratio', [256, 32, 0]),
+                            ('lowmem_reserve_ratio', [256, 32, 0, 0, 0]),
+                            ('lowmem_reserve_ratio', 256),
+                            ('min_free_kbytes', [1, 2, 3, 4]),
+                            ('min_free_kbytes', 'abc'), ('min_free_kbytes', 1.5),
+                            ('min_free_kbytes', None), ('min_free_kbytes', 1 << 40)):
+            with self.subTest(name=name, value=value):
+                self.bad('PUT', '/v1/machines/victim/sysctl/vm/' + name, {'value': value}, 422,
+                         'invalid-argument')
+                p, _ = self.bad('POST', '/v1/machines/victim/commands',
+                                {'op': 'set_sysctl', 'name': name, 'value': value}, 422)
+
+    def test_unsupported_media_type(self):
+        for method, path, body in (('POST', '/v1/machines', '{"mem": "1G"}'),
+                                   ('PUT', '/v1/machines/victim/sysctl/vm/min_free_kbytes',
+                                    '{"value": 8192}'),
+                                   ('POST', '/v1/machines/victim/commands',
+                                    '{"op": "set_sysctl", "name": "min_free_kbytes", '
+                                    '"value": 8192}')):
+            with self.subTest(path=path):
+                r = self.daemon.request(method, path, body=body,
+                                        headers={'Content-Type': 'text/plain'})
+                self.assertProblem(r, 415, 'unsupported-media-type')
+                self.still_serving()
+
+    def test_sysctl_bad_body(self):
+        for body in ({}, {'value': 1, 'extra': 2}, {'val': 1}, [1], 5):
+            with self.subTest(body=body):
+                self.bad('PUT', '/v1/machines/victim/sysctl/vm/min_free_kbytes', body, 422)
+
+    def test_bad_commands(self):
+        for body in ({'op': 'reboot'}, {'name': 'min_free_kbytes', 'value': 1},
+                     {'op': 'set_sysctl', 'value': 1}, {'op': 'set_sysctl', 'name': 'min_free_kbytes'},
+                     {'op': 'set_sysctl', 'name': 'min_free_kbytes', 'value': 1, 'x': 1},
+                     {'op': 5}, 'set_sysctl', 7, [7], [{'op': 'nope'}]):
+            with self.subTest(body=body):
+                self.bad('POST', '/v1/machines/victim/commands', body, 422)
+
+    def test_unknown_route(self):
+        for method, path in (('GET', '/v1/nope'), ('GET', '/v2/health'), ('GET', '/v1'),
+                             ('GET', '/v1/machines/victim/nope'), ('POST', '/v1/nope'),
+                             ('GET', '/v1/machines/victim/sysctl/kernel/x'),
+                             ('GET', '/v1/machines/victim/proc/zoneinfo/extra')):
+            with self.subTest(method=method, path=path):
+                self.bad(method, path, None, 404, 'not-found')
+
+    def test_wrong_method(self):
+        for method, path, allowed in (
+                ('DELETE', '/v1/health', {'GET'}), ('POST', '/v1/version', {'GET'}),
+                ('PUT', '/v1/machines', {'GET', 'POST'}),
+                ('DELETE', '/v1/machines', {'GET', 'POST'}),
+                ('POST', '/v1/machines/victim', {'GET', 'DELETE'}),
+                ('PUT', '/v1/machines/victim', {'GET', 'DELETE'}),
+                ('POST', '/v1/machines/victim/proc/zoneinfo', {'GET'}),
+                ('DELETE', '/v1/machines/victim/dmesg', {'GET'}),
+                ('PUT', '/v1/machines/victim/zones', {'GET'}),
+                ('DELETE', '/v1/machines/victim/sysctl/vm/min_free_kbytes', {'GET', 'PUT'}),
+                ('POST', '/v1/machines/victim/sysctl/vm/min_free_kbytes', {'GET', 'PUT'}),
+                ('GET', '/v1/machines/victim/commands', {'POST'}),
+                ('POST', '/v1/machines/victim/journal', {'GET'}),
+                ('DELETE', '/v1/machines/victim/check', {'GET'})):
+            with self.subTest(method=method, path=path):
+                _, r = self.bad(method, path, None, 405, 'method-not-allowed')
+                allow = {m.strip() for m in (r.headers.get('Allow') or '').split(',')}
+                allow.discard('HEAD')
+                allow.discard('OPTIONS')
+                self.assertEqual(allow, allowed, r.headers.get('Allow'))
+
+
+class MaxBodyTest(Base):
+    """--max-body sets the cap."""
+    daemon_args = ('--max-body', '1024')
+
+    def test_small_cap(self):
+        body = json.dumps({'mem': '1G', 'cmdline': 'x' * 2000}).encode()
+        self.assertProblem(self.daemon.raw_request('POST', '/v1/machines', body), 413)
+        self.assertEqual(self.daemon.get('/v1/health').status, 200)
+        r = self.daemon.post('/v1/machines', {'name': 'small', 'mem': '64M'})
+        self.assertEqual(r.status, 201, r)
+
+
+class RestartTest(unittest.TestCase):
+    """Machines and their sysctls come back after SIGTERM and a restart on the same database."""
+
+    def test_restart(self):
+        d = Daemon()
+        self.addCleanup(d.kill)
+        d.start()
+        r = d.post('/v1/machines', {'name': 'keep', 'mem': '2G', 'pae': True, 'cpus': 2,
+                                    'cmdline': 'vmalloc=192M'})
+        self.assertEqual(r.status, 201, r)
+        r = d.post('/v1/machines', {'name': 'gone', 'mem': '128M'})
+        self.assertEqual(r.status, 201, r)
+        r = d.put('/v1/machines/keep/sysctl/vm/min_free_kbytes', {'value': 8192})
+        self.assertEqual(r.status, 200, r)
+        r = d.post('/v1/machines/keep/commands',
+                   [{'op': 'set_sysctl', 'name': 'watermark_scale_factor', 'value': 200},
+                    {'op': 'set_sysctl', 'name': 'lowmem_reserve_ratio', 'value': [128, 16, 0, 0]}])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(d.delete('/v1/machines/gone').status, 204)
+        before = d.get('/v1/machines/keep').json()
+        zones = d.get('/v1/machines/keep/zones').json()
+        zoneinfo = d.get('/v1/machines/keep/proc/zoneinfo').text
+        code = d.stop()
+        self.assertEqual(code, 0, 'mm32d exited %s on SIGTERM\n%s' % (code, d.log()))
+
+        d2 = Daemon(db=d.db)
+        self.addCleanup(d2.kill)
+        d2.start()
+        try:
+            ids = [x['id'] for x in d2.get('/v1/machines').json()['machines']]
+            self.assertIn('keep', ids)
+            self.assertNotIn('gone', ids)
+            after = d2.get('/v1/machines/keep')
+            self.assertEqual(after.status, 200, after)
+            self.assertEqual(after.json()['config'], before['config'])
+            self.assertEqual(after.json()['layout'], before['layout'])
+            for name, value in (('min_free_kbytes', 8192), ('watermark_scale_factor', 200),
+                                ('lowmem_reserve_ratio', [128, 16, 0, 0])):
+                s = d2.get('/v1/machines/keep/sysctl/vm/' + name).json()
+                self.assertEqual(s['value'], value, name)
+            z2 = d2.get('/v1/machines/keep/zones').json()
+            self.assertEqual([x['watermarks'] for x in z2['zones']],
+                             [x['watermarks'] for x in zones['zones']])
+            self.assertEqual([x['protection'] for x in z2['zones']],
+                             [x['protection'] for x in zones['zones']])
+            self.assertEqual(zoneinfo_field(d2.get('/v1/machines/keep/proc/zoneinfo').text,
+                                            'min'), zoneinfo_field(zoneinfo, 'min'))
+            # a machine created after the restart does not reuse a name
+            r = d2.post('/v1/machines', {'name': 'keep', 'mem': '1G'})
+            self.assertEqual(r.status, 409, r)
+        finally:
+            code = d2.stop()
+            sys.stderr.write('--- mm32d log (restart) ---\n%s\n%s\n' % (d.log(), d2.log()))
+        self.assertEqual(code, 0)
+
+
+if __name__ == '__main__':
+    import faulthandler
+    # Last resort if something hangs: dump the stacks and exit; PDEATHSIG takes the daemons.
+    faulthandler.dump_traceback_later(int(os.environ.get('E2E_TIMEOUT', '170')), exit=True)
+    unittest.main(verbosity=2)
