@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-router.c - routes end to end inside one process: api_dispatch() against an
+ * in-memory api_host (no sockets, no SQLite). Pins the order of checks (404, 405 + Allow,
+ * 413, 415, 400, unknown machine), the journal contract (a command is journaled before
+ * the reply; failures are not) and the batch semantics (stop at the first failure).
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "problem.h"
+#include "router.h"
+
+#define FAKE_MAX 4
+
+static struct fake {
+	char id[FAKE_MAX][API_NAME_MAX];
+	struct mm_machine *m[FAKE_MAX];
+	json_t *journal[FAKE_MAX];
+	int n;
+	bool fail_journal;
+} fake;
+
+static int fake_find(const char *id)
+{
+	for (int i = 0; i < fake.n; i++)
+		if (!strcmp(fake.id[i], id))
+			return i;
+	return -1;
+}
+
+static int fake_create(void *data, const char *name, const struct mm_config *cfg,
+		       struct api_lease *ret, struct mm_error *err)
+{
+	char id[API_NAME_MAX];
+	int r;
+
+	if (name[0] && fake_find(name) >= 0)
+		return api_error(err, -EEXIST, "a machine named '%s' already exists", name);
+	if (fake.n == FAKE_MAX)
+		return api_error(err, -ENOMEM, "fake host is full");
+	if (name[0])
+		snprintf(id, sizeof(id), "%s", name);
+	else
+		for (int k = 1; snprintf(id, sizeof(id), "m%d", k), fake_find(id) >= 0; k++)
+			;
+	r = mm_machine_create(cfg, &fake.m[fake.n], err);
+	if (r < 0)
+		return r;
+	snprintf(fake.id[fake.n], API_NAME_MAX, "%s", id);
+	fake.journal[fake.n] = json_array();
+	*ret = (struct api_lease){ .id = fake.id[fake.n], .m = fake.m[fake.n],
+				   .handle = (void *)(intptr_t)fake.n };
+	fake.n++;
+	return 0;
+}
+
+static int fake_delete(void *data, const char *id, struct mm_error *err)
+{
+	int i = fake_find(id);
+
+	if (i < 0)
+		return api_error(err, -ENOENT, "no machine '%s'", id);
+	ck_assert_int_eq(mm_check(fake.m[i], NULL), 0);
+	mm_machine_destroy(fake.m[i]);
+	json_decref(fake.journal[i]);
+	fake.n--;
+	memmove(&fake.id[i], &fake.id[i + 1], (size_t)(fake.n - i) * sizeof(fake.id[0]));
+	memmove(&fake.m[i], &fake.m[i + 1], (size_t)(fake.n - i) * sizeof(fake.m[0]));
+	memmove(&fake.journal[i], &fake.journal[i + 1], (size_t)(fake.n - i) * sizeof(fake.journal[0]));
+	return 0;
+}
+
+static int fake_ids(void *data, json_t **ret, struct mm_error *err)
+{
+	*ret = json_array();
+	for (int i = 0; i < fake.n; i++)
+		json_array_append_new(*ret, json_string(fake.id[i]));
+	return 0;
+}
+
+static int fake_acquire(void *data, const char *id, struct api_lease *ret, struct mm_error *err)
+{
+	int i = fake_find(id);
+
+	if (i < 0)
+		return api_error(err, -ENOENT, "no machine '%s'", id);
+	*ret = (struct api_lease){ .id = fake.id[i], .m = fake.m[i], .handle = (void *)(intptr_t)i };
+	return 0;
+}
+
+static void fake_release(void *data, struct api_lease *lease)
+{
+}
+
+static int fake_append(void *data, struct api_lease *lease, const json_t *cmd,
+		       const json_t *result, int64_t *ret_seq, struct mm_error *err)
+{
+	json_t *j = fake.journal[(intptr_t)lease->handle];
+
+	if (fake.fail_journal)
+		return api_error(err, -EIO, "disk on fire");
+	*ret_seq = (int64_t)json_array_size(j) + 1;
+	json_array_append_new(j, json_pack("{s:I, s:s, s:O, s:O}", "seq", (json_int_t)*ret_seq,
+					   "time", "now", "command", cmd, "result", result));
+	return 0;
+}
+
+static int fake_journal(void *data, struct api_lease *lease, json_t **ret, struct mm_error *err)
+{
+	*ret = json_deep_copy(fake.journal[(intptr_t)lease->handle]);
+	return 0;
+}
+
+static const struct api_host_ops fake_ops = {
+	.machine_create = fake_create,
+	.machine_delete = fake_delete,
+	.machine_ids = fake_ids,
+	.machine_acquire = fake_acquire,
+	.machine_release = fake_release,
+	.journal_append = fake_append,
+	.journal_list = fake_journal,
+};
+static const struct api_host host = { &fake_ops, NULL };
+
+static struct api_reply rep;
+
+static void req_ct(const char *method, const char *url, const char *ctype, const char *body)
+{
+	struct api_request rq = { .method = method,
+				  .url = url,
+				  .content_type = ctype,
+				  .body = body,
+				  .body_len = body ? strlen(body) : 0 };
+
+	api_reply_finish(&rep);
+	api_dispatch(&host, &rq, &rep);
+}
+
+static void req(const char *method, const char *url, const char *body)
+{
+	req_ct(method, url, body ? "application/json" : NULL, body);
+}
+
+static const char *slug(void)
+{
+	const char *t = json_string_value(json_object_get(rep.json, "type"));
+
+	ck_assert_msg(rep.problem && t, "not a problem (status %u)", rep.status);
+	return t + strlen(API_PROBLEM_BASE);
+}
+
+static void setup(void)
+{
+	memset(&fake, 0, sizeof(fake));
+	memset(&rep, 0, sizeof(rep));
+	req("POST", "/v1/machines", "{\"name\":\"default\",\"mem\":\"256M\",\"cpus\":2}");
+	ck_assert_uint_eq(rep.status, 201);
+}
+
+static void teardown(void)
+{
+	api_reply_finish(&rep);
+	for (int i = 0; i < fake.n; i++) {
+		ck_assert_int_eq(mm_check(fake.m[i], NULL), 0);
+		mm_machine_destroy(fake.m[i]);
+		json_decref(fake.journal[i]);
+	}
+}
+
+START_TEST(health_and_version)
+{
+	req("GET", "/v1/health", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_str_eq(json_string_value(json_object_get(rep.json, "status")), "ok");
+	req("HEAD", "/v1/version", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_str_eq(json_string_value(json_object_get(rep.json, "kernel")), "6.1");
+}
+END_TEST
+
+START_TEST(unknown_routes)
+{
+	static const char *const urls[] = { "/", "/v1", "/v2/health", "/v1/healthz",
+					    "/v1/machines/default/nope", "/v1//machines",
+					    "/v1/machines/default/sysctl/kernel/x", "health" };
+
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		req("GET", urls[i], NULL);
+		ck_assert_msg(rep.status == 404, "%s -> %u", urls[i], rep.status);
+		ck_assert_str_eq(slug(), "not-found");
+		ck_assert_str_eq(json_string_value(json_object_get(rep.json, "instance")), urls[i]);
+	}
+}
+END_TEST
+
+START_TEST(method_not_allowed)
+{
+	req("DELETE", "/v1/health", NULL);
+	ck_assert_uint_eq(rep.status, 405);
+	ck_assert_str_eq(slug(), "method-not-allowed");
+	ck_assert_str_eq(rep.allow, "GET, HEAD");
+	req("PUT", "/v1/machines", "{}");
+	ck_assert_str_eq(rep.allow, "GET, HEAD, POST");
+	req("POST", "/v1/machines/default", "{}");
+	ck_assert_str_eq(rep.allow, "GET, HEAD, DELETE");
+	req("POST", "/v1/machines/default/sysctl/vm/min_free_kbytes", "{}");
+	ck_assert_str_eq(rep.allow, "GET, HEAD, PUT");
+	req("GET", "/v1/machines/default/commands", NULL);
+	ck_assert_str_eq(rep.allow, "POST");
+	ck_assert_uint_eq(rep.status, 405);
+}
+END_TEST
+
+START_TEST(body_checks)
+{
+	struct api_request rq = { .method = "POST", .url = "/v1/machines", .body_too_large = true };
+
+	api_reply_finish(&rep);
+	api_dispatch(&host, &rq, &rep);
+	ck_assert_uint_eq(rep.status, 413);
+	ck_assert_str_eq(slug(), "payload-too-large");
+
+	req_ct("POST", "/v1/machines", "text/plain", "{\"mem\":\"1G\"}");
+	ck_assert_uint_eq(rep.status, 415);
+	req_ct("POST", "/v1/machines", "application/json; charset=utf-8", "{\"mem\":\"1G\"}");
+	ck_assert_uint_eq(rep.status, 201);
+	req_ct("POST", "/v1/machines", NULL, "{\"mem\":\"1G\"}");
+	ck_assert_uint_eq(rep.status, 201);
+	req_ct("POST", "/v1/machines", "application/merge-patch+json", "{\"mem\":\"1G\"}");
+	ck_assert_uint_eq(rep.status, 201);
+
+	req("POST", "/v1/machines", "{\"mem\": }");
+	ck_assert_uint_eq(rep.status, 400);
+	ck_assert_str_eq(slug(), "bad-request");
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(rep.json, "detail")),
+				     "line 1 column"));
+	req("POST", "/v1/machines", "{\"mem\":\"1G\",\"mem\":\"2G\"}");
+	ck_assert_uint_eq(rep.status, 400);
+	req("POST", "/v1/machines", NULL);
+	ck_assert_uint_eq(rep.status, 400);
+}
+END_TEST
+
+START_TEST(create_list_delete)
+{
+	req("POST", "/v1/machines", "{\"mem\":\"128M\"}");
+	ck_assert_uint_eq(rep.status, 201);
+	ck_assert_str_eq(rep.location, "/v1/machines/m1");
+	ck_assert_str_eq(json_string_value(json_object_get(rep.json, "id")), "m1");
+	ck_assert_ptr_nonnull(json_object_get(rep.json, "layout"));
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "zones")), MM_NR_ZONES);
+	ck_assert_ptr_nonnull(json_object_get(rep.json, "totals"));
+
+	req("POST", "/v1/machines", "{\"name\":\"default\",\"mem\":\"128M\"}");
+	ck_assert_uint_eq(rep.status, 409);
+	ck_assert_str_eq(slug(), "conflict");
+	req("POST", "/v1/machines", "{\"mem\":\"128M\",\"cpus\":99}");
+	ck_assert_uint_eq(rep.status, 422);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(rep.json, "detail")), "cpus"));
+
+	req("GET", "/v1/machines", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "machines")), 2);
+	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(rep.json, "machines"), 0),
+					   "zones"));
+
+	req("DELETE", "/v1/machines/m1", NULL);
+	ck_assert_uint_eq(rep.status, 204);
+	ck_assert_ptr_null(rep.json);
+	req("GET", "/v1/machines/m1", NULL);
+	ck_assert_uint_eq(rep.status, 404);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(rep.json, "detail")), "m1"));
+	req("DELETE", "/v1/machines/m1", NULL);
+	ck_assert_uint_eq(rep.status, 404);
+}
+END_TEST
+
+START_TEST(text_views)
+{
+	static const char *const files[] = { "zoneinfo", "buddyinfo", "pagetypeinfo", "meminfo",
+					     "vmstat" };
+	char url[128];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(url, sizeof(url), "/v1/machines/default/proc/%s", files[i]);
+		req("GET", url, NULL);
+		ck_assert_msg(rep.status == 200, "%s", url);
+		ck_assert_ptr_null(rep.json);
+		ck_assert_uint_gt(rep.text.len, 0);
+	}
+	req("GET", "/v1/machines/default/proc/slabinfo", NULL);
+	ck_assert_uint_eq(rep.status, 404);
+	req("GET", "/v1/machines/default/dmesg", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_uint_gt(rep.text.len, 0);
+	req("GET", "/v1/machines/nope/dmesg", NULL);
+	ck_assert_uint_eq(rep.status, 404);
+}
+END_TEST
+
+START_TEST(json_views)
+{
+	req("GET", "/v1/machines/default/layout", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_str_eq(json_string_value(json_object_get(rep.json, "PAGE_OFFSET")), "0xc0000000");
+	req("GET", "/v1/machines/default/zones", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "zones")), MM_NR_ZONES);
+	req("GET", "/v1/machines/default/e820", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	req("GET", "/v1/machines/default/memblock", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	req("GET", "/v1/machines/default/check", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert(json_is_true(json_object_get(rep.json, "ok")));
+}
+END_TEST
+
+START_TEST(sysctl_put_is_journaled)
+{
+	req("GET", "/v1/machines/default/sysctl/vm/lowmem_reserve_ratio", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "value")), MM_NR_ZONES);
+
+	req("PUT", "/v1/machines/default/sysctl/vm/min_free_kbytes", "{\"value\":8192}");
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "value")), 8192);
+	ck_assert_uint_eq(json_array_size(fake.journal[0]), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(json_array_get(fake.journal[0], 0), "command"), "op")),
+			 "set_sysctl");
+
+	req("GET", "/v1/machines/default/sysctl/vm/min_free_kbytes", NULL);
+	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "value")), 8192);
+
+	req("PUT", "/v1/machines/default/sysctl/vm/watermark_scale_factor", "{\"value\":0}");
+	ck_assert_uint_eq(rep.status, 422);
+	req("PUT", "/v1/machines/default/sysctl/vm/min_free_kbytes", "{\"value\":1,\"x\":1}");
+	ck_assert_uint_eq(rep.status, 422);
+	req("PUT", "/v1/machines/default/sysctl/vm/swappiness", "{\"value\":1}");
+	ck_assert_uint_eq(rep.status, 404);
+	req("GET", "/v1/machines/default/sysctl/vm/swappiness", NULL);
+	ck_assert_uint_eq(rep.status, 404);
+	ck_assert_uint_eq(json_array_size(fake.journal[0]), 1);
+
+	fake.fail_journal = true;
+	req("PUT", "/v1/machines/default/sysctl/vm/min_free_kbytes", "{\"value\":9000}");
+	ck_assert_uint_eq(rep.status, 500);
+	ck_assert_str_eq(slug(), "storage-error");
+	fake.fail_journal = false;
+
+	req("GET", "/v1/machines/default/journal", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "entries")), 1);
+}
+END_TEST
+
+START_TEST(commands_single_and_batch)
+{
+	json_t *results;
+
+	req("POST", "/v1/machines/default/commands",
+	    "{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":4096}");
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "seq")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(rep.json, "op")), "set_sysctl");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(rep.json, "result"),
+							    "value")),
+			 4096);
+
+	req("POST", "/v1/machines/default/commands",
+	    "[{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":5000},"
+	    "{\"op\":\"set_sysctl\",\"name\":\"watermark_scale_factor\",\"value\":20,\"cpu\":1}]");
+	ck_assert_uint_eq(rep.status, 200);
+	results = json_object_get(rep.json, "results");
+	ck_assert_uint_eq(json_array_size(results), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(results, 1), "seq")), 3);
+
+	req("POST", "/v1/machines/default/commands",
+	    "[{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":6000},"
+	    "{\"op\":\"explode\"},"
+	    "{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":7000}]");
+	ck_assert_uint_eq(rep.status, 422);
+	ck_assert_str_eq(slug(), "invalid-argument");
+	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "index")), 1);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "results")), 1);
+	ck_assert_uint_eq(json_array_size(fake.journal[0]), 4);
+
+	req("GET", "/v1/machines/default/sysctl/vm/min_free_kbytes", NULL);
+	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "value")), 6000);
+
+	req("POST", "/v1/machines/default/commands", "[]");
+	ck_assert_uint_eq(rep.status, 200);
+	req("POST", "/v1/machines/default/commands", "7");
+	ck_assert_uint_eq(rep.status, 400); /* not JSON text for Jansson without DECODE_ANY */
+	req("POST", "/v1/machines/default/commands",
+	    "{\"op\":\"set_sysctl\",\"name\":\"nope\",\"value\":1}");
+	ck_assert_uint_eq(rep.status, 404);
+}
+END_TEST
+
+START_TEST(batch_too_large)
+{
+	size_t n = API_BATCH_MAX + 1, len = n * 40 + 8;
+	char *body = malloc(len), *p = body;
+
+	*p++ = '[';
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "%s{\"op\":\"nope\"}", i ? "," : "");
+	strcpy(p, "]");
+	req("POST", "/v1/machines/default/commands", body);
+	free(body);
+	ck_assert_uint_eq(rep.status, 413);
+	ck_assert_uint_eq(json_array_size(fake.journal[0]), 0);
+}
+END_TEST
+
+Suite *test_suite(void); /* called by tests/check-main.c */
+
+Suite *test_suite(void)
+{
+	Suite *s = suite_create("router");
+	TCase *tc = tcase_create("routes");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, health_and_version);
+	tcase_add_test(tc, unknown_routes);
+	tcase_add_test(tc, method_not_allowed);
+	tcase_add_test(tc, body_checks);
+	tcase_add_test(tc, create_list_delete);
+	tcase_add_test(tc, text_views);
+	tcase_add_test(tc, json_views);
+	tcase_add_test(tc, sysctl_put_is_journaled);
+	tcase_add_test(tc, commands_single_and_batch);
+	tcase_add_test(tc, batch_too_large);
+	suite_add_tcase(s, tc);
+	return s;
+}

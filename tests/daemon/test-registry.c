@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-registry.c - the registry (daemon/registry.c) with a real store: commands sent
+ * through the HTTP router are journaled, and a new registry over the same file rebuilds
+ * every machine by replaying its journal through the same executor, so sysctl state
+ * survives a restart. Deleting a machine deletes its journal.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "registry.h"
+
+static char dir[64], path[256];
+static struct store *st;
+static struct registry *reg;
+static struct api_host host;
+static struct api_reply rep;
+
+static void open_all(void)
+{
+	struct mm_error err = { 0 };
+
+	ck_assert_msg(store_open(path, &st, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(registry_create(st, &reg, &err), 0);
+	ck_assert_msg(registry_load(reg, &err) == 0, "%s", err.msg);
+	host = registry_host(reg);
+}
+
+static void check_all_machines(void)
+{
+	json_t *ids, *id;
+	size_t i;
+
+	ck_assert_int_eq(host.ops->machine_ids(host.data, &ids, NULL), 0);
+	json_array_foreach (ids, i, id) {
+		struct api_lease lease;
+
+		ck_assert_int_eq(host.ops->machine_acquire(host.data, json_string_value(id), &lease,
+							   NULL),
+				 0);
+		ck_assert_int_eq(mm_check(lease.m, NULL), 0);
+		host.ops->machine_release(host.data, &lease);
+	}
+	json_decref(ids);
+}
+
+static void close_all(void)
+{
+	check_all_machines();
+	registry_destroy(reg);
+	store_close(st);
+	reg = NULL;
+	st = NULL;
+}
+
+static void setup(void)
+{
+	log_init(LOG_LEVEL_ERROR);
+	strcpy(dir, "/tmp/mm32-test-registry-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/mm32.db", dir);
+	memset(&rep, 0, sizeof(rep));
+	open_all();
+}
+
+static void teardown(void)
+{
+	char p[300];
+
+	api_reply_finish(&rep);
+	close_all();
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+	rmdir(dir);
+}
+
+static unsigned int req(const char *method, const char *url, const char *body)
+{
+	struct api_request rq = { .method = method, .url = url, .body = body,
+				  .body_len = body ? strlen(body) : 0 };
+
+	api_reply_finish(&rep);
+	api_dispatch(&host, &rq, &rep);
+	return rep.status;
+}
+
+START_TEST(names_are_generated_first_free)
+{
+	ck_assert_uint_eq(req("POST", "/v1/machines", "{\"mem\":\"64M\"}"), 201);
+	ck_assert_str_eq(rep.location, "/v1/machines/m1");
+	ck_assert_uint_eq(req("POST", "/v1/machines", "{\"mem\":\"64M\"}"), 201);
+	ck_assert_str_eq(rep.location, "/v1/machines/m2");
+	ck_assert_uint_eq(req("DELETE", "/v1/machines/m1", NULL), 204);
+	ck_assert_uint_eq(req("POST", "/v1/machines", "{\"mem\":\"64M\"}"), 201);
+	ck_assert_str_eq(rep.location, "/v1/machines/m1");
+	ck_assert_uint_eq(req("POST", "/v1/machines", "{\"name\":\"m2\",\"mem\":\"64M\"}"), 409);
+	ck_assert(registry_contains(reg, "m2"));
+	ck_assert(!registry_contains(reg, "m3"));
+}
+END_TEST
+
+START_TEST(replay_restores_state)
+{
+	json_t *want;
+
+	ck_assert_uint_eq(req("POST", "/v1/machines",
+			      "{\"name\":\"box\",\"mem\":\"256M\",\"cpus\":2,\"cmdline\":\"quiet\"}"),
+			  201);
+	ck_assert_uint_eq(req("PUT", "/v1/machines/box/sysctl/vm/min_free_kbytes",
+			      "{\"value\":8192}"),
+			  200);
+	ck_assert_uint_eq(req("POST", "/v1/machines/box/commands",
+			      "[{\"op\":\"set_sysctl\",\"name\":\"lowmem_reserve_ratio\","
+			      "\"value\":[128,16,0,0]},{\"op\":\"set_sysctl\","
+			      "\"name\":\"watermark_scale_factor\",\"value\":0}]"),
+			  422);
+	ck_assert_uint_eq(req("GET", "/v1/machines/box/zones", NULL), 200);
+	want = json_incref(rep.json);
+
+	close_all();
+	open_all();
+
+	ck_assert_uint_eq(req("GET", "/v1/machines/box/sysctl/vm/min_free_kbytes", NULL), 200);
+	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "value")), 8192);
+	ck_assert_uint_eq(req("GET", "/v1/machines/box/sysctl/vm/lowmem_reserve_ratio", NULL), 200);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(rep.json, "value"), 1)),
+			 16);
+	ck_assert_uint_eq(req("GET", "/v1/machines/box/zones", NULL), 200);
+	ck_assert_msg(json_equal(want, rep.json), "zones differ after replay");
+	json_decref(want);
+
+	ck_assert_uint_eq(req("GET", "/v1/machines/box", NULL), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rep.json, "config"),
+							   "cmdline")),
+			 "quiet");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(rep.json, "config"),
+							    "cpus")),
+			 2);
+
+	/* the journal continues where it was: seq 3 follows 1 and 2 */
+	ck_assert_uint_eq(req("POST", "/v1/machines/box/commands",
+			      "{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":9000}"),
+			  200);
+	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "seq")), 3);
+	ck_assert_uint_eq(req("GET", "/v1/machines/box/journal", NULL), 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "entries")), 3);
+}
+END_TEST
+
+START_TEST(delete_forgets_journal)
+{
+	ck_assert_uint_eq(req("POST", "/v1/machines", "{\"name\":\"tmp\",\"mem\":\"64M\"}"), 201);
+	ck_assert_uint_eq(req("PUT", "/v1/machines/tmp/sysctl/vm/min_free_kbytes",
+			      "{\"value\":2048}"),
+			  200);
+	ck_assert_uint_eq(req("DELETE", "/v1/machines/tmp", NULL), 204);
+	close_all();
+	open_all();
+	ck_assert(!registry_contains(reg, "tmp"));
+	ck_assert_uint_eq(req("POST", "/v1/machines", "{\"name\":\"tmp\",\"mem\":\"64M\"}"), 201);
+	ck_assert_uint_eq(req("GET", "/v1/machines/tmp/journal", NULL), 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "entries")), 0);
+}
+END_TEST
+
+START_TEST(registry_add_and_list_sorted)
+{
+	struct mm_config *cfg = malloc(sizeof(*cfg));
+	struct mm_error err = { 0 };
+	json_t *list;
+
+	mm_config_init(cfg, false);
+	cfg->mem = 64ULL << 20;
+	ck_assert_int_eq(registry_add(reg, "zz", cfg, &err), 0);
+	ck_assert_int_eq(registry_add(reg, "default", cfg, &err), 0);
+	ck_assert_int_eq(registry_add(reg, "default", cfg, &err), -EEXIST);
+	free(cfg);
+	ck_assert_uint_eq(req("GET", "/v1/machines", NULL), 200);
+	list = json_object_get(rep.json, "machines");
+	ck_assert_uint_eq(json_array_size(list), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "id")),
+			 "default");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 1), "id")), "zz");
+}
+END_TEST
+
+Suite *test_suite(void); /* called by tests/check-main.c */
+
+Suite *test_suite(void)
+{
+	Suite *s = suite_create("registry");
+	TCase *tc = tcase_create("registry");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, names_are_generated_first_free);
+	tcase_add_test(tc, replay_restores_state);
+	tcase_add_test(tc, delete_forgets_journal);
+	tcase_add_test(tc, registry_add_and_list_sorted);
+	suite_add_tcase(s, tc);
+	return s;
+}
