@@ -500,8 +500,14 @@ static int dispatch(struct ctx *c, struct api_reply *out, struct mm_error *err)
 			return api_error(err, -EMEDIUMTYPE,
 					 "Content-Type '%.64s' is not JSON; send application/json",
 					 req->content_type);
-		c->body = json_loadb(req->body ? req->body : "", req->body_len,
-				     JSON_REJECT_DUPLICATES, &jerr);
+		/* no body and no Content-Type is "no document": the handler answers 422 as
+		 * for null; zero bytes declared as JSON are malformed JSON (400). Any JSON
+		 * value parses, so a scalar gets 422 (wrong type), not 400 */
+		if (req->body_len == 0 && !req->content_type)
+			c->body = json_null();
+		else
+			c->body = json_loadb(req->body, req->body_len,
+					     JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 		if (!c->body)
 			return api_error(err, -EBADMSG, "invalid JSON at line %d column %d: %s",
 					 jerr.line, jerr.column, jerr.text);

@@ -240,6 +240,12 @@ START_TEST(body_checks)
 	req("POST", "/v1/machines", "{\"mem\":\"1G\",\"mem\":\"2G\"}");
 	ck_assert_uint_eq(rep.status, 400);
 	req("POST", "/v1/machines", NULL);
+	ck_assert_uint_eq(rep.status, 422);
+	req_ct("POST", "/v1/machines", "application/json", "");
+	ck_assert_uint_eq(rep.status, 400);
+	req("POST", "/v1/machines", "42");
+	ck_assert_uint_eq(rep.status, 422);
+	req("POST", "/v1/machines", "x");
 	ck_assert_uint_eq(rep.status, 400);
 }
 END_TEST
@@ -395,7 +401,9 @@ START_TEST(commands_single_and_batch)
 	req("POST", "/v1/machines/default/commands", "[]");
 	ck_assert_uint_eq(rep.status, 200);
 	req("POST", "/v1/machines/default/commands", "7");
-	ck_assert_uint_eq(rep.status, 400); /* not JSON text for Jansson without DECODE_ANY */
+	ck_assert_uint_eq(rep.status, 422); /* JSON, but not a command */
+	req("POST", "/v1/machines/default/commands", "set_sysctl");
+	ck_assert_uint_eq(rep.status, 400); /* not JSON */
 	req("POST", "/v1/machines/default/commands",
 	    "{\"op\":\"set_sysctl\",\"name\":\"nope\",\"value\":1}");
 	ck_assert_uint_eq(rep.status, 404);
