@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmcore.h - the one public interface of mmcore, the emulated i386 memory manager.
+ *
+ * mmcore models the memory management of a Linux 6.1 i386 kernel (Debian's 686 and
+ * 686-pae flavours) inside an emulated PC: the e820 map, memblock, the virtual layout,
+ * zones, the buddy allocator with its per-CPU lists, watermarks and the /proc views.
+ *
+ * Rules that hold for everything declared here:
+ *  - Pure C11 over libc: no I/O, no logging, no threads, no global state.
+ *  - Every call that can fail returns 0 or a negative errno and, when @err is not NULL,
+ *    fills it with a message a person can act on:
+ *      -EINVAL  bad argument (order, size, address, configuration)        -> HTTP 422
+ *      -ENOENT  no such object (sysctl, file, zone)                       -> HTTP 404
+ *      -EBUSY   object in use                                             -> HTTP 409
+ *      -ENOSPC  emulated memory exhausted (a fact about the guest)        -> HTTP 409
+ *      -ENOMEM  the host could not allocate                               -> HTTP 503
+ *      -EFAULT  an invariant was violated; the machine is tainted         -> HTTP 500
+ *  - One machine is driven by one thread at a time; the caller serializes.
+ *  - Destructors accept NULL.
+ */
+#ifndef MMCORE_H
+#define MMCORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MM_VERSION_KERNEL "6.1"
+#define MM_NR_CPUS 32 /* CONFIG_NR_CPUS of Debian's i386 kernels */
+#define MM_MAX_RAM (64ULL << 30)
+#define MM_MAX_E820 128
+#define MM_CMDLINE_MAX 2048
+#define MM_ERR_MAX 256
+
+struct mm_machine;
+
+/* An error: a negative errno and a message. */
+struct mm_error {
+	int code;
+	char msg[MM_ERR_MAX];
+};
+
+/* E820 entry types (arch/x86/include/asm/e820/types.h). */
+#define MM_E820_RAM 1u
+#define MM_E820_RESERVED 2u
+#define MM_E820_ACPI 3u
+#define MM_E820_NVS 4u
+#define MM_E820_UNUSABLE 5u
+#define MM_E820_PMEM 7u
+#define MM_E820_PRAM 12u
+#define MM_E820_SOFT_RESERVED 0xefffffffu
+#define MM_E820_RESERVED_KERN 128u
+
+struct mm_e820_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+};
+
+/*
+ * The kernel image and the boot-time allocations that depend on the kernel binary.
+ * Defaults model Debian's linux-image-6.1.0-*-686(-pae) (see mm_config_init()).
+ * Sizes in bytes.
+ */
+struct mm_kernel_image {
+	uint32_t text;       /* _stext.._etext: "kernel code" */
+	uint32_t rodata;     /* __start_rodata..__end_rodata */
+	uint32_t rodata_gap; /* __end_rodata.._sdata */
+	uint32_t rwdata;     /* _sdata.._edata */
+	uint32_t data_gap;   /* _edata..__init_begin: page-aligned data, exception tables */
+	uint32_t init;       /* __init_begin..__init_end, freed after the initcalls */
+	uint32_t smp_locks;  /* .smp_locks, freed as "SMP alternatives memory" */
+	uint32_t bss_gap;    /* __init_end+smp_locks..__bss_start */
+	uint32_t bss;        /* __bss_start..__bss_stop */
+	uint32_t brk_other;  /* RESERVE_BRK() users besides the early page tables (dmi_alloc...) */
+	uint32_t percpu_unit;   /* first-chunk unit per possible CPU (pcpu u%zu) */
+	uint32_t percpu_static; /* static per-CPU data (pcpu s%zu) */
+	uint32_t early_misc;    /* other early memblock allocations (ACPI, pcpu maps, ...) */
+};
+
+struct mm_config {
+	uint64_t mem;  /* RAM bytes handed to QEMU's -m */
+	bool pae;      /* 686-pae (HIGHMEM64G, 3-level) instead of 686 (HIGHMEM4G, 2-level) */
+	unsigned int cpus; /* 1..MM_NR_CPUS */
+	char cmdline[MM_CMDLINE_MAX];
+	/* initrd bytes the boot loader places at the top of low RAM (QEMU -initrd); the
+	 * default is the oracle kernels' 1 MiB initramfs, 0 boots without one */
+	uint64_t initrd_size;
+	unsigned int nr_e820; /* 0: QEMU's pc map for @mem; else the firmware map below */
+	struct mm_e820_entry e820[MM_MAX_E820];
+	struct mm_kernel_image image;
+};
+
+/* Fill @cfg with the defaults: 1 GiB, 686, 1 CPU, empty command line, Debian's image,
+ * MM_DEFAULT_INITRD bytes of initrd. */
+#define MM_DEFAULT_INITRD 0x105749u
+void mm_config_init(struct mm_config *cfg, bool pae);
+/* Reset @img to the defaults of the flavour. */
+void mm_kernel_image_defaults(struct mm_kernel_image *img, bool pae);
+
+/* Create and boot a machine; on success *@ret owns it (mm_machine_destroy()). */
+int mm_machine_create(const struct mm_config *cfg, struct mm_machine **ret, struct mm_error *err);
+void mm_machine_destroy(struct mm_machine *m);
+const struct mm_config *mm_machine_config(const struct mm_machine *m);
+
+/* ---- read-only views ---------------------------------------------------------------- */
+
+enum mm_zone_type { MM_ZONE_DMA, MM_ZONE_NORMAL, MM_ZONE_HIGHMEM, MM_ZONE_MOVABLE, MM_NR_ZONES };
+#define MM_MAX_ORDER 11
+#define MM_MIGRATE_TYPES 5
+
+const char *mm_zone_name(int zone);
+const char *mm_migratetype_name(int mt);
+
+/* The virtual address layout of the machine (arch/x86/include/asm/pgtable_32_areas.h). */
+struct mm_layout {
+	uint32_t page_offset;
+	uint32_t high_memory;
+	uint32_t vmalloc_offset;
+	uint32_t vmalloc_start;
+	uint32_t vmalloc_end;
+	uint32_t vmalloc_reserve; /* __VMALLOC_RESERVE */
+	uint32_t pkmap_base;
+	uint32_t last_pkmap;
+	uint32_t ldt_base;
+	uint32_t cpu_entry_area_base;
+	uint32_t cpu_entry_area_pages;
+	uint32_t fixaddr_top;
+	uint32_t fixaddr_start;
+	uint32_t fixaddr_tot_start;
+	uint32_t maxmem_pfn;
+	uint32_t max_low_pfn;
+	uint32_t max_pfn;
+	uint32_t highstart_pfn;
+	uint32_t highend_pfn;
+	uint32_t max_pfn_mapped;
+	uint32_t pmd_size;
+	unsigned int pageblock_order;
+	/* physical placement of the kernel image */
+	uint64_t text_start, text_end, rodata_start, rodata_end, data_start, data_end;
+	uint64_t init_start, init_end, bss_start, bss_end, brk_start, brk_end, image_end;
+};
+void mm_get_layout(const struct mm_machine *m, struct mm_layout *out);
+
+struct mm_pcp_info {
+	int count;
+	int high;
+	int batch;
+};
+
+struct mm_zone_info {
+	const char *name;
+	bool populated;
+	uint32_t zone_start_pfn;
+	uint32_t spanned;
+	uint32_t present;
+	uint32_t managed;
+	uint64_t free;
+	uint32_t wmark_min, wmark_low, wmark_high, wmark_promo;
+	uint32_t watermark_boost;
+	long lowmem_reserve[MM_NR_ZONES];
+	uint32_t nr_free[MM_MAX_ORDER]; /* blocks per order */
+	uint32_t nr_free_mt[MM_MAX_ORDER][MM_MIGRATE_TYPES];
+	uint32_t nr_reserved_highatomic;
+	int stat_threshold;
+	unsigned int nr_cpus;
+	struct mm_pcp_info pcp[MM_NR_CPUS];
+};
+int mm_get_zone(const struct mm_machine *m, int zone, struct mm_zone_info *out);
+
+/* Global counters (pages unless noted). */
+struct mm_totals {
+	uint64_t totalram_pages;
+	uint64_t totalhigh_pages;
+	uint64_t totalreserve_pages;
+	uint64_t nr_free_pages;
+	uint64_t present_pages;
+	int min_free_kbytes;
+	int user_min_free_kbytes;
+	int watermark_scale_factor;
+	int watermark_boost_factor;
+	int lowmem_reserve_ratio[MM_NR_ZONES];
+	int percpu_pagelist_high_fraction;
+	bool mobility_grouping;
+	unsigned int movable_zone;
+};
+void mm_get_totals(const struct mm_machine *m, struct mm_totals *out);
+
+/* The sanitized e820 table the kernel ended with (after mem=, memmap=, trim). */
+unsigned int mm_e820_count(const struct mm_machine *m);
+int mm_e820_get(const struct mm_machine *m, unsigned int i, struct mm_e820_entry *out);
+/* The firmware table as handed over, before sanitizing. */
+unsigned int mm_e820_firmware_count(const struct mm_machine *m);
+int mm_e820_firmware_get(const struct mm_machine *m, unsigned int i, struct mm_e820_entry *out);
+const char *mm_e820_type_name(uint32_t type);
+
+/* memblock regions: type 0 = memory, 1 = reserved. @name says who reserved it. */
+struct mm_memblock_region {
+	uint64_t base;
+	uint64_t size;
+	const char *name;
+};
+unsigned int mm_memblock_count(const struct mm_machine *m, int type);
+int mm_memblock_get(const struct mm_machine *m, int type, unsigned int i,
+		    struct mm_memblock_region *out);
+
+/* ---- text views in the kernel's exact formats ------------------------------------- */
+
+/* A growable text buffer owned by the caller; release with mm_buf_free(). */
+struct mm_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+void mm_buf_free(struct mm_buf *b);
+
+/* @file: "zoneinfo", "buddyinfo", "pagetypeinfo", "meminfo", "vmstat". -ENOENT otherwise. */
+int mm_proc_render(const struct mm_machine *m, const char *file, struct mm_buf *out,
+		   struct mm_error *err);
+/* The kernel log, one line per message, with "[    0.000000] " style timestamps. */
+int mm_dmesg_render(const struct mm_machine *m, struct mm_buf *out, struct mm_error *err);
+
+/* ---- sysctls (/proc/sys/vm) ------------------------------------------------------- */
+
+/* Names: min_free_kbytes, watermark_scale_factor, watermark_boost_factor,
+ * lowmem_reserve_ratio, percpu_pagelist_high_fraction. -ENOENT for others. */
+int mm_sysctl_get(const struct mm_machine *m, const char *name, struct mm_buf *out,
+		  struct mm_error *err);
+/* @value as written to /proc/sys/vm/@name ("8192", "256 32 0 0"); -EINVAL when the
+ * kernel's handler would refuse it. The machine is unchanged on failure. */
+int mm_sysctl_set(struct mm_machine *m, const char *name, const char *value, struct mm_error *err);
+/* The names, NULL-terminated. */
+extern const char *const mm_sysctl_names[];
+
+/* ---- the invariant checker --------------------------------------------------------- */
+
+struct mm_report {
+	unsigned int max;    /* collect at most this many messages (0: count only) */
+	unsigned int nr;     /* violations found */
+	char (*msgs)[MM_ERR_MAX];
+};
+/* Verify the whole machine; returns 0 when clean, -EFAULT when violations were found. */
+int mm_check(const struct mm_machine *m, struct mm_report *rep);
+
+/* ---- helpers shared with the front end --------------------------------------------- */
+
+/* Parse "1G", "512M", "4096K", "1073741824" (kernel memparse). -EINVAL on junk. */
+int mm_parse_size(const char *s, uint64_t *ret);
+
+#endif /* MMCORE_H */

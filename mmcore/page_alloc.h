@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * page_alloc.h - the buddy allocator and its per-CPU lists.
+ *
+ * Mirrors: mm/page_alloc.c (__free_one_page, buddy_merge_likely, free_pcppages_bulk,
+ * free_unref_page, free_unref_page_commit, nr_pcp_free, nr_pcp_high, __free_pages_core,
+ * free_reserved_page, adjust_managed_page_count).
+ * Locking: none in mmcore; the daemon serializes all calls on one machine.
+ * Invariants (check.c):
+ *  (a) page on free_area[k].free_list[mt]  <=>  PageBuddy(page) && page->private == k
+ *  (b) a free block of order k starts at a pfn with (pfn & ((1 << k) - 1)) == 0
+ *  (c) outside pcp lists no free block has a free buddy of the same order that it could
+ *      have merged with (same zone, and mergeable types above pageblock order)
+ *  (d) sum over k of (free_area[k].nr_free << k) == NR_FREE_PAGES
+ */
+#ifndef MM_PAGE_ALLOC_H
+#define MM_PAGE_ALLOC_H
+
+#include "zone.h"
+
+struct mm_machine;
+
+#define FPI_NONE 0u
+#define FPI_TO_TAIL (1u << 1)
+
+#define PAGE_ALLOC_COSTLY_ORDER 3
+
+void __free_one_page(struct mm_machine *m, struct zone *z, pfn_t pfn, unsigned int order,
+		     unsigned int mt, unsigned int fpi);
+/* Free an order-@order block whose refcount just reached zero (free_the_page()). */
+void free_the_page(struct mm_machine *m, pfn_t pfn, unsigned int order, unsigned int cpu);
+/* Boot: hand a block from memblock to the buddy (memblock_free_pages -> __free_pages_core). */
+void free_pages_core(struct mm_machine *m, pfn_t pfn, unsigned int order);
+/* free_reserved_page(): a reserved page goes to the allocator, managed += 1. */
+void free_reserved_page(struct mm_machine *m, pfn_t pfn, unsigned int cpu);
+void free_pcppages_bulk(struct mm_machine *m, struct zone *z, int count, unsigned int cpu,
+			int pindex);
+
+#endif /* MM_PAGE_ALLOC_H */
