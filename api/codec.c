@@ -94,10 +94,11 @@ static int parse_u64(const json_t *v, const char *field, uint64_t *ret, struct m
 		*ret = u;
 		return 0;
 bad:
-		return api_error(err, -EINVAL,
-				 "field '%s' must be an integer or a hex string like \"0x9fc00\", not "
-				 "\"%.64s\"",
-				 field, s);
+		return api_error(
+			err, -EINVAL,
+			"field '%s' must be an integer or a hex string like \"0x9fc00\", not "
+			"\"%.64s\"",
+			field, s);
 	}
 	return api_error(err, -EINVAL, "field '%s' must be an integer or a hex string, not %s",
 			 field, json_type_name(v));
@@ -131,10 +132,11 @@ static int parse_e820_type(const json_t *v, const char *field, uint32_t *ret,
 				return 0;
 			}
 		}
-		return api_error(err, -EINVAL,
-				 "field '%s' must be one of \"usable\", \"reserved\", \"ACPI data\", "
-				 "\"ACPI NVS\", \"unusable\" or an integer",
-				 field);
+		return api_error(
+			err, -EINVAL,
+			"field '%s' must be one of \"usable\", \"reserved\", \"ACPI data\", "
+			"\"ACPI NVS\", \"unusable\" or an integer",
+			field);
 	}
 	return api_error(err, -EINVAL, "field '%s' must be a string or an integer, not %s", field,
 			 json_type_name(v));
@@ -160,8 +162,9 @@ static int parse_e820(const json_t *arr, struct mm_config *cfg, struct mm_error 
 		int r;
 
 		if (!json_is_object(ent))
-			return api_error(err, -EINVAL, "field 'e820[%zu]' must be an object, not %s",
-					 i, json_type_name(ent));
+			return api_error(err, -EINVAL,
+					 "field 'e820[%zu]' must be an object, not %s", i,
+					 json_type_name(ent));
 		json_object_foreach ((json_t *)ent, key, v) {
 			snprintf(field, sizeof(field), "e820[%zu].%.16s", i, key);
 			if (!strcmp(key, "addr")) {
@@ -174,7 +177,8 @@ static int parse_e820(const json_t *arr, struct mm_config *cfg, struct mm_error 
 				r = parse_e820_type(v, field, &e->type, err);
 				have_type = true;
 			} else {
-				r = api_error(err, -EINVAL, "unknown field 'e820[%zu].%.64s'", i, key);
+				r = api_error(err, -EINVAL, "unknown field 'e820[%zu].%.64s'", i,
+					      key);
 			}
 			if (r)
 				return r;
@@ -183,7 +187,8 @@ static int parse_e820(const json_t *arr, struct mm_config *cfg, struct mm_error 
 			return api_error(err, -EINVAL, "field 'e820[%zu].%s' is required", i,
 					 !have_addr ? "addr" : !have_size ? "size" : "type");
 		if (e->size > UINT64_MAX - e->addr)
-			return api_error(err, -EINVAL, "e820[%zu] wraps around the address space", i);
+			return api_error(err, -EINVAL, "e820[%zu] wraps around the address space",
+					 i);
 	}
 	cfg->nr_e820 = (unsigned int)json_array_size(arr);
 	return 0;
@@ -238,7 +243,8 @@ int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
 
 	v = json_object_get(body, "mem");
 	if (!v) {
-		r = api_error(err, -EINVAL, "field 'mem' is required (bytes, or a size like \"1G\")");
+		r = api_error(err, -EINVAL,
+			      "field 'mem' is required (bytes, or a size like \"1G\")");
 		goto out;
 	}
 	if (json_is_integer(v)) {
@@ -256,9 +262,10 @@ int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
 			goto out;
 		}
 	} else {
-		r = api_error(err, -EINVAL,
-			      "field 'mem' must be an integer (bytes) or a string like \"1G\", not %s",
-			      json_type_name(v));
+		r = api_error(
+			err, -EINVAL,
+			"field 'mem' must be an integer (bytes) or a string like \"1G\", not %s",
+			json_type_name(v));
 		goto out;
 	}
 	if (cfg->mem == 0 || cfg->mem > MM_MAX_RAM) {
@@ -275,7 +282,8 @@ int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
 			goto out;
 		}
 		if (json_integer_value(v) < 1 || json_integer_value(v) > MM_NR_CPUS) {
-			r = api_error(err, -EINVAL, "field 'cpus' must be 1..%d, not %" JSON_INTEGER_FORMAT,
+			r = api_error(err, -EINVAL,
+				      "field 'cpus' must be 1..%d, not %" JSON_INTEGER_FORMAT,
 				      MM_NR_CPUS, json_integer_value(v));
 			goto out;
 		}

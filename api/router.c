@@ -77,9 +77,9 @@ static int h_health(struct ctx *c, struct api_reply *out, struct mm_error *err)
 
 static int h_version(struct ctx *c, struct api_reply *out, struct mm_error *err)
 {
-	return reply_json(out, 200,
-			  json_pack("{s:s, s:s}", "mm32", MM32_VERSION, "kernel", MM_VERSION_KERNEL),
-			  err);
+	return reply_json(
+		out, 200,
+		json_pack("{s:s, s:s}", "mm32", MM32_VERSION, "kernel", MM_VERSION_KERNEL), err);
 }
 
 static int h_list(struct ctx *c, struct api_reply *out, struct mm_error *err)
@@ -492,7 +492,8 @@ static int dispatch(struct ctx *c, struct api_reply *out, struct mm_error *err)
 	c->cap[1] = cap[1];
 
 	if (req->body_too_large)
-		return api_error(err, -E2BIG, "the request body is larger than this server accepts");
+		return api_error(err, -E2BIG,
+				 "the request body is larger than this server accepts");
 	if (rt->body) {
 		json_error_t jerr;
 

@@ -111,10 +111,12 @@ static struct MHD_Response *make_response(struct api_reply *rep)
 	}
 	if (!resp)
 		return NULL;
-	if ((ctype && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) == MHD_NO) ||
+	if ((ctype &&
+	     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) == MHD_NO) ||
 	    (rep->location[0] &&
 	     MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, rep->location) == MHD_NO) ||
-	    (rep->allow[0] && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow) == MHD_NO)) {
+	    (rep->allow[0] &&
+	     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow) == MHD_NO)) {
 		MHD_destroy_response(resp);
 		return NULL;
 	}
@@ -126,8 +128,8 @@ static enum MHD_Result queue_static_oom(struct MHD_Connection *conn, struct requ
 {
 	static const char body[] = "{\"type\":\"" API_PROBLEM_BASE "host-out-of-memory\","
 				   "\"title\":\"Host out of memory\",\"status\":503}\n";
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+								    MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result ret;
 
 	if (!resp)
@@ -254,13 +256,14 @@ int api_server_start(const struct api_server_options *opts, const struct api_hos
 	if (opts->listen_fd < 0 && opts->addr && opts->addr->sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 
-	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv };
+	ops[n++] =
+		(struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv};
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL };
 	if (srv->opts.threads > 1)
 		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
 						    (intptr_t)srv->opts.threads, NULL };
 	if (opts->listen_fd >= 0)
-		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, opts->listen_fd, NULL };
+		ops[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, opts->listen_fd, NULL};
 	else
 		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)opts->addr };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };

@@ -136,8 +136,8 @@ static int parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *
 		hlen = (size_t)(colon - s);
 		port = colon + 1;
 	}
-	if (hlen == 0 || hlen >= sizeof(host) || !*port || strspn(port, "0123456789") != strlen(port) ||
-	    atoi(port) > 65535)
+	if (hlen == 0 || hlen >= sizeof(host) || !*port ||
+	    strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
 		return -EINVAL;
 	memcpy(host, s, hlen);
 	host[hlen] = '\0';
@@ -173,7 +173,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->listen = optarg;
 			break;
 		case OPT_DB:
-			if (!*optarg || snprintf(o->db, sizeof(o->db), "%s", optarg) >= (int)sizeof(o->db)) {
+			if (!*optarg ||
+			    snprintf(o->db, sizeof(o->db), "%s", optarg) >= (int)sizeof(o->db)) {
 				fprintf(stderr, "mm32d: --db: bad path\n");
 				return -EINVAL;
 			}
@@ -204,7 +205,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_LOG_LEVEL:
 			if (log_level_parse(optarg, &o->level) < 0) {
-				fprintf(stderr, "mm32d: --log-level must be error, warn, info or debug\n");
+				fprintf(stderr,
+					"mm32d: --log-level must be error, warn, info or debug\n");
 				return -EINVAL;
 			}
 			break;

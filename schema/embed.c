@@ -27,7 +27,7 @@ static int cmp_input(const void *a, const void *b)
 static int emit_file(FILE *out, const char *path)
 {
 	FILE *in = fopen(path, "rb");
-	int c, col = 0;
+	int c;
 
 	if (!in) {
 		perror(path);
@@ -37,7 +37,6 @@ static int emit_file(FILE *out, const char *path)
 	while ((c = getc(in)) != EOF) {
 		if (c == '\n') {
 			fputs("\\n\"\n\t\t\"", out);
-			col = 0;
 			continue;
 		}
 		if (c == '"' || c == '\\')
@@ -48,10 +47,8 @@ static int emit_file(FILE *out, const char *path)
 			fprintf(out, "\\%03o", c);
 		else
 			putc(c, out);
-		col++;
 	}
 	fputs("\"", out);
-	(void)col;
 	fclose(in);
 	return 0;
 }

@@ -73,8 +73,10 @@ START_TEST(names)
 	ck_assert(api_name_valid("default"));
 	ck_assert(api_name_valid("a"));
 	ck_assert(api_name_valid("Box-1.test_2"));
-	ck_assert(api_name_valid("0123456789012345678901234567890123456789012345678901234567890123" + 1));
-	ck_assert(!api_name_valid("0123456789012345678901234567890123456789012345678901234567890123"));
+	ck_assert(api_name_valid(
+		"0123456789012345678901234567890123456789012345678901234567890123" + 1));
+	ck_assert(!api_name_valid(
+		"0123456789012345678901234567890123456789012345678901234567890123"));
 	ck_assert(!api_name_valid(""));
 	ck_assert(!api_name_valid("-a"));
 	ck_assert(!api_name_valid(".a"));
@@ -167,12 +169,13 @@ START_TEST(config_round_trip)
 	struct mm_config *again = calloc(1, sizeof(*again));
 	json_t *j, *j2;
 
-	ck_assert_int_eq(parse("{\"mem\":\"768M\",\"pae\":true,\"cpus\":3,\"cmdline\":\"quiet\","
-			       "\"e820\":[{\"addr\":0,\"size\":\"0x9fc00\",\"type\":\"usable\"},"
-			       "{\"addr\":\"0x100000\",\"size\":\"0x2ff00000\",\"type\":\"ACPI NVS\"},"
-			       "{\"addr\":\"0x30000000\",\"size\":\"0x1000\",\"type\":12}]}",
-			       name, NULL),
-			 0);
+	ck_assert_int_eq(
+		parse("{\"mem\":\"768M\",\"pae\":true,\"cpus\":3,\"cmdline\":\"quiet\","
+		      "\"e820\":[{\"addr\":0,\"size\":\"0x9fc00\",\"type\":\"usable\"},"
+		      "{\"addr\":\"0x100000\",\"size\":\"0x2ff00000\",\"type\":\"ACPI NVS\"},"
+		      "{\"addr\":\"0x30000000\",\"size\":\"0x1000\",\"type\":12}]}",
+		      name, NULL),
+		0);
 	j = api_config_to_json(cfg);
 	ck_assert_ptr_nonnull(j);
 	ck_assert_str_eq(json_string_value(json_object_get(
@@ -225,8 +228,9 @@ START_TEST(layout_json)
 	for (size_t i = 0; i < sizeof(int_keys) / sizeof(int_keys[0]); i++)
 		ck_assert_msg(json_is_integer(json_object_get(j, int_keys[i])), "%s", int_keys[i]);
 	for (size_t i = 0; i < sizeof(img_keys) / sizeof(img_keys[0]); i++)
-		ck_assert_msg(is_hex(json_object_get(json_object_get(j, "kernel_image"), img_keys[i])),
-			      "%s", img_keys[i]);
+		ck_assert_msg(
+			is_hex(json_object_get(json_object_get(j, "kernel_image"), img_keys[i])),
+			"%s", img_keys[i]);
 	ck_assert_uint_eq(json_object_size(j),
 			  sizeof(hex_keys) / sizeof(hex_keys[0]) +
 				  sizeof(int_keys) / sizeof(int_keys[0]) + 1);
@@ -234,8 +238,9 @@ START_TEST(layout_json)
 	ck_assert_str_eq(json_string_value(json_object_get(j, "VMALLOC_END")), "0xff7fe000");
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "LAST_PKMAP")), 1024);
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "max_pfn")), 262144);
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "kernel_image"), "_end")),
-			 "0x1a2b000");
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_object_get(j, "kernel_image"), "_end")),
+		"0x1a2b000");
 	json_decref(j);
 }
 END_TEST
@@ -260,13 +265,15 @@ START_TEST(machine_views)
 	zones = json_object_get(j, "zones");
 	ck_assert_uint_eq(json_array_size(zones), MM_NR_ZONES);
 	json_array_foreach (zones, i, z) {
-		ck_assert_str_eq(json_string_value(json_object_get(z, "name")), mm_zone_name((int)i));
+		ck_assert_str_eq(json_string_value(json_object_get(z, "name")),
+				 mm_zone_name((int)i));
 		ck_assert_uint_eq(json_array_size(json_object_get(z, "free_area")), MM_MAX_ORDER);
 		ck_assert_uint_eq(json_array_size(json_object_get(z, "protection")), MM_NR_ZONES);
 		ck_assert_uint_eq(json_object_size(json_object_get(z, "free_area_by_type")),
 				  MM_MIGRATE_TYPES);
 		ck_assert_uint_eq(json_array_size(json_object_get(z, "pagesets")), 2);
-		ck_assert(json_is_integer(json_object_get(json_object_get(z, "watermarks"), "min")));
+		ck_assert(
+			json_is_integer(json_object_get(json_object_get(z, "watermarks"), "min")));
 	}
 	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j, "totals"),
 							  "lowmem_reserve_ratio")),

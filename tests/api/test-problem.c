@@ -52,7 +52,8 @@ START_TEST(body_shape)
 	ck_assert_str_eq(json_string_value(json_object_get(p, "type")),
 			 "https://mm32.dev/problems/guest-out-of-memory");
 	ck_assert_int_eq(json_integer_value(json_object_get(p, "status")), 409);
-	ck_assert_str_eq(json_string_value(json_object_get(p, "detail")), "zone Normal is exhausted");
+	ck_assert_str_eq(json_string_value(json_object_get(p, "detail")),
+			 "zone Normal is exhausted");
 	ck_assert_str_eq(json_string_value(json_object_get(p, "instance")), "/v1/machines/a");
 	ck_assert_ptr_nonnull(json_string_value(json_object_get(p, "title")));
 	ck_assert_uint_eq(json_object_size(p), 5);

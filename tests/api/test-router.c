@@ -69,7 +69,8 @@ static int fake_delete(void *data, const char *id, struct mm_error *err)
 	fake.n--;
 	memmove(&fake.id[i], &fake.id[i + 1], (size_t)(fake.n - i) * sizeof(fake.id[0]));
 	memmove(&fake.m[i], &fake.m[i + 1], (size_t)(fake.n - i) * sizeof(fake.m[0]));
-	memmove(&fake.journal[i], &fake.journal[i + 1], (size_t)(fake.n - i) * sizeof(fake.journal[0]));
+	memmove(&fake.journal[i], &fake.journal[i + 1],
+		(size_t)(fake.n - i) * sizeof(fake.journal[0]));
 	return 0;
 }
 
@@ -87,7 +88,7 @@ static int fake_acquire(void *data, const char *id, struct api_lease *ret, struc
 
 	if (i < 0)
 		return api_error(err, -ENOENT, "no machine '%s'", id);
-	*ret = (struct api_lease){ .id = fake.id[i], .m = fake.m[i], .handle = (void *)(intptr_t)i };
+	*ret = (struct api_lease){.id = fake.id[i], .m = fake.m[i], .handle = (void *)(intptr_t)i};
 	return 0;
 }
 
@@ -265,7 +266,8 @@ START_TEST(create_list_delete)
 	ck_assert_str_eq(slug(), "conflict");
 	req("POST", "/v1/machines", "{\"mem\":\"128M\",\"cpus\":99}");
 	ck_assert_uint_eq(rep.status, 422);
-	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(rep.json, "detail")), "cpus"));
+	ck_assert_ptr_nonnull(
+		strstr(json_string_value(json_object_get(rep.json, "detail")), "cpus"));
 
 	req("GET", "/v1/machines", NULL);
 	ck_assert_uint_eq(rep.status, 200);
@@ -335,9 +337,10 @@ START_TEST(sysctl_put_is_journaled)
 	ck_assert_uint_eq(rep.status, 200);
 	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "value")), 8192);
 	ck_assert_uint_eq(json_array_size(fake.journal[0]), 1);
-	ck_assert_str_eq(json_string_value(json_object_get(
-				 json_object_get(json_array_get(fake.journal[0], 0), "command"), "op")),
-			 "set_sysctl");
+	ck_assert_str_eq(
+		json_string_value(json_object_get(
+			json_object_get(json_array_get(fake.journal[0], 0), "command"), "op")),
+		"set_sysctl");
 
 	req("GET", "/v1/machines/default/sysctl/vm/min_free_kbytes", NULL);
 	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "value")), 8192);

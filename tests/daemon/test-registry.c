@@ -111,9 +111,10 @@ START_TEST(replay_restores_state)
 {
 	json_t *want;
 
-	ck_assert_uint_eq(req("POST", "/v1/machines",
-			      "{\"name\":\"box\",\"mem\":\"256M\",\"cpus\":2,\"cmdline\":\"quiet\"}"),
-			  201);
+	ck_assert_uint_eq(
+		req("POST", "/v1/machines",
+		    "{\"name\":\"box\",\"mem\":\"256M\",\"cpus\":2,\"cmdline\":\"quiet\"}"),
+		201);
 	ck_assert_uint_eq(req("PUT", "/v1/machines/box/sysctl/vm/min_free_kbytes",
 			      "{\"value\":8192}"),
 			  200);
@@ -146,9 +147,10 @@ START_TEST(replay_restores_state)
 			 2);
 
 	/* the journal continues where it was: seq 3 follows 1 and 2 */
-	ck_assert_uint_eq(req("POST", "/v1/machines/box/commands",
-			      "{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":9000}"),
-			  200);
+	ck_assert_uint_eq(
+		req("POST", "/v1/machines/box/commands",
+		    "{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":9000}"),
+		200);
 	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "seq")), 3);
 	ck_assert_uint_eq(req("GET", "/v1/machines/box/journal", NULL), 200);
 	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "entries")), 3);

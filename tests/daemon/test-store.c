@@ -91,11 +91,12 @@ START_TEST(migrations_apply)
 
 	/* the tables exist with the documented columns, and WAL is on */
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "SELECT id, config, created_at FROM machines "
-					    "UNION ALL SELECT machine_id, command, result FROM journal",
-					    -1, &s, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_prepare_v2(db,
+				   "SELECT id, config, created_at FROM machines "
+				   "UNION ALL SELECT machine_id, command, result FROM journal",
+				   -1, &s, NULL),
+		SQLITE_OK);
 	sqlite3_finalize(s);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
@@ -129,7 +130,8 @@ START_TEST(newer_schema_refused)
 	store_close(st);
 	st = NULL;
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
+			 SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_int_eq(store_open(path, &st, &err), -EIO);
 	ck_assert_ptr_nonnull(strstr(err.msg, "newer"));
@@ -166,9 +168,12 @@ START_TEST(journal_append_read_cascade)
 
 	ck_assert_int_eq(store_machine_insert(st, "a", "{}", &err), 0);
 	ck_assert_int_eq(store_machine_insert(st, "b", "{}", &err), 0);
-	ck_assert_int_eq(store_journal_append(st, "a", 2, t, "{\"op\":\"y\"}", "{\"ok\":1}", &err), 0);
-	ck_assert_int_eq(store_journal_append(st, "a", 1, t, "{\"op\":\"x\"}", "{\"ok\":1}", &err), 0);
-	ck_assert_int_eq(store_journal_append(st, "b", 1, t, "{\"op\":\"z\"}", "{\"ok\":1}", &err), 0);
+	ck_assert_int_eq(store_journal_append(st, "a", 2, t, "{\"op\":\"y\"}", "{\"ok\":1}", &err),
+			 0);
+	ck_assert_int_eq(store_journal_append(st, "a", 1, t, "{\"op\":\"x\"}", "{\"ok\":1}", &err),
+			 0);
+	ck_assert_int_eq(store_journal_append(st, "b", 1, t, "{\"op\":\"z\"}", "{\"ok\":1}", &err),
+			 0);
 	/* (machine, seq) is unique; an unknown machine violates the foreign key */
 	ck_assert_int_eq(store_journal_append(st, "a", 1, t, "{}", "{\"ok\":1}", &err), -EIO);
 	ck_assert_int_eq(store_journal_append(st, "ghost", 1, t, "{}", "{\"ok\":1}", &err), -EIO);
