@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""openapi.yaml is the contract: every answer of the real mm32d must be one it documents.
+
+Drives every operation of openapi.yaml (good and bad input) and checks that the status is among
+the operation's responses, that the Content-Type is the documented one, and that JSON bodies
+validate against the documented schema (a small JSON Schema validator for the keywords the file
+uses). Fails if an operation of the file was not exercised.
+
+Python 3 standard library only; openapi.yaml is read through js-yaml from ./node_modules (it
+comes with the Redocly CLI). Exit 77 (skipped) when node_modules is absent.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mm32d import SOURCE_ROOT, Daemon  # noqa: E402
+
+SPEC_PATH = os.path.join(SOURCE_ROOT, 'openapi.yaml')
+
+
+def load_spec():
+    if not os.path.exists(os.path.join(SOURCE_ROOT, 'node_modules', 'js-yaml')):
+        print('node_modules/js-yaml is absent (run make deps): skipped')
+        sys.exit(77)
+    js = ("const y=require('js-yaml');process.stdout.write(JSON.stringify("
+          "y.load(require('fs').readFileSync(process.argv[1],'utf8'))))")
+    out = subprocess.run(['node', '-e', js, SPEC_PATH], cwd=SOURCE_ROOT, check=True,
+                         capture_output=True, timeout=60).stdout
+    return json.loads(out)
+
+
+SPEC = None
+
+TYPES = {
+    'object': lambda v: isinstance(v, dict),
+    'array': lambda v: isinstance(v, list),
+    'string': lambda v: isinstance(v, str),
+    'integer': lambda v: isinstance(v, int) and not isinstance(v, bool),
+    'number': lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    'boolean': lambda v: isinstance(v, bool),
+    'null': lambda v: v is None,
+}
+
+
+def resolve(schema):
+    while '$ref' in schema:
+        node = SPEC
+        for part in schema['$ref'].lstrip('#/').split('/'):
+            node = node[part.replace('~1', '/').replace('~0', '~')]
+        schema = {**node, **{k: v for k, v in schema.items() if k != '$ref'}}
+    return schema
+
+
+def validate(schema, v, where='$'):
+    """A list of error strings; empty when @v is valid."""
+    s = resolve(schema)
+    errs = []
+    if 'type' in s:
+        types = s['type'] if isinstance(s['type'], list) else [s['type']]
+        if not any(TYPES[t](v) for t in types):
+            return ['%s: %r is not of type %s' % (where, v, s['type'])]
+    if 'const' in s and v != s['const']:
+        errs.append('%s: %r != const %r' % (where, v, s['const']))
+    if 'enum' in s and v not in s['enum']:
+        errs.append('%s: %r not in %r' % (where, v, s['enum']))
+    if isinstance(v, str) and 'pattern' in s and not re.search(s['pattern'], v):
+        errs.append('%s: %r does not match %s' % (where, v, s['pattern']))
+    if TYPES['number'](v):
+        if 'minimum' in s and v < s['minimum']:
+            errs.append('%s: %r < minimum %r' % (where, v, s['minimum']))
+        if 'maximum' in s and v > s['maximum']:
+            errs.append('%s: %r > maximum %r' % (where, v, s['maximum']))
+    if isinstance(v, list):
+        if len(v) < s.get('minItems', 0):
+            errs.append('%s: %d items < minItems %d' % (where, len(v), s['minItems']))
+        if 'maxItems' in s and len(v) > s['maxItems']:
+            errs.append('%s: %d items > maxItems %d' % (where, len(v), s['maxItems']))
+        if 'items' in s:
+            for i, x in enumerate(v):
+                errs += validate(s['items'], x, '%s[%d]' % (where, i))
+    if isinstance(v, dict):
+        props = s.get('properties', {})
+        for k in s.get('required', []):
+            if k not in v:
+                errs.append('%s: required member %r is missing' % (where, k))
+        for k, x in v.items():
+            if k in props:
+                errs += validate(props[k], x, '%s.%s' % (where, k))
+            elif s.get('additionalProperties') is False:
+                errs.append('%s: member %r is not in the schema' % (where, k))
+            elif isinstance(s.get('additionalProperties'), dict):
+                errs += validate(s['additionalProperties'], x, '%s.%s' % (where, k))
+    for sub in s.get('allOf', []):
+        errs += validate(sub, v, where)
+    if 'oneOf' in s:
+        ok = [sub for sub in s['oneOf'] if not validate(sub, v, where)]
+        if len(ok) != 1:
+            errs.append('%s: %r matches %d of oneOf (want 1)' % (where, v, len(ok)))
+    return errs
+
+
+def template_of(path):
+    """The openapi.yaml path template that @path matches."""
+    for t in SPEC['paths']:
+        rx = '^' + re.sub(r'\\{[^}]+\\}', '[^/]+', re.escape(t)) + '$'
+        if re.match(rx, path.split('?')[0]):
+            return t
+    return None
+
+
+class ContractTest(unittest.TestCase):
+    covered = set()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon()
+        cls.addClassCleanup(cls.daemon.kill)
+        cls.daemon.start()
+
+    def call(self, method, path, body=None, want=None, headers=None):
+        """One request; the answer must be one the operation documents."""
+        if isinstance(body, bytes):
+            r = self.daemon.raw_request(method, path, body)
+        else:
+            r = self.daemon.request(method, path, body=body, headers=headers)
+        if want is not None:
+            self.assertEqual(r.status, want, (method, path, r))
+        t = template_of(path)
+        self.assertIsNotNone(t, path)
+        op = SPEC['paths'][t].get(method.lower())
+        self.assertIsNotNone(op, '%s %s is not in openapi.yaml' % (method, t))
+        self.covered.add((method.lower(), t))
+        resp = op['responses'].get(str(r.status))
+        self.assertIsNotNone(resp, '%s %s answered %d, which openapi.yaml does not list: %r'
+                             % (method, t, r.status, r))
+        resp = resolve(resp)
+        content = resp.get('content')
+        if not content:
+            self.assertEqual(r.body, b'', (method, path))
+            return r
+        self.assertIn(r.content_type, content, (method, path, r))
+        if 'location' in {h.lower() for h in resp.get('headers', {})}:
+            self.assertTrue(r.headers.get('Location'), (method, path))
+        schema = content[r.content_type].get('schema', {})
+        value = r.json() if 'json' in r.content_type else r.text
+        errs = validate(schema, value)
+        self.assertEqual(errs, [], '%s %s %d: %s' % (method, path, r.status, value))
+        return r
+
+    def test_every_operation(self):
+        c = self.call
+        c('GET', '/v1/health', want=200)
+        c('GET', '/v1/version', want=200)
+        c('POST', '/v1/machines', {'name': 'a', 'mem': '1G', 'cpus': 2}, want=201)
+        c('POST', '/v1/machines', {'name': 'p', 'mem': '8G', 'pae': True,
+                                   'cmdline': 'vmalloc=256M'}, want=201)
+        c('POST', '/v1/machines', {'name': 'e', 'mem': '256M', 'e820': [
+            {'addr': 0, 'size': '0x9fc00', 'type': 'usable'},
+            {'addr': '0x100000', 'size': '0xff00000', 'type': 'usable'},
+            {'addr': '0xfffc0000', 'size': '0x40000', 'type': 'reserved'}]}, want=201)
+        c('POST', '/v1/machines', {'mem': '64M'}, want=201)
+        c('POST', '/v1/machines', {'name': 'a', 'mem': '1G'}, want=409)
+        c('POST', '/v1/machines', {'mem': '1G', 'cpus': 33}, want=422)
+        c('POST', '/v1/machines', '{"mem": ', want=400,
+          headers={'Content-Type': 'application/json'})
+        c('POST', '/v1/machines', '{"mem": "1G"}', want=415, headers={'Content-Type': 'text/plain'})
+        c('POST', '/v1/machines', json.dumps({'mem': '1G', 'cmdline': 'x' * (2 << 20)}).encode(),
+          want=413)
+        c('GET', '/v1/machines', want=200)
+        for m in ('a', 'p', 'e'):
+            c('GET', '/v1/machines/' + m, want=200)
+            for f in ('zoneinfo', 'buddyinfo', 'pagetypeinfo', 'meminfo', 'vmstat'):
+                c('GET', '/v1/machines/%s/proc/%s' % (m, f), want=200)
+            for v in ('dmesg', 'layout', 'zones', 'e820', 'memblock', 'check', 'journal'):
+                c('GET', '/v1/machines/%s/%s' % (m, v), want=200)
+        c('GET', '/v1/machines/nope', want=404)
+        c('GET', '/v1/machines/a/proc/nope', want=404)
+        for v in ('dmesg', 'layout', 'zones', 'e820', 'memblock', 'check', 'journal'):
+            c('GET', '/v1/machines/nope/' + v, want=404)
+        for name, value in (('min_free_kbytes', 8192), ('watermark_scale_factor', 200),
+                            ('watermark_boost_factor', 0), ('percpu_pagelist_high_fraction', 8),
+                            ('lowmem_reserve_ratio', [128, 16, 0, 0])):
+            c('GET', '/v1/machines/a/sysctl/vm/' + name, want=200)
+            c('PUT', '/v1/machines/a/sysctl/vm/' + name, {'value': value}, want=200)
+        c('PUT', '/v1/machines/a/sysctl/vm/lowmem_reserve_ratio', {'value': '256 32 0 0'},
+          want=200)
+        c('GET', '/v1/machines/a/sysctl/vm/swappiness', want=404)
+        c('PUT', '/v1/machines/a/sysctl/vm/swappiness', {'value': 1}, want=404)
+        c('PUT', '/v1/machines/a/sysctl/vm/watermark_scale_factor', {'value': 0}, want=422)
+        c('PUT', '/v1/machines/a/sysctl/vm/watermark_scale_factor', '{', want=400,
+          headers={'Content-Type': 'application/json'})
+        c('PUT', '/v1/machines/a/sysctl/vm/watermark_scale_factor', '{"value": 10}', want=415,
+          headers={'Content-Type': 'text/plain'})
+        c('PUT', '/v1/machines/a/sysctl/vm/watermark_scale_factor',
+          json.dumps({'value': [0] * (1 << 20)}).encode(), want=413)
+        cmd = {'op': 'set_sysctl', 'name': 'watermark_scale_factor', 'value': 30}
+        c('POST', '/v1/machines/a/commands', cmd, want=200)
+        c('POST', '/v1/machines/a/commands', [cmd, cmd], want=200)
+        c('POST', '/v1/machines/a/commands', [], want=200)
+        c('POST', '/v1/machines/a/commands', [cmd, dict(cmd, value=0)], want=422)
+        c('POST', '/v1/machines/a/commands', dict(cmd, name='nope'), want=404)
+        c('POST', '/v1/machines/nope/commands', cmd, want=404)
+        c('POST', '/v1/machines/a/commands', '[', want=400,
+          headers={'Content-Type': 'application/json'})
+        c('POST', '/v1/machines/a/commands', json.dumps(cmd), want=415,
+          headers={'Content-Type': 'text/plain'})
+        c('POST', '/v1/machines/a/commands', json.dumps([cmd] * 10001).encode(), want=413)
+        c('GET', '/v1/machines/a/journal', want=200)
+        for m in ('a', 'p', 'e'):
+            c('DELETE', '/v1/machines/' + m, want=204)
+        c('DELETE', '/v1/machines/a', want=404)
+
+        ops = {(m, t) for t, item in SPEC['paths'].items() for m in item
+               if m in ('get', 'put', 'post', 'delete', 'patch', 'head', 'options')}
+        self.assertEqual(ops - self.covered, set(), 'operations of openapi.yaml not exercised')
+
+
+if __name__ == '__main__':
+    SPEC = load_spec()
+    import faulthandler
+    faulthandler.dump_traceback_later(int(os.environ.get('E2E_TIMEOUT', '170')), exit=True)
+    unittest.main(verbosity=2)
