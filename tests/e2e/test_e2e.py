@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -130,7 +131,7 @@ class CliTest(unittest.TestCase):
 
     def run_mm32d(self, *args):
         return subprocess.run([mm32d_path()] + list(args), stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=20)
+                              capture_output=True, timeout=10)
 
     def test_help(self):
         p = self.run_mm32d('--help')
@@ -150,9 +151,16 @@ class CliTest(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0, p)
         self.assertTrue((p.stdout + p.stderr).strip(), 'says nothing about --bogus')
 
-    def test_bad_listen(self):
-        p = self.run_mm32d('--listen', 'not-an-address', '--no-default-machine')
-        self.assertNotEqual(p.returncode, 0, p)
+    def test_bad_option_values(self):
+        for args in (('--listen', 'not-an-address'), ('--listen', '127.0.0.1:99999'),
+                     ('--threads', '0'), ('--max-body', 'lots'), ('--log-level', 'loud'),
+                     ('unexpected-argument',)):
+            with self.subTest(args=args):
+                with tempfile.TemporaryDirectory() as tmp:
+                    # were the option accepted, mm32d would serve until the timeout
+                    p = self.run_mm32d(*args, '--no-default-machine',
+                                       '--db', os.path.join(tmp, 'x.db'))
+                self.assertNotEqual(p.returncode, 0, p)
 
 
 class DefaultMachineTest(Base):
@@ -789,8 +797,8 @@ class BadInputTest(Base):
 
 
 class MaxBodyTest(Base):
-    """--max-body sets the cap."""
-    daemon_args = ('--max-body', '1024')
+    """--max-body sets the cap (with --threads and --log-level given too)."""
+    daemon_args = ('--max-body', '1024', '--threads', '1', '--log-level', 'debug')
 
     def test_small_cap(self):
         body = json.dumps({'mem': '1G', 'cmdline': 'x' * 2000}).encode()
