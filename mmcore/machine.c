@@ -804,6 +804,28 @@ static void mem_init(struct mm_machine *m)
 	}
 }
 
+/* Mirrors: e820__reserve_resources_late(): the slack after each RAM range is claimed. */
+static void e820_reserve_resources_late(struct mm_machine *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->e820.nr_entries; i++) {
+		const struct mm_e820_entry *e = &m->e820.entries[i];
+		uint64_t start = e->addr + e->size, mb = start >> 20, align, end;
+
+		if (e->type != MM_E820_RAM)
+			continue;
+		align = mb == 0 ? 64u << 10 : mb < 16 ? 1u << 20 : 64u << 20;
+		end = ((start + align - 1) & ~(align - 1)) - 1;
+		if (!m->cfg.pae && end > 0xffffffffULL)
+			continue; /* MAX_RESOURCE_SIZE */
+		if (start >= end)
+			continue;
+		printk(m, "e820: reserve RAM buffer [mem %#010llx-%#010llx]\n", (unsigned long long)start,
+		       (unsigned long long)end);
+	}
+}
+
 static int boot(struct mm_machine *m, struct mm_error *err)
 {
 	struct pglist_data *pgdat = &m->pgdat;
@@ -881,6 +903,7 @@ static int boot(struct mm_machine *m, struct mm_error *err)
 	/* initcalls */
 	init_per_zone_wmark_min(m);
 	hugepage_init(m);
+	e820_reserve_resources_late(m);
 	/* rootfs_initcall populate_rootfs() -> free_initrd_mem() */
 	if (m->cfg.initrd_size)
 		free_reserved_area(m, m->initrd_start, PAGE_ALIGN(m->initrd_end), -1, "initrd");
