@@ -208,10 +208,11 @@ int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
 				 json_type_name(body));
 	json_object_foreach ((json_t *)body, key, v) {
 		if (strcmp(key, "name") && strcmp(key, "mem") && strcmp(key, "pae") &&
-		    strcmp(key, "cpus") && strcmp(key, "cmdline") && strcmp(key, "e820"))
+		    strcmp(key, "cpus") && strcmp(key, "cmdline") && strcmp(key, "e820") &&
+		    strcmp(key, "initrd"))
 			return api_error(err, -EINVAL,
 					 "unknown field '%.64s' (known: name, mem, pae, cpus, "
-					 "cmdline, e820)",
+					 "cmdline, initrd, e820)",
 					 key);
 	}
 
@@ -307,6 +308,23 @@ int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
 		strcpy(cfg->cmdline, json_string_value(v));
 	}
 
+	v = json_object_get(body, "initrd");
+	if (v) {
+		if (json_is_integer(v) && json_integer_value(v) >= 0) {
+			cfg->initrd_size = (uint64_t)json_integer_value(v);
+		} else if (!json_is_string(v) ||
+			   mm_parse_size(json_string_value(v), &cfg->initrd_size) < 0) {
+			r = api_error(err, -EINVAL,
+				      "field 'initrd' must be a size in bytes or a string like \"1M\" "
+				      "(0 for none)");
+			goto out;
+		}
+		if (cfg->initrd_size > (256u << 20)) {
+			r = api_error(err, -EINVAL, "field 'initrd' must be at most 256M");
+			goto out;
+		}
+	}
+
 	v = json_object_get(body, "e820");
 	if (v) {
 		r = parse_e820(v, cfg, err);
@@ -330,7 +348,8 @@ json_t *api_config_to_json(const struct mm_config *cfg)
 		return NULL;
 	bad = set(o, "mem", json_integer((json_int_t)cfg->mem)) |
 	      set(o, "pae", json_boolean(cfg->pae)) | set(o, "cpus", json_integer(cfg->cpus)) |
-	      set(o, "cmdline", json_string(cfg->cmdline));
+	      set(o, "cmdline", json_string(cfg->cmdline)) |
+	      set(o, "initrd", json_integer((json_int_t)cfg->initrd_size));
 	if (cfg->nr_e820) {
 		json_t *arr = json_array();
 

@@ -432,6 +432,9 @@ static bool content_type_is_json(const char *ct)
 	}
 	if (len == 16 && !strncasecmp(ct, "application/json", 16))
 		return true;
+	/* what `curl -d` sends unless told otherwise: the body is still read as JSON */
+	if (len == 33 && !strncasecmp(ct, "application/x-www-form-urlencoded", 33))
+		return true;
 	return len > 5 && !strncasecmp(ct + len - 5, "+json", 5);
 }
 
