@@ -332,6 +332,13 @@ START_TEST(oracle_boot)
 }
 END_TEST
 
+/* Without the fixtures there is nothing to compare against: that is a failure, not a pass. */
+START_TEST(no_fixtures)
+{
+	ck_abort_msg("no oracle fixtures under %s (set MM32_ORACLE_DIR)", oracle_root());
+}
+END_TEST
+
 Suite *test_suite(void);
 Suite *test_suite(void)
 {
@@ -343,6 +350,8 @@ Suite *test_suite(void)
 	tcase_set_timeout(tc, 120);
 	if (nr_dirs)
 		tcase_add_loop_test(tc, oracle_boot, 0, nr_dirs);
+	else
+		tcase_add_test(tc, no_fixtures);
 	suite_add_tcase(s, tc);
 	return s;
 }
