@@ -109,13 +109,11 @@ static const struct {
 	uint32_t type;
 	const char *name;
 } e820_names[] = {
-	{ MM_E820_RAM, "usable" },	   { MM_E820_RESERVED, "reserved" },
-	{ MM_E820_ACPI, "ACPI data" },	   { MM_E820_NVS, "ACPI NVS" },
-	{ MM_E820_UNUSABLE, "unusable" },
+	{MM_E820_RAM, "usable"},   {MM_E820_RESERVED, "reserved"}, {MM_E820_ACPI, "ACPI data"},
+	{MM_E820_NVS, "ACPI NVS"}, {MM_E820_UNUSABLE, "unusable"},
 };
 
-static int parse_e820_type(const json_t *v, const char *field, uint32_t *ret,
-			   struct mm_error *err)
+static int parse_e820_type(const json_t *v, const char *field, uint32_t *ret, struct mm_error *err)
 {
 	if (json_is_integer(v)) {
 		json_int_t i = json_integer_value(v);
@@ -153,7 +151,7 @@ static int parse_e820(const json_t *arr, struct mm_config *cfg, struct mm_error 
 	if (json_array_size(arr) > MM_MAX_E820)
 		return api_error(err, -EINVAL, "field 'e820' has %zu entries, at most %d allowed",
 				 json_array_size(arr), MM_MAX_E820);
-	json_array_foreach (arr, i, ent) {
+	json_array_foreach(arr, i, ent) {
 		struct mm_e820_entry *e = &cfg->e820[i];
 		const char *key;
 		const json_t *v;
@@ -165,7 +163,7 @@ static int parse_e820(const json_t *arr, struct mm_config *cfg, struct mm_error 
 			return api_error(err, -EINVAL,
 					 "field 'e820[%zu]' must be an object, not %s", i,
 					 json_type_name(ent));
-		json_object_foreach ((json_t *)ent, key, v) {
+		json_object_foreach((json_t *)ent, key, v) {
 			snprintf(field, sizeof(field), "e820[%zu].%.16s", i, key);
 			if (!strcmp(key, "addr")) {
 				r = parse_u64(v, field, &e->addr, err);
@@ -185,7 +183,9 @@ static int parse_e820(const json_t *arr, struct mm_config *cfg, struct mm_error 
 		}
 		if (!have_addr || !have_size || !have_type)
 			return api_error(err, -EINVAL, "field 'e820[%zu].%s' is required", i,
-					 !have_addr ? "addr" : !have_size ? "size" : "type");
+					 !have_addr   ? "addr"
+					 : !have_size ? "size"
+						      : "type");
 		if (e->size > UINT64_MAX - e->addr)
 			return api_error(err, -EINVAL, "e820[%zu] wraps around the address space",
 					 i);
@@ -206,7 +206,7 @@ int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
 	if (!json_is_object(body))
 		return api_error(err, -EINVAL, "the machine must be a JSON object, not %s",
 				 json_type_name(body));
-	json_object_foreach ((json_t *)body, key, v) {
+	json_object_foreach((json_t *)body, key, v) {
 		if (strcmp(key, "name") && strcmp(key, "mem") && strcmp(key, "pae") &&
 		    strcmp(key, "cpus") && strcmp(key, "cmdline") && strcmp(key, "e820") &&
 		    strcmp(key, "initrd"))
@@ -314,9 +314,10 @@ int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
 			cfg->initrd_size = (uint64_t)json_integer_value(v);
 		} else if (!json_is_string(v) ||
 			   mm_parse_size(json_string_value(v), &cfg->initrd_size) < 0) {
-			r = api_error(err, -EINVAL,
-				      "field 'initrd' must be a size in bytes or a string like \"1M\" "
-				      "(0 for none)");
+			r = api_error(
+				err, -EINVAL,
+				"field 'initrd' must be a size in bytes or a string like \"1M\" "
+				"(0 for none)");
 			goto out;
 		}
 		if (cfg->initrd_size > (256u << 20)) {
@@ -473,10 +474,10 @@ json_t *api_zone_to_json(const struct mm_zone_info *z)
 		bad |= set(by_type, mm_migratetype_name(mt), u32_array(n, MM_MAX_ORDER));
 	}
 	for (unsigned int cpu = 0; cpu < z->nr_cpus && cpu < MM_NR_CPUS; cpu++)
-		bad |= json_array_append_new(pcp, json_pack("{s:i, s:i, s:i, s:i}", "cpu", cpu,
-							    "count", z->pcp[cpu].count, "high",
-							    z->pcp[cpu].high, "batch",
-							    z->pcp[cpu].batch)) != 0;
+		bad |= json_array_append_new(pcp,
+					     json_pack("{s:i, s:i, s:i, s:i}", "cpu", cpu, "count",
+						       z->pcp[cpu].count, "high", z->pcp[cpu].high,
+						       "batch", z->pcp[cpu].batch)) != 0;
 
 	bad |= set(o, "name", json_string(z->name)) |
 	       set(o, "populated", json_boolean(z->populated)) |
@@ -708,7 +709,7 @@ bool api_sysctl_known(const char *name)
 int api_sysctl_get_json(const struct mm_machine *m, const char *name, json_t **ret,
 			struct mm_error *err)
 {
-	struct mm_buf buf = { 0 };
+	struct mm_buf buf = {0};
 	bool vector = !strcmp(name, "lowmem_reserve_ratio");
 	json_t *arr = NULL, *v = NULL;
 	char *p = NULL;

@@ -51,7 +51,7 @@ static int sysctl_value_text(const char *name, const json_t *v, char *buf, size_
 				 "integers or a string like \"256 32 0 0\"",
 				 MM_NR_ZONES);
 	buf[0] = '\0';
-	json_array_foreach (v, i, x) {
+	json_array_foreach(v, i, x) {
 		if (!json_is_integer(x))
 			return api_error(err, -EINVAL, "field 'value[%zu]' must be an integer", i);
 		off += (size_t)snprintf(buf + off, size - off, "%s%" JSON_INTEGER_FORMAT,
@@ -95,10 +95,10 @@ static int op_set_sysctl(struct mm_machine *m, const json_t *cmd, unsigned int c
 
 /* ---- the table ------------------------------------------------------------------------- */
 
-static const char *const set_sysctl_fields[] = { "name", "value", NULL };
+static const char *const set_sysctl_fields[] = {"name", "value", NULL};
 
 static const struct api_command_op command_ops[] = {
-	{ "set_sysctl", set_sysctl_fields, op_set_sysctl },
+	{"set_sysctl", set_sysctl_fields, op_set_sysctl},
 };
 
 const char *api_command_op(const json_t *cmd)
@@ -138,7 +138,7 @@ int api_command_exec(struct mm_machine *m, const json_t *cmd, json_t **ret_resul
 			op = &command_ops[i];
 	if (!op)
 		return api_error(err, -EINVAL, "unknown op '%.64s'", name);
-	json_object_foreach ((json_t *)cmd, key, v) {
+	json_object_foreach((json_t *)cmd, key, v) {
 		if (!field_accepted(op, key))
 			return api_error(err, -EINVAL, "unknown field '%.64s' for op '%s'", key,
 					 op->op);

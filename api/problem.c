@@ -13,23 +13,23 @@
 #include "problem.h"
 
 static const struct api_problem_type problem_types[] = {
-	{ -EINVAL, 422, "invalid-argument", "Invalid argument" },
-	{ -ENOENT, 404, "not-found", "Not found" },
-	{ -EBUSY, 409, "conflict", "Conflict" },
-	{ -ENOSPC, 409, "guest-out-of-memory", "Guest out of memory" },
-	{ -ENOMEM, 503, "host-out-of-memory", "Host out of memory" },
-	{ -EFAULT, 500, "invariant-violated", "Invariant violated" },
+	{-EINVAL, 422, "invalid-argument", "Invalid argument"},
+	{-ENOENT, 404, "not-found", "Not found"},
+	{-EBUSY, 409, "conflict", "Conflict"},
+	{-ENOSPC, 409, "guest-out-of-memory", "Guest out of memory"},
+	{-ENOMEM, 503, "host-out-of-memory", "Host out of memory"},
+	{-EFAULT, 500, "invariant-violated", "Invariant violated"},
 	/* HTTP layer and daemon */
-	{ -EEXIST, 409, "conflict", "Conflict" },
-	{ -EBADMSG, 400, "bad-request", "Malformed request body" },
-	{ -E2BIG, 413, "payload-too-large", "Payload too large" },
-	{ -EOPNOTSUPP, 405, "method-not-allowed", "Method not allowed" },
-	{ -EMEDIUMTYPE, 415, "unsupported-media-type", "Unsupported media type" },
-	{ -EIO, 500, "storage-error", "Storage error" },
+	{-EEXIST, 409, "conflict", "Conflict"},
+	{-EBADMSG, 400, "bad-request", "Malformed request body"},
+	{-E2BIG, 413, "payload-too-large", "Payload too large"},
+	{-EOPNOTSUPP, 405, "method-not-allowed", "Method not allowed"},
+	{-EMEDIUMTYPE, 415, "unsupported-media-type", "Unsupported media type"},
+	{-EIO, 500, "storage-error", "Storage error"},
 };
 
-static const struct api_problem_type problem_internal = { 0, 500, "internal-error",
-							  "Internal error" };
+static const struct api_problem_type problem_internal = {0, 500, "internal-error",
+							 "Internal error"};
 
 const struct api_problem_type *api_problem_lookup(int err)
 {

@@ -22,10 +22,10 @@
 #define API_PROBLEM_BASE "https://mm32.dev/problems/"
 
 struct api_problem_type {
-	int err;	   /* negative errno */
+	int err;	     /* negative errno */
 	unsigned int status; /* HTTP status */
-	const char *slug;  /* the last segment of the type URI */
-	const char *title; /* short, human, stable */
+	const char *slug;    /* the last segment of the type URI */
+	const char *title;   /* short, human, stable */
 };
 
 /* The entry for @err (a negative errno); never NULL. */

@@ -28,10 +28,10 @@ enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8 };
 struct ctx {
 	const struct api_host *host;
 	const struct api_request *req;
-	const char *cap[2];	  /* the "*" segments */
-	json_t *body;		  /* parsed body for POST/PUT routes */
+	const char *cap[2];	/* the "*" segments */
+	json_t *body;		/* parsed body for POST/PUT routes */
 	struct api_lease lease; /* for machine routes */
-	json_t *extra;		  /* extra problem members set by a failing handler */
+	json_t *extra;		/* extra problem members set by a failing handler */
 };
 
 typedef int handler_fn(struct ctx *c, struct api_reply *out, struct mm_error *err);
@@ -44,8 +44,7 @@ void api_reply_finish(struct api_reply *r)
 	memset(&r->text, 0, sizeof(r->text));
 }
 
-static int reply_json(struct api_reply *out, unsigned int status, json_t *doc,
-		      struct mm_error *err)
+static int reply_json(struct api_reply *out, unsigned int status, json_t *doc, struct mm_error *err)
 {
 	if (!doc)
 		return api_error(err, -ENOMEM, "out of memory building the response");
@@ -95,7 +94,7 @@ static int h_list(struct ctx *c, struct api_reply *out, struct mm_error *err)
 		json_decref(list);
 		return r;
 	}
-	json_array_foreach (ids, i, id) {
+	json_array_foreach(ids, i, id) {
 		struct api_lease lease;
 		struct mm_error ignore;
 		json_t *o;
@@ -245,8 +244,8 @@ static int run_command(struct ctx *c, const json_t *cmd, json_t **ret_entry, jso
 	}
 	if (ret_result)
 		*ret_result = json_incref(result);
-	*ret_entry = json_pack("{s:I, s:s, s:o}", "seq", (json_int_t)seq, "op",
-			       api_command_op(cmd), "result", result);
+	*ret_entry = json_pack("{s:I, s:s, s:o}", "seq", (json_int_t)seq, "op", api_command_op(cmd),
+			       "result", result);
 	if (!*ret_entry) {
 		if (ret_result)
 			json_decref(*ret_result);
@@ -264,7 +263,7 @@ static int h_sysctl_put(struct ctx *c, struct api_reply *out, struct mm_error *e
 
 	if (!json_is_object(c->body))
 		return api_error(err, -EINVAL, "the body must be an object {\"value\": ...}");
-	json_object_foreach (c->body, key, v) {
+	json_object_foreach(c->body, key, v) {
 		if (strcmp(key, "value"))
 			return api_error(err, -EINVAL, "unknown field '%.64s' (known: value)", key);
 	}
@@ -304,11 +303,11 @@ static int h_commands(struct ctx *c, struct api_reply *out, struct mm_error *err
 	results = json_array();
 	if (!results)
 		return api_error(err, -ENOMEM, "out of memory");
-	json_array_foreach (c->body, i, cmd) {
+	json_array_foreach(c->body, i, cmd) {
 		r = run_command(c, cmd, &entry, NULL, err);
 		if (r < 0) {
-			c->extra = json_pack("{s:I, s:o}", "index", (json_int_t)i, "results",
-					     results);
+			c->extra =
+				json_pack("{s:I, s:o}", "index", (json_int_t)i, "results", results);
 			/* the problem goes out even if the extra members could not be built */
 			return r;
 		}
@@ -325,7 +324,7 @@ static int h_commands(struct ctx *c, struct api_reply *out, struct mm_error *err
 static int h_check(struct ctx *c, struct api_reply *out, struct mm_error *err)
 {
 	char(*msgs)[MM_ERR_MAX] = calloc(CHECK_MAX_MSGS, sizeof(*msgs));
-	struct mm_report rep = { .max = CHECK_MAX_MSGS, .msgs = msgs };
+	struct mm_report rep = {.max = CHECK_MAX_MSGS, .msgs = msgs};
 	json_t *v;
 	int r;
 
@@ -339,8 +338,7 @@ static int h_check(struct ctx *c, struct api_reply *out, struct mm_error *err)
 	if (!v)
 		return api_error(err, -ENOMEM, "out of memory");
 	if (r == 0 && rep.nr == 0)
-		return reply_json(out, 200, json_pack("{s:b, s:o}", "ok", 1, "violations", v),
-				  err);
+		return reply_json(out, 200, json_pack("{s:b, s:o}", "ok", 1, "violations", v), err);
 	c->extra = json_pack("{s:b, s:o}", "ok", 0, "violations", v);
 	return api_error(err, -EFAULT, "%u invariant violation(s) found", rep.nr);
 }
@@ -366,23 +364,23 @@ struct route {
 };
 
 static const struct route routes[] = {
-	{ "v1/health", M_GET, false, false, h_health },
-	{ "v1/version", M_GET, false, false, h_version },
-	{ "v1/machines", M_GET, false, false, h_list },
-	{ "v1/machines", M_POST, false, true, h_create },
-	{ "v1/machines/*", M_GET, true, false, h_machine },
-	{ "v1/machines/*", M_DELETE, false, false, h_delete },
-	{ "v1/machines/*/proc/*", M_GET, true, false, h_proc },
-	{ "v1/machines/*/dmesg", M_GET, true, false, h_dmesg },
-	{ "v1/machines/*/layout", M_GET, true, false, h_layout },
-	{ "v1/machines/*/zones", M_GET, true, false, h_zones },
-	{ "v1/machines/*/e820", M_GET, true, false, h_e820 },
-	{ "v1/machines/*/memblock", M_GET, true, false, h_memblock },
-	{ "v1/machines/*/sysctl/vm/*", M_GET, true, false, h_sysctl_get },
-	{ "v1/machines/*/sysctl/vm/*", M_PUT, true, true, h_sysctl_put },
-	{ "v1/machines/*/commands", M_POST, true, true, h_commands },
-	{ "v1/machines/*/check", M_GET, true, false, h_check },
-	{ "v1/machines/*/journal", M_GET, true, false, h_journal },
+	{"v1/health", M_GET, false, false, h_health},
+	{"v1/version", M_GET, false, false, h_version},
+	{"v1/machines", M_GET, false, false, h_list},
+	{"v1/machines", M_POST, false, true, h_create},
+	{"v1/machines/*", M_GET, true, false, h_machine},
+	{"v1/machines/*", M_DELETE, false, false, h_delete},
+	{"v1/machines/*/proc/*", M_GET, true, false, h_proc},
+	{"v1/machines/*/dmesg", M_GET, true, false, h_dmesg},
+	{"v1/machines/*/layout", M_GET, true, false, h_layout},
+	{"v1/machines/*/zones", M_GET, true, false, h_zones},
+	{"v1/machines/*/e820", M_GET, true, false, h_e820},
+	{"v1/machines/*/memblock", M_GET, true, false, h_memblock},
+	{"v1/machines/*/sysctl/vm/*", M_GET, true, false, h_sysctl_get},
+	{"v1/machines/*/sysctl/vm/*", M_PUT, true, true, h_sysctl_put},
+	{"v1/machines/*/commands", M_POST, true, true, h_commands},
+	{"v1/machines/*/check", M_GET, true, false, h_check},
+	{"v1/machines/*/journal", M_GET, true, false, h_journal},
 };
 
 static unsigned int method_bit(const char *m)
@@ -444,7 +442,7 @@ static int dispatch(struct ctx *c, struct api_reply *out, struct mm_error *err)
 	char path[1024], *segs[MAX_SEGS], *save = NULL, *tok;
 	const struct route *rt = NULL;
 	unsigned int allowed = 0, want = method_bit(req->method);
-	const char *cap[2] = { NULL, NULL };
+	const char *cap[2] = {NULL, NULL};
 	size_t len = strlen(req->url);
 	int n = 0, r;
 
@@ -463,7 +461,7 @@ static int dispatch(struct ctx *c, struct api_reply *out, struct mm_error *err)
 	}
 
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		const char *try[2] = { NULL, NULL };
+		const char *try[2] = {NULL, NULL};
 
 		if (!route_match(routes[i].pattern, segs, n, try))
 			continue;
@@ -480,8 +478,10 @@ static int dispatch(struct ctx *c, struct api_reply *out, struct mm_error *err)
 		static const struct {
 			unsigned int bit;
 			const char *names;
-		} order[] = { { M_GET, "GET, HEAD" }, { M_POST, "POST" }, { M_PUT, "PUT" },
-			      { M_DELETE, "DELETE" } };
+		} order[] = {{M_GET, "GET, HEAD"},
+			     {M_POST, "POST"},
+			     {M_PUT, "PUT"},
+			     {M_DELETE, "DELETE"}};
 		size_t off = 0;
 
 		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
@@ -527,11 +527,10 @@ static int dispatch(struct ctx *c, struct api_reply *out, struct mm_error *err)
 	return rt->fn(c, out, err);
 }
 
-void api_dispatch(const struct api_host *host, const struct api_request *req,
-		  struct api_reply *out)
+void api_dispatch(const struct api_host *host, const struct api_request *req, struct api_reply *out)
 {
-	struct ctx c = { .host = host, .req = req };
-	struct mm_error err = { 0 };
+	struct ctx c = {.host = host, .req = req};
+	struct mm_error err = {0};
 	const struct api_problem_type *pt;
 	int r;
 

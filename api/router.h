@@ -68,11 +68,11 @@ struct api_host {
 /* What to answer: a JSON document or text, with a status and maybe a few headers. */
 struct api_reply {
 	unsigned int status;
-	json_t *json;	     /* owned; NULL for text or empty bodies */
-	struct mm_buf text;  /* owned; used when json is NULL and text.data is set */
-	bool problem;	     /* json is application/problem+json */
-	char allow[48];	     /* for 405: "GET, HEAD, POST" */
-	char location[128];  /* for 201 */
+	json_t *json;	    /* owned; NULL for text or empty bodies */
+	struct mm_buf text; /* owned; used when json is NULL and text.data is set */
+	bool problem;	    /* json is application/problem+json */
+	char allow[48];	    /* for 405: "GET, HEAD, POST" */
+	char location[128]; /* for 201 */
 };
 
 void api_reply_finish(struct api_reply *r);
@@ -84,7 +84,7 @@ struct api_request {
 	const char *content_type; /* NULL when absent */
 	const char *body;	  /* may be NULL when body_len == 0 */
 	size_t body_len;
-	bool body_too_large;	  /* the transport dropped a body beyond its limit */
+	bool body_too_large; /* the transport dropped a body beyond its limit */
 };
 
 /* Route @req to its handler and fill @out (zeroed by the caller or not: it is reset). */

@@ -258,20 +258,20 @@ int api_server_start(const struct api_server_options *opts, const struct api_hos
 
 	ops[n++] =
 		(struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv};
-	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL };
+	ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL};
 	if (srv->opts.threads > 1)
-		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
-						    (intptr_t)srv->opts.threads, NULL };
+		ops[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
+						   (intptr_t)srv->opts.threads, NULL};
 	if (opts->listen_fd >= 0)
 		ops[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, opts->listen_fd, NULL};
 	else
-		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)opts->addr };
-	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+		ops[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)opts->addr};
+	ops[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
 	/* the logger must come first, or MHD prints its early messages itself */
-	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, srv,
-				    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_ARRAY,
-				    ops, MHD_OPTION_END);
+	srv->mhd =
+		MHD_start_daemon(flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
+				 on_mhd_log, srv, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
 	if (!srv->mhd) {
 		int e = errno ? errno : EADDRINUSE;
 
@@ -284,8 +284,7 @@ int api_server_start(const struct api_server_options *opts, const struct api_hos
 
 uint16_t api_server_port(const struct api_server *srv)
 {
-	const union MHD_DaemonInfo *info =
-		MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 
 	return info ? info->port : 0;
 }

@@ -22,9 +22,9 @@ struct api_server;
 struct api_server_options {
 	const struct sockaddr *addr; /* where to listen, unless listen_fd >= 0 */
 	socklen_t addrlen;
-	int listen_fd;		     /* an already bound, listening socket, or -1 */
-	unsigned int threads;	     /* worker threads, >= 1 */
-	size_t max_body;	     /* request bodies beyond this get 413 */
+	int listen_fd;	      /* an already bound, listening socket, or -1 */
+	unsigned int threads; /* worker threads, >= 1 */
+	size_t max_body;      /* request bodies beyond this get 413 */
 	/* called once per finished request (from a server thread) */
 	void (*on_request)(void *data, const char *method, const char *url, unsigned int status,
 			   double ms);

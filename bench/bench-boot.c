@@ -36,7 +36,7 @@ int main(void)
 	static const struct {
 		const char *mem;
 		bool pae;
-	} cases[] = { { "1G", false }, { "4G", false }, { "8G", true }, { "64G", true } };
+	} cases[] = {{"1G", false}, {"4G", false}, {"8G", true}, {"64G", true}};
 	size_t i;
 
 	printf("%-10s %12s %12s %14s\n", "machine", "create ms", "destroy ms", "host RSS MiB");
@@ -66,8 +66,9 @@ int main(void)
 			if (t2 - t1 < best_d)
 				best_d = t2 - t1;
 		}
-		printf("%-4s %-5s %12.2f %12.2f %14.1f\n", cases[i].mem, cases[i].pae ? "pae" : "686",
-		       best_c * 1e3, best_d * 1e3, (double)rss / 1024);
+		printf("%-4s %-5s %12.2f %12.2f %14.1f\n", cases[i].mem,
+		       cases[i].pae ? "pae" : "686", best_c * 1e3, best_d * 1e3,
+		       (double)rss / 1024);
 	}
 	return 0;
 }

@@ -16,8 +16,8 @@
 static enum log_level log_max = LOG_LEVEL_INFO;
 static int log_journal; /* stderr is the systemd journal: use "<N>" priority prefixes */
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
-static const int level_syslog[] = { 3, 4, 6, 7 };
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+static const int level_syslog[] = {3, 4, 6, 7};
 
 void log_init(enum log_level max)
 {

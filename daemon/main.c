@@ -113,8 +113,8 @@ static int parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *
 {
 	char host[256];
 	const char *port;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res;
 	size_t hlen;
 
@@ -149,21 +149,29 @@ static int parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *
 	return 0;
 }
 
-enum { OPT_LISTEN = 256, OPT_DB, OPT_THREADS, OPT_MAX_BODY, OPT_NO_DEFAULT, OPT_LOG_LEVEL,
-       OPT_HELP, OPT_VERSION };
+enum {
+	OPT_LISTEN = 256,
+	OPT_DB,
+	OPT_THREADS,
+	OPT_MAX_BODY,
+	OPT_NO_DEFAULT,
+	OPT_LOG_LEVEL,
+	OPT_HELP,
+	OPT_VERSION
+};
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, OPT_LISTEN },
-		{ "db", required_argument, NULL, OPT_DB },
-		{ "threads", required_argument, NULL, OPT_THREADS },
-		{ "max-body", required_argument, NULL, OPT_MAX_BODY },
-		{ "no-default-machine", no_argument, NULL, OPT_NO_DEFAULT },
-		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ 0 },
+		{"listen", required_argument, NULL, OPT_LISTEN},
+		{"db", required_argument, NULL, OPT_DB},
+		{"threads", required_argument, NULL, OPT_THREADS},
+		{"max-body", required_argument, NULL, OPT_MAX_BODY},
+		{"no-default-machine", no_argument, NULL, OPT_NO_DEFAULT},
+		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{0},
 	};
 	int c;
 
@@ -240,15 +248,17 @@ static void on_http_error(void *data, const char *msg)
 
 int main(int argc, char **argv)
 {
-	struct options o = { .listen = "127.0.0.1:8032", .threads = 2, .max_body = 1 << 20,
-			     .level = LOG_LEVEL_INFO };
+	struct options o = {.listen = "127.0.0.1:8032",
+			    .threads = 2,
+			    .max_body = 1 << 20,
+			    .level = LOG_LEVEL_INFO};
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	struct store *st = NULL;
 	struct registry *reg = NULL;
 	struct api_server *srv = NULL;
 	struct api_host host;
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 	sigset_t sigs;
 	int sig, r, ret = EXIT_FAILURE;
 

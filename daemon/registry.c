@@ -192,9 +192,9 @@ static int host_create(void *data, const char *name, const struct mm_config *cfg
 	}
 	pthread_mutex_lock(&mc->lock);
 	pthread_rwlock_unlock(&reg->lock);
-	log_info("machine %s created (mem %llu, %s, %u cpu)", id,
-		 (unsigned long long)cfg->mem, cfg->pae ? "pae" : "686", cfg->cpus);
-	*ret = (struct api_lease){ .id = mc->id, .m = mc->m, .handle = mc };
+	log_info("machine %s created (mem %llu, %s, %u cpu)", id, (unsigned long long)cfg->mem,
+		 cfg->pae ? "pae" : "686", cfg->cpus);
+	*ret = (struct api_lease){.id = mc->id, .m = mc->m, .handle = mc};
 	return 0;
 fail:
 	pthread_rwlock_unlock(&reg->lock);
@@ -283,7 +283,7 @@ static int host_acquire(void *data, const char *id, struct api_lease *ret, struc
 	mc = reg->v[pos];
 	pthread_mutex_lock(&mc->lock);
 	pthread_rwlock_unlock(&reg->lock);
-	*ret = (struct api_lease){ .id = mc->id, .m = mc->m, .handle = mc };
+	*ret = (struct api_lease){.id = mc->id, .m = mc->m, .handle = mc};
 	return 0;
 }
 
@@ -342,7 +342,7 @@ static int host_journal_list(void *data, struct api_lease *lease, json_t **ret,
 {
 	struct registry *reg = data;
 	struct machine *mc = lease->handle;
-	struct journal_list_ctx ctx = { .arr = json_array() };
+	struct journal_list_ctx ctx = {.arr = json_array()};
 	int r;
 
 	if (!ctx.arr)
@@ -368,7 +368,7 @@ static const struct api_host_ops registry_ops = {
 
 struct api_host registry_host(struct registry *reg)
 {
-	return (struct api_host){ .ops = &registry_ops, .data = reg };
+	return (struct api_host){.ops = &registry_ops, .data = reg};
 }
 
 /* ---- start-up: re-create and replay ----------------------------------------------------- */
@@ -418,7 +418,7 @@ static int replay_one(void *data, int64_t seq, const char *time, const char *com
 	json_auto_t *cmd = command ? json_loads(command, 0, NULL) : NULL;
 	json_auto_t *want = result ? json_loads(result, JSON_DECODE_ANY, NULL) : NULL;
 	json_auto_t *got = NULL;
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 	int r;
 
 	ctx->mc->next_seq = seq + 1;
@@ -448,7 +448,7 @@ static int load_machine(struct registry *reg, const struct stored *s, struct mm_
 {
 	json_auto_t *cj = NULL;
 	_cleanup_free_ struct mm_config *cfg = malloc(sizeof(*cfg));
-	struct replay_ctx ctx = { 0 };
+	struct replay_ctx ctx = {0};
 	json_error_t jerr;
 	char name[API_NAME_MAX];
 	struct mm_machine *m;
@@ -480,8 +480,8 @@ static int load_machine(struct registry *reg, const struct stored *s, struct mm_
 		api_error(err, r, "cannot register");
 		goto fail;
 	}
-	log_info("machine %s restored: %lu command(s) replayed, %lu failed, %lu mismatched",
-		 s->id, ctx.replayed, ctx.failed, ctx.mismatched);
+	log_info("machine %s restored: %lu command(s) replayed, %lu failed, %lu mismatched", s->id,
+		 ctx.replayed, ctx.failed, ctx.mismatched);
 	return 0;
 fail:
 	machine_free(ctx.mc);
@@ -490,14 +490,14 @@ fail:
 
 int registry_load(struct registry *reg, struct mm_error *err)
 {
-	struct load_ctx ctx = { 0 };
+	struct load_ctx ctx = {0};
 	int r;
 
 	r = store_machines_foreach(reg->st, collect_machine, &ctx, err);
 	if (r == -ENOMEM)
 		api_error(err, r, "out of memory");
 	for (size_t i = 0; r == 0 && i < ctx.n; i++) {
-		struct mm_error e = { 0 };
+		struct mm_error e = {0};
 
 		if (!api_name_valid(ctx.v[i].id) || load_machine(reg, &ctx.v[i], &e) < 0)
 			log_error("machine %s could not be restored: %s", ctx.v[i].id,

@@ -172,20 +172,19 @@ out:
 	return r;
 }
 
-int store_machine_insert(struct store *st, const char *id, const char *config,
-			 struct mm_error *err)
+int store_machine_insert(struct store *st, const char *id, const char *config, struct mm_error *err)
 {
 	char now[32];
-	const char *p[3] = { id, config, now };
+	const char *p[3] = {id, config, now};
 
 	store_now(now);
-	return exec_text(st, "INSERT INTO machines (id, config, created_at) VALUES (?1, ?2, ?3)",
-			 p, 3, NULL, err, "storing the machine");
+	return exec_text(st, "INSERT INTO machines (id, config, created_at) VALUES (?1, ?2, ?3)", p,
+			 3, NULL, err, "storing the machine");
 }
 
 int store_machine_delete(struct store *st, const char *id, struct mm_error *err)
 {
-	const char *p[1] = { id };
+	const char *p[1] = {id};
 	int changes = 0, r;
 
 	r = exec_text(st, "DELETE FROM machines WHERE id = ?1", p, 1, &changes, err,
@@ -195,8 +194,7 @@ int store_machine_delete(struct store *st, const char *id, struct mm_error *err)
 	return changes ? 0 : api_error(err, -ENOENT, "no machine '%s' in the store", id);
 }
 
-int store_machines_foreach(struct store *st, store_machine_fn *fn, void *data,
-			   struct mm_error *err)
+int store_machines_foreach(struct store *st, store_machine_fn *fn, void *data, struct mm_error *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r = 0, rc;

@@ -19,7 +19,8 @@
 #include "host.h"
 #include "machine.h"
 
-static void report(struct mm_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(struct mm_report *rep, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void report(struct mm_report *rep, const char *fmt, ...)
 {
 	va_list ap;
@@ -36,7 +37,7 @@ enum { OWN_NONE, OWN_FREE, OWN_PCP };
 
 int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 {
-	struct mm_report dummy = { 0 }, *rep = rep_in ? rep_in : &dummy;
+	struct mm_report dummy = {0}, *rep = rep_in ? rep_in : &dummy;
 	const struct pglist_data *pgdat = &m->pgdat;
 	uint8_t *own;
 	pfn_t pfn, max_pfn = m->layout.max_pfn;
@@ -56,7 +57,8 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 		managed += zone->managed_pages;
 		if (is_highmem_idx(pgdat, z))
 			high += zone->managed_pages;
-		if (zone->managed_pages > zone->present_pages || zone->present_pages > zone->spanned_pages)
+		if (zone->managed_pages > zone->present_pages ||
+		    zone->present_pages > zone->spanned_pages)
 			report(rep, "zone %s: managed %u, present %u, spanned %u out of order",
 			       mm_zone_name((int)z), zone->managed_pages, zone->present_pages,
 			       zone->spanned_pages);
@@ -77,39 +79,53 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 					pfn_t i;
 
 					if (++guard > max_pfn) {
-						report(rep, "zone %s order %u %s: free list loops", mm_zone_name((int)z), o,
+						report(rep, "zone %s order %u %s: free list loops",
+						       mm_zone_name((int)z), o,
 						       mm_migratetype_name((int)mt));
 						break;
 					}
 					nr_mt++;
 					if (!PageBuddy(p) || p->private != o || p->index != mt)
-						report(rep, "pfn %#x on free_area[%u] %s but buddy %d order %u type %u",
-						       pfn, o, mm_migratetype_name((int)mt), PageBuddy(p), p->private,
-						       p->index);
+						report(rep,
+						       "pfn %#x on free_area[%u] %s but buddy %d "
+						       "order %u type %u",
+						       pfn, o, mm_migratetype_name((int)mt),
+						       PageBuddy(p), p->private, p->index);
 					if (pfn & ((1u << o) - 1))
-						report(rep, "free block at pfn %#x is not aligned to order %u", pfn, o);
+						report(rep,
+						       "free block at pfn %#x is not aligned to "
+						       "order %u",
+						       pfn, o);
 					if (!zone_spans_pfn(zone, pfn) || pfn + (1u << o) > max_pfn)
-						report(rep, "free block pfn %#x order %u outside zone %s", pfn, o,
-						       mm_zone_name((int)z));
+						report(rep,
+						       "free block pfn %#x order %u outside zone "
+						       "%s",
+						       pfn, o, mm_zone_name((int)z));
 					for (i = pfn; i < pfn + (1u << o) && i < max_pfn; i++) {
 						if (own[i] != OWN_NONE)
 							report(rep, "pfn %#x is on two lists", i);
 						own[i] = OWN_FREE;
 						if (page_zonenum(&m->mem_map[i]) != z)
-							report(rep, "pfn %#x in a %s free block has zone %u", i,
-							       mm_zone_name((int)z), page_zonenum(&m->mem_map[i]));
+							report(rep,
+							       "pfn %#x in a %s free block has "
+							       "zone %u",
+							       i, mm_zone_name((int)z),
+							       page_zonenum(&m->mem_map[i]));
 					}
 					free_pages += 1u << o;
 				}
 				if (nr_mt != zone->free_area[o].nr_free_mt[mt])
-					report(rep, "zone %s order %u %s: %u on the list, nr_free says %u",
-					       mm_zone_name((int)z), o, mm_migratetype_name((int)mt), nr_mt,
+					report(rep,
+					       "zone %s order %u %s: %u on the list, nr_free says "
+					       "%u",
+					       mm_zone_name((int)z), o,
+					       mm_migratetype_name((int)mt), nr_mt,
 					       zone->free_area[o].nr_free_mt[mt]);
 				nr += nr_mt;
 			}
 			if (nr != zone->free_area[o].nr_free)
-				report(rep, "zone %s order %u: %u blocks listed, nr_free %u", mm_zone_name((int)z),
-				       o, nr, zone->free_area[o].nr_free);
+				report(rep, "zone %s order %u: %u blocks listed, nr_free %u",
+				       mm_zone_name((int)z), o, nr, zone->free_area[o].nr_free);
 		}
 		if ((long)free_pages != zone->vm_stat[NR_FREE_PAGES])
 			report(rep, "zone %s: %llu pages on free lists, NR_FREE_PAGES %ld",
@@ -122,16 +138,22 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 			for (k = 0; k < NR_PCP_LISTS; k++) {
 				unsigned int order = k >= 12 ? m->geo.pageblock_order : k / 3;
 
-				for (pfn = pcp->lists[k].first; pfn != PFN_NIL; pfn = m->mem_map[pfn].lru_next) {
+				for (pfn = pcp->lists[k].first; pfn != PFN_NIL;
+				     pfn = m->mem_map[pfn].lru_next) {
 					pfn_t i;
 
 					count += 1 << order;
-					if (m->mem_map[pfn]._refcount != 0 || PageBuddy(&m->mem_map[pfn]))
-						report(rep, "pfn %#x on cpu %u pcp list has refcount %d", pfn, cpu,
-						       m->mem_map[pfn]._refcount);
+					if (m->mem_map[pfn]._refcount != 0 ||
+					    PageBuddy(&m->mem_map[pfn]))
+						report(rep,
+						       "pfn %#x on cpu %u pcp list has refcount %d",
+						       pfn, cpu, m->mem_map[pfn]._refcount);
 					for (i = pfn; i < pfn + (1u << order) && i < max_pfn; i++) {
 						if (own[i] != OWN_NONE)
-							report(rep, "pfn %#x on a pcp list is also elsewhere", i);
+							report(rep,
+							       "pfn %#x on a pcp list is also "
+							       "elsewhere",
+							       i);
 						own[i] = OWN_PCP;
 					}
 					if (count > (int)max_pfn)
@@ -139,7 +161,8 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 				}
 			}
 			if (count != pcp->count)
-				report(rep, "zone %s cpu %u: pcp lists hold %d pages, count says %d",
+				report(rep,
+				       "zone %s cpu %u: pcp lists hold %d pages, count says %d",
 				       mm_zone_name((int)z), cpu, count, pcp->count);
 		}
 	}
@@ -173,17 +196,21 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 					if (b >= m->mem_map_pfns)
 						continue;
 					bp = &m->mem_map[b];
-					if (PageBuddy(bp) && bp->private == o && page_zonenum(bp) == z &&
+					if (PageBuddy(bp) && bp->private == o &&
+					    page_zonenum(bp) == z &&
 					    (o < m->geo.pageblock_order ||
-					     (bp->index < MIGRATE_PCPTYPES && mt < MIGRATE_PCPTYPES) ||
+					     (bp->index < MIGRATE_PCPTYPES &&
+					      mt < MIGRATE_PCPTYPES) ||
 					     bp->index == mt))
-						report(rep, "free buddies %#x and %#x of order %u were not merged",
+						report(rep,
+						       "free buddies %#x and %#x of order %u were "
+						       "not merged",
 						       MM_MIN(pfn, b), MM_MAX(pfn, b), o);
 				}
 	}
 	if (managed != pgdat->totalram_pages)
-		report(rep, "zones manage %llu pages, totalram_pages is %llu", (unsigned long long)managed,
-		       (unsigned long long)pgdat->totalram_pages);
+		report(rep, "zones manage %llu pages, totalram_pages is %llu",
+		       (unsigned long long)managed, (unsigned long long)pgdat->totalram_pages);
 	if (high != pgdat->totalhigh_pages)
 		report(rep, "highmem zones manage %llu pages, totalhigh_pages is %llu",
 		       (unsigned long long)high, (unsigned long long)pgdat->totalhigh_pages);

@@ -44,13 +44,28 @@ uint64_t memparse(const char *p, const char **end)
 		return 0;
 	}
 	switch (*s) {
-	case 'E': case 'e': shift += 10; /* fall through */
-	case 'P': case 'p': shift += 10; /* fall through */
-	case 'T': case 't': shift += 10; /* fall through */
-	case 'G': case 'g': shift += 10; /* fall through */
-	case 'M': case 'm': shift += 10; /* fall through */
-	case 'K': case 'k': shift += 10; s++; break;
-	default: break;
+	case 'E':
+	case 'e':
+		shift += 10; /* fall through */
+	case 'P':
+	case 'p':
+		shift += 10; /* fall through */
+	case 'T':
+	case 't':
+		shift += 10; /* fall through */
+	case 'G':
+	case 'g':
+		shift += 10; /* fall through */
+	case 'M':
+	case 'm':
+		shift += 10; /* fall through */
+	case 'K':
+	case 'k':
+		shift += 10;
+		s++;
+		break;
+	default:
+		break;
 	}
 	*end = s;
 	return shift >= 64 ? 0 : v << shift;
@@ -102,7 +117,10 @@ static int check_memmap_one(const char *p, struct mm_error *err)
 	switch (*q) {
 	case '\0':
 		return 0;
-	case '@': case '#': case '$': case '!': {
+	case '@':
+	case '#':
+	case '$':
+	case '!': {
 		const char *r;
 
 		memparse(q + 1, &r);
@@ -133,9 +151,11 @@ static int check_memmap_one(const char *p, struct mm_error *err)
 		goto bad;
 	}
 bad:
-	return mm_set_error(err, -EINVAL,
-			    "Malformed early option 'memmap': \"%s\" (forms: nn[KMG], nn@ss, nn#ss, "
-			    "nn$ss, nn!ss, nn%%ss-from+to, exactmap)", p);
+	return mm_set_error(
+		err, -EINVAL,
+		"Malformed early option 'memmap': \"%s\" (forms: nn[KMG], nn@ss, nn#ss, "
+		"nn$ss, nn!ss, nn%%ss-from+to, exactmap)",
+		p);
 }
 
 static int add_param(struct mm_cmdline *out, enum early_param kind, const char *v,
@@ -174,12 +194,14 @@ int cmdline_parse(const char *s, struct mm_cmdline *out, struct mm_error *err)
 				continue;
 			}
 			if (!isprint((unsigned char)*s))
-				return mm_set_error(err, -EINVAL,
-						    "kernel command line contains a control character");
+				return mm_set_error(
+					err, -EINVAL,
+					"kernel command line contains a control character");
 			tok[n++] = *s;
 		}
 		if (quoted)
-			return mm_set_error(err, -EINVAL, "kernel command line has an unterminated quote");
+			return mm_set_error(err, -EINVAL,
+					    "kernel command line has an unterminated quote");
 		tok[n] = '\0';
 		if (!strcmp(tok, "--"))
 			break; /* the rest goes to init */
@@ -189,7 +211,8 @@ int cmdline_parse(const char *s, struct mm_cmdline *out, struct mm_error *err)
 			*eq = '\0';
 		if (!strcmp(tok, "mem")) {
 			if (!val || !*val)
-				return mm_set_error(err, -EINVAL, "Malformed early option 'mem': no value");
+				return mm_set_error(err, -EINVAL,
+						    "Malformed early option 'mem': no value");
 			if (strcmp(val, "nopentium") && (ret = check_size("mem", val, false, err)))
 				return ret;
 			if ((ret = add_param(out, EARLY_MEM, val, err)))
@@ -198,7 +221,8 @@ int cmdline_parse(const char *s, struct mm_cmdline *out, struct mm_error *err)
 			char *p = val, *comma;
 
 			if (!val || !*val)
-				return mm_set_error(err, -EINVAL, "Malformed early option 'memmap': no value");
+				return mm_set_error(err, -EINVAL,
+						    "Malformed early option 'memmap': no value");
 			do {
 				comma = strchr(p, ',');
 				if (comma)
@@ -211,14 +235,18 @@ int cmdline_parse(const char *s, struct mm_cmdline *out, struct mm_error *err)
 			} while (p);
 		} else if (!strcmp(tok, "highmem")) {
 			if (!val || (ret = check_size("highmem", val, true, err)))
-				return val ? ret : mm_set_error(err, -EINVAL,
-							       "Malformed early option 'highmem': no value");
+				return val ? ret
+					   : mm_set_error(
+						     err, -EINVAL,
+						     "Malformed early option 'highmem': no value");
 			if ((ret = add_param(out, EARLY_HIGHMEM, val, err)))
 				return ret;
 		} else if (!strcmp(tok, "vmalloc")) {
 			if (!val || (ret = check_size("vmalloc", val, true, err)))
-				return val ? ret : mm_set_error(err, -EINVAL,
-							       "Malformed early option 'vmalloc': no value");
+				return val ? ret
+					   : mm_set_error(
+						     err, -EINVAL,
+						     "Malformed early option 'vmalloc': no value");
 			if ((ret = add_param(out, EARLY_VMALLOC, val, err)))
 				return ret;
 		}

@@ -70,7 +70,9 @@ int layout_find_low_pfn_range(struct mm_machine *m, struct mm_error *err)
 		}
 		if (hp) {
 			if (max_low_pfn - (uint64_t)hp < (64u << 20) / PAGE_SIZE) {
-				printk(m, "highmem size (%luMB) results in <64MB lowmem, ignoring it!\n",
+				printk(m,
+				       "highmem size (%luMB) results in <64MB lowmem, ignoring "
+				       "it!\n",
 				       pages_to_mb((uint64_t)hp));
 				hp = 0;
 			}
@@ -84,24 +86,28 @@ int layout_find_low_pfn_range(struct mm_machine *m, struct mm_error *err)
 		if ((uint64_t)hp + l->maxmem_pfn < max_pfn)
 			max_pfn = l->maxmem_pfn + (uint64_t)hp;
 		if ((uint64_t)hp + l->maxmem_pfn > max_pfn) {
-			printk(m, "only %luMB highmem pages available, ignoring highmem size of %luMB!\n",
+			printk(m,
+			       "only %luMB highmem pages available, ignoring highmem size of "
+			       "%luMB!\n",
 			       pages_to_mb(max_pfn - l->maxmem_pfn), pages_to_mb((uint64_t)hp));
 			hp = 0;
 		}
 		if (!m->cfg.pae && max_pfn > MAX_NONPAE_PFN) {
 			max_pfn = MAX_NONPAE_PFN;
-			printk(m, "Warning: only 4GB will be used. Use a HIGHMEM64G enabled kernel!\n");
+			printk(m, "Warning: only 4GB will be used. Use a HIGHMEM64G enabled "
+				  "kernel!\n");
 		}
 	}
 	m->highmem_pages = hp;
 	l->max_pfn = (uint32_t)max_pfn;
 	l->max_low_pfn = (uint32_t)max_low_pfn;
 	if (l->max_low_pfn < (l->image_end >> PAGE_SHIFT) + 1024)
-		return mm_set_error(err, -EINVAL,
-				    "lowmem ends at %#llx, below the kernel image end %#llx plus 4 MiB: "
-				    "the kernel cannot boot (more RAM, a smaller vmalloc= or highmem=)",
-				    (unsigned long long)PFN_PHYS(l->max_low_pfn),
-				    (unsigned long long)l->image_end);
+		return mm_set_error(
+			err, -EINVAL,
+			"lowmem ends at %#llx, below the kernel image end %#llx plus 4 MiB: "
+			"the kernel cannot boot (more RAM, a smaller vmalloc= or highmem=)",
+			(unsigned long long)PFN_PHYS(l->max_low_pfn),
+			(unsigned long long)l->image_end);
 	return 0;
 }
 

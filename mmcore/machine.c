@@ -99,23 +99,27 @@ static int validate_config(const struct mm_config *cfg, struct mm_error *err)
 		return mm_set_error(err, -EINVAL, "at most %d e820 entries", MM_MAX_E820);
 	if (!cfg->nr_e820) {
 		if (cfg->mem == 0 || cfg->mem > MM_MAX_RAM)
-			return mm_set_error(err, -EINVAL,
-					    "mem must be more than 0 and at most 64 GiB, not %llu bytes",
-					    (unsigned long long)cfg->mem);
+			return mm_set_error(
+				err, -EINVAL,
+				"mem must be more than 0 and at most 64 GiB, not %llu bytes",
+				(unsigned long long)cfg->mem);
 		if (cfg->mem < (64u << 20))
-			return mm_set_error(err, -EINVAL,
-					    "mem of %llu bytes is too small: the kernel image alone ends "
-					    "near 33 MiB; give at least 64M",
-					    (unsigned long long)cfg->mem);
+			return mm_set_error(
+				err, -EINVAL,
+				"mem of %llu bytes is too small: the kernel image alone ends "
+				"near 33 MiB; give at least 64M",
+				(unsigned long long)cfg->mem);
 	}
 	for (i = 0; i < cfg->nr_e820; i++) {
 		const struct mm_e820_entry *e = &cfg->e820[i];
 
 		if (!e->size || e->addr + e->size < e->addr)
-			return mm_set_error(err, -EINVAL, "e820 entry %u is empty or wraps around", i);
+			return mm_set_error(err, -EINVAL, "e820 entry %u is empty or wraps around",
+					    i);
 		if (e->addr + e->size > MM_MAX_RAM + (4ULL << 30))
-			return mm_set_error(err, -EINVAL,
-					    "e820 entry %u ends above 68 GiB, beyond what mm32 emulates", i);
+			return mm_set_error(
+				err, -EINVAL,
+				"e820 entry %u ends above 68 GiB, beyond what mm32 emulates", i);
 	}
 	return 0;
 }
@@ -150,12 +154,15 @@ static int apply_early_params(struct mm_machine *m, struct mm_error *err)
 			size = memparse(v, &end);
 			m->e820_userdef = true;
 			if (*end == '\0') {
-				e820_range_remove(m, &m->e820, size, UINT64_MAX - size, MM_E820_RAM, true);
+				e820_range_remove(m, &m->e820, size, UINT64_MAX - size, MM_E820_RAM,
+						  true);
 			} else if (strchr("@#$!", *end)) {
 				uint64_t start = memparse(end + 1, &end);
 				char c = m->cmdline.params[i].value[strcspn(v, "@#$!")];
-				uint32_t type = c == '@' ? MM_E820_RAM : c == '#' ? MM_E820_ACPI :
-						c == '$' ? MM_E820_RESERVED : MM_E820_PRAM;
+				uint32_t type = c == '@'   ? MM_E820_RAM
+						: c == '#' ? MM_E820_ACPI
+						: c == '$' ? MM_E820_RESERVED
+							   : MM_E820_PRAM;
 
 				if (e820_range_add(&m->e820, start, size, type))
 					return mm_set_error(err, -EINVAL, "too many e820 entries");
@@ -186,9 +193,11 @@ static int apply_early_params(struct mm_machine *m, struct mm_error *err)
 		case EARLY_VMALLOC: /* parse_vmalloc() */
 			size = memparse(v, &end) + (8u << 20);
 			if (size > 0xfe000000ULL - PAGE_OFFSET - (64u << 20))
-				return mm_set_error(err, -EINVAL,
-						    "vmalloc=%s leaves no room for lowmem (at most about "
-						    "800M on i386)", v);
+				return mm_set_error(
+					err, -EINVAL,
+					"vmalloc=%s leaves no room for lowmem (at most about "
+					"800M on i386)",
+					v);
 			m->layout.vmalloc_reserve = (uint32_t)size;
 			break;
 		}
@@ -227,7 +236,8 @@ static int setup_e820(struct mm_machine *m, struct mm_error *err)
 	if (m->cpu_nx)
 		printk(m, "NX (Execute Disable) protection: active\n");
 	else if (!m->cfg.pae)
-		printk(m, "Notice: NX (Execute Disable) protection cannot be enabled: non-PAE kernel!\n");
+		printk(m, "Notice: NX (Execute Disable) protection cannot be enabled: non-PAE "
+			  "kernel!\n");
 
 	/* e820_add_kernel_range() */
 	if (!e820_all_mapped(&m->e820, m->layout.text_start, m->layout.image_end, MM_E820_RAM)) {
@@ -302,10 +312,11 @@ static int memblock_alloc_named(struct mm_machine *m, uint64_t size, uint64_t al
 	int r = memblock_alloc(&m->memblock, size, align, name, ret);
 
 	if (r == -ENOSPC)
-		return mm_set_error(err, -EINVAL,
-				    "the machine has too little lowmem for the boot allocation '%s' "
-				    "(%llu bytes): the kernel would panic; give more RAM",
-				    name, (unsigned long long)size);
+		return mm_set_error(
+			err, -EINVAL,
+			"the machine has too little lowmem for the boot allocation '%s' "
+			"(%llu bytes): the kernel would panic; give more RAM",
+			name, (unsigned long long)size);
 	if (r)
 		return mm_set_error(err, r, "out of host memory in memblock");
 	return 0;
@@ -331,7 +342,8 @@ static int place_initrd(struct mm_machine *m, struct mm_error *err)
 	max = MM_MIN(0x7fffffffULL, top - 1);
 	if (m->cfg.initrd_size > max - m->layout.image_end)
 		return mm_set_error(err, -EINVAL, "initrd of %llu bytes does not fit below %#llx",
-				    (unsigned long long)m->cfg.initrd_size, (unsigned long long)max);
+				    (unsigned long long)m->cfg.initrd_size,
+				    (unsigned long long)max);
 	m->initrd_start = (max - m->cfg.initrd_size) & ~(uint64_t)(PAGE_SIZE - 1);
 	m->initrd_end = m->initrd_start + m->cfg.initrd_size;
 	return 0;
@@ -374,8 +386,8 @@ static int setup_memblock(struct mm_machine *m, struct mm_error *err)
 	/* early_reserve_memory() */
 	ret |= memblock_reserve(mb, l->text_start, l->bss_end - l->text_start, "kernel image");
 	if (m->cfg.initrd_size)
-		ret |= memblock_reserve(mb, m->initrd_start, PAGE_ALIGN(m->initrd_end) - m->initrd_start,
-					"initrd");
+		ret |= memblock_reserve(mb, m->initrd_start,
+					PAGE_ALIGN(m->initrd_end) - m->initrd_start, "initrd");
 	ret |= memblock_reserve(mb, 0, 0x10000, "low 64K");
 	ret |= memblock_reserve(mb, 0x9f000, 0x100000 - 0x9f000, "BIOS regions");
 	/* early_alloc_pgt_buf() + reserve_brk() */
@@ -422,7 +434,8 @@ static int setup_memblock(struct mm_machine *m, struct mm_error *err)
 		return ret;
 	if (m->cpu_pse) {
 		uint32_t pmd_pages = l->pmd_size >> PAGE_SHIFT;
-		uint32_t large = (l->max_low_pfn / pmd_pages) - 1; /* no large page for the first PMD */
+		uint32_t large =
+			(l->max_low_pfn / pmd_pages) - 1; /* no large page for the first PMD */
 
 		m->direct_pages_large = large;
 		m->direct_pages_4k = l->max_low_pfn - (uint64_t)large * pmd_pages;
@@ -456,8 +469,8 @@ static void init_unavailable_range(struct mm_machine *m, pfn_t spfn, pfn_t epfn,
 		pgcnt++;
 	}
 	if (pgcnt)
-		printk(m, "On node 0, zone %s: %llu pages in unavailable ranges", mm_zone_name((int)zone),
-		       (unsigned long long)pgcnt);
+		printk(m, "On node 0, zone %s: %llu pages in unavailable ranges",
+		       mm_zone_name((int)zone), (unsigned long long)pgcnt);
 }
 
 static int free_area_init(struct mm_machine *m, struct mm_error *err)
@@ -491,7 +504,8 @@ static int free_area_init(struct mm_machine *m, struct mm_error *err)
 		if (lowest[z] == highest[z])
 			pr_cont(m, "empty\n");
 		else
-			pr_cont(m, "[mem 0x%016llx-0x%016llx]\n", (unsigned long long)PFN_PHYS(lowest[z]),
+			pr_cont(m, "[mem 0x%016llx-0x%016llx]\n",
+				(unsigned long long)PFN_PHYS(lowest[z]),
 				(unsigned long long)PFN_PHYS(highest[z]) - 1);
 	}
 	/* find_zone_movable_pfns_for_nodes(): the highest populated zone */
@@ -501,11 +515,13 @@ static int free_area_init(struct mm_machine *m, struct mm_error *err)
 	for (i = 0; i < mb->memory.cnt; i++)
 		printk(m, "  node %3d: [mem 0x%016llx-0x%016llx]\n", 0,
 		       (unsigned long long)mb->memory.regions[i].base,
-		       (unsigned long long)(mb->memory.regions[i].base + mb->memory.regions[i].size - 1));
+		       (unsigned long long)(mb->memory.regions[i].base +
+					    mb->memory.regions[i].size - 1));
 	node_start = PFN_DOWN(memblock_start_of_DRAM(mb));
 	node_end = PFN_DOWN(memblock_end_of_DRAM(mb));
 	printk(m, "Initmem setup node 0 [mem 0x%016llx-0x%016llx]\n",
-	       (unsigned long long)PFN_PHYS(node_start), (unsigned long long)PFN_PHYS(node_end) - 1);
+	       (unsigned long long)PFN_PHYS(node_start),
+	       (unsigned long long)PFN_PHYS(node_end) - 1);
 
 	pgdat->node_start_pfn = node_start;
 	pgdat->node_spanned_pages = node_end - node_start;
@@ -518,16 +534,18 @@ static int free_area_init(struct mm_machine *m, struct mm_error *err)
 		zone->idx = z;
 		zone->zone_start_pfn = zs < ze ? zs : 0;
 		zone->spanned_pages = zs < ze ? ze - zs : 0;
-		zone->present_pages = zone->spanned_pages ? zone->spanned_pages -
-				      absent_pages_in_range(mb, zs, ze) : 0;
+		zone->present_pages =
+			zone->spanned_pages
+				? zone->spanned_pages - absent_pages_in_range(mb, zs, ze)
+				: 0;
 		pgdat->node_present_pages += zone->present_pages;
 	}
 
 	/* alloc_node_mem_map(): FLATMEM, MAX_ORDER-aligned */
 	mm_start = node_start & ~(MAX_ORDER_NR_PAGES - 1);
 	mm_end = (node_end + MAX_ORDER_NR_PAGES - 1) & ~(MAX_ORDER_NR_PAGES - 1);
-	ret = memblock_alloc_named(m, (uint64_t)(mm_end - mm_start) * 40, SMP_CACHE_BYTES, "mem_map",
-				   &pa, err);
+	ret = memblock_alloc_named(m, (uint64_t)(mm_end - mm_start) * 40, SMP_CACHE_BYTES,
+				   "mem_map", &pa, err);
 	if (ret)
 		return ret;
 	m->mem_map_pfns = mm_end;
@@ -569,15 +587,19 @@ static int free_area_init(struct mm_machine *m, struct mm_error *err)
 			continue;
 		/* setup_usemap(): 4 bits per pageblock, rounded to an unsigned long */
 		{
-			uint64_t blocks = (zone->spanned_pages + (zone->zone_start_pfn & ((1u << pb_order) - 1)) +
-					   (1u << pb_order) - 1) >> pb_order;
+			uint64_t blocks = (zone->spanned_pages +
+					   (zone->zone_start_pfn & ((1u << pb_order) - 1)) +
+					   (1u << pb_order) - 1) >>
+					  pb_order;
 			uint64_t bytes = ((blocks * 4 + 31) / 32) * 4;
 
 			zone->nr_pageblocks = (uint32_t)blocks;
 			zone->pageblock_flags = host_calloc(blocks, 1);
 			if (!zone->pageblock_flags)
-				return mm_set_error(err, -ENOMEM, "out of host memory for pageblock flags");
-			ret = memblock_alloc_named(m, bytes, SMP_CACHE_BYTES, "pageblock flags", &pa, err);
+				return mm_set_error(err, -ENOMEM,
+						    "out of host memory for pageblock flags");
+			ret = memblock_alloc_named(m, bytes, SMP_CACHE_BYTES, "pageblock flags",
+						   &pa, err);
 			if (ret)
 				return ret;
 		}
@@ -601,7 +623,8 @@ static int free_area_init(struct mm_machine *m, struct mm_error *err)
 			for (pfn = s; pfn < e; pfn++) {
 				init_single_page(pfn_to_page(m, pfn), z);
 				if (!(pfn & ((1u << pb_order) - 1)))
-					set_pageblock_migratetype(pgdat, zone, pfn, pb_order, MIGRATE_MOVABLE);
+					set_pageblock_migratetype(pgdat, zone, pfn, pb_order,
+								  MIGRATE_MOVABLE);
 			}
 			if (hole_pfn < s)
 				init_unavailable_range(m, hole_pfn, s, z);
@@ -622,7 +645,8 @@ static int setup_per_cpu_areas(struct mm_machine *m, struct mm_error *err)
 
 	printk(m, "setup_percpu: NR_CPUS:%d nr_cpumask_bits:%u nr_cpu_ids:%u nr_node_ids:1\n",
 	       NR_CPUS, m->cfg.cpus, m->cfg.cpus);
-	ret = memblock_alloc_named(m, unit * m->cfg.cpus, PAGE_SIZE, "percpu first chunk", &pa, err);
+	ret = memblock_alloc_named(m, unit * m->cfg.cpus, PAGE_SIZE, "percpu first chunk", &pa,
+				   err);
 	if (ret)
 		return ret;
 	m->percpu_pages = (unit >> PAGE_SHIFT) * m->cfg.cpus;
@@ -630,7 +654,8 @@ static int setup_per_cpu_areas(struct mm_machine *m, struct mm_error *err)
 	       (unsigned long long)(unit >> PAGE_SHIFT), img->percpu_static,
 	       (unsigned long long)(unit - img->percpu_static), (unsigned long long)unit);
 	if (img->early_misc)
-		ret = memblock_alloc_named(m, img->early_misc, PAGE_SIZE, "early allocations", &pa, err);
+		ret = memblock_alloc_named(m, img->early_misc, PAGE_SIZE, "early allocations", &pa,
+					   err);
 	return ret;
 }
 
@@ -698,7 +723,8 @@ static int swiotlb_init(struct mm_machine *m, struct mm_error *err)
 		return 0;
 	ret = memblock_alloc_named(m, bytes, PAGE_SIZE, "swiotlb", &pa, err);
 	if (!ret)
-		ret = memblock_alloc_named(m, nslabs * 16, SMP_CACHE_BYTES, "swiotlb slots", &slots, err);
+		ret = memblock_alloc_named(m, nslabs * 16, SMP_CACHE_BYTES, "swiotlb slots", &slots,
+					   err);
 	if (ret)
 		return ret;
 	m->swiotlb_base = pa;
@@ -795,7 +821,8 @@ static void mem_init(struct mm_machine *m)
 
 		for (z = 0; z < MAX_NR_ZONES; z++)
 			nr_free += (uint64_t)pgdat->node_zones[z].vm_stat[NR_FREE_PAGES];
-		printk(m, "Memory: %lluK/%lluK available (%uK kernel code, %uK rwdata, %uK rodata, "
+		printk(m,
+		       "Memory: %lluK/%lluK available (%uK kernel code, %uK rwdata, %uK rodata, "
 		       "%uK init, %uK bss, %lluK reserved, 0K cma-reserved, %lluK highmem)\n",
 		       (unsigned long long)nr_free << 2, (unsigned long long)physpages << 2,
 		       img->text >> 10, img->rwdata >> 10, img->rodata >> 10, img->init >> 10,
@@ -821,8 +848,8 @@ static void e820_reserve_resources_late(struct mm_machine *m)
 			continue; /* MAX_RESOURCE_SIZE */
 		if (start >= end)
 			continue;
-		printk(m, "e820: reserve RAM buffer [mem %#010llx-%#010llx]\n", (unsigned long long)start,
-		       (unsigned long long)end);
+		printk(m, "e820: reserve RAM buffer [mem %#010llx-%#010llx]\n",
+		       (unsigned long long)start, (unsigned long long)end);
 	}
 }
 
@@ -874,7 +901,8 @@ static int boot(struct mm_machine *m, struct mm_error *err)
 
 	/* build_all_zonelists(): provisional managed counts, watermarks still zero */
 	total = nr_free_zone_pages(pgdat, ZONE_MOVABLE);
-	pgdat->page_group_by_mobility_disabled = total < (uint64_t)pageblock_nr_pages(m) * MIGRATE_TYPES;
+	pgdat->page_group_by_mobility_disabled =
+		total < (uint64_t)pageblock_nr_pages(m) * MIGRATE_TYPES;
 	printk(m, "Built 1 zonelists, mobility grouping %s.  Total pages: %llu\n",
 	       pgdat->page_group_by_mobility_disabled ? "off" : "on", (unsigned long long)total);
 	printk(m, "Kernel command line: %s\n", m->cfg.cmdline);
@@ -915,7 +943,9 @@ static int boot(struct mm_machine *m, struct mm_error *err)
 		uint64_t hpage = 1u << m->geo.pmd_shift;
 
 		printk(m, "NX-protecting the kernel data: %luk\n",
-		       (unsigned long)((((l->init_end + hpage) & ~(hpage - 1)) - PAGE_ALIGN(l->text_end)) >> 10));
+		       (unsigned long)((((l->init_end + hpage) & ~(hpage - 1)) -
+					PAGE_ALIGN(l->text_end)) >>
+				       10));
 	}
 	return 0;
 }
@@ -936,9 +966,9 @@ int mm_machine_create(const struct mm_config *cfg, struct mm_machine **ret, stru
 	if (r)
 		goto out_free;
 	if (cfg->pae)
-		m->geo = (struct paging_geometry){ 21, 9, 512, 1ULL << 24, 512 };
+		m->geo = (struct paging_geometry){21, 9, 512, 1ULL << 24, 512};
 	else
-		m->geo = (struct paging_geometry){ 22, 10, 1024, 1ULL << 20, 1024 };
+		m->geo = (struct paging_geometry){22, 10, 1024, 1ULL << 20, 1024};
 	m->cpu_pse = true; /* -cpu qemu32,+pse36,+nx */
 	m->cpu_pge = true;
 	m->cpu_nx = cfg->pae;
@@ -978,15 +1008,15 @@ void mm_machine_destroy(struct mm_machine *m)
 
 const char *mm_zone_name(int zone)
 {
-	static const char *const names[MAX_NR_ZONES] = { "DMA", "Normal", "HighMem", "Movable" };
+	static const char *const names[MAX_NR_ZONES] = {"DMA", "Normal", "HighMem", "Movable"};
 
 	return zone >= 0 && zone < MAX_NR_ZONES ? names[zone] : "?";
 }
 
 const char *mm_migratetype_name(int mt)
 {
-	static const char *const names[MIGRATE_TYPES] = { "Unmovable", "Movable", "Reclaimable",
-							  "HighAtomic", "Isolate" };
+	static const char *const names[MIGRATE_TYPES] = {"Unmovable", "Movable", "Reclaimable",
+							 "HighAtomic", "Isolate"};
 
 	return mt >= 0 && mt < MIGRATE_TYPES ? names[mt] : "?";
 }

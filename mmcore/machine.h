@@ -20,10 +20,10 @@
 
 /* Page-table geometry of the two flavours (arch/x86/include/asm/pgtable-{2,3}level_types.h) */
 struct paging_geometry {
-	unsigned int pmd_shift;       /* large page: 22 (4 MiB) / 21 (2 MiB) */
+	unsigned int pmd_shift;	      /* large page: 22 (4 MiB) / 21 (2 MiB) */
 	unsigned int pageblock_order; /* HPAGE_SHIFT - PAGE_SHIFT: 10 / 9 */
 	unsigned int last_pkmap;      /* 1024 / 512 */
-	uint64_t max_arch_pfn;        /* 1 << 20 / 1 << 24 */
+	uint64_t max_arch_pfn;	      /* 1 << 20 / 1 << 24 */
 	unsigned int ptrs_per_pte;    /* 1024 / 512 */
 };
 
@@ -35,7 +35,7 @@ struct mm_machine {
 	bool e820_userdef;
 
 	struct e820_table e820_firmware; /* as handed over */
-	struct e820_table e820;          /* the kernel's table */
+	struct e820_table e820;		 /* the kernel's table */
 	struct memblock memblock;
 	struct mm_layout layout;
 	long highmem_pages; /* highmem= in pages, -1 when absent */
@@ -53,9 +53,9 @@ struct mm_machine {
 	struct printk_log log;
 
 	/* boot-time bookkeeping shown by the Memory: line and meminfo */
-	uint64_t percpu_pages;     /* pcpu_nr_pages() */
-	uint64_t direct_pages_4k;  /* DirectMap4k in pages */
-	uint64_t direct_pages_large; /* DirectMap4M / DirectMap2M in large pages */
+	uint64_t percpu_pages;		   /* pcpu_nr_pages() */
+	uint64_t direct_pages_4k;	   /* DirectMap4k in pages */
+	uint64_t direct_pages_large;	   /* DirectMap4M / DirectMap2M in large pages */
 	uint64_t initrd_start, initrd_end; /* physical, where the kernel keeps it */
 	uint64_t swiotlb_bytes;
 	phys_addr_t swiotlb_base;

@@ -37,8 +37,8 @@ void memblock_finish(struct memblock *mb)
 	mb->memory.regions = mb->reserved.regions = NULL;
 }
 
-static int type_insert(struct memblock_type *t, unsigned int at, phys_addr_t base,
-		       phys_addr_t size, const char *name)
+static int type_insert(struct memblock_type *t, unsigned int at, phys_addr_t base, phys_addr_t size,
+		       const char *name)
 {
 	if (t->cnt == t->max) {
 		struct memblock_region *r = host_realloc(t->regions, t->max * 2, sizeof(*r));
@@ -49,7 +49,7 @@ static int type_insert(struct memblock_type *t, unsigned int at, phys_addr_t bas
 		t->max *= 2;
 	}
 	memmove(&t->regions[at + 1], &t->regions[at], (t->cnt - at) * sizeof(*t->regions));
-	t->regions[at] = (struct memblock_region){ base, size, name };
+	t->regions[at] = (struct memblock_region){base, size, name};
 	t->cnt++;
 	return 0;
 }
@@ -194,7 +194,8 @@ bool memblock_next_free_range(const struct memblock *mb, uint64_t *idx, phys_add
 
 		/* ri counts gaps between reserved regions: gap k lies before reserved[k] */
 		for (; ri < res->cnt + 1; ri++) {
-			phys_addr_t r_start = ri ? res->regions[ri - 1].base + res->regions[ri - 1].size : 0;
+			phys_addr_t r_start =
+				ri ? res->regions[ri - 1].base + res->regions[ri - 1].size : 0;
 			phys_addr_t r_end = ri < res->cnt ? res->regions[ri].base : UINT64_MAX;
 
 			if (r_start >= m_end)
@@ -231,7 +232,8 @@ int memblock_alloc(struct memblock *mb, phys_addr_t size, phys_addr_t align, con
 		phys_addr_t m_end = m_start + mem->regions[mi].size;
 
 		for (ri = (int)res->cnt; ri >= 0; ri--) {
-			phys_addr_t r_start = ri ? res->regions[ri - 1].base + res->regions[ri - 1].size : 0;
+			phys_addr_t r_start =
+				ri ? res->regions[ri - 1].base + res->regions[ri - 1].size : 0;
 			phys_addr_t r_end = ri < (int)res->cnt ? res->regions[ri].base : UINT64_MAX;
 			phys_addr_t s = MM_MAX(m_start, r_start), e = MM_MIN(m_end, r_end), cand;
 
@@ -271,7 +273,8 @@ uint64_t memblock_memory_in(const struct memblock *mb, phys_addr_t start, phys_a
 
 	for (i = 0; i < mb->memory.cnt; i++) {
 		phys_addr_t s = MM_MAX(start, mb->memory.regions[i].base);
-		phys_addr_t e = MM_MIN(end, mb->memory.regions[i].base + mb->memory.regions[i].size);
+		phys_addr_t e =
+			MM_MIN(end, mb->memory.regions[i].base + mb->memory.regions[i].size);
 
 		if (s < e)
 			sum += e - s;

@@ -64,24 +64,24 @@ struct mm_e820_entry {
  * Sizes in bytes.
  */
 struct mm_kernel_image {
-	uint32_t text;       /* _stext.._etext: "kernel code" */
-	uint32_t rodata;     /* __start_rodata..__end_rodata */
-	uint32_t rodata_gap; /* __end_rodata.._sdata */
-	uint32_t rwdata;     /* _sdata.._edata */
-	uint32_t data_gap;   /* _edata..__init_begin: page-aligned data, exception tables */
-	uint32_t init;       /* __init_begin..__init_end, freed after the initcalls */
-	uint32_t smp_locks;  /* .smp_locks, freed as "SMP alternatives memory" */
-	uint32_t bss_gap;    /* __init_end+smp_locks..__bss_start */
-	uint32_t bss;        /* __bss_start..__bss_stop */
-	uint32_t brk_other;  /* RESERVE_BRK() users besides the early page tables (dmi_alloc...) */
-	uint32_t percpu_unit;   /* first-chunk unit per possible CPU (pcpu u%zu) */
+	uint32_t text;	      /* _stext.._etext: "kernel code" */
+	uint32_t rodata;      /* __start_rodata..__end_rodata */
+	uint32_t rodata_gap;  /* __end_rodata.._sdata */
+	uint32_t rwdata;      /* _sdata.._edata */
+	uint32_t data_gap;    /* _edata..__init_begin: page-aligned data, exception tables */
+	uint32_t init;	      /* __init_begin..__init_end, freed after the initcalls */
+	uint32_t smp_locks;   /* .smp_locks, freed as "SMP alternatives memory" */
+	uint32_t bss_gap;     /* __init_end+smp_locks..__bss_start */
+	uint32_t bss;	      /* __bss_start..__bss_stop */
+	uint32_t brk_other;   /* RESERVE_BRK() users besides the early page tables (dmi_alloc...) */
+	uint32_t percpu_unit; /* first-chunk unit per possible CPU (pcpu u%zu) */
 	uint32_t percpu_static; /* static per-CPU data (pcpu s%zu) */
-	uint32_t early_misc;    /* other early memblock allocations (ACPI, pcpu maps, ...) */
+	uint32_t early_misc;	/* other early memblock allocations (ACPI, pcpu maps, ...) */
 };
 
 struct mm_config {
-	uint64_t mem;  /* RAM bytes handed to QEMU's -m */
-	bool pae;      /* 686-pae (HIGHMEM64G, 3-level) instead of 686 (HIGHMEM4G, 2-level) */
+	uint64_t mem;	   /* RAM bytes handed to QEMU's -m */
+	bool pae;	   /* 686-pae (HIGHMEM64G, 3-level) instead of 686 (HIGHMEM4G, 2-level) */
 	unsigned int cpus; /* 1..MM_NR_CPUS */
 	char cmdline[MM_CMDLINE_MAX];
 	/* initrd bytes the boot loader places at the top of low RAM (QEMU -initrd); the
@@ -236,8 +236,8 @@ extern const char *const mm_sysctl_names[];
 /* ---- the invariant checker --------------------------------------------------------- */
 
 struct mm_report {
-	unsigned int max;    /* collect at most this many messages (0: count only) */
-	unsigned int nr;     /* violations found */
+	unsigned int max; /* collect at most this many messages (0: count only) */
+	unsigned int nr;  /* violations found */
 	char (*msgs)[MM_ERR_MAX];
 };
 /* Verify the whole machine; returns 0 when clean, -EFAULT when violations were found. */

@@ -55,13 +55,13 @@ enum pageflags {
 #define PG_table 0x00000200u
 
 struct page {
-	uint32_t flags;    /* PG_* bits 0..23, zone in bits 31..30 */
+	uint32_t flags;	   /* PG_* bits 0..23, zone in bits 31..30 */
 	int32_t _refcount; /* 0 while free */
 	int32_t _mapcount; /* -1 unmapped; page_type when it "has a type" */
 	uint32_t private;  /* order of a free buddy block */
-	pfn_t lru_next;    /* buddy_list / pcp_list / lru links */
+	pfn_t lru_next;	   /* buddy_list / pcp_list / lru links */
 	pfn_t lru_prev;
-	uint32_t index;    /* pcp: the migratetype the page was queued with */
+	uint32_t index; /* pcp: the migratetype the page was queued with */
 	uint32_t mapping;
 };
 
@@ -118,7 +118,7 @@ static inline void init_single_page(struct page *p, unsigned int zone)
 
 /* Page lists linked through pfns. @mm is the mem_map base. */
 void pfn_list_init(struct pfn_list *l);
-void pfn_list_add(struct page *mm, struct pfn_list *l, pfn_t pfn);      /* at head */
+void pfn_list_add(struct page *mm, struct pfn_list *l, pfn_t pfn); /* at head */
 void pfn_list_add_tail(struct page *mm, struct pfn_list *l, pfn_t pfn);
 void pfn_list_del(struct page *mm, struct pfn_list *l, pfn_t pfn);
 static inline bool pfn_list_empty(const struct pfn_list *l)

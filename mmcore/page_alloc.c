@@ -67,8 +67,7 @@ static bool migratetype_is_mergeable(unsigned int mt)
 }
 
 /* Mirrors: buddy_merge_likely(). */
-static bool buddy_merge_likely(struct mm_machine *m, pfn_t pfn, pfn_t buddy_pfn,
-			       unsigned int order)
+static bool buddy_merge_likely(struct mm_machine *m, pfn_t pfn, pfn_t buddy_pfn, unsigned int order)
 {
 	pfn_t higher, unused;
 
@@ -219,7 +218,8 @@ static void free_unref_page(struct mm_machine *m, pfn_t pfn, unsigned int order,
 	free_high = pcp->free_factor && order && order <= PAGE_ALLOC_COSTLY_ORDER;
 	high = nr_pcp_high(pcp, free_high);
 	if (pcp->count >= high)
-		free_pcppages_bulk(m, z, nr_pcp_free(pcp, high, pcp->batch, free_high), cpu, pindex);
+		free_pcppages_bulk(m, z, nr_pcp_free(pcp, high, pcp->batch, free_high), cpu,
+				   pindex);
 }
 
 static bool pcp_allowed_order(const struct mm_machine *m, unsigned int order)
@@ -234,8 +234,8 @@ void free_the_page(struct mm_machine *m, pfn_t pfn, unsigned int order, unsigned
 	} else {
 		struct zone *z = page_zone(m, pfn);
 
-		__free_one_page(m, z, pfn, order, get_pfnblock_migratetype(z, pfn, pageblock_order(m)),
-				FPI_NONE);
+		__free_one_page(m, z, pfn, order,
+				get_pfnblock_migratetype(z, pfn, pageblock_order(m)), FPI_NONE);
 		m->pgfree += 1u << order;
 	}
 }

@@ -97,9 +97,9 @@ int e820_update_table(struct e820_table *t)
 	for (i = 0; i < t->nr_entries; i++) {
 		if (!t->entries[i].size)
 			continue;
-		cp[n++] = (struct change_point){ t->entries[i].addr, &t->entries[i], true };
-		cp[n++] = (struct change_point){ t->entries[i].addr + t->entries[i].size,
-						 &t->entries[i], false };
+		cp[n++] = (struct change_point){t->entries[i].addr, &t->entries[i], true};
+		cp[n++] = (struct change_point){t->entries[i].addr + t->entries[i].size,
+						&t->entries[i], false};
 	}
 	qsort(cp, n, sizeof(*cp), cpcompare);
 

@@ -24,7 +24,8 @@ void printk(struct mm_machine *m, const char *fmt, ...)
 
 	if (log->open)
 		mm_buf_puts(&log->text, "\n");
-	mm_buf_printf(&log->text, "[%5llu.%06llu] ", (unsigned long long)(log->clock_ns / 1000000000),
+	mm_buf_printf(&log->text, "[%5llu.%06llu] ",
+		      (unsigned long long)(log->clock_ns / 1000000000),
 		      (unsigned long long)(log->clock_ns % 1000000000 / 1000));
 	va_start(ap, fmt);
 	log_vappend(log, fmt, ap);

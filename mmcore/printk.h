@@ -17,7 +17,7 @@ struct mm_machine;
 
 struct printk_log {
 	struct mm_buf text; /* complete lines, "[    0.000000] msg\n" */
-	bool open;          /* the last line has no newline yet */
+	bool open;	    /* the last line has no newline yet */
 	uint64_t clock_ns;  /* virtual time stamped on new lines */
 };
 

@@ -15,52 +15,164 @@
 #include "machine.h"
 
 static const char *const zone_stat_names[NR_VM_ZONE_STAT_ITEMS] = {
-	"nr_free_pages", "nr_zone_inactive_anon", "nr_zone_active_anon", "nr_zone_inactive_file",
-	"nr_zone_active_file", "nr_zone_unevictable", "nr_zone_write_pending", "nr_mlock",
-	"nr_bounce", "nr_zspages", "nr_free_cma",
+	"nr_free_pages",
+	"nr_zone_inactive_anon",
+	"nr_zone_active_anon",
+	"nr_zone_inactive_file",
+	"nr_zone_active_file",
+	"nr_zone_unevictable",
+	"nr_zone_write_pending",
+	"nr_mlock",
+	"nr_bounce",
+	"nr_zspages",
+	"nr_free_cma",
 };
 
 static const char *const node_stat_names[NR_VM_NODE_STAT_ITEMS] = {
-	"nr_inactive_anon", "nr_active_anon", "nr_inactive_file", "nr_active_file",
-	"nr_unevictable", "nr_slab_reclaimable", "nr_slab_unreclaimable", "nr_isolated_anon",
-	"nr_isolated_file", "workingset_nodes", "workingset_refault_anon",
-	"workingset_refault_file", "workingset_activate_anon", "workingset_activate_file",
-	"workingset_restore_anon", "workingset_restore_file", "workingset_nodereclaim",
-	"nr_anon_pages", "nr_mapped", "nr_file_pages", "nr_dirty", "nr_writeback",
-	"nr_writeback_temp", "nr_shmem", "nr_shmem_hugepages", "nr_shmem_pmdmapped",
-	"nr_file_hugepages", "nr_file_pmdmapped", "nr_anon_transparent_hugepages",
-	"nr_vmscan_write", "nr_vmscan_immediate_reclaim", "nr_dirtied", "nr_written",
-	"nr_throttled_written", "nr_kernel_misc_reclaimable", "nr_foll_pin_acquired",
-	"nr_foll_pin_released", "nr_kernel_stack", "nr_page_table_pages",
-	"nr_sec_page_table_pages", "nr_swapcached",
+	"nr_inactive_anon",
+	"nr_active_anon",
+	"nr_inactive_file",
+	"nr_active_file",
+	"nr_unevictable",
+	"nr_slab_reclaimable",
+	"nr_slab_unreclaimable",
+	"nr_isolated_anon",
+	"nr_isolated_file",
+	"workingset_nodes",
+	"workingset_refault_anon",
+	"workingset_refault_file",
+	"workingset_activate_anon",
+	"workingset_activate_file",
+	"workingset_restore_anon",
+	"workingset_restore_file",
+	"workingset_nodereclaim",
+	"nr_anon_pages",
+	"nr_mapped",
+	"nr_file_pages",
+	"nr_dirty",
+	"nr_writeback",
+	"nr_writeback_temp",
+	"nr_shmem",
+	"nr_shmem_hugepages",
+	"nr_shmem_pmdmapped",
+	"nr_file_hugepages",
+	"nr_file_pmdmapped",
+	"nr_anon_transparent_hugepages",
+	"nr_vmscan_write",
+	"nr_vmscan_immediate_reclaim",
+	"nr_dirtied",
+	"nr_written",
+	"nr_throttled_written",
+	"nr_kernel_misc_reclaimable",
+	"nr_foll_pin_acquired",
+	"nr_foll_pin_released",
+	"nr_kernel_stack",
+	"nr_page_table_pages",
+	"nr_sec_page_table_pages",
+	"nr_swapcached",
 };
 
 /* The event counters of /proc/vmstat after the dirty thresholds, in the file's order. */
 static const char *const vm_event_names[] = {
-	"pgpgin", "pgpgout", "pswpin", "pswpout", "pgalloc_dma", "pgalloc_normal", "pgalloc_high",
-	"pgalloc_movable", "allocstall_dma", "allocstall_normal", "allocstall_high",
-	"allocstall_movable", "pgskip_dma", "pgskip_normal", "pgskip_high", "pgskip_movable",
-	"pgfree", "pgactivate", "pgdeactivate", "pglazyfree", "pgfault", "pgmajfault",
-	"pglazyfreed", "pgrefill", "pgreuse", "pgsteal_kswapd", "pgsteal_direct",
-	"pgdemote_kswapd", "pgdemote_direct", "pgscan_kswapd", "pgscan_direct",
-	"pgscan_direct_throttle", "pgscan_anon", "pgscan_file", "pgsteal_anon", "pgsteal_file",
-	"pginodesteal", "slabs_scanned", "kswapd_inodesteal", "kswapd_low_wmark_hit_quickly",
-	"kswapd_high_wmark_hit_quickly", "pageoutrun", "pgrotated", "drop_pagecache", "drop_slab",
-	"oom_kill", "pgmigrate_success", "pgmigrate_fail", "thp_migration_success",
-	"thp_migration_fail", "thp_migration_split", "compact_migrate_scanned",
-	"compact_free_scanned", "compact_isolated", "compact_stall", "compact_fail",
-	"compact_success", "compact_daemon_wake", "compact_daemon_migrate_scanned",
-	"compact_daemon_free_scanned", "htlb_buddy_alloc_success", "htlb_buddy_alloc_fail",
-	"unevictable_pgs_culled", "unevictable_pgs_scanned", "unevictable_pgs_rescued",
-	"unevictable_pgs_mlocked", "unevictable_pgs_munlocked", "unevictable_pgs_cleared",
-	"unevictable_pgs_stranded", "thp_fault_alloc", "thp_fault_fallback",
-	"thp_fault_fallback_charge", "thp_collapse_alloc", "thp_collapse_alloc_failed",
-	"thp_file_alloc", "thp_file_fallback", "thp_file_fallback_charge", "thp_file_mapped",
-	"thp_split_page", "thp_split_page_failed", "thp_deferred_split_page", "thp_split_pmd",
-	"thp_scan_exceed_none_pte", "thp_scan_exceed_swap_pte", "thp_scan_exceed_share_pte",
-	"thp_zero_page_alloc", "thp_zero_page_alloc_failed", "thp_swpout", "thp_swpout_fallback",
-	"balloon_inflate", "balloon_deflate", "balloon_migrate", "swap_ra", "swap_ra_hit",
-	"ksm_swpin_copy", "cow_ksm", "zswpin", "zswpout", "direct_map_level2_splits",
+	"pgpgin",
+	"pgpgout",
+	"pswpin",
+	"pswpout",
+	"pgalloc_dma",
+	"pgalloc_normal",
+	"pgalloc_high",
+	"pgalloc_movable",
+	"allocstall_dma",
+	"allocstall_normal",
+	"allocstall_high",
+	"allocstall_movable",
+	"pgskip_dma",
+	"pgskip_normal",
+	"pgskip_high",
+	"pgskip_movable",
+	"pgfree",
+	"pgactivate",
+	"pgdeactivate",
+	"pglazyfree",
+	"pgfault",
+	"pgmajfault",
+	"pglazyfreed",
+	"pgrefill",
+	"pgreuse",
+	"pgsteal_kswapd",
+	"pgsteal_direct",
+	"pgdemote_kswapd",
+	"pgdemote_direct",
+	"pgscan_kswapd",
+	"pgscan_direct",
+	"pgscan_direct_throttle",
+	"pgscan_anon",
+	"pgscan_file",
+	"pgsteal_anon",
+	"pgsteal_file",
+	"pginodesteal",
+	"slabs_scanned",
+	"kswapd_inodesteal",
+	"kswapd_low_wmark_hit_quickly",
+	"kswapd_high_wmark_hit_quickly",
+	"pageoutrun",
+	"pgrotated",
+	"drop_pagecache",
+	"drop_slab",
+	"oom_kill",
+	"pgmigrate_success",
+	"pgmigrate_fail",
+	"thp_migration_success",
+	"thp_migration_fail",
+	"thp_migration_split",
+	"compact_migrate_scanned",
+	"compact_free_scanned",
+	"compact_isolated",
+	"compact_stall",
+	"compact_fail",
+	"compact_success",
+	"compact_daemon_wake",
+	"compact_daemon_migrate_scanned",
+	"compact_daemon_free_scanned",
+	"htlb_buddy_alloc_success",
+	"htlb_buddy_alloc_fail",
+	"unevictable_pgs_culled",
+	"unevictable_pgs_scanned",
+	"unevictable_pgs_rescued",
+	"unevictable_pgs_mlocked",
+	"unevictable_pgs_munlocked",
+	"unevictable_pgs_cleared",
+	"unevictable_pgs_stranded",
+	"thp_fault_alloc",
+	"thp_fault_fallback",
+	"thp_fault_fallback_charge",
+	"thp_collapse_alloc",
+	"thp_collapse_alloc_failed",
+	"thp_file_alloc",
+	"thp_file_fallback",
+	"thp_file_fallback_charge",
+	"thp_file_mapped",
+	"thp_split_page",
+	"thp_split_page_failed",
+	"thp_deferred_split_page",
+	"thp_split_pmd",
+	"thp_scan_exceed_none_pte",
+	"thp_scan_exceed_swap_pte",
+	"thp_scan_exceed_share_pte",
+	"thp_zero_page_alloc",
+	"thp_zero_page_alloc_failed",
+	"thp_swpout",
+	"thp_swpout_fallback",
+	"balloon_inflate",
+	"balloon_deflate",
+	"balloon_migrate",
+	"swap_ra",
+	"swap_ra_hit",
+	"ksm_swpin_copy",
+	"cow_ksm",
+	"zswpin",
+	"zswpout",
+	"direct_map_level2_splits",
 	"direct_map_level3_splits",
 };
 
@@ -71,8 +183,8 @@ static uint64_t vm_event(const struct mm_machine *m, const char *name)
 	if (!strcmp(name, "pgfree"))
 		return m->pgfree;
 	for (z = 0; z < MAX_NR_ZONES; z++) {
-		static const char *const alloc[MAX_NR_ZONES] = { "pgalloc_dma", "pgalloc_normal",
-								  "pgalloc_high", "pgalloc_movable" };
+		static const char *const alloc[MAX_NR_ZONES] = {"pgalloc_dma", "pgalloc_normal",
+								"pgalloc_high", "pgalloc_movable"};
 		if (!strcmp(name, alloc[z]))
 			return m->pgalloc[z];
 	}
@@ -104,18 +216,20 @@ static void zoneinfo_show_zone(const struct mm_machine *m, struct mm_buf *b, uns
 				      (unsigned long)pgdat->node_stat[i]);
 		*printed_node_stats = true;
 	}
-	mm_buf_printf(b, "\n  pages free     %lu"
-			 "\n        boost    %lu"
-			 "\n        min      %lu"
-			 "\n        low      %lu"
-			 "\n        high     %lu"
-			 "\n        spanned  %lu"
-			 "\n        present  %lu"
-			 "\n        managed  %lu"
-			 "\n        cma      %lu",
-		      (unsigned long)z->vm_stat[NR_FREE_PAGES], z->watermark_boost, min_wmark_pages(z),
-		      low_wmark_pages(z), high_wmark_pages(z), (unsigned long)z->spanned_pages,
-		      (unsigned long)z->present_pages, (unsigned long)z->managed_pages, 0UL);
+	mm_buf_printf(b,
+		      "\n  pages free     %lu"
+		      "\n        boost    %lu"
+		      "\n        min      %lu"
+		      "\n        low      %lu"
+		      "\n        high     %lu"
+		      "\n        spanned  %lu"
+		      "\n        present  %lu"
+		      "\n        managed  %lu"
+		      "\n        cma      %lu",
+		      (unsigned long)z->vm_stat[NR_FREE_PAGES], z->watermark_boost,
+		      min_wmark_pages(z), low_wmark_pages(z), high_wmark_pages(z),
+		      (unsigned long)z->spanned_pages, (unsigned long)z->present_pages,
+		      (unsigned long)z->managed_pages, 0UL);
 	mm_buf_printf(b, "\n        protection: (%ld", z->lowmem_reserve[0]);
 	for (i = 1; i < MAX_NR_ZONES; i++)
 		mm_buf_printf(b, ", %ld", z->lowmem_reserve[i]);
@@ -125,21 +239,24 @@ static void zoneinfo_show_zone(const struct mm_machine *m, struct mm_buf *b, uns
 		return;
 	}
 	for (i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
-		mm_buf_printf(b, "\n      %-12s %lu", zone_stat_names[i], (unsigned long)z->vm_stat[i]);
+		mm_buf_printf(b, "\n      %-12s %lu", zone_stat_names[i],
+			      (unsigned long)z->vm_stat[i]);
 	mm_buf_puts(b, "\n  pagesets");
 	for (cpu = 0; cpu < pgdat->nr_cpus; cpu++) {
 		const struct per_cpu_pages *pcp = &z->pcp[cpu];
 
-		mm_buf_printf(b, "\n    cpu: %u"
-				 "\n              count: %i"
-				 "\n              high:  %i"
-				 "\n              batch: %i"
-				 "\n  vm stats threshold: %d",
+		mm_buf_printf(b,
+			      "\n    cpu: %u"
+			      "\n              count: %i"
+			      "\n              high:  %i"
+			      "\n              batch: %i"
+			      "\n  vm stats threshold: %d",
 			      cpu, pcp->count, pcp->high, pcp->batch, z->stat_threshold);
 	}
-	mm_buf_printf(b, "\n  node_unreclaimable:  %u"
-			 "\n  start_pfn:           %lu"
-			 "\n",
+	mm_buf_printf(b,
+		      "\n  node_unreclaimable:  %u"
+		      "\n  start_pfn:           %lu"
+		      "\n",
 		      0u, (unsigned long)z->zone_start_pfn);
 }
 
@@ -191,7 +308,8 @@ static void render_pagetypeinfo(const struct mm_machine *m, struct mm_buf *b)
 				unsigned long n = zone->free_area[o].nr_free_mt[mt];
 				bool overflow = n >= 100000;
 
-				mm_buf_printf(b, "%s%6lu ", overflow ? ">" : "", overflow ? 100000UL : n);
+				mm_buf_printf(b, "%s%6lu ", overflow ? ">" : "",
+					      overflow ? 100000UL : n);
 			}
 			mm_buf_puts(b, "\n");
 		}
@@ -202,7 +320,7 @@ static void render_pagetypeinfo(const struct mm_machine *m, struct mm_buf *b)
 	mm_buf_puts(b, "\n");
 	for (z = 0; z < MAX_NR_ZONES; z++) {
 		const struct zone *zone = &m->pgdat.node_zones[z];
-		unsigned long count[MIGRATE_TYPES] = { 0 };
+		unsigned long count[MIGRATE_TYPES] = {0};
 		uint64_t pfn, end = zone_end_pfn(zone);
 
 		if (!populated_zone(zone))
@@ -308,7 +426,8 @@ static void render_meminfo(const struct mm_machine *m, struct mm_buf *b)
 		mm_buf_printf(b, "HugePages_Free:    %5lu\n", 0UL);
 		mm_buf_printf(b, "HugePages_Rsvd:    %5lu\n", 0UL);
 		mm_buf_printf(b, "HugePages_Surp:    %5lu\n", 0UL);
-		mm_buf_printf(b, "Hugepagesize:   %8lu kB\n", (unsigned long)m->layout.pmd_size >> 10);
+		mm_buf_printf(b, "Hugepagesize:   %8lu kB\n",
+			      (unsigned long)m->layout.pmd_size >> 10);
 		mm_buf_printf(b, "Hugetlb:        %8lu kB\n", 0UL);
 	}
 	mm_buf_printf(b, "DirectMap4k:    %8llu kB\n", (unsigned long long)m->direct_pages_4k << 2);
@@ -321,7 +440,8 @@ static void render_meminfo(const struct mm_machine *m, struct mm_buf *b)
 }
 
 /* Mirrors: global_dirty_limits() with the default ratios (20 % / 10 %). */
-static void global_dirty_limits(const struct mm_machine *m, unsigned long *bg, unsigned long *thresh)
+static void global_dirty_limits(const struct mm_machine *m, unsigned long *bg,
+				unsigned long *thresh)
 {
 	const struct pglist_data *pgdat = &m->pgdat;
 	unsigned long x = (unsigned long)global_zone_page_state(m, NR_FREE_PAGES), high = 0;
@@ -384,7 +504,8 @@ int mm_proc_render(const struct mm_machine *m, const char *file, struct mm_buf *
 	else
 		return mm_set_error(err, -ENOENT,
 				    "no /proc/%s: mm32 renders zoneinfo, buddyinfo, pagetypeinfo, "
-				    "meminfo and vmstat", file);
+				    "meminfo and vmstat",
+				    file);
 	if (mm_buf_status(out))
 		return mm_set_error(err, -ENOMEM, "out of host memory rendering /proc/%s", file);
 	return 0;

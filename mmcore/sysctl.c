@@ -20,7 +20,7 @@
 #include "machine.h"
 
 const char *const mm_sysctl_names[] = {
-	"min_free_kbytes", "watermark_scale_factor", "watermark_boost_factor",
+	"min_free_kbytes",	"watermark_scale_factor",	 "watermark_boost_factor",
 	"lowmem_reserve_ratio", "percpu_pagelist_high_fraction", NULL,
 };
 
@@ -39,12 +39,16 @@ int mm_sysctl_get(const struct mm_machine *m, const char *name, struct mm_buf *o
 		mm_buf_printf(out, "%d\n", pgdat->percpu_pagelist_high_fraction);
 	else if (!strcmp(name, "lowmem_reserve_ratio"))
 		mm_buf_printf(out, "%d\t%d\t%d\t%d\n", pgdat->sysctl_lowmem_reserve_ratio[0],
-			      pgdat->sysctl_lowmem_reserve_ratio[1], pgdat->sysctl_lowmem_reserve_ratio[2],
+			      pgdat->sysctl_lowmem_reserve_ratio[1],
+			      pgdat->sysctl_lowmem_reserve_ratio[2],
 			      pgdat->sysctl_lowmem_reserve_ratio[3]);
 	else
-		return mm_set_error(err, -ENOENT, "no sysctl vm.%s (mm32 has: min_free_kbytes, "
-				    "watermark_scale_factor, watermark_boost_factor, lowmem_reserve_ratio, "
-				    "percpu_pagelist_high_fraction)", name);
+		return mm_set_error(
+			err, -ENOENT,
+			"no sysctl vm.%s (mm32 has: min_free_kbytes, "
+			"watermark_scale_factor, watermark_boost_factor, lowmem_reserve_ratio, "
+			"percpu_pagelist_high_fraction)",
+			name);
 	if (mm_buf_status(out))
 		return mm_set_error(err, -ENOMEM, "out of host memory");
 	return 0;
@@ -64,13 +68,15 @@ static int parse_ints(const char *s, int *vals, int max, int *n, struct mm_error
 		if (!*s)
 			break;
 		if (*n == max)
-			return mm_set_error(err, -EINVAL, "vm.%s takes at most %d value%s", name, max,
-					    max == 1 ? "" : "s");
+			return mm_set_error(err, -EINVAL, "vm.%s takes at most %d value%s", name,
+					    max, max == 1 ? "" : "s");
 		v = strtol(s, &end, 10);
 		if (end == s || (*end && !isspace((unsigned char)*end)))
-			return mm_set_error(err, -EINVAL, "vm.%s: \"%s\" is not an integer", name, s);
+			return mm_set_error(err, -EINVAL, "vm.%s: \"%s\" is not an integer", name,
+					    s);
 		if (v < INT_MIN || v > INT_MAX)
-			return mm_set_error(err, -EINVAL, "vm.%s: %ld does not fit an int", name, v);
+			return mm_set_error(err, -EINVAL, "vm.%s: %ld does not fit an int", name,
+					    v);
 		vals[(*n)++] = (int)v;
 		s = end;
 	}
@@ -114,23 +120,27 @@ int mm_sysctl_set(struct mm_machine *m, const char *name, const char *value, str
 		recompute_watermarks(m);
 	} else if (!strcmp(name, "watermark_scale_factor")) {
 		if (vals[0] < 1 || vals[0] > 3000)
-			return mm_set_error(err, -EINVAL,
-					    "vm.watermark_scale_factor must be between 1 and 3000, not %d",
-					    vals[0]);
+			return mm_set_error(
+				err, -EINVAL,
+				"vm.watermark_scale_factor must be between 1 and 3000, not %d",
+				vals[0]);
 		pgdat->watermark_scale_factor = vals[0];
 		recompute_watermarks(m);
 	} else if (!strcmp(name, "watermark_boost_factor")) {
 		if (vals[0] < 0)
-			return mm_set_error(err, -EINVAL, "vm.watermark_boost_factor must be >= 0, not %d",
+			return mm_set_error(err, -EINVAL,
+					    "vm.watermark_boost_factor must be >= 0, not %d",
 					    vals[0]);
 		pgdat->watermark_boost_factor = vals[0];
 	} else {
 		unsigned int z;
 
 		if (vals[0] < 0 || (vals[0] && vals[0] < 8))
-			return mm_set_error(err, -EINVAL,
-					    "vm.percpu_pagelist_high_fraction must be 0 or at least 8, "
-					    "not %d", vals[0]);
+			return mm_set_error(
+				err, -EINVAL,
+				"vm.percpu_pagelist_high_fraction must be 0 or at least 8, "
+				"not %d",
+				vals[0]);
 		pgdat->percpu_pagelist_high_fraction = vals[0];
 		for (z = 0; z < MAX_NR_ZONES; z++)
 			zone_pcp_update(pgdat, &pgdat->node_zones[z]);

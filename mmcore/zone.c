@@ -136,7 +136,8 @@ void setup_per_zone_wmarks(struct pglist_data *pgdat)
 
 	for (i = 0; i < MAX_NR_ZONES; i++) {
 		struct zone *z = &pgdat->node_zones[i];
-		uint64_t tmp = lowmem_pages ? (uint64_t)pages_min * z->managed_pages / lowmem_pages : 0;
+		uint64_t tmp =
+			lowmem_pages ? (uint64_t)pages_min * z->managed_pages / lowmem_pages : 0;
 
 		if (is_highmem_idx(pgdat, i)) {
 			unsigned long min_pages = z->managed_pages / 1024;
@@ -147,8 +148,10 @@ void setup_per_zone_wmarks(struct pglist_data *pgdat)
 		} else {
 			z->_watermark[WMARK_MIN] = (unsigned long)tmp;
 		}
-		tmp = MM_MAX(tmp >> 2, (uint64_t)mult_frac(z->managed_pages,
-			     (unsigned long)pgdat->watermark_scale_factor, 10000));
+		tmp = MM_MAX(tmp >> 2,
+			     (uint64_t)mult_frac(z->managed_pages,
+						 (unsigned long)pgdat->watermark_scale_factor,
+						 10000));
 		z->watermark_boost = 0;
 		z->_watermark[WMARK_LOW] = min_wmark_pages(z) + (unsigned long)tmp;
 		z->_watermark[WMARK_HIGH] = low_wmark_pages(z) + (unsigned long)tmp;
@@ -203,8 +206,10 @@ static void calculate_min_free_kbytes(struct mm_machine *m)
 	if (new_min > pgdat->user_min_free_kbytes)
 		pgdat->min_free_kbytes = MM_MIN(MM_MAX(new_min, 128), 262144);
 	else
-		printk(m, "min_free_kbytes is not updated to %d because user defined value %d is "
-		       "preferred\n", new_min, pgdat->user_min_free_kbytes);
+		printk(m,
+		       "min_free_kbytes is not updated to %d because user defined value %d is "
+		       "preferred\n",
+		       new_min, pgdat->user_min_free_kbytes);
 }
 
 void init_per_zone_wmark_min(struct mm_machine *m)
@@ -236,8 +241,11 @@ void hugepage_init(struct mm_machine *m)
 	rec <<= PAGE_SHIFT - 10;
 	if (rec > (unsigned long)pgdat->min_free_kbytes) {
 		if (pgdat->user_min_free_kbytes >= 0)
-			printk(m, "raising min_free_kbytes from %d to %lu to help transparent hugepage "
-			       "allocations\n", pgdat->min_free_kbytes, rec);
+			printk(m,
+			       "raising min_free_kbytes from %d to %lu to help transparent "
+			       "hugepage "
+			       "allocations\n",
+			       pgdat->min_free_kbytes, rec);
 		pgdat->min_free_kbytes = (int)rec;
 	}
 	setup_per_zone_wmarks(pgdat);

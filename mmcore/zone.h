@@ -46,9 +46,9 @@ struct free_area {
 };
 
 struct per_cpu_pages {
-	int count;       /* pages on all lists */
-	int high;        /* drain above this */
-	int batch;       /* refill/drain chunk */
+	int count;	 /* pages on all lists */
+	int high;	 /* drain above this */
+	int batch;	 /* refill/drain chunk */
 	int free_factor; /* batch scaling factor during free */
 	struct pfn_list lists[NR_PCP_LISTS];
 };

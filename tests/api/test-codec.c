@@ -89,7 +89,7 @@ END_TEST
 START_TEST(spec_full)
 {
 	char name[API_NAME_MAX];
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	ck_assert_msg(parse("{\"name\":\"box\",\"mem\":\"512M\",\"pae\":true,\"cpus\":4,"
 			    "\"cmdline\":\"mem=256M\",\"e820\":[{\"addr\":\"0x0\",\"size\":"
@@ -114,7 +114,7 @@ END_TEST
 START_TEST(spec_defaults)
 {
 	char name[API_NAME_MAX];
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	ck_assert_int_eq(parse("{\"mem\":1073741824}", name, &err), 0);
 	ck_assert_str_eq(name, "");
@@ -130,32 +130,32 @@ static const struct {
 	const char *body;
 	const char *mentions; /* the detail must name this */
 } bad_specs[] = {
-	{ "{}", "mem" },
-	{ "[]", "object" },
-	{ "{\"mem\":\"1G\",\"ram\":1}", "ram" },
-	{ "{\"mem\":true}", "mem" },
-	{ "{\"mem\":\"lots\"}", "mem" },
-	{ "{\"mem\":0}", "mem" },
-	{ "{\"mem\":-4096}", "mem" },
-	{ "{\"mem\":\"65G\"}", "mem" },
-	{ "{\"mem\":\"1G\",\"cpus\":0}", "cpus" },
-	{ "{\"mem\":\"1G\",\"cpus\":33}", "cpus" },
-	{ "{\"mem\":\"1G\",\"cpus\":\"2\"}", "integer" },
-	{ "{\"mem\":\"1G\",\"pae\":1}", "boolean" },
-	{ "{\"mem\":\"1G\",\"name\":\"-bad\"}", "name" },
-	{ "{\"mem\":\"1G\",\"name\":7}", "string" },
-	{ "{\"mem\":\"1G\",\"cmdline\":[]}", "cmdline" },
-	{ "{\"mem\":\"1G\",\"e820\":{}}", "e820" },
-	{ "{\"mem\":\"1G\",\"e820\":[{\"addr\":0,\"size\":4096}]}", "type" },
-	{ "{\"mem\":\"1G\",\"e820\":[{\"addr\":0,\"size\":4096,\"type\":\"ram\"}]}", "type" },
-	{ "{\"mem\":\"1G\",\"e820\":[{\"addr\":\"0xzz\",\"size\":4096,\"type\":1}]}", "addr" },
-	{ "{\"mem\":\"1G\",\"e820\":[{\"addr\":0,\"size\":1,\"type\":1,\"x\":0}]}", "x" },
+	{"{}", "mem"},
+	{"[]", "object"},
+	{"{\"mem\":\"1G\",\"ram\":1}", "ram"},
+	{"{\"mem\":true}", "mem"},
+	{"{\"mem\":\"lots\"}", "mem"},
+	{"{\"mem\":0}", "mem"},
+	{"{\"mem\":-4096}", "mem"},
+	{"{\"mem\":\"65G\"}", "mem"},
+	{"{\"mem\":\"1G\",\"cpus\":0}", "cpus"},
+	{"{\"mem\":\"1G\",\"cpus\":33}", "cpus"},
+	{"{\"mem\":\"1G\",\"cpus\":\"2\"}", "integer"},
+	{"{\"mem\":\"1G\",\"pae\":1}", "boolean"},
+	{"{\"mem\":\"1G\",\"name\":\"-bad\"}", "name"},
+	{"{\"mem\":\"1G\",\"name\":7}", "string"},
+	{"{\"mem\":\"1G\",\"cmdline\":[]}", "cmdline"},
+	{"{\"mem\":\"1G\",\"e820\":{}}", "e820"},
+	{"{\"mem\":\"1G\",\"e820\":[{\"addr\":0,\"size\":4096}]}", "type"},
+	{"{\"mem\":\"1G\",\"e820\":[{\"addr\":0,\"size\":4096,\"type\":\"ram\"}]}", "type"},
+	{"{\"mem\":\"1G\",\"e820\":[{\"addr\":\"0xzz\",\"size\":4096,\"type\":1}]}", "addr"},
+	{"{\"mem\":\"1G\",\"e820\":[{\"addr\":0,\"size\":1,\"type\":1,\"x\":0}]}", "x"},
 };
 
 START_TEST(spec_rejects)
 {
 	char name[API_NAME_MAX];
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	ck_assert_int_eq(parse(bad_specs[_i].body, name, &err), -EINVAL);
 	ck_assert_msg(strstr(err.msg, bad_specs[_i].mentions) != NULL, "'%s' does not mention '%s'",
@@ -200,18 +200,21 @@ START_TEST(layout_json)
 	struct mm_layout l;
 	json_t *j;
 	static const char *const hex_keys[] = {
-		"PAGE_OFFSET", "high_memory", "VMALLOC_OFFSET", "VMALLOC_START", "VMALLOC_END",
-		"__VMALLOC_RESERVE", "PKMAP_BASE", "LDT_BASE_ADDR", "CPU_ENTRY_AREA_BASE",
-		"FIXADDR_TOP", "FIXADDR_START", "FIXADDR_TOT_START", "PMD_SIZE",
+		"PAGE_OFFSET",	 "high_memory",	  "VMALLOC_OFFSET",
+		"VMALLOC_START", "VMALLOC_END",	  "__VMALLOC_RESERVE",
+		"PKMAP_BASE",	 "LDT_BASE_ADDR", "CPU_ENTRY_AREA_BASE",
+		"FIXADDR_TOP",	 "FIXADDR_START", "FIXADDR_TOT_START",
+		"PMD_SIZE",
 	};
 	static const char *const int_keys[] = {
-		"LAST_PKMAP", "CPU_ENTRY_AREA_PAGES", "MAXMEM_PFN", "max_low_pfn", "max_pfn",
-		"highstart_pfn", "highend_pfn", "max_pfn_mapped", "pageblock_order",
+		"LAST_PKMAP",	   "CPU_ENTRY_AREA_PAGES", "MAXMEM_PFN",  "max_low_pfn",
+		"max_pfn",	   "highstart_pfn",	   "highend_pfn", "max_pfn_mapped",
+		"pageblock_order",
 	};
 	static const char *const img_keys[] = {
-		"_text", "_etext", "__start_rodata", "__end_rodata", "_sdata", "_edata",
-		"__init_begin", "__init_end", "__bss_start", "__bss_stop", "__brk_base",
-		"_brk_end", "_end",
+		"_text",      "_etext",	      "__start_rodata", "__end_rodata", "_sdata",
+		"_edata",     "__init_begin", "__init_end",	"__bss_start",	"__bss_stop",
+		"__brk_base", "_brk_end",     "_end",
 	};
 
 	memset(&l, 0, sizeof(l));
@@ -231,9 +234,8 @@ START_TEST(layout_json)
 		ck_assert_msg(
 			is_hex(json_object_get(json_object_get(j, "kernel_image"), img_keys[i])),
 			"%s", img_keys[i]);
-	ck_assert_uint_eq(json_object_size(j),
-			  sizeof(hex_keys) / sizeof(hex_keys[0]) +
-				  sizeof(int_keys) / sizeof(int_keys[0]) + 1);
+	ck_assert_uint_eq(json_object_size(j), sizeof(hex_keys) / sizeof(hex_keys[0]) +
+						       sizeof(int_keys) / sizeof(int_keys[0]) + 1);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "PAGE_OFFSET")), "0xc0000000");
 	ck_assert_str_eq(json_string_value(json_object_get(j, "VMALLOC_END")), "0xff7fe000");
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "LAST_PKMAP")), 1024);
@@ -247,7 +249,7 @@ END_TEST
 
 START_TEST(machine_views)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 	json_t *j, *zones, *z;
 	size_t i;
 
@@ -264,7 +266,7 @@ START_TEST(machine_views)
 	ck_assert(is_hex(json_object_get(json_object_get(j, "layout"), "PAGE_OFFSET")));
 	zones = json_object_get(j, "zones");
 	ck_assert_uint_eq(json_array_size(zones), MM_NR_ZONES);
-	json_array_foreach (zones, i, z) {
+	json_array_foreach(zones, i, z) {
 		ck_assert_str_eq(json_string_value(json_object_get(z, "name")),
 				 mm_zone_name((int)i));
 		ck_assert_uint_eq(json_array_size(json_object_get(z, "free_area")), MM_MAX_ORDER);
@@ -299,7 +301,7 @@ END_TEST
 
 START_TEST(sysctl_values)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 	json_t *v;
 
 	mm_config_init(cfg, false);

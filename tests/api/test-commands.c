@@ -18,7 +18,7 @@ static struct mm_machine *m;
 static void setup(void)
 {
 	struct mm_config *cfg = malloc(sizeof(*cfg));
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	ck_assert_ptr_nonnull(cfg);
 	mm_config_init(cfg, false);
@@ -66,7 +66,7 @@ static json_int_t sysctl_int(const char *name)
 
 START_TEST(set_min_free_kbytes)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 	json_t *res = NULL;
 
 	ck_assert_msg(run("{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":8192}",
@@ -82,7 +82,7 @@ END_TEST
 
 START_TEST(set_with_cpu)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	ck_assert_msg(run("{\"op\":\"set_sysctl\",\"name\":\"watermark_scale_factor\","
 			  "\"value\":100,\"cpu\":1}",
@@ -102,7 +102,7 @@ END_TEST
 
 START_TEST(set_lowmem_reserve_ratio_array_and_string)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 	json_t *res = NULL, *want;
 
 	ck_assert_msg(run("{\"op\":\"set_sysctl\",\"name\":\"lowmem_reserve_ratio\","
@@ -126,7 +126,7 @@ END_TEST
 
 START_TEST(unknown_op)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	ck_assert_int_eq(run("{\"op\":\"reboot\"}", NULL, &err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "reboot"));
@@ -138,7 +138,7 @@ END_TEST
 
 START_TEST(unknown_field)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 	json_int_t before = sysctl_int("min_free_kbytes");
 
 	ck_assert_int_eq(run("{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":9000,"
@@ -168,7 +168,7 @@ static const char *const bad_values[] = {
 
 START_TEST(bad_value)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 	json_int_t before = sysctl_int("min_free_kbytes");
 
 	ck_assert_int_eq(run(bad_values[_i], NULL, &err), -EINVAL);
@@ -179,11 +179,11 @@ END_TEST
 
 START_TEST(unknown_sysctl)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
-	ck_assert_int_eq(run("{\"op\":\"set_sysctl\",\"name\":\"swappiness\",\"value\":1}", NULL,
-			     &err),
-			 -ENOENT);
+	ck_assert_int_eq(
+		run("{\"op\":\"set_sysctl\",\"name\":\"swappiness\",\"value\":1}", NULL, &err),
+		-ENOENT);
 }
 END_TEST
 

@@ -16,12 +16,18 @@ static const struct {
 	unsigned int status;
 	const char *slug;
 } rows[] = {
-	{ -EINVAL, 422, "invalid-argument" },	 { -ENOENT, 404, "not-found" },
-	{ -EBUSY, 409, "conflict" },		 { -ENOSPC, 409, "guest-out-of-memory" },
-	{ -ENOMEM, 503, "host-out-of-memory" },	 { -EFAULT, 500, "invariant-violated" },
-	{ -EEXIST, 409, "conflict" },		 { -EBADMSG, 400, "bad-request" },
-	{ -E2BIG, 413, "payload-too-large" },	 { -EOPNOTSUPP, 405, "method-not-allowed" },
-	{ -EMEDIUMTYPE, 415, "unsupported-media-type" }, { -EIO, 500, "storage-error" },
+	{-EINVAL, 422, "invalid-argument"},
+	{-ENOENT, 404, "not-found"},
+	{-EBUSY, 409, "conflict"},
+	{-ENOSPC, 409, "guest-out-of-memory"},
+	{-ENOMEM, 503, "host-out-of-memory"},
+	{-EFAULT, 500, "invariant-violated"},
+	{-EEXIST, 409, "conflict"},
+	{-EBADMSG, 400, "bad-request"},
+	{-E2BIG, 413, "payload-too-large"},
+	{-EOPNOTSUPP, 405, "method-not-allowed"},
+	{-EMEDIUMTYPE, 415, "unsupported-media-type"},
+	{-EIO, 500, "storage-error"},
 };
 
 START_TEST(table_row)
@@ -75,7 +81,7 @@ END_TEST
 
 START_TEST(error_helper)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	ck_assert_int_eq(api_error(&err, -EINVAL, "field '%s' bad", "cpus"), -EINVAL);
 	ck_assert_int_eq(err.code, -EINVAL);

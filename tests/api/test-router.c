@@ -51,8 +51,8 @@ static int fake_create(void *data, const char *name, const struct mm_config *cfg
 		return r;
 	snprintf(fake.id[fake.n], API_NAME_MAX, "%s", id);
 	fake.journal[fake.n] = json_array();
-	*ret = (struct api_lease){ .id = fake.id[fake.n], .m = fake.m[fake.n],
-				   .handle = (void *)(intptr_t)fake.n };
+	*ret = (struct api_lease){
+		.id = fake.id[fake.n], .m = fake.m[fake.n], .handle = (void *)(intptr_t)fake.n};
 	fake.n++;
 	return 0;
 }
@@ -96,8 +96,8 @@ static void fake_release(void *data, struct api_lease *lease)
 {
 }
 
-static int fake_append(void *data, struct api_lease *lease, const json_t *cmd,
-		       const json_t *result, int64_t *ret_seq, struct mm_error *err)
+static int fake_append(void *data, struct api_lease *lease, const json_t *cmd, const json_t *result,
+		       int64_t *ret_seq, struct mm_error *err)
 {
 	json_t *j = fake.journal[(intptr_t)lease->handle];
 
@@ -124,17 +124,17 @@ static const struct api_host_ops fake_ops = {
 	.journal_append = fake_append,
 	.journal_list = fake_journal,
 };
-static const struct api_host host = { &fake_ops, NULL };
+static const struct api_host host = {&fake_ops, NULL};
 
 static struct api_reply rep;
 
 static void req_ct(const char *method, const char *url, const char *ctype, const char *body)
 {
-	struct api_request rq = { .method = method,
-				  .url = url,
-				  .content_type = ctype,
-				  .body = body,
-				  .body_len = body ? strlen(body) : 0 };
+	struct api_request rq = {.method = method,
+				 .url = url,
+				 .content_type = ctype,
+				 .body = body,
+				 .body_len = body ? strlen(body) : 0};
 
 	api_reply_finish(&rep);
 	api_dispatch(&host, &rq, &rep);
@@ -184,9 +184,14 @@ END_TEST
 
 START_TEST(unknown_routes)
 {
-	static const char *const urls[] = { "/", "/v1", "/v2/health", "/v1/healthz",
-					    "/v1/machines/default/nope", "/v1//machines",
-					    "/v1/machines/default/sysctl/kernel/x", "health" };
+	static const char *const urls[] = {"/",
+					   "/v1",
+					   "/v2/health",
+					   "/v1/healthz",
+					   "/v1/machines/default/nope",
+					   "/v1//machines",
+					   "/v1/machines/default/sysctl/kernel/x",
+					   "health"};
 
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		req("GET", urls[i], NULL);
@@ -217,7 +222,7 @@ END_TEST
 
 START_TEST(body_checks)
 {
-	struct api_request rq = { .method = "POST", .url = "/v1/machines", .body_too_large = true };
+	struct api_request rq = {.method = "POST", .url = "/v1/machines", .body_too_large = true};
 
 	api_reply_finish(&rep);
 	api_dispatch(&host, &rq, &rep);
@@ -236,8 +241,8 @@ START_TEST(body_checks)
 	req("POST", "/v1/machines", "{\"mem\": }");
 	ck_assert_uint_eq(rep.status, 400);
 	ck_assert_str_eq(slug(), "bad-request");
-	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(rep.json, "detail")),
-				     "line 1 column"));
+	ck_assert_ptr_nonnull(
+		strstr(json_string_value(json_object_get(rep.json, "detail")), "line 1 column"));
 	req("POST", "/v1/machines", "{\"mem\":\"1G\",\"mem\":\"2G\"}");
 	ck_assert_uint_eq(rep.status, 400);
 	req("POST", "/v1/machines", NULL);
@@ -272,8 +277,8 @@ START_TEST(create_list_delete)
 	req("GET", "/v1/machines", NULL);
 	ck_assert_uint_eq(rep.status, 200);
 	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "machines")), 2);
-	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(rep.json, "machines"), 0),
-					   "zones"));
+	ck_assert_ptr_null(
+		json_object_get(json_array_get(json_object_get(rep.json, "machines"), 0), "zones"));
 
 	req("DELETE", "/v1/machines/m1", NULL);
 	ck_assert_uint_eq(rep.status, 204);
@@ -288,8 +293,8 @@ END_TEST
 
 START_TEST(text_views)
 {
-	static const char *const files[] = { "zoneinfo", "buddyinfo", "pagetypeinfo", "meminfo",
-					     "vmstat" };
+	static const char *const files[] = {"zoneinfo", "buddyinfo", "pagetypeinfo", "meminfo",
+					    "vmstat"};
 	char url[128];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -376,9 +381,9 @@ START_TEST(commands_single_and_batch)
 	ck_assert_uint_eq(rep.status, 200);
 	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "seq")), 1);
 	ck_assert_str_eq(json_string_value(json_object_get(rep.json, "op")), "set_sysctl");
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(rep.json, "result"),
-							    "value")),
-			 4096);
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(json_object_get(rep.json, "result"), "value")),
+		4096);
 
 	req("POST", "/v1/machines/default/commands",
 	    "[{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":5000},"

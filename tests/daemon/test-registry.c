@@ -23,7 +23,7 @@ static struct api_reply rep;
 
 static void open_all(void)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	ck_assert_msg(store_open(path, &st, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(registry_create(st, &reg, &err), 0);
@@ -37,12 +37,12 @@ static void check_all_machines(void)
 	size_t i;
 
 	ck_assert_int_eq(host.ops->machine_ids(host.data, &ids, NULL), 0);
-	json_array_foreach (ids, i, id) {
+	json_array_foreach(ids, i, id) {
 		struct api_lease lease;
 
-		ck_assert_int_eq(host.ops->machine_acquire(host.data, json_string_value(id), &lease,
-							   NULL),
-				 0);
+		ck_assert_int_eq(
+			host.ops->machine_acquire(host.data, json_string_value(id), &lease, NULL),
+			0);
 		ck_assert_int_eq(mm_check(lease.m, NULL), 0);
 		host.ops->machine_release(host.data, &lease);
 	}
@@ -84,8 +84,8 @@ static void teardown(void)
 
 static unsigned int req(const char *method, const char *url, const char *body)
 {
-	struct api_request rq = { .method = method, .url = url, .body = body,
-				  .body_len = body ? strlen(body) : 0 };
+	struct api_request rq = {
+		.method = method, .url = url, .body = body, .body_len = body ? strlen(body) : 0};
 
 	api_reply_finish(&rep);
 	api_dispatch(&host, &rq, &rep);
@@ -115,9 +115,8 @@ START_TEST(replay_restores_state)
 		req("POST", "/v1/machines",
 		    "{\"name\":\"box\",\"mem\":\"256M\",\"cpus\":2,\"cmdline\":\"quiet\"}"),
 		201);
-	ck_assert_uint_eq(req("PUT", "/v1/machines/box/sysctl/vm/min_free_kbytes",
-			      "{\"value\":8192}"),
-			  200);
+	ck_assert_uint_eq(
+		req("PUT", "/v1/machines/box/sysctl/vm/min_free_kbytes", "{\"value\":8192}"), 200);
 	ck_assert_uint_eq(req("POST", "/v1/machines/box/commands",
 			      "[{\"op\":\"set_sysctl\",\"name\":\"lowmem_reserve_ratio\","
 			      "\"value\":[128,16,0,0]},{\"op\":\"set_sysctl\","
@@ -139,12 +138,12 @@ START_TEST(replay_restores_state)
 	json_decref(want);
 
 	ck_assert_uint_eq(req("GET", "/v1/machines/box", NULL), 200);
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rep.json, "config"),
-							   "cmdline")),
-			 "quiet");
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(rep.json, "config"),
-							    "cpus")),
-			 2);
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_object_get(rep.json, "config"), "cmdline")),
+		"quiet");
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(json_object_get(rep.json, "config"), "cpus")),
+		2);
 
 	/* the journal continues where it was: seq 3 follows 1 and 2 */
 	ck_assert_uint_eq(
@@ -160,9 +159,8 @@ END_TEST
 START_TEST(delete_forgets_journal)
 {
 	ck_assert_uint_eq(req("POST", "/v1/machines", "{\"name\":\"tmp\",\"mem\":\"64M\"}"), 201);
-	ck_assert_uint_eq(req("PUT", "/v1/machines/tmp/sysctl/vm/min_free_kbytes",
-			      "{\"value\":2048}"),
-			  200);
+	ck_assert_uint_eq(
+		req("PUT", "/v1/machines/tmp/sysctl/vm/min_free_kbytes", "{\"value\":2048}"), 200);
 	ck_assert_uint_eq(req("DELETE", "/v1/machines/tmp", NULL), 204);
 	close_all();
 	open_all();
@@ -176,7 +174,7 @@ END_TEST
 START_TEST(registry_add_and_list_sorted)
 {
 	struct mm_config *cfg = malloc(sizeof(*cfg));
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 	json_t *list;
 
 	mm_config_init(cfg, false);

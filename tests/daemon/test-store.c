@@ -22,7 +22,7 @@ static struct store *st;
 
 static void setup(void)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	strcpy(dir, "/tmp/mm32-test-store-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -108,8 +108,8 @@ END_TEST
 
 START_TEST(reopen_keeps_data)
 {
-	struct mm_error err = { 0 };
-	struct rows r = { 0 };
+	struct mm_error err = {0};
+	struct rows r = {0};
 	int v;
 
 	ck_assert_int_eq(store_machine_insert(st, "a", "{\"mem\":1}", &err), 0);
@@ -124,7 +124,7 @@ END_TEST
 
 START_TEST(newer_schema_refused)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 	sqlite3 *db;
 
 	store_close(st);
@@ -140,8 +140,8 @@ END_TEST
 
 START_TEST(machine_round_trip)
 {
-	struct mm_error err = { 0 };
-	struct rows r = { 0 };
+	struct mm_error err = {0};
+	struct rows r = {0};
 	const char *cfg = "{\"cmdline\":\"quiet\",\"cpus\":2,\"mem\":536870912,\"pae\":true}";
 
 	ck_assert_int_eq(store_machine_insert(st, "zeta", "{}", &err), 0);
@@ -162,8 +162,8 @@ END_TEST
 
 START_TEST(journal_append_read_cascade)
 {
-	struct mm_error err = { 0 };
-	struct rows r = { 0 };
+	struct mm_error err = {0};
+	struct rows r = {0};
 	const char *t = "2024-01-01T00:00:00.000Z";
 
 	ck_assert_int_eq(store_machine_insert(st, "a", "{}", &err), 0);
@@ -208,7 +208,7 @@ END_TEST
 START_TEST(open_fails_cleanly)
 {
 	struct store *s2 = NULL;
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	ck_assert_int_eq(store_open("/nonexistent-dir/x/y.db", &s2, &err), -EIO);
 	ck_assert_ptr_null(s2);

@@ -11,10 +11,11 @@
 
 static struct mm_machine *m;
 
-static inline struct mm_machine *boot(const char *mem, bool pae, unsigned int cpus, const char *cmdline)
+static inline struct mm_machine *boot(const char *mem, bool pae, unsigned int cpus,
+				      const char *cmdline)
 {
 	struct mm_config cfg;
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	mm_config_init(&cfg, pae);
 	ck_assert_int_eq(mm_parse_size(mem, &cfg.mem), 0);
@@ -27,7 +28,7 @@ static inline struct mm_machine *boot(const char *mem, bool pae, unsigned int cp
 static inline void check_teardown(void)
 {
 	if (m) {
-		struct mm_report rep = { 0 };
+		struct mm_report rep = {0};
 
 		ck_assert_int_eq(mm_check(m, &rep), 0);
 		mm_machine_destroy(m);
@@ -37,7 +38,7 @@ static inline void check_teardown(void)
 
 static inline char *render(const char *file)
 {
-	struct mm_buf b = { 0 };
+	struct mm_buf b = {0};
 	struct mm_error err;
 
 	if (!strcmp(file, "dmesg"))

@@ -139,7 +139,8 @@ bool oracle_zone_protection(const char *zi, const char *zone, long prot[4])
 		return false;
 	p = strstr(p, "protection: (");
 	return p && p < end &&
-	       sscanf(p, "protection: (%ld, %ld, %ld, %ld)", &prot[0], &prot[1], &prot[2], &prot[3]) == 4;
+	       sscanf(p, "protection: (%ld, %ld, %ld, %ld)", &prot[0], &prot[1], &prot[2],
+		      &prot[3]) == 4;
 }
 
 long oracle_meminfo(const char *mi, const char *key)

@@ -36,7 +36,7 @@ static int try_cmdline(const char *cmdline, struct mm_error *err)
 
 START_TEST(refuses_malformed)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	ck_assert_int_eq(try_cmdline("mem=abc", &err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "mem"));
@@ -52,11 +52,12 @@ END_TEST
 
 START_TEST(accepts_other_params)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	ck_assert_int_eq(try_cmdline("console=ttyS0,115200 panic=-1 nokaslr quiet", &err), 0);
 	ck_assert_int_eq(try_cmdline("mem=nopentium", &err), 0);
-	ck_assert_int_eq(try_cmdline("foo=\"a b\" -- mem=abc", &err), 0); /* after -- goes to init */
+	ck_assert_int_eq(try_cmdline("foo=\"a b\" -- mem=abc", &err),
+			 0); /* after -- goes to init */
 }
 END_TEST
 
@@ -67,8 +68,10 @@ START_TEST(mem_limits_ram)
 	boot("1G", false, 1, "mem=512M");
 	d = render("dmesg");
 	ck_assert_ptr_nonnull(strstr(d, "user-defined physical RAM map:\n"));
-	ck_assert_ptr_nonnull(strstr(d, "e820: remove [mem 0x20000000-0xfffffffffffffffe] usable\n"));
-	ck_assert_ptr_nonnull(strstr(d, "user: [mem 0x0000000000100000-0x000000001fffffff] usable\n"));
+	ck_assert_ptr_nonnull(
+		strstr(d, "e820: remove [mem 0x20000000-0xfffffffffffffffe] usable\n"));
+	ck_assert_ptr_nonnull(
+		strstr(d, "user: [mem 0x0000000000100000-0x000000001fffffff] usable\n"));
 	ck_assert_ptr_nonnull(strstr(d, "0MB HIGHMEM available.\n"));
 	free(d);
 }
@@ -81,7 +84,8 @@ START_TEST(memmap_reserves)
 
 	boot("1G", false, 1, "memmap=16M$256M");
 	d = render("dmesg");
-	ck_assert_ptr_nonnull(strstr(d, "user: [mem 0x0000000010000000-0x0000000010ffffff] reserved\n"));
+	ck_assert_ptr_nonnull(
+		strstr(d, "user: [mem 0x0000000010000000-0x0000000010ffffff] reserved\n"));
 	free(d);
 	ck_assert_int_eq(mm_get_zone(m, 1, &zi), 0);
 	ck_assert_uint_eq(zi.present, 220158 - 4096);

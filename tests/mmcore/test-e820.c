@@ -55,15 +55,15 @@ END_TEST
 START_TEST(explicit_map_sanitized)
 {
 	struct mm_config cfg;
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 	struct mm_e820_entry e;
 
 	mm_config_init(&cfg, false);
 	cfg.nr_e820 = 3;
-	cfg.e820[0] = (struct mm_e820_entry){ 0, 0x9f000, MM_E820_RAM };
-	cfg.e820[1] = (struct mm_e820_entry){ 0x100000, 0x20000000, MM_E820_RAM };
+	cfg.e820[0] = (struct mm_e820_entry){0, 0x9f000, MM_E820_RAM};
+	cfg.e820[1] = (struct mm_e820_entry){0x100000, 0x20000000, MM_E820_RAM};
 	/* overlapping reservation: the higher type wins */
-	cfg.e820[2] = (struct mm_e820_entry){ 0x10000000, 0x1000000, MM_E820_RESERVED };
+	cfg.e820[2] = (struct mm_e820_entry){0x10000000, 0x1000000, MM_E820_RESERVED};
 	ck_assert_int_eq(mm_machine_create(&cfg, &m, &err), 0);
 	ck_assert_int_eq(mm_e820_get(m, 2, &e), 0);
 	ck_assert_uint_eq(e.addr, 0x100000);
@@ -78,7 +78,7 @@ START_TEST(bad_configs)
 {
 	struct mm_config cfg;
 	struct mm_machine *mm = NULL;
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	mm_config_init(&cfg, false);
 	cfg.mem = 0;

@@ -56,7 +56,7 @@ static void scan(void)
 
 static char *render(const char *file)
 {
-	struct mm_buf b = { 0 };
+	struct mm_buf b = {0};
 	struct mm_error err;
 
 	if (!strcmp(file, "dmesg"))
@@ -69,7 +69,7 @@ static char *render(const char *file)
 static void teardown(void)
 {
 	if (m) {
-		struct mm_report rep = { 0 };
+		struct mm_report rep = {0};
 
 		ck_assert_int_eq(mm_check(m, &rep), 0);
 		mm_machine_destroy(m);
@@ -112,9 +112,9 @@ static long freed_k(const char *dmesg, const char *what)
 START_TEST(oracle_boot)
 {
 	const char *dir = dirs[_i];
-	static const char *const zones[4] = { "DMA", "Normal", "HighMem", "Movable" };
+	static const char *const zones[4] = {"DMA", "Normal", "HighMem", "Movable"};
 	struct mm_config cfg;
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 	struct mm_layout lay;
 	struct mm_totals tot;
 	char *rd = oracle_read(dir, "dmesg"), *rz = oracle_read(dir, "zoneinfo");
@@ -132,22 +132,23 @@ START_TEST(oracle_boot)
 
 	/* boot log lines that are pure functions of the configuration */
 	{
-		static const char *const prefixes[] = { "BIOS-e820:", "  DMA ", "  Normal ", "  HighMem ",
-							"Zone ranges:", "e820: ", "user", "last_pfn" };
+		static const char *const prefixes[] = {
+			"BIOS-e820:",	"  DMA ", "  Normal ", "  HighMem ",
+			"Zone ranges:", "e820: ", "user",      "last_pfn"};
 		size_t i;
 
 		for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
 			a = oracle_lines(md, prefixes[i]);
 			b = oracle_lines(rd, prefixes[i]);
-			ck_assert_msg(!strcmp(a, b), "%s: '%s' lines differ:\nmm32:\n%sreal:\n%s", dir,
-				      prefixes[i], a, b);
+			ck_assert_msg(!strcmp(a, b), "%s: '%s' lines differ:\nmm32:\n%sreal:\n%s",
+				      dir, prefixes[i], a, b);
 			free(a);
 			free(b);
 		}
 		a = oracle_lines(md, "");
 		b = oracle_lines(rd, "");
 		{
-			const char *keys[] = { "MB HIGHMEM available.", "MB LOWMEM available." };
+			const char *keys[] = {"MB HIGHMEM available.", "MB LOWMEM available."};
 			for (i = 0; i < 2; i++) {
 				const char *pa = strstr(a, keys[i]), *pb2 = strstr(b, keys[i]);
 
@@ -157,8 +158,8 @@ START_TEST(oracle_boot)
 					pa--;
 				while (pb2 > b && pb2[-1] != '\n')
 					pb2--;
-				ck_assert_msg(!strncmp(pa, pb2, strcspn(pb2, "\n") + 1), "%s: %s line differs",
-					      dir, keys[i]);
+				ck_assert_msg(!strncmp(pa, pb2, strcspn(pb2, "\n") + 1),
+					      "%s: %s line differs", dir, keys[i]);
 			}
 		}
 		free(a);
@@ -178,14 +179,16 @@ START_TEST(oracle_boot)
 		if (rs > 0)
 			ck_assert_int_eq(oracle_zone_value(mz, zones[z], "start_pfn"),
 					 oracle_zone_value(rz, zones[z], "start_pfn"));
-		ck_assert_msg(labs(mmng - rmng) * 1000 <= rmng * 5, "%s %s managed %ld, real %ld", dir,
-			      zones[z], mmng, rmng);
+		ck_assert_msg(labs(mmng - rmng) * 1000 <= rmng * 5, "%s %s managed %ld, real %ld",
+			      dir, zones[z], mmng, rmng);
 		managed_then[z] = (uint64_t)mmng;
 	}
 
 	/* the boot-time formula on mm32's own counts */
-	managed_then[1] -= (uint64_t)(freed_k(md, "Freeing initrd memory: ") +
-				      freed_k(md, "Freeing unused kernel image (initmem) memory: ")) / 4;
+	managed_then[1] -=
+		(uint64_t)(freed_k(md, "Freeing initrd memory: ") +
+			   freed_k(md, "Freeing unused kernel image (initmem) memory: ")) /
+		4;
 	mm_get_totals(m, &tot);
 	mm_get_layout(m, &lay);
 	pb = 1 << lay.pageblock_order;
@@ -223,7 +226,9 @@ START_TEST(oracle_boot)
 				if (total_then < 131072)
 					break;
 				for (z = 0; z < 2; z++) {
-					nfb += managed_then[z] > whigh[z] ? managed_then[z] - whigh[z] : 0;
+					nfb += managed_then[z] > whigh[z]
+						       ? managed_then[z] - whigh[z]
+						       : 0;
 					nz += managed_then[z] > 0;
 				}
 				rec = (uint64_t)pb * nz * 11;
@@ -233,31 +238,34 @@ START_TEST(oracle_boot)
 					mfk = rec * 4;
 			}
 		}
-		ck_assert_msg((uint64_t)tot.min_free_kbytes == mfk, "%s min_free_kbytes %d, formula %llu",
-			      dir, tot.min_free_kbytes, (unsigned long long)mfk);
+		ck_assert_msg((uint64_t)tot.min_free_kbytes == mfk,
+			      "%s min_free_kbytes %d, formula %llu", dir, tot.min_free_kbytes,
+			      (unsigned long long)mfk);
 		for (z = 0; z < 4; z++) {
-			long mine[3] = { oracle_zone_value(mz, zones[z], "min"),
-					 oracle_zone_value(mz, zones[z], "low"),
-					 oracle_zone_value(mz, zones[z], "high") };
-			long real[3] = { oracle_zone_value(rz, zones[z], "min"),
-					 oracle_zone_value(rz, zones[z], "low"),
-					 oracle_zone_value(rz, zones[z], "high") };
-			uint64_t want[3] = { wmin[z], wlow[z], whigh[z] };
+			long mine[3] = {oracle_zone_value(mz, zones[z], "min"),
+					oracle_zone_value(mz, zones[z], "low"),
+					oracle_zone_value(mz, zones[z], "high")};
+			long real[3] = {oracle_zone_value(rz, zones[z], "min"),
+					oracle_zone_value(rz, zones[z], "low"),
+					oracle_zone_value(rz, zones[z], "high")};
+			uint64_t want[3] = {wmin[z], wlow[z], whigh[z]};
 			long prot[4], rprot[4];
 			int k;
 
 			if (z == 3 && !highmem_populated)
 				want[0] = want[1] = want[2] = 0;
 			for (k = 0; k < 3; k++) {
-				ck_assert_msg((uint64_t)mine[k] == want[k], "%s %s wmark %d: %ld, formula %llu",
-					      dir, zones[z], k, mine[k], (unsigned long long)want[k]);
-				ck_assert_msg(labs(mine[k] - real[k]) * 100 <= real[k], "%s %s wmark %d: %ld, real %ld",
-					      dir, zones[z], k, mine[k], real[k]);
+				ck_assert_msg((uint64_t)mine[k] == want[k],
+					      "%s %s wmark %d: %ld, formula %llu", dir, zones[z], k,
+					      mine[k], (unsigned long long)want[k]);
+				ck_assert_msg(labs(mine[k] - real[k]) * 100 <= real[k],
+					      "%s %s wmark %d: %ld, real %ld", dir, zones[z], k,
+					      mine[k], real[k]);
 			}
 			ck_assert(oracle_zone_protection(mz, zones[z], prot));
 			ck_assert(oracle_zone_protection(rz, zones[z], rprot));
 			for (k = 0; k < 4; k++) {
-				static const int ratio[4] = { 256, 32, 0, 0 };
+				static const int ratio[4] = {256, 32, 0, 0};
 				uint64_t sum = 0;
 				unsigned int j;
 				long expect = 0;
@@ -267,7 +275,8 @@ START_TEST(oracle_boot)
 						sum += managed_then[j];
 					expect = (long)(sum / (uint64_t)ratio[z]);
 				}
-				ck_assert_msg(prot[k] == expect, "%s %s protection[%d] %ld, formula %ld", dir,
+				ck_assert_msg(prot[k] == expect,
+					      "%s %s protection[%d] %ld, formula %ld", dir,
 					      zones[z], k, prot[k], expect);
 			}
 			if (managed_then[z]) {
@@ -287,7 +296,8 @@ START_TEST(oracle_boot)
 	{
 		long mt = oracle_meminfo(mmi, "MemTotal"), rt = oracle_meminfo(rm, "MemTotal");
 
-		ck_assert_msg(labs(mt - rt) * 1000 <= rt * 5, "%s MemTotal %ld, real %ld", dir, mt, rt);
+		ck_assert_msg(labs(mt - rt) * 1000 <= rt * 5, "%s MemTotal %ld, real %ld", dir, mt,
+			      rt);
 	}
 
 	/* zoneinfo line structure, numbers aside */

@@ -62,8 +62,9 @@ START_TEST(buddyinfo_dma)
 	boot("1G", false, 1, "");
 	b = render("buddyinfo");
 	/* the first MiB is reserved; pageblock 0 is unmovable: 256-511 and 512-1023 free */
-	ck_assert_ptr_nonnull(strstr(b, "Node 0, zone      DMA      0      0      0      0      0      0"
-					"      0      0      1      1      3 \n"));
+	ck_assert_ptr_nonnull(
+		strstr(b, "Node 0, zone      DMA      0      0      0      0      0      0"
+			  "      0      0      1      1      3 \n"));
 	ck_assert_ptr_nonnull(strstr(b, "Node 0, zone  HighMem "));
 	free(b);
 }
@@ -77,9 +78,11 @@ START_TEST(pagetypeinfo_format)
 	p = render("pagetypeinfo");
 	ck_assert(!strncmp(p, "Page block order: 9\nPages per block:  512\n\n", 43));
 	ck_assert_ptr_nonnull(strstr(p, "Node    0, zone      DMA, type    Unmovable      0"));
-	ck_assert_ptr_nonnull(strstr(p, "\nNumber of blocks type     Unmovable      Movable  Reclaimable"
-					"   HighAtomic      Isolate \n"));
-	ck_assert_ptr_nonnull(strstr(p, "Node 0, zone      DMA            1            7            0"));
+	ck_assert_ptr_nonnull(
+		strstr(p, "\nNumber of blocks type     Unmovable      Movable  Reclaimable"
+			  "   HighAtomic      Isolate \n"));
+	ck_assert_ptr_nonnull(
+		strstr(p, "Node 0, zone      DMA            1            7            0"));
 	free(p);
 }
 END_TEST
@@ -96,7 +99,7 @@ START_TEST(meminfo_totals)
 	ck_assert_int_eq(oracle_meminfo(p, "HighTotal"), 0);
 	ck_assert_int_eq(oracle_meminfo(p, "VmallocTotal"), (0xfebfe000L - 0xc87e0000L) >> 10);
 	ck_assert_ptr_nonnull(strstr(p, "Hugepagesize:       4096 kB\n"));
-	ck_assert_int_eq(mm_proc_render(m, "slabinfo", &(struct mm_buf){ 0 }, NULL), -ENOENT);
+	ck_assert_int_eq(mm_proc_render(m, "slabinfo", &(struct mm_buf){0}, NULL), -ENOENT);
 	free(p);
 }
 END_TEST
@@ -108,7 +111,8 @@ START_TEST(dmesg_lines)
 	boot("1G", false, 1, "console=ttyS0");
 	d = render("dmesg");
 	ck_assert_ptr_nonnull(strstr(d, "] Kernel command line: console=ttyS0\n"));
-	ck_assert_ptr_nonnull(strstr(d, "] Built 1 zonelists, mobility grouping on.  Total pages: 259824\n"));
+	ck_assert_ptr_nonnull(
+		strstr(d, "] Built 1 zonelists, mobility grouping on.  Total pages: 259824\n"));
 	ck_assert_ptr_nonnull(strstr(d, "] On node 0, zone DMA: 97 pages in unavailable ranges\n"));
 	ck_assert_ptr_nonnull(strstr(d, "] Memory: "));
 	ck_assert_ptr_nonnull(strstr(d, "K highmem)\n"));

@@ -11,15 +11,15 @@
 
 static void set(const char *name, const char *value)
 {
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 
 	ck_assert_msg(mm_sysctl_set(m, name, value, &err) == 0, "%s=%s: %s", name, value, err.msg);
 }
 
 static void compare_step(const char *step)
 {
-	static const char *const zones[] = { "DMA", "Normal", "HighMem" };
-	static const char *const keys[] = { "min", "low", "high", "high:", "batch:" };
+	static const char *const zones[] = {"DMA", "Normal", "HighMem"};
+	static const char *const keys[] = {"min", "low", "high", "high:", "batch:"};
 	char dir[1024];
 	char *real, *mine;
 	unsigned int z, k;
@@ -40,8 +40,8 @@ static void compare_step(const char *step)
 		ck_assert(oracle_zone_protection(mine, zones[z], a));
 		ck_assert(oracle_zone_protection(real, zones[z], b));
 		for (k = 0; k < 4; k++)
-			ck_assert_msg(a[k] == b[k], "%s %s protection[%u] %ld, real %ld", step, zones[z], k,
-				      a[k], b[k]);
+			ck_assert_msg(a[k] == b[k], "%s %s protection[%u] %ld, real %ld", step,
+				      zones[z], k, a[k], b[k]);
 	}
 	free(real);
 	free(mine);
@@ -50,7 +50,7 @@ static void compare_step(const char *step)
 START_TEST(dyn_steps)
 {
 	struct mm_config cfg;
-	struct mm_error err = { 0 };
+	struct mm_error err = {0};
 	char dir[1024];
 
 	snprintf(dir, sizeof(dir), "%s/686-1024M-dyn", ORACLE_DIR);
@@ -70,8 +70,8 @@ END_TEST
 
 START_TEST(sysctl_refusals_leave_state)
 {
-	struct mm_error err = { 0 };
-	struct mm_buf b = { 0 };
+	struct mm_error err = {0};
+	struct mm_buf b = {0};
 	struct mm_totals before, after;
 
 	boot("1G", false, 1, "");
