@@ -199,7 +199,7 @@ START_TEST(oracle_boot)
 	mfk = mfk < 128 ? 128 : mfk > 262144 ? 262144 : mfk;
 	{
 		uint64_t wmin[4], wlow[4], whigh[4];
-		int pass, ncpu = (int)cfg.cpus;
+		int pass;
 		bool highmem_populated = managed_then[2] > 0;
 
 		for (pass = 0; pass < 2; pass++) {
@@ -288,7 +288,6 @@ START_TEST(oracle_boot)
 				ck_assert_int_eq(oracle_zone_value(mz, zones[z], "batch:"),
 						 oracle_zone_value(rz, zones[z], "batch:"));
 			}
-			(void)ncpu;
 		}
 	}
 
