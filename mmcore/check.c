@@ -178,8 +178,8 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 		if (PageBuddy(p))
 			report(rep, "pfn %#x is PageBuddy but on no free list", pfn);
 		else if (!PageReserved(p) && p->_refcount <= 0)
-			report(rep, "pfn %#x is neither free, reserved nor allocated (refcount %d)", pfn,
-			       p->_refcount);
+			report(rep, "pfn %#x is neither free, reserved nor allocated (refcount %d)",
+			       pfn, p->_refcount);
 	}
 	/* no two free buddies of the same order left unmerged */
 	for (z = 0; z < MAX_NR_ZONES; z++) {

@@ -141,32 +141,6 @@ int e820_update_table(struct e820_table *t)
 	return 0;
 }
 
-static const char *e820_type_label(uint32_t type, char *tmp, size_t n)
-{
-	switch (type) {
-	case MM_E820_RAM:
-	case MM_E820_RESERVED_KERN:
-		return "usable";
-	case MM_E820_RESERVED:
-		return "reserved";
-	case MM_E820_SOFT_RESERVED:
-		return "soft reserved";
-	case MM_E820_ACPI:
-		return "ACPI data";
-	case MM_E820_NVS:
-		return "ACPI NVS";
-	case MM_E820_UNUSABLE:
-		return "unusable";
-	case MM_E820_PMEM:
-	case MM_E820_PRAM:
-		snprintf(tmp, n, "persistent (type %u)", type);
-		return tmp;
-	default:
-		snprintf(tmp, n, "type %u", type);
-		return tmp;
-	}
-}
-
 const char *mm_e820_type_name(uint32_t type)
 {
 	switch (type) {
@@ -190,6 +164,17 @@ const char *mm_e820_type_name(uint32_t type)
 	default:
 		return "unknown";
 	}
+}
+
+/* e820_print_type(): the public names, and "type %u" for types the kernel has no name for. */
+static const char *e820_type_label(uint32_t type, char *tmp, size_t n)
+{
+	const char *name = mm_e820_type_name(type);
+
+	if (strcmp(name, "unknown"))
+		return name;
+	snprintf(tmp, n, "type %u", type);
+	return tmp;
 }
 
 void e820_print_table(struct mm_machine *m, const struct e820_table *t, const char *who)

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mmcore.h"
+#include "common.h"
 #include "oracle.h"
 
 #ifndef ORACLE_DIR
@@ -29,7 +29,6 @@
 
 static char dirs[64][512];
 static int nr_dirs;
-static struct mm_machine *m;
 
 static const char *oracle_root(void)
 {
@@ -52,29 +51,6 @@ static void scan(void)
 		snprintf(dirs[nr_dirs++], sizeof(dirs[0]), "%s/%s", oracle_root(), de->d_name);
 	}
 	closedir(d);
-}
-
-static char *render(const char *file)
-{
-	struct mm_buf b = {0};
-	struct mm_error err;
-
-	if (!strcmp(file, "dmesg"))
-		ck_assert_int_eq(mm_dmesg_render(m, &b, &err), 0);
-	else
-		ck_assert_int_eq(mm_proc_render(m, file, &b, &err), 0);
-	return b.data;
-}
-
-static void teardown(void)
-{
-	if (m) {
-		struct mm_report rep = {0};
-
-		ck_assert_int_eq(mm_check(m, &rep), 0);
-		mm_machine_destroy(m);
-		m = NULL;
-	}
 }
 
 static void numbers_out(char *s)
@@ -355,7 +331,7 @@ Suite *test_suite(void)
 	TCase *tc = tcase_create("boot");
 
 	scan();
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_checked_fixture(tc, NULL, check_teardown);
 	tcase_set_timeout(tc, 120);
 	if (nr_dirs)
 		tcase_add_loop_test(tc, oracle_boot, 0, nr_dirs);
