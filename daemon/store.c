@@ -2,8 +2,9 @@
 /*
  * store.c - SQLite persistence (see store.h).
  *
- * Statements are prepared per call: the store is not on a hot path yet, and it keeps the
- * code obviously correct (every sqlite3_stmt is finalized on every path by _cleanup_).
+ * Statements are prepared per call (every sqlite3_stmt is finalized on every path by
+ * _cleanup_), except the journal insert: it is on the command path, so it is prepared once
+ * (SQLITE_PREPARE_PERSISTENT), reset after each use and finalized by store_close().
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +22,7 @@
 struct store {
 	sqlite3 *db;
 	pthread_mutex_t lock;
+	sqlite3_stmt *journal_insert; /* prepared on first use; guarded by @lock */
 };
 
 static void stmt_finalize(sqlite3_stmt **s)
@@ -138,6 +140,7 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
+	sqlite3_finalize(st->journal_insert);
 	sqlite3_close(st->db);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
@@ -222,21 +225,62 @@ out:
 int store_journal_append(struct store *st, const char *id, int64_t seq, const char *time,
 			 const char *command, const char *result, struct mm_error *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	struct store_journal_row row = {command, strlen(command), result, strlen(result)};
+
+	return store_journal_append_many(st, id, seq, time, &row, 1, err);
+}
+
+int store_journal_append_many(struct store *st, const char *id, int64_t first_seq, const char *time,
+			      const struct store_journal_row *rows, size_t n, struct mm_error *err)
+{
+	sqlite3_stmt *s;
 	int r = 0;
 
+	if (n == 0)
+		return 0;
 	pthread_mutex_lock(&st->lock);
-	if (sqlite3_prepare_v2(st->db,
+	if (!st->journal_insert &&
+	    sqlite3_prepare_v3(st->db,
 			       "INSERT INTO journal (machine_id, seq, time, command, result) "
 			       "VALUES (?1, ?2, ?3, ?4, ?5)",
-			       -1, &s, NULL) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, seq) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 3, time, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 4, command, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 5, result, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE)
+			       -1, SQLITE_PREPARE_PERSISTENT, &st->journal_insert,
+			       NULL) != SQLITE_OK) {
 		r = db_error(st, err, "appending to the journal");
+		goto out;
+	}
+	s = st->journal_insert;
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		r = db_error(st, err, "appending to the journal");
+		goto out;
+	}
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, time, -1, SQLITE_STATIC) != SQLITE_OK) {
+		r = db_error(st, err, "appending to the journal");
+		goto rollback;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (sqlite3_bind_int64(s, 2, first_seq + (int64_t)i) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 4, rows[i].command, (int)rows[i].command_len,
+				      SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 5, rows[i].result, (int)rows[i].result_len,
+				      SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_step(s) != SQLITE_DONE) {
+			r = db_error(st, err, "appending to the journal");
+			sqlite3_reset(s);
+			goto rollback;
+		}
+		sqlite3_reset(s);
+	}
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		r = db_error(st, err, "committing the journal");
+		goto rollback;
+	}
+	goto out;
+rollback:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	if (st->journal_insert)
+		sqlite3_clear_bindings(st->journal_insert);
 	pthread_mutex_unlock(&st->lock);
 	return r;
 }

@@ -193,6 +193,42 @@ START_TEST(journal_append_read_cascade)
 }
 END_TEST
 
+START_TEST(journal_append_many_is_one_transaction)
+{
+	/* texts are addressed by length: no NUL after them */
+	static const char blob[] = "{\"op\":\"x\"}{\"op\":\"y\"}{\"ok\":1}XXXX";
+	struct store_journal_row rows[3] = {
+		{blob, 10, blob + 20, 8},
+		{blob + 10, 10, blob + 20, 8},
+		{blob, 10, blob + 20, 8},
+	};
+	struct mm_error err = {0};
+	struct rows r = {0};
+	const char *t = "2024-01-01T00:00:00.000Z";
+
+	ck_assert_int_eq(store_machine_insert(st, "a", "{}", &err), 0);
+	ck_assert_int_eq(store_journal_append_many(st, "a", 1, t, rows, 0, &err), 0);
+	ck_assert_msg(store_journal_append_many(st, "a", 1, t, rows, 2, &err) == 0, "%s", err.msg);
+	/* seq 8 exists: the whole append of 8..10 fails, 9 and 10 are not added either */
+	ck_assert_int_eq(store_journal_append_many(st, "a", 3, t, rows, 1, &err), 0);
+	ck_assert_int_eq(store_journal_append_many(st, "a", 4, t, rows, 1, &err), 0);
+	ck_assert_int_eq(store_journal_append_many(st, "a", 5, t, rows, 1, &err), 0);
+	ck_assert_int_eq(store_journal_append_many(st, "a", 6, t, rows, 3, &err), 0);
+	ck_assert_int_eq(store_journal_append_many(st, "a", 8, t, rows, 3, &err), -EIO);
+	ck_assert_str_ne(err.msg, "");
+	ck_assert_int_eq(store_journal_foreach(st, "a", collect_entry, &r, &err), 0);
+	ck_assert_int_eq(r.n, 8);
+	for (int i = 0; i < 8; i++)
+		ck_assert_int_eq(r.seqs[i], i + 1);
+	ck_assert_str_eq(r.cmds[0], "{\"op\":\"x\"}");
+	ck_assert_str_eq(r.cmds[1], "{\"op\":\"y\"}");
+	ck_assert_str_eq(r.cmds[6], "{\"op\":\"y\"}");
+	ck_assert_str_eq(r.cmds[7], "{\"op\":\"x\"}");
+	/* the store still works after a failed transaction */
+	ck_assert_int_eq(store_journal_append_many(st, "a", 9, t, rows, 3, &err), 0);
+}
+END_TEST
+
 START_TEST(now_format)
 {
 	char buf[32];
@@ -230,6 +266,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, newer_schema_refused);
 	tcase_add_test(tc, machine_round_trip);
 	tcase_add_test(tc, journal_append_read_cascade);
+	tcase_add_test(tc, journal_append_many_is_one_transaction);
 	tcase_add_test(tc, now_format);
 	tcase_add_test(tc, open_fails_cleanly);
 	suite_add_tcase(s, tc);
