@@ -33,7 +33,7 @@ static void report(struct mm_report *rep, const char *fmt, ...)
 	rep->nr++;
 }
 
-enum { OWN_NONE, OWN_FREE, OWN_PCP };
+enum { OWN_NONE, OWN_FREE, OWN_PCP, OWN_ALLOC };
 
 int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 {
@@ -143,6 +143,12 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 					pfn_t i;
 
 					count += 1 << order;
+					if ((m->pgstate[pfn] & (PGS_PCP | PGS_ALLOC_MASK)) !=
+					    (PGS_PCP | (order + 1)))
+						report(rep,
+						       "pfn %#x on cpu %u pcp list (order %u) has "
+						       "host state %#x",
+						       pfn, cpu, order, m->pgstate[pfn]);
 					if (m->mem_map[pfn]._refcount != 0 ||
 					    PageBuddy(&m->mem_map[pfn]))
 						report(rep,
@@ -166,20 +172,84 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 				       mm_zone_name((int)z), cpu, count, pcp->count);
 		}
 	}
-	/* every other frame: reserved or allocated, never both, never neither */
+	/* allocations: the host record of each, its head referenced, compound tails linked */
+	for (pfn = 0; pfn < max_pfn; pfn++) {
+		const struct page *p = &m->mem_map[pfn];
+		uint8_t st = m->pgstate[pfn];
+		unsigned int order, nr;
+		pfn_t i;
+
+		if (!(st & PGS_ALLOC_MASK) || (st & PGS_PCP))
+			continue;
+		order = (st & PGS_ALLOC_MASK) - 1u;
+		nr = 1u << order;
+		if (order >= MAX_ORDER || (pfn & (nr - 1)) || pfn + nr > max_pfn) {
+			report(rep, "allocation at pfn %#x has a bad order %u", pfn, order);
+			continue;
+		}
+		if (p->_refcount <= 0)
+			report(rep, "allocated pfn %#x has refcount %d", pfn, p->_refcount);
+		if (PageReserved(p) || PageBuddy(p))
+			report(rep, "allocated pfn %#x is %s", pfn,
+			       PageReserved(p) ? "PG_reserved" : "PageBuddy");
+		if (PageHead(p) && (order == 0 || (m->mem_map[pfn + 1].index & 0xff) != order))
+			report(rep, "compound head pfn %#x: allocation order %u, compound_order %u",
+			       pfn, order, order ? m->mem_map[pfn + 1].index & 0xff : 0);
+		for (i = pfn; i < pfn + nr; i++) {
+			const struct page *t = &m->mem_map[i];
+
+			if (own[i] != OWN_NONE)
+				report(rep, "allocated pfn %#x is also on a list", i);
+			own[i] = OWN_ALLOC;
+			if (i == pfn)
+				continue;
+			if (t->_refcount != 0 || PageBuddy(t) || PageReserved(t) ||
+			    (m->pgstate[i] & (PGS_ALLOC_MASK | PGS_PCP)))
+				report(rep,
+				       "pfn %#x inside the allocation at %#x: refcount %d, "
+				       "state %#x",
+				       i, pfn, t->_refcount, m->pgstate[i]);
+			if (PageHead(p) != (PageTail(t) && t->lru_next == pfn))
+				report(rep, "pfn %#x: compound tail link does not match head %#x",
+				       i, pfn);
+		}
+	}
+	/* every other frame: reserved, never free and reserved, never neither */
 	for (pfn = 0; pfn < max_pfn; pfn++) {
 		const struct page *p = &m->mem_map[pfn];
 
-		if (own[pfn] != OWN_NONE) {
+		if (own[pfn] == OWN_FREE || own[pfn] == OWN_PCP) {
 			if (PageReserved(p))
 				report(rep, "pfn %#x is free but PageReserved", pfn);
+			if (own[pfn] == OWN_FREE && (m->pgstate[pfn] & (PGS_ALLOC_MASK | PGS_PCP)))
+				report(rep, "free pfn %#x has host state %#x", pfn,
+				       m->pgstate[pfn]);
 			continue;
 		}
+		if (own[pfn] == OWN_ALLOC)
+			continue;
 		if (PageBuddy(p))
 			report(rep, "pfn %#x is PageBuddy but on no free list", pfn);
-		else if (!PageReserved(p) && p->_refcount <= 0)
+		else if (m->pgstate[pfn] & PGS_PCP)
+			report(rep, "pfn %#x is marked pcp but on no pcp list", pfn);
+		else if (!PageReserved(p))
 			report(rep, "pfn %#x is neither free, reserved nor allocated (refcount %d)",
 			       pfn, p->_refcount);
+	}
+	/* the highatomic reserve counts its pageblocks */
+	for (z = 0; z < MAX_NR_ZONES; z++) {
+		const struct zone *zone = &pgdat->node_zones[z];
+		unsigned long ha = 0;
+		uint32_t b;
+
+		for (b = 0; b < zone->nr_pageblocks; b++)
+			if ((zone->pageblock_flags[b] & 7) == MIGRATE_HIGHATOMIC)
+				ha += pageblock_nr_pages(m);
+		if (ha != zone->nr_reserved_highatomic)
+			report(rep,
+			       "zone %s: %lu pages in HighAtomic pageblocks, "
+			       "nr_reserved_highatomic %lu",
+			       mm_zone_name((int)z), ha, zone->nr_reserved_highatomic);
 	}
 	/* no two free buddies of the same order left unmerged */
 	for (z = 0; z < MAX_NR_ZONES; z++) {

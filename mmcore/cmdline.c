@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "machine.h"
 
@@ -248,6 +249,22 @@ int cmdline_parse(const char *s, struct mm_cmdline *out, struct mm_error *err)
 						     err, -EINVAL,
 						     "Malformed early option 'vmalloc': no value");
 			if ((ret = add_param(out, EARLY_VMALLOC, val, err)))
+				return ret;
+		} else if (!strcmp(tok, "init_on_alloc") || !strcmp(tok, "init_on_free")) {
+			/* kstrtobool(): y/Y/1/on true, n/N/0/off false */
+			bool on;
+
+			if (!val || !*val ||
+			    !(strchr("yY1nN0", val[0]) || !strcasecmp(val, "on") ||
+			      !strcasecmp(val, "off")))
+				return mm_set_error(err, -EINVAL,
+						    "Malformed early option '%s': \"%s\" (use 0/1, "
+						    "y/n or on/off)",
+						    tok, val ? val : "");
+			on = strchr("yY1", val[0]) || !strcasecmp(val, "on");
+			if ((ret = add_param(
+				     out, tok[8] == 'a' ? EARLY_INIT_ON_ALLOC : EARLY_INIT_ON_FREE,
+				     on ? "1" : "0", err)))
 				return ret;
 		}
 		/* everything else (console=, panic=, nokaslr, ...) is not memory's business */

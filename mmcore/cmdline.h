@@ -5,8 +5,9 @@
  *
  * Mirrors: lib/cmdline.c (memparse), kernel/params.c (next_arg: quotes, "--"),
  * init/main.c (parse_early_param). The early parameters mm32 acts on are mem=, memmap=,
- * highmem= and vmalloc=; they are kept in command-line order because the kernel applies
- * them in that order (two memmap= act one after the other). Others are kept as text.
+ * highmem=, vmalloc=, init_on_alloc= and init_on_free=; they are kept in command-line order because
+ * the kernel applies them in that order (two memmap= act one after the other). Others are kept as
+ * text.
  */
 #ifndef MM_CMDLINE_H
 #define MM_CMDLINE_H
@@ -20,6 +21,8 @@ enum early_param {
 	EARLY_MEMMAP,
 	EARLY_HIGHMEM,
 	EARLY_VMALLOC,
+	EARLY_INIT_ON_ALLOC, /* value "1" or "0" after kstrtobool() */
+	EARLY_INIT_ON_FREE,
 };
 
 struct cmdline_param {

@@ -200,6 +200,12 @@ static int apply_early_params(struct mm_machine *m, struct mm_error *err)
 					v);
 			m->layout.vmalloc_reserve = (uint32_t)size;
 			break;
+		case EARLY_INIT_ON_ALLOC:
+			m->init_on_alloc = v[0] == '1';
+			break;
+		case EARLY_INIT_ON_FREE:
+			m->init_on_free = v[0] == '1';
+			break;
 		}
 	}
 	return 0;
@@ -553,6 +559,9 @@ static int free_area_init(struct mm_machine *m, struct mm_error *err)
 	m->mem_map = host_map(m->mem_map_bytes);
 	if (!m->mem_map)
 		return mm_set_error(err, -ENOMEM, "out of host memory for mem_map");
+	m->pgstate = host_calloc(mm_end ? mm_end : 1, 1);
+	if (!m->pgstate)
+		return mm_set_error(err, -ENOMEM, "out of host memory for mem_map");
 
 	/* free_area_init_core(): provisional managed counts, hash-table sizing inputs */
 	pgdat->nr_kernel_pages = pgdat->nr_all_pages = 0;
@@ -738,8 +747,11 @@ static void free_reserved_area(struct mm_machine *m, uint64_t start, uint64_t en
 	pfn_t pfn, s = PFN_UP(start), e = PFN_DOWN(end);
 
 	for (pfn = s; pfn < e; pfn++) {
-		if ((unsigned int)poison <= 0xff)
+		if ((unsigned int)poison <= 0xff) {
 			memset(m->ram + PFN_PHYS(pfn), poison, PAGE_SIZE);
+			if (poison)
+				m->pgstate[pfn] |= PGS_RAM_DIRTY;
+		}
 		free_reserved_page(m, pfn, 0);
 	}
 	if (e > s && what)
@@ -911,7 +923,11 @@ static int boot(struct mm_machine *m, struct mm_error *err)
 		ret = alloc_large_system_hash(m, "Inode-cache", 4, 14, err);
 	if (ret)
 		return ret;
-	printk(m, "mem auto-init: stack:all(zero), heap alloc:on, heap free:off\n");
+	/* init/main.c mm_init() -> report_meminit() */
+	printk(m, "mem auto-init: stack:all(zero), heap alloc:%s, heap free:%s\n",
+	       m->init_on_alloc ? "on" : "off", m->init_on_free ? "on" : "off");
+	if (m->init_on_free)
+		printk(m, "mem auto-init: clearing system memory may take some time...\n");
 	ret = swiotlb_init(m, err);
 	if (ret)
 		return ret;
@@ -972,6 +988,7 @@ int mm_machine_create(const struct mm_config *cfg, struct mm_machine **ret, stru
 	m->cpu_pse = true; /* -cpu qemu32,+pse36,+nx */
 	m->cpu_pge = true;
 	m->cpu_nx = cfg->pae;
+	m->init_on_alloc = true; /* Debian: CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y */
 	m->pgdat.nr_cpus = cfg->cpus;
 	pgdat_init_tunables(&m->pgdat);
 	r = memblock_init(&m->memblock);
@@ -998,6 +1015,7 @@ void mm_machine_destroy(struct mm_machine *m)
 	for (z = 0; z < MAX_NR_ZONES; z++)
 		host_free(m->pgdat.node_zones[z].pageblock_flags);
 	host_unmap(m->mem_map, m->mem_map_bytes);
+	host_free(m->pgstate);
 	physmem_finish(m);
 	memblock_finish(&m->memblock);
 	printk_finish(&m->log);

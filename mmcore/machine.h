@@ -60,9 +60,23 @@ struct mm_machine {
 	uint64_t swiotlb_bytes;
 	phys_addr_t swiotlb_base;
 
+	/*
+	 * Host-only bookkeeping per frame, beside mem_map (PGS_* in page.h): the order of
+	 * the allocation a frame starts, pcp membership, whether its RAM may be non-zero.
+	 * The kernel trusts its callers; mm32 keeps this to refuse bad frees.
+	 */
+	uint8_t *pgstate;
+
 	/* vm events (/proc/vmstat) */
 	uint64_t pgfree;
 	uint64_t pgalloc[MAX_NR_ZONES];
+	uint64_t allocstall[MAX_NR_ZONES];
+	struct mm_alloc_events events;
+	unsigned int nopage_printed; /* warn_alloc ratelimit: burst of 10 (virtual time) */
+	unsigned int nopage_suppressed;
+
+	/* init_on_alloc= / init_on_free= (mm/page_alloc.c; Debian: alloc on, free off) */
+	bool init_on_alloc, init_on_free;
 
 	bool tainted;
 	char diag[MM_ERR_MAX];

@@ -233,6 +233,129 @@ int mm_sysctl_set(struct mm_machine *m, const char *name, const char *value, str
 /* The names, NULL-terminated. */
 extern const char *const mm_sysctl_names[];
 
+/* ---- the page allocator (mm/page_alloc.c) ----------------------------------------- */
+
+/*
+ * GFP masks hold the kernel's bit values (include/linux/gfp_types.h): GFP_KERNEL 0xcc0,
+ * GFP_ATOMIC 0xa20, GFP_HIGHUSER_MOVABLE 0x100cca, __GFP_ZERO 0x100, __GFP_COMP 0x40000...
+ */
+typedef uint32_t mm_gfp_t;
+
+/* Parse a mask as the kernel writes it: names joined by '|' ("GFP_KERNEL|__GFP_ZERO"),
+ * each a GFP_* composite or a __GFP_* bit; a number ("0xcc0", "3264") is accepted as a
+ * term too. -EINVAL naming the unknown term or a bit above __GFP_BITS_SHIFT. */
+int mm_gfp_parse(const char *text, mm_gfp_t *ret, struct mm_error *err);
+/* Format as printk's %pGg does ("GFP_KERNEL|__GFP_COMP", leftovers as 0x..); "0" for none.
+ * Returns the length it needed, as snprintf does. */
+size_t mm_gfp_format(mm_gfp_t gfp, char *buf, size_t size);
+
+/* What alloc_pages() handed out. */
+struct mm_page_alloc {
+	uint32_t pfn;
+	unsigned int order;
+	int zone;	 /* enum mm_zone_type */
+	int migratetype; /* of the allocation (gfp_migratetype) */
+	bool lowmem;	 /* in the direct map */
+	uint32_t vaddr;	 /* page_address(): kernel virtual address of lowmem, else 0 */
+};
+
+/*
+ * alloc_pages(@gfp, @order) issued by CPU @cpu: the fast path over the zonelist at the low
+ * watermark, then the slow path (kswapd wake-up recorded, the min watermark with the
+ * reserves @gfp may use, direct reclaim that makes no progress), as mm/page_alloc.c.
+ * Return: 0 with *@out filled; -EINVAL for a bad cpu/order/gfp; -ENOSPC when the kernel's
+ * allocation would fail too (its "page allocation failure" report goes to the log unless
+ * __GFP_NOWARN). The machine is unchanged on -EINVAL; on -ENOSPC only counters and the
+ * log moved, as in the kernel.
+ */
+int mm_alloc_pages(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigned int order,
+		   struct mm_page_alloc *out, struct mm_error *err);
+/*
+ * free_pages(@pfn, @order) from CPU @cpu (__free_pages: drop a reference; the block goes
+ * back when it was the last). Refused, machine unchanged, where the kernel would report
+ * bad_page or corrupt itself: -EINVAL (422) for a pfn out of range or in a hole, a bad
+ * order, a tail page or a page inside a block, an order other than the allocation's;
+ * -EBUSY (409) for a page that is free (double free) or reserved, or still mapped.
+ * *@freed (may be NULL) says whether pages went back to the allocator.
+ */
+int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned int order,
+		  bool *freed, struct mm_error *err);
+/* get_page(): one more reference on the page (on a tail: on its compound head).
+ * -EBUSY for a free page; *@refcount (may be NULL) is the head's count after. */
+int mm_get_page(struct mm_machine *m, uint32_t pfn, int *refcount, struct mm_error *err);
+/* put_page(): drop a reference; at zero the page (or compound page) is freed through
+ * CPU @cpu. Refused (-EBUSY) where the last put would free a reserved page or only the
+ * first page of a non-compound high-order block (the kernel would leak the rest). */
+int mm_put_page(struct mm_machine *m, unsigned int cpu, uint32_t pfn, int *refcount, bool *freed,
+		struct mm_error *err);
+
+/* drain_all_pages(NULL): every CPU's per-CPU lists back to the buddy free lists (what
+ * the kernel does on CPU offline, memory offline, compaction and after a failed direct
+ * reclaim). Cannot fail; returns 0. */
+int mm_drain_all_pages(struct mm_machine *m, struct mm_error *err);
+
+/* Where a frame is, seen from the allocator. */
+enum mm_frame_state {
+	MM_FRAME_ABSENT,	 /* no struct page is initialised for it (hole) */
+	MM_FRAME_RESERVED,	 /* PG_reserved: memblock, firmware, kernel image */
+	MM_FRAME_BUDDY,		 /* heads a free block on a free_area list */
+	MM_FRAME_BUDDY_TAIL,	 /* inside a free block */
+	MM_FRAME_PCP,		 /* heads a block on a per-CPU list */
+	MM_FRAME_PCP_TAIL,	 /* inside such a block */
+	MM_FRAME_ALLOCATED,	 /* first page of an allocation */
+	MM_FRAME_ALLOCATED_TAIL, /* inside an allocation (compound tail or sub-page) */
+	MM_NR_FRAME_STATES
+};
+const char *mm_frame_state_name(int state); /* "absent", "reserved", "buddy", ... */
+
+/* One page descriptor, decoded as the kernel keeps it (include/linux/mm_types.h). */
+struct mm_frame_info {
+	uint32_t pfn;
+	uint64_t phys;
+	int state;		    /* enum mm_frame_state */
+	uint32_t flags;		    /* page->flags: PG_* bits, zone in bits 31..30 */
+	int refcount;		    /* _refcount */
+	int mapcount;		    /* _mapcount (-1: unmapped) */
+	uint32_t page_type;	    /* the same word read as page_type */
+	const char *page_type_name; /* "buddy", "table"... or NULL when it has no type */
+	uint32_t mapping;
+	uint32_t index;
+	uint32_t private;
+	int zone;		   /* enum mm_zone_type */
+	int pageblock_migratetype; /* of the pageblock holding it */
+	int buddy_order;	   /* PageBuddy: the free block's order, else -1 */
+	int free_list_migratetype; /* PageBuddy: the list it is on, else -1 */
+	int block_pfn;		   /* first pfn of the free/pcp/allocated block it is in, or -1 */
+	int block_order;	   /* that block's order, or -1 */
+	int pcp_cpu;		   /* MM_FRAME_PCP(_TAIL): the CPU whose list holds it, else -1 */
+	bool head, tail;	   /* PageHead, PageTail */
+	uint32_t compound_head;	   /* tail: the head's pfn; else the pfn itself */
+	int compound_order;	   /* of the head (folio order); 0 for a non-compound page */
+	bool lowmem;
+	uint32_t vaddr; /* page_address() for lowmem, else 0 */
+};
+/* -EINVAL for a pfn at or above max_pfn. */
+int mm_get_frame(const struct mm_machine *m, uint32_t pfn, struct mm_frame_info *out,
+		 struct mm_error *err);
+/* The machine's max_pfn (frames are 0..max_pfn-1). */
+uint32_t mm_max_pfn(const struct mm_machine *m);
+/* Name of page->flags bit @bit as %pGp prints it ("locked", "reserved"...), NULL past
+ * the flag bits. */
+const char *mm_pageflag_name(unsigned int bit);
+#define MM_NR_PAGEFLAGS 24
+
+/* Allocator events that have no /proc/vmstat line yet (reclaim comes later). */
+struct mm_alloc_events {
+	uint64_t kswapd_wakeups;      /* wakeup_kswapd() calls (kswapd is not modelled yet) */
+	uint64_t direct_reclaims;     /* __perform_reclaim() calls; all made no progress */
+	uint64_t alloc_failures;      /* warn_alloc() reports, including suppressed ones */
+	uint64_t pcp_drains;	      /* drain_all_pages() calls */
+	uint64_t highatomic_reserved; /* pageblocks converted to MIGRATE_HIGHATOMIC */
+	uint64_t pageblocks_stolen;   /* steal_suitable_fallback() that claimed the block */
+	uint64_t fallbacks;	      /* __rmqueue_fallback() successes */
+};
+void mm_get_alloc_events(const struct mm_machine *m, struct mm_alloc_events *out);
+
 /* ---- the invariant checker --------------------------------------------------------- */
 
 struct mm_report {

@@ -116,6 +116,29 @@ static inline void init_single_page(struct page *p, unsigned int zone)
 	p->mapping = 0;
 }
 
+/*
+ * Host-only per-frame state (mm_machine.pgstate), not part of the guest's struct page.
+ *  PGS_ALLOC_MASK: order + 1 of the allocation that starts at this frame (0: none);
+ *  PGS_PCP:        the frame heads a block on some CPU's pcp list;
+ *  PGS_RAM_DIRTY:  the frame's RAM may hold non-zero bytes (clear: all zero, so zeroing
+ *                  it again can be skipped without changing what the guest sees).
+ */
+#define PGS_ALLOC_MASK 0x0fu
+#define PGS_PCP 0x10u
+#define PGS_RAM_DIRTY 0x20u
+
+/* Tail pages (include/linux/mm_types.h): compound_head = head | 1 aliases lru.next. The
+ * host twin keeps the head pfn in lru_next and this marker in lru_prev; the first tail
+ * keeps compound_order | compound_dtor << 8 in index and compound_mapcount in mapping. */
+#define PFN_TAIL (UINT32_MAX - 1)
+#define TAIL_MAPPING 0x400u
+#define COMPOUND_PAGE_DTOR 1u
+static inline bool PageTail(const struct page *p)
+{
+	return p->lru_prev == PFN_TAIL;
+}
+#define PageHead(p) PageFlag(p, PG_head)
+
 /* Page lists linked through pfns. @mm is the mem_map base. */
 void pfn_list_init(struct pfn_list *l);
 void pfn_list_add(struct page *mm, struct pfn_list *l, pfn_t pfn); /* at head */

@@ -12,6 +12,8 @@
  */
 #include "page_alloc.h"
 
+#include <string.h>
+
 #include "machine.h"
 
 static inline void add_to_free_list(struct mm_machine *m, struct zone *z, pfn_t pfn,
@@ -163,6 +165,7 @@ void free_pcppages_bulk(struct mm_machine *m, struct zone *z, int count, unsigne
 			unsigned int mt = m->mem_map[pfn].index;
 
 			pfn_list_del(m->mem_map, list, pfn);
+			m->pgstate[pfn] &= (uint8_t) ~(PGS_PCP | PGS_ALLOC_MASK);
 			count -= nr_pages;
 			pcp->count -= nr_pages;
 			__free_one_page(m, z, pfn, order, mt, FPI_NONE);
@@ -214,6 +217,7 @@ static void free_unref_page(struct mm_machine *m, pfn_t pfn, unsigned int order,
 	m->pgfree++;
 	pindex = order_to_pindex(mt, order);
 	pfn_list_add(m->mem_map, &pcp->lists[pindex], pfn);
+	m->pgstate[pfn] = (uint8_t)((m->pgstate[pfn] & ~PGS_ALLOC_MASK) | PGS_PCP | (order + 1));
 	pcp->count += 1 << order;
 	free_high = pcp->free_factor && order && order <= PAGE_ALLOC_COSTLY_ORDER;
 	high = nr_pcp_high(pcp, free_high);
@@ -271,4 +275,916 @@ void free_reserved_page(struct mm_machine *m, pfn_t pfn, unsigned int cpu)
 	m->pgdat.totalram_pages++;
 	if (is_highmem_idx(&m->pgdat, z->idx))
 		m->pgdat.totalhigh_pages++;
+}
+
+/* ==== allocation ======================================================================= */
+
+/* Mirrors: expand(): split a block of order @high down to @low, keeping the lowest part;
+ * each upper half goes to the head of its free list. */
+static void expand(struct mm_machine *m, struct zone *z, pfn_t pfn, unsigned int low,
+		   unsigned int high, unsigned int mt)
+{
+	unsigned int size = 1u << high;
+
+	while (high > low) {
+		struct page *p;
+
+		high--;
+		size >>= 1;
+		p = pfn_to_page(m, pfn + size);
+		add_to_free_list(m, z, pfn + size, high, mt, false);
+		__SetPageBuddy(p);
+		p->private = high;
+		p->index = mt;
+	}
+}
+
+/* Mirrors: __rmqueue_smallest(): the head of the smallest non-empty list of @mt. */
+static pfn_t __rmqueue_smallest(struct mm_machine *m, struct zone *z, unsigned int order,
+				unsigned int mt)
+{
+	unsigned int co;
+
+	for (co = order; co < MAX_ORDER; co++) {
+		pfn_t pfn = z->free_area[co].free_list[mt].first;
+
+		if (pfn == PFN_NIL)
+			continue;
+		del_page_from_free_list(m, z, pfn, co, mt);
+		expand(m, z, pfn, order, co, mt);
+		m->mem_map[pfn].index = mt; /* set_pcppage_migratetype() */
+		return pfn;
+	}
+	return PFN_NIL;
+}
+
+/* fallbacks[]: which free lists a migratetype may borrow from, in order. */
+static const int fallbacks[MIGRATE_TYPES][2] = {
+	[MIGRATE_UNMOVABLE] = {MIGRATE_RECLAIMABLE, MIGRATE_MOVABLE},
+	[MIGRATE_MOVABLE] = {MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE},
+	[MIGRATE_RECLAIMABLE] = {MIGRATE_UNMOVABLE, MIGRATE_MOVABLE},
+};
+
+static bool can_steal_fallback(const struct mm_machine *m, unsigned int order,
+			       unsigned int start_mt)
+{
+	unsigned int pb = pageblock_order(m);
+
+	if (order >= pb)
+		return true;
+	return order >= pb / 2 || start_mt == MIGRATE_RECLAIMABLE ||
+	       start_mt == MIGRATE_UNMOVABLE || m->pgdat.page_group_by_mobility_disabled;
+}
+
+/* Mirrors: find_suitable_fallback(). */
+static int find_suitable_fallback(const struct mm_machine *m, const struct free_area *area,
+				  unsigned int order, unsigned int mt, bool only_stealable,
+				  bool *can_steal)
+{
+	unsigned int i;
+
+	if (area->nr_free == 0 || mt >= MIGRATE_PCPTYPES)
+		return -1;
+	*can_steal = false;
+	for (i = 0; i < 2; i++) {
+		int fmt = fallbacks[mt][i];
+
+		if (pfn_list_empty(&area->free_list[fmt]))
+			continue;
+		if (can_steal_fallback(m, order, mt))
+			*can_steal = true;
+		if (!only_stealable || *can_steal)
+			return fmt;
+	}
+	return -1;
+}
+
+/* Mirrors: move_to_free_list(): to the tail of another type's list, same order. */
+static void move_to_free_list(struct mm_machine *m, struct zone *z, pfn_t pfn, unsigned int order,
+			      unsigned int mt)
+{
+	struct page *p = pfn_to_page(m, pfn);
+	struct free_area *area = &z->free_area[order];
+	unsigned int old = p->index;
+
+	pfn_list_del(m->mem_map, &area->free_list[old], pfn);
+	area->nr_free_mt[old]--;
+	pfn_list_add_tail(m->mem_map, &area->free_list[mt], pfn);
+	area->nr_free_mt[mt]++;
+	p->index = mt;
+}
+
+/* Mirrors: move_freepages_block(): every free block in @pfn's pageblock to @mt's lists;
+ * in-use pages that are LRU or movable are counted in *@movable. Returns pages moved. */
+static unsigned int move_freepages_block(struct mm_machine *m, struct zone *z, pfn_t pfn,
+					 unsigned int mt, unsigned int *movable)
+{
+	unsigned int nr = pageblock_nr_pages(m), moved = 0;
+	pfn_t start = pfn & ~(nr - 1), end = start + nr - 1, i;
+
+	*movable = 0;
+	if (!zone_spans_pfn(z, start))
+		start = pfn;
+	if (!zone_spans_pfn(z, end))
+		return 0;
+	for (i = start; i <= end;) {
+		struct page *p = pfn_to_page(m, i);
+
+		if (!PageBuddy(p)) {
+			if (PageFlag(p, PG_lru))
+				(*movable)++;
+			i++;
+			continue;
+		}
+		move_to_free_list(m, z, i, p->private, mt);
+		moved += 1u << p->private;
+		i += 1u << p->private;
+	}
+	return moved;
+}
+
+/* Mirrors: boost_watermark(). */
+static bool boost_watermark(struct mm_machine *m, struct zone *z)
+{
+	unsigned long max_boost, pb = pageblock_nr_pages(m);
+
+	if (!m->pgdat.watermark_boost_factor)
+		return false;
+	if (pb * 4 > z->managed_pages)
+		return false;
+	/* mult_frac(high, factor, 10000) */
+	max_boost =
+		z->_watermark[WMARK_HIGH] / 10000 * (unsigned long)m->pgdat.watermark_boost_factor +
+		z->_watermark[WMARK_HIGH] % 10000 * (unsigned long)m->pgdat.watermark_boost_factor /
+			10000;
+	if (!max_boost)
+		return false;
+	max_boost = MM_MAX(pb, max_boost);
+	z->watermark_boost = MM_MIN(z->watermark_boost + pb, max_boost);
+	return true;
+}
+
+/* Mirrors: steal_suitable_fallback(). */
+static void steal_suitable_fallback(struct mm_machine *m, struct zone *z, pfn_t pfn,
+				    unsigned int alloc_flags, unsigned int start_type,
+				    bool whole_block)
+{
+	unsigned int order = m->mem_map[pfn].private, pb = pageblock_order(m);
+	unsigned int old = get_pfnblock_migratetype(z, pfn, pb);
+	unsigned int free_pages, movable, alike;
+
+	if (old == MIGRATE_HIGHATOMIC)
+		goto single_page;
+	if (order >= pb) {
+		pfn_t i;
+
+		for (i = pfn; i < pfn + (1u << order); i += pageblock_nr_pages(m))
+			set_pageblock_migratetype(&m->pgdat, z, i, pb, start_type);
+		goto single_page;
+	}
+	if (boost_watermark(m, z) && (alloc_flags & ALLOC_KSWAPD))
+		z->flags_boosted = true;
+	if (!whole_block)
+		goto single_page;
+	free_pages = move_freepages_block(m, z, pfn, start_type, &movable);
+	if (!free_pages)
+		goto single_page;
+	if (start_type == MIGRATE_MOVABLE)
+		alike = movable;
+	else if (old == MIGRATE_MOVABLE)
+		alike = pageblock_nr_pages(m) - (free_pages + movable);
+	else
+		alike = 0;
+	if (free_pages + alike >= (1u << (pb - 1)) || m->pgdat.page_group_by_mobility_disabled) {
+		set_pageblock_migratetype(&m->pgdat, z, pfn, pb, start_type);
+		m->events.pageblocks_stolen++;
+	}
+	return;
+single_page:
+	move_to_free_list(m, z, pfn, order, start_type);
+}
+
+/* Mirrors: __rmqueue_fallback(): the largest block of another type, stolen. */
+static bool __rmqueue_fallback(struct mm_machine *m, struct zone *z, unsigned int order,
+			       unsigned int start_mt, unsigned int alloc_flags)
+{
+	const struct free_area *area = NULL;
+	int co, fmt = -1;
+	bool can_steal = false;
+
+	for (co = MAX_ORDER - 1; co >= (int)order; co--) {
+		area = &z->free_area[co];
+		fmt = find_suitable_fallback(m, area, (unsigned int)co, start_mt, false,
+					     &can_steal);
+		if (fmt == -1)
+			continue;
+		if (!can_steal && start_mt == MIGRATE_MOVABLE && co > (int)order)
+			goto find_smallest;
+		goto do_steal;
+	}
+	return false;
+find_smallest:
+	for (co = (int)order; co < MAX_ORDER; co++) {
+		area = &z->free_area[co];
+		fmt = find_suitable_fallback(m, area, (unsigned int)co, start_mt, false,
+					     &can_steal);
+		if (fmt != -1)
+			break;
+	}
+	if (fmt == -1)
+		return false;
+do_steal:
+	steal_suitable_fallback(m, z, area->free_list[fmt].first, alloc_flags, start_mt, can_steal);
+	m->events.fallbacks++;
+	return true;
+}
+
+/* Mirrors: __rmqueue(). NR_FREE_PAGES is the caller's to adjust. */
+static pfn_t __rmqueue(struct mm_machine *m, struct zone *z, unsigned int order, unsigned int mt,
+		       unsigned int alloc_flags)
+{
+	pfn_t pfn;
+
+	for (;;) {
+		pfn = __rmqueue_smallest(m, z, order, mt);
+		if (pfn != PFN_NIL || !__rmqueue_fallback(m, z, order, mt, alloc_flags))
+			return pfn;
+	}
+}
+
+static void mod_zone_freepage_state(struct zone *z, long nr, unsigned int mt)
+{
+	if (mt != MIGRATE_ISOLATE)
+		z->vm_stat[NR_FREE_PAGES] += nr;
+}
+
+/* Mirrors: rmqueue_bulk(): @count blocks onto the tail of a pcp list. */
+static int rmqueue_bulk(struct mm_machine *m, struct zone *z, unsigned int order, int count,
+			struct pfn_list *list, unsigned int mt, unsigned int alloc_flags)
+{
+	int i, allocated = 0;
+
+	for (i = 0; i < count; i++) {
+		pfn_t pfn = __rmqueue(m, z, order, mt, alloc_flags);
+
+		if (pfn == PFN_NIL)
+			break;
+		pfn_list_add_tail(m->mem_map, list, pfn);
+		m->pgstate[pfn] =
+			(uint8_t)((m->pgstate[pfn] & ~PGS_ALLOC_MASK) | PGS_PCP | (order + 1));
+		allocated++;
+		mod_zone_freepage_state(z, -(1L << order), m->mem_map[pfn].index);
+	}
+	return allocated;
+}
+
+/* Mirrors: rmqueue_pcplist() + __rmqueue_pcplist(). */
+static pfn_t rmqueue_pcplist(struct mm_machine *m, struct zone *z, unsigned int order,
+			     unsigned int mt, unsigned int alloc_flags, unsigned int cpu)
+{
+	struct per_cpu_pages *pcp = &z->pcp[cpu];
+	struct pfn_list *list;
+	pfn_t pfn;
+
+	pcp->free_factor >>= 1;
+	list = &pcp->lists[order_to_pindex(mt, order)];
+	if (pfn_list_empty(list)) {
+		int batch = pcp->batch;
+
+		if (batch > 1)
+			batch = MM_MAX(batch >> order, 2);
+		pcp->count += rmqueue_bulk(m, z, order, batch, list, mt, alloc_flags) << order;
+		if (pfn_list_empty(list))
+			return PFN_NIL;
+	}
+	pfn = list->first;
+	pfn_list_del(m->mem_map, list, pfn);
+	m->pgstate[pfn] &= (uint8_t) ~(PGS_PCP | PGS_ALLOC_MASK);
+	pcp->count -= 1 << order;
+	return pfn;
+}
+
+/* Mirrors: rmqueue_buddy(). */
+static pfn_t rmqueue_buddy(struct mm_machine *m, struct zone *z, unsigned int order,
+			   unsigned int alloc_flags, unsigned int mt)
+{
+	pfn_t pfn = PFN_NIL;
+
+	if (order > 0 && (alloc_flags & ALLOC_HARDER))
+		pfn = __rmqueue_smallest(m, z, order, MIGRATE_HIGHATOMIC);
+	if (pfn == PFN_NIL) {
+		pfn = __rmqueue(m, z, order, mt, alloc_flags);
+		if (pfn == PFN_NIL)
+			return PFN_NIL;
+	}
+	mod_zone_freepage_state(z, -(1L << order), m->mem_map[pfn].index);
+	return pfn;
+}
+
+static void wakeup_kswapd(struct mm_machine *m, struct zone *z, unsigned int order,
+			  unsigned int highest_zoneidx)
+{
+	(void)z;
+	(void)order;
+	(void)highest_zoneidx;
+	/* kswapd is not modelled yet: the wake-up is recorded (the watermark boost stays
+	 * until a kswapd exists to reclaim it) */
+	m->events.kswapd_wakeups++;
+}
+
+/* Mirrors: rmqueue(). */
+static pfn_t rmqueue(struct mm_machine *m, struct zone *z, unsigned int order, unsigned int mt,
+		     unsigned int alloc_flags, unsigned int cpu)
+{
+	pfn_t pfn = PFN_NIL;
+
+	if (pcp_allowed_order(m, order))
+		pfn = rmqueue_pcplist(m, z, order, mt, alloc_flags, cpu);
+	if (pfn == PFN_NIL)
+		pfn = rmqueue_buddy(m, z, order, alloc_flags, mt);
+	if (pfn != PFN_NIL)
+		m->pgalloc[z->idx] += 1u << order;
+	if (z->flags_boosted) {
+		z->flags_boosted = false;
+		wakeup_kswapd(m, z, 0, z->idx);
+	}
+	return pfn;
+}
+
+/* Mirrors: __zone_watermark_unusable_free(). */
+static long zone_watermark_unusable_free(const struct zone *z, unsigned int order,
+					 unsigned int alloc_flags)
+{
+	long unusable = (1L << order) - 1;
+
+	if (!(alloc_flags & (ALLOC_HARDER | ALLOC_OOM)))
+		unusable += (long)z->nr_reserved_highatomic;
+	return unusable;
+}
+
+/* Mirrors: __zone_watermark_ok(). */
+bool __zone_watermark_ok(const struct zone *z, unsigned int order, unsigned long mark,
+			 unsigned int highest_zoneidx, unsigned int alloc_flags, long free_pages)
+{
+	long min = (long)mark;
+	bool harder = alloc_flags & (ALLOC_HARDER | ALLOC_OOM);
+	unsigned int o, mt;
+
+	free_pages -= zone_watermark_unusable_free(z, order, alloc_flags);
+	if (alloc_flags & ALLOC_HIGH)
+		min -= min / 2;
+	if (harder) {
+		if (alloc_flags & ALLOC_OOM)
+			min -= min / 2;
+		else
+			min -= min / 4;
+	}
+	if (free_pages <= min + z->lowmem_reserve[highest_zoneidx])
+		return false;
+	if (!order)
+		return true;
+	for (o = order; o < MAX_ORDER; o++) {
+		const struct free_area *area = &z->free_area[o];
+
+		if (!area->nr_free)
+			continue;
+		for (mt = 0; mt < MIGRATE_PCPTYPES; mt++)
+			if (!pfn_list_empty(&area->free_list[mt]))
+				return true;
+		if (harder && !pfn_list_empty(&area->free_list[MIGRATE_HIGHATOMIC]))
+			return true;
+	}
+	return false;
+}
+
+/* Mirrors: zone_watermark_fast(). */
+static bool zone_watermark_fast(const struct zone *z, unsigned int order, unsigned long mark,
+				unsigned int highest_zoneidx, unsigned int alloc_flags, gfp_t gfp)
+{
+	long free_pages = z->vm_stat[NR_FREE_PAGES];
+
+	if (!order) {
+		long usable = free_pages,
+		     reserved = zone_watermark_unusable_free(z, 0, alloc_flags);
+
+		usable -= MM_MIN(usable, reserved);
+		if (usable > (long)mark + z->lowmem_reserve[highest_zoneidx])
+			return true;
+	}
+	if (__zone_watermark_ok(z, order, mark, highest_zoneidx, alloc_flags, free_pages))
+		return true;
+	if (!order && (gfp & __GFP_ATOMIC) && z->watermark_boost &&
+	    (alloc_flags & ALLOC_WMARK_MASK) == WMARK_MIN)
+		return __zone_watermark_ok(z, order, z->_watermark[WMARK_MIN], highest_zoneidx,
+					   alloc_flags, free_pages);
+	return false;
+}
+
+static unsigned long wmark_pages(const struct zone *z, unsigned int i)
+{
+	return z->_watermark[i] + z->watermark_boost;
+}
+
+/* Mirrors: reserve_highatomic_pageblock(). */
+static void reserve_highatomic_pageblock(struct mm_machine *m, struct zone *z, pfn_t pfn)
+{
+	unsigned int pb = pageblock_order(m), mt, movable;
+	unsigned long max_managed = z->managed_pages / 100 + pageblock_nr_pages(m);
+
+	if (z->nr_reserved_highatomic >= max_managed)
+		return;
+	mt = get_pfnblock_migratetype(z, pfn, pb);
+	if (mt >= MIGRATE_PCPTYPES) /* HIGHATOMIC, ISOLATE (and CMA) stay as they are */
+		return;
+	z->nr_reserved_highatomic += pageblock_nr_pages(m);
+	set_pageblock_migratetype(&m->pgdat, z, pfn, pb, MIGRATE_HIGHATOMIC);
+	move_freepages_block(m, z, pfn, MIGRATE_HIGHATOMIC, &movable);
+	m->events.highatomic_reserved++;
+}
+
+/* Mirrors: unreserve_highatomic_pageblock(): give a reserved block back to @mt. */
+static bool unreserve_highatomic_pageblock(struct mm_machine *m, unsigned int highest_zoneidx,
+					   unsigned int mt, bool force)
+{
+	unsigned int pb = pageblock_order(m), movable, o;
+	int zi;
+
+	for (zi = (int)highest_zoneidx; zi >= 0; zi--) {
+		struct zone *z = &m->pgdat.node_zones[zi];
+
+		if (!managed_zone(z))
+			continue;
+		/* keep one pageblock per zone unless forced (the OOM is near) */
+		if (!force && z->nr_reserved_highatomic <= pageblock_nr_pages(m))
+			continue;
+		for (o = 0; o < MAX_ORDER; o++) {
+			pfn_t pfn = z->free_area[o].free_list[MIGRATE_HIGHATOMIC].first;
+
+			if (pfn == PFN_NIL)
+				continue;
+			if (get_pfnblock_migratetype(z, pfn, pb) == MIGRATE_HIGHATOMIC)
+				z->nr_reserved_highatomic -=
+					MM_MIN(pageblock_nr_pages(m), z->nr_reserved_highatomic);
+			set_pageblock_migratetype(&m->pgdat, z, pfn, pb, mt);
+			if (move_freepages_block(m, z, pfn, mt, &movable))
+				return true;
+		}
+	}
+	return false;
+}
+
+struct alloc_context {
+	unsigned int highest_zoneidx;
+	unsigned int migratetype;
+	unsigned int cpu;
+};
+
+/* Clear @pfn's block as init_on_alloc/__GFP_ZERO does (kernel_init_pages). */
+static void kernel_init_pages(struct mm_machine *m, pfn_t pfn, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		if (!(m->pgstate[pfn + i] & PGS_RAM_DIRTY))
+			continue;
+		memset(m->ram + PFN_PHYS(pfn + i), 0, PAGE_SIZE);
+		m->pgstate[pfn + i] &= (uint8_t)~PGS_RAM_DIRTY;
+	}
+}
+
+/* Mirrors: prep_compound_page(). */
+static void prep_compound_page(struct mm_machine *m, pfn_t pfn, unsigned int order)
+{
+	unsigned int i, nr = 1u << order;
+
+	SetPageFlag(pfn_to_page(m, pfn), PG_head);
+	for (i = 1; i < nr; i++) {
+		struct page *p = pfn_to_page(m, pfn + i);
+
+		p->mapping = TAIL_MAPPING;
+		p->lru_next = pfn; /* compound_head = head | 1 */
+		p->lru_prev = PFN_TAIL;
+		p->private = 0;
+	}
+	/* prep_compound_head(): dtor, order, compound_mapcount -1, compound_pincount 0 */
+	m->mem_map[pfn + 1].index = order | COMPOUND_PAGE_DTOR << 8;
+	m->mem_map[pfn + 1].mapping = (uint32_t)-1;
+}
+
+/* Mirrors: prep_new_page() -> post_alloc_hook(). */
+static void prep_new_page(struct mm_machine *m, pfn_t pfn, unsigned int order, gfp_t gfp)
+{
+	struct page *p = pfn_to_page(m, pfn);
+
+	p->private = 0;
+	p->_refcount = 1;
+	p->lru_next = p->lru_prev = PFN_NIL;
+	if (!m->init_on_free && ((gfp & __GFP_ZERO) || m->init_on_alloc))
+		kernel_init_pages(m, pfn, 1u << order);
+	if (order && (gfp & __GFP_COMP))
+		prep_compound_page(m, pfn, order);
+	m->pgstate[pfn] = (uint8_t)((m->pgstate[pfn] & ~PGS_ALLOC_MASK) | (order + 1));
+}
+
+/* Mirrors: get_page_from_freelist(): the zonelist from the preferred zone down. */
+static pfn_t get_page_from_freelist(struct mm_machine *m, gfp_t gfp, unsigned int order,
+				    unsigned int alloc_flags, const struct alloc_context *ac)
+{
+	int zi;
+
+	for (zi = (int)ac->highest_zoneidx; zi >= 0; zi--) {
+		struct zone *z = &m->pgdat.node_zones[zi];
+		unsigned long mark;
+		pfn_t pfn;
+
+		if (!managed_zone(z)) /* build_zonerefs_node() lists managed zones only */
+			continue;
+		mark = wmark_pages(z, alloc_flags & ALLOC_WMARK_MASK);
+		if (!zone_watermark_fast(z, order, mark, ac->highest_zoneidx, alloc_flags, gfp) &&
+		    !(alloc_flags & ALLOC_NO_WATERMARKS))
+			continue; /* node_reclaim_mode is 0 */
+		pfn = rmqueue(m, z, order, ac->migratetype, alloc_flags, ac->cpu);
+		if (pfn == PFN_NIL)
+			continue;
+		prep_new_page(m, pfn, order, gfp);
+		if (order && (alloc_flags & ALLOC_HARDER))
+			reserve_highatomic_pageblock(m, z, pfn);
+		return pfn;
+	}
+	return PFN_NIL;
+}
+
+static void wake_all_kswapds(struct mm_machine *m, unsigned int order,
+			     const struct alloc_context *ac)
+{
+	int zi;
+
+	/* one wakeup_kswapd() per node, for the first eligible zone */
+	for (zi = (int)ac->highest_zoneidx; zi >= 0; zi--)
+		if (managed_zone(&m->pgdat.node_zones[zi])) {
+			wakeup_kswapd(m, &m->pgdat.node_zones[zi], order, ac->highest_zoneidx);
+			return;
+		}
+}
+
+/* Mirrors: drain_all_pages(NULL): every CPU's pcp lists of every zone to the buddy. */
+void drain_all_pages(struct mm_machine *m)
+{
+	unsigned int z, cpu;
+
+	for (z = 0; z < MAX_NR_ZONES; z++)
+		for (cpu = 0; cpu < m->pgdat.nr_cpus; cpu++) {
+			struct per_cpu_pages *pcp = &m->pgdat.node_zones[z].pcp[cpu];
+
+			if (pcp->count)
+				free_pcppages_bulk(m, &m->pgdat.node_zones[z], pcp->count, cpu, 0);
+		}
+	m->events.pcp_drains++;
+}
+
+/* Mirrors: __perform_reclaim() -> try_to_free_pages(): counts an allocation stall; with no
+ * LRU pages modelled yet it reclaims nothing. */
+static unsigned long perform_reclaim(struct mm_machine *m, const struct alloc_context *ac)
+{
+	m->allocstall[ac->highest_zoneidx]++;
+	m->events.direct_reclaims++;
+	return 0;
+}
+
+/* Mirrors: should_reclaim_retry(). */
+static bool should_reclaim_retry(struct mm_machine *m, unsigned int order,
+				 const struct alloc_context *ac, unsigned int alloc_flags,
+				 bool progress, int *no_progress_loops)
+{
+	int zi;
+
+	if (progress && order <= PAGE_ALLOC_COSTLY_ORDER)
+		*no_progress_loops = 0;
+	else
+		(*no_progress_loops)++;
+	if (*no_progress_loops > 16) /* MAX_RECLAIM_RETRIES */
+		return unreserve_highatomic_pageblock(m, ac->highest_zoneidx, ac->migratetype,
+						      true);
+	for (zi = (int)ac->highest_zoneidx; zi >= 0; zi--) {
+		const struct zone *z = &m->pgdat.node_zones[zi];
+		long available;
+
+		if (!managed_zone(z))
+			continue;
+		available = z->vm_stat[NR_FREE_PAGES]; /* + zone_reclaimable_pages(): none */
+		if (__zone_watermark_ok(z, order, min_wmark_pages(z), ac->highest_zoneidx,
+					alloc_flags, available))
+			return true;
+	}
+	return false;
+}
+
+/* show_free_areas() as __show_mem() prints it, for zones up to @max_zone_idx. */
+static void show_free_areas(struct mm_machine *m, unsigned int max_zone_idx)
+{
+	struct pglist_data *pgdat = &m->pgdat;
+	unsigned long free = 0, free_pcp = 0, ram = 0, highmem = 0, reserved = 0;
+	unsigned int z, o, mt, cpu;
+
+	for (z = 0; z < MAX_NR_ZONES; z++) {
+		const struct zone *zone = &pgdat->node_zones[z];
+
+		free += (unsigned long)zone->vm_stat[NR_FREE_PAGES];
+		for (cpu = 0; cpu < pgdat->nr_cpus; cpu++)
+			free_pcp += (unsigned long)zone->pcp[cpu].count;
+	}
+	printk(m, "Mem-Info:\n");
+	printk(m,
+	       "active_anon:0 inactive_anon:0 isolated_anon:0\n"
+	       " active_file:0 inactive_file:0 isolated_file:0\n"
+	       " unevictable:0 dirty:0 writeback:0\n"
+	       " slab_reclaimable:0 slab_unreclaimable:0\n"
+	       " mapped:0 shmem:0 pagetables:0\n"
+	       " sec_pagetables:0 bounce:0\n"
+	       " kernel_misc_reclaimable:0\n"
+	       " free:%lu free_pcp:%lu free_cma:0\n",
+	       free, free_pcp);
+	printk(m, "Node 0 active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB "
+		  "unevictable:0kB isolated(anon):0kB isolated(file):0kB mapped:0kB dirty:0kB "
+		  "writeback:0kB shmem:0kB shmem_thp: 0kB shmem_pmdmapped: 0kB anon_thp: 0kB "
+		  "writeback_tmp:0kB kernel_stack:0kB pagetables:0kB sec_pagetables:0kB "
+		  "all_unreclaimable? no\n");
+	for (z = 0; z <= max_zone_idx && z < MAX_NR_ZONES; z++) {
+		const struct zone *zone = &pgdat->node_zones[z];
+		unsigned long zpcp = 0;
+		unsigned int i;
+
+		if (!populated_zone(zone))
+			continue;
+		for (cpu = 0; cpu < pgdat->nr_cpus; cpu++)
+			zpcp += (unsigned long)zone->pcp[cpu].count;
+		printk(m,
+		       "%s free:%lukB boost:%lukB min:%lukB low:%lukB high:%lukB "
+		       "reserved_highatomic:%luKB active_anon:0kB inactive_anon:0kB "
+		       "active_file:0kB inactive_file:0kB unevictable:0kB writepending:0kB "
+		       "present:%lukB managed:%lukB mlocked:0kB bounce:0kB free_pcp:%lukB "
+		       "local_pcp:%ukB free_cma:0kB\n",
+		       mm_zone_name((int)z), (unsigned long)zone->vm_stat[NR_FREE_PAGES] << 2,
+		       zone->watermark_boost << 2, min_wmark_pages(zone) << 2,
+		       low_wmark_pages(zone) << 2, high_wmark_pages(zone) << 2,
+		       zone->nr_reserved_highatomic << 2, (unsigned long)zone->present_pages << 2,
+		       (unsigned long)zone->managed_pages << 2, zpcp << 2,
+		       (unsigned int)zone->pcp[0].count << 2);
+		printk(m, "lowmem_reserve[]:");
+		for (i = 0; i < MAX_NR_ZONES; i++)
+			pr_cont(m, " %ld", zone->lowmem_reserve[i]);
+		pr_cont(m, "\n");
+	}
+	for (z = 0; z <= max_zone_idx && z < MAX_NR_ZONES; z++) {
+		const struct zone *zone = &pgdat->node_zones[z];
+		unsigned long total = 0;
+
+		if (!populated_zone(zone))
+			continue;
+		printk(m, "%s: ", mm_zone_name((int)z));
+		for (o = 0; o < MAX_ORDER; o++) {
+			unsigned long nr = zone->free_area[o].nr_free;
+
+			total += nr << o;
+			pr_cont(m, "%lu*%lukB ", nr, 4ul << o);
+			if (nr) {
+				static const char letters[MIGRATE_TYPES] = {'U', 'M', 'E', 'H',
+									    'I'};
+
+				pr_cont(m, "(");
+				for (mt = 0; mt < MIGRATE_TYPES; mt++)
+					if (!pfn_list_empty(&zone->free_area[o].free_list[mt]))
+						pr_cont(m, "%c", letters[mt]);
+				pr_cont(m, ") ");
+			}
+		}
+		pr_cont(m, "= %lukB\n", total << 2);
+	}
+	for (z = 0; z < MAX_NR_ZONES; z++) {
+		const struct zone *zone = &pgdat->node_zones[z];
+
+		if (!populated_zone(zone))
+			continue;
+		ram += zone->present_pages;
+		if (is_highmem_idx(pgdat, z))
+			highmem += zone->present_pages;
+		reserved += zone->present_pages - zone->managed_pages;
+	}
+	printk(m,
+	       "Node 0 hugepages_total=0 hugepages_free=0 hugepages_surp=0 hugepages_size=%ukB\n",
+	       4u << pageblock_order(m));
+	printk(m, "0 total pagecache pages\n");
+	printk(m, "0 pages in swap cache\n");
+	printk(m, "Free swap  = 0kB\n");
+	printk(m, "Total swap = 0kB\n");
+	printk(m, "%lu pages RAM\n", ram);
+	printk(m, "%lu pages HighMem/MovableOnly\n", highmem);
+	printk(m, "%lu pages reserved\n", reserved);
+	printk(m, "0 pages hwpoisoned\n");
+}
+
+/* Mirrors: warn_alloc() with its "nopage" ratelimit (burst 10; mm32's clock does not run
+ * between commands, so after ten reports the rest are counted as suppressed). */
+static void warn_alloc(struct mm_machine *m, gfp_t gfp, unsigned int order,
+		       const struct alloc_context *ac)
+{
+	char mask[256];
+
+	m->events.alloc_failures++;
+	if (gfp & __GFP_NOWARN)
+		return;
+	if (m->nopage_printed >= 10) {
+		m->nopage_suppressed++;
+		return;
+	}
+	m->nopage_printed++;
+	mm_gfp_format(gfp, mask, sizeof(mask));
+	printk(m,
+	       "mm32-cpu%u: page allocation failure: order:%u, mode:%#x(%s), "
+	       "nodemask=(null),cpuset=/,mems_allowed=0\n",
+	       ac->cpu, order, gfp, mask);
+	printk(m, "CPU: %u PID: 1 Comm: mm32-cpu%u Not tainted 6.1.0-mm32-%s #1\n", ac->cpu,
+	       ac->cpu, m->cfg.pae ? "686-pae" : "686");
+	printk(m, "Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS "
+		  "1.16.2-debian-1.16.2-1 04/01/2014\n");
+	printk(m, "Call Trace:\n");
+	printk(m, " dump_stack_lvl+0x34/0x44\n");
+	printk(m, " warn_alloc+0xba/0x130\n");
+	printk(m, " __alloc_pages_slowpath.constprop.0+0x8a4/0x9a0\n");
+	printk(m, " __alloc_pages+0x24a/0x270\n");
+	show_free_areas(m, ac->highest_zoneidx);
+}
+
+/* Mirrors: __alloc_pages_may_oom(): the last freelist attempt at the high watermark; the
+ * OOM killer itself is not modelled yet and is taken to free nothing. */
+static pfn_t alloc_pages_may_oom(struct mm_machine *m, gfp_t gfp, unsigned int order,
+				 const struct alloc_context *ac, bool *progress)
+{
+	pfn_t pfn;
+
+	*progress = false;
+	pfn = get_page_from_freelist(m, (gfp | __GFP_HARDWALL) & ~__GFP_DIRECT_RECLAIM, order,
+				     ALLOC_WMARK_HIGH | ALLOC_CPUSET, ac);
+	if (pfn != PFN_NIL)
+		return pfn;
+	if (order > PAGE_ALLOC_COSTLY_ORDER || (gfp & (__GFP_RETRY_MAYFAIL | __GFP_THISNODE)) ||
+	    ac->highest_zoneidx < ZONE_NORMAL)
+		return PFN_NIL;
+	/* out_of_memory() would run here; with __GFP_NOFAIL the kernel then lets the
+	 * allocation ignore the watermarks */
+	if (gfp & __GFP_NOFAIL) {
+		*progress = true;
+		return get_page_from_freelist(m, gfp, order, ALLOC_NO_WATERMARKS, ac);
+	}
+	return PFN_NIL;
+}
+
+/* Mirrors: __alloc_pages_slowpath(). Compaction and reclaim are not modelled yet: both
+ * make no progress, so the loops below end where the kernel's end when they don't.
+ * Returns PFN_NIL and sets *@loops_forever where the kernel would retry without end. */
+static pfn_t alloc_pages_slowpath(struct mm_machine *m, gfp_t gfp, unsigned int order,
+				  const struct alloc_context *ac, bool *loops_forever)
+{
+	bool can_direct_reclaim = gfp & __GFP_DIRECT_RECLAIM;
+	bool costly = order > PAGE_ALLOC_COSTLY_ORDER, progress;
+	unsigned int alloc_flags, reserve_flags;
+	int no_progress_loops = 0, nofail_rounds = 0;
+	pfn_t pfn;
+
+	*loops_forever = false;
+	if ((gfp & (__GFP_ATOMIC | __GFP_DIRECT_RECLAIM)) == (__GFP_ATOMIC | __GFP_DIRECT_RECLAIM))
+		gfp &= ~__GFP_ATOMIC;
+	alloc_flags = gfp_to_alloc_flags(gfp);
+	if (alloc_flags & ALLOC_KSWAPD)
+		wake_all_kswapds(m, order, ac);
+	pfn = get_page_from_freelist(m, gfp, order, alloc_flags, ac);
+	if (pfn != PFN_NIL)
+		return pfn;
+	/* direct compaction (ASYNC) for costly or non-movable high orders: not modelled,
+	 * it reports COMPACT_SKIPPED */
+	if (can_direct_reclaim && (costly || (order > 0 && ac->migratetype != MIGRATE_MOVABLE)) &&
+	    !(gfp & __GFP_MEMALLOC)) {
+		if (costly && (gfp & __GFP_NORETRY))
+			goto nopage;
+	}
+retry:
+	if (alloc_flags & ALLOC_KSWAPD)
+		wake_all_kswapds(m, order, ac);
+	reserve_flags = (gfp & __GFP_NOMEMALLOC) ? 0
+			: (gfp & __GFP_MEMALLOC) ? ALLOC_NO_WATERMARKS
+						 : 0;
+	if (reserve_flags)
+		alloc_flags = reserve_flags | (alloc_flags & ALLOC_KSWAPD);
+	pfn = get_page_from_freelist(m, gfp, order, alloc_flags, ac);
+	if (pfn != PFN_NIL)
+		return pfn;
+	if (!can_direct_reclaim)
+		goto nopage;
+	/* __alloc_pages_direct_reclaim(): no progress, so no drain and no second try */
+	progress = perform_reclaim(m, ac) != 0;
+	if (gfp & __GFP_NORETRY)
+		goto nopage;
+	if (costly && !(gfp & __GFP_RETRY_MAYFAIL))
+		goto nopage;
+	if (should_reclaim_retry(m, order, ac, alloc_flags, progress, &no_progress_loops))
+		goto retry;
+	pfn = alloc_pages_may_oom(m, gfp, order, ac, &progress);
+	if (pfn != PFN_NIL)
+		return pfn;
+	if (progress) {
+		no_progress_loops = 0;
+		if (++nofail_rounds > 1) {
+			*loops_forever = true;
+			return PFN_NIL;
+		}
+		goto retry;
+	}
+nopage:
+	if (gfp & __GFP_NOFAIL) {
+		if (!can_direct_reclaim)
+			goto fail;
+		/* __alloc_pages_cpuset_fallback(ALLOC_HARDER), then retry without end */
+		pfn = get_page_from_freelist(m, gfp, order, ALLOC_HARDER, ac);
+		if (pfn != PFN_NIL)
+			return pfn;
+		*loops_forever = true;
+		return PFN_NIL;
+	}
+fail:
+	warn_alloc(m, gfp, order, ac);
+	return PFN_NIL;
+}
+
+/* Mirrors: __alloc_pages(). */
+pfn_t __alloc_pages(struct mm_machine *m, gfp_t gfp, unsigned int order, unsigned int cpu,
+		    bool *loops_forever)
+{
+	struct alloc_context ac = {
+		.highest_zoneidx = gfp_zone(gfp),
+		.migratetype = gfp_migratetype(gfp, m->pgdat.page_group_by_mobility_disabled),
+		.cpu = cpu,
+	};
+	pfn_t pfn;
+
+	*loops_forever = false;
+	pfn = get_page_from_freelist(m, gfp, order, ALLOC_WMARK_LOW | (gfp & ALLOC_KSWAPD), &ac);
+	if (pfn == PFN_NIL)
+		pfn = alloc_pages_slowpath(m, gfp, order, &ac, loops_forever);
+	return pfn;
+}
+
+/* ==== freeing by the page's user ======================================================= */
+
+#define PAGE_FLAGS_CHECK_AT_PREP (((1u << NR_PAGEFLAGS) - 1) & ~(1u << PG_hwpoison))
+
+/* Mirrors: free_pages_prepare() (after its checks passed) + free_the_page(). */
+void free_pages_prepared(struct mm_machine *m, pfn_t pfn, unsigned int order, unsigned int cpu)
+{
+	struct page *page = pfn_to_page(m, pfn);
+	unsigned int i, nr = 1u << order;
+
+	if (PageHead(page)) {
+		for (i = 1; i < nr; i++) {
+			struct page *t = pfn_to_page(m, pfn + i);
+
+			t->mapping = 0;
+			t->index = 0;
+			t->lru_next = t->lru_prev = PFN_NIL; /* clear_compound_head() */
+			t->flags &= ~PAGE_FLAGS_CHECK_AT_PREP;
+		}
+	}
+	page->mapping = 0;
+	page->flags &= ~PAGE_FLAGS_CHECK_AT_PREP;
+	page->_refcount = 0;
+	m->pgstate[pfn] &= (uint8_t)~PGS_ALLOC_MASK;
+	if (m->init_on_free)
+		for (i = 0; i < nr; i++) {
+			if (m->pgstate[pfn + i] & PGS_RAM_DIRTY)
+				memset(m->ram + PFN_PHYS(pfn + i), 0, PAGE_SIZE);
+			m->pgstate[pfn + i] &= (uint8_t)~PGS_RAM_DIRTY;
+		}
+	free_the_page(m, pfn, order, cpu);
+}
+
+/* Mirrors: __free_pages(): put_page_testzero(), and for a non-compound block whose head
+ * is still referenced, the sub-blocks page + 2^k for k = order-1 .. 0. */
+void __free_pages(struct mm_machine *m, pfn_t pfn, unsigned int order, unsigned int cpu)
+{
+	struct page *page = pfn_to_page(m, pfn);
+	bool head = PageHead(page);
+
+	if (--page->_refcount == 0) {
+		free_pages_prepared(m, pfn, order, cpu);
+		return;
+	}
+	if (head)
+		return;
+	m->pgstate[pfn] = (uint8_t)((m->pgstate[pfn] & ~PGS_ALLOC_MASK) | 1u); /* now order 0 */
+	while (order-- > 0) {
+		pfn_t sub = pfn + (1u << order);
+
+		m->pgstate[sub] = (uint8_t)((m->pgstate[sub] & ~PGS_ALLOC_MASK) | (order + 1));
+		pfn_to_page(m, sub)->_refcount = 0;
+		free_pages_prepared(m, sub, order, cpu);
+	}
 }

@@ -16,6 +16,7 @@
 #ifndef MM_PAGE_ALLOC_H
 #define MM_PAGE_ALLOC_H
 
+#include "gfp.h"
 #include "zone.h"
 
 struct mm_machine;
@@ -35,5 +36,17 @@ void free_pages_core(struct mm_machine *m, pfn_t pfn, unsigned int order);
 void free_reserved_page(struct mm_machine *m, pfn_t pfn, unsigned int cpu);
 void free_pcppages_bulk(struct mm_machine *m, struct zone *z, int count, unsigned int cpu,
 			int pindex);
+
+/* __alloc_pages(): the pfn of the block, or PFN_NIL; *@loops_forever when the kernel
+ * would keep retrying (a __GFP_NOFAIL request nothing can satisfy). */
+pfn_t __alloc_pages(struct mm_machine *m, gfp_t gfp, unsigned int order, unsigned int cpu,
+		    bool *loops_forever);
+bool __zone_watermark_ok(const struct zone *z, unsigned int order, unsigned long mark,
+			 unsigned int highest_zoneidx, unsigned int alloc_flags, long free_pages);
+void drain_all_pages(struct mm_machine *m);
+/* __free_pages(): drop the reference of the caller; free what the kernel frees. */
+void __free_pages(struct mm_machine *m, pfn_t pfn, unsigned int order, unsigned int cpu);
+/* The order-@order block at @pfn has no users left (free_pages_prepare + free_the_page). */
+void free_pages_prepared(struct mm_machine *m, pfn_t pfn, unsigned int order, unsigned int cpu);
 
 #endif /* MM_PAGE_ALLOC_H */

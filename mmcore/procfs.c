@@ -185,8 +185,13 @@ static uint64_t vm_event(const struct mm_machine *m, const char *name)
 	for (z = 0; z < MAX_NR_ZONES; z++) {
 		static const char *const alloc[MAX_NR_ZONES] = {"pgalloc_dma", "pgalloc_normal",
 								"pgalloc_high", "pgalloc_movable"};
+		static const char *const stall[MAX_NR_ZONES] = {
+			"allocstall_dma", "allocstall_normal", "allocstall_high",
+			"allocstall_movable"};
 		if (!strcmp(name, alloc[z]))
 			return m->pgalloc[z];
+		if (!strcmp(name, stall[z]))
+			return m->allocstall[z];
 	}
 	return 0;
 }

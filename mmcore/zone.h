@@ -63,6 +63,7 @@ struct zone {
 	unsigned long watermark_boost;
 	long lowmem_reserve[MAX_NR_ZONES];
 	unsigned long nr_reserved_highatomic;
+	bool flags_boosted; /* ZONE_BOOSTED_WATERMARK: wake kswapd after this rmqueue */
 	struct free_area free_area[MAX_ORDER];
 	uint8_t *pageblock_flags; /* one byte per pageblock: migratetype (3 bits) + skip */
 	uint32_t nr_pageblocks;

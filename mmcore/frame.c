@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * frame.c - the page frame seen from outside: where a frame is (free block, pcp list,
+ * allocation, reserved), its struct page decoded as the kernel keeps it, and the calls a
+ * page's user makes: alloc_pages(), free_pages(), get_page(), put_page().
+ *
+ * Mirrors: include/linux/mm_types.h and page-flags.h (the descriptor), mm/page_alloc.c
+ * (__alloc_pages, __free_pages, free_pages_prepare's bad_page checks), mm/swap.c and
+ * include/linux/mm.h (get_page, put_page, compound_head, compound_order).
+ *
+ * The kernel trusts the callers of free_pages(): a double free or a wrong order corrupts
+ * it, and bad_page() only catches some of it. mm32 refuses every such call before touching
+ * anything, using the host-only pgstate bytes (page.h): the order of each allocation, and
+ * which frames head pcp blocks. So a refused call leaves the machine exactly as it was.
+ * Invariant: for every frame, mm_frame_state() agrees with what check.c reconstructs from
+ * the lists.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "machine.h"
+#include "page_alloc.h"
+
+static const char *const state_names[MM_NR_FRAME_STATES] = {
+	"absent", "reserved", "buddy",	   "buddy_tail",
+	"pcp",	  "pcp_tail", "allocated", "allocated_tail",
+};
+
+const char *mm_frame_state_name(int state)
+{
+	return state >= 0 && state < MM_NR_FRAME_STATES ? state_names[state] : "?";
+}
+
+/* %pGp names (include/trace/events/mmflags.h) */
+static const char *const pageflag_names[NR_PAGEFLAGS] = {
+	"locked",     "referenced", "uptodate",	   "dirty",	"lru",		"active",
+	"workingset", "waiters",    "error",	   "slab",	"owner_priv_1", "arch_1",
+	"reserved",   "private",    "private_2",   "writeback", "head",		"mappedtodisk",
+	"reclaim",    "swapbacked", "unevictable", "mlocked",	"uncached",	"hwpoison",
+};
+
+const char *mm_pageflag_name(unsigned int bit)
+{
+	return bit < NR_PAGEFLAGS ? pageflag_names[bit] : NULL;
+}
+
+uint32_t mm_max_pfn(const struct mm_machine *m)
+{
+	return m->layout.max_pfn;
+}
+
+static unsigned int pgs_order(uint8_t s)
+{
+	return (s & PGS_ALLOC_MASK) - 1u;
+}
+
+static bool is_alloc_head(uint8_t s)
+{
+	return (s & PGS_ALLOC_MASK) && !(s & PGS_PCP);
+}
+
+/* The block holding @pfn: *block and *order; returns the state. */
+static int frame_state(const struct mm_machine *m, pfn_t pfn, pfn_t *block, int *order)
+{
+	const struct page *p = &m->mem_map[pfn];
+	unsigned int k;
+
+	*block = pfn;
+	*order = -1;
+	if (PageReserved(p)) {
+		const struct memblock_type *mem = &m->memblock.memory;
+		phys_addr_t pa = PFN_PHYS(pfn);
+		unsigned int i;
+
+		for (i = 0; i < mem->cnt; i++)
+			if (pa >= mem->regions[i].base &&
+			    pa < mem->regions[i].base + mem->regions[i].size)
+				return MM_FRAME_RESERVED;
+		return MM_FRAME_ABSENT;
+	}
+	if (PageBuddy(p)) {
+		*order = (int)p->private;
+		return MM_FRAME_BUDDY;
+	}
+	if (m->pgstate[pfn] & PGS_PCP) {
+		*order = (int)pgs_order(m->pgstate[pfn]);
+		return MM_FRAME_PCP;
+	}
+	if (is_alloc_head(m->pgstate[pfn])) {
+		*order = (int)pgs_order(m->pgstate[pfn]);
+		return MM_FRAME_ALLOCATED;
+	}
+	for (k = 1; k < MAX_ORDER; k++) {
+		pfn_t h = pfn & ~((1u << k) - 1);
+		const struct page *hp = &m->mem_map[h];
+		uint8_t s = m->pgstate[h];
+
+		if (PageBuddy(hp) && hp->private >= k) {
+			*block = h;
+			*order = (int)hp->private;
+			return MM_FRAME_BUDDY_TAIL;
+		}
+		if ((s & PGS_ALLOC_MASK) && pgs_order(s) >= k) {
+			*block = h;
+			*order = (int)pgs_order(s);
+			return (s & PGS_PCP) ? MM_FRAME_PCP_TAIL : MM_FRAME_ALLOCATED_TAIL;
+		}
+	}
+	return MM_FRAME_ALLOCATED; /* referenced without an allocation record: never so */
+}
+
+int mm_get_frame(const struct mm_machine *m, uint32_t pfn, struct mm_frame_info *out,
+		 struct mm_error *err)
+{
+	const struct page *p;
+	pfn_t block;
+	int order;
+
+	if (pfn >= m->layout.max_pfn)
+		return mm_set_error(err, -EINVAL, "pfn %#x is beyond max_pfn %#x", pfn,
+				    m->layout.max_pfn);
+	p = &m->mem_map[pfn];
+	memset(out, 0, sizeof(*out));
+	out->pfn = pfn;
+	out->phys = PFN_PHYS(pfn);
+	out->state = frame_state(m, pfn, &block, &order);
+	out->flags = p->flags;
+	out->refcount = p->_refcount;
+	out->mapcount = p->_mapcount;
+	out->page_type = (uint32_t)p->_mapcount;
+	if (PageBuddy(p))
+		out->page_type_name = "buddy";
+	else if (((uint32_t)p->_mapcount & (PAGE_TYPE_BASE | PG_table)) == PAGE_TYPE_BASE)
+		out->page_type_name = "table";
+	out->mapping = p->mapping;
+	out->index = p->index;
+	out->private = p->private;
+	out->zone = (int)page_zonenum(p);
+	out->pageblock_migratetype = (int)get_pfnblock_migratetype(
+		&m->pgdat.node_zones[page_zonenum(p)], pfn, m->geo.pageblock_order);
+	out->buddy_order = PageBuddy(p) ? (int)p->private : -1;
+	out->free_list_migratetype = PageBuddy(p) ? (int)p->index : -1;
+	out->block_pfn = order >= 0 ? (int)block : -1;
+	out->block_order = order;
+	out->pcp_cpu = -1;
+	if (out->state == MM_FRAME_PCP || out->state == MM_FRAME_PCP_TAIL) {
+		const struct zone *z = &m->pgdat.node_zones[page_zonenum(p)];
+		unsigned int cpu, k;
+
+		for (cpu = 0; cpu < m->pgdat.nr_cpus && out->pcp_cpu < 0; cpu++)
+			for (k = 0; k < NR_PCP_LISTS && out->pcp_cpu < 0; k++)
+				for (pfn_t i = z->pcp[cpu].lists[k].first; i != PFN_NIL;
+				     i = m->mem_map[i].lru_next)
+					if (i == block) {
+						out->pcp_cpu = (int)cpu;
+						break;
+					}
+	}
+	out->head = PageHead(p);
+	out->tail = PageTail(p);
+	out->compound_head = out->tail ? p->lru_next : pfn;
+	if (out->head)
+		out->compound_order = (int)(m->mem_map[pfn + 1].index & 0xff);
+	else if (out->tail)
+		out->compound_order = (int)(m->mem_map[p->lru_next + 1].index & 0xff);
+	out->lowmem = pfn < m->layout.max_low_pfn;
+	out->vaddr = out->lowmem ? PAGE_OFFSET + (pfn << PAGE_SHIFT) : 0;
+	return 0;
+}
+
+void mm_get_alloc_events(const struct mm_machine *m, struct mm_alloc_events *out)
+{
+	*out = m->events;
+}
+
+/* ---- alloc_pages / free_pages / get_page / put_page ---------------------------------- */
+
+int mm_alloc_pages(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigned int order,
+		   struct mm_page_alloc *out, struct mm_error *err)
+{
+	bool forever;
+	char mask[256];
+	pfn_t pfn;
+
+	if (cpu >= m->pgdat.nr_cpus)
+		return mm_set_error(err, -EINVAL, "cpu %u does not exist (the machine has %u)", cpu,
+				    m->pgdat.nr_cpus);
+	if (order >= MAX_ORDER)
+		return mm_set_error(err, -EINVAL, "order %u is not below MAX_ORDER (%u)", order,
+				    MAX_ORDER);
+	if (gfp & ~__GFP_BITS_MASK)
+		return mm_set_error(err, -EINVAL, "GFP mask %#x has bits above __GFP_BITS_SHIFT",
+				    gfp);
+	if (gfp_zone_bad(gfp))
+		return mm_set_error(err, -EINVAL,
+				    "GFP mask %#x combines zone modifiers the kernel rejects "
+				    "(GFP_ZONE_BAD)",
+				    gfp);
+	pfn = __alloc_pages(m, gfp, order, cpu, &forever);
+	if (pfn == PFN_NIL) {
+		mm_gfp_format(gfp, mask, sizeof(mask));
+		if (forever)
+			return mm_set_error(
+				err, -ENOSPC,
+				"page allocation order:%u, mode:%#x(%s) cannot be "
+				"satisfied: the kernel would retry this __GFP_NOFAIL "
+				"allocation for ever (reclaim and the OOM killer are not "
+				"modelled yet)",
+				order, gfp, mask);
+		return mm_set_error(
+			err, -ENOSPC,
+			"page allocation failure: order:%u, mode:%#x(%s): no zone up to "
+			"%s can give it without dipping below what the mask may use, "
+			"and reclaim made no progress",
+			order, gfp, mask, mm_zone_name((int)gfp_zone(gfp)));
+	}
+	out->pfn = pfn;
+	out->order = order;
+	out->zone = (int)page_zonenum(&m->mem_map[pfn]);
+	out->migratetype = (int)gfp_migratetype(gfp, m->pgdat.page_group_by_mobility_disabled);
+	out->lowmem = pfn < m->layout.max_low_pfn;
+	out->vaddr = out->lowmem ? PAGE_OFFSET + (pfn << PAGE_SHIFT) : 0;
+	return 0;
+}
+
+/* The checks free_pages_prepare()/bad_page() would make, and the ones the kernel cannot. */
+static int check_free(const struct mm_machine *m, pfn_t pfn, const char *what, struct mm_error *err)
+{
+	const struct page *p;
+	pfn_t block;
+	int order, state;
+
+	if (pfn >= m->layout.max_pfn)
+		return mm_set_error(err, -EINVAL, "%s: pfn %#x is beyond max_pfn %#x", what, pfn,
+				    m->layout.max_pfn);
+	p = &m->mem_map[pfn];
+	state = frame_state(m, pfn, &block, &order);
+	switch (state) {
+	case MM_FRAME_ABSENT:
+		return mm_set_error(err, -EINVAL, "%s: pfn %#x is not RAM (a hole in the e820 map)",
+				    what, pfn);
+	case MM_FRAME_RESERVED:
+		return mm_set_error(err, -EBUSY,
+				    "%s: bad_page: PAGE_FLAGS_CHECK_AT_FREE flag(s) set: pfn %#x "
+				    "is PG_reserved",
+				    what, pfn);
+	case MM_FRAME_BUDDY:
+	case MM_FRAME_BUDDY_TAIL:
+		return mm_set_error(err, -EBUSY,
+				    "%s: double free: pfn %#x is already free (in the buddy "
+				    "allocator, order-%d block at pfn %#x)",
+				    what, pfn, order, block);
+	case MM_FRAME_PCP:
+	case MM_FRAME_PCP_TAIL:
+		return mm_set_error(err, -EBUSY,
+				    "%s: double free: pfn %#x is already free (on a per-CPU "
+				    "list, order-%d block at pfn %#x)",
+				    what, pfn, order, block);
+	case MM_FRAME_ALLOCATED_TAIL:
+		if (PageTail(p))
+			return mm_set_error(err, -EINVAL,
+					    "%s: pfn %#x is a tail page of the compound page at "
+					    "pfn %#x (order %d); free its head",
+					    what, pfn, p->lru_next, order);
+		return mm_set_error(err, -EINVAL,
+				    "%s: pfn %#x is inside the order-%d allocation at pfn %#x; "
+				    "free that pfn",
+				    what, pfn, order, block);
+	default:
+		break;
+	}
+	if (!is_alloc_head(m->pgstate[pfn]) || p->_refcount <= 0)
+		return mm_set_error(err, -EBUSY, "%s: pfn %#x has refcount %d and no allocation",
+				    what, pfn, p->_refcount);
+	if (p->_mapcount != -1)
+		return mm_set_error(err, -EBUSY, "%s: bad_page: nonzero mapcount on pfn %#x", what,
+				    pfn);
+	return 0;
+}
+
+int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned int order,
+		  bool *freed, struct mm_error *err)
+{
+	unsigned int alloc_order;
+	int r;
+
+	if (cpu >= m->pgdat.nr_cpus)
+		return mm_set_error(err, -EINVAL, "cpu %u does not exist (the machine has %u)", cpu,
+				    m->pgdat.nr_cpus);
+	if (order >= MAX_ORDER)
+		return mm_set_error(err, -EINVAL,
+				    "free_pages: order %u is not below MAX_ORDER (%u)", order,
+				    MAX_ORDER);
+	r = check_free(m, pfn, "free_pages", err);
+	if (r)
+		return r;
+	alloc_order = pgs_order(m->pgstate[pfn]);
+	if (order != alloc_order)
+		return mm_set_error(err, -EINVAL,
+				    "free_pages: wrong order: pfn %#x was allocated with order %u, "
+				    "not %u",
+				    pfn, alloc_order, order);
+	if (freed)
+		*freed = m->mem_map[pfn]._refcount == 1 || (!PageHead(&m->mem_map[pfn]) && order);
+	__free_pages(m, pfn, order, cpu);
+	return 0;
+}
+
+static pfn_t compound_head(const struct mm_machine *m, pfn_t pfn)
+{
+	return PageTail(&m->mem_map[pfn]) ? m->mem_map[pfn].lru_next : pfn;
+}
+
+int mm_get_page(struct mm_machine *m, uint32_t pfn, int *refcount, struct mm_error *err)
+{
+	struct page *p;
+
+	if (pfn >= m->layout.max_pfn)
+		return mm_set_error(err, -EINVAL, "get_page: pfn %#x is beyond max_pfn %#x", pfn,
+				    m->layout.max_pfn);
+	p = &m->mem_map[compound_head(m, pfn)];
+	if (p->_refcount <= 0)
+		return mm_set_error(err, -EBUSY,
+				    "get_page: pfn %#x has refcount 0 (free, or inside a "
+				    "non-compound allocation): the kernel's VM_BUG_ON_PAGE",
+				    pfn);
+	p->_refcount++;
+	if (refcount)
+		*refcount = p->_refcount;
+	return 0;
+}
+
+int mm_put_page(struct mm_machine *m, unsigned int cpu, uint32_t pfn, int *refcount, bool *freed,
+		struct mm_error *err)
+{
+	pfn_t head;
+	struct page *p;
+
+	if (cpu >= m->pgdat.nr_cpus)
+		return mm_set_error(err, -EINVAL, "cpu %u does not exist (the machine has %u)", cpu,
+				    m->pgdat.nr_cpus);
+	if (pfn >= m->layout.max_pfn)
+		return mm_set_error(err, -EINVAL, "put_page: pfn %#x is beyond max_pfn %#x", pfn,
+				    m->layout.max_pfn);
+	head = compound_head(m, pfn);
+	p = &m->mem_map[head];
+	if (p->_refcount <= 0)
+		return mm_set_error(err, -EBUSY,
+				    "put_page: pfn %#x has refcount 0 (free, or inside a "
+				    "non-compound allocation)",
+				    pfn);
+	if (p->_refcount == 1) {
+		int r = check_free(m, head, "put_page", err);
+
+		if (r)
+			return r;
+		if (!PageHead(p) && pgs_order(m->pgstate[head]) > 0)
+			return mm_set_error(
+				err, -EBUSY,
+				"put_page: the last reference of a non-compound order-%u "
+				"block at pfn %#x would free only its first page (the "
+				"kernel leaks the rest); use free_pages with order %u",
+				pgs_order(m->pgstate[head]), head, pgs_order(m->pgstate[head]));
+		free_pages_prepared(m, head, pgs_order(m->pgstate[head]), cpu);
+		if (refcount)
+			*refcount = 0;
+		if (freed)
+			*freed = true;
+		return 0;
+	}
+	p->_refcount--;
+	if (refcount)
+		*refcount = p->_refcount;
+	if (freed)
+		*freed = false;
+	return 0;
+}
+
+int mm_drain_all_pages(struct mm_machine *m, struct mm_error *err)
+{
+	(void)err;
+	drain_all_pages(m);
+	return 0;
+}
