@@ -440,6 +440,7 @@ static void steal_suitable_fallback(struct mm_machine *m, struct zone *z, pfn_t 
 
 		for (i = pfn; i < pfn + (1u << order); i += pageblock_nr_pages(m))
 			set_pageblock_migratetype(&m->pgdat, z, i, pb, start_type);
+		m->events.pageblocks_stolen++;
 		goto single_page;
 	}
 	if (boost_watermark(m, z) && (alloc_flags & ALLOC_KSWAPD))
