@@ -26,6 +26,57 @@ json_t *api_json_hex(uint64_t v)
 	return json_string(s);
 }
 
+static size_t skip_ws(const char *t, size_t len, size_t i)
+{
+	while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+		i++;
+	return i;
+}
+
+int api_json_array_spans(const char *t, size_t len, struct api_json_span *out, size_t n)
+{
+	size_t i = skip_ws(t, len, 0), k = 0;
+
+	if (i >= len || t[i] != '[')
+		return -EINVAL;
+	i = skip_ws(t, len, i + 1);
+	if (i < len && t[i] == ']') {
+		i++;
+	} else {
+		for (;;) {
+			size_t start = i, end;
+			int depth = 0;
+
+			for (; i < len; i++) {
+				char ch = t[i];
+
+				if (ch == '"') {
+					for (i++; i < len && t[i] != '"'; i++)
+						if (t[i] == '\\')
+							i++;
+				} else if (ch == '{' || ch == '[') {
+					depth++;
+				} else if (ch == '}' || ch == ']') {
+					if (depth == 0)
+						break;
+					depth--;
+				} else if (ch == ',' && depth == 0) {
+					break;
+				}
+			}
+			if (i >= len || k >= n)
+				return -EINVAL;
+			for (end = i; end > start && strchr(" \t\n\r", t[end - 1]); end--)
+				;
+			out[k++] = (struct api_json_span){t + start, end - start};
+			if (t[i++] == ']')
+				break;
+			i = skip_ws(t, len, i);
+		}
+	}
+	return skip_ws(t, len, i) == len && k == n ? 0 : -EINVAL;
+}
+
 bool api_name_valid(const char *name)
 {
 	size_t n = strlen(name);
@@ -531,6 +582,131 @@ json_t *api_totals_to_json(const struct mm_totals *t)
 	return o;
 }
 
+json_t *api_alloc_events_to_json(const struct mm_alloc_events *ev)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	if (set(o, "kswapd_wakeups", json_integer((json_int_t)ev->kswapd_wakeups)) |
+	    set(o, "direct_reclaims", json_integer((json_int_t)ev->direct_reclaims)) |
+	    set(o, "alloc_failures", json_integer((json_int_t)ev->alloc_failures)) |
+	    set(o, "pcp_drains", json_integer((json_int_t)ev->pcp_drains)) |
+	    set(o, "highatomic_reserved", json_integer((json_int_t)ev->highatomic_reserved)) |
+	    set(o, "pageblocks_stolen", json_integer((json_int_t)ev->pageblocks_stolen)) |
+	    set(o, "fallbacks", json_integer((json_int_t)ev->fallbacks))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *api_machine_totals_json(const struct mm_machine *m)
+{
+	struct mm_alloc_events ev;
+	struct mm_totals t;
+	json_t *o;
+
+	mm_get_totals(m, &t);
+	mm_get_alloc_events(m, &ev);
+	o = api_totals_to_json(&t);
+	if (o && set(o, "alloc_events", api_alloc_events_to_json(&ev))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* ---- the page allocator ------------------------------------------------------------------ */
+
+static json_t *name_or_null(const char *name)
+{
+	return name ? json_string(name) : json_null();
+}
+
+static const char *zone_name_or_null(int zone)
+{
+	return zone >= 0 && zone < MM_NR_ZONES ? mm_zone_name(zone) : NULL;
+}
+
+static const char *migratetype_name_or_null(int mt)
+{
+	return mt >= 0 && mt < MM_MIGRATE_TYPES ? mm_migratetype_name(mt) : NULL;
+}
+
+json_t *api_page_alloc_to_json(const struct mm_page_alloc *a)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	if (set(o, "pfn", json_integer(a->pfn)) | set(o, "order", json_integer(a->order)) |
+	    set(o, "zone", name_or_null(zone_name_or_null(a->zone))) |
+	    set(o, "migratetype", name_or_null(migratetype_name_or_null(a->migratetype))) |
+	    set(o, "address", a->lowmem ? api_json_hex(a->vaddr) : json_null()) |
+	    set(o, "phys", api_json_hex((uint64_t)a->pfn << 12))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *api_frame_to_json(const struct mm_frame_info *f)
+{
+	json_t *o = json_object(), *flags = json_object(), *names = json_array();
+	json_t *type = json_object(), *compound = json_object(), *block;
+	bool bad = !o || !flags || !names || !type || !compound;
+
+	if (bad) {
+		json_decref(o);
+		json_decref(flags);
+		json_decref(names);
+		json_decref(type);
+		json_decref(compound);
+		return NULL;
+	}
+	for (unsigned int bit = 0; bit < MM_NR_PAGEFLAGS; bit++) {
+		const char *name = mm_pageflag_name(bit);
+
+		if ((f->flags & (1u << bit)) && name)
+			bad |= json_array_append_new(names, json_string(name)) != 0;
+	}
+	bad |= set(flags, "raw", api_json_hex(f->flags)) | set(flags, "names", names);
+	bad |= set(type, "raw", api_json_hex(f->page_type)) |
+	       set(type, "name", name_or_null(f->page_type_name));
+	bad |= set(compound, "head", json_boolean(f->head)) |
+	       set(compound, "tail", json_boolean(f->tail)) |
+	       set(compound, "head_pfn", json_integer(f->compound_head)) |
+	       set(compound, "order", json_integer(f->compound_order));
+	if (f->block_pfn >= 0 && f->block_order >= 0)
+		block = json_pack("{s:i, s:i}", "pfn", f->block_pfn, "order", f->block_order);
+	else
+		block = json_null();
+	bad |= set(o, "pfn", json_integer(f->pfn)) | set(o, "phys", api_json_hex(f->phys)) |
+	       set(o, "state", name_or_null(mm_frame_state_name(f->state))) |
+	       set(o, "flags", flags) | set(o, "zone", name_or_null(zone_name_or_null(f->zone))) |
+	       set(o, "refcount", json_integer(f->refcount)) |
+	       set(o, "mapcount", json_integer(f->mapcount)) | set(o, "page_type", type) |
+	       set(o, "mapping", api_json_hex(f->mapping)) |
+	       set(o, "index", json_integer(f->index)) |
+	       set(o, "private", json_integer(f->private)) |
+	       set(o, "pageblock_migratetype",
+		   name_or_null(migratetype_name_or_null(f->pageblock_migratetype))) |
+	       set(o, "buddy_order",
+		   f->buddy_order >= 0 ? json_integer(f->buddy_order) : json_null()) |
+	       set(o, "free_list",
+		   name_or_null(migratetype_name_or_null(f->free_list_migratetype))) |
+	       set(o, "block", block) |
+	       set(o, "pcp_cpu", f->pcp_cpu >= 0 ? json_integer(f->pcp_cpu) : json_null()) |
+	       set(o, "compound", compound) |
+	       set(o, "address", f->lowmem ? api_json_hex(f->vaddr) : json_null());
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 json_t *api_zones_array(const struct mm_machine *m, struct mm_error *err)
 {
 	json_t *arr = json_array();
@@ -676,7 +852,6 @@ json_t *api_machine_summary(const char *id, const struct mm_machine *m, struct m
 json_t *api_machine_to_json(const char *id, const struct mm_machine *m, struct mm_error *err)
 {
 	struct mm_layout layout;
-	struct mm_totals totals;
 	json_t *o, *zones;
 
 	zones = api_zones_array(m, err);
@@ -688,9 +863,8 @@ json_t *api_machine_to_json(const char *id, const struct mm_machine *m, struct m
 		return NULL;
 	}
 	mm_get_layout(m, &layout);
-	mm_get_totals(m, &totals);
 	if (set(o, "layout", api_layout_to_json(&layout)) | set(o, "zones", zones) |
-	    set(o, "totals", api_totals_to_json(&totals))) {
+	    set(o, "totals", api_machine_totals_json(m))) {
 		json_decref(o);
 		api_error(err, -ENOMEM, "out of memory building the machine document");
 		return NULL;

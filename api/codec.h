@@ -23,6 +23,20 @@
 
 #define API_NAME_MAX 64 /* machine names: ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$ plus NUL */
 
+/* A piece of a JSON text. */
+struct api_json_span {
+	const char *text;
+	size_t len;
+};
+
+/*
+ * api_json_array_spans - the text of each element of the JSON array in @text.
+ * @text: a JSON text that json_loadb() accepted and that is an array of @n elements.
+ * Return: 0 with @out[0..n-1] pointing into @text (without surrounding white space);
+ * -EINVAL when @text is not such an array.
+ */
+int api_json_array_spans(const char *text, size_t len, struct api_json_span *out, size_t n);
+
 /* "0x%llx" as a JSON string. */
 json_t *api_json_hex(uint64_t v);
 
@@ -54,6 +68,19 @@ json_t *api_memblock_json(const struct mm_machine *m, struct mm_error *err);
 json_t *api_machine_summary(const char *id, const struct mm_machine *m, struct mm_error *err);
 /* {"id","name","config","layout","zones","totals"} */
 json_t *api_machine_to_json(const char *id, const struct mm_machine *m, struct mm_error *err);
+
+/* The result of alloc_pages: {"pfn","order","zone","migratetype","address","phys"};
+ * address is the kernel virtual address (hex) for lowmem, null for highmem. */
+json_t *api_page_alloc_to_json(const struct mm_page_alloc *a);
+
+/* A decoded page descriptor (GET /v1/machines/{id}/frames/{pfn}), see ROUTES.md. */
+json_t *api_frame_to_json(const struct mm_frame_info *f);
+
+/* {"kswapd_wakeups","direct_reclaims",...}: mm_get_alloc_events() as JSON. */
+json_t *api_alloc_events_to_json(const struct mm_alloc_events *ev);
+
+/* Totals of @m with its allocator events ("alloc_events"); the /zones and machine view. */
+json_t *api_machine_totals_json(const struct mm_machine *m);
 
 /*
  * api_sysctl_get_json - read /proc/sys/vm/@name as a JSON value: an integer, or an array

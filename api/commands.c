@@ -93,11 +93,165 @@ static int op_set_sysctl(struct mm_machine *m, const json_t *cmd, unsigned int c
 	return 0;
 }
 
+/* ---- the page allocator ---------------------------------------------------------------- */
+
+/*
+ * The integer field @name of @cmd: @def when absent (or -EINVAL when @required), else it
+ * must be an integer in @min..@max.
+ */
+static int int_field(const json_t *cmd, const char *name, bool required, json_int_t def,
+		     json_int_t min, json_int_t max, json_int_t *ret, struct mm_error *err)
+{
+	const json_t *v = json_object_get(cmd, name);
+	json_int_t x;
+
+	if (!v) {
+		if (required)
+			return api_error(err, -EINVAL, "field '%s' (an integer) is required", name);
+		*ret = def;
+		return 0;
+	}
+	if (!json_is_integer(v))
+		return api_error(err, -EINVAL, "field '%s' must be an integer", name);
+	x = json_integer_value(v);
+	if (x < min || x > max)
+		return api_error(err, -EINVAL,
+				 "field '%s' must be %" JSON_INTEGER_FORMAT
+				 "..%" JSON_INTEGER_FORMAT ", not %" JSON_INTEGER_FORMAT,
+				 name, min, max, x);
+	*ret = x;
+	return 0;
+}
+
+static int order_field(const json_t *cmd, unsigned int *ret, struct mm_error *err)
+{
+	json_int_t order;
+	int r = int_field(cmd, "order", false, 0, 0, MM_MAX_ORDER - 1, &order, err);
+
+	if (r < 0)
+		return r;
+	*ret = (unsigned int)order;
+	return 0;
+}
+
+static int pfn_field(const json_t *cmd, uint32_t *ret, struct mm_error *err)
+{
+	json_int_t pfn;
+	int r = int_field(cmd, "pfn", true, 0, 0, UINT32_MAX, &pfn, err);
+
+	if (r < 0)
+		return r;
+	*ret = (uint32_t)pfn;
+	return 0;
+}
+
+static int op_alloc_pages(struct mm_machine *m, const json_t *cmd, unsigned int cpu, json_t **ret,
+			  struct mm_error *err)
+{
+	const json_t *jgfp = json_object_get(cmd, "gfp");
+	struct mm_page_alloc a;
+	unsigned int order;
+	mm_gfp_t gfp;
+	int r;
+
+	if (!jgfp || !json_is_string(jgfp))
+		return api_error(err, -EINVAL,
+				 "field 'gfp' (a string such as \"GFP_KERNEL|__GFP_ZERO\") is "
+				 "required");
+	r = order_field(cmd, &order, err);
+	if (r < 0)
+		return r;
+	r = mm_gfp_parse(json_string_value(jgfp), &gfp, err);
+	if (r < 0)
+		return r;
+	r = mm_alloc_pages(m, cpu, gfp, order, &a, err);
+	if (r < 0)
+		return r;
+	*ret = api_page_alloc_to_json(&a);
+	if (!*ret)
+		return api_error(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static int op_free_pages(struct mm_machine *m, const json_t *cmd, unsigned int cpu, json_t **ret,
+			 struct mm_error *err)
+{
+	unsigned int order;
+	bool freed = false;
+	uint32_t pfn;
+	int r;
+
+	r = pfn_field(cmd, &pfn, err);
+	if (r < 0)
+		return r;
+	r = order_field(cmd, &order, err);
+	if (r < 0)
+		return r;
+	r = mm_free_pages(m, cpu, pfn, order, &freed, err);
+	if (r < 0)
+		return r;
+	*ret = json_object();
+	if (!*ret || json_object_set_new(*ret, "pfn", json_integer(pfn)) ||
+	    json_object_set_new(*ret, "order", json_integer(order)) ||
+	    json_object_set_new(*ret, "freed", json_boolean(freed))) {
+		json_decref(*ret);
+		return api_error(err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int op_get_page(struct mm_machine *m, const json_t *cmd, unsigned int cpu, json_t **ret,
+		       struct mm_error *err)
+{
+	int refcount = 0;
+	uint32_t pfn;
+	int r;
+
+	r = pfn_field(cmd, &pfn, err);
+	if (r < 0)
+		return r;
+	r = mm_get_page(m, pfn, &refcount, err);
+	if (r < 0)
+		return r;
+	*ret = json_pack("{s:I, s:i}", "pfn", (json_int_t)pfn, "refcount", refcount);
+	if (!*ret)
+		return api_error(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static int op_put_page(struct mm_machine *m, const json_t *cmd, unsigned int cpu, json_t **ret,
+		       struct mm_error *err)
+{
+	bool freed = false;
+	int refcount = 0;
+	uint32_t pfn;
+	int r;
+
+	r = pfn_field(cmd, &pfn, err);
+	if (r < 0)
+		return r;
+	r = mm_put_page(m, cpu, pfn, &refcount, &freed, err);
+	if (r < 0)
+		return r;
+	*ret = json_pack("{s:I, s:i, s:b}", "pfn", (json_int_t)pfn, "refcount", refcount, "freed",
+			 freed);
+	if (!*ret)
+		return api_error(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
 /* ---- the table ------------------------------------------------------------------------- */
 
 static const char *const set_sysctl_fields[] = {"name", "value", NULL};
+static const char *const alloc_pages_fields[] = {"gfp", "order", NULL};
+static const char *const free_pages_fields[] = {"pfn", "order", NULL};
+static const char *const pfn_fields[] = {"pfn", NULL};
 
 static const struct api_command_op command_ops[] = {
+	{"alloc_pages", alloc_pages_fields, op_alloc_pages},
+	{"free_pages", free_pages_fields, op_free_pages},
+	{"get_page", pfn_fields, op_get_page},
+	{"put_page", pfn_fields, op_put_page},
 	{"set_sysctl", set_sysctl_fields, op_set_sysctl},
 };
 

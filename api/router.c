@@ -10,6 +10,7 @@
  * it after the reply is built, so handlers never see an unlocked machine.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,14 +192,13 @@ static int h_layout(struct ctx *c, struct api_reply *out, struct mm_error *err)
 
 static int h_zones(struct ctx *c, struct api_reply *out, struct mm_error *err)
 {
-	struct mm_totals t;
 	json_t *zones = api_zones_array(c->lease.m, err);
 
 	if (!zones)
 		return failed_code(err);
-	mm_get_totals(c->lease.m, &t);
 	return reply_json(out, 200,
-			  json_pack("{s:o, s:o}", "zones", zones, "totals", api_totals_to_json(&t)),
+			  json_pack("{s:o, s:o}", "zones", zones, "totals",
+				    api_machine_totals_json(c->lease.m)),
 			  err);
 }
 
@@ -226,37 +226,108 @@ static int h_sysctl_get(struct ctx *c, struct api_reply *out, struct mm_error *e
 	return reply_json(out, 200, json_pack("{s:s, s:o}", "name", c->cap[1], "value", v), err);
 }
 
-/* Execute one command and journal it; *@ret_entry = {"seq","op","result"} (new ref). */
-static int run_command(struct ctx *c, const json_t *cmd, json_t **ret_entry, json_t **ret_result,
-		       struct mm_error *err)
+/*
+ * Run the commands of @body (one command object, or an array when @batch) in order, stop at
+ * the first failure, and journal the ones that succeeded in one append, before any reply
+ * is built. @texts (may be NULL) holds the JSON text of each command of a batch.
+ * *@ret_entries: a new array of {"seq","op","result"} of the commands that succeeded.
+ * Return: 0; the failing command's code (then for a batch c->extra holds "index" and
+ * "results"); or the journal's code, when nothing was journaled (then *@ret_entries is
+ * untouched and the commands that ran are not in the journal).
+ */
+static int run_commands(struct ctx *c, const json_t *body, bool batch,
+			const struct api_json_span *texts, json_t **ret_entries,
+			struct mm_error *err)
 {
-	json_t *result = NULL;
-	int64_t seq;
+	size_t n = batch ? json_array_size(body) : 1, done;
+	struct api_journal_entry *v = NULL;
+	json_t *entries = NULL;
+	int64_t first = 0;
+	int r = 0, rj;
+
+	if (n) {
+		v = calloc(n, sizeof(*v));
+		if (!v)
+			return api_error(err, -ENOMEM, "out of memory");
+	}
+	for (done = 0; done < n; done++) {
+		const json_t *cmd = batch ? json_array_get(body, done) : body;
+		json_t *result = NULL;
+
+		r = api_command_exec(c->lease.m, cmd, &result, err);
+		if (r < 0) {
+			call_failed(r, err, "the command");
+			break;
+		}
+		v[done] = (struct api_journal_entry){.cmd = cmd, .result = result};
+		if (texts) {
+			v[done].cmd_text = texts[done].text;
+			v[done].cmd_len = texts[done].len;
+		}
+	}
+	if (done) {
+		struct mm_error jerr = {0};
+
+		rj = c->host->ops->journal_append(c->host->data, &c->lease, v, done, &first, &jerr);
+		if (rj < 0) {
+			call_failed(rj, &jerr, "appending to the journal");
+			api_error(
+				err, rj,
+				"%.160s; %zu command(s) changed the machine but are not journaled",
+				jerr.msg, done);
+			r = rj;
+			goto out;
+		}
+	}
+	entries = json_array();
+	for (size_t i = 0; entries && i < done; i++) {
+		json_t *e = json_object();
+
+		if (!e || json_object_set_new(e, "seq", json_integer(first + (json_int_t)i)) ||
+		    json_object_set_new(e, "op", json_string(api_command_op(v[i].cmd))) ||
+		    json_object_set((json_t *)e, "result", (json_t *)v[i].result) ||
+		    json_array_append_new(entries, e)) {
+			json_decref(e);
+			json_decref(entries);
+			entries = NULL;
+		}
+	}
+	if (!entries) {
+		r = api_error(err, -ENOMEM, "out of memory building the results");
+		goto out;
+	}
+	if (r < 0 && batch)
+		c->extra = json_pack("{s:I, s:O}", "index", (json_int_t)done, "results", entries);
+	*ret_entries = entries;
+out:
+	for (size_t i = 0; i < done; i++)
+		json_decref((json_t *)v[i].result);
+	free(v);
+	return r;
+}
+
+/* Run the one command @cmd (steals it) built by a REST handler; *@ret_result its result. */
+static int run_built_command(struct ctx *c, json_t *cmd, json_t **ret_result, struct mm_error *err)
+{
+	json_t *entries = NULL;
 	int r;
 
-	r = api_command_exec(c->lease.m, cmd, &result, err);
-	if (r < 0)
-		return call_failed(r, err, "the command");
-	r = c->host->ops->journal_append(c->host->data, &c->lease, cmd, result, &seq, err);
-	if (r < 0) {
-		json_decref(result);
-		return call_failed(r, err, "appending to the journal");
-	}
-	if (ret_result)
-		*ret_result = json_incref(result);
-	*ret_entry = json_pack("{s:I, s:s, s:o}", "seq", (json_int_t)seq, "op", api_command_op(cmd),
-			       "result", result);
-	if (!*ret_entry) {
-		if (ret_result)
-			json_decref(*ret_result);
+	if (!cmd)
 		return api_error(err, -ENOMEM, "out of memory");
+	r = run_commands(c, cmd, false, NULL, &entries, err);
+	json_decref(cmd);
+	if (r < 0) {
+		json_decref(entries);
+		return r;
 	}
-	return 0;
+	*ret_result = json_incref(json_object_get(json_array_get(entries, 0), "result"));
+	json_decref(entries);
+	return *ret_result ? 0 : api_error(err, -ENOMEM, "out of memory");
 }
 
 static int h_sysctl_put(struct ctx *c, struct api_reply *out, struct mm_error *err)
 {
-	json_t *cmd, *entry, *result;
+	json_t *result;
 	const char *key;
 	json_t *v;
 	int r;
@@ -271,52 +342,243 @@ static int h_sysctl_put(struct ctx *c, struct api_reply *out, struct mm_error *e
 		return api_error(err, -EINVAL, "field 'value' is required");
 	if (!api_sysctl_known(c->cap[1]))
 		return api_error(err, -ENOENT, "no sysctl vm.%.64s", c->cap[1]);
-	cmd = json_pack("{s:s, s:s, s:O}", "op", "set_sysctl", "name", c->cap[1], "value",
-			json_object_get(c->body, "value"));
-	if (!cmd)
-		return api_error(err, -ENOMEM, "out of memory");
-	r = run_command(c, cmd, &entry, &result, err);
-	json_decref(cmd);
+	r = run_built_command(c,
+			      json_pack("{s:s, s:s, s:O}", "op", "set_sysctl", "name", c->cap[1],
+					"value", json_object_get(c->body, "value")),
+			      &result, err);
 	if (r < 0)
 		return r;
-	json_decref(entry);
 	return reply_json(out, 200, result, err);
 }
 
 static int h_commands(struct ctx *c, struct api_reply *out, struct mm_error *err)
 {
-	json_t *entry, *results, *cmd;
-	size_t i;
+	struct api_json_span *texts = NULL;
+	json_t *entries = NULL;
+	size_t n;
 	int r;
 
 	if (json_is_object(c->body)) {
-		r = run_command(c, c->body, &entry, NULL, err);
-		if (r < 0)
+		r = run_commands(c, c->body, false, NULL, &entries, err);
+		if (r < 0) {
+			json_decref(entries);
 			return r;
-		return reply_json(out, 200, entry, err);
+		}
+		r = reply_json(out, 200, json_incref(json_array_get(entries, 0)), err);
+		json_decref(entries);
+		return r;
 	}
 	if (!json_is_array(c->body))
 		return api_error(err, -EINVAL, "the body must be a command object or an array");
-	if (json_array_size(c->body) > API_BATCH_MAX)
+	n = json_array_size(c->body);
+	if (n > API_BATCH_MAX)
 		return api_error(err, -E2BIG, "a batch holds at most %d commands, not %zu",
-				 API_BATCH_MAX, json_array_size(c->body));
-	results = json_array();
-	if (!results)
-		return api_error(err, -ENOMEM, "out of memory");
-	json_array_foreach(c->body, i, cmd) {
-		r = run_command(c, cmd, &entry, NULL, err);
-		if (r < 0) {
-			c->extra =
-				json_pack("{s:I, s:o}", "index", (json_int_t)i, "results", results);
-			/* the problem goes out even if the extra members could not be built */
-			return r;
-		}
-		if (json_array_append_new(results, entry)) {
-			json_decref(results);
-			return api_error(err, -ENOMEM, "out of memory");
+				 API_BATCH_MAX, n);
+	/* the text of each command as received, so the journal need not serialize it again */
+	if (n) {
+		texts = malloc(n * sizeof(*texts));
+		if (texts && api_json_array_spans(c->req->body, c->req->body_len, texts, n) < 0) {
+			free(texts);
+			texts = NULL;
 		}
 	}
-	return reply_json(out, 200, json_pack("{s:o}", "results", results), err);
+	r = run_commands(c, c->body, true, texts, &entries, err);
+	free(texts);
+	if (r < 0) {
+		json_decref(entries);
+		return r;
+	}
+	return reply_json(out, 200, json_pack("{s:o}", "results", entries), err);
+}
+
+/* ---- the page allocator ------------------------------------------------------------------ */
+
+/* A query argument as an integer: decimal digits only, at most @max. */
+static int parse_uint(const char *what, const char *s, uint32_t max, uint32_t *ret,
+		      struct mm_error *err)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	for (i = 0; s && s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 19)
+			break;
+		x = x * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (!s || !s[0] || s[i])
+		return api_error(err, -EINVAL, "%s must be a decimal integer, not \"%.32s\"", what,
+				 s ? s : "");
+	if (x > max)
+		return api_error(err, -EINVAL, "%s must be at most %" PRIu32 ", not %" PRIu64, what,
+				 max, x);
+	*ret = (uint32_t)x;
+	return 0;
+}
+
+/* Refuse query arguments other than @known (NULL-terminated) and repeated ones. */
+static int query_check(const struct ctx *c, const char *const *known, struct mm_error *err)
+{
+	for (size_t i = 0; i < c->req->nquery; i++) {
+		const char *key = c->req->query[i].key;
+		const char *const *k;
+
+		for (k = known; *k && strcmp(*k, key); k++)
+			;
+		if (!*k)
+			return api_error(err, -EINVAL, "unknown query parameter '%.64s'", key);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(c->req->query[j].key, key))
+				return api_error(err, -EINVAL,
+						 "query parameter '%.64s' is given twice", key);
+	}
+	return 0;
+}
+
+/* The query argument @key as an integer 0..@max; *@ret untouched when absent. */
+static int query_uint(const struct ctx *c, const char *key, uint32_t max, uint32_t *ret,
+		      bool *present, struct mm_error *err)
+{
+	char what[80];
+
+	for (size_t i = 0; i < c->req->nquery; i++) {
+		if (strcmp(c->req->query[i].key, key))
+			continue;
+		snprintf(what, sizeof(what), "query parameter '%s'", key);
+		if (present)
+			*present = true;
+		return parse_uint(what, c->req->query[i].value, max, ret, err);
+	}
+	return 0;
+}
+
+static int h_pages_post(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *cmd, *result, *v;
+	const char *key;
+	int r;
+
+	if (!json_is_object(c->body))
+		return api_error(err, -EINVAL,
+				 "the body must be an object {\"gfp\", \"order\"?, \"cpu\"?}");
+	json_object_foreach(c->body, key, v) {
+		if (strcmp(key, "gfp") && strcmp(key, "order") && strcmp(key, "cpu"))
+			return api_error(err, -EINVAL,
+					 "unknown field '%.64s' (known: gfp, order, cpu)", key);
+	}
+	cmd = json_deep_copy(c->body);
+	if (cmd && json_object_set_new(cmd, "op", json_string("alloc_pages"))) {
+		json_decref(cmd);
+		cmd = NULL;
+	}
+	r = run_built_command(c, cmd, &result, err);
+	if (r < 0)
+		return r;
+	snprintf(out->location, sizeof(out->location),
+		 "/v1/machines/%s/frames/%" JSON_INTEGER_FORMAT, c->lease.id,
+		 json_integer_value(json_object_get(result, "pfn")));
+	return reply_json(out, 201, result, err);
+}
+
+static int h_pages_delete(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	static const char *const known[] = {"order", "cpu", NULL};
+	uint32_t pfn, order = 0, cpu = 0;
+	bool have_cpu = false;
+	json_t *cmd, *result;
+	int r;
+
+	r = parse_uint("the pfn", c->cap[1], UINT32_MAX, &pfn, err);
+	if (r < 0)
+		return r;
+	r = query_check(c, known, err);
+	if (r < 0)
+		return r;
+	r = query_uint(c, "order", MM_MAX_ORDER - 1, &order, NULL, err);
+	if (r < 0)
+		return r;
+	r = query_uint(c, "cpu", UINT32_MAX, &cpu, &have_cpu, err);
+	if (r < 0)
+		return r;
+	cmd = json_pack("{s:s, s:I, s:I}", "op", "free_pages", "pfn", (json_int_t)pfn, "order",
+			(json_int_t)order);
+	if (cmd && have_cpu && json_object_set_new(cmd, "cpu", json_integer(cpu))) {
+		json_decref(cmd);
+		cmd = NULL;
+	}
+	r = run_built_command(c, cmd, &result, err);
+	if (r < 0)
+		return r;
+	return reply_json(out, 200, result, err);
+}
+
+static int h_frame(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	struct mm_frame_info f;
+	uint32_t pfn;
+	json_t *doc;
+	int r;
+
+	r = parse_uint("the pfn", c->cap[1], UINT32_MAX, &pfn, err);
+	if (r < 0)
+		return r;
+	r = mm_get_frame(c->lease.m, pfn, &f, err);
+	if (r < 0)
+		return call_failed(r, err, "mm_get_frame");
+	doc = api_frame_to_json(&f);
+	return doc ? reply_json(out, 200, doc, err)
+		   : api_error(err, -ENOMEM, "out of memory building the frame");
+}
+
+#define FRAMES_DEFAULT 64
+#define FRAMES_MAX 4096
+
+static int h_frames(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	static const char *const known[] = {"start", "count", NULL};
+	uint32_t start = 0, count = FRAMES_DEFAULT, max_pfn = mm_max_pfn(c->lease.m), n;
+	json_t *frames, *doc;
+	int r;
+
+	r = query_check(c, known, err);
+	if (r < 0)
+		return r;
+	r = query_uint(c, "start", UINT32_MAX, &start, NULL, err);
+	if (r < 0)
+		return r;
+	r = query_uint(c, "count", UINT32_MAX, &count, NULL, err);
+	if (r < 0)
+		return r;
+	if (count < 1 || count > FRAMES_MAX)
+		return api_error(err, -EINVAL,
+				 "query parameter 'count' must be 1..%d, not %" PRIu32, FRAMES_MAX,
+				 count);
+	if (start >= max_pfn)
+		return api_error(err, -EINVAL,
+				 "query parameter 'start' must be below max_pfn %" PRIu32
+				 ", not %" PRIu32,
+				 max_pfn, start);
+	n = max_pfn - start < count ? max_pfn - start : count;
+	frames = json_array();
+	if (!frames)
+		return api_error(err, -ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < n; i++) {
+		struct mm_frame_info f;
+
+		r = mm_get_frame(c->lease.m, start + i, &f, err);
+		if (r < 0) {
+			json_decref(frames);
+			return call_failed(r, err, "mm_get_frame");
+		}
+		if (json_array_append_new(frames, api_frame_to_json(&f))) {
+			json_decref(frames);
+			return api_error(err, -ENOMEM, "out of memory building the frames");
+		}
+	}
+	doc = json_pack("{s:I, s:I, s:I, s:o, s:o}", "start", (json_int_t)start, "count",
+			(json_int_t)n, "max_pfn", (json_int_t)max_pfn, "next",
+			start + n < max_pfn ? json_integer((json_int_t)start + n) : json_null(),
+			"frames", frames);
+	return reply_json(out, 200, doc, err);
 }
 
 #define CHECK_MAX_MSGS 64
@@ -379,6 +641,10 @@ static const struct route routes[] = {
 	{"v1/machines/*/sysctl/vm/*", M_GET, true, false, h_sysctl_get},
 	{"v1/machines/*/sysctl/vm/*", M_PUT, true, true, h_sysctl_put},
 	{"v1/machines/*/commands", M_POST, true, true, h_commands},
+	{"v1/machines/*/pages", M_POST, true, true, h_pages_post},
+	{"v1/machines/*/pages/*", M_DELETE, true, false, h_pages_delete},
+	{"v1/machines/*/frames", M_GET, true, false, h_frames},
+	{"v1/machines/*/frames/*", M_GET, true, false, h_frame},
 	{"v1/machines/*/check", M_GET, true, false, h_check},
 	{"v1/machines/*/journal", M_GET, true, false, h_journal},
 };

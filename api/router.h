@@ -36,6 +36,16 @@ struct api_lease {
 	void *handle;	      /* the host's */
 };
 
+/* A command that ran and its result, to be journaled (both borrowed). */
+struct api_journal_entry {
+	const json_t *cmd;
+	const json_t *result;
+	/* @cmd as compact JSON text when the caller has it (the bytes of a request body), so
+	 * that the host need not serialize it again; NULL otherwise */
+	const char *cmd_text;
+	size_t cmd_len;
+};
+
 struct api_host_ops {
 	/*
 	 * Create and register a machine named @name ("" to pick the first free "m<N>").
@@ -52,9 +62,14 @@ struct api_host_ops {
 	int (*machine_acquire)(void *data, const char *id, struct api_lease *ret,
 			       struct mm_error *err);
 	void (*machine_release)(void *data, struct api_lease *lease);
-	/* Commit (@cmd, @result) as the next journal entry; *@ret_seq is its number. */
-	int (*journal_append)(void *data, struct api_lease *lease, const json_t *cmd,
-			      const json_t *result, int64_t *ret_seq, struct mm_error *err);
+	/*
+	 * Commit @n entries (commands that ran, in order) as the next journal entries, in one
+	 * transaction: when it returns 0 all of them are durable, otherwise none is.
+	 * *@ret_first_seq is the number of the first; the others follow it.
+	 */
+	int (*journal_append)(void *data, struct api_lease *lease,
+			      const struct api_journal_entry *v, size_t n, int64_t *ret_first_seq,
+			      struct mm_error *err);
 	/* The journal as [{"seq","time","command","result"}], seq ascending (new reference). */
 	int (*journal_list)(void *data, struct api_lease *lease, json_t **ret,
 			    struct mm_error *err);
@@ -77,10 +92,18 @@ struct api_reply {
 
 void api_reply_finish(struct api_reply *r);
 
+/* One argument of the query string, decoded; @value is NULL for "?key" without '='. */
+struct api_query_arg {
+	const char *key;
+	const char *value;
+};
+
 /* The body of a request as received by the transport. */
 struct api_request {
 	const char *method;
-	const char *url;	  /* the decoded path, without the query string */
+	const char *url;		   /* the decoded path, without the query string */
+	const struct api_query_arg *query; /* the query string's arguments, in order */
+	size_t nquery;
 	const char *content_type; /* NULL when absent */
 	const char *body;	  /* may be NULL when body_len == 0 */
 	size_t body_len;

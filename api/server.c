@@ -37,6 +37,9 @@ struct request {
 	unsigned int status;
 	struct timespec start;
 	char *method, *url;
+	struct api_query_arg *query; /* pointers owned by libmicrohttpd, valid for the request */
+	size_t nquery, query_cap;
+	bool query_oom;
 };
 
 static double ms_since(const struct timespec *t0)
@@ -73,6 +76,26 @@ static int body_append(struct request *rq, const char *data, size_t n, size_t ma
 	memcpy(rq->body + rq->len, data, n);
 	rq->len += n;
 	return 0;
+}
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct request *rq = cls;
+
+	if (rq->nquery == rq->query_cap) {
+		size_t cap = rq->query_cap ? rq->query_cap * 2 : 4;
+		struct api_query_arg *q = realloc(rq->query, cap * sizeof(*q));
+
+		if (!q) {
+			rq->query_oom = true;
+			return MHD_NO;
+		}
+		rq->query = q;
+		rq->query_cap = cap;
+	}
+	rq->query[rq->nquery++] = (struct api_query_arg){.key = key, .value = value};
+	return MHD_YES;
 }
 
 /* The serialized reply: JSON plus a final newline, or the text body. */
@@ -178,10 +201,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	}
 	if (rq->status == 503)
 		return queue_static_oom(conn, rq);
+	rq->nquery = 0;
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, rq);
+	if (rq->query_oom)
+		return queue_static_oom(conn, rq);
 
 	req = (struct api_request){
 		.method = method,
 		.url = url,
+		.query = rq->query,
+		.nquery = rq->nquery,
 		.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							    MHD_HTTP_HEADER_CONTENT_TYPE),
 		.body = rq->body,
@@ -213,6 +242,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		srv->opts.on_request(srv->opts.cb_data, rq->method ? rq->method : "?",
 				     rq->url ? rq->url : "?", rq->status, ms_since(&rq->start));
 	free(rq->body);
+	free(rq->query);
 	free(rq->method);
 	free(rq->url);
 	free(rq);

@@ -296,24 +296,82 @@ static void host_release(void *data, struct api_lease *lease)
 	lease->handle = NULL;
 }
 
-static int host_journal_append(void *data, struct api_lease *lease, const json_t *cmd,
-			       const json_t *result, int64_t *ret_seq, struct mm_error *err)
+/* A growable buffer of JSON texts, addressed by offset (it moves when it grows). */
+struct text_arena {
+	char *data;
+	size_t len, cap;
+};
+
+/* Append @v as compact JSON; *@ret_off and *@ret_len locate it. */
+static int arena_dump(struct text_arena *a, const json_t *v, size_t *ret_off, size_t *ret_len)
+{
+	for (;;) {
+		size_t room = a->cap - a->len;
+		size_t need = json_dumpb(v, a->data ? a->data + a->len : NULL, room,
+					 JSON_COMPACT | JSON_ENCODE_ANY);
+
+		if (need == 0)
+			return -ENOMEM;
+		if (need <= room) {
+			*ret_off = a->len;
+			*ret_len = need;
+			a->len += need;
+			return 0;
+		}
+		size_t cap = a->cap ? a->cap : 4096;
+		char *p;
+
+		while (cap - a->len < need)
+			cap *= 2;
+		p = realloc(a->data, cap);
+		if (!p)
+			return -ENOMEM;
+		a->data = p;
+		a->cap = cap;
+	}
+}
+
+static int host_journal_append(void *data, struct api_lease *lease,
+			       const struct api_journal_entry *v, size_t n, int64_t *ret_first_seq,
+			       struct mm_error *err)
 {
 	struct registry *reg = data;
 	struct machine *mc = lease->handle;
-	_cleanup_free_ char *c = json_dumps(cmd, JSON_COMPACT | JSON_ENCODE_ANY);
-	_cleanup_free_ char *res = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
+	_cleanup_free_ struct store_journal_row *rows = calloc(n ? n : 1, sizeof(*rows));
+	_cleanup_free_ size_t *offs = calloc(n ? 2 * n : 1, sizeof(*offs));
+	struct text_arena a = {0};
 	char now[32];
 	int r;
 
-	if (!c || !res)
+	if (!rows || !offs)
 		return api_error(err, -ENOMEM, "out of memory");
+	/* offsets first: the arena moves while it grows */
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].cmd_text && arena_dump(&a, v[i].cmd, &offs[2 * i], &rows[i].command_len))
+			goto oom;
+		if (arena_dump(&a, v[i].result, &offs[2 * i + 1], &rows[i].result_len))
+			goto oom;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].cmd_text) {
+			rows[i].command = v[i].cmd_text;
+			rows[i].command_len = v[i].cmd_len;
+		} else {
+			rows[i].command = a.data + offs[2 * i];
+		}
+		rows[i].result = a.data + offs[2 * i + 1];
+	}
 	store_now(now);
-	r = store_journal_append(reg->st, mc->id, mc->next_seq, now, c, res, err);
+	r = store_journal_append_many(reg->st, mc->id, mc->next_seq, now, rows, n, err);
+	free(a.data);
 	if (r < 0)
 		return r;
-	*ret_seq = mc->next_seq++;
+	*ret_first_seq = mc->next_seq;
+	mc->next_seq += (int64_t)n;
 	return 0;
+oom:
+	free(a.data);
+	return api_error(err, -ENOMEM, "out of memory");
 }
 
 struct journal_list_ctx {

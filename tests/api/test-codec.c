@@ -318,6 +318,52 @@ START_TEST(sysctl_values)
 }
 END_TEST
 
+/* Each element's span must parse to the element json_loads() gives. */
+static void spans_match(const char *text)
+{
+	json_error_t jerr;
+	json_t *arr = json_loads(text, JSON_DECODE_ANY, &jerr);
+	struct api_json_span sp[8];
+	size_t n;
+
+	ck_assert_msg(arr != NULL, "%s: %s", text, jerr.text);
+	n = json_array_size(arr);
+	ck_assert_uint_le(n, 8);
+	ck_assert_msg(api_json_array_spans(text, strlen(text), sp, n) == 0, "%s", text);
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_loadb(sp[i].text, sp[i].len, JSON_DECODE_ANY, &jerr);
+
+		ck_assert_msg(e != NULL, "%s [%zu] '%.*s': %s", text, i, (int)sp[i].len, sp[i].text,
+			      jerr.text);
+		ck_assert(json_equal(e, json_array_get(arr, i)));
+		ck_assert(!strchr(" \t\r\n", sp[i].text[0]));
+		ck_assert(!strchr(" \t\r\n", sp[i].text[sp[i].len - 1]));
+		json_decref(e);
+	}
+	if (n)
+		ck_assert_int_eq(api_json_array_spans(text, strlen(text), sp, n - 1), -EINVAL);
+	ck_assert_int_eq(api_json_array_spans(text, strlen(text), sp, n + 1), -EINVAL);
+	json_decref(arr);
+}
+
+START_TEST(array_spans)
+{
+	struct api_json_span sp[2];
+
+	spans_match("[]");
+	spans_match(" [ \n ] \r\n");
+	spans_match("[1]");
+	spans_match("[{\"op\":\"a\"},{\"op\":\"b\"}]");
+	spans_match("\t[ {\"a\" : [1, {\"b\": \"]}\"}], \"c\": \"x,y\"} ,\n\"s\\\"]\\\\\", [[]], "
+		    "null ]");
+	spans_match("[\"\\u005d\", \"{\", \"}\", \"[\"]");
+	ck_assert_int_eq(api_json_array_spans("{}", 2, sp, 0), -EINVAL);
+	ck_assert_int_eq(api_json_array_spans("", 0, sp, 0), -EINVAL);
+	ck_assert_int_eq(api_json_array_spans("[1] x", 5, sp, 1), -EINVAL);
+	ck_assert_int_eq(api_json_array_spans("[1", 2, sp, 1), -EINVAL);
+}
+END_TEST
+
 Suite *test_suite(void); /* called by tests/check-main.c */
 
 Suite *test_suite(void)
@@ -335,6 +381,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, layout_json);
 	tcase_add_test(tc, machine_views);
 	tcase_add_test(tc, sysctl_values);
+	tcase_add_test(tc, array_spans);
 	suite_add_tcase(s, tc);
 	return s;
 }

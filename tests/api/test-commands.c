@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,6 +188,286 @@ START_TEST(unknown_sysctl)
 }
 END_TEST
 
+/* ---- the page allocator ---------------------------------------------------------------- */
+
+static uint64_t nr_free(void)
+{
+	struct mm_totals t;
+
+	mm_get_totals(m, &t);
+	return t.nr_free_pages;
+}
+
+/* Free pages on the buddy lists plus pages on the per-CPU lists. */
+static uint64_t nr_free_or_pcp(void)
+{
+	struct mm_zone_info *z = malloc(sizeof(*z));
+	uint64_t n = nr_free();
+
+	ck_assert_ptr_nonnull(z);
+	for (int i = 0; i < MM_NR_ZONES; i++) {
+		ck_assert_int_eq(mm_get_zone(m, i, z), 0);
+		for (unsigned int cpu = 0; cpu < z->nr_cpus; cpu++)
+			n += (uint64_t)z->pcp[cpu].count;
+	}
+	free(z);
+	return n;
+}
+
+static int frame_state(uint32_t pfn)
+{
+	struct mm_frame_info f;
+
+	ck_assert_int_eq(mm_get_frame(m, pfn, &f, NULL), 0);
+	return f.state;
+}
+
+/* alloc_pages through the executor; returns the pfn. */
+static uint32_t alloc(const char *gfp, unsigned int order, unsigned int cpu)
+{
+	struct mm_error err = {0};
+	char cmd[160];
+	json_t *res = NULL;
+	uint32_t pfn;
+
+	snprintf(cmd, sizeof(cmd),
+		 "{\"op\":\"alloc_pages\",\"gfp\":\"%s\",\"order\":%u,\"cpu\":%u}", gfp, order,
+		 cpu);
+	ck_assert_msg(run(cmd, &res, &err) == 0, "%s: %s", cmd, err.msg);
+	ck_assert_uint_eq(json_integer_value(json_object_get(res, "order")), order);
+	pfn = (uint32_t)json_integer_value(json_object_get(res, "pfn"));
+	json_decref(res);
+	return pfn;
+}
+
+static int free_pages(uint32_t pfn, unsigned int order, struct mm_error *err)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "{\"op\":\"free_pages\",\"pfn\":%u,\"order\":%u}", pfn, order);
+	return run(cmd, NULL, err);
+}
+
+START_TEST(alloc_free_round_trip)
+{
+	struct mm_error err = {0};
+	uint64_t free0 = nr_free_or_pcp();
+	json_t *res = NULL;
+	uint32_t pfn;
+	char want[32], cmd[96];
+
+	ck_assert_msg(
+		run("{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL|__GFP_ZERO\"}", &res, &err) == 0,
+		"%s", err.msg);
+	ck_assert_uint_eq(json_object_size(res), 6);
+	ck_assert(json_is_integer(json_object_get(res, "pfn")));
+	pfn = (uint32_t)json_integer_value(json_object_get(res, "pfn"));
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "order")), 0);
+	/* 256 MiB: everything is lowmem, in the direct map at PAGE_OFFSET */
+	ck_assert_str_eq(json_string_value(json_object_get(res, "zone")),
+			 pfn < 4096 ? "DMA" : "Normal");
+	ck_assert_str_eq(json_string_value(json_object_get(res, "migratetype")), "Unmovable");
+	snprintf(want, sizeof(want), "0x%x", 0xc0000000u + (pfn << 12));
+	ck_assert_str_eq(json_string_value(json_object_get(res, "address")), want);
+	snprintf(want, sizeof(want), "0x%x", pfn << 12);
+	ck_assert_str_eq(json_string_value(json_object_get(res, "phys")), want);
+	json_decref(res);
+	ck_assert_int_eq(frame_state(pfn), MM_FRAME_ALLOCATED);
+	ck_assert_uint_eq(nr_free_or_pcp(), free0 - 1);
+
+	snprintf(cmd, sizeof(cmd), "{\"op\":\"free_pages\",\"pfn\":%u,\"cpu\":1}", pfn);
+	ck_assert_msg(run(cmd, &res, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "pfn")), pfn);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "order")), 0);
+	ck_assert(json_is_true(json_object_get(res, "freed")));
+	ck_assert_uint_eq(json_object_size(res), 3);
+	json_decref(res);
+	ck_assert_int_ne(frame_state(pfn), MM_FRAME_ALLOCATED);
+	ck_assert_uint_eq(nr_free_or_pcp(), free0);
+}
+END_TEST
+
+START_TEST(alloc_each_order_and_movable)
+{
+	struct mm_error err = {0};
+	uint32_t pfn[MM_MAX_ORDER];
+
+	for (unsigned int o = 0; o < MM_MAX_ORDER; o++) {
+		pfn[o] = alloc("GFP_HIGHUSER_MOVABLE", o, o % 2);
+		ck_assert_uint_eq(pfn[o] & ((1u << o) - 1), 0);
+	}
+	for (unsigned int o = 0; o < MM_MAX_ORDER; o++)
+		ck_assert_msg(free_pages(pfn[o], o, &err) == 0, "order %u: %s", o, err.msg);
+}
+END_TEST
+
+START_TEST(unknown_gfp_name)
+{
+	struct mm_error err = {0};
+	uint64_t free0 = nr_free();
+
+	ck_assert_int_eq(
+		run("{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL|__GFP_BOGUS\"}", NULL, &err),
+		-EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "__GFP_BOGUS"));
+	ck_assert_uint_eq(nr_free(), free0);
+}
+END_TEST
+
+static const char *const bad_alloc[] = {
+	"{\"op\":\"alloc_pages\"}",
+	"{\"op\":\"alloc_pages\",\"gfp\":3264}",
+	"{\"op\":\"alloc_pages\",\"gfp\":null}",
+	"{\"op\":\"alloc_pages\",\"gfp\":\"\"}",
+	"{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"order\":11}",
+	"{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"order\":-1}",
+	"{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"order\":\"1\"}",
+	"{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"order\":1.0}",
+	"{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"cpu\":2}",
+	"{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"pfn\":1}",
+	"{\"op\":\"free_pages\"}",
+	"{\"op\":\"free_pages\",\"pfn\":-1}",
+	"{\"op\":\"free_pages\",\"pfn\":\"100\"}",
+	"{\"op\":\"free_pages\",\"pfn\":4294967296}",
+	"{\"op\":\"free_pages\",\"pfn\":100,\"order\":11}",
+	"{\"op\":\"free_pages\",\"pfn\":100,\"gfp\":\"GFP_KERNEL\"}",
+	"{\"op\":\"get_page\"}",
+	"{\"op\":\"get_page\",\"pfn\":1,\"order\":0}",
+	"{\"op\":\"put_page\",\"pfn\":true}",
+};
+
+START_TEST(bad_page_commands)
+{
+	struct mm_error err = {0};
+	uint64_t free0 = nr_free();
+
+	ck_assert_int_eq(run(bad_alloc[_i], NULL, &err), -EINVAL);
+	ck_assert_str_ne(err.msg, "");
+	ck_assert_uint_eq(nr_free(), free0);
+}
+END_TEST
+
+/* A refused free leaves the machine as it was, with a message naming the check. */
+static void bad_free(uint32_t pfn, unsigned int order, int want)
+{
+	struct mm_error err = {0};
+	uint64_t free0 = nr_free();
+	struct mm_frame_info before, after;
+
+	ck_assert_int_eq(mm_get_frame(m, pfn, &before, NULL), 0);
+	ck_assert_int_eq(free_pages(pfn, order, &err), want);
+	ck_assert_str_ne(err.msg, "");
+	ck_assert_int_eq(mm_get_frame(m, pfn, &after, NULL), 0);
+	ck_assert_int_eq(after.state, before.state);
+	ck_assert_int_eq(after.refcount, before.refcount);
+	ck_assert_uint_eq(nr_free(), free0);
+}
+
+START_TEST(bad_frees)
+{
+	struct mm_error err = {0};
+	uint32_t a = alloc("GFP_KERNEL", 0, 0), c = alloc("GFP_KERNEL|__GFP_COMP", 2, 0);
+	uint32_t b = alloc("GFP_KERNEL", 1, 0);
+
+	ck_assert_int_eq(free_pages(a, 0, &err), 0);
+	bad_free(a, 0, -EBUSY);	 /* double free */
+	bad_free(b, 0, -EINVAL); /* wrong order */
+	bad_free(b, 2, -EINVAL);
+	bad_free(c + 1, 0, -EINVAL); /* a tail page */
+	bad_free(c + 3, 0, -EINVAL);
+	bad_free(1, 0, -EBUSY);	 /* reserved (memblock) */
+	bad_free(0, 0, -EINVAL); /* not RAM: the kernel trims the first page from e820 */
+	ck_assert_int_eq(free_pages(mm_max_pfn(m), 0, &err), -EINVAL); /* out of range */
+	ck_assert_int_eq(free_pages(UINT32_MAX, 0, &err), -EINVAL);
+	ck_assert_int_eq(free_pages(b, 1, &err), 0);
+	ck_assert_int_eq(free_pages(c, 2, &err), 0);
+}
+END_TEST
+
+START_TEST(get_put_page)
+{
+	struct mm_error err = {0};
+	uint32_t pfn = alloc("GFP_KERNEL", 0, 1);
+	json_t *res = NULL;
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "{\"op\":\"get_page\",\"pfn\":%u}", pfn);
+	ck_assert_msg(run(cmd, &res, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "refcount")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "pfn")), pfn);
+	json_decref(res);
+
+	snprintf(cmd, sizeof(cmd), "{\"op\":\"put_page\",\"pfn\":%u,\"cpu\":1}", pfn);
+	ck_assert_msg(run(cmd, &res, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "refcount")), 1);
+	ck_assert(json_is_false(json_object_get(res, "freed")));
+	json_decref(res);
+	ck_assert_int_eq(frame_state(pfn), MM_FRAME_ALLOCATED);
+
+	/* free_pages drops a reference too; the last one frees */
+	ck_assert_msg(run(cmd, &res, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "refcount")), 0);
+	ck_assert(json_is_true(json_object_get(res, "freed")));
+	json_decref(res);
+	ck_assert_int_ne(frame_state(pfn), MM_FRAME_ALLOCATED);
+
+	ck_assert_int_eq(run(cmd, NULL, &err), -EBUSY);
+	snprintf(cmd, sizeof(cmd), "{\"op\":\"get_page\",\"pfn\":%u}", pfn);
+	ck_assert_int_eq(run(cmd, NULL, &err), -EBUSY);
+}
+END_TEST
+
+START_TEST(free_with_references_left)
+{
+	struct mm_error err = {0};
+	uint32_t pfn = alloc("GFP_KERNEL", 0, 0);
+	json_t *res = NULL;
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "{\"op\":\"get_page\",\"pfn\":%u}", pfn);
+	ck_assert_int_eq(run(cmd, NULL, &err), 0);
+	snprintf(cmd, sizeof(cmd), "{\"op\":\"free_pages\",\"pfn\":%u}", pfn);
+	ck_assert_msg(run(cmd, &res, &err) == 0, "%s", err.msg);
+	ck_assert(json_is_false(json_object_get(res, "freed")));
+	json_decref(res);
+	ck_assert_msg(run(cmd, &res, &err) == 0, "%s", err.msg);
+	ck_assert(json_is_true(json_object_get(res, "freed")));
+	json_decref(res);
+}
+END_TEST
+
+/* Allocating until failure answers -ENOSPC; freeing everything gives back every page. */
+START_TEST(exhaustion_is_enospc)
+{
+	struct mm_error err = {0};
+	uint32_t *pfns = malloc(70000 * sizeof(*pfns));
+	uint64_t free0 = nr_free_or_pcp();
+	size_t n = 0;
+	json_t *res;
+	int r;
+
+	ck_assert_ptr_nonnull(pfns);
+	for (;;) {
+		res = NULL;
+		r = run("{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL|__GFP_NOWARN\"}", &res, &err);
+		if (r < 0)
+			break;
+		ck_assert_uint_lt(n, 70000);
+		pfns[n++] = (uint32_t)json_integer_value(json_object_get(res, "pfn"));
+		json_decref(res);
+	}
+	ck_assert_int_eq(r, -ENOSPC);
+	ck_assert_str_ne(err.msg, "");
+	ck_assert_uint_gt(n, 1000);
+	while (n)
+		ck_assert_int_eq(free_pages(pfns[--n], 0, &err), 0);
+	free(pfns);
+	/* every page is back, on a free list or a per-CPU list */
+	ck_assert_uint_eq(nr_free_or_pcp(), free0);
+	ck_assert_int_eq(mm_check(m, NULL), 0);
+}
+END_TEST
+
 Suite *test_suite(void); /* called by tests/check-main.c */
 
 Suite *test_suite(void)
@@ -202,6 +483,19 @@ Suite *test_suite(void)
 	tcase_add_test(tc, unknown_field);
 	tcase_add_loop_test(tc, bad_value, 0, sizeof(bad_values) / sizeof(bad_values[0]));
 	tcase_add_test(tc, unknown_sysctl);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("page_alloc");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, alloc_free_round_trip);
+	tcase_add_test(tc, alloc_each_order_and_movable);
+	tcase_add_test(tc, unknown_gfp_name);
+	tcase_add_loop_test(tc, bad_page_commands, 0, sizeof(bad_alloc) / sizeof(bad_alloc[0]));
+	tcase_add_test(tc, bad_frees);
+	tcase_add_test(tc, get_put_page);
+	tcase_add_test(tc, free_with_references_left);
+	tcase_add_test(tc, exhaustion_is_enospc);
 	suite_add_tcase(s, tc);
 	return s;
 }

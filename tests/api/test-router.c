@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ static struct fake {
 	json_t *journal[FAKE_MAX];
 	int n;
 	bool fail_journal;
+	int appends; /* calls of journal_append */
 } fake;
 
 static int fake_find(const char *id)
@@ -96,16 +98,33 @@ static void fake_release(void *data, struct api_lease *lease)
 {
 }
 
-static int fake_append(void *data, struct api_lease *lease, const json_t *cmd, const json_t *result,
-		       int64_t *ret_seq, struct mm_error *err)
+static int fake_append(void *data, struct api_lease *lease, const struct api_journal_entry *v,
+		       size_t n, int64_t *ret_first_seq, struct mm_error *err)
 {
 	json_t *j = fake.journal[(intptr_t)lease->handle];
 
+	fake.appends++;
 	if (fake.fail_journal)
 		return api_error(err, -EIO, "disk on fire");
-	*ret_seq = (int64_t)json_array_size(j) + 1;
-	json_array_append_new(j, json_pack("{s:I, s:s, s:O, s:O}", "seq", (json_int_t)*ret_seq,
-					   "time", "now", "command", cmd, "result", result));
+	*ret_first_seq = (int64_t)json_array_size(j) + 1;
+	for (size_t i = 0; i < n; i++) {
+		json_t *cmd = (json_t *)v[i].cmd;
+
+		/* a text given for the command must say the same as the command */
+		if (v[i].cmd_text) {
+			json_error_t jerr;
+
+			cmd = json_loadb(v[i].cmd_text, v[i].cmd_len, 0, &jerr);
+			ck_assert_msg(cmd != NULL, "cmd_text is not JSON: %s", jerr.text);
+			ck_assert(json_equal(cmd, v[i].cmd));
+		} else {
+			json_incref(cmd);
+		}
+		json_array_append_new(j,
+				      json_pack("{s:I, s:s, s:o, s:O}", "seq",
+						(json_int_t)(*ret_first_seq + (int64_t)i), "time",
+						"now", "command", cmd, "result", v[i].result));
+	}
 	return 0;
 }
 
@@ -128,6 +147,7 @@ static const struct api_host host = {&fake_ops, NULL};
 
 static struct api_reply rep;
 
+/* @url may carry a query string ("?a=1&b"), split here as the transport would (no %-decoding). */
 static void req_ct(const char *method, const char *url, const char *ctype, const char *body)
 {
 	struct api_request rq = {.method = method,
@@ -135,7 +155,26 @@ static void req_ct(const char *method, const char *url, const char *ctype, const
 				 .content_type = ctype,
 				 .body = body,
 				 .body_len = body ? strlen(body) : 0};
+	struct api_query_arg q[8];
+	char path[256], query[256], *save = NULL;
+	const char *mark = strchr(url, '?');
 
+	if (mark) {
+		ck_assert_uint_lt((size_t)(mark - url), sizeof(path));
+		snprintf(path, sizeof(path), "%.*s", (int)(mark - url), url);
+		snprintf(query, sizeof(query), "%s", mark + 1);
+		rq.url = path;
+		for (char *tok = strtok_r(query, "&", &save); tok;
+		     tok = strtok_r(NULL, "&", &save)) {
+			char *eq = strchr(tok, '=');
+
+			ck_assert_uint_lt(rq.nquery, 8);
+			if (eq)
+				*eq = '\0';
+			q[rq.nquery++] = (struct api_query_arg){tok, eq ? eq + 1 : NULL};
+		}
+		rq.query = q;
+	}
 	api_reply_finish(&rep);
 	api_dispatch(&host, &rq, &rep);
 }
@@ -434,6 +473,310 @@ START_TEST(batch_too_large)
 }
 END_TEST
 
+/* ---- the page allocator ---------------------------------------------------------------- */
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	ck_assert_msg(v != NULL, "member '%s' is not a string", key);
+	return v;
+}
+
+static json_int_t num(const json_t *o, const char *key)
+{
+	ck_assert_msg(json_is_integer(json_object_get(o, key)), "member '%s' is not an integer",
+		      key);
+	return json_integer_value(json_object_get(o, key));
+}
+
+static size_t journal_len(void)
+{
+	return json_array_size(fake.journal[0]);
+}
+
+static const json_t *journal_cmd(size_t i)
+{
+	return json_object_get(json_array_get(fake.journal[0], i), "command");
+}
+
+START_TEST(pages_rest_round_trip)
+{
+	char url[128], want[128];
+	json_int_t pfn;
+
+	req("POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_KERNEL\",\"order\":1,\"cpu\":1}");
+	ck_assert_uint_eq(rep.status, 201);
+	pfn = num(rep.json, "pfn");
+	ck_assert_int_eq(num(rep.json, "order"), 1);
+	ck_assert_int_eq(pfn & 1, 0);
+	ck_assert_str_eq(str(rep.json, "migratetype"), "Unmovable");
+	snprintf(want, sizeof(want), "0x%llx", 0xc0000000ull + ((unsigned long long)pfn << 12));
+	ck_assert_str_eq(str(rep.json, "address"), want);
+	snprintf(want, sizeof(want), "/v1/machines/default/frames/%lld", (long long)pfn);
+	ck_assert_str_eq(rep.location, want);
+	ck_assert_uint_eq(journal_len(), 1);
+	ck_assert_str_eq(str(journal_cmd(0), "op"), "alloc_pages");
+	ck_assert_str_eq(str(journal_cmd(0), "gfp"), "GFP_KERNEL");
+	ck_assert_int_eq(num(journal_cmd(0), "cpu"), 1);
+
+	req("GET", want, NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_int_eq(num(rep.json, "pfn"), pfn);
+	ck_assert_str_eq(str(rep.json, "state"), mm_frame_state_name(MM_FRAME_ALLOCATED));
+	ck_assert_int_eq(num(rep.json, "refcount"), 1);
+	ck_assert_int_eq(num(json_object_get(rep.json, "block"), "pfn"), pfn);
+	ck_assert_int_eq(num(json_object_get(rep.json, "block"), "order"), 1);
+	ck_assert(json_is_false(json_object_get(json_object_get(rep.json, "compound"), "head")));
+	ck_assert(json_is_null(json_object_get(rep.json, "buddy_order")));
+	ck_assert(json_is_null(json_object_get(rep.json, "pcp_cpu")));
+	snprintf(url, sizeof(url), "/v1/machines/default/frames/%lld", (long long)pfn + 1);
+	req("GET", url, NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_str_eq(str(rep.json, "state"), mm_frame_state_name(MM_FRAME_ALLOCATED_TAIL));
+
+	snprintf(url, sizeof(url), "/v1/machines/default/pages/%lld?order=1&cpu=1", (long long)pfn);
+	req("DELETE", url, NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_int_eq(num(rep.json, "pfn"), pfn);
+	ck_assert_int_eq(num(rep.json, "order"), 1);
+	ck_assert(json_is_true(json_object_get(rep.json, "freed")));
+	ck_assert_uint_eq(journal_len(), 2);
+	ck_assert_str_eq(str(journal_cmd(1), "op"), "free_pages");
+	ck_assert_int_eq(num(journal_cmd(1), "pfn"), pfn);
+	ck_assert_int_eq(num(journal_cmd(1), "order"), 1);
+	ck_assert_int_eq(num(journal_cmd(1), "cpu"), 1);
+
+	/* a double free is refused and not journaled */
+	req("DELETE", url, NULL);
+	ck_assert_uint_eq(rep.status, 409);
+	ck_assert_str_eq(slug(), "conflict");
+	ck_assert_uint_eq(journal_len(), 2);
+	req("GET", "/v1/machines/default/check", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+
+	/* the allocator's events are part of the totals */
+	req("GET", "/v1/machines/default/zones", NULL);
+	ck_assert(json_is_object(
+		json_object_get(json_object_get(rep.json, "totals"), "alloc_events")));
+	ck_assert_int_ge(num(json_object_get(json_object_get(rep.json, "totals"), "alloc_events"),
+			     "fallbacks"),
+			 0);
+}
+END_TEST
+
+static const struct {
+	const char *method, *url, *body;
+	unsigned int status;
+} bad_pages[] = {
+	{"POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_NOPE\"}", 422},
+	{"POST", "/v1/machines/default/pages", "{}", 422},
+	{"POST", "/v1/machines/default/pages", "[]", 422},
+	{"POST", "/v1/machines/default/pages", "7", 422},
+	{"POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_KERNEL\",\"op\":\"free_pages\"}",
+	 422},
+	{"POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_KERNEL\",\"pfn\":5}", 422},
+	{"POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_KERNEL\",\"order\":11}", 422},
+	{"POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_KERNEL\",\"cpu\":2}", 422},
+	{"POST", "/v1/machines/default/pages", "{\"gfp\":", 400},
+	{"POST", "/v1/machines/nope/pages", "{\"gfp\":\"GFP_KERNEL\"}", 404},
+	{"DELETE", "/v1/machines/default/pages/abc", NULL, 422},
+	{"DELETE", "/v1/machines/default/pages/-1", NULL, 422},
+	{"DELETE", "/v1/machines/default/pages/+1", NULL, 422},
+	{"DELETE", "/v1/machines/default/pages/0x10", NULL, 422},
+	{"DELETE", "/v1/machines/default/pages/99999999999", NULL, 422},
+	{"DELETE", "/v1/machines/default/pages/65504", NULL, 422}, /* max_pfn of 256 MiB */
+	{"DELETE", "/v1/machines/default/pages/0", NULL, 422},	   /* not RAM */
+	{"DELETE", "/v1/machines/default/pages/1", NULL, 409},	   /* reserved */
+	{"DELETE", "/v1/machines/default/pages/100?order=x", NULL, 422},
+	{"DELETE", "/v1/machines/default/pages/100?order=", NULL, 422},
+	{"DELETE", "/v1/machines/default/pages/100?order", NULL, 422},
+	{"DELETE", "/v1/machines/default/pages/100?order=11", NULL, 422},
+	{"DELETE", "/v1/machines/default/pages/100?order=-1", NULL, 422},
+	{"DELETE", "/v1/machines/default/pages/100?order=0&order=0", NULL, 422},
+	{"DELETE", "/v1/machines/default/pages/100?bogus=1", NULL, 422},
+	{"DELETE", "/v1/machines/default/pages/100?cpu=2", NULL, 422},
+	{"DELETE", "/v1/machines/default/pages/100?cpu=1.0", NULL, 422},
+	{"DELETE", "/v1/machines/nope/pages/100", NULL, 404},
+	{"GET", "/v1/machines/default/frames/65504", NULL, 422},
+	{"GET", "/v1/machines/default/frames/x", NULL, 422},
+	{"GET", "/v1/machines/default/frames/4294967296", NULL, 422},
+	{"GET", "/v1/machines/default/frames?count=4097", NULL, 422},
+	{"GET", "/v1/machines/default/frames?count=0", NULL, 422},
+	{"GET", "/v1/machines/default/frames?start=65504", NULL, 422},
+	{"GET", "/v1/machines/default/frames?start=abc", NULL, 422},
+	{"GET", "/v1/machines/default/frames?start=1&start=2", NULL, 422},
+	{"GET", "/v1/machines/default/frames?pfn=1", NULL, 422},
+	{"GET", "/v1/machines/nope/frames", NULL, 404},
+	{"GET", "/v1/machines/nope/frames/1", NULL, 404},
+};
+
+START_TEST(pages_bad_input)
+{
+	req(bad_pages[_i].method, bad_pages[_i].url, bad_pages[_i].body);
+	ck_assert_msg(rep.status == bad_pages[_i].status, "%s %s %s -> %u", bad_pages[_i].method,
+		      bad_pages[_i].url, bad_pages[_i].body ? bad_pages[_i].body : "", rep.status);
+	ck_assert(rep.problem);
+	ck_assert_str_ne(str(rep.json, "detail"), "");
+	ck_assert_uint_eq(journal_len(), 0);
+	if (bad_pages[_i].body && strstr(bad_pages[_i].body, "GFP_NOPE"))
+		ck_assert_ptr_nonnull(strstr(str(rep.json, "detail"), "GFP_NOPE"));
+	if (strstr(bad_pages[_i].url, "bogus"))
+		ck_assert_ptr_nonnull(strstr(str(rep.json, "detail"), "bogus"));
+}
+END_TEST
+
+START_TEST(pages_methods)
+{
+	req("GET", "/v1/machines/default/pages", NULL);
+	ck_assert_uint_eq(rep.status, 405);
+	ck_assert_str_eq(rep.allow, "POST");
+	req("GET", "/v1/machines/default/pages/1", NULL);
+	ck_assert_uint_eq(rep.status, 405);
+	ck_assert_str_eq(rep.allow, "DELETE");
+	req("POST", "/v1/machines/default/frames", "{}");
+	ck_assert_str_eq(rep.allow, "GET, HEAD");
+	req("DELETE", "/v1/machines/default/frames/1", NULL);
+	ck_assert_str_eq(rep.allow, "GET, HEAD");
+}
+END_TEST
+
+START_TEST(frames_range)
+{
+	json_t *frames;
+
+	req("GET", "/v1/machines/default/frames", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_int_eq(num(rep.json, "start"), 0);
+	ck_assert_int_eq(num(rep.json, "count"), 64);
+	ck_assert_int_eq(num(rep.json, "max_pfn"), 65504); /* QEMU's e820 for 256 MiB */
+	ck_assert_int_eq(num(rep.json, "next"), 64);
+	frames = json_object_get(rep.json, "frames");
+	ck_assert_uint_eq(json_array_size(frames), 64);
+	for (size_t i = 0; i < 64; i++)
+		ck_assert_int_eq(num(json_array_get(frames, i), "pfn"), (json_int_t)i);
+	/* pfn 0 is not RAM for the kernel (trimmed from e820), pfn 1 is reserved */
+	ck_assert_str_eq(str(json_array_get(frames, 0), "state"),
+			 mm_frame_state_name(MM_FRAME_ABSENT));
+	ck_assert_str_eq(str(json_array_get(frames, 1), "state"),
+			 mm_frame_state_name(MM_FRAME_RESERVED));
+
+	req("GET", "/v1/machines/default/frames?start=100&count=4096", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_int_eq(num(rep.json, "count"), 4096);
+	ck_assert_int_eq(num(rep.json, "next"), 4196);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "frames")), 4096);
+
+	req("GET", "/v1/machines/default/frames?count=64&start=65498", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_int_eq(num(rep.json, "count"), 6);
+	ck_assert(json_is_null(json_object_get(rep.json, "next")));
+	ck_assert_int_eq(num(json_array_get(json_object_get(rep.json, "frames"), 5), "pfn"), 65503);
+
+	req("GET", "/v1/machines/default/frames/1", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_ptr_nonnull(json_object_get(rep.json, "flags"));
+	ck_assert_int_eq(strncmp(str(json_object_get(rep.json, "flags"), "raw"), "0x", 2), 0);
+	ck_assert_str_eq(json_string_value(json_array_get(
+				 json_object_get(json_object_get(rep.json, "flags"), "names"), 0)),
+			 "reserved");
+}
+END_TEST
+
+/* A batch of N commands is one journal append of N entries, with the commands' own text. */
+START_TEST(batch_one_journal_append)
+{
+	size_t len = 1000 * 80 + 16, off = 0;
+	char *body = malloc(len);
+	json_t *results;
+	json_int_t pfn[1000];
+
+	ck_assert_ptr_nonnull(body);
+	off += (size_t)snprintf(body + off, len - off, " [\n");
+	for (int i = 0; i < 1000; i++)
+		off += (size_t)snprintf(body + off, len - off,
+					"%s{ \"op\" : \"alloc_pages\", \"gfp\":\"GFP_KERNEL\", "
+					"\"cpu\": %d }\n",
+					i ? " ,\t" : "", i % 2);
+	snprintf(body + off, len - off, "]\r\n");
+	req("POST", "/v1/machines/default/commands", body);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_int_eq(fake.appends, 1);
+	ck_assert_uint_eq(journal_len(), 1000);
+	results = json_object_get(rep.json, "results");
+	ck_assert_uint_eq(json_array_size(results), 1000);
+	for (size_t i = 0; i < 1000; i++) {
+		json_t *e = json_array_get(results, i);
+
+		ck_assert_int_eq(num(e, "seq"), (json_int_t)i + 1);
+		ck_assert_str_eq(str(e, "op"), "alloc_pages");
+		pfn[i] = num(json_object_get(e, "result"), "pfn");
+	}
+
+	off = (size_t)snprintf(body, len, "[");
+	for (int i = 0; i < 1000; i++)
+		off += (size_t)snprintf(body + off, len - off,
+					"%s{\"op\":\"free_pages\",\"pfn\":%lld}", i ? "," : "",
+					(long long)pfn[i]);
+	snprintf(body + off, len - off, "]");
+	req("POST", "/v1/machines/default/commands", body);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_int_eq(fake.appends, 2);
+	ck_assert_uint_eq(journal_len(), 2000);
+	ck_assert_int_eq(num(json_array_get(json_object_get(rep.json, "results"), 999), "seq"),
+			 2000);
+
+	/* stops at the first failure: the commands before it are journaled in one append */
+	req("POST", "/v1/machines/default/commands",
+	    "[{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\"},{\"op\":\"free_pages\",\"pfn\":1},"
+	    "{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\"}]");
+	ck_assert_uint_eq(rep.status, 409);
+	ck_assert_str_eq(slug(), "conflict");
+	ck_assert_int_eq(num(rep.json, "index"), 1);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "results")), 1);
+	ck_assert_int_eq(fake.appends, 3);
+	ck_assert_uint_eq(journal_len(), 2001);
+	pfn[0] = num(
+		json_object_get(json_array_get(json_object_get(rep.json, "results"), 0), "result"),
+		"pfn");
+
+	/* failing at index 0: nothing to journal */
+	req("POST", "/v1/machines/default/commands",
+	    "[{\"op\":\"alloc_pages\",\"gfp\":\"GFP_NOPE\"},{\"op\":\"free_pages\",\"pfn\":1}]");
+	ck_assert_uint_eq(rep.status, 422);
+	ck_assert_int_eq(num(rep.json, "index"), 0);
+	ck_assert_int_eq(fake.appends, 3);
+
+	snprintf(body, len, "{\"op\":\"free_pages\",\"pfn\":%lld}", (long long)pfn[0]);
+	req("POST", "/v1/machines/default/commands", body);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_int_eq(num(rep.json, "seq"), 2002);
+	free(body);
+}
+END_TEST
+
+START_TEST(batch_journal_failure)
+{
+	fake.fail_journal = true;
+	req("POST", "/v1/machines/default/commands",
+	    "[{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\"},"
+	    "{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\"}]");
+	fake.fail_journal = false;
+	ck_assert_uint_eq(rep.status, 500);
+	ck_assert_str_eq(slug(), "storage-error");
+	ck_assert_ptr_nonnull(strstr(str(rep.json, "detail"), "not journaled"));
+	ck_assert_ptr_null(json_object_get(rep.json, "index"));
+	ck_assert_uint_eq(journal_len(), 0);
+
+	fake.fail_journal = true;
+	req("POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_KERNEL\"}");
+	fake.fail_journal = false;
+	ck_assert_uint_eq(rep.status, 500);
+	ck_assert_str_eq(slug(), "storage-error");
+	ck_assert_str_eq(rep.location, "");
+}
+END_TEST
+
 Suite *test_suite(void); /* called by tests/check-main.c */
 
 Suite *test_suite(void)
@@ -452,6 +795,12 @@ Suite *test_suite(void)
 	tcase_add_test(tc, sysctl_put_is_journaled);
 	tcase_add_test(tc, commands_single_and_batch);
 	tcase_add_test(tc, batch_too_large);
+	tcase_add_test(tc, pages_rest_round_trip);
+	tcase_add_loop_test(tc, pages_bad_input, 0, sizeof(bad_pages) / sizeof(bad_pages[0]));
+	tcase_add_test(tc, pages_methods);
+	tcase_add_test(tc, frames_range);
+	tcase_add_test(tc, batch_one_journal_append);
+	tcase_add_test(tc, batch_journal_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -156,6 +156,92 @@ START_TEST(replay_restores_state)
 }
 END_TEST
 
+/* Every page descriptor of @id, 4096 at a time (a new reference). */
+static json_t *all_frames(const char *id)
+{
+	json_t *all = json_array();
+	char url[128];
+	json_int_t start = 0;
+
+	for (;;) {
+		snprintf(url, sizeof(url), "/v1/machines/%s/frames", id);
+		struct api_query_arg q[2] = {{"start", NULL}, {"count", "4096"}};
+		char s[24];
+		struct api_request rq = {.method = "GET", .url = url, .query = q, .nquery = 2};
+
+		snprintf(s, sizeof(s), "%lld", (long long)start);
+		q[0].value = s;
+		api_reply_finish(&rep);
+		api_dispatch(&host, &rq, &rep);
+		ck_assert_uint_eq(rep.status, 200);
+		json_array_extend(all, json_object_get(rep.json, "frames"));
+		if (json_is_null(json_object_get(rep.json, "next")))
+			return all;
+		start = json_integer_value(json_object_get(rep.json, "next"));
+	}
+}
+
+START_TEST(replay_restores_allocations)
+{
+	json_t *zones, *frames, *journal;
+	char body[160], url[128];
+	json_int_t pfn, last;
+
+	ck_assert_uint_eq(
+		req("POST", "/v1/machines", "{\"name\":\"pa\",\"mem\":\"256M\",\"cpus\":2}"), 201);
+	ck_assert_uint_eq(req("POST", "/v1/machines/pa/pages",
+			      "{\"gfp\":\"GFP_KERNEL|__GFP_COMP\",\"order\":3,\"cpu\":1}"),
+			  201);
+	pfn = json_integer_value(json_object_get(rep.json, "pfn"));
+	ck_assert_uint_eq(
+		req("POST", "/v1/machines/pa/commands",
+		    "[{\"op\":\"alloc_pages\",\"gfp\":\"GFP_HIGHUSER_MOVABLE\"},"
+		    "{\"op\":\"alloc_pages\",\"gfp\":\"GFP_ATOMIC\",\"order\":1,\"cpu\":1},"
+		    "{\"op\":\"alloc_pages\",\"gfp\":\"GFP_DMA\",\"order\":2},"
+		    "{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\"}]"),
+		200);
+	last = json_integer_value(json_object_get(
+		json_object_get(json_array_get(json_object_get(rep.json, "results"), 3), "result"),
+		"pfn"));
+	snprintf(body, sizeof(body), "{\"op\":\"get_page\",\"pfn\":%lld}", (long long)pfn + 1);
+	ck_assert_uint_eq(req("POST", "/v1/machines/pa/commands", body), 200);
+	/* the last order-0 page goes back through CPU 1's list */
+	snprintf(url, sizeof(url), "/v1/machines/pa/pages/%lld", (long long)last);
+	{
+		struct api_query_arg q = {"cpu", "1"};
+		struct api_request rq = {.method = "DELETE", .url = url, .query = &q, .nquery = 1};
+
+		api_reply_finish(&rep);
+		api_dispatch(&host, &rq, &rep);
+	}
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert(json_is_true(json_object_get(rep.json, "freed")));
+	/* a refused free is not journaled */
+	ck_assert_uint_eq(req("DELETE", "/v1/machines/pa/pages/1", NULL), 409);
+	ck_assert_uint_eq(req("GET", "/v1/machines/pa/journal", NULL), 200);
+	journal = json_incref(json_object_get(rep.json, "entries"));
+	ck_assert_uint_eq(json_array_size(journal), 7);
+	ck_assert_uint_eq(req("GET", "/v1/machines/pa/zones", NULL), 200);
+	zones = json_incref(rep.json);
+	frames = all_frames("pa");
+	ck_assert_uint_eq(json_array_size(frames), 65504);
+
+	close_all();
+	open_all();
+
+	ck_assert_uint_eq(req("GET", "/v1/machines/pa/zones", NULL), 200);
+	ck_assert_msg(json_equal(zones, rep.json), "zones differ after replay");
+	json_t *again = all_frames("pa");
+	ck_assert_msg(json_equal(frames, again), "frames differ after replay");
+	ck_assert_uint_eq(req("GET", "/v1/machines/pa/journal", NULL), 200);
+	ck_assert(json_equal(journal, json_object_get(rep.json, "entries")));
+	json_decref(again);
+	json_decref(frames);
+	json_decref(zones);
+	json_decref(journal);
+}
+END_TEST
+
 START_TEST(delete_forgets_journal)
 {
 	ck_assert_uint_eq(req("POST", "/v1/machines", "{\"name\":\"tmp\",\"mem\":\"64M\"}"), 201);
@@ -203,6 +289,7 @@ Suite *test_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, names_are_generated_first_free);
 	tcase_add_test(tc, replay_restores_state);
+	tcase_add_test(tc, replay_restores_allocations);
 	tcase_add_test(tc, delete_forgets_journal);
 	tcase_add_test(tc, registry_add_and_list_sorted);
 	suite_add_tcase(s, tc);
