@@ -214,7 +214,7 @@ static void free_unref_page(struct mm_machine *m, pfn_t pfn, unsigned int order,
 		}
 		mt = MIGRATE_MOVABLE;
 	}
-	m->pgfree++;
+	m->pgfree += 1u << order;
 	pindex = order_to_pindex(mt, order);
 	pfn_list_add(m->mem_map, &pcp->lists[pindex], pfn);
 	m->pgstate[pfn] = (uint8_t)((m->pgstate[pfn] & ~PGS_ALLOC_MASK) | PGS_PCP | (order + 1));

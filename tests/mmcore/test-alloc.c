@@ -326,6 +326,47 @@ START_TEST(fallback_steals_pageblock)
 }
 END_TEST
 
+/* An order > 0 atomic allocation reserves its pageblock as HighAtomic; only ALLOC_HARDER
+ * callers see those free pages in the watermark check. */
+START_TEST(highatomic_reserve)
+{
+	struct mm_page_alloc a, b;
+	struct mm_frame_info f;
+	struct mm_zone_info z;
+	struct mm_error err = {0};
+	unsigned long per[MM_NR_ZONES] = {0};
+
+	boot("1G", false, 1, "");
+	/* the fast path has no ALLOC_HARDER: reserves are made in the slow path only */
+	ck_assert_int_eq(try_alloc(0, gfp("GFP_ATOMIC"), 2, &a), 0);
+	ck_assert_uint_eq(zone(a.zone).nr_reserved_highatomic, 0);
+	free_ok(0, a.pfn, 2);
+	fill(gfp("GFP_KERNEL"), per);
+	ck_assert_int_eq(try_alloc(0, gfp("GFP_ATOMIC"), 2, &a), 0);
+	z = zone(a.zone);
+	ck_assert_uint_eq(z.nr_reserved_highatomic, 1024); /* one pageblock, order 10 */
+	ck_assert_int_eq(mm_get_frame(m, a.pfn, &f, &err), 0);
+	ck_assert_int_eq(f.pageblock_migratetype, 3);
+	ck_assert_ptr_nonnull(strstr(render("pagetypeinfo"), "HighAtomic"));
+	/* pagetypeinfo counts the block as HighAtomic */
+	{
+		char *pt = render("pagetypeinfo"), *l = strstr(pt, "Number of blocks type");
+		unsigned long u, mv, e, h;
+
+		ck_assert_ptr_nonnull(l);
+		l = strstr(l, "zone   Normal");
+		ck_assert_ptr_nonnull(l);
+		ck_assert_int_eq(sscanf(l, "zone   Normal %lu %lu %lu %lu", &u, &mv, &e, &h), 4);
+		ck_assert_uint_eq(h, 1);
+		free(pt);
+	}
+	(void)b;
+	free_ok(0, a.pfn, 2);
+	ck_assert_int_eq(mm_get_frame(m, a.pfn, &f, &err), 0);
+	ck_assert_int_eq(f.pageblock_migratetype, 3); /* the reserve outlives its users */
+}
+END_TEST
+
 START_TEST(zeroing)
 {
 	struct mm_page_alloc a;
@@ -498,6 +539,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, bad_frees);
 	tcase_add_test(tc, fallback_steals_pageblock);
 	tcase_add_test(tc, zeroing);
+	tcase_add_test(tc, highatomic_reserve);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tr, NULL, check_teardown);
 	tcase_set_timeout(tr, 280);
