@@ -336,6 +336,53 @@ START_TEST(fallback_steals_pageblock)
 }
 END_TEST
 
+/* Pageblocks of each type in Normal, from pagetypeinfo's "Number of blocks type" table. */
+static void normal_blocks(unsigned long *u, unsigned long *mv, unsigned long *e)
+{
+	char *pt = render("pagetypeinfo"), *l = strstr(pt, "Number of blocks type");
+
+	ck_assert_ptr_nonnull(l);
+	l = strstr(l, "zone   Normal");
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(sscanf(l, "zone   Normal %lu %lu %lu", u, mv, e), 3);
+	free(pt);
+}
+
+/* fallbacks[]: Unmovable borrows Reclaimable before Movable, Reclaimable borrows Unmovable
+ * before Movable, always from the largest free block first (__rmqueue_fallback). */
+START_TEST(fallback_table_order)
+{
+	unsigned long u0, m0, e0, u, mv, e;
+	struct mm_page_alloc a;
+
+	boot("1G", false, 1, "");
+	normal_blocks(&u0, &m0, &e0);
+	ck_assert_uint_eq(u0 + e0, 0); /* every block starts Movable */
+	/* an order-10 reclaimable allocation steals whole Movable blocks (the pcp refill of
+	 * pageblock order takes two); freed and drained, they sit on the Reclaimable list */
+	ck_assert_int_eq(try_alloc(0, gfp("GFP_KERNEL|__GFP_RECLAIMABLE"), 10, &a), 0);
+	free_ok(0, a.pfn, 10);
+	ck_assert_int_eq(mm_drain_all_pages(m, NULL), 0);
+	normal_blocks(&u, &mv, &e);
+	ck_assert_uint_eq(e, 2);
+	ck_assert_uint_eq(mv, m0 - 2);
+	/* Unmovable: at order 10 both Reclaimable and Movable have blocks; the table says
+	 * Reclaimable first, and the whole block changes type */
+	ck_assert_int_eq(try_alloc(0, gfp("GFP_KERNEL"), 0, &a), 0);
+	normal_blocks(&u, &mv, &e);
+	ck_assert_uint_eq(u, 1);
+	ck_assert_uint_eq(e, 1);
+	ck_assert_uint_eq(mv, m0 - 2);
+	/* an order-10 unmovable request (its pcp refill takes two blocks) falls back to the
+	 * remaining Reclaimable block first, then to a Movable one */
+	ck_assert_int_eq(try_alloc(0, gfp("GFP_KERNEL"), 10, &a), 0);
+	normal_blocks(&u, &mv, &e);
+	ck_assert_uint_eq(e, 0);
+	ck_assert_uint_eq(u, 3);
+	ck_assert_uint_eq(mv, m0 - 3);
+}
+END_TEST
+
 /* An order > 0 atomic allocation reserves its pageblock as HighAtomic; only ALLOC_HARDER
  * callers see those free pages in the watermark check. */
 START_TEST(highatomic_reserve)
@@ -550,6 +597,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, fallback_steals_pageblock);
 	tcase_add_test(tc, zeroing);
 	tcase_add_test(tc, highatomic_reserve);
+	tcase_add_test(tc, fallback_table_order);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tr, NULL, check_teardown);
 	tcase_set_timeout(tr, 280);
