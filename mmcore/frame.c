@@ -291,9 +291,14 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 		return mm_set_error(err, -EINVAL,
 				    "free_pages: order %u is not below MAX_ORDER (%u)", order,
 				    MAX_ORDER);
-	r = check_free(m, pfn, "free_pages", err);
-	if (r)
-		return r;
+	/* the common case needs none of check_free()'s diagnosis */
+	if (pfn >= m->layout.max_pfn || !is_alloc_head(m->pgstate[pfn]) ||
+	    PageReserved(&m->mem_map[pfn]) || m->mem_map[pfn]._refcount <= 0 ||
+	    m->mem_map[pfn]._mapcount != -1) {
+		r = check_free(m, pfn, "free_pages", err);
+		if (r)
+			return r;
+	}
 	alloc_order = pgs_order(m->pgstate[pfn]);
 	if (order != alloc_order)
 		return mm_set_error(err, -EINVAL,

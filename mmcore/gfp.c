@@ -68,29 +68,6 @@ static const struct gfp_name gfp_input_aliases[] = {
 	{__GFP_DMA32, "__GFP_DMA32"},
 };
 
-#define GFP_ZONE_TABLE 0x1310121u
-#define GFP_ZONES_SHIFT 2
-#define GFP_ZONE_BAD 0xe8e8u
-
-unsigned int gfp_zone(gfp_t gfp)
-{
-	unsigned int bit = gfp & GFP_ZONEMASK;
-
-	return (GFP_ZONE_TABLE >> (bit * GFP_ZONES_SHIFT)) & ((1u << GFP_ZONES_SHIFT) - 1);
-}
-
-bool gfp_zone_bad(gfp_t gfp)
-{
-	return (GFP_ZONE_BAD >> (gfp & GFP_ZONEMASK)) & 1;
-}
-
-unsigned int gfp_migratetype(gfp_t gfp, bool mobility_disabled)
-{
-	if (mobility_disabled)
-		return MIGRATE_UNMOVABLE;
-	return (gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT;
-}
-
 unsigned int gfp_to_alloc_flags(gfp_t gfp)
 {
 	/* __GFP_HIGH == ALLOC_HIGH and __GFP_KSWAPD_RECLAIM == ALLOC_KSWAPD by design */

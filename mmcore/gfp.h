@@ -76,13 +76,32 @@ typedef uint32_t gfp_t;
 #define ALLOC_NOFRAGMENT 0x0u /* needs ZONE_DMA32: never on i386 */
 #define ALLOC_KSWAPD 0x800u
 
-/* gfp_zone(): the highest zone index the mask may use (GFP_ZONE_TABLE 0x1310121). */
-unsigned int gfp_zone(gfp_t gfp);
-/* gfp_migratetype(): UNMOVABLE, MOVABLE or RECLAIMABLE from the mobility bits. */
-unsigned int gfp_migratetype(gfp_t gfp, bool mobility_disabled);
 /* gfp_to_alloc_flags() of the slow path (no RT task, no cpusets in mm32). */
 unsigned int gfp_to_alloc_flags(gfp_t gfp);
-/* True when the mask combines zone bits the kernel calls bad (GFP_ZONE_BAD 0xe8e8). */
-bool gfp_zone_bad(gfp_t gfp);
+/* gfp_zone(): the highest zone index the mask may use; gfp_zone_bad(): the zone bits
+ * combine in a way the kernel calls bad; gfp_migratetype(): UNMOVABLE, MOVABLE or
+ * RECLAIMABLE from the mobility bits. */
+#define GFP_ZONE_TABLE 0x1310121u
+#define GFP_ZONES_SHIFT 2
+#define GFP_ZONE_BAD 0xe8e8u
+
+static inline unsigned int gfp_zone(gfp_t gfp)
+{
+	unsigned int bit = gfp & GFP_ZONEMASK;
+
+	return (GFP_ZONE_TABLE >> (bit * GFP_ZONES_SHIFT)) & ((1u << GFP_ZONES_SHIFT) - 1);
+}
+
+static inline bool gfp_zone_bad(gfp_t gfp)
+{
+	return (GFP_ZONE_BAD >> (gfp & GFP_ZONEMASK)) & 1;
+}
+
+static inline unsigned int gfp_migratetype(gfp_t gfp, bool mobility_disabled)
+{
+	if (mobility_disabled)
+		return MIGRATE_UNMOVABLE;
+	return (gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT;
+}
 
 #endif /* MM_GFP_H */

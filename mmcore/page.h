@@ -139,11 +139,53 @@ static inline bool PageTail(const struct page *p)
 }
 #define PageHead(p) PageFlag(p, PG_head)
 
-/* Page lists linked through pfns. @mm is the mem_map base. */
-void pfn_list_init(struct pfn_list *l);
-void pfn_list_add(struct page *mm, struct pfn_list *l, pfn_t pfn); /* at head */
-void pfn_list_add_tail(struct page *mm, struct pfn_list *l, pfn_t pfn);
-void pfn_list_del(struct page *mm, struct pfn_list *l, pfn_t pfn);
+/* Page lists linked through pfns (list_head on page->lru). @mm is the mem_map base. */
+static inline void pfn_list_init(struct pfn_list *l)
+{
+	l->first = l->last = PFN_NIL;
+}
+
+static inline void pfn_list_add(struct page *mm, struct pfn_list *l, pfn_t pfn)
+{
+	struct page *p = &mm[pfn];
+
+	p->lru_prev = PFN_NIL;
+	p->lru_next = l->first;
+	if (l->first != PFN_NIL)
+		mm[l->first].lru_prev = pfn;
+	else
+		l->last = pfn;
+	l->first = pfn;
+}
+
+static inline void pfn_list_add_tail(struct page *mm, struct pfn_list *l, pfn_t pfn)
+{
+	struct page *p = &mm[pfn];
+
+	p->lru_next = PFN_NIL;
+	p->lru_prev = l->last;
+	if (l->last != PFN_NIL)
+		mm[l->last].lru_next = pfn;
+	else
+		l->first = pfn;
+	l->last = pfn;
+}
+
+static inline void pfn_list_del(struct page *mm, struct pfn_list *l, pfn_t pfn)
+{
+	struct page *p = &mm[pfn];
+
+	if (p->lru_prev != PFN_NIL)
+		mm[p->lru_prev].lru_next = p->lru_next;
+	else
+		l->first = p->lru_next;
+	if (p->lru_next != PFN_NIL)
+		mm[p->lru_next].lru_prev = p->lru_prev;
+	else
+		l->last = p->lru_prev;
+	p->lru_next = p->lru_prev = PFN_NIL;
+}
+
 static inline bool pfn_list_empty(const struct pfn_list *l)
 {
 	return l->first == PFN_NIL;

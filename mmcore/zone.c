@@ -251,18 +251,6 @@ void hugepage_init(struct mm_machine *m)
 	setup_per_zone_wmarks(pgdat);
 }
 
-unsigned int pageblock_index(const struct zone *z, pfn_t pfn, unsigned int pb_order)
-{
-	pfn_t base = z->zone_start_pfn & ~((1u << pb_order) - 1);
-
-	return (pfn - base) >> pb_order;
-}
-
-unsigned int get_pfnblock_migratetype(const struct zone *z, pfn_t pfn, unsigned int pb_order)
-{
-	return z->pageblock_flags[pageblock_index(z, pfn, pb_order)] & 7u;
-}
-
 void set_pageblock_migratetype(struct pglist_data *pgdat, struct zone *z, pfn_t pfn,
 			       unsigned int pb_order, unsigned int mt)
 {
