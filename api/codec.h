@@ -36,6 +36,35 @@ struct api_json_span {
  * -EINVAL when @text is not such an array.
  */
 int api_json_array_spans(const char *text, size_t len, struct api_json_span *out, size_t n);
+/* The same for an array of any length up to @max: *@ret (malloc'd, free() it; NULL for an
+ * empty array) and *@ret_n. -EINVAL for a text that is not an array of at most @max. */
+int api_json_array_split(const char *text, size_t len, size_t max, struct api_json_span **ret,
+			 size_t *ret_n);
+
+/*
+ * A growable buffer of JSON text, written without building a json_t: the command path
+ * writes results this way, once, for the journal and the reply. After a failed growth
+ * @oom is set and further writes are dropped; @data is NUL-terminated when not NULL.
+ * Free with api_text_free() (accepts a zeroed buffer).
+ */
+struct api_text {
+	char *data;
+	size_t len, cap;
+	bool oom;
+};
+
+void api_text_free(struct api_text *t);
+/* Make room for @n more bytes; false (and @oom) when the host is out of memory. */
+bool api_text_reserve(struct api_text *t, size_t n);
+void api_text_put(struct api_text *t, const char *s, size_t n);
+void api_text_puts(struct api_text *t, const char *s);
+void api_text_int(struct api_text *t, int64_t v);
+/* "0x.." in quotes, as api_json_hex(). */
+void api_text_hex(struct api_text *t, uint64_t v);
+/* A JSON string: quotes, and escapes where JSON needs them. */
+void api_text_str(struct api_text *t, const char *s);
+/* @v compactly, as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) writes it. */
+void api_text_json(struct api_text *t, const json_t *v);
 
 /* "0x%llx" as a JSON string. */
 json_t *api_json_hex(uint64_t v);
@@ -71,7 +100,11 @@ json_t *api_machine_to_json(const char *id, const struct mm_machine *m, struct m
 
 /* The result of alloc_pages: {"pfn","order","zone","migratetype","address","phys"};
  * address is the kernel virtual address (hex) for lowmem, null for highmem. */
-json_t *api_page_alloc_to_json(const struct mm_page_alloc *a);
+void api_text_page_alloc(struct api_text *t, const struct mm_page_alloc *a);
+/* The result of free_pages: {"pfn","order","freed"}. */
+void api_text_page_free(struct api_text *t, uint32_t pfn, unsigned int order, bool freed);
+/* The result of get_page {"pfn","refcount"} (@freed < 0) or put_page {.., "freed"}. */
+void api_text_page_ref(struct api_text *t, uint32_t pfn, int refcount, int freed);
 
 /* A decoded page descriptor (GET /v1/machines/{id}/frames/{pfn}), see ROUTES.md. */
 json_t *api_frame_to_json(const struct mm_frame_info *f);

@@ -4,10 +4,12 @@
  *
  * Each op names the fields it accepts besides "op" and "cpu"; the executor rejects any
  * other field before the op runs, so an op's run() only checks types and ranges of its own
- * fields. run() must leave the machine unchanged when it fails (mmcore's own contract).
+ * fields. run() must leave the machine unchanged when it fails (mmcore's own contract) and
+ * append its result to the text only when it succeeds.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
@@ -17,15 +19,30 @@
 struct api_command_op {
 	const char *op;
 	const char *const *fields; /* accepted besides "op" and "cpu"; NULL-terminated */
-	int (*run)(struct mm_machine *m, const json_t *cmd, unsigned int cpu, json_t **ret,
-		   struct mm_error *err);
+	int (*run)(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		   struct api_text *out, struct mm_error *err);
 };
+
+static const struct api_cmd_field *field(const struct api_cmd *cmd, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (unsigned int i = 0; i < cmd->n; i++)
+		if (cmd->f[i].key_len == len && !memcmp(cmd->f[i].key, key, len))
+			return &cmd->f[i];
+	return NULL;
+}
+
+static int text_result(struct api_text *out, struct mm_error *err)
+{
+	return out->oom ? api_error(err, -ENOMEM, "out of memory writing the result") : 0;
+}
 
 /* ---- set_sysctl ------------------------------------------------------------------------ */
 
 /* Write @v as /proc/sys/vm/@name would be written to: "8192", "256 32 0 0". */
-static int sysctl_value_text(const char *name, const json_t *v, char *buf, size_t size,
-			     struct mm_error *err)
+static int sysctl_value_text(const char *name, const struct api_cmd_field *v, char *buf,
+			     size_t size, struct mm_error *err)
 {
 	bool vector = !strcmp(name, "lowmem_reserve_ratio");
 	size_t off = 0;
@@ -33,25 +50,25 @@ static int sysctl_value_text(const char *name, const json_t *v, char *buf, size_
 	size_t i;
 
 	if (!vector) {
-		if (!json_is_integer(v))
+		if (v->type != API_FIELD_INT)
 			return api_error(err, -EINVAL, "field 'value' of vm.%s must be an integer",
 					 name);
-		snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		snprintf(buf, size, "%" JSON_INTEGER_FORMAT, v->i);
 		return 0;
 	}
-	if (json_is_string(v)) {
-		if (json_string_length(v) >= size)
+	if (v->type == API_FIELD_STRING) {
+		if (strlen(v->str) >= size)
 			return api_error(err, -EINVAL, "field 'value' is too long");
-		strcpy(buf, json_string_value(v));
+		strcpy(buf, v->str);
 		return 0;
 	}
-	if (!json_is_array(v) || json_array_size(v) != MM_NR_ZONES)
+	if (!json_is_array(v->json) || json_array_size(v->json) != MM_NR_ZONES)
 		return api_error(err, -EINVAL,
 				 "field 'value' of vm.lowmem_reserve_ratio must be an array of %d "
 				 "integers or a string like \"256 32 0 0\"",
 				 MM_NR_ZONES);
 	buf[0] = '\0';
-	json_array_foreach(v, i, x) {
+	json_array_foreach(v->json, i, x) {
 		if (!json_is_integer(x))
 			return api_error(err, -EINVAL, "field 'value[%zu]' must be an integer", i);
 		off += (size_t)snprintf(buf + off, size - off, "%s%" JSON_INTEGER_FORMAT,
@@ -62,18 +79,18 @@ static int sysctl_value_text(const char *name, const json_t *v, char *buf, size_
 	return 0;
 }
 
-static int op_set_sysctl(struct mm_machine *m, const json_t *cmd, unsigned int cpu, json_t **ret,
-			 struct mm_error *err)
+static int op_set_sysctl(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			 struct api_text *out, struct mm_error *err)
 {
-	const json_t *jname = json_object_get(cmd, "name"), *v = json_object_get(cmd, "value");
+	const struct api_cmd_field *jname = field(cmd, "name"), *v = field(cmd, "value");
 	const char *name;
 	json_t *now;
 	char text[256];
 	int r;
 
-	if (!jname || !json_is_string(jname))
+	if (!jname || jname->type != API_FIELD_STRING)
 		return api_error(err, -EINVAL, "field 'name' (a string) is required");
-	name = json_string_value(jname);
+	name = jname->str;
 	if (!api_sysctl_known(name))
 		return api_error(err, -ENOENT, "no sysctl vm.%.64s", name);
 	if (!v)
@@ -87,10 +104,13 @@ static int op_set_sysctl(struct mm_machine *m, const json_t *cmd, unsigned int c
 	r = api_sysctl_get_json(m, name, &now, err);
 	if (r < 0)
 		return r;
-	*ret = json_pack("{s:s, s:o}", "name", name, "value", now);
-	if (!*ret)
-		return api_error(err, -ENOMEM, "out of memory");
-	return 0;
+	api_text_puts(out, "{\"name\":");
+	api_text_str(out, name);
+	api_text_puts(out, ",\"value\":");
+	api_text_json(out, now);
+	api_text_puts(out, "}");
+	json_decref(now);
+	return text_result(out, err);
 }
 
 /* ---- the page allocator ---------------------------------------------------------------- */
@@ -99,11 +119,10 @@ static int op_set_sysctl(struct mm_machine *m, const json_t *cmd, unsigned int c
  * The integer field @name of @cmd: @def when absent (or -EINVAL when @required), else it
  * must be an integer in @min..@max.
  */
-static int int_field(const json_t *cmd, const char *name, bool required, json_int_t def,
+static int int_field(const struct api_cmd *cmd, const char *name, bool required, json_int_t def,
 		     json_int_t min, json_int_t max, json_int_t *ret, struct mm_error *err)
 {
-	const json_t *v = json_object_get(cmd, name);
-	json_int_t x;
+	const struct api_cmd_field *v = field(cmd, name);
 
 	if (!v) {
 		if (required)
@@ -111,19 +130,18 @@ static int int_field(const json_t *cmd, const char *name, bool required, json_in
 		*ret = def;
 		return 0;
 	}
-	if (!json_is_integer(v))
+	if (v->type != API_FIELD_INT)
 		return api_error(err, -EINVAL, "field '%s' must be an integer", name);
-	x = json_integer_value(v);
-	if (x < min || x > max)
+	if (v->i < min || v->i > max)
 		return api_error(err, -EINVAL,
 				 "field '%s' must be %" JSON_INTEGER_FORMAT
 				 "..%" JSON_INTEGER_FORMAT ", not %" JSON_INTEGER_FORMAT,
-				 name, min, max, x);
-	*ret = x;
+				 name, min, max, v->i);
+	*ret = v->i;
 	return 0;
 }
 
-static int order_field(const json_t *cmd, unsigned int *ret, struct mm_error *err)
+static int order_field(const struct api_cmd *cmd, unsigned int *ret, struct mm_error *err)
 {
 	json_int_t order;
 	int r = int_field(cmd, "order", false, 0, 0, MM_MAX_ORDER - 1, &order, err);
@@ -134,7 +152,7 @@ static int order_field(const json_t *cmd, unsigned int *ret, struct mm_error *er
 	return 0;
 }
 
-static int pfn_field(const json_t *cmd, uint32_t *ret, struct mm_error *err)
+static int pfn_field(const struct api_cmd *cmd, uint32_t *ret, struct mm_error *err)
 {
 	json_int_t pfn;
 	int r = int_field(cmd, "pfn", true, 0, 0, UINT32_MAX, &pfn, err);
@@ -145,36 +163,34 @@ static int pfn_field(const json_t *cmd, uint32_t *ret, struct mm_error *err)
 	return 0;
 }
 
-static int op_alloc_pages(struct mm_machine *m, const json_t *cmd, unsigned int cpu, json_t **ret,
-			  struct mm_error *err)
+static int op_alloc_pages(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			  struct api_text *out, struct mm_error *err)
 {
-	const json_t *jgfp = json_object_get(cmd, "gfp");
+	const struct api_cmd_field *jgfp = field(cmd, "gfp");
 	struct mm_page_alloc a;
 	unsigned int order;
 	mm_gfp_t gfp;
 	int r;
 
-	if (!jgfp || !json_is_string(jgfp))
+	if (!jgfp || jgfp->type != API_FIELD_STRING)
 		return api_error(err, -EINVAL,
 				 "field 'gfp' (a string such as \"GFP_KERNEL|__GFP_ZERO\") is "
 				 "required");
 	r = order_field(cmd, &order, err);
 	if (r < 0)
 		return r;
-	r = mm_gfp_parse(json_string_value(jgfp), &gfp, err);
+	r = mm_gfp_parse(jgfp->str, &gfp, err);
 	if (r < 0)
 		return r;
 	r = mm_alloc_pages(m, cpu, gfp, order, &a, err);
 	if (r < 0)
 		return r;
-	*ret = api_page_alloc_to_json(&a);
-	if (!*ret)
-		return api_error(err, -ENOMEM, "out of memory");
-	return 0;
+	api_text_page_alloc(out, &a);
+	return text_result(out, err);
 }
 
-static int op_free_pages(struct mm_machine *m, const json_t *cmd, unsigned int cpu, json_t **ret,
-			 struct mm_error *err)
+static int op_free_pages(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			 struct api_text *out, struct mm_error *err)
 {
 	unsigned int order;
 	bool freed = false;
@@ -190,18 +206,12 @@ static int op_free_pages(struct mm_machine *m, const json_t *cmd, unsigned int c
 	r = mm_free_pages(m, cpu, pfn, order, &freed, err);
 	if (r < 0)
 		return r;
-	*ret = json_object();
-	if (!*ret || json_object_set_new(*ret, "pfn", json_integer(pfn)) ||
-	    json_object_set_new(*ret, "order", json_integer(order)) ||
-	    json_object_set_new(*ret, "freed", json_boolean(freed))) {
-		json_decref(*ret);
-		return api_error(err, -ENOMEM, "out of memory");
-	}
-	return 0;
+	api_text_page_free(out, pfn, order, freed);
+	return text_result(out, err);
 }
 
-static int op_get_page(struct mm_machine *m, const json_t *cmd, unsigned int cpu, json_t **ret,
-		       struct mm_error *err)
+static int op_get_page(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		       struct api_text *out, struct mm_error *err)
 {
 	int refcount = 0;
 	uint32_t pfn;
@@ -213,14 +223,12 @@ static int op_get_page(struct mm_machine *m, const json_t *cmd, unsigned int cpu
 	r = mm_get_page(m, pfn, &refcount, err);
 	if (r < 0)
 		return r;
-	*ret = json_pack("{s:I, s:i}", "pfn", (json_int_t)pfn, "refcount", refcount);
-	if (!*ret)
-		return api_error(err, -ENOMEM, "out of memory");
-	return 0;
+	api_text_page_ref(out, pfn, refcount, -1);
+	return text_result(out, err);
 }
 
-static int op_put_page(struct mm_machine *m, const json_t *cmd, unsigned int cpu, json_t **ret,
-		       struct mm_error *err)
+static int op_put_page(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		       struct api_text *out, struct mm_error *err)
 {
 	bool freed = false;
 	int refcount = 0;
@@ -233,11 +241,8 @@ static int op_put_page(struct mm_machine *m, const json_t *cmd, unsigned int cpu
 	r = mm_put_page(m, cpu, pfn, &refcount, &freed, err);
 	if (r < 0)
 		return r;
-	*ret = json_pack("{s:I, s:i, s:b}", "pfn", (json_int_t)pfn, "refcount", refcount, "freed",
-			 freed);
-	if (!*ret)
-		return api_error(err, -ENOMEM, "out of memory");
-	return 0;
+	api_text_page_ref(out, pfn, refcount, freed);
+	return text_result(out, err);
 }
 
 /* ---- the table ------------------------------------------------------------------------- */
@@ -262,50 +267,241 @@ const char *api_command_op(const json_t *cmd)
 	return json_is_string(op) ? json_string_value(op) : NULL;
 }
 
-static bool field_accepted(const struct api_command_op *op, const char *key)
+static bool key_is(const struct api_cmd_field *f, const char *key)
 {
-	if (!strcmp(key, "op") || !strcmp(key, "cpu"))
+	return !strncmp(f->key, key, f->key_len) && key[f->key_len] == '\0';
+}
+
+static bool field_accepted(const struct api_command_op *op, const struct api_cmd_field *f)
+{
+	if (key_is(f, "op") || key_is(f, "cpu"))
 		return true;
-	for (const char *const *f = op->fields; *f; f++)
-		if (!strcmp(*f, key))
+	for (const char *const *k = op->fields; *k; k++)
+		if (key_is(f, *k))
 			return true;
 	return false;
 }
 
-int api_command_exec(struct mm_machine *m, const json_t *cmd, json_t **ret_result,
-		     struct mm_error *err)
+int api_command_run(struct mm_machine *m, const struct api_cmd *cmd, struct api_text *out,
+		    const char **ret_op, struct mm_error *err)
 {
+	const struct api_cmd_field *jop = field(cmd, "op"), *cpu = field(cmd, "cpu");
 	const struct api_command_op *op = NULL;
-	const json_t *cpu, *v;
-	const char *name, *key;
 	unsigned int ncpus = mm_machine_config(m)->cpus;
-	json_t *result = NULL;
+	size_t mark = out->len;
 	int r;
+
+	if (!jop || jop->type != API_FIELD_STRING)
+		return api_error(err, -EINVAL, "field 'op' (a string) is required");
+	for (size_t i = 0; i < sizeof(command_ops) / sizeof(command_ops[0]); i++)
+		if (!strcmp(command_ops[i].op, jop->str))
+			op = &command_ops[i];
+	if (!op)
+		return api_error(err, -EINVAL, "unknown op '%.64s'", jop->str);
+	for (unsigned int i = 0; i < cmd->n; i++)
+		if (!field_accepted(op, &cmd->f[i]))
+			return api_error(err, -EINVAL, "unknown field '%.64s' for op '%s'",
+					 cmd->f[i].key, op->op);
+	if (cpu && cpu->type != API_FIELD_INT)
+		return api_error(err, -EINVAL, "field 'cpu' must be an integer");
+	if (cpu && (cpu->i < 0 || cpu->i >= ncpus))
+		return api_error(err, -EINVAL, "field 'cpu' must be 0..%u on this machine",
+				 ncpus - 1);
+	r = op->run(m, cmd, cpu ? (unsigned int)cpu->i : 0, out, err);
+	if (r < 0) {
+		/* nothing of a failed command stays in the text */
+		out->len = mark;
+		if (out->data)
+			out->data[mark] = '\0';
+		return r;
+	}
+	if (ret_op)
+		*ret_op = op->op;
+	return 0;
+}
+
+/* ---- views ----------------------------------------------------------------------------- */
+
+static void view_add(struct api_cmd *view, const char *key, const json_t *v)
+{
+	struct api_cmd_field *f = &view->f[view->n++];
+
+	*f = (struct api_cmd_field){.key = key, .key_len = strlen(key), .json = v};
+	if (json_is_string(v)) {
+		f->type = API_FIELD_STRING;
+		f->str = json_string_value(v);
+	} else if (json_is_integer(v)) {
+		f->type = API_FIELD_INT;
+		f->i = json_integer_value(v);
+	} else {
+		f->type = API_FIELD_OTHER;
+	}
+}
+
+int api_command_view(const json_t *cmd, struct api_cmd *view, struct mm_error *err)
+{
+	const char *key;
+	const json_t *v;
 
 	if (!json_is_object(cmd))
 		return api_error(err, -EINVAL, "a command must be a JSON object");
-	name = api_command_op(cmd);
-	if (!name)
-		return api_error(err, -EINVAL, "field 'op' (a string) is required");
-	for (size_t i = 0; i < sizeof(command_ops) / sizeof(command_ops[0]); i++)
-		if (!strcmp(command_ops[i].op, name))
-			op = &command_ops[i];
-	if (!op)
-		return api_error(err, -EINVAL, "unknown op '%.64s'", name);
+	view->n = 0;
+	if ((v = json_object_get(cmd, "op")))
+		view_add(view, "op", v);
 	json_object_foreach((json_t *)cmd, key, v) {
-		if (!field_accepted(op, key))
-			return api_error(err, -EINVAL, "unknown field '%.64s' for op '%s'", key,
-					 op->op);
+		if (view->n == API_CMD_FIELDS)
+			break;
+		if (strcmp(key, "op"))
+			view_add(view, key, v);
 	}
-	cpu = json_object_get(cmd, "cpu");
-	if (cpu && !json_is_integer(cpu))
-		return api_error(err, -EINVAL, "field 'cpu' must be an integer");
-	if (cpu && (json_integer_value(cpu) < 0 || json_integer_value(cpu) >= ncpus))
-		return api_error(err, -EINVAL, "field 'cpu' must be 0..%u on this machine",
-				 ncpus - 1);
-	r = op->run(m, cmd, cpu ? (unsigned int)json_integer_value(cpu) : 0, &result, err);
+	return 0;
+}
+
+static size_t scan_ws(const char *t, size_t len, size_t i)
+{
+	while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* A string of printable ASCII without escapes at t[i] == '"'; NUL-terminates it. */
+static size_t scan_str(char *t, size_t len, size_t i, const char **ret, size_t *ret_len)
+{
+	size_t start = ++i;
+
+	for (; i < len && t[i] != '"'; i++)
+		if ((unsigned char)t[i] < 0x20 || (unsigned char)t[i] >= 0x7f || t[i] == '\\')
+			return 0;
+	if (i >= len)
+		return 0;
+	t[i] = '\0';
+	*ret = t + start;
+	*ret_len = i - start;
+	return i + 1;
+}
+
+/* The end of the object whose '}' is at t[i]: all of @t, or where the caller continues. */
+static int scan_end(const char *t, size_t len, size_t i, size_t *ret_end)
+{
+	if (ret_end) {
+		*ret_end = i + 1;
+		return 0;
+	}
+	return scan_ws(t, len, i + 1) == len ? 0 : -EINVAL;
+}
+
+int api_command_scan(char *t, size_t len, struct api_cmd *view, size_t *ret_end)
+{
+	size_t i = scan_ws(t, len, 0);
+
+	view->n = 0;
+	if (i >= len || t[i] != '{')
+		return -EINVAL;
+	i = scan_ws(t, len, i + 1);
+	if (i < len && t[i] == '}')
+		return scan_end(t, len, i, ret_end);
+	for (;;) {
+		struct api_cmd_field *f;
+
+		if (view->n == API_CMD_FIELDS || i >= len || t[i] != '"')
+			return -EINVAL;
+		f = &view->f[view->n];
+		*f = (struct api_cmd_field){0};
+		i = scan_str(t, len, i, &f->key, &f->key_len);
+		if (!i)
+			return -EINVAL;
+		for (unsigned int k = 0; k < view->n; k++)
+			if (view->f[k].key_len == f->key_len &&
+			    !memcmp(view->f[k].key, f->key, f->key_len))
+				return -EINVAL; /* a duplicate: Jansson refuses it (400) */
+		i = scan_ws(t, len, i);
+		if (i >= len || t[i] != ':')
+			return -EINVAL;
+		i = scan_ws(t, len, i + 1);
+		if (i < len && t[i] == '"') {
+			size_t n;
+
+			f->type = API_FIELD_STRING;
+			i = scan_str(t, len, i, &f->str, &n);
+			if (!i)
+				return -EINVAL;
+		} else {
+			bool neg = i < len && t[i] == '-';
+			size_t start = neg ? ++i : i;
+			json_int_t x = 0;
+
+			/* JSON integers: no leading zeros, no '+'; 18 digits never overflow */
+			for (; i < len && t[i] >= '0' && t[i] <= '9'; i++)
+				x = x * 10 + (t[i] - '0');
+			if (i == start || i - start > 18 || (t[start] == '0' && i - start > 1))
+				return -EINVAL;
+			if (i < len && (t[i] == '.' || t[i] == 'e' || t[i] == 'E'))
+				return -EINVAL;
+			f->type = API_FIELD_INT;
+			f->i = neg ? -x : x;
+		}
+		view->n++;
+		i = scan_ws(t, len, i);
+		if (i < len && t[i] == ',') {
+			i = scan_ws(t, len, i + 1);
+			continue;
+		}
+		if (i < len && t[i] == '}')
+			return scan_end(t, len, i, ret_end);
+		return -EINVAL;
+	}
+}
+
+/* ---- entry points ---------------------------------------------------------------------- */
+
+int api_command_exec(struct mm_machine *m, const json_t *cmd, json_t **ret_result,
+		     struct mm_error *err)
+{
+	struct api_text out = {0};
+	struct api_cmd view;
+	json_t *result;
+	int r;
+
+	r = api_command_view(cmd, &view, err);
 	if (r < 0)
 		return r;
+	r = api_command_run(m, &view, &out, NULL, err);
+	if (r < 0) {
+		api_text_free(&out);
+		return r;
+	}
+	result = json_loadb(out.data, out.len, JSON_DECODE_ANY, NULL);
+	api_text_free(&out);
+	if (!result)
+		return api_error(err, -ENOMEM, "out of memory reading the result");
 	*ret_result = result;
 	return 0;
+}
+
+int api_command_exec_text(struct mm_machine *m, const char *text, size_t len, struct api_text *out,
+			  struct mm_error *err)
+{
+	char stack[256], *copy = len < sizeof(stack) ? stack : malloc(len + 1);
+	struct api_cmd view;
+	json_error_t jerr;
+	json_t *cmd = NULL;
+	int r;
+
+	if (!copy)
+		return api_error(err, -ENOMEM, "out of memory");
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	if (api_command_scan(copy, len, &view, NULL) < 0) {
+		cmd = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+		r = cmd ? api_command_view(cmd, &view, err)
+			: api_error(err, -EINVAL, "the command is not JSON: %s", jerr.text);
+		if (r < 0)
+			goto out;
+	}
+	r = api_command_run(m, &view, out, NULL, err);
+out:
+	json_decref(cmd);
+	if (copy != stack)
+		free(copy);
+	return r;
 }

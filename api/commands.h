@@ -3,11 +3,17 @@
  * commands.h - the command executor: the one way a machine changes.
  *
  * A command is a JSON object {"op": "<name>", ...}. HTTP handlers build commands from
- * requests and the daemon replays journaled commands at start-up; both call
- * api_command_exec(), so a replayed machine goes through exactly the code the live one did.
+ * requests and the daemon replays journaled commands at start-up; both go through
+ * api_command_run(), so a replayed machine goes through exactly the code the live one did.
  * The executor validates strictly (unknown op, unknown field, wrong type: -EINVAL, 422),
- * then runs the op against mmcore and describes the outcome as a JSON result. It never
+ * then runs the op against mmcore and writes the outcome as a JSON result. It never
  * touches the journal: the caller appends (command, result) after a success.
+ *
+ * The executor reads a command as a flat list of fields (struct api_cmd), made either from
+ * a json_t (api_command_view()) or straight from JSON text (api_command_scan(), the fast
+ * path of batches, which needs no json_t at all). Both give the same fields, so a command
+ * runs the same whichever way it came. Results are written as compact JSON text, the bytes
+ * that go into the journal and into the reply.
  *
  * Every command may carry "cpu" (an integer 0..cpus-1, the emulated CPU that issues it).
  * Adding an op is adding one entry to the table in commands.c.
@@ -19,16 +25,73 @@
 
 #include <jansson.h>
 
+#include "codec.h"
 #include "mmcore.h"
 
+/* Fields a command view holds; no op accepts more than 4 (op, cpu and its own). */
+#define API_CMD_FIELDS 6
+
+enum api_field_type { API_FIELD_STRING, API_FIELD_INT, API_FIELD_OTHER };
+
+struct api_cmd_field {
+	const char *key; /* NUL-terminated; key_len bytes */
+	size_t key_len;
+	int type;	    /* enum api_field_type */
+	const char *str;    /* API_FIELD_STRING: the value, NUL-terminated */
+	json_int_t i;	    /* API_FIELD_INT: the value */
+	const json_t *json; /* the value when the command came as a json_t, else NULL */
+};
+
+/* A command as flat fields ("op" among them), borrowed from a json_t or a text. */
+struct api_cmd {
+	unsigned int n;
+	struct api_cmd_field f[API_CMD_FIELDS];
+};
+
 /*
- * api_command_exec - validate and run @cmd (borrowed) on @m.
- * @ret_result: on success a new reference to the result object; untouched on failure.
- * Return: 0, or a negative errno with @err describing it (see problem.h for the mapping).
- * A failing command leaves the machine as it was, unless it returns -EFAULT.
+ * api_command_view - the fields of @cmd (borrowed; the view is valid while @cmd is).
+ * "op" is always kept; of the other members the first API_CMD_FIELDS - 1 (a command with
+ * more has unknown fields, which the executor refuses naming one of these).
+ * Return: 0; -EINVAL when @cmd is not an object.
+ */
+int api_command_view(const json_t *cmd, struct api_cmd *view, struct mm_error *err);
+
+/*
+ * api_command_scan - read the JSON object in @text (@len bytes, writable) as a command view
+ * without building a json_t. It accepts the common shape only: an object of at most
+ * API_CMD_FIELDS distinct members whose values are integers or strings of printable ASCII
+ * without escapes, white space anywhere JSON allows it. Strings and keys are
+ * NUL-terminated in place (the byte after each, a '"', is overwritten).
+ * @ret_end: NULL when the object must be all of @text (white space around it aside); else
+ * the object is read from the start of @text and *@ret_end is the offset after its '}'.
+ * Return: 0; -EINVAL when @text is anything else (malformed or not that shape): the caller
+ * then parses it with Jansson and uses api_command_view().
+ */
+int api_command_scan(char *text, size_t len, struct api_cmd *view, size_t *ret_end);
+
+/*
+ * api_command_run - validate and run @cmd on @m; append its result to @out as JSON text.
+ * @ret_op: the op's name (static storage), when it was found.
+ * Return: 0, or a negative errno with @err describing it (see problem.h for the mapping);
+ * then nothing was appended. A failing command leaves the machine as it was, unless it
+ * returns -EFAULT, or -ENOSPC from alloc_pages (the kernel's counters and log moved).
+ */
+int api_command_run(struct mm_machine *m, const struct api_cmd *cmd, struct api_text *out,
+		    const char **ret_op, struct mm_error *err);
+
+/*
+ * api_command_exec - api_command_run() for a json_t command (borrowed).
+ * @ret_result: on success a new reference to the result; untouched on failure.
  */
 int api_command_exec(struct mm_machine *m, const json_t *cmd, json_t **ret_result,
 		     struct mm_error *err);
+
+/*
+ * api_command_exec_text - api_command_run() for a command given as JSON text (as the
+ * journal keeps it): scanned when it has the common shape, else parsed with Jansson.
+ */
+int api_command_exec_text(struct mm_machine *m, const char *text, size_t len, struct api_text *out,
+			  struct mm_error *err);
 
 /* The "op" of @cmd if it is a string, else NULL (borrowed from @cmd). */
 const char *api_command_op(const json_t *cmd);

@@ -26,11 +26,20 @@
 
 enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8 };
 
+/* A batch body read by api_command_scan(), without Jansson (see fast_batch_scan()). */
+struct fast_batch {
+	size_t n;
+	struct api_json_span *spans; /* each command's text in the request body */
+	struct api_cmd *cmds;	     /* each command's fields, pointing into @copy */
+	char *copy;		     /* the body, with NULs written after keys and strings */
+};
+
 struct ctx {
 	const struct api_host *host;
 	const struct api_request *req;
 	const char *cap[2];	/* the "*" segments */
 	json_t *body;		/* parsed body for POST/PUT routes */
+	struct fast_batch fast; /* or, for a batch of commands, the body as scanned */
 	struct api_lease lease; /* for machine routes */
 	json_t *extra;		/* extra problem members set by a failing handler */
 };
@@ -41,6 +50,9 @@ void api_reply_finish(struct api_reply *r)
 {
 	json_decref(r->json);
 	r->json = NULL;
+	free(r->json_text);
+	r->json_text = NULL;
+	r->json_text_len = 0;
 	mm_buf_free(&r->text);
 	memset(&r->text, 0, sizeof(r->text));
 }
@@ -226,103 +238,193 @@ static int h_sysctl_get(struct ctx *c, struct api_reply *out, struct mm_error *e
 	return reply_json(out, 200, json_pack("{s:s, s:o}", "name", c->cap[1], "value", v), err);
 }
 
+/* ---- commands ------------------------------------------------------------------------ */
+
+/* Where the commands of a request come from: a json_t (one object, or an array), or a
+ * batch scanned from text. */
+struct source {
+	size_t n;
+	const json_t *json;
+	bool batch;
+	const struct fast_batch *fast;
+};
+
+/* What run_commands() did. */
+struct run {
+	size_t done;		 /* commands that ran (and were journaled when it returned 0) */
+	bool command_failed;	 /* it stopped at command @done */
+	int64_t first_seq;	 /* of the first, in the journal */
+	struct api_text results; /* "[r0,r1,...]", the results as JSON text */
+	size_t *where;		 /* result i: at results.data + where[2i], where[2i+1] bytes */
+	const char **ops;	 /* the op of each */
+};
+
+static void run_finish(struct run *run)
+{
+	api_text_free(&run->results);
+	free(run->where);
+	free(run->ops);
+}
+
+/* Command @i of @src as a view; its text is appended to @cmds. */
+static int source_get(const struct source *src, size_t i, struct api_cmd *view,
+		      struct api_text *cmds, struct mm_error *err)
+{
+	const json_t *cmd;
+	int r;
+
+	if (src->fast) {
+		*view = src->fast->cmds[i];
+		api_text_put(cmds, src->fast->spans[i].text, src->fast->spans[i].len);
+		return 0;
+	}
+	cmd = src->batch ? json_array_get(src->json, i) : src->json;
+	r = api_command_view(cmd, view, err);
+	if (r < 0)
+		return r;
+	api_text_json(cmds, cmd);
+	return 0;
+}
+
 /*
- * Run the commands of @body (one command object, or an array when @batch) in order, stop at
- * the first failure, and journal the ones that succeeded in one append, before any reply
- * is built. @texts (may be NULL) holds the JSON text of each command of a batch.
- * *@ret_entries: a new array of {"seq","op","result"} of the commands that succeeded.
- * Return: 0; the failing command's code (then for a batch c->extra holds "index" and
- * "results"); or the journal's code, when nothing was journaled (then *@ret_entries is
- * untouched and the commands that ran are not in the journal).
+ * Run the commands of @src in order, stop at the first failure, and journal the ones that
+ * succeeded in one append, before any reply is built.
+ * Return: 0; the failing command's code (run->command_failed, with run->done the number
+ * of commands before it, which ran and are journaled); or the journal's code, when none of
+ * the commands that ran was journaled (run->done of them changed the machine).
  */
-static int run_commands(struct ctx *c, const json_t *body, bool batch,
-			const struct api_json_span *texts, json_t **ret_entries,
+static int run_commands(struct ctx *c, const struct source *src, struct run *run,
 			struct mm_error *err)
 {
-	size_t n = batch ? json_array_size(body) : 1, done;
-	struct api_journal_entry *v = NULL;
-	json_t *entries = NULL;
-	int64_t first = 0;
+	struct api_text cmds = {0};
+	struct api_journal_batch b;
+	struct mm_error jerr = {0};
 	int r = 0, rj;
 
-	if (n) {
-		v = calloc(n, sizeof(*v));
-		if (!v)
-			return api_error(err, -ENOMEM, "out of memory");
-	}
-	for (done = 0; done < n; done++) {
-		const json_t *cmd = batch ? json_array_get(body, done) : body;
-		json_t *result = NULL;
+	memset(run, 0, sizeof(*run));
+	run->where = malloc((src->n ? src->n : 1) * 2 * sizeof(*run->where));
+	run->ops = malloc((src->n ? src->n : 1) * sizeof(*run->ops));
+	if (!run->where || !run->ops)
+		return api_error(err, -ENOMEM, "out of memory");
+	api_text_put(&cmds, "[", 1);
+	api_text_put(&run->results, "[", 1);
+	for (; run->done < src->n; run->done++) {
+		size_t cmds_mark = cmds.len, res_mark = run->results.len, start;
+		struct api_cmd view;
 
-		r = api_command_exec(c->lease.m, cmd, &result, err);
+		if (run->done) {
+			api_text_put(&cmds, ",", 1);
+			api_text_put(&run->results, ",", 1);
+		}
+		start = run->results.len;
+		r = source_get(src, run->done, &view, &cmds, err);
+		if (r == 0)
+			r = api_command_run(c->lease.m, &view, &run->results, &run->ops[run->done],
+					    err);
 		if (r < 0) {
+			cmds.len = cmds_mark;
+			run->results.len = res_mark;
+			run->command_failed = true;
 			call_failed(r, err, "the command");
 			break;
 		}
-		v[done] = (struct api_journal_entry){.cmd = cmd, .result = result};
-		if (texts) {
-			v[done].cmd_text = texts[done].text;
-			v[done].cmd_len = texts[done].len;
-		}
+		run->where[2 * run->done] = start;
+		run->where[2 * run->done + 1] = run->results.len - start;
 	}
-	if (done) {
-		struct mm_error jerr = {0};
-
-		rj = c->host->ops->journal_append(c->host->data, &c->lease, v, done, &first, &jerr);
-		if (rj < 0) {
-			call_failed(rj, &jerr, "appending to the journal");
-			api_error(
-				err, rj,
-				"%.160s; %zu command(s) changed the machine but are not journaled",
-				jerr.msg, done);
-			r = rj;
-			goto out;
-		}
-	}
-	entries = json_array();
-	for (size_t i = 0; entries && i < done; i++) {
-		json_t *e = json_object();
-
-		if (!e || json_object_set_new(e, "seq", json_integer(first + (json_int_t)i)) ||
-		    json_object_set_new(e, "op", json_string(api_command_op(v[i].cmd))) ||
-		    json_object_set((json_t *)e, "result", (json_t *)v[i].result) ||
-		    json_array_append_new(entries, e)) {
-			json_decref(e);
-			json_decref(entries);
-			entries = NULL;
-		}
-	}
-	if (!entries) {
-		r = api_error(err, -ENOMEM, "out of memory building the results");
+	api_text_put(&cmds, "]", 1);
+	api_text_put(&run->results, "]", 1);
+	if (run->done == 0)
 		goto out;
+	b = (struct api_journal_batch){.n = run->done,
+				       .commands = cmds.data,
+				       .commands_len = cmds.len,
+				       .results = run->results.data,
+				       .results_len = run->results.len};
+	if (cmds.oom || run->results.oom) {
+		rj = api_error(&jerr, -ENOMEM, "out of memory writing the journal entries");
+	} else {
+		rj = c->host->ops->journal_append(c->host->data, &c->lease, &b, &run->first_seq,
+						  &jerr);
+		if (rj < 0)
+			call_failed(rj, &jerr, "appending to the journal");
 	}
-	if (r < 0 && batch)
-		c->extra = json_pack("{s:I, s:O}", "index", (json_int_t)done, "results", entries);
-	*ret_entries = entries;
+	if (rj < 0) {
+		r = api_error(err, rj,
+			      "%.160s; %zu command(s) changed the machine but are not journaled",
+			      jerr.msg, run->done);
+		run->command_failed = false;
+	}
 out:
-	for (size_t i = 0; i < done; i++)
-		json_decref((json_t *)v[i].result);
-	free(v);
+	api_text_free(&cmds);
 	return r;
+}
+
+/* The result of command @i of @run as a json_t (new reference), or NULL. */
+static json_t *run_result_json(const struct run *run, size_t i)
+{
+	return json_loadb(run->results.data + run->where[2 * i], run->where[2 * i + 1],
+			  JSON_DECODE_ANY, NULL);
+}
+
+/* Append {"seq","op","result"} of command @i. */
+static void entry_text(struct api_text *t, const struct run *run, size_t i)
+{
+	api_text_puts(t, "{\"seq\":");
+	api_text_int(t, run->first_seq + (int64_t)i);
+	api_text_puts(t, ",\"op\":");
+	api_text_str(t, run->ops[i]);
+	api_text_puts(t, ",\"result\":");
+	api_text_put(t, run->results.data + run->where[2 * i], run->where[2 * i + 1]);
+	api_text_puts(t, "}");
+}
+
+/* Append [{"seq","op","result"}...] of the commands that ran. */
+static void entries_text(struct api_text *t, const struct run *run)
+{
+	api_text_reserve(t, run->results.len + run->done * 48 + 2);
+	api_text_put(t, "[", 1);
+	for (size_t i = 0; i < run->done; i++) {
+		if (i)
+			api_text_put(t, ",", 1);
+		entry_text(t, run, i);
+	}
+	api_text_put(t, "]", 1);
+}
+
+/* Answer @status with the JSON text @t (stolen), plus the final newline. */
+static int reply_text(struct api_reply *out, unsigned int status, struct api_text *t,
+		      struct mm_error *err)
+{
+	api_text_put(t, "\n", 1);
+	if (t->oom) {
+		api_text_free(t);
+		return api_error(err, -ENOMEM, "out of memory building the response");
+	}
+	out->status = status;
+	out->json_text = t->data;
+	out->json_text_len = t->len;
+	memset(t, 0, sizeof(*t));
+	return 0;
 }
 
 /* Run the one command @cmd (steals it) built by a REST handler; *@ret_result its result. */
 static int run_built_command(struct ctx *c, json_t *cmd, json_t **ret_result, struct mm_error *err)
 {
-	json_t *entries = NULL;
+	struct source src = {.n = 1, .json = cmd};
+	struct run run;
 	int r;
 
 	if (!cmd)
 		return api_error(err, -ENOMEM, "out of memory");
-	r = run_commands(c, cmd, false, NULL, &entries, err);
+	r = run_commands(c, &src, &run, err);
 	json_decref(cmd);
-	if (r < 0) {
-		json_decref(entries);
-		return r;
+	if (r == 0) {
+		*ret_result = run_result_json(&run, 0);
+		if (!*ret_result)
+			r = api_error(err, -ENOMEM, "out of memory");
 	}
-	*ret_result = json_incref(json_object_get(json_array_get(entries, 0), "result"));
-	json_decref(entries);
-	return *ret_result ? 0 : api_error(err, -ENOMEM, "out of memory");
+	run_finish(&run);
+	return r;
 }
 
 static int h_sysctl_put(struct ctx *c, struct api_reply *out, struct mm_error *err)
@@ -353,42 +455,140 @@ static int h_sysctl_put(struct ctx *c, struct api_reply *out, struct mm_error *e
 
 static int h_commands(struct ctx *c, struct api_reply *out, struct mm_error *err)
 {
-	struct api_json_span *texts = NULL;
-	json_t *entries = NULL;
-	size_t n;
+	struct source src = {.json = c->body};
+	struct api_text t = {0};
+	struct run run;
 	int r;
 
-	if (json_is_object(c->body)) {
-		r = run_commands(c, c->body, false, NULL, &entries, err);
-		if (r < 0) {
-			json_decref(entries);
-			return r;
-		}
-		r = reply_json(out, 200, json_incref(json_array_get(entries, 0)), err);
-		json_decref(entries);
-		return r;
-	}
-	if (!json_is_array(c->body))
+	if (c->fast.cmds) {
+		src = (struct source){.n = c->fast.n, .batch = true, .fast = &c->fast};
+	} else if (json_is_object(c->body)) {
+		src.n = 1;
+	} else if (json_is_array(c->body)) {
+		src.n = json_array_size(c->body);
+		src.batch = true;
+	} else {
 		return api_error(err, -EINVAL, "the body must be a command object or an array");
-	n = json_array_size(c->body);
-	if (n > API_BATCH_MAX)
-		return api_error(err, -E2BIG, "a batch holds at most %d commands, not %zu",
-				 API_BATCH_MAX, n);
-	/* the text of each command as received, so the journal need not serialize it again */
-	if (n) {
-		texts = malloc(n * sizeof(*texts));
-		if (texts && api_json_array_spans(c->req->body, c->req->body_len, texts, n) < 0) {
-			free(texts);
-			texts = NULL;
-		}
 	}
-	r = run_commands(c, c->body, true, texts, &entries, err);
-	free(texts);
+	if (src.n > API_BATCH_MAX)
+		return api_error(err, -E2BIG, "a batch holds at most %d commands, not %zu",
+				 API_BATCH_MAX, src.n);
+	r = run_commands(c, &src, &run, err);
 	if (r < 0) {
-		json_decref(entries);
+		/* where a batch stopped: "index", and the results before it (applied) */
+		if (src.batch && run.command_failed) {
+			api_text_puts(&t, "{\"index\":");
+			api_text_int(&t, (int64_t)run.done);
+			api_text_puts(&t, ",\"results\":");
+			entries_text(&t, &run);
+			api_text_puts(&t, "}");
+			c->extra = t.oom ? NULL : json_loadb(t.data, t.len, 0, NULL);
+			api_text_free(&t);
+		}
+		run_finish(&run);
 		return r;
 	}
-	return reply_json(out, 200, json_pack("{s:o}", "results", entries), err);
+	if (src.batch) {
+		api_text_puts(&t, "{\"results\":");
+		entries_text(&t, &run);
+		api_text_puts(&t, "}");
+	} else {
+		entry_text(&t, &run, 0);
+	}
+	run_finish(&run);
+	return reply_text(out, 200, &t, err);
+}
+
+/*
+ * Read a batch body with api_command_scan(): the common shape of a batch (an array of flat
+ * commands) needs no json_t at all. Anything else, including every malformed body, is
+ * left to Jansson, so the answers (400 with line and column, 413, 422) stay its.
+ */
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static bool fast_batch_scan(const struct api_request *req, struct fast_batch *fb)
+{
+	const char *body = req->body;
+	size_t len = req->body_len, i = 0, cap = 0, n = 0;
+
+	memset(fb, 0, sizeof(*fb));
+	while (i < len && is_ws(body[i]))
+		i++;
+	if (i >= len || body[i] != '[')
+		return false;
+	fb->copy = malloc(len + 1);
+	if (!fb->copy)
+		return false;
+	memcpy(fb->copy, body, len);
+	fb->copy[len] = '\0';
+	/* '[' ws (object ws (',' ws object ws)*)? ']' ws: the end of each object is known from
+	 * reading it, so the array is walked once */
+	for (i++; i < len && is_ws(body[i]); i++)
+		;
+	if (i < len && body[i] == ']') {
+		i++;
+	} else {
+		for (;;) {
+			size_t end;
+
+			if (n == API_BATCH_MAX)
+				goto fail; /* Jansson's path answers 413 */
+			if (n == cap) {
+				struct api_json_span *sp;
+				struct api_cmd *cmds;
+
+				cap = cap ? cap * 2 : 64;
+				sp = realloc(fb->spans, cap * sizeof(*sp));
+				if (sp)
+					fb->spans = sp;
+				cmds = realloc(fb->cmds, cap * sizeof(*cmds));
+				if (cmds)
+					fb->cmds = cmds;
+				if (!sp || !cmds)
+					goto fail;
+			}
+			if (api_command_scan(fb->copy + i, len - i, &fb->cmds[n], &end) < 0)
+				goto fail;
+			fb->spans[n++] = (struct api_json_span){body + i, end};
+			for (i += end; i < len && is_ws(body[i]); i++)
+				;
+			if (i < len && body[i] == ',') {
+				for (i++; i < len && is_ws(body[i]); i++)
+					;
+				continue;
+			}
+			if (i < len && body[i] == ']') {
+				i++;
+				break;
+			}
+			goto fail;
+		}
+	}
+	while (i < len && is_ws(body[i]))
+		i++;
+	if (i != len)
+		goto fail;
+	if (!fb->cmds && !(fb->cmds = malloc(sizeof(*fb->cmds))))
+		goto fail;
+	fb->n = n;
+	return true;
+fail:
+	free(fb->spans);
+	free(fb->copy);
+	free(fb->cmds);
+	memset(fb, 0, sizeof(*fb));
+	return false;
+}
+
+static void fast_batch_free(struct fast_batch *fb)
+{
+	free(fb->spans);
+	free(fb->copy);
+	free(fb->cmds);
+	memset(fb, 0, sizeof(*fb));
 }
 
 /* ---- the page allocator ------------------------------------------------------------------ */
@@ -623,6 +823,7 @@ struct route {
 	bool machine; /* the first "*" is a machine id: hold its lease during the handler */
 	bool body;    /* the handler reads a JSON body */
 	handler_fn *fn;
+	bool batch; /* the body may be a batch of commands: try fast_batch_scan() first */
 };
 
 static const struct route routes[] = {
@@ -640,7 +841,7 @@ static const struct route routes[] = {
 	{"v1/machines/*/memblock", M_GET, true, false, h_memblock},
 	{"v1/machines/*/sysctl/vm/*", M_GET, true, false, h_sysctl_get},
 	{"v1/machines/*/sysctl/vm/*", M_PUT, true, true, h_sysctl_put},
-	{"v1/machines/*/commands", M_POST, true, true, h_commands},
+	{"v1/machines/*/commands", M_POST, true, true, h_commands, true},
 	{"v1/machines/*/pages", M_POST, true, true, h_pages_post},
 	{"v1/machines/*/pages/*", M_DELETE, true, false, h_pages_delete},
 	{"v1/machines/*/frames", M_GET, true, false, h_frames},
@@ -775,10 +976,12 @@ static int dispatch(struct ctx *c, struct api_reply *out, struct mm_error *err)
 		 * value parses, so a scalar gets 422 (wrong type), not 400 */
 		if (req->body_len == 0 && !req->content_type)
 			c->body = json_null();
+		else if (rt->batch && fast_batch_scan(req, &c->fast))
+			c->body = NULL;
 		else
 			c->body = json_loadb(req->body, req->body_len,
 					     JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-		if (!c->body)
+		if (!c->body && !c->fast.cmds)
 			return api_error(err, -EBADMSG, "invalid JSON at line %d column %d: %s",
 					 jerr.line, jerr.column, jerr.text);
 	}
@@ -803,6 +1006,7 @@ void api_dispatch(const struct api_host *host, const struct api_request *req, st
 	memset(out, 0, sizeof(*out));
 	r = dispatch(&c, out, &err);
 	json_decref(c.body);
+	fast_batch_free(&c.fast);
 	if (r >= 0) {
 		json_decref(c.extra);
 		return;

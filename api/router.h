@@ -11,8 +11,9 @@
  * Invariants:
  *  - a machine is touched only between machine_acquire() and machine_release(), which
  *    the host implements as the machine's mutex;
- *  - a command changes a machine only through api_command_exec(), and its journal entry
- *    is committed (journal_append()) before the reply is built;
+ *  - a command changes a machine only through api_command_run(), and its journal entry
+ *    is committed (journal_append()) before the reply is built; the commands of one
+ *    request, a batch, are one journal append;
  *  - every failure becomes a problem+json reply through problem.c; nothing here logs.
  */
 #ifndef API_ROUTER_H
@@ -36,14 +37,16 @@ struct api_lease {
 	void *handle;	      /* the host's */
 };
 
-/* A command that ran and its result, to be journaled (both borrowed). */
-struct api_journal_entry {
-	const json_t *cmd;
-	const json_t *result;
-	/* @cmd as compact JSON text when the caller has it (the bytes of a request body), so
-	 * that the host need not serialize it again; NULL otherwise */
-	const char *cmd_text;
-	size_t cmd_len;
+/*
+ * Commands that ran, in order, and their results: two JSON arrays of @n elements, as text
+ * (borrowed). The journal keeps them as they are; replay reads them back.
+ */
+struct api_journal_batch {
+	size_t n;
+	const char *commands;
+	size_t commands_len;
+	const char *results;
+	size_t results_len;
 };
 
 struct api_host_ops {
@@ -63,12 +66,12 @@ struct api_host_ops {
 			       struct mm_error *err);
 	void (*machine_release)(void *data, struct api_lease *lease);
 	/*
-	 * Commit @n entries (commands that ran, in order) as the next journal entries, in one
-	 * transaction: when it returns 0 all of them are durable, otherwise none is.
+	 * Commit the @b->n commands of @b as the next journal entries, in one transaction:
+	 * when it returns 0 all of them are durable, otherwise none is.
 	 * *@ret_first_seq is the number of the first; the others follow it.
 	 */
 	int (*journal_append)(void *data, struct api_lease *lease,
-			      const struct api_journal_entry *v, size_t n, int64_t *ret_first_seq,
+			      const struct api_journal_batch *b, int64_t *ret_first_seq,
 			      struct mm_error *err);
 	/* The journal as [{"seq","time","command","result"}], seq ascending (new reference). */
 	int (*journal_list)(void *data, struct api_lease *lease, json_t **ret,
@@ -83,7 +86,9 @@ struct api_host {
 /* What to answer: a JSON document or text, with a status and maybe a few headers. */
 struct api_reply {
 	unsigned int status;
-	json_t *json;	    /* owned; NULL for text or empty bodies */
+	json_t *json;	 /* owned; NULL for text or empty bodies */
+	char *json_text; /* owned (malloc); a JSON body already written, used when json is NULL */
+	size_t json_text_len;
 	struct mm_buf text; /* owned; used when json is NULL and text.data is set */
 	bool problem;	    /* json is application/problem+json */
 	char allow[48];	    /* for 405: "GET, HEAD, POST" */

@@ -125,6 +125,15 @@ static struct MHD_Response *make_response(struct api_reply *rep)
 			return NULL;
 		}
 		ctype = rep->problem ? "application/problem+json" : "application/json";
+	} else if (rep->json_text) {
+		/* written by the router, final newline included: hand the buffer over */
+		resp = MHD_create_response_from_buffer(rep->json_text_len, rep->json_text,
+						       MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			return NULL;
+		rep->json_text = NULL;
+		rep->json_text_len = 0;
+		ctype = "application/json";
 	} else if (rep->text.data) {
 		resp = MHD_create_response_from_buffer(rep->text.len, rep->text.data,
 						       MHD_RESPMEM_MUST_COPY);

@@ -296,103 +296,83 @@ static void host_release(void *data, struct api_lease *lease)
 	lease->handle = NULL;
 }
 
-/* A growable buffer of JSON texts, addressed by offset (it moves when it grows). */
-struct text_arena {
-	char *data;
-	size_t len, cap;
-};
-
-/* Append @v as compact JSON; *@ret_off and *@ret_len locate it. */
-static int arena_dump(struct text_arena *a, const json_t *v, size_t *ret_off, size_t *ret_len)
-{
-	for (;;) {
-		size_t room = a->cap - a->len;
-		size_t need = json_dumpb(v, a->data ? a->data + a->len : NULL, room,
-					 JSON_COMPACT | JSON_ENCODE_ANY);
-
-		if (need == 0)
-			return -ENOMEM;
-		if (need <= room) {
-			*ret_off = a->len;
-			*ret_len = need;
-			a->len += need;
-			return 0;
-		}
-		size_t cap = a->cap ? a->cap : 4096;
-		char *p;
-
-		while (cap - a->len < need)
-			cap *= 2;
-		p = realloc(a->data, cap);
-		if (!p)
-			return -ENOMEM;
-		a->data = p;
-		a->cap = cap;
-	}
-}
-
 static int host_journal_append(void *data, struct api_lease *lease,
-			       const struct api_journal_entry *v, size_t n, int64_t *ret_first_seq,
+			       const struct api_journal_batch *b, int64_t *ret_first_seq,
 			       struct mm_error *err)
 {
 	struct registry *reg = data;
 	struct machine *mc = lease->handle;
-	_cleanup_free_ struct store_journal_row *rows = calloc(n ? n : 1, sizeof(*rows));
-	_cleanup_free_ size_t *offs = calloc(n ? 2 * n : 1, sizeof(*offs));
-	struct text_arena a = {0};
 	char now[32];
 	int r;
 
-	if (!rows || !offs)
-		return api_error(err, -ENOMEM, "out of memory");
-	/* offsets first: the arena moves while it grows */
-	for (size_t i = 0; i < n; i++) {
-		if (!v[i].cmd_text && arena_dump(&a, v[i].cmd, &offs[2 * i], &rows[i].command_len))
-			goto oom;
-		if (arena_dump(&a, v[i].result, &offs[2 * i + 1], &rows[i].result_len))
-			goto oom;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].cmd_text) {
-			rows[i].command = v[i].cmd_text;
-			rows[i].command_len = v[i].cmd_len;
-		} else {
-			rows[i].command = a.data + offs[2 * i];
-		}
-		rows[i].result = a.data + offs[2 * i + 1];
-	}
 	store_now(now);
-	r = store_journal_append_many(reg->st, mc->id, mc->next_seq, now, rows, n, err);
-	free(a.data);
+	r = store_journal_append(reg->st, mc->id, mc->next_seq, (int64_t)b->n, now, b->commands,
+				 b->commands_len, b->results, b->results_len, err);
 	if (r < 0)
 		return r;
 	*ret_first_seq = mc->next_seq;
-	mc->next_seq += (int64_t)n;
+	mc->next_seq += (int64_t)b->n;
 	return 0;
-oom:
-	free(a.data);
-	return api_error(err, -ENOMEM, "out of memory");
+}
+
+/*
+ * The commands and results of one stored batch, each as the text of its @n elements.
+ * Return: 0 with *@ret_c and *@ret_r (free() both); -EINVAL when they are not two arrays
+ * of @n elements.
+ */
+static int split_batch(int64_t n, const char *commands, size_t commands_len, const char *results,
+		       size_t results_len, struct api_json_span **ret_c,
+		       struct api_json_span **ret_r)
+{
+	struct api_json_span *c = NULL, *r = NULL;
+	size_t nc = 0, nr = 0;
+
+	if (n < 1 || api_json_array_split(commands, commands_len, (size_t)n, &c, &nc) < 0 ||
+	    api_json_array_split(results, results_len, (size_t)n, &r, &nr) < 0 || nc != (size_t)n ||
+	    nr != (size_t)n) {
+		free(c);
+		free(r);
+		return -EINVAL;
+	}
+	*ret_c = c;
+	*ret_r = r;
+	return 0;
 }
 
 struct journal_list_ctx {
 	json_t *arr;
 };
 
-static json_t *load_or_null(const char *s)
+static json_t *load_or_null(const struct api_json_span *sp)
 {
-	json_t *j = s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
+	json_t *j = json_loadb(sp->text, sp->len, JSON_DECODE_ANY, NULL);
 
 	return j ? j : json_null();
 }
 
-static int journal_list_one(void *data, int64_t seq, const char *time, const char *command,
-			    const char *result)
+static int journal_list_batch(void *data, int64_t first_seq, int64_t n, const char *time,
+			      const char *commands, size_t commands_len, const char *results,
+			      size_t results_len)
 {
 	struct journal_list_ctx *ctx = data;
-	json_t *e = json_pack("{s:I, s:s?, s:o, s:o}", "seq", (json_int_t)seq, "time", time,
-			      "command", load_or_null(command), "result", load_or_null(result));
+	struct api_json_span *c, *r;
+	int ret = 0;
 
-	return e && !json_array_append_new(ctx->arr, e) ? 0 : -ENOMEM;
+	if (split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0) {
+		log_error("journal entries %lld..%lld are not %lld commands and results",
+			  (long long)first_seq, (long long)(first_seq + n - 1), (long long)n);
+		return 0;
+	}
+	for (int64_t i = 0; i < n && ret == 0; i++) {
+		json_t *e = json_pack("{s:I, s:s?, s:o, s:o}", "seq", (json_int_t)(first_seq + i),
+				      "time", time, "command", load_or_null(&c[i]), "result",
+				      load_or_null(&r[i]));
+
+		ret = e && !json_array_append_new(ctx->arr, e) ? 0 : -ENOMEM;
+	}
+	free(c);
+	free(r);
+	return ret;
 }
 
 static int host_journal_list(void *data, struct api_lease *lease, json_t **ret,
@@ -405,7 +385,7 @@ static int host_journal_list(void *data, struct api_lease *lease, json_t **ret,
 
 	if (!ctx.arr)
 		return api_error(err, -ENOMEM, "out of memory");
-	r = store_journal_foreach(reg->st, mc->id, journal_list_one, &ctx, err);
+	r = store_journal_foreach(reg->st, mc->id, journal_list_batch, &ctx, err);
 	if (r < 0) {
 		json_decref(ctx.arr);
 		return r == -ENOMEM ? api_error(err, r, "out of memory") : r;
@@ -469,36 +449,60 @@ struct replay_ctx {
 	unsigned long replayed, mismatched, failed;
 };
 
-static int replay_one(void *data, int64_t seq, const char *time, const char *command,
-		      const char *result)
+/* Does @got say what the journal says (@want)? Byte for byte, or as JSON values (a journal
+ * written by an older mm32d may format its results differently). */
+static bool same_result(const struct api_text *got, const struct api_json_span *want)
+{
+	json_t *a, *b;
+	bool same;
+
+	if (got->len == want->len && !memcmp(got->data, want->text, want->len))
+		return true;
+	a = json_loadb(got->data ? got->data : "", got->len, JSON_DECODE_ANY, NULL);
+	b = json_loadb(want->text, want->len, JSON_DECODE_ANY, NULL);
+	same = a && b && json_equal(a, b);
+	json_decref(a);
+	json_decref(b);
+	return same;
+}
+
+static int replay_batch(void *data, int64_t first_seq, int64_t n, const char *time,
+			const char *commands, size_t commands_len, const char *results,
+			size_t results_len)
 {
 	struct replay_ctx *ctx = data;
-	json_auto_t *cmd = command ? json_loads(command, 0, NULL) : NULL;
-	json_auto_t *want = result ? json_loads(result, JSON_DECODE_ANY, NULL) : NULL;
-	json_auto_t *got = NULL;
-	struct mm_error err = {0};
-	int r;
+	struct api_json_span *c, *r;
+	struct api_text got = {0};
 
-	ctx->mc->next_seq = seq + 1;
-	if (!cmd) {
-		log_error("machine %s: journal entry %lld is not JSON; skipped", ctx->mc->id,
-			  (long long)seq);
-		ctx->failed++;
+	ctx->mc->next_seq = first_seq + (n > 0 ? n : 1);
+	if (split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0) {
+		log_error("machine %s: journal entries %lld..%lld are not %lld commands and "
+			  "results; skipped",
+			  ctx->mc->id, (long long)first_seq, (long long)(first_seq + n - 1),
+			  (long long)n);
+		ctx->failed += n > 0 ? (unsigned long)n : 1;
 		return 0;
 	}
-	r = api_command_exec(ctx->mc->m, cmd, &got, &err);
-	if (r < 0) {
-		log_error("machine %s: replaying journal entry %lld failed: %s", ctx->mc->id,
-			  (long long)seq, err.msg);
-		ctx->failed++;
-		return 0;
+	for (int64_t i = 0; i < n; i++) {
+		struct mm_error err = {0};
+
+		got.len = 0;
+		if (api_command_exec_text(ctx->mc->m, c[i].text, c[i].len, &got, &err) < 0) {
+			log_error("machine %s: replaying journal entry %lld failed: %s",
+				  ctx->mc->id, (long long)(first_seq + i), err.msg);
+			ctx->failed++;
+			continue;
+		}
+		ctx->replayed++;
+		if (!same_result(&got, &r[i])) {
+			log_warn("machine %s: journal entry %lld replayed to a different result",
+				 ctx->mc->id, (long long)(first_seq + i));
+			ctx->mismatched++;
+		}
 	}
-	ctx->replayed++;
-	if (!want || !json_equal(want, got)) {
-		log_warn("machine %s: journal entry %lld replayed to a different result",
-			 ctx->mc->id, (long long)seq);
-		ctx->mismatched++;
-	}
+	api_text_free(&got);
+	free(c);
+	free(r);
 	return 0;
 }
 
@@ -528,7 +532,7 @@ static int load_machine(struct registry *reg, const struct stored *s, struct mm_
 		mm_machine_destroy(m);
 		return api_error(err, -ENOMEM, "out of memory");
 	}
-	r = store_journal_foreach(reg->st, s->id, replay_one, &ctx, err);
+	r = store_journal_foreach(reg->st, s->id, replay_batch, &ctx, err);
 	if (r < 0)
 		goto fail;
 	pthread_rwlock_wrlock(&reg->lock);

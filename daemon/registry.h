@@ -10,7 +10,8 @@
  * Persistence: every machine is in the store with its configuration; every command that
  * changed it is in its journal. registry_load() rebuilds the machines from the store by
  * creating each from its configuration and replaying its journal through
- * api_command_exec(), the executor the HTTP routes use.
+ * api_command_exec_text(), the executor the HTTP routes use. The journal is kept as batches
+ * (one per request); a replayed result is compared with the journaled one.
  */
 #ifndef DAEMON_REGISTRY_H
 #define DAEMON_REGISTRY_H

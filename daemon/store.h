@@ -8,8 +8,8 @@
  * whole version. A file newer than this binary is refused.
  *
  * Each call is one statement or one transaction, committed before it returns: once
- * store_journal_append() or store_journal_append_many() returned 0, the entries survive a
- * crash (synchronous=FULL). A batch of entries is one transaction, so one sync.
+ * store_journal_append() returned 0, the entries survive a crash (synchronous=FULL). The
+ * commands of one request are one row (schema/002_journal_batches.sql), so one sync.
  *
  * Locking: one connection, guarded by a mutex inside; callable from any thread.
  * Errors: -EIO (or -ENOMEM) with SQLite's message in @err.
@@ -40,25 +40,19 @@ typedef int store_machine_fn(void *data, const char *id, const char *config,
 int store_machines_foreach(struct store *st, store_machine_fn *fn, void *data,
 			   struct mm_error *err);
 
-int store_journal_append(struct store *st, const char *id, int64_t seq, const char *time,
-			 const char *command, const char *result, struct mm_error *err);
-
-/* One journal row: JSON texts of @len bytes (not NUL-terminated). */
-struct store_journal_row {
-	const char *command;
-	size_t command_len;
-	const char *result;
-	size_t result_len;
-};
 /*
- * store_journal_append_many - append @n rows with seq @first_seq, @first_seq + 1, ... and
- * the time @time, in one transaction: on 0 every row is durable, on failure none was added.
+ * store_journal_append - append the @n commands of one request as journal entries
+ * @first_seq .. @first_seq + @n - 1: @commands and @results are JSON arrays of @n elements
+ * (texts of the given lengths, not NUL-terminated), @time when they ran. One statement, one
+ * transaction: on 0 the entries are durable, on failure none was added.
  */
-int store_journal_append_many(struct store *st, const char *id, int64_t first_seq, const char *time,
-			      const struct store_journal_row *rows, size_t n, struct mm_error *err);
-/* Calls @fn for every entry of @id in seq order; stops early if @fn returns < 0. */
-typedef int store_journal_fn(void *data, int64_t seq, const char *time, const char *command,
-			     const char *result);
+int store_journal_append(struct store *st, const char *id, int64_t first_seq, int64_t n,
+			 const char *time, const char *commands, size_t commands_len,
+			 const char *results, size_t results_len, struct mm_error *err);
+/* Calls @fn for every batch of @id in seq order; stops early if @fn returns < 0. */
+typedef int store_journal_fn(void *data, int64_t first_seq, int64_t n, const char *time,
+			     const char *commands, size_t commands_len, const char *results,
+			     size_t results_len);
 int store_journal_foreach(struct store *st, const char *id, store_journal_fn *fn, void *data,
 			  struct mm_error *err);
 

@@ -468,6 +468,126 @@ START_TEST(exhaustion_is_enospc)
 }
 END_TEST
 
+/* ---- the command scanner --------------------------------------------------------------- */
+
+START_TEST(scan_common_shape)
+{
+	char text[] =
+		" {\n\"op\" : \"alloc_pages\",\"gfp\":\"GFP_KERNEL|__GFP_ZERO\" ,\"order\":-0,"
+		"\"cpu\":1,\"pfn\":123456789012345678} ";
+	struct api_cmd v;
+	size_t end;
+
+	ck_assert_int_eq(api_command_scan(text, strlen(text), &v, NULL), 0);
+	ck_assert_uint_eq(v.n, 5);
+	ck_assert_str_eq(v.f[0].key, "op");
+	ck_assert_uint_eq(v.f[0].key_len, 2);
+	ck_assert_int_eq(v.f[0].type, API_FIELD_STRING);
+	ck_assert_str_eq(v.f[0].str, "alloc_pages");
+	ck_assert_str_eq(v.f[1].str, "GFP_KERNEL|__GFP_ZERO");
+	ck_assert_int_eq(v.f[2].type, API_FIELD_INT);
+	ck_assert_int_eq(v.f[2].i, 0);
+	ck_assert_int_eq(v.f[3].i, 1);
+	ck_assert_int_eq(v.f[4].i, 123456789012345678LL);
+	ck_assert_ptr_null(v.f[4].json);
+
+	char two[] = "{\"op\":\"get_page\",\"pfn\":-7},{\"op\":\"x\"}";
+	ck_assert_int_eq(api_command_scan(two, strlen(two), &v, &end), 0);
+	ck_assert_uint_eq(end, 26);
+	ck_assert_int_eq(v.f[1].i, -7);
+	ck_assert_int_eq(api_command_scan(two, strlen(two), &v, NULL), -EINVAL);
+
+	char empty[] = "{ }";
+	ck_assert_int_eq(api_command_scan(empty, strlen(empty), &v, NULL), 0);
+	ck_assert_uint_eq(v.n, 0);
+}
+END_TEST
+
+/* Anything but the common shape is left to Jansson (the caller falls back). */
+static const char *const not_scanned[] = {
+	"",
+	"[]",
+	"{",
+	"{\"op\"}",
+	"{\"op\":}",
+	"{\"op\":\"a\",}",
+	"{\"op\":\"a\"} x",
+	"{\"op\":\"a\",\"op\":\"b\"}",
+	"{\"op\":\"a\\\"b\"}",
+	"{\"op\":\"caf\xc3\xa9\"}",
+	"{\"op\":\"tab\there\"}",
+	"{\"o\\u0070\":\"a\"}",
+	"{\"pfn\":01}",
+	"{\"pfn\":+1}",
+	"{\"pfn\":1.0}",
+	"{\"pfn\":1e3}",
+	"{\"pfn\":-}",
+	"{\"pfn\":1234567890123456789}",
+	"{\"pfn\":true}",
+	"{\"pfn\":null}",
+	"{\"value\":[1,2,3,4]}",
+	"{\"value\":{}}",
+	"{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7}",
+	"{'op':'a'}",
+};
+
+START_TEST(scan_refuses_the_rest)
+{
+	char *text = strdup(not_scanned[_i]);
+	struct api_cmd v;
+
+	ck_assert_int_eq(api_command_scan(text, strlen(text), &v, NULL), -EINVAL);
+	free(text);
+}
+END_TEST
+
+/* A command runs the same from a json_t and from its text. */
+START_TEST(text_and_json_agree)
+{
+	static const char *const cmds[] = {
+		"{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"order\":2,\"cpu\":1}",
+		"{\"op\":\"set_sysctl\",\"name\":\"lowmem_reserve_ratio\",\"value\":[128,16,0,0]}",
+		"{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":8192}",
+		"{\"op\":\"alloc_pages\",\"gfp\":\"GFP_BOGUS\"}",
+		"{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"x\":1}",
+		"{\"op\":\"free_pages\",\"pfn\":1}",
+		"{\"op\":\"nope\"}",
+		"[1]",
+	};
+	struct mm_config *cfg = malloc(sizeof(*cfg));
+	struct mm_machine *m2;
+
+	ck_assert_ptr_nonnull(cfg);
+	mm_config_init(cfg, false);
+	cfg->mem = 256ULL << 20;
+	cfg->cpus = 2;
+	ck_assert_int_eq(mm_machine_create(cfg, &m2, NULL), 0);
+	free(cfg);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		struct mm_error e1 = {0}, e2 = {0};
+		struct api_text t = {0};
+		json_t *res = NULL, *j;
+		int r1 = run(cmds[i], &res, &e1);
+		int r2 = api_command_exec_text(m2, cmds[i], strlen(cmds[i]), &t, &e2);
+
+		ck_assert_int_eq(r1, r2);
+		ck_assert_str_eq(e1.msg, e2.msg);
+		if (r1 == 0) {
+			j = json_loads(t.data, 0, NULL);
+			ck_assert_ptr_nonnull(j);
+			ck_assert_msg(json_equal(j, res), "%s: %s", cmds[i], t.data);
+			json_decref(j);
+		} else {
+			ck_assert_uint_eq(t.len, 0);
+		}
+		json_decref(res);
+		api_text_free(&t);
+	}
+	ck_assert_int_eq(mm_check(m2, NULL), 0);
+	mm_machine_destroy(m2);
+}
+END_TEST
+
 Suite *test_suite(void); /* called by tests/check-main.c */
 
 Suite *test_suite(void)
@@ -496,6 +616,14 @@ Suite *test_suite(void)
 	tcase_add_test(tc, get_put_page);
 	tcase_add_test(tc, free_with_references_left);
 	tcase_add_test(tc, exhaustion_is_enospc);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("scan");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, scan_common_shape);
+	tcase_add_loop_test(tc, scan_refuses_the_rest, 0,
+			    sizeof(not_scanned) / sizeof(not_scanned[0]));
+	tcase_add_test(tc, text_and_json_agree);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -48,8 +48,9 @@ struct rows {
 	int n;
 	char ids[8][64];
 	char configs[8][256];
-	int64_t seqs[8];
+	int64_t seqs[8], counts[8];
 	char cmds[8][256];
+	char results[8][256];
 };
 
 static int collect_machine(void *data, const char *id, const char *config, const char *created)
@@ -64,17 +65,28 @@ static int collect_machine(void *data, const char *id, const char *config, const
 	return 0;
 }
 
-static int collect_entry(void *data, int64_t seq, const char *time, const char *command,
-			 const char *result)
+/* One row per batch: first seq, count, and the two arrays as text. */
+static int collect_batch(void *data, int64_t first_seq, int64_t n, const char *time,
+			 const char *commands, size_t commands_len, const char *results,
+			 size_t results_len)
 {
 	struct rows *r = data;
 
-	r->seqs[r->n] = seq;
-	snprintf(r->cmds[r->n], 256, "%s", command);
-	ck_assert_str_eq(result, "{\"ok\":1}");
+	ck_assert_int_lt(r->n, 8);
+	r->seqs[r->n] = first_seq;
+	r->counts[r->n] = n;
+	snprintf(r->cmds[r->n], 256, "%.*s", (int)commands_len, commands);
+	snprintf(r->results[r->n], 256, "%.*s", (int)results_len, results);
 	ck_assert_str_eq(time, "2024-01-01T00:00:00.000Z");
 	r->n++;
 	return 0;
+}
+
+static int append(const char *id, int64_t first_seq, int64_t n, const char *cmds,
+		  const char *results, struct mm_error *err)
+{
+	return store_journal_append(st, id, first_seq, n, "2024-01-01T00:00:00.000Z", cmds,
+				    strlen(cmds), results, strlen(results), err);
 }
 
 START_TEST(migrations_apply)
@@ -92,10 +104,12 @@ START_TEST(migrations_apply)
 	/* the tables exist with the documented columns, and WAL is on */
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(
-		sqlite3_prepare_v2(db,
-				   "SELECT id, config, created_at FROM machines "
-				   "UNION ALL SELECT machine_id, command, result FROM journal",
-				   -1, &s, NULL),
+		sqlite3_prepare_v2(
+			db,
+			"SELECT id, config, created_at FROM machines "
+			"UNION ALL SELECT machine_id, commands, results FROM journal_batches "
+			"WHERE first_seq > n",
+			-1, &s, NULL),
 		SQLITE_OK);
 	sqlite3_finalize(s);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
@@ -164,68 +178,93 @@ START_TEST(journal_append_read_cascade)
 {
 	struct mm_error err = {0};
 	struct rows r = {0};
-	const char *t = "2024-01-01T00:00:00.000Z";
 
 	ck_assert_int_eq(store_machine_insert(st, "a", "{}", &err), 0);
 	ck_assert_int_eq(store_machine_insert(st, "b", "{}", &err), 0);
-	ck_assert_int_eq(store_journal_append(st, "a", 2, t, "{\"op\":\"y\"}", "{\"ok\":1}", &err),
-			 0);
-	ck_assert_int_eq(store_journal_append(st, "a", 1, t, "{\"op\":\"x\"}", "{\"ok\":1}", &err),
-			 0);
-	ck_assert_int_eq(store_journal_append(st, "b", 1, t, "{\"op\":\"z\"}", "{\"ok\":1}", &err),
-			 0);
-	/* (machine, seq) is unique; an unknown machine violates the foreign key */
-	ck_assert_int_eq(store_journal_append(st, "a", 1, t, "{}", "{\"ok\":1}", &err), -EIO);
-	ck_assert_int_eq(store_journal_append(st, "ghost", 1, t, "{}", "{\"ok\":1}", &err), -EIO);
+	ck_assert_int_eq(append("a", 2, 2, "[{\"op\":\"y\"},{\"op\":\"z\"}]", "[1,2]", &err), 0);
+	ck_assert_int_eq(append("a", 1, 1, "[{\"op\":\"x\"}]", "[{\"ok\":1}]", &err), 0);
+	ck_assert_int_eq(append("b", 1, 1, "[{\"op\":\"z\"}]", "[{\"ok\":1}]", &err), 0);
+	/* (machine, first seq) is unique; an unknown machine violates the foreign key; a batch
+	 * holds at least one command */
+	ck_assert_int_eq(append("a", 1, 1, "[{}]", "[1]", &err), -EIO);
+	ck_assert_str_ne(err.msg, "");
+	ck_assert_int_eq(append("ghost", 1, 1, "[{}]", "[1]", &err), -EIO);
+	ck_assert_int_eq(append("b", 2, 0, "[]", "[]", &err), -EIO);
 
-	ck_assert_int_eq(store_journal_foreach(st, "a", collect_entry, &r, &err), 0);
+	ck_assert_int_eq(store_journal_foreach(st, "a", collect_batch, &r, &err), 0);
 	ck_assert_int_eq(r.n, 2);
 	ck_assert_int_eq(r.seqs[0], 1);
-	ck_assert_str_eq(r.cmds[0], "{\"op\":\"x\"}");
+	ck_assert_int_eq(r.counts[0], 1);
+	ck_assert_str_eq(r.cmds[0], "[{\"op\":\"x\"}]");
+	ck_assert_str_eq(r.results[0], "[{\"ok\":1}]");
 	ck_assert_int_eq(r.seqs[1], 2);
+	ck_assert_int_eq(r.counts[1], 2);
+	ck_assert_str_eq(r.results[1], "[1,2]");
 
 	ck_assert_int_eq(store_machine_delete(st, "a", &err), 0);
 	memset(&r, 0, sizeof(r));
-	ck_assert_int_eq(store_journal_foreach(st, "a", collect_entry, &r, &err), 0);
+	ck_assert_int_eq(store_journal_foreach(st, "a", collect_batch, &r, &err), 0);
 	ck_assert_int_eq(r.n, 0);
-	ck_assert_int_eq(store_journal_foreach(st, "b", collect_entry, &r, &err), 0);
+	ck_assert_int_eq(store_journal_foreach(st, "b", collect_batch, &r, &err), 0);
 	ck_assert_int_eq(r.n, 1);
 }
 END_TEST
 
-START_TEST(journal_append_many_is_one_transaction)
+/* Texts are given by length: nothing after them is stored. */
+START_TEST(journal_texts_by_length)
 {
-	/* texts are addressed by length: no NUL after them */
-	static const char blob[] = "{\"op\":\"x\"}{\"op\":\"y\"}{\"ok\":1}XXXX";
-	struct store_journal_row rows[3] = {
-		{blob, 10, blob + 20, 8},
-		{blob + 10, 10, blob + 20, 8},
-		{blob, 10, blob + 20, 8},
-	};
+	static const char blob[] = "[{\"op\":\"x\"}][1]XXXX";
 	struct mm_error err = {0};
 	struct rows r = {0};
-	const char *t = "2024-01-01T00:00:00.000Z";
 
 	ck_assert_int_eq(store_machine_insert(st, "a", "{}", &err), 0);
-	ck_assert_int_eq(store_journal_append_many(st, "a", 1, t, rows, 0, &err), 0);
-	ck_assert_msg(store_journal_append_many(st, "a", 1, t, rows, 2, &err) == 0, "%s", err.msg);
-	/* seq 8 exists: the whole append of 8..10 fails, 9 and 10 are not added either */
-	ck_assert_int_eq(store_journal_append_many(st, "a", 3, t, rows, 1, &err), 0);
-	ck_assert_int_eq(store_journal_append_many(st, "a", 4, t, rows, 1, &err), 0);
-	ck_assert_int_eq(store_journal_append_many(st, "a", 5, t, rows, 1, &err), 0);
-	ck_assert_int_eq(store_journal_append_many(st, "a", 6, t, rows, 3, &err), 0);
-	ck_assert_int_eq(store_journal_append_many(st, "a", 8, t, rows, 3, &err), -EIO);
-	ck_assert_str_ne(err.msg, "");
-	ck_assert_int_eq(store_journal_foreach(st, "a", collect_entry, &r, &err), 0);
-	ck_assert_int_eq(r.n, 8);
-	for (int i = 0; i < 8; i++)
-		ck_assert_int_eq(r.seqs[i], i + 1);
-	ck_assert_str_eq(r.cmds[0], "{\"op\":\"x\"}");
-	ck_assert_str_eq(r.cmds[1], "{\"op\":\"y\"}");
-	ck_assert_str_eq(r.cmds[6], "{\"op\":\"y\"}");
-	ck_assert_str_eq(r.cmds[7], "{\"op\":\"x\"}");
-	/* the store still works after a failed transaction */
-	ck_assert_int_eq(store_journal_append_many(st, "a", 9, t, rows, 3, &err), 0);
+	ck_assert_int_eq(store_journal_append(st, "a", 1, 1, "2024-01-01T00:00:00.000Z", blob, 12,
+					      blob + 12, 3, &err),
+			 0);
+	/* the insert statement is kept prepared: a second append after a failure works */
+	ck_assert_int_eq(store_journal_append(st, "a", 1, 1, "2024-01-01T00:00:00.000Z", blob, 12,
+					      blob + 12, 3, &err),
+			 -EIO);
+	ck_assert_int_eq(store_journal_append(st, "a", 2, 1, "2024-01-01T00:00:00.000Z", blob, 12,
+					      blob + 12, 3, &err),
+			 0);
+	ck_assert_int_eq(store_journal_foreach(st, "a", collect_batch, &r, &err), 0);
+	ck_assert_int_eq(r.n, 2);
+	ck_assert_str_eq(r.cmds[0], "[{\"op\":\"x\"}]");
+	ck_assert_str_eq(r.results[1], "[1]");
+}
+END_TEST
+
+/* A database of schema 1 with journal rows: 002 makes each row a batch of one. */
+START_TEST(migration_002_keeps_the_journal)
+{
+	struct mm_error err = {0};
+	struct rows r = {0};
+	sqlite3 *db;
+
+	store_close(st);
+	st = NULL;
+	unlink(path);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, schema_migrations[0].sql, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(db,
+			     "PRAGMA user_version = 1;"
+			     "INSERT INTO machines VALUES ('a', '{}', '2024-01-01T00:00:00.000Z');"
+			     "INSERT INTO journal VALUES ('a', 1, '2024-01-01T00:00:00.000Z',"
+			     " '{\"op\":\"x\"}', '{\"ok\":1}');"
+			     "INSERT INTO journal VALUES ('a', 2, '2024-01-01T00:00:00.000Z',"
+			     " '{\"op\":\"y\"}', '{\"ok\":2}');",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_msg(store_open(path, &st, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(store_journal_foreach(st, "a", collect_batch, &r, &err), 0);
+	ck_assert_int_eq(r.n, 2);
+	ck_assert_int_eq(r.seqs[1], 2);
+	ck_assert_int_eq(r.counts[1], 1);
+	ck_assert_str_eq(r.cmds[1], "[{\"op\":\"y\"}]");
+	ck_assert_str_eq(r.results[0], "[{\"ok\":1}]");
 }
 END_TEST
 
@@ -266,7 +305,8 @@ Suite *test_suite(void)
 	tcase_add_test(tc, newer_schema_refused);
 	tcase_add_test(tc, machine_round_trip);
 	tcase_add_test(tc, journal_append_read_cascade);
-	tcase_add_test(tc, journal_append_many_is_one_transaction);
+	tcase_add_test(tc, journal_texts_by_length);
+	tcase_add_test(tc, migration_002_keeps_the_journal);
 	tcase_add_test(tc, now_format);
 	tcase_add_test(tc, open_fails_cleanly);
 	suite_add_tcase(s, tc);
