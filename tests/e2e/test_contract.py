@@ -210,7 +210,58 @@ class ContractTest(unittest.TestCase):
         c('POST', '/v1/machines/a/commands', json.dumps(cmd), want=415,
           headers={'Content-Type': 'text/plain'})
         c('POST', '/v1/machines/a/commands', json.dumps([cmd] * 10001).encode(), want=413)
+        # the page allocator: REST forms, commands, frames
+        jh = {'Content-Type': 'application/json'}
+        a1 = c('POST', '/v1/machines/a/pages', {'gfp': 'GFP_KERNEL', 'order': 1, 'cpu': 1},
+               want=201).json()
+        hi = c('POST', '/v1/machines/a/pages', {'gfp': 'GFP_HIGHUSER_MOVABLE'}, want=201).json()
+        comp = c('POST', '/v1/machines/a/pages', {'gfp': 'GFP_KERNEL|__GFP_COMP', 'order': 2},
+                 want=201).json()
+        c('POST', '/v1/machines/a/pages', {'gfp': 'GFP_BOGUS'}, want=422)
+        c('POST', '/v1/machines/a/pages', {'gfp': 'GFP_KERNEL', 'order': 11}, want=422)
+        c('POST', '/v1/machines/a/pages', '{', want=400, headers=jh)
+        c('POST', '/v1/machines/a/pages', '{"gfp": "GFP_KERNEL"}', want=415,
+          headers={'Content-Type': 'text/plain'})
+        c('POST', '/v1/machines/a/pages', json.dumps({'gfp': 'x' * (2 << 20)}).encode(), want=413)
+        c('POST', '/v1/machines/nope/pages', {'gfp': 'GFP_KERNEL'}, want=404)
+        for _ in range(64):  # DMA (16 MiB) runs out of order-10 blocks
+            if c('POST', '/v1/machines/e/pages', {'gfp': 'GFP_DMA|__GFP_NOWARN', 'order': 10}
+                 ).status == 409:
+                break
+        else:
+            self.fail('GFP_DMA order-10 allocations never failed')
+        for pfn in (a1['pfn'], a1['pfn'] + 1, hi['pfn'], comp['pfn'], comp['pfn'] + 1, 0, 1):
+            c('GET', '/v1/machines/a/frames/%d' % pfn, want=200)
+        max_pfn = c('GET', '/v1/machines/a/frames', want=200).json()['max_pfn']
+        c('GET', '/v1/machines/a/frames?start=%d&count=4096' % (a1['pfn'] - 2048), want=200)
+        c('GET', '/v1/machines/a/frames?start=200000&count=4096', want=200)
+        c('GET', '/v1/machines/a/frames?start=%d' % (max_pfn - 3), want=200)
+        c('GET', '/v1/machines/a/frames?count=4097', want=422)
+        c('GET', '/v1/machines/a/frames?start=%d' % max_pfn, want=422)
+        c('GET', '/v1/machines/a/frames/%d' % max_pfn, want=422)
+        c('GET', '/v1/machines/a/frames/x', want=422)
+        c('GET', '/v1/machines/nope/frames', want=404)
+        c('GET', '/v1/machines/nope/frames/1', want=404)
+        c('DELETE', '/v1/machines/a/pages/%d?order=1&cpu=1' % a1['pfn'], want=200)
+        c('GET', '/v1/machines/a/frames/%d' % a1['pfn'], want=200)  # on a per-CPU list
+        c('DELETE', '/v1/machines/a/pages/%d?order=1' % a1['pfn'], want=409)
+        c('DELETE', '/v1/machines/a/pages/%d?order=0' % (comp['pfn'] + 1), want=422)
+        c('DELETE', '/v1/machines/a/pages/1', want=409)
+        c('DELETE', '/v1/machines/a/pages/x', want=422)
+        c('DELETE', '/v1/machines/a/pages/5?order=x', want=422)
+        c('DELETE', '/v1/machines/nope/pages/5', want=404)
+        c('DELETE', '/v1/machines/a/pages/%d' % hi['pfn'], want=200)
+        r = c('POST', '/v1/machines/a/commands', [
+            {'op': 'alloc_pages', 'gfp': 'GFP_ATOMIC', 'cpu': 1},
+            {'op': 'get_page', 'pfn': comp['pfn']},
+            {'op': 'put_page', 'pfn': comp['pfn']},
+            {'op': 'free_pages', 'pfn': comp['pfn'], 'order': 2}], want=200)
+        pfn = r.json()['results'][0]['result']['pfn']
+        c('POST', '/v1/machines/a/commands', {'op': 'free_pages', 'pfn': pfn}, want=200)
+        c('POST', '/v1/machines/a/commands', [{'op': 'get_page', 'pfn': pfn}], want=409)
+        c('POST', '/v1/machines/a/commands', {'op': 'alloc_pages', 'gfp': 'GFP_NOPE'}, want=422)
         c('GET', '/v1/machines/a/journal', want=200)
+        c('GET', '/v1/machines/a/zones', want=200)
         for m in ('a', 'p', 'e'):
             c('DELETE', '/v1/machines/' + m, want=204)
         c('DELETE', '/v1/machines/a', want=404)
