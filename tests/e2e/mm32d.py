@@ -14,6 +14,7 @@ import ctypes
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -95,6 +96,10 @@ class Response:
 class Daemon:
     def __init__(self, args=(), db=None, default_machine=False, watchdog=120):
         self.tmp = tempfile.mkdtemp(prefix='mm32-e2e-')
+        # the database and logs go when the test process ends (a restart test reuses the
+        # database of a stopped daemon until then); E2E_KEEP=1 keeps them for a post-mortem
+        if not os.environ.get('E2E_KEEP'):
+            atexit.register(shutil.rmtree, self.tmp, True)
         self.db = db or os.path.join(self.tmp, 'mm32.db')
         self.args = list(args)
         self.default_machine = default_machine
