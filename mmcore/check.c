@@ -45,6 +45,8 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 	uint64_t managed = 0, high = 0;
 
 	rep->nr = 0;
+	if (m->phase < MM_PHASE_BUDDY)
+		return 0; /* no zones, no struct pages yet: nothing of the allocator to check */
 	own = host_calloc(max_pfn ? max_pfn : 1, 1);
 	if (!own) {
 		report(rep, "out of host memory while checking");

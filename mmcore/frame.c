@@ -115,6 +115,8 @@ int mm_get_frame(const struct mm_machine *m, uint32_t pfn, struct mm_frame_info 
 	const struct page *p;
 	pfn_t block;
 	int order;
+	if (m->phase < MM_PHASE_BUDDY)
+		return mm_need_phase(m, MM_PHASE_BUDDY, "struct page (mem_map)", err);
 
 	if (pfn >= m->layout.max_pfn)
 		return mm_set_error(err, -EINVAL, "pfn %#x is beyond max_pfn %#x", pfn,
@@ -181,6 +183,8 @@ int mm_alloc_pages(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigne
 	bool forever;
 	char mask[256];
 	pfn_t pfn;
+	if (m->phase < MM_PHASE_BUDDY)
+		return mm_need_phase(m, MM_PHASE_BUDDY, "the page allocator", err);
 
 	if (cpu >= m->pgdat.nr_cpus)
 		return mm_set_error(err, -EINVAL, "cpu %u does not exist (the machine has %u)", cpu,
@@ -283,6 +287,8 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 {
 	unsigned int alloc_order;
 	int r;
+	if (m->phase < MM_PHASE_BUDDY)
+		return mm_need_phase(m, MM_PHASE_BUDDY, "the page allocator", err);
 
 	if (cpu >= m->pgdat.nr_cpus)
 		return mm_set_error(err, -EINVAL, "cpu %u does not exist (the machine has %u)", cpu,
@@ -319,6 +325,8 @@ static pfn_t compound_head(const struct mm_machine *m, pfn_t pfn)
 int mm_get_page(struct mm_machine *m, uint32_t pfn, int *refcount, struct mm_error *err)
 {
 	struct page *p;
+	if (m->phase < MM_PHASE_BUDDY)
+		return mm_need_phase(m, MM_PHASE_BUDDY, "struct page (mem_map)", err);
 
 	if (pfn >= m->layout.max_pfn)
 		return mm_set_error(err, -EINVAL, "get_page: pfn %#x is beyond max_pfn %#x", pfn,
@@ -340,6 +348,8 @@ int mm_put_page(struct mm_machine *m, unsigned int cpu, uint32_t pfn, int *refco
 {
 	pfn_t head;
 	struct page *p;
+	if (m->phase < MM_PHASE_BUDDY)
+		return mm_need_phase(m, MM_PHASE_BUDDY, "the page allocator", err);
 
 	if (cpu >= m->pgdat.nr_cpus)
 		return mm_set_error(err, -EINVAL, "cpu %u does not exist (the machine has %u)", cpu,
@@ -383,7 +393,8 @@ int mm_put_page(struct mm_machine *m, unsigned int cpu, uint32_t pfn, int *refco
 
 int mm_drain_all_pages(struct mm_machine *m, struct mm_error *err)
 {
-	(void)err;
+	if (m->phase < MM_PHASE_BUDDY)
+		return mm_need_phase(m, MM_PHASE_BUDDY, "the per-CPU page lists", err);
 	drain_all_pages(m);
 	return 0;
 }

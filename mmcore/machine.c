@@ -77,6 +77,8 @@ void mm_config_init(struct mm_config *cfg, bool pae)
 	cfg->pae = pae;
 	cfg->cpus = 1;
 	cfg->initrd_size = MM_DEFAULT_INITRD;
+	cfg->stop_after = MM_PHASE_BUDDY;
+	cfg->tlb_entries = TLB_DEFAULT_ENTRIES;
 	mm_kernel_image_defaults(&cfg->image, pae);
 }
 
@@ -95,6 +97,12 @@ static int validate_config(const struct mm_config *cfg, struct mm_error *err)
 	if (memchr(cfg->cmdline, '\0', sizeof(cfg->cmdline)) == NULL)
 		return mm_set_error(err, -EINVAL, "kernel command line longer than %d bytes",
 				    MM_CMDLINE_MAX - 1);
+	if (cfg->stop_after < 0 || cfg->stop_after >= MM_NR_BOOT_PHASES)
+		return mm_set_error(err, -EINVAL, "stop_after must name a boot phase (0..%d)",
+				    MM_NR_BOOT_PHASES - 1);
+	if (cfg->tlb_entries > TLB_MAX_ENTRIES)
+		return mm_set_error(err, -EINVAL, "tlb_entries must be at most %d, not %u",
+				    TLB_MAX_ENTRIES, cfg->tlb_entries);
 	if (cfg->nr_e820 > MM_MAX_E820)
 		return mm_set_error(err, -EINVAL, "at most %d e820 entries", MM_MAX_E820);
 	if (!cfg->nr_e820) {
@@ -214,15 +222,8 @@ static int apply_early_params(struct mm_machine *m, struct mm_error *err)
 /* e820__memory_setup() + parse_early_param() + e820__finish_early_params() + trim. */
 static int setup_e820(struct mm_machine *m, struct mm_error *err)
 {
-	const struct mm_config *cfg = &m->cfg;
 	int ret;
 
-	if (cfg->nr_e820) {
-		m->e820_firmware.nr_entries = cfg->nr_e820;
-		memcpy(m->e820_firmware.entries, cfg->e820, cfg->nr_e820 * sizeof(cfg->e820[0]));
-	} else {
-		e820_build_qemu(&m->e820_firmware, cfg->mem & ~(uint64_t)(PAGE_SIZE - 1));
-	}
 	m->e820 = m->e820_firmware;
 	ret = e820_update_table(&m->e820);
 	if (ret == -ENOMEM)
@@ -261,56 +262,7 @@ static int setup_e820(struct mm_machine *m, struct mm_error *err)
 	return 0;
 }
 
-/* head_32.S / mk_early_pgtbl_32(): PTE pages from __brk_base until _end + INIT_MAP_SIZE. */
-static void head32_early_page_tables(struct mm_machine *m)
-{
-	struct mm_layout *l = &m->layout;
-	uint64_t lowmem_pages = (0x100000000ULL - PAGE_OFFSET) >> PAGE_SHIFT;
-	uint64_t table_size = m->cfg.pae ? (lowmem_pages / 512 + 4) : lowmem_pages / 1024;
-	uint64_t limit = l->image_end + table_size * PAGE_SIZE;
-	uint64_t per_pte = (uint64_t)m->geo.ptrs_per_pte * PAGE_SIZE, mapped = 0;
-	unsigned int pages = 0;
-
-	while (mapped < limit) {
-		mapped += per_pte;
-		pages++;
-	}
-	l->brk_end += (uint64_t)pages * PAGE_SIZE;
-	l->max_pfn_mapped = (uint32_t)(mapped >> PAGE_SHIFT);
-}
-
 #define INIT_PGT_BUF_PAGES 6 /* early_alloc_pgt_buf(): INIT_PGT_BUF_SIZE */
-
-/*
- * Page tables built by init_mem_mapping(), permanent_kmaps_init() and
- * early_ioremap_page_table_range_init(): the 4k tail of the direct map (or every PMD when
- * large pages are off), the pkmap page table and the fixmap tables not already provided by
- * initial_pg_fixmap. They come from the brk pgt_buf first, then from memblock.
- */
-static int final_page_table_pages(struct mm_machine *m, unsigned int *from_memblock)
-{
-	const struct mm_layout *l = &m->layout;
-	uint64_t pmd = l->pmd_size, low_end = PFN_PHYS(l->max_low_pfn);
-	uint64_t early_end = PFN_PHYS(l->max_pfn_mapped);
-	unsigned int pages = 0;
-	uint64_t fix_start, a;
-
-	if (m->cpu_pse) {
-		if (low_end & (pmd - 1))
-			pages++; /* 4k tail */
-	} else {
-		for (a = 0; a < low_end; a += pmd)
-			if (a >= early_end)
-				pages++;
-	}
-	pages++; /* pkmap_page_table */
-	fix_start = l->fixaddr_tot_start & ~(pmd - 1);
-	for (a = fix_start; a < 0x100000000ULL; a += pmd)
-		if (a + pmd < 0x100000000ULL) /* the last PMD is initial_pg_fixmap */
-			pages++;
-	*from_memblock = pages > INIT_PGT_BUF_PAGES ? pages - INIT_PGT_BUF_PAGES : 0;
-	return (int)pages;
-}
 
 static int memblock_alloc_named(struct mm_machine *m, uint64_t size, uint64_t align,
 				const char *name, phys_addr_t *ret, struct mm_error *err)
@@ -382,11 +334,12 @@ static int reserve_initrd(struct mm_machine *m, struct mm_error *err)
 	return 0;
 }
 
+/* setup_arch() from early_reserve_memory() to reserve_real_mode(). */
 static int setup_memblock(struct mm_machine *m, struct mm_error *err)
 {
 	struct mm_layout *l = &m->layout;
 	struct memblock *mb = &m->memblock;
-	unsigned int i, pt_memblock;
+	unsigned int i;
 	int ret = 0;
 
 	/* early_reserve_memory() */
@@ -396,8 +349,9 @@ static int setup_memblock(struct mm_machine *m, struct mm_error *err)
 					PAGE_ALIGN(m->initrd_end) - m->initrd_start, "initrd");
 	ret |= memblock_reserve(mb, 0, 0x10000, "low 64K");
 	ret |= memblock_reserve(mb, 0x9f000, 0x100000 - 0x9f000, "BIOS regions");
-	/* early_alloc_pgt_buf() + reserve_brk() */
-	head32_early_page_tables(m);
+	/* early_alloc_pgt_buf() + reserve_brk(): head_32's tables, then the pgt_buf (the
+	 * real image's DMI brk page before the pgt_buf is left out: the accounting of
+	 * early allocations is tuned to the captured watermarks without it) */
 	l->brk_end += INIT_PGT_BUF_PAGES * PAGE_SIZE;
 	ret |= memblock_reserve(mb, l->brk_start, l->brk_end - l->brk_start, "brk");
 	if (ret)
@@ -420,35 +374,27 @@ static int setup_memblock(struct mm_machine *m, struct mm_error *err)
 		return mm_set_error(err, -ENOMEM, "out of host memory in memblock");
 	printk(m, "initial memory mapped: [mem 0x00000000-%#010lx]\n",
 	       (unsigned long)(PFN_PHYS(l->max_pfn_mapped) - 1));
-	/* reserve_real_mode(): the whole first MiB, always */
-	if (memblock_reserve(mb, 0, SZ_1M, "real mode / first 1 MiB"))
-		return mm_set_error(err, -ENOMEM, "out of host memory in memblock");
-
-	/* init_mem_mapping() and the page tables of paging_init() */
-	mb->current_limit = PFN_PHYS(l->max_low_pfn);
-	final_page_table_pages(m, &pt_memblock);
-	for (i = 0; i < pt_memblock; i++) {
-		phys_addr_t pa;
-
-		ret = memblock_alloc_named(m, PAGE_SIZE, PAGE_SIZE, "page tables", &pa, err);
-		if (ret)
-			return ret;
-	}
-	l->max_pfn_mapped = l->max_low_pfn;
-	ret = reserve_initrd(m, err);
+	/* reserve_real_mode(): the trampoline, then the whole first MiB, always */
+	ret = paging_reserve_real_mode(m, err);
 	if (ret)
 		return ret;
-	if (m->cpu_pse) {
-		uint32_t pmd_pages = l->pmd_size >> PAGE_SHIFT;
-		uint32_t large =
-			(l->max_low_pfn / pmd_pages) - 1; /* no large page for the first PMD */
-
-		m->direct_pages_large = large;
-		m->direct_pages_4k = l->max_low_pfn - (uint64_t)large * pmd_pages;
-	} else {
-		m->direct_pages_4k = l->max_low_pfn;
-	}
+	if (memblock_reserve(mb, 0, SZ_1M, "real mode / first 1 MiB"))
+		return mm_set_error(err, -ENOMEM, "out of host memory in memblock");
 	return 0;
+}
+
+/* init_mem_mapping() ... reserve_initrd(): the direct map and the kernel's page tables. */
+static int setup_final_page_tables(struct mm_machine *m, struct mm_error *err)
+{
+	struct mm_layout *l = &m->layout;
+	int ret;
+
+	m->memblock.current_limit = PFN_PHYS(l->max_low_pfn);
+	ret = paging_init_mem_mapping(m, err);
+	if (ret)
+		return ret;
+	l->max_pfn_mapped = l->max_low_pfn;
+	return reserve_initrd(m, err);
 }
 
 /* ---- free_area_init --------------------------------------------------------------------- */
@@ -865,17 +811,71 @@ static void e820_reserve_resources_late(struct mm_machine *m)
 	}
 }
 
-static int boot(struct mm_machine *m, struct mm_error *err)
+/* ---- the boot, phase by phase -------------------------------------------------------- */
+
+/* The PC before the kernel runs: the firmware's e820 map and the RAM behind it. */
+static int firmware_init(struct mm_machine *m, struct mm_error *err)
 {
-	struct pglist_data *pgdat = &m->pgdat;
-	struct mm_layout *l = &m->layout;
-	unsigned int z;
-	uint64_t total;
+	const struct mm_config *cfg = &m->cfg;
+	uint64_t ram_end = 0;
+	unsigned int i;
+
+	if (cfg->nr_e820) {
+		m->e820_firmware.nr_entries = cfg->nr_e820;
+		memcpy(m->e820_firmware.entries, cfg->e820, cfg->nr_e820 * sizeof(cfg->e820[0]));
+	} else {
+		e820_build_qemu(&m->e820_firmware, cfg->mem & ~(uint64_t)(PAGE_SIZE - 1));
+	}
+	for (i = 0; i < m->e820_firmware.nr_entries; i++) {
+		const struct mm_e820_entry *e = &m->e820_firmware.entries[i];
+
+		if (e->type == MM_E820_RAM)
+			ram_end = MM_MAX(ram_end, e->addr + e->size);
+	}
+	ram_end = MM_MIN(ram_end, PFN_PHYS(m->geo.max_arch_pfn));
+	if (ram_end < m->layout.image_end + (1u << 20))
+		return mm_set_error(err, -EINVAL,
+				    "the firmware map has RAM up to %#llx only; the kernel image "
+				    "and its early page tables need up to %#llx",
+				    (unsigned long long)ram_end,
+				    (unsigned long long)m->layout.image_end + (1u << 20));
+	if (physmem_init(m, ram_end))
+		return mm_set_error(err, -ENOMEM, "out of host address space for %llu bytes of RAM",
+				    (unsigned long long)ram_end);
+	return 0;
+}
+
+/* head_32.S: the provisional page tables; paging still off. */
+static int boot_early_page_tables(struct mm_machine *m, struct mm_error *err)
+{
 	int ret;
 
 	printk(m, "Linux version 6.1.0-mm32-%s (mm32 %s emulated) #1 SMP PREEMPT_DYNAMIC\n",
 	       m->cfg.pae ? "686-pae" : "686", "0.1.0");
 	layout_place_kernel(m);
+	ret = firmware_init(m, err);
+	if (ret)
+		return ret;
+	paging_place_tables(m);
+	mk_early_pgtbl_32(m);
+	return 0;
+}
+
+static int boot_paging_enabled(struct mm_machine *m, struct mm_error *err)
+{
+	(void)err;
+	paging_enable(m);
+	return 0;
+}
+
+/* setup_arch() up to memblock: swapper_pg_dir, e820, early parameters, reservations. */
+static int boot_memblock(struct mm_machine *m, struct mm_error *err)
+{
+	struct mm_layout *l = &m->layout;
+	int ret;
+
+	paging_switch_to_swapper(m);
+	paging_early_ioremap_init(m);
 	ret = setup_e820(m, err);
 	if (ret)
 		return ret;
@@ -893,14 +893,31 @@ static int boot(struct mm_machine *m, struct mm_error *err)
 	ret = place_initrd(m, err);
 	if (ret)
 		return ret;
-	ret = physmem_init(m, PFN_PHYS(l->max_pfn));
-	if (ret)
-		return mm_set_error(err, ret, "out of host address space for %llu bytes of RAM",
+	if (physmem_grow(m, PFN_PHYS(l->max_pfn)))
+		return mm_set_error(err, -ENOMEM, "out of host address space for %llu bytes of RAM",
 				    (unsigned long long)PFN_PHYS(l->max_pfn));
-	ret = setup_memblock(m, err);
+	return setup_memblock(m, err);
+}
+
+static int boot_final_page_tables(struct mm_machine *m, struct mm_error *err)
+{
+	int ret = setup_final_page_tables(m, err);
+
 	if (ret)
 		return ret;
 	layout_set_high_memory(m);
+	return 0;
+}
+
+/* Zones, mem_map and the buddy allocator, the other CPUs, the initcalls: a running kernel. */
+static int boot_buddy(struct mm_machine *m, struct mm_error *err)
+{
+	struct pglist_data *pgdat = &m->pgdat;
+	struct mm_layout *l = &m->layout;
+	unsigned int z;
+	uint64_t total;
+	int ret;
+
 	ret = free_area_init(m, err);
 	if (ret)
 		return ret;
@@ -923,6 +940,10 @@ static int boot(struct mm_machine *m, struct mm_error *err)
 		ret = alloc_large_system_hash(m, "Inode-cache", 4, 14, err);
 	if (ret)
 		return ret;
+	/* trap_init() -> setup_cpu_entry_areas() */
+	ret = paging_setup_cpu_entry_areas(m, err);
+	if (ret)
+		return ret;
 	/* init/main.c mm_init() -> report_meminit() */
 	printk(m, "mem auto-init: stack:all(zero), heap alloc:%s, heap free:%s\n",
 	       m->init_on_alloc ? "on" : "off", m->init_on_free ? "on" : "off");
@@ -938,12 +959,23 @@ static int boot(struct mm_machine *m, struct mm_error *err)
 		       (unsigned long long)(m->swiotlb_base + m->swiotlb_bytes),
 		       (unsigned long long)(m->swiotlb_bytes >> 20));
 
+	/* init_IRQ(): the IDT page read-only (before the pcp lists get their sizes, so the
+	 * page splitting a large page comes through the boot pageset) */
+	ret = paging_protect_idt(m, err);
+	if (ret)
+		return ret;
 	/* setup_per_cpu_pageset(): real pcp sizes (watermarks are still zero) */
 	for (z = 0; z < MAX_NR_ZONES; z++)
 		zone_pcp_update(pgdat, &pgdat->node_zones[z]);
 	/* check_bugs() -> alternative_instructions() */
 	free_reserved_area(m, l->init_end, l->init_end + m->cfg.image.smp_locks, 0xcc,
 			   "SMP alternatives");
+	/* do_pre_smp_initcalls(): early_initcall set_real_mode_permissions() */
+	ret = paging_set_real_mode_permissions(m, err);
+	if (ret)
+		return ret;
+	/* smp_init(): the other CPUs come up on swapper_pg_dir */
+	paging_bring_up_cpus(m);
 	/* initcalls */
 	init_per_zone_wmark_min(m);
 	hugepage_init(m);
@@ -953,8 +985,11 @@ static int boot(struct mm_machine *m, struct mm_error *err)
 		free_reserved_area(m, m->initrd_start, PAGE_ALIGN(m->initrd_end), -1, "initrd");
 	/* kernel_init(): free_initmem(), mark_rodata_ro() */
 	free_reserved_area(m, l->init_start, l->init_end, 0xcc, "unused kernel image (initmem)");
+	ret = paging_mark_rodata_ro(m, err);
+	if (ret)
+		return ret;
 	printk(m, "Write protecting kernel text and read-only data: %luk\n",
-	       (unsigned long)((l->data_start - l->text_start) >> 10));
+	       (unsigned long)((PAGE_ALIGN(l->rodata_end) - l->text_start) >> 10));
 	if (m->cpu_nx) {
 		uint64_t hpage = 1u << m->geo.pmd_shift;
 
@@ -966,9 +1001,87 @@ static int boot(struct mm_machine *m, struct mm_error *err)
 	return 0;
 }
 
+static int (*const boot_phases[MM_NR_BOOT_PHASES])(struct mm_machine *, struct mm_error *) = {
+	boot_early_page_tables, boot_paging_enabled, boot_memblock,
+	boot_final_page_tables, boot_buddy,
+};
+
+static const char *const phase_names[MM_NR_BOOT_PHASES] = {
+	"early_page_tables", "paging_enabled", "memblock", "final_page_tables", "buddy",
+};
+
+const char *mm_boot_phase_name(int phase)
+{
+	return phase >= 0 && phase < MM_NR_BOOT_PHASES ? phase_names[phase] : "none";
+}
+
+int mm_boot_phase_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < MM_NR_BOOT_PHASES; i++)
+		if (!strcmp(name, phase_names[i]))
+			return i;
+	return -1;
+}
+
+int mm_machine_phase(const struct mm_machine *m)
+{
+	return m->phase;
+}
+
+int mm_need_phase(const struct mm_machine *m, int phase, const char *what, struct mm_error *err)
+{
+	if (m->tainted)
+		return mm_set_error(err, -EFAULT, "the machine is tainted: %s", m->diag);
+	if (m->phase >= phase)
+		return 0;
+	return mm_set_error(err, -EAGAIN,
+			    "%s does not exist yet: the machine stopped after boot phase '%s'; "
+			    "it needs '%s' (boot_continue)",
+			    what, mm_boot_phase_name(m->phase), mm_boot_phase_name(phase));
+}
+
+static int boot_to(struct mm_machine *m, int until, struct mm_error *err)
+{
+	while (m->phase < until) {
+		int r = boot_phases[m->phase + 1](m, err);
+
+		if (r)
+			return r;
+		m->phase++;
+	}
+	return 0;
+}
+
+int mm_boot_continue(struct mm_machine *m, int until, struct mm_error *err)
+{
+	int r;
+
+	if (m->tainted)
+		return mm_set_error(err, -EFAULT, "the machine is tainted: %s", m->diag);
+	if (until < 0)
+		until = m->phase + 1;
+	if (until >= MM_NR_BOOT_PHASES || m->phase >= MM_NR_BOOT_PHASES - 1)
+		return mm_set_error(err, -EINVAL, "the machine has finished booting (phase '%s')",
+				    mm_boot_phase_name(m->phase));
+	if (until <= m->phase)
+		return mm_set_error(err, -EINVAL,
+				    "phase '%s' is already done (the machine is after '%s')",
+				    mm_boot_phase_name(until), mm_boot_phase_name(m->phase));
+	r = boot_to(m, until, err);
+	if (r) {
+		m->tainted = true;
+		snprintf(m->diag, sizeof(m->diag), "boot failed in phase '%s': %.180s",
+			 mm_boot_phase_name(m->phase + 1), err ? err->msg : "");
+	}
+	return r;
+}
+
 int mm_machine_create(const struct mm_config *cfg, struct mm_machine **ret, struct mm_error *err)
 {
 	struct mm_machine *m;
+	unsigned int i;
 	int r;
 
 	r = validate_config(cfg, err);
@@ -996,7 +1109,15 @@ int mm_machine_create(const struct mm_config *cfg, struct mm_machine **ret, stru
 		mm_set_error(err, r, "out of host memory");
 		goto out_free;
 	}
-	r = boot(m, err);
+	for (i = 0; i < cfg->cpus; i++) {
+		r = tlb_init(&m->cpus[i].tlb, cfg->tlb_entries);
+		if (r) {
+			mm_set_error(err, r, "out of host memory for the TLBs");
+			goto out_free;
+		}
+	}
+	m->phase = -1;
+	r = boot_to(m, cfg->stop_after, err);
 	if (r)
 		goto out_free;
 	*ret = m;
@@ -1014,6 +1135,8 @@ void mm_machine_destroy(struct mm_machine *m)
 		return;
 	for (z = 0; z < MAX_NR_ZONES; z++)
 		host_free(m->pgdat.node_zones[z].pageblock_flags);
+	for (z = 0; z < NR_CPUS; z++)
+		tlb_finish(&m->cpus[z].tlb);
 	host_unmap(m->mem_map, m->mem_map_bytes);
 	host_free(m->pgstate);
 	physmem_finish(m);
@@ -1048,6 +1171,8 @@ int mm_get_zone(const struct mm_machine *m, int zone, struct mm_zone_info *out)
 {
 	const struct zone *z;
 	unsigned int i, mt;
+	if (m->phase < MM_PHASE_BUDDY)
+		return -EAGAIN; /* zones are made in the buddy phase */
 
 	if (zone < 0 || zone >= MAX_NR_ZONES)
 		return -ENOENT;

@@ -15,7 +15,9 @@
 #include "cmdline.h"
 #include "memblock.h"
 #include "physmem.h"
+#include "pgtable.h"
 #include "printk.h"
+#include "tlb.h"
 #include "zone.h"
 
 /* Page-table geometry of the two flavours (arch/x86/include/asm/pgtable-{2,3}level_types.h) */
@@ -25,6 +27,31 @@ struct paging_geometry {
 	unsigned int last_pkmap;      /* 1024 / 512 */
 	uint64_t max_arch_pfn;	      /* 1 << 20 / 1 << 24 */
 	unsigned int ptrs_per_pte;    /* 1024 / 512 */
+};
+
+/* One CPU as the MMU sees it. */
+struct mm_cpu {
+	struct mm_cpu_state cr;
+	struct tlb tlb;
+};
+
+/* Where the kernel's page tables are (init_32.c). */
+struct kernel_page_tables {
+	uint64_t initial_page_table; /* head_32's pgd, with the identity mapping */
+	uint64_t initial_pg_pmd;     /* PAE: the one kernel pmd page (KPMDS = 1) */
+	uint64_t initial_pg_fixmap;  /* the fixmap's PTE page at the top */
+	uint64_t swapper_pg_dir;     /* init_mm.pgd from setup_arch() on */
+	uint64_t empty_zero_page;
+	uint64_t idt_table; /* made read-only by init_IRQ() */
+	uint64_t bm_pte;    /* early_ioremap's PTE page */
+	uint64_t pkmap_page_table;
+	uint64_t real_mode_base; /* the trampoline below 1 MiB, 0 if none */
+	uint64_t pgt_buf_start;	 /* the brk pgt_buf */
+	unsigned int pgt_buf_used;
+	unsigned int early_pte_pages; /* head_32's PTE pages from __brk_base */
+	unsigned int table_pages;     /* alloc_low_page() calls */
+	unsigned int split_pages;     /* large pages split by set_memory_*() */
+	bool pti;		      /* page table isolation: kernel mappings not global */
 };
 
 struct mm_machine {
@@ -78,6 +105,11 @@ struct mm_machine {
 	/* init_on_alloc= / init_on_free= (mm/page_alloc.c; Debian: alloc on, free off) */
 	bool init_on_alloc, init_on_free;
 
+	/* paging: per-CPU MMU state and the kernel's tables; boot phase reached */
+	struct mm_cpu cpus[NR_CPUS];
+	struct kernel_page_tables pt;
+	int phase;
+
 	bool tainted;
 	char diag[MM_ERR_MAX];
 };
@@ -104,6 +136,23 @@ static inline unsigned int pageblock_nr_pages(const struct mm_machine *m)
 
 int mm_set_error(struct mm_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* A phase error: what @what needs does not exist before @phase. */
+int mm_need_phase(const struct mm_machine *m, int phase, const char *what, struct mm_error *err);
+
+/* init_32.c: the kernel's page tables, in boot order */
+void paging_place_tables(struct mm_machine *m);
+unsigned int mk_early_pgtbl_32(struct mm_machine *m);
+void paging_enable(struct mm_machine *m);
+void paging_switch_to_swapper(struct mm_machine *m);
+void paging_early_ioremap_init(struct mm_machine *m);
+int paging_setup_cpu_entry_areas(struct mm_machine *m, struct mm_error *err);
+int paging_reserve_real_mode(struct mm_machine *m, struct mm_error *err);
+int paging_init_mem_mapping(struct mm_machine *m, struct mm_error *err);
+void paging_bring_up_cpus(struct mm_machine *m);
+int paging_set_real_mode_permissions(struct mm_machine *m, struct mm_error *err);
+int paging_protect_idt(struct mm_machine *m, struct mm_error *err);
+int paging_mark_rodata_ro(struct mm_machine *m, struct mm_error *err);
 
 /* layout.c */
 void layout_compute_constants(struct mm_machine *m);

@@ -221,6 +221,12 @@ bool memblock_next_free_range(const struct memblock *mb, uint64_t *idx, phys_add
 int memblock_alloc(struct memblock *mb, phys_addr_t size, phys_addr_t align, const char *name,
 		   phys_addr_t *ret)
 {
+	return memblock_alloc_range(mb, size, align, 0, mb->current_limit, name, ret);
+}
+
+int memblock_alloc_range(struct memblock *mb, phys_addr_t size, phys_addr_t align,
+			 phys_addr_t start, phys_addr_t end, const char *name, phys_addr_t *ret)
+{
 	const struct memblock_type *mem = &mb->memory, *res = &mb->reserved;
 	int mi, ri;
 
@@ -239,7 +245,8 @@ int memblock_alloc(struct memblock *mb, phys_addr_t size, phys_addr_t align, con
 
 			if (r_end <= m_start)
 				break;
-			e = MM_MIN(e, mb->current_limit);
+			e = MM_MIN(e, end);
+			s = MM_MAX(s, start);
 			if (s >= e || e - s < size)
 				continue;
 			cand = (e - size) & ~(align - 1);

@@ -44,6 +44,9 @@ void memblock_trim_memory(struct memblock *mb);
 /* Top-down allocation below current_limit; returns 0 with *ret set or -ENOSPC. */
 int memblock_alloc(struct memblock *mb, phys_addr_t size, phys_addr_t align, const char *name,
 		   phys_addr_t *ret);
+/* The same within [start, end) (memblock_phys_alloc_range). */
+int memblock_alloc_range(struct memblock *mb, phys_addr_t size, phys_addr_t align,
+			 phys_addr_t start, phys_addr_t end, const char *name, phys_addr_t *ret);
 phys_addr_t memblock_start_of_DRAM(const struct memblock *mb);
 phys_addr_t memblock_end_of_DRAM(const struct memblock *mb);
 /* Bytes of memory in [start, end). */

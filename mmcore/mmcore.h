@@ -15,6 +15,8 @@
  *      -EBUSY   object in use                                             -> HTTP 409
  *      -ENOSPC  emulated memory exhausted (a fact about the guest)        -> HTTP 409
  *      -ENOMEM  the host could not allocate                               -> HTTP 503
+ *      -EAGAIN  the machine has not booted that far (names the phase)     -> HTTP 409
+ *      -EACCES  the emulated CPU faulted (page fault, in the oops words)  -> HTTP 422
  *      -EFAULT  an invariant was violated; the machine is tainted         -> HTTP 500
  *  - One machine is driven by one thread at a time; the caller serializes.
  *  - Destructors accept NULL.
@@ -87,13 +89,51 @@ struct mm_config {
 	/* initrd bytes the boot loader places at the top of low RAM (QEMU -initrd); the
 	 * default is the oracle kernels' 1 MiB initramfs, 0 boots without one */
 	uint64_t initrd_size;
-	unsigned int nr_e820; /* 0: QEMU's pc map for @mem; else the firmware map below */
+	/* boot up to and including this phase (enum mm_boot_phase); mm_boot_continue() goes
+	 * on from there. Default MM_PHASE_BUDDY: the whole boot */
+	int stop_after;
+	unsigned int tlb_entries; /* per CPU, 4 KiB entries (4-way); 0: 64 */
+	unsigned int nr_e820;	  /* 0: QEMU's pc map for @mem; else the firmware map below */
 	struct mm_e820_entry e820[MM_MAX_E820];
 	struct mm_kernel_image image;
 };
 
+/*
+ * The boot as phases a machine can stop after, in the kernel's order:
+ *  early_page_tables  head_32.S built initial_page_table (identity + PAGE_OFFSET) in brk;
+ *                     paging is still off
+ *  paging_enabled     CR0.PG is set on the boot CPU, CR3 = initial_page_table
+ *  memblock           setup_arch(): swapper_pg_dir loaded (the identity mapping dropped),
+ *                     e820 sanitized, early parameters applied, memblock reservations made
+ *  final_page_tables  init_mem_mapping(): the direct map of lowmem with large pages, the
+ *                     fixmap and pkmap page tables; max_low_pfn, high_memory
+ *  buddy              zones, mem_map, the buddy allocator, the other CPUs, the initcalls,
+ *                     mark_rodata_ro(): the machine runs
+ */
+enum mm_boot_phase {
+	MM_PHASE_EARLY_PAGE_TABLES,
+	MM_PHASE_PAGING_ENABLED,
+	MM_PHASE_MEMBLOCK,
+	MM_PHASE_FINAL_PAGE_TABLES,
+	MM_PHASE_BUDDY,
+	MM_NR_BOOT_PHASES
+};
+const char *mm_boot_phase_name(int phase);
+/* The phase named @name, or -1. */
+int mm_boot_phase_parse(const char *name);
+/* The last phase the machine completed. */
+int mm_machine_phase(const struct mm_machine *m);
+/*
+ * Go on booting through @until (a phase after the current one; -1: the next phase).
+ * -EINVAL for a phase already reached. A boot step that fails leaves the machine tainted
+ * (-EFAULT from then on), as a kernel that panics during boot.
+ * Calls that need a later phase than the machine has reached fail with -EAGAIN and a
+ * message naming the phase they need.
+ */
+int mm_boot_continue(struct mm_machine *m, int until, struct mm_error *err);
+
 /* Fill @cfg with the defaults: 1 GiB, 686, 1 CPU, empty command line, Debian's image,
- * MM_DEFAULT_INITRD bytes of initrd. */
+ * MM_DEFAULT_INITRD bytes of initrd, the whole boot, 64 TLB entries. */
 #define MM_DEFAULT_INITRD 0x105749u
 void mm_config_init(struct mm_config *cfg, bool pae);
 /* Reset @img to the defaults of the flavour. */
@@ -355,6 +395,113 @@ struct mm_alloc_events {
 	uint64_t fallbacks;	      /* __rmqueue_fallback() successes */
 };
 void mm_get_alloc_events(const struct mm_machine *m, struct mm_alloc_events *out);
+
+/* ---- paging: page tables, the walk, the TLBs, memory ----------------------------- */
+
+enum mm_space { MM_SPACE_PHYS, MM_SPACE_KERNEL };
+enum mm_access { MM_ACCESS_READ, MM_ACCESS_WRITE, MM_ACCESS_EXEC };
+
+/* A CPU's control registers as the MMU uses them. */
+struct mm_cpu_info {
+	bool pg, wp, pse, pae, pge, nxe;
+	uint32_t cr3;
+	unsigned int tlb_entries, tlb_large_entries;
+	uint64_t tlb_hits, tlb_misses, tlb_fills, tlb_flushes, tlb_flushes_all, tlb_invlpgs,
+		tlb_evictions;
+};
+int mm_get_cpu(const struct mm_machine *m, unsigned int cpu, struct mm_cpu_info *out,
+	       struct mm_error *err);
+
+/* The valid TLB entries of @cpu: up to @max into @out; returns how many are valid (may be
+ * more than @max) or a negative errno. */
+struct mm_tlb_entry {
+	uint32_t va;   /* start of the page */
+	uint64_t phys; /* start of the page */
+	unsigned int page_size;
+	bool rw, user, nx, global, dirty;
+};
+int mm_tlb_entries(const struct mm_machine *m, unsigned int cpu, struct mm_tlb_entry *out,
+		   unsigned int max, struct mm_error *err);
+
+/* One translation, level by level (as the CPU walks it). */
+struct mm_translation {
+	unsigned int nr_levels;
+	struct {
+		const char *name; /* "pgd", "pmd", "pte" */
+		uint64_t table;	  /* physical address of the table */
+		unsigned int index;
+		uint64_t entry_addr;
+		uint64_t raw;
+	} levels[3];
+	bool paging;  /* CR0.PG: off means the identity */
+	bool tlb_hit; /* the CPU's TLB holds this page now */
+	bool ok;      /* the access is allowed */
+	uint64_t phys;
+	unsigned int page_size; /* 4096, 2 MiB or 4 MiB */
+	uint64_t leaf;		/* the entry that maps it */
+	bool rw, user, nx, global, dirty, accessed;
+	uint32_t error_code;	/* the #PF error code when !ok */
+	char fault[MM_ERR_MAX]; /* the kernel's oops lines when !ok */
+};
+/*
+ * What @cpu would do for an @access at @va in @space "kernel" (supervisor mode), without
+ * doing it: no TLB fill, no accessed/dirty bits (the memory calls below do those).
+ * -EINVAL for a bad cpu; a fault is not an error here (out->ok is false).
+ */
+int mm_translate(const struct mm_machine *m, unsigned int cpu, uint32_t va, int access,
+		 struct mm_translation *out, struct mm_error *err);
+
+#define MM_MEM_MAX (64u << 10) /* bytes per read or write */
+/*
+ * Read or write @len bytes at @addr. MM_SPACE_PHYS: RAM by physical address (not MMIO or
+ * beyond RAM: -EINVAL). MM_SPACE_KERNEL: a supervisor access by @cpu through its TLB and
+ * the page walk; misses fill the TLB, the walk sets accessed (and dirty on write) bits.
+ * Every page is checked before any byte moves, so a fault (-EACCES, in the kernel's oops
+ * words) leaves the machine as it was.
+ */
+int mm_mem_read(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr, size_t len,
+		void *out, struct mm_error *err);
+int mm_mem_write(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr, const void *in,
+		 size_t len, struct mm_error *err);
+/* invlpg on @cpu; flush_tlb: @cpu's whole TLB (a CR3 reload keeps global entries when
+ * @keep_global). */
+int mm_invlpg(struct mm_machine *m, unsigned int cpu, uint32_t va, struct mm_error *err);
+int mm_flush_tlb(struct mm_machine *m, unsigned int cpu, bool keep_global, struct mm_error *err);
+
+/* The kernel half of the current page tables of CPU 0 (swapper_pg_dir once loaded) as
+ * text in the format of the oracle's page_tables_kernel: part 1, one line per present
+ * top-level entry (pmd entries on PAE); part 2, merged leaf ranges with their flags. */
+int mm_page_tables_render(const struct mm_machine *m, struct mm_buf *out, struct mm_error *err);
+/* The same as data: the present top-level entries and the merged leaf ranges. */
+struct mm_pt_entry {
+	unsigned int index;
+	uint32_t va_start;
+	uint64_t va_end; /* exclusive; 0x100000000 for the last */
+	bool large;
+	uint64_t phys; /* the page (large) or the PTE page (table) */
+	uint64_t raw;
+	unsigned int present_ptes, nonzero_ptes, ptrs_per_table;
+};
+struct mm_pt_range {
+	uint32_t va_start;
+	uint64_t va_end;
+	bool mapped;
+	uint64_t flags; /* the leaf entry's flag bits, address and A/D removed */
+	bool large;
+	unsigned int n; /* entries merged */
+	uint64_t phys;	/* of the first */
+	bool contiguous;
+};
+struct mm_page_tables {
+	bool pae;
+	uint64_t pgd;
+	unsigned int nr_entries, nr_ranges;
+	struct mm_pt_entry *entries;
+	struct mm_pt_range *ranges;
+};
+int mm_page_tables_get(const struct mm_machine *m, struct mm_page_tables *out,
+		       struct mm_error *err);
+void mm_page_tables_free(struct mm_page_tables *pt);
 
 /* ---- the invariant checker --------------------------------------------------------- */
 

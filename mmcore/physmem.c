@@ -325,6 +325,23 @@ int physmem_init(struct mm_machine *m, uint64_t ram_end)
 	return m->ram ? 0 : -ENOMEM;
 }
 
+int physmem_grow(struct mm_machine *m, uint64_t ram_end)
+{
+	uint64_t size = PAGE_ALIGN(ram_end);
+	uint8_t *ram;
+
+	if (size <= m->ram_size)
+		return 0;
+	ram = host_map(size);
+	if (!ram)
+		return -ENOMEM;
+	memcpy(ram, m->ram, m->ram_size);
+	host_unmap(m->ram, m->ram_size);
+	m->ram = ram;
+	m->ram_size = size;
+	return 0;
+}
+
 void physmem_finish(struct mm_machine *m)
 {
 	host_unmap(m->ram, m->ram_size);

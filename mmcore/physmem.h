@@ -37,6 +37,8 @@ bool e820_all_mapped(const struct e820_table *t, uint64_t start, uint64_t end, u
 
 /* Emulated RAM: a lazily committed host mapping covering [0, ram_end). */
 int physmem_init(struct mm_machine *m, uint64_t ram_end);
+/* Grow the RAM to cover [0, ram_end) (memmap= can declare RAM the firmware did not). */
+int physmem_grow(struct mm_machine *m, uint64_t ram_end);
 void physmem_finish(struct mm_machine *m);
 
 #endif /* MM_PHYSMEM_H */

@@ -496,6 +496,9 @@ static void render_vmstat(const struct mm_machine *m, struct mm_buf *b)
 int mm_proc_render(const struct mm_machine *m, const char *file, struct mm_buf *out,
 		   struct mm_error *err)
 {
+	if (m->phase < MM_PHASE_BUDDY)
+		return mm_need_phase(m, MM_PHASE_BUDDY, "/proc (zones and the buddy allocator)",
+				     err);
 	if (!strcmp(file, "zoneinfo"))
 		render_zoneinfo(m, out);
 	else if (!strcmp(file, "buddyinfo"))

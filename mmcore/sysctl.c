@@ -28,6 +28,8 @@ int mm_sysctl_get(const struct mm_machine *m, const char *name, struct mm_buf *o
 		  struct mm_error *err)
 {
 	const struct pglist_data *pgdat = &m->pgdat;
+	if (m->phase < MM_PHASE_BUDDY)
+		return mm_need_phase(m, MM_PHASE_BUDDY, "vm sysctls (zones and watermarks)", err);
 
 	if (!strcmp(name, "min_free_kbytes"))
 		mm_buf_printf(out, "%d\n", pgdat->min_free_kbytes);
@@ -95,6 +97,8 @@ int mm_sysctl_set(struct mm_machine *m, const char *name, const char *value, str
 {
 	struct pglist_data *pgdat = &m->pgdat;
 	int vals[MAX_NR_ZONES], n, ret, i;
+	if (m->phase < MM_PHASE_BUDDY)
+		return mm_need_phase(m, MM_PHASE_BUDDY, "vm sysctls (zones and watermarks)", err);
 
 	if (!strcmp(name, "lowmem_reserve_ratio")) {
 		ret = parse_ints(value, vals, MAX_NR_ZONES, &n, err, name);

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tlb.c - the per-CPU TLB; see tlb.h for the model and its rules.
+ */
+#include "tlb.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "host.h"
+
+int tlb_init(struct tlb *t, unsigned int entries)
+{
+	memset(t, 0, sizeof(*t));
+	if (!entries)
+		entries = TLB_DEFAULT_ENTRIES;
+	t->nr_small = (entries + TLB_WAYS - 1) / TLB_WAYS * TLB_WAYS;
+	t->nr_large = entries / 8 < 4 ? 4 : entries / 8;
+	t->small = host_calloc(t->nr_small, sizeof(*t->small));
+	t->large = host_calloc(t->nr_large, sizeof(*t->large));
+	if (!t->small || !t->large) {
+		tlb_finish(t);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void tlb_finish(struct tlb *t)
+{
+	host_free(t->small);
+	host_free(t->large);
+	t->small = t->large = NULL;
+}
+
+static inline struct tlb_entry *small_set(const struct tlb *t, uint32_t vpn)
+{
+	return &t->small[(vpn % (t->nr_small / TLB_WAYS)) * TLB_WAYS];
+}
+
+/* Index of the entry translating @va: small entries first, then large ones at nr_small + i. */
+static int find(const struct tlb *t, uint32_t va)
+{
+	uint32_t vpn = va >> PAGE_SHIFT;
+	unsigned int set = (vpn % (t->nr_small / TLB_WAYS)) * TLB_WAYS, i;
+
+	for (i = 0; i < TLB_WAYS; i++)
+		if (t->small[set + i].valid && t->small[set + i].vpn == vpn)
+			return (int)(set + i);
+	for (i = 0; i < t->nr_large; i++) {
+		const struct tlb_entry *e = &t->large[i];
+		unsigned int sh = e->shift - PAGE_SHIFT;
+
+		if (e->valid && (vpn >> sh) == (e->vpn >> sh))
+			return (int)(t->nr_small + i);
+	}
+	return -1;
+}
+
+const struct tlb_entry *tlb_peek(const struct tlb *t, uint32_t va)
+{
+	int i = find(t, va);
+
+	if (i < 0)
+		return NULL;
+	return (unsigned int)i < t->nr_small ? &t->small[i] : &t->large[i - (int)t->nr_small];
+}
+
+struct tlb_entry *tlb_lookup(struct tlb *t, uint32_t va)
+{
+	int i = find(t, va);
+	struct tlb_entry *e;
+
+	if (i < 0)
+		return NULL;
+	e = (unsigned int)i < t->nr_small ? &t->small[i] : &t->large[i - (int)t->nr_small];
+	e->stamp = ++t->clock;
+	return e;
+}
+
+struct tlb_entry *tlb_fill(struct tlb *t, uint32_t va, uint64_t phys, unsigned int shift, bool rw,
+			   bool user, bool nx, bool global, bool dirty)
+{
+	uint32_t mask = ~((1u << shift) - 1);
+	struct tlb_entry *slots, *victim = NULL;
+	unsigned int n, i;
+
+	if (shift == PAGE_SHIFT) {
+		slots = small_set(t, va >> PAGE_SHIFT);
+		n = TLB_WAYS;
+	} else {
+		slots = t->large;
+		n = t->nr_large;
+	}
+	for (i = 0; i < n; i++) {
+		if (slots[i].valid && slots[i].vpn == (va & mask) >> PAGE_SHIFT) {
+			victim = &slots[i]; /* refresh the same page */
+			break;
+		}
+		if (!slots[i].valid) {
+			if (!victim || victim->valid)
+				victim = &slots[i];
+		} else if (!victim || (victim->valid && slots[i].stamp < victim->stamp)) {
+			victim = &slots[i];
+		}
+	}
+	if (victim->valid && victim->vpn != (va & mask) >> PAGE_SHIFT)
+		t->evictions++;
+	victim->vpn = (va & mask) >> PAGE_SHIFT;
+	victim->pfn = (uint32_t)((phys & ~(uint64_t)((1u << shift) - 1)) >> PAGE_SHIFT);
+	victim->shift = (uint8_t)shift;
+	victim->valid = 1;
+	victim->rw = rw;
+	victim->user = user;
+	victim->nx = nx;
+	victim->global = global;
+	victim->dirty = dirty;
+	victim->stamp = ++t->clock;
+	t->fills++;
+	return victim;
+}
+
+void tlb_flush(struct tlb *t, bool keep_global)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nr_small; i++)
+		if (!keep_global || !t->small[i].global)
+			t->small[i].valid = 0;
+	for (i = 0; i < t->nr_large; i++)
+		if (!keep_global || !t->large[i].global)
+			t->large[i].valid = 0;
+	if (keep_global)
+		t->flushes++;
+	else
+		t->flushes_all++;
+}
+
+unsigned int tlb_invlpg(struct tlb *t, uint32_t va)
+{
+	unsigned int dropped = 0;
+	struct tlb_entry *e;
+
+	t->invlpgs++;
+	while ((e = tlb_lookup(t, va)) != NULL) {
+		e->valid = 0;
+		dropped++;
+	}
+	return dropped;
+}
