@@ -135,7 +135,9 @@ int mm_get_frame(const struct mm_machine *m, uint32_t pfn, struct mm_frame_info 
 	else if (((uint32_t)p->_mapcount & (PAGE_TYPE_BASE | PG_table)) == PAGE_TYPE_BASE)
 		out->page_type_name = "table";
 	out->mapping = p->mapping;
-	out->index = p->index;
+	/* the first tail keeps compound_order/dtor in the host twin's index; the guest's
+	 * index word there is compound_pincount, 0 */
+	out->index = PageTail(p) && p->lru_next + 1 == pfn ? 0 : p->index;
 	out->private = p->private;
 	out->zone = (int)page_zonenum(p);
 	out->pageblock_migratetype = (int)get_pfnblock_migratetype(

@@ -121,21 +121,22 @@ static int mmu_access(struct mm_machine *m, unsigned int cpu, uint32_t va, int a
 		*phys = va;
 		return 0;
 	}
-	te = commit ? tlb_lookup(&c->tlb, va) : tlb_peek(&c->tlb, va);
+	/* look first, change nothing until the access is known to succeed */
+	te = tlb_peek(&c->tlb, va);
 	if (te) {
 		if (!allowed(&c->cr, te->rw, te->nx, access)) {
 			ec = fault_code(&c->cr, true, false, access);
 			goto fault;
 		}
 		if (access != MM_ACCESS_WRITE || te->dirty) {
-			if (commit)
+			if (commit) {
+				tlb_lookup(&c->tlb, va); /* the use: LRU order */
 				c->tlb.hits++;
+			}
 			*phys = ((uint64_t)te->pfn << PAGE_SHIFT) | (va & ((1u << te->shift) - 1));
 			return 0;
 		}
 		/* a write through a clean entry: the CPU walks to set the dirty bit */
-	} else if (commit) {
-		c->tlb.misses++;
 	}
 	pt_walk(m, &c->cr, va, &w);
 	if (!w.present) {
@@ -147,6 +148,8 @@ static int mmu_access(struct mm_machine *m, unsigned int cpu, uint32_t va, int a
 		goto fault;
 	}
 	if (commit) {
+		if (!te)
+			c->tlb.misses++;
 		set_ad_bits(m, &w, access == MM_ACCESS_WRITE);
 		tlb_fill(&c->tlb, va, w.phys, w.shift, w.rw, w.user, w.nx, w.global && c->cr.pge,
 			 w.dirty || access == MM_ACCESS_WRITE);
