@@ -10,7 +10,9 @@
  *    list of the migratetype recorded in page->index; nr_free and nr_free_mt match;
  *  - no two free buddies of one order are left unmerged (outside pcp lists);
  *  - NR_FREE_PAGES equals the pages on the free lists; pcp->count equals its lists;
- *  - zones: managed <= present <= spanned, watermarks ordered; totals add up.
+ *  - zones: managed <= present <= spanned, watermarks ordered; totals add up;
+ *  - page tables: swapper_pg_dir maps nothing below PAGE_OFFSET and all lowmem RAM (and
+ *    the first MiB) at PAGE_OFFSET + pa, and none of its table pages is free.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +37,64 @@ static void report(struct mm_report *rep, const char *fmt, ...)
 
 enum { OWN_NONE, OWN_FREE, OWN_PCP, OWN_ALLOC };
 
+/*
+ * The kernel's page tables (once swapper_pg_dir is built): nothing mapped below
+ * PAGE_OFFSET, the direct map sends PAGE_OFFSET + pa to pa for all of lowmem, and no
+ * table page of the kernel half is free in the page allocator (@own from the lists).
+ */
+static void check_page_tables(const struct mm_machine *m, const uint8_t *own, struct mm_report *rep)
+{
+	uint64_t pgd = m->pt.swapper_pg_dir, pmd_size = m->layout.pmd_size;
+	unsigned int esz = pt_entry_size(m), n = m->cfg.pae ? 512 : 1024, i, user_slots;
+	uint64_t low_end = PFN_PHYS(m->layout.max_low_pfn), pa;
+
+	user_slots = m->cfg.pae ? 3 : 768;
+	for (i = 0; i < user_slots; i++)
+		if (pt_read(m, pgd + (uint64_t)i * esz))
+			report(rep, "swapper_pg_dir entry %u (user half) is %#llx, not empty", i,
+			       (unsigned long long)pt_read(m, pgd + (uint64_t)i * esz));
+	for (pa = 0; pa < low_end; pa += pmd_size) {
+		uint32_t va = (uint32_t)(PAGE_OFFSET + pa);
+		uint64_t pmde = m->cfg.pae ? pt_entry_addr(m, pt_read(m, pgd + 3 * 8), false) +
+						     (uint64_t)((va >> 21) & 511) * 8
+					   : pgd + (uint64_t)(va >> 22) * 4;
+		pteval_t e = pt_read(m, pmde), pte;
+		uint64_t table;
+
+		if (!(e & _PAGE_PRESENT)) {
+			if (memblock_memory_in(&m->memblock, pa, MM_MIN(pa + pmd_size, low_end)))
+				report(rep, "direct map: %#x (pa %#llx) has no pmd entry", va,
+				       (unsigned long long)pa);
+			continue;
+		}
+		if (e & _PAGE_PSE) {
+			if (pt_entry_addr(m, e, true) != pa)
+				report(rep, "direct map: large page at %#x maps %#llx, not %#llx",
+				       va, (unsigned long long)pt_entry_addr(m, e, true),
+				       (unsigned long long)pa);
+			continue;
+		}
+		table = pt_entry_addr(m, e, false);
+		if ((table >> PAGE_SHIFT) < m->layout.max_pfn && own &&
+		    (own[table >> PAGE_SHIFT] == OWN_FREE || own[table >> PAGE_SHIFT] == OWN_PCP))
+			report(rep, "page table %#llx of %#x is free in the page allocator",
+			       (unsigned long long)table, va);
+		for (i = 0; i < n && pa + (uint64_t)i * PAGE_SIZE < low_end; i++) {
+			uint64_t want = pa + (uint64_t)i * PAGE_SIZE;
+
+			pte = pt_read(m, table + (uint64_t)i * esz);
+			if (!(pte & _PAGE_PRESENT) && want >= SZ_1M &&
+			    !memblock_memory_in(&m->memblock, want, want + PAGE_SIZE))
+				continue; /* a hole in RAM is not mapped */
+			if (!(pte & _PAGE_PRESENT) || pt_entry_addr(m, pte, false) != want)
+				report(rep, "direct map: %#llx is mapped to %#llx (present %d)",
+				       (unsigned long long)(PAGE_OFFSET + want),
+				       (unsigned long long)pt_entry_addr(m, pte, false),
+				       (int)(pte & _PAGE_PRESENT));
+		}
+	}
+}
+
 int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 {
 	struct mm_report dummy = {0}, *rep = rep_in ? rep_in : &dummy;
@@ -45,8 +105,12 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 	uint64_t managed = 0, high = 0;
 
 	rep->nr = 0;
-	if (m->phase < MM_PHASE_BUDDY)
-		return 0; /* no zones, no struct pages yet: nothing of the allocator to check */
+	if (m->phase < MM_PHASE_BUDDY) {
+		/* no zones, no struct pages yet: only the page tables, once built */
+		if (m->phase >= MM_PHASE_FINAL_PAGE_TABLES)
+			check_page_tables(m, NULL, rep);
+		return rep->nr ? -EFAULT : 0;
+	}
 	own = host_calloc(max_pfn ? max_pfn : 1, 1);
 	if (!own) {
 		report(rep, "out of host memory while checking");
@@ -285,6 +349,7 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 	if (high != pgdat->totalhigh_pages)
 		report(rep, "highmem zones manage %llu pages, totalhigh_pages is %llu",
 		       (unsigned long long)high, (unsigned long long)pgdat->totalhigh_pages);
+	check_page_tables(m, own, rep);
 	host_free(own);
 	return rep->nr ? -EFAULT : 0;
 }

@@ -338,6 +338,33 @@ START_TEST(tlb_pae)
 }
 END_TEST
 
+/* mm_check() sees a direct-map entry that points elsewhere, and a user-half entry. */
+START_TEST(checker_sees_page_tables)
+{
+	struct mm_error err = {0};
+	struct mm_translation t;
+	struct mm_report rep = {0};
+	uint8_t raw[4], bad[4];
+	uint64_t pte;
+
+	boot("256M", false, 1, "");
+	t = tr(0, PAGE_OFFSET + 0x30000, MM_ACCESS_READ);
+	pte = t.levels[1].entry_addr;
+	ck_assert_int_eq(mm_mem_read(m, 0, MM_SPACE_PHYS, pte, 4, raw, &err), 0);
+	memcpy(bad, raw, 4);
+	bad[2] ^= 1; /* 64 KiB further */
+	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_PHYS, pte, bad, 4, &err), 0);
+	ck_assert_int_eq(mm_check(m, &rep), -EFAULT);
+	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_PHYS, pte, raw, 4, &err), 0);
+	ck_assert_int_eq(mm_check(m, &rep), 0);
+	pte = t.levels[0].table + 4; /* pgd[1]: user half */
+	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_PHYS, pte, bad, 4, &err), 0);
+	ck_assert_int_eq(mm_check(m, &rep), -EFAULT);
+	memset(bad, 0, 4);
+	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_PHYS, pte, bad, 4, &err), 0);
+}
+END_TEST
+
 /* ---- the final tables against page_tables_kernel ------------------------------------- */
 
 struct top {
@@ -500,6 +527,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, memory_access);
 	tcase_add_test(tc, tlb_686);
 	tcase_add_test(tc, tlb_pae);
+	tcase_add_test(tc, checker_sees_page_tables);
 	tcase_add_test(tc, oracle_page_tables);
 	suite_add_tcase(s, tc);
 	return s;
