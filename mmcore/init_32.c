@@ -59,7 +59,7 @@ static uint64_t pte_entry_addr(const struct mm_machine *m, uint64_t pt, uint32_t
 static void zero_page(struct mm_machine *m, uint64_t pa)
 {
 	memset(m->ram + pa, 0, PAGE_SIZE);
-	if (m->pgstate && (pa >> PAGE_SHIFT) < m->mem_map_pfns)
+	if (m->pgstate && (pa >> PAGE_SHIFT) < m->pgstate_pfns)
 		m->pgstate[pa >> PAGE_SHIFT] &= (uint8_t)~PGS_RAM_DIRTY;
 }
 

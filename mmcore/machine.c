@@ -132,6 +132,23 @@ static int validate_config(const struct mm_config *cfg, struct mm_error *err)
 	return 0;
 }
 
+/* Make pgstate cover frames [0, @pfns) (rounded up to MAX_ORDER); new frames are clean. */
+static int pgstate_cover(struct mm_machine *m, pfn_t pfns)
+{
+	pfn_t n = (pfns + MAX_ORDER_NR_PAGES - 1) & ~(pfn_t)(MAX_ORDER_NR_PAGES - 1);
+	uint8_t *p;
+
+	if (n <= m->pgstate_pfns)
+		return 0;
+	p = host_realloc(m->pgstate, n, 1);
+	if (!p)
+		return -ENOMEM;
+	memset(p + m->pgstate_pfns, 0, n - m->pgstate_pfns);
+	m->pgstate = p;
+	m->pgstate_pfns = n;
+	return 0;
+}
+
 /* ---- setup_arch ----------------------------------------------------------------------- */
 
 static int apply_early_params(struct mm_machine *m, struct mm_error *err)
@@ -505,8 +522,7 @@ static int free_area_init(struct mm_machine *m, struct mm_error *err)
 	m->mem_map = host_map(m->mem_map_bytes);
 	if (!m->mem_map)
 		return mm_set_error(err, -ENOMEM, "out of host memory for mem_map");
-	m->pgstate = host_calloc(mm_end ? mm_end : 1, 1);
-	if (!m->pgstate)
+	if (pgstate_cover(m, mm_end))
 		return mm_set_error(err, -ENOMEM, "out of host memory for mem_map");
 
 	/* free_area_init_core(): provisional managed counts, hash-table sizing inputs */
@@ -839,7 +855,7 @@ static int firmware_init(struct mm_machine *m, struct mm_error *err)
 				    "and its early page tables need up to %#llx",
 				    (unsigned long long)ram_end,
 				    (unsigned long long)m->layout.image_end + (1u << 20));
-	if (physmem_init(m, ram_end))
+	if (physmem_init(m, ram_end) || pgstate_cover(m, (pfn_t)(m->ram_size >> PAGE_SHIFT)))
 		return mm_set_error(err, -ENOMEM, "out of host address space for %llu bytes of RAM",
 				    (unsigned long long)ram_end);
 	return 0;
@@ -893,7 +909,8 @@ static int boot_memblock(struct mm_machine *m, struct mm_error *err)
 	ret = place_initrd(m, err);
 	if (ret)
 		return ret;
-	if (physmem_grow(m, PFN_PHYS(l->max_pfn)))
+	if (physmem_grow(m, PFN_PHYS(l->max_pfn)) ||
+	    pgstate_cover(m, (pfn_t)(m->ram_size >> PAGE_SHIFT)))
 		return mm_set_error(err, -ENOMEM, "out of host address space for %llu bytes of RAM",
 				    (unsigned long long)PFN_PHYS(l->max_pfn));
 	return setup_memblock(m, err);
@@ -1271,6 +1288,6 @@ int mm_memblock_get(const struct mm_machine *m, int type, unsigned int i,
 		return -ENOENT;
 	out->base = t->regions[i].base;
 	out->size = t->regions[i].size;
-	out->name = t->regions[i].name ? t->regions[i].name : "memory";
+	out->name = t->regions[i].name[0] ? t->regions[i].name : "memory";
 	return 0;
 }

@@ -93,6 +93,7 @@ struct mm_machine {
 	 * The kernel trusts its callers; mm32 keeps this to refuse bad frees.
 	 */
 	uint8_t *pgstate;
+	pfn_t pgstate_pfns; /* frames pgstate covers: all RAM and all of mem_map */
 
 	/* vm events (/proc/vmstat) */
 	uint64_t pgfree;

@@ -7,6 +7,7 @@
 #include "memblock.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "host.h"
@@ -49,7 +50,11 @@ static int type_insert(struct memblock_type *t, unsigned int at, phys_addr_t bas
 		t->max *= 2;
 	}
 	memmove(&t->regions[at + 1], &t->regions[at], (t->cnt - at) * sizeof(*t->regions));
-	t->regions[at] = (struct memblock_region){base, size, name};
+	memset(&t->regions[at], 0, sizeof(t->regions[at]));
+	t->regions[at].base = base;
+	t->regions[at].size = size;
+	if (name)
+		snprintf(t->regions[at].name, sizeof(t->regions[at].name), "%s", name);
 	t->cnt++;
 	return 0;
 }
@@ -60,7 +65,7 @@ static void type_remove(struct memblock_type *t, unsigned int at)
 	t->cnt--;
 }
 
-/* Merge neighbours that touch and share a name (NULL names: memory, always merged). */
+/* Merge neighbours that touch and share a name (memory has none: always merged). */
 static void type_merge(struct memblock_type *t)
 {
 	unsigned int i = 0;
@@ -68,7 +73,7 @@ static void type_merge(struct memblock_type *t)
 	while (i + 1 < t->cnt) {
 		struct memblock_region *a = &t->regions[i], *b = &t->regions[i + 1];
 
-		if (a->base + a->size == b->base && a->name == b->name) {
+		if (a->base + a->size == b->base && !strcmp(a->name, b->name)) {
 			a->size += b->size;
 			type_remove(t, i + 1);
 			continue;
@@ -141,7 +146,10 @@ int memblock_phys_free(struct memblock *mb, phys_addr_t base, phys_addr_t size)
 			continue;
 		}
 		if (r->base < base && rend > end) {
-			ret = type_insert(t, i + 1, end, rend - end, r->name);
+			char name[MEMBLOCK_NAME_MAX];
+
+			memcpy(name, r->name, sizeof(name)); /* type_insert() may move r */
+			ret = type_insert(t, i + 1, end, rend - end, name);
 			if (ret)
 				return ret;
 			t->regions[i].size = base - t->regions[i].base;

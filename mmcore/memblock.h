@@ -15,10 +15,12 @@
 
 #include "types.h"
 
+#define MEMBLOCK_NAME_MAX 32
+
 struct memblock_region {
 	phys_addr_t base;
 	phys_addr_t size;
-	const char *name; /* static string */
+	char name[MEMBLOCK_NAME_MAX]; /* who reserved it; "" for memory */
 };
 
 struct memblock_type {

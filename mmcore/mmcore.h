@@ -503,6 +503,28 @@ int mm_page_tables_get(const struct mm_machine *m, struct mm_page_tables *out,
 		       struct mm_error *err);
 void mm_page_tables_free(struct mm_page_tables *pt);
 
+/* ---- snapshots: the whole machine as bytes ----------------------------------------- */
+
+/*
+ * A snapshot is the machine's state without its RAM (mm_snapshot_save) plus the RAM
+ * frames, which the caller stores itself (mm_ram_page...). The same state always gives the
+ * same bytes. mm_snapshot_load() gives a machine with zeroed RAM; load the frames into it
+ * with mm_ram_page_load(). A stream of another format version or another build's struct
+ * layout is refused (-EINVAL, saying which); a short or corrupt stream is -EBADMSG.
+ */
+#define MM_SNAPSHOT_VERSION 1
+typedef int (*mm_write_fn)(void *ctx, const void *data, size_t len); /* 0 or -1 */
+typedef int (*mm_read_fn)(void *ctx, void *data, size_t len);	     /* 0: all of it */
+int mm_snapshot_save(const struct mm_machine *m, mm_write_fn write, void *ctx,
+		     struct mm_error *err);
+int mm_snapshot_load(mm_read_fn read, void *ctx, struct mm_machine **ret, struct mm_error *err);
+/* RAM frames: how many, whether one may be non-zero (never written ones are zero), its
+ * 4096 bytes, and loading one into a restored machine. */
+uint64_t mm_ram_pages(const struct mm_machine *m);
+bool mm_ram_page_touched(const struct mm_machine *m, uint64_t pfn);
+const void *mm_ram_page(const struct mm_machine *m, uint64_t pfn);
+int mm_ram_page_load(struct mm_machine *m, uint64_t pfn, const void *data, struct mm_error *err);
+
 /* ---- the invariant checker --------------------------------------------------------- */
 
 struct mm_report {

@@ -287,7 +287,7 @@ static int mem_access(struct mm_machine *m, unsigned int cpu, int space, uint64_
 		}
 		if (in) {
 			memcpy(m->ram + pa, (const uint8_t *)in + done, chunk);
-			if (m->pgstate && (pa >> PAGE_SHIFT) < m->mem_map_pfns)
+			if (m->pgstate && (pa >> PAGE_SHIFT) < m->pgstate_pfns)
 				m->pgstate[pa >> PAGE_SHIFT] |= PGS_RAM_DIRTY;
 		} else {
 			memcpy((uint8_t *)out + done, m->ram + pa, chunk);

@@ -47,7 +47,7 @@ void pt_write(struct mm_machine *m, uint64_t addr, pteval_t v)
 
 		memcpy(m->ram + addr, &w, 4);
 	}
-	if (m->pgstate && (addr >> PAGE_SHIFT) < m->mem_map_pfns)
+	if (m->pgstate && (addr >> PAGE_SHIFT) < m->pgstate_pfns)
 		m->pgstate[addr >> PAGE_SHIFT] |= PGS_RAM_DIRTY;
 }
 

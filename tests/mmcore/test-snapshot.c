@@ -1,0 +1,245 @@
+/* test-snapshot.c - save, load, and the machine goes on exactly as the original would. */
+#include <stdio.h>
+
+#include "common.h"
+
+struct mem {
+	uint8_t *p;
+	size_t len, cap, pos;
+};
+
+static int mem_write(void *ctx, const void *data, size_t len)
+{
+	struct mem *b = ctx;
+
+	if (b->len + len > b->cap) {
+		size_t cap = (b->len + len) * 2;
+		uint8_t *p = realloc(b->p, cap);
+
+		if (!p)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+static int mem_read(void *ctx, void *data, size_t len)
+{
+	struct mem *b = ctx;
+
+	if (b->pos + len > b->len)
+		return -1;
+	memcpy(data, b->p + b->pos, len);
+	b->pos += len;
+	return 0;
+}
+
+static struct mem save(struct mm_machine *mm)
+{
+	struct mem b = {0};
+	struct mm_error err = {0};
+
+	ck_assert_msg(mm_snapshot_save(mm, mem_write, &b, &err) == 0, "save: %s", err.msg);
+	return b;
+}
+
+/* A copy of @src through a snapshot, RAM frames included. */
+static struct mm_machine *clone(struct mm_machine *src)
+{
+	struct mem b = save(src);
+	struct mm_machine *c = NULL;
+	struct mm_error err = {0};
+	uint64_t pfn;
+
+	ck_assert_msg(mm_snapshot_load(mem_read, &b, &c, &err) == 0, "load: %s", err.msg);
+	ck_assert_uint_eq(b.pos, b.len);
+	for (pfn = 0; pfn < mm_ram_pages(src); pfn++)
+		if (mm_ram_page_touched(src, pfn))
+			ck_assert_int_eq(mm_ram_page_load(c, pfn, mm_ram_page(src, pfn), &err), 0);
+	free(b.p);
+	return c;
+}
+
+static void same_views(struct mm_machine *a, struct mm_machine *b)
+{
+	static const char *const files[] = {"zoneinfo", "buddyinfo", "pagetypeinfo", "meminfo",
+					    "vmstat"};
+	struct mm_error err = {0};
+	unsigned int i;
+
+	for (i = 0; i < 5; i++) {
+		struct mm_buf x = {0}, y = {0};
+
+		ck_assert_int_eq(mm_proc_render(a, files[i], &x, &err), 0);
+		ck_assert_int_eq(mm_proc_render(b, files[i], &y, &err), 0);
+		ck_assert_str_eq(x.data, y.data);
+		mm_buf_free(&x);
+		mm_buf_free(&y);
+	}
+	{
+		struct mm_buf x = {0}, y = {0};
+
+		ck_assert_int_eq(mm_dmesg_render(a, &x, &err), 0);
+		ck_assert_int_eq(mm_dmesg_render(b, &y, &err), 0);
+		ck_assert_str_eq(x.data, y.data);
+		mm_buf_free(&x);
+		mm_buf_free(&y);
+	}
+}
+
+/* The same ops on both machines give the same results. */
+static void run_ops(struct mm_machine *a, struct mm_machine *b, unsigned int n, uint32_t seed)
+{
+	static const mm_gfp_t g[] = {0xcc0, 0x100cca, 0xa20, 0x40cc0};
+	uint32_t held_a[256], held_o[256];
+	unsigned int nh = 0, i;
+	struct mm_error err = {0};
+
+	for (i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		if ((seed >> 16) % 3 || !nh) {
+			struct mm_page_alloc x, y;
+			unsigned int order = (seed >> 8) % 4;
+			mm_gfp_t gfp = g[(seed >> 4) % 4];
+			int ra = mm_alloc_pages(a, (seed >> 20) % 2, gfp, order, &x, &err);
+			int rb = mm_alloc_pages(b, (seed >> 20) % 2, gfp, order, &y, &err);
+
+			ck_assert_int_eq(ra, rb);
+			if (!ra) {
+				ck_assert_uint_eq(x.pfn, y.pfn);
+				if (nh < 256) {
+					held_a[nh] = x.pfn;
+					held_o[nh++] = order;
+				}
+				ck_assert_int_eq(mm_mem_write(a, 0, MM_SPACE_PHYS,
+							      (uint64_t)x.pfn << 12, &seed, 4,
+							      &err),
+						 0);
+				ck_assert_int_eq(mm_mem_write(b, 0, MM_SPACE_PHYS,
+							      (uint64_t)x.pfn << 12, &seed, 4,
+							      &err),
+						 0);
+			}
+		} else {
+			unsigned int k = (seed >> 8) % nh;
+
+			ck_assert_int_eq(mm_free_pages(a, 1, held_a[k], held_o[k], NULL, &err), 0);
+			ck_assert_int_eq(mm_free_pages(b, 1, held_a[k], held_o[k], NULL, &err), 0);
+			held_a[k] = held_a[--nh];
+			held_o[k] = held_o[nh];
+		}
+	}
+}
+
+static void round_trip(const char *mem, bool pae)
+{
+	struct mm_machine *c;
+	struct mem x, y;
+
+	boot(mem, pae, 2, "");
+	run_ops(m, m, 0, 1);
+	{
+		/* ops on the original only, then clone */
+		struct mm_page_alloc a;
+		struct mm_error err = {0};
+		uint8_t v = 0x5a;
+
+		ck_assert_int_eq(mm_alloc_pages(m, 0, 0xcc0, 2, &a, &err), 0);
+		ck_assert_int_eq(mm_mem_write(m, 1, MM_SPACE_KERNEL, a.vaddr + 9, &v, 1, &err), 0);
+	}
+	c = clone(m);
+	x = save(m);
+	y = save(c);
+	ck_assert_uint_eq(x.len, y.len);
+	ck_assert(!memcmp(x.p, y.p, x.len)); /* the same state gives the same bytes */
+	free(x.p);
+	free(y.p);
+	same_views(m, c);
+	{
+		struct mm_report rep = {0};
+
+		ck_assert_int_eq(mm_check(c, &rep), 0);
+	}
+	run_ops(m, c, 3000, 7);
+	same_views(m, c);
+	mm_machine_destroy(c);
+}
+
+START_TEST(round_trip_686)
+{
+	round_trip("1G", false);
+}
+END_TEST
+
+START_TEST(round_trip_pae)
+{
+	round_trip("8G", true);
+}
+END_TEST
+
+/* A machine stopped early in its boot clones, and both finish the same way. */
+START_TEST(stopped_machine)
+{
+	struct mm_config cfg;
+	struct mm_error err = {0};
+	struct mm_machine *c;
+
+	mm_config_init(&cfg, false);
+	cfg.stop_after = MM_PHASE_MEMBLOCK;
+	ck_assert_int_eq(mm_machine_create(&cfg, &m, &err), 0);
+	c = clone(m);
+	ck_assert_int_eq(mm_machine_phase(c), MM_PHASE_MEMBLOCK);
+	ck_assert_int_eq(mm_boot_continue(m, MM_PHASE_BUDDY, &err), 0);
+	ck_assert_int_eq(mm_boot_continue(c, MM_PHASE_BUDDY, &err), 0);
+	same_views(m, c);
+	mm_machine_destroy(c);
+}
+END_TEST
+
+START_TEST(bad_streams)
+{
+	struct mm_machine *c = NULL;
+	struct mm_error err = {0};
+	struct mem x;
+
+	boot("256M", false, 1, "");
+	x = save(m);
+	/* short */
+	{
+		struct mem s = {x.p, x.len / 2, x.len / 2, 0};
+
+		ck_assert_int_eq(mm_snapshot_load(mem_read, &s, &c, &err), -EBADMSG);
+	}
+	/* another version */
+	x.p[8] = (uint8_t)(MM_SNAPSHOT_VERSION + 1);
+	x.pos = 0;
+	ck_assert_int_eq(mm_snapshot_load(mem_read, &x, &c, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "version"));
+	x.p[8] = MM_SNAPSHOT_VERSION;
+	/* not a snapshot */
+	x.p[0] = 'X';
+	x.pos = 0;
+	ck_assert_int_eq(mm_snapshot_load(mem_read, &x, &c, &err), -EBADMSG);
+	ck_assert_ptr_null(c);
+	free(x.p);
+}
+END_TEST
+
+Suite *test_suite(void);
+Suite *test_suite(void)
+{
+	Suite *s = suite_create("snapshot");
+	TCase *tc = tcase_create("snapshot");
+
+	tcase_add_checked_fixture(tc, NULL, check_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, round_trip_686);
+	tcase_add_test(tc, round_trip_pae);
+	tcase_add_test(tc, stopped_machine);
+	tcase_add_test(tc, bad_streams);
+	suite_add_tcase(s, tc);
+	return s;
+}
