@@ -397,6 +397,30 @@ int paging_setup_cpu_entry_areas(struct mm_machine *m, struct mm_error *err)
 				     NULL, err);
 }
 
+/*
+ * init_apic_mappings() + io_apic_init_mappings(): set_fixmap_nocache() of the local APIC
+ * (FIX_APIC_BASE, 0xfee00000) and the first IO-APIC (FIX_IO_APIC_BASE_0, 0xfec00000).
+ * Debian's image has no FIX_OHCI1394_BASE, so they are fixmap slots 3 and 4.
+ */
+void paging_map_apic(struct mm_machine *m)
+{
+	static const struct {
+		unsigned int idx;
+		uint64_t phys;
+	} fix[2] = {{3, 0xfee00000u}, {4, 0xfec00000u}};
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		uint32_t va = 0xfffff000u - (fix[i].idx << PAGE_SHIFT);
+		pteval_t pmde = pt_read(m, pmd_entry_addr(m, m->pt.swapper_pg_dir, va));
+
+		if (!(pmde & _PAGE_PRESENT))
+			continue;
+		pt_write(m, pte_entry_addr(m, pt_entry_addr(m, pmde, false), va),
+			 fix[i].phys | kernel_mask(m, __PAGE_KERNEL | _PAGE_PCD | _PAGE_PWT));
+	}
+}
+
 /* The CPUs brought up by smp_init() run on swapper_pg_dir with the boot CPU's features. */
 void paging_bring_up_cpus(struct mm_machine *m)
 {

@@ -923,6 +923,7 @@ static int boot_final_page_tables(struct mm_machine *m, struct mm_error *err)
 	if (ret)
 		return ret;
 	layout_set_high_memory(m);
+	paging_map_apic(m); /* end of setup_arch() */
 	return 0;
 }
 

@@ -151,6 +151,7 @@ int paging_setup_cpu_entry_areas(struct mm_machine *m, struct mm_error *err);
 int paging_reserve_real_mode(struct mm_machine *m, struct mm_error *err);
 int paging_init_mem_mapping(struct mm_machine *m, struct mm_error *err);
 void paging_bring_up_cpus(struct mm_machine *m);
+void paging_map_apic(struct mm_machine *m);
 int paging_set_real_mode_permissions(struct mm_machine *m, struct mm_error *err);
 int paging_protect_idt(struct mm_machine *m, struct mm_error *err);
 int paging_mark_rodata_ro(struct mm_machine *m, struct mm_error *err);

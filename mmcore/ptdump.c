@@ -233,7 +233,7 @@ int mm_page_tables_render(const struct mm_machine *m, struct mm_buf *b, struct m
 		mm_buf_printf(b, "0x%08x-0x%08llx %9s  ", rg->va_start,
 			      (unsigned long long)rg->va_end, size);
 		if (!rg->mapped) {
-			mm_buf_printf(b, "%-26s %-3s unmapped\n", "", "");
+			mm_buf_printf(b, "%-26s %-3sunmapped\n", "", "");
 			continue;
 		}
 		pt_flags_text(rg->flags, m->cfg.pae, rg->large, flags, sizeof(flags));
