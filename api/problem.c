@@ -2,13 +2,16 @@
 /*
  * problem.c - the errno -> HTTP status -> problem type table (see problem.h).
  *
- * The first six rows are the contract of mmcore.h and STYLE.md; the rest belong to the
+ * The first eight rows are the contract of mmcore.h and STYLE.md; the rest belong to the
  * HTTP layer. The table is searched linearly: it is short and read once per failed request.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "problem.h"
 
@@ -19,6 +22,8 @@ static const struct api_problem_type problem_types[] = {
 	{-ENOSPC, 409, "guest-out-of-memory", "Guest out of memory"},
 	{-ENOMEM, 503, "host-out-of-memory", "Host out of memory"},
 	{-EFAULT, 500, "invariant-violated", "Invariant violated"},
+	{-EAGAIN, 409, "boot-phase", "Not booted that far"},
+	{-EACCES, 422, "page-fault", "Page fault"},
 	/* HTTP layer and daemon */
 	{-EEXIST, 409, "conflict", "Conflict"},
 	{-EBADMSG, 400, "bad-request", "Malformed request body"},
@@ -47,6 +52,30 @@ static json_t *string_or(const char *s, const char *fallback)
 	return j ? j : json_string(fallback);
 }
 
+/*
+ * The "fault" member of a page-fault problem, read back from the oops lines of mmcore's
+ * message: "... for address: %08x" (or "dereference, address: %08x") and
+ * "#PF: error_code(0x%04x)". NULL when the lines do not say both.
+ */
+json_t *api_fault_from_oops(const char *oops)
+{
+	const char *a = oops ? strstr(oops, "address: ") : NULL;
+	const char *e = oops ? strstr(oops, "error_code(") : NULL;
+	unsigned long long addr, ec;
+	char *end, hex[24];
+
+	if (!a || !e)
+		return NULL;
+	addr = strtoull(a + 9, &end, 16);
+	if (end == a + 9 || addr > UINT32_MAX)
+		return NULL;
+	ec = strtoull(e + 11, &end, 16);
+	if (end == e + 11 || *end != ')')
+		return NULL;
+	snprintf(hex, sizeof(hex), "0x%llx", addr);
+	return json_pack("{s:s, s:I}", "address", hex, "error_code", (json_int_t)ec);
+}
+
 json_t *api_problem_new(int err, const char *detail, const char *instance)
 {
 	const struct api_problem_type *pt = api_problem_lookup(err);
@@ -65,6 +94,14 @@ json_t *api_problem_new(int err, const char *detail, const char *instance)
 	    json_object_set_new(p, "instance", string_or(instance ? instance : "", ""))) {
 		json_decref(p);
 		return NULL;
+	}
+	if (err == -EACCES) {
+		json_t *fault = api_fault_from_oops(detail);
+
+		if (fault && json_object_set_new(p, "fault", fault)) {
+			json_decref(p);
+			return NULL;
+		}
 	}
 	return p;
 }

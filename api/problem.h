@@ -10,6 +10,11 @@
  * -EOPNOTSUPP: method not allowed, -EMEDIUMTYPE: unsupported media type, -EEXIST:
  * duplicate name, -EIO: the store failed).
  *
+ * Two codes come from the emulated machine rather than from the request: -EAGAIN (409
+ * boot-phase: the machine stopped at an earlier boot phase than the call needs; the detail
+ * names both phases) and -EACCES (422 page-fault: the emulated CPU faulted; the detail is
+ * the kernel's oops lines, and the problem carries "fault": {"address", "error_code"}).
+ *
  * Invariant: every code maps to exactly one entry; unknown codes map to 500 internal-error.
  */
 #ifndef API_PROBLEM_H
@@ -34,9 +39,14 @@ const struct api_problem_type *api_problem_lookup(int err);
 /*
  * api_problem_new - build a problem+json body for @err.
  * @detail: may be NULL or empty (then the title is repeated); @instance: the request path.
+ * For -EACCES the body also has "fault" (api_fault_from_oops()) when @detail tells it.
  * Return: a new reference, or NULL if the host is out of memory.
  */
 json_t *api_problem_new(int err, const char *detail, const char *instance);
+
+/* {"address": "0x..", "error_code": N} read from mmcore's oops lines (new reference), or
+ * NULL when they do not name both. */
+json_t *api_fault_from_oops(const char *oops);
 
 /*
  * api_error - fill @err (may be NULL) with @code and a printf-style message.

@@ -22,6 +22,8 @@ static const struct {
 	{-ENOSPC, 409, "guest-out-of-memory"},
 	{-ENOMEM, 503, "host-out-of-memory"},
 	{-EFAULT, 500, "invariant-violated"},
+	{-EAGAIN, 409, "boot-phase"},
+	{-EACCES, 422, "page-fault"},
 	{-EEXIST, 409, "conflict"},
 	{-EBADMSG, 400, "bad-request"},
 	{-E2BIG, 413, "payload-too-large"},
@@ -79,6 +81,46 @@ START_TEST(body_survives_bad_utf8_and_empty_detail)
 }
 END_TEST
 
+/* A page fault's problem carries the faulting address and error code of the oops lines. */
+START_TEST(page_fault_member)
+{
+	static const char oops[] = "BUG: unable to handle page fault for address: c1000000\n"
+				   "#PF: supervisor write access in kernel mode\n"
+				   "#PF: error_code(0x0003) - permissions violation";
+	json_t *p = api_problem_new(-EACCES, oops, "/v1/machines/a/memory"), *f;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "status")), 422);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "detail")), oops);
+	f = json_object_get(p, "fault");
+	ck_assert_str_eq(json_string_value(json_object_get(f, "address")), "0xc1000000");
+	ck_assert_int_eq(json_integer_value(json_object_get(f, "error_code")), 3);
+	ck_assert_uint_eq(json_object_size(f), 2);
+	json_decref(p);
+
+	p = api_problem_new(-EACCES,
+			    "BUG: kernel NULL pointer dereference, address: 00000010\n"
+			    "#PF: supervisor read access in kernel mode\n"
+			    "#PF: error_code(0x0000) - not-present page",
+			    "/x");
+	f = json_object_get(p, "fault");
+	ck_assert_str_eq(json_string_value(json_object_get(f, "address")), "0x10");
+	ck_assert_int_eq(json_integer_value(json_object_get(f, "error_code")), 0);
+	json_decref(p);
+
+	/* lines that do not say both: no member, the detail as it is */
+	p = api_problem_new(-EACCES, "something else", "/x");
+	ck_assert_ptr_null(json_object_get(p, "fault"));
+	ck_assert_uint_eq(json_object_size(p), 5);
+	json_decref(p);
+	p = api_problem_new(-EAGAIN, "the page allocator does not exist yet", "/x");
+	ck_assert_str_eq(json_string_value(json_object_get(p, "type")),
+			 "https://mm32.dev/problems/boot-phase");
+	ck_assert_uint_eq(json_object_size(p), 5);
+	json_decref(p);
+}
+END_TEST
+
 START_TEST(error_helper)
 {
 	struct mm_error err = {0};
@@ -101,6 +143,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, unknown_errno_is_internal);
 	tcase_add_test(tc, body_shape);
 	tcase_add_test(tc, body_survives_bad_utf8_and_empty_detail);
+	tcase_add_test(tc, page_fault_member);
 	tcase_add_test(tc, error_helper);
 	suite_add_tcase(s, tc);
 	return s;
