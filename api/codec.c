@@ -26,6 +26,129 @@ json_t *api_json_hex(uint64_t v)
 	return json_string(s);
 }
 
+/* ---- addresses, spaces, phases, bytes -------------------------------------------------- */
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int api_parse_addr(const char *what, const char *s, uint64_t max, uint64_t *ret,
+		   struct mm_error *err)
+{
+	uint64_t x = 0;
+	size_t i = 0;
+	bool hex = s && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+
+	if (!s || !s[0])
+		goto bad;
+	if (hex) {
+		for (i = 2; s[i]; i++) {
+			int d = hex_digit(s[i]);
+
+			if (d < 0 || i >= 18)
+				goto bad;
+			x = x << 4 | (uint64_t)d;
+		}
+		if (i == 2)
+			goto bad;
+	} else {
+		for (i = 0; s[i]; i++) {
+			if (!isdigit((unsigned char)s[i]) ||
+			    x > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+				goto bad;
+			x = x * 10 + (uint64_t)(s[i] - '0');
+		}
+	}
+	if (x > max)
+		return api_error(err, -EINVAL, "%s must be at most %#" PRIx64 ", not %.32s", what,
+				 max, s);
+	*ret = x;
+	return 0;
+bad:
+	return api_error(err, -EINVAL,
+			 "%s must be an address, hex (\"0xc0000000\") or decimal, not \"%.32s\"",
+			 what, s ? s : "");
+}
+
+int api_parse_space(const char *what, const char *s, int *ret, struct mm_error *err)
+{
+	if (s && !strcmp(s, "kernel")) {
+		*ret = MM_SPACE_KERNEL;
+		return 0;
+	}
+	if (s && !strcmp(s, "phys")) {
+		*ret = MM_SPACE_PHYS;
+		return 0;
+	}
+	return api_error(err, -EINVAL, "%s must be \"kernel\" or \"phys\", not \"%.32s\"", what,
+			 s ? s : "");
+}
+
+const char *api_space_name(int space)
+{
+	return space == MM_SPACE_PHYS ? "phys" : "kernel";
+}
+
+int api_parse_boot_phase(const char *what, const char *s, int *ret, struct mm_error *err)
+{
+	char names[160];
+	size_t off = 0;
+	int phase = s ? mm_boot_phase_parse(s) : -1;
+
+	if (phase >= 0) {
+		*ret = phase;
+		return 0;
+	}
+	names[0] = '\0';
+	for (int i = 0; i < MM_NR_BOOT_PHASES && off < sizeof(names); i++)
+		off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ", " : "",
+					mm_boot_phase_name(i));
+	if (!s)
+		return api_error(err, -EINVAL, "%s must be a string naming a boot phase (%s)", what,
+				 names);
+	return api_error(err, -EINVAL, "%s: unknown boot phase '%.32s' (known: %s)", what, s,
+			 names);
+}
+
+int api_hex_decode(const char *what, const char *s, uint8_t **ret, size_t *ret_len,
+		   struct mm_error *err)
+{
+	size_t n = strlen(s), i;
+	uint8_t *buf;
+
+	if (n == 0 || n % 2)
+		return api_error(err, -EINVAL,
+				 "%s must be bytes as pairs of hex digits (\"deadbeef\"), not %zu "
+				 "digit(s)",
+				 what, n);
+	if (n / 2 > MM_MEM_MAX)
+		return api_error(err, -EINVAL, "%s holds %zu bytes; at most %u are written at once",
+				 what, n / 2, MM_MEM_MAX);
+	buf = malloc(n / 2);
+	if (!buf)
+		return api_error(err, -ENOMEM, "out of memory");
+	for (i = 0; i < n; i += 2) {
+		int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			free(buf);
+			return api_error(err, -EINVAL, "%s: '%c' at offset %zu is not a hex digit",
+					 what, hi < 0 ? s[i] : s[i + 1], hi < 0 ? i : i + 1);
+		}
+		buf[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	*ret = buf;
+	*ret_len = n / 2;
+	return 0;
+}
+
 /* ---- JSON text ------------------------------------------------------------------------- */
 
 void api_text_free(struct api_text *t)
@@ -406,6 +529,29 @@ static int parse_e820(const json_t *arr, struct mm_config *cfg, struct mm_error 
 	return 0;
 }
 
+/* "boot": {"stop_after": "<phase>"} */
+static int parse_boot(const json_t *v, struct mm_config *cfg, struct mm_error *err)
+{
+	const json_t *x;
+	const char *key;
+
+	if (!json_is_object(v))
+		return api_error(err, -EINVAL,
+				 "field 'boot' must be an object {\"stop_after\": <phase>}, not %s",
+				 json_type_name(v));
+	json_object_foreach((json_t *)v, key, x) {
+		if (strcmp(key, "stop_after"))
+			return api_error(err, -EINVAL,
+					 "unknown field 'boot.%.64s' (known: stop_after)", key);
+	}
+	x = json_object_get(v, "stop_after");
+	if (x)
+		return api_parse_boot_phase("field 'boot.stop_after'",
+					    json_is_string(x) ? json_string_value(x) : NULL,
+					    &cfg->stop_after, err);
+	return 0;
+}
+
 int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
 			   char ret_name[API_NAME_MAX], struct mm_error *err)
 {
@@ -421,10 +567,10 @@ int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
 	json_object_foreach((json_t *)body, key, v) {
 		if (strcmp(key, "name") && strcmp(key, "mem") && strcmp(key, "pae") &&
 		    strcmp(key, "cpus") && strcmp(key, "cmdline") && strcmp(key, "e820") &&
-		    strcmp(key, "initrd"))
+		    strcmp(key, "initrd") && strcmp(key, "tlb_entries") && strcmp(key, "boot"))
 			return api_error(err, -EINVAL,
 					 "unknown field '%.64s' (known: name, mem, pae, cpus, "
-					 "cmdline, initrd, e820)",
+					 "cmdline, initrd, e820, tlb_entries, boot)",
 					 key);
 	}
 
@@ -545,6 +691,26 @@ int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
 			goto out;
 	}
 
+	v = json_object_get(body, "tlb_entries");
+	if (v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > API_TLB_ENTRIES_MAX) {
+			r = api_error(err, -EINVAL,
+				      "field 'tlb_entries' must be an integer 1..%d (4 KiB entries "
+				      "per CPU)",
+				      API_TLB_ENTRIES_MAX);
+			goto out;
+		}
+		cfg->tlb_entries = (unsigned int)json_integer_value(v);
+	}
+
+	v = json_object_get(body, "boot");
+	if (v) {
+		r = parse_boot(v, cfg, err);
+		if (r)
+			goto out;
+	}
+
 	memcpy(ret_cfg, cfg, sizeof(*cfg));
 	strcpy(ret_name, name);
 out:
@@ -562,7 +728,9 @@ json_t *api_config_to_json(const struct mm_config *cfg)
 	bad = set(o, "mem", json_integer((json_int_t)cfg->mem)) |
 	      set(o, "pae", json_boolean(cfg->pae)) | set(o, "cpus", json_integer(cfg->cpus)) |
 	      set(o, "cmdline", json_string(cfg->cmdline)) |
-	      set(o, "initrd", json_integer((json_int_t)cfg->initrd_size));
+	      set(o, "initrd", json_integer((json_int_t)cfg->initrd_size)) |
+	      set(o, "tlb_entries", json_integer(cfg->tlb_entries ? cfg->tlb_entries : 64)) |
+	      set(o, "boot", json_pack("{s:s}", "stop_after", mm_boot_phase_name(cfg->stop_after)));
 	if (cfg->nr_e820) {
 		json_t *arr = json_array();
 
@@ -910,6 +1078,14 @@ json_t *api_zones_array(const struct mm_machine *m, struct mm_error *err)
 		goto oom;
 	for (int i = 0; i < MM_NR_ZONES; i++) {
 		r = mm_get_zone(m, i, z);
+		if (r == -EAGAIN) {
+			api_error(err, r,
+				  "the zones do not exist yet: the machine stopped after boot "
+				  "phase '%s'; they need '%s' (boot_continue)",
+				  mm_boot_phase_name(mm_machine_phase(m)),
+				  mm_boot_phase_name(MM_PHASE_BUDDY));
+			goto fail;
+		}
 		if (r < 0) {
 			api_error(err, r, "cannot read zone %s", mm_zone_name(i));
 			goto fail;
@@ -1034,8 +1210,9 @@ json_t *api_memblock_json(const struct mm_machine *m, struct mm_error *err)
 
 json_t *api_machine_summary(const char *id, const struct mm_machine *m, struct mm_error *err)
 {
-	json_t *o = json_pack("{s:s, s:s, s:o}", "id", id, "name", id, "config",
-			      api_config_to_json(mm_machine_config(m)));
+	json_t *o = json_pack("{s:s, s:s, s:o, s:s}", "id", id, "name", id, "config",
+			      api_config_to_json(mm_machine_config(m)), "phase",
+			      mm_boot_phase_name(mm_machine_phase(m)));
 
 	if (!o)
 		api_error(err, -ENOMEM, "out of memory building the machine document");
@@ -1047,9 +1224,13 @@ json_t *api_machine_to_json(const char *id, const struct mm_machine *m, struct m
 	struct mm_layout layout;
 	json_t *o, *zones;
 
-	zones = api_zones_array(m, err);
-	if (!zones)
+	/* a machine stopped before the buddy phase has no zones yet: show what exists */
+	zones = mm_machine_phase(m) < MM_PHASE_BUDDY ? json_array() : api_zones_array(m, err);
+	if (!zones) {
+		if (err && !err->code)
+			api_error(err, -ENOMEM, "out of memory building the machine document");
 		return NULL;
+	}
 	o = api_machine_summary(id, m, err);
 	if (!o) {
 		json_decref(zones);
@@ -1128,4 +1309,211 @@ out:
 	json_decref(arr);
 	mm_buf_free(&buf);
 	return r;
+}
+
+/* ---- paging ------------------------------------------------------------------------------ */
+
+int api_parse_access(const char *what, const char *s, int *ret, struct mm_error *err)
+{
+	static const char *const names[] = {"read", "write", "exec"};
+
+	for (int i = 0; i < 3; i++) {
+		if (s && !strcmp(s, names[i])) {
+			*ret = i == 0 ? MM_ACCESS_READ : i == 1 ? MM_ACCESS_WRITE : MM_ACCESS_EXEC;
+			return 0;
+		}
+	}
+	return api_error(err, -EINVAL, "%s must be \"read\", \"write\" or \"exec\", not \"%.32s\"",
+			 what, s ? s : "");
+}
+
+static const char *access_name(int access)
+{
+	return access == MM_ACCESS_WRITE ? "write" : access == MM_ACCESS_EXEC ? "exec" : "read";
+}
+
+void api_text_memory(struct api_text *t, uint64_t addr, size_t len, int space, const uint8_t *data)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	api_text_puts(t, "{\"addr\":");
+	api_text_hex(t, addr);
+	api_text_puts(t, ",\"len\":");
+	api_text_int(t, (int64_t)len);
+	api_text_puts(t, ",\"space\":");
+	api_text_str(t, api_space_name(space));
+	if (data) {
+		api_text_puts(t, ",\"data\":\"");
+		if (api_text_reserve(t, 2 * len)) {
+			for (size_t i = 0; i < len; i++) {
+				t->data[t->len++] = digits[data[i] >> 4];
+				t->data[t->len++] = digits[data[i] & 15];
+			}
+			t->data[t->len] = '\0';
+		}
+		api_text_puts(t, "\"");
+	}
+	api_text_puts(t, "}");
+}
+
+json_t *api_cpu_to_json(unsigned int cpu, const struct mm_cpu_info *c)
+{
+	return json_pack("{s:i, s:{s:b, s:b}, s:o, s:{s:b, s:b, s:b}, s:{s:b}, s:{s:i, s:i}, "
+			 "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+			 "cpu", (int)cpu, "cr0", "pg", c->pg, "wp", c->wp, "cr3",
+			 api_json_hex(c->cr3), "cr4", "pse", c->pse, "pae", c->pae, "pge", c->pge,
+			 "efer", "nxe", c->nxe, "capacity", "small", (int)c->tlb_entries, "large",
+			 (int)c->tlb_large_entries, "counters", "hits", (json_int_t)c->tlb_hits,
+			 "misses", (json_int_t)c->tlb_misses, "fills", (json_int_t)c->tlb_fills,
+			 "flushes", (json_int_t)c->tlb_flushes, "flushes_all",
+			 (json_int_t)c->tlb_flushes_all, "invlpgs", (json_int_t)c->tlb_invlpgs,
+			 "evictions", (json_int_t)c->tlb_evictions);
+}
+
+json_t *api_tlb_entry_to_json(const struct mm_tlb_entry *e)
+{
+	return json_pack("{s:o, s:o, s:I, s:b, s:b, s:b, s:b, s:b}", "va", api_json_hex(e->va),
+			 "phys", api_json_hex(e->phys), "page_size", (json_int_t)e->page_size, "rw",
+			 e->rw, "user", e->user, "nx", e->nx, "global", e->global, "dirty",
+			 e->dirty);
+}
+
+/* x86 page-table entry bits (arch/x86/include/asm/pgtable_types.h). */
+#define PTE_PRESENT (1ull << 0)
+#define PTE_RW (1ull << 1)
+#define PTE_USER (1ull << 2)
+#define PTE_PWT (1ull << 3)
+#define PTE_PCD (1ull << 4)
+#define PTE_ACCESSED (1ull << 5)
+#define PTE_DIRTY (1ull << 6)
+#define PTE_PSE (1ull << 7) /* PAT in a 4 KiB PTE */
+#define PTE_GLOBAL (1ull << 8)
+#define PTE_NX (1ull << 63)
+
+/* The bits of an entry by name. @leaf_pte: bit 7 is PAT, not PSE. */
+static json_t *pte_flags_json(uint64_t e, bool pae, bool leaf_pte)
+{
+	return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "present",
+			 !!(e & PTE_PRESENT), "rw", !!(e & PTE_RW), "user", !!(e & PTE_USER), "pwt",
+			 !!(e & PTE_PWT), "pcd", !!(e & PTE_PCD), "accessed", !!(e & PTE_ACCESSED),
+			 "dirty", !!(e & PTE_DIRTY), "pse", !leaf_pte && (e & PTE_PSE), "pat",
+			 leaf_pte && (e & PTE_PSE), "global", !!(e & PTE_GLOBAL), "nx",
+			 pae && (e & PTE_NX));
+}
+
+/* A raw entry: 8 hex digits on 686, 16 on PAE, as the entry's width. */
+static json_t *raw_entry(uint64_t e, bool pae)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), pae ? "0x%016" PRIx64 : "0x%08" PRIx64, e);
+	return json_string(s);
+}
+
+json_t *api_translation_to_json(uint32_t va, unsigned int cpu, int access, bool pae,
+				const struct mm_translation *t)
+{
+	json_t *o = json_object(), *levels = json_array(), *fault, *eff;
+	bool bad = !o || !levels, mapped = t->page_size != 0;
+
+	for (unsigned int i = 0; levels && i < t->nr_levels && i < 3; i++) {
+		bool pte = t->levels[i].name && !strcmp(t->levels[i].name, "pte");
+		json_t *l = json_object();
+
+		bad |= !l ||
+		       set(l, "level", json_string(t->levels[i].name ? t->levels[i].name : "?")) |
+			       set(l, "table", api_json_hex(t->levels[i].table)) |
+			       set(l, "index", json_integer(t->levels[i].index)) |
+			       set(l, "entry_addr", api_json_hex(t->levels[i].entry_addr)) |
+			       set(l, "raw", raw_entry(t->levels[i].raw, pae)) |
+			       set(l, "flags", pte_flags_json(t->levels[i].raw, pae, pte));
+		bad |= json_array_append_new(levels, l) != 0;
+	}
+	if (t->ok)
+		fault = json_null();
+	else
+		fault = json_pack("{s:I, s:s}", "error_code", (json_int_t)t->error_code, "oops",
+				  t->fault);
+	if (mapped)
+		eff = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}", "rw", t->rw, "user", t->user,
+				"nx", t->nx, "global", t->global, "accessed", t->accessed, "dirty",
+				t->dirty);
+	else
+		eff = json_null();
+	if (bad) {
+		json_decref(o);
+		json_decref(levels);
+		json_decref(fault);
+		json_decref(eff);
+		return NULL;
+	}
+	bad = set(o, "va", api_json_hex(va)) | set(o, "cpu", json_integer(cpu)) |
+	      set(o, "access", json_string(access_name(access))) |
+	      set(o, "paging", json_boolean(t->paging)) | set(o, "levels", levels) |
+	      set(o, "tlb_hit", json_boolean(t->tlb_hit)) | set(o, "ok", json_boolean(t->ok)) |
+	      set(o, "phys", mapped ? api_json_hex(t->phys) : json_null()) |
+	      set(o, "page_size", mapped ? json_integer(t->page_size) : json_null()) |
+	      set(o, "effective", eff) | set(o, "fault", fault);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The flags a dump shows (A/D removed): USR RW/ro PWT PCD PSE|PAT GLB NX. */
+static json_t *dump_flags_json(uint64_t e, bool pae, bool large)
+{
+	return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "user", !!(e & PTE_USER), "rw",
+			 !!(e & PTE_RW), "pwt", !!(e & PTE_PWT), "pcd", !!(e & PTE_PCD), "pse",
+			 large && (e & PTE_PSE), "pat", !large && (e & PTE_PSE), "global",
+			 !!(e & PTE_GLOBAL), "nx", pae && (e & PTE_NX));
+}
+
+json_t *api_page_tables_to_json(const struct mm_page_tables *pt)
+{
+	json_t *o, *entries = json_array(), *ranges = json_array();
+	bool bad = !entries || !ranges;
+
+	for (unsigned int i = 0; !bad && i < pt->nr_entries; i++) {
+		const struct mm_pt_entry *e = &pt->entries[i];
+		json_t *ptes =
+			e->large ? json_null()
+				 : json_pack("{s:i, s:i, s:i}", "present", (int)e->present_ptes,
+					     "nonzero", (int)e->nonzero_ptes, "per_table",
+					     (int)e->ptrs_per_table);
+
+		bad |= json_array_append_new(
+			       entries,
+			       json_pack("{s:i, s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "index",
+					 (int)e->index, "va_start", api_json_hex(e->va_start),
+					 "va_end", api_json_hex(e->va_end), "kind",
+					 e->large ? "large" : "table", "phys",
+					 api_json_hex(e->phys), "raw", raw_entry(e->raw, pt->pae),
+					 "flags", dump_flags_json(e->raw, pt->pae, e->large),
+					 "ptes", ptes)) != 0;
+	}
+	for (unsigned int i = 0; !bad && i < pt->nr_ranges; i++) {
+		const struct mm_pt_range *r = &pt->ranges[i];
+
+		bad |= json_array_append_new(
+			       ranges,
+			       json_pack("{s:o, s:o, s:o, s:b, s:b, s:i, s:o, s:b, s:o}",
+					 "va_start", api_json_hex(r->va_start), "va_end",
+					 api_json_hex(r->va_end), "size",
+					 api_json_hex(r->va_end - r->va_start), "mapped", r->mapped,
+					 "large", r->mapped && r->large, "n", (int)r->n, "phys",
+					 r->mapped ? api_json_hex(r->phys) : json_null(),
+					 "contiguous", r->mapped && r->contiguous, "flags",
+					 r->mapped ? dump_flags_json(r->flags, pt->pae, r->large)
+						   : json_null())) != 0;
+	}
+	if (bad) {
+		json_decref(entries);
+		json_decref(ranges);
+		return NULL;
+	}
+	o = json_pack("{s:b, s:o, s:o, s:o}", "pae", pt->pae, "pgd", api_json_hex(pt->pgd),
+		      "entries", entries, "ranges", ranges);
+	return o;
 }

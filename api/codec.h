@@ -21,7 +21,8 @@
 
 #include "mmcore.h"
 
-#define API_NAME_MAX 64 /* machine names: ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$ plus NUL */
+#define API_NAME_MAX 64		 /* machine names: ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$ plus NUL */
+#define API_TLB_ENTRIES_MAX 4096 /* "tlb_entries" of POST /v1/machines */
 
 /* A piece of a JSON text. */
 struct api_json_span {
@@ -69,12 +70,35 @@ void api_text_json(struct api_text *t, const json_t *v);
 /* "0x%llx" as a JSON string. */
 json_t *api_json_hex(uint64_t v);
 
+/*
+ * api_parse_addr - an address as a user writes it: "0x" and 1..16 hex digits, or decimal
+ * digits (no sign, no white space, no octal). @what names it in the message ("field 'va'",
+ * "query parameter 'addr'"). Return: 0 and *@ret; -EINVAL when @s is not one or is above @max.
+ */
+int api_parse_addr(const char *what, const char *s, uint64_t max, uint64_t *ret,
+		   struct mm_error *err);
+/* "kernel" -> MM_SPACE_KERNEL, "phys" -> MM_SPACE_PHYS; -EINVAL for anything else. */
+int api_parse_space(const char *what, const char *s, int *ret, struct mm_error *err);
+/* The name of a space ("kernel", "phys"). */
+const char *api_space_name(int space);
+/* A boot phase by its mm_boot_phase_name(); -EINVAL listing the names for anything else
+ * (@s may be NULL: not a string). */
+int api_parse_boot_phase(const char *what, const char *s, int *ret, struct mm_error *err);
+/*
+ * api_hex_decode - bytes written as hex digits, two per byte ("deadBEEF"), 1..MM_MEM_MAX
+ * bytes. Return: 0 with *@ret (malloc'd, free() it) and *@ret_len; -EINVAL (odd length, a
+ * non-hex character, empty, too long) or -ENOMEM.
+ */
+int api_hex_decode(const char *what, const char *s, uint8_t **ret, size_t *ret_len,
+		   struct mm_error *err);
+
 /* Does @name satisfy the machine-name rule? */
 bool api_name_valid(const char *name);
 
 /*
  * api_machine_spec_parse - parse the body of POST /v1/machines (or a stored config).
- * @body: borrowed; must be an object with only the fields name, mem, pae, cpus, cmdline, e820.
+ * @body: borrowed; must be an object with only the fields name, mem, pae, cpus, cmdline,
+ * initrd, e820, tlb_entries (1..4096) and boot ({"stop_after": <boot phase name>}).
  * @cfg: filled via mm_config_init() and the fields given.
  * @ret_name: the "name" field, or "" when absent.
  * Return: 0; -EINVAL (422) naming the offending field and what was expected.
@@ -82,7 +106,8 @@ bool api_name_valid(const char *name);
 int api_machine_spec_parse(const json_t *body, struct mm_config *cfg, char ret_name[API_NAME_MAX],
 			   struct mm_error *err);
 
-/* {"mem","pae","cpus","cmdline","e820"?}: the stored, re-parseable form of @cfg. */
+/* {"mem","pae","cpus","cmdline","initrd","tlb_entries","boot":{"stop_after"},"e820"?}: the
+ * stored, re-parseable form of @cfg. */
 json_t *api_config_to_json(const struct mm_config *cfg);
 
 json_t *api_layout_to_json(const struct mm_layout *l);
@@ -93,9 +118,10 @@ json_t *api_totals_to_json(const struct mm_totals *t);
 json_t *api_zones_array(const struct mm_machine *m, struct mm_error *err);
 json_t *api_e820_json(const struct mm_machine *m, struct mm_error *err);
 json_t *api_memblock_json(const struct mm_machine *m, struct mm_error *err);
-/* {"id","name","config"} */
+/* {"id","name","config","phase"} */
 json_t *api_machine_summary(const char *id, const struct mm_machine *m, struct mm_error *err);
-/* {"id","name","config","layout","zones","totals"} */
+/* {"id","name","config","phase","layout","zones","totals"}; "zones" is [] before the
+ * buddy phase (they do not exist yet), and the layout and totals hold what exists. */
 json_t *api_machine_to_json(const char *id, const struct mm_machine *m, struct mm_error *err);
 
 /* The result of alloc_pages: {"pfn","order","zone","migratetype","address","phys"};
@@ -108,6 +134,26 @@ void api_text_page_ref(struct api_text *t, uint32_t pfn, int refcount, int freed
 
 /* A decoded page descriptor (GET /v1/machines/{id}/frames/{pfn}), see ROUTES.md. */
 json_t *api_frame_to_json(const struct mm_frame_info *f);
+
+/* ---- paging ---- */
+
+/* The result of memory_read ({"addr","len","space","data"}, @data given) or memory_write
+ * ({"addr","len","space"}, @data NULL). */
+void api_text_memory(struct api_text *t, uint64_t addr, size_t len, int space, const uint8_t *data);
+/* {"cpu","cr0":{"pg","wp"},"cr3","cr4":{"pse","pae","pge"},"efer":{"nxe"},
+ *  "capacity":{"small","large"},"counters":{"hits","misses","fills","flushes","flushes_all",
+ *  "invlpgs","evictions"}} */
+json_t *api_cpu_to_json(unsigned int cpu, const struct mm_cpu_info *c);
+/* {"va","phys","page_size","rw","user","nx","global","dirty"} */
+json_t *api_tlb_entry_to_json(const struct mm_tlb_entry *e);
+/* GET /translate: the walk level by level (ROUTES.md). @pae: the raw entries are 16 hex
+ * digits, else 8. */
+json_t *api_translation_to_json(uint32_t va, unsigned int cpu, int access, bool pae,
+				const struct mm_translation *t);
+/* The JSON form of GET /page-tables/kernel. */
+json_t *api_page_tables_to_json(const struct mm_page_tables *pt);
+/* "read", "write", "exec" -> enum mm_access; -EINVAL otherwise. */
+int api_parse_access(const char *what, const char *s, int *ret, struct mm_error *err);
 
 /* {"kswapd_wakeups","direct_reclaims",...}: mm_get_alloc_events() as JSON. */
 json_t *api_alloc_events_to_json(const struct mm_alloc_events *ev);
