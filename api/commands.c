@@ -4,10 +4,12 @@
  *
  * Each op names the fields it accepts besides "op" and "cpu"; the executor rejects any
  * other field before the op runs, so an op's run() only checks types and ranges of its own
- * fields. run() must leave the machine unchanged when it fails (mmcore's own contract) and
+ * fields. run() must leave the machine unchanged when it fails (mmcore's own contract),
+ * or say that it did not (*changed: the failure is then journaled, see commands.h), and
  * append its result to the text only when it succeeds.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +21,9 @@
 struct api_command_op {
 	const char *op;
 	const char *const *fields; /* accepted besides "op" and "cpu"; NULL-terminated */
+	/* @changed: set when the op fails after it changed the machine (journaled then) */
 	int (*run)(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
-		   struct api_text *out, struct mm_error *err);
+		   struct api_text *out, bool *changed, struct mm_error *err);
 };
 
 static const struct api_cmd_field *field(const struct api_cmd *cmd, const char *key)
@@ -80,7 +83,7 @@ static int sysctl_value_text(const char *name, const struct api_cmd_field *v, ch
 }
 
 static int op_set_sysctl(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
-			 struct api_text *out, struct mm_error *err)
+			 struct api_text *out, bool *changed, struct mm_error *err)
 {
 	const struct api_cmd_field *jname = field(cmd, "name"), *v = field(cmd, "value");
 	const char *name;
@@ -164,7 +167,7 @@ static int pfn_field(const struct api_cmd *cmd, uint32_t *ret, struct mm_error *
 }
 
 static int op_alloc_pages(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
-			  struct api_text *out, struct mm_error *err)
+			  struct api_text *out, bool *changed, struct mm_error *err)
 {
 	const struct api_cmd_field *jgfp = field(cmd, "gfp");
 	struct mm_page_alloc a;
@@ -183,6 +186,8 @@ static int op_alloc_pages(struct mm_machine *m, const struct api_cmd *cmd, unsig
 	if (r < 0)
 		return r;
 	r = mm_alloc_pages(m, cpu, gfp, order, &a, err);
+	if (r == -ENOSPC)
+		*changed = true; /* the slow path moved counters, the log, maybe pageblocks */
 	if (r < 0)
 		return r;
 	api_text_page_alloc(out, &a);
@@ -190,7 +195,7 @@ static int op_alloc_pages(struct mm_machine *m, const struct api_cmd *cmd, unsig
 }
 
 static int op_free_pages(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
-			 struct api_text *out, struct mm_error *err)
+			 struct api_text *out, bool *changed, struct mm_error *err)
 {
 	unsigned int order;
 	bool freed = false;
@@ -211,7 +216,7 @@ static int op_free_pages(struct mm_machine *m, const struct api_cmd *cmd, unsign
 }
 
 static int op_get_page(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
-		       struct api_text *out, struct mm_error *err)
+		       struct api_text *out, bool *changed, struct mm_error *err)
 {
 	int refcount = 0;
 	uint32_t pfn;
@@ -228,7 +233,7 @@ static int op_get_page(struct mm_machine *m, const struct api_cmd *cmd, unsigned
 }
 
 static int op_put_page(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
-		       struct api_text *out, struct mm_error *err)
+		       struct api_text *out, bool *changed, struct mm_error *err)
 {
 	bool freed = false;
 	int refcount = 0;
@@ -245,17 +250,197 @@ static int op_put_page(struct mm_machine *m, const struct api_cmd *cmd, unsigned
 	return text_result(out, err);
 }
 
+/* ---- boot phases ----------------------------------------------------------------------- */
+
+static int op_boot_continue(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			    struct api_text *out, bool *changed, struct mm_error *err)
+{
+	const struct api_cmd_field *u = field(cmd, "until");
+	int phase = mm_machine_phase(m), until = -1, r;
+	bool refused;
+
+	if (u) {
+		r = api_parse_boot_phase("field 'until'",
+					 u->type == API_FIELD_STRING ? u->str : NULL, &until, err);
+		if (r < 0)
+			return r;
+	}
+	/* mmcore refuses these before it boots anything: the machine stays as it was */
+	refused = phase >= MM_NR_BOOT_PHASES - 1 || (until >= 0 && until <= phase);
+	r = mm_boot_continue(m, until, err);
+	if (r < 0) {
+		*changed = !refused; /* a boot step ran and failed: the machine is tainted */
+		return r;
+	}
+	api_text_puts(out, "{\"phase\":");
+	api_text_str(out, mm_boot_phase_name(mm_machine_phase(m)));
+	api_text_puts(out, "}");
+	return text_result(out, err);
+}
+
+/* ---- memory, TLBs ---------------------------------------------------------------------- */
+
+/*
+ * The address field @name of @cmd: a string ("0xc0000000" or decimal) or a non-negative
+ * integer, at most @max.
+ */
+static int addr_field(const struct api_cmd *cmd, const char *name, uint64_t max, uint64_t *ret,
+		      struct mm_error *err)
+{
+	const struct api_cmd_field *v = field(cmd, name);
+	char what[64];
+
+	if (!v)
+		return api_error(err, -EINVAL,
+				 "field '%s' (an address such as \"0xc0000000\") is required",
+				 name);
+	if (v->type == API_FIELD_INT) {
+		if (v->i < 0 || (uint64_t)v->i > max)
+			return api_error(err, -EINVAL,
+					 "field '%s' must be 0..%#" PRIx64
+					 ", not %" JSON_INTEGER_FORMAT,
+					 name, max, v->i);
+		*ret = (uint64_t)v->i;
+		return 0;
+	}
+	if (v->type != API_FIELD_STRING)
+		return api_error(err, -EINVAL,
+				 "field '%s' must be an address: a string such as \"0xc0000000\" "
+				 "or an integer",
+				 name);
+	snprintf(what, sizeof(what), "field '%s'", name);
+	return api_parse_addr(what, v->str, max, ret, err);
+}
+
+static int space_field(const struct api_cmd *cmd, int *ret, struct mm_error *err)
+{
+	const struct api_cmd_field *v = field(cmd, "space");
+
+	if (!v || v->type != API_FIELD_STRING)
+		return api_error(err, -EINVAL,
+				 "field 'space' (\"kernel\" or \"phys\", a string) is required");
+	return api_parse_space("field 'space'", v->str, ret, err);
+}
+
+/* The address range of a memory command: its space, address and the room left. */
+static int mem_addr(const struct api_cmd *cmd, int *space, uint64_t *addr, struct mm_error *err)
+{
+	int r = space_field(cmd, space, err);
+
+	if (r < 0)
+		return r;
+	return addr_field(cmd, "addr", *space == MM_SPACE_KERNEL ? UINT32_MAX : UINT64_MAX, addr,
+			  err);
+}
+
+static int op_memory_read(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			  struct api_text *out, bool *changed, struct mm_error *err)
+{
+	json_int_t len;
+	uint64_t addr;
+	uint8_t *buf;
+	int space, r;
+
+	r = mem_addr(cmd, &space, &addr, err);
+	if (r < 0)
+		return r;
+	r = int_field(cmd, "len", true, 0, 1, MM_MEM_MAX, &len, err);
+	if (r < 0)
+		return r;
+	buf = malloc((size_t)len);
+	if (!buf)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = mm_mem_read(m, cpu, space, addr, (size_t)len, buf, err);
+	if (r == 0)
+		api_text_memory(out, addr, (size_t)len, space, buf);
+	free(buf);
+	return r < 0 ? r : text_result(out, err);
+}
+
+static int op_memory_write(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			   struct api_text *out, bool *changed, struct mm_error *err)
+{
+	const struct api_cmd_field *d = field(cmd, "data");
+	uint64_t addr;
+	uint8_t *buf;
+	size_t len;
+	int space, r;
+
+	r = mem_addr(cmd, &space, &addr, err);
+	if (r < 0)
+		return r;
+	if (!d || d->type != API_FIELD_STRING)
+		return api_error(err, -EINVAL,
+				 "field 'data' (the bytes as a string of hex digits, \"deadbeef\") "
+				 "is required");
+	r = api_hex_decode("field 'data'", d->str, &buf, &len, err);
+	if (r < 0)
+		return r;
+	r = mm_mem_write(m, cpu, space, addr, buf, len, err);
+	free(buf);
+	if (r < 0)
+		return r;
+	api_text_memory(out, addr, len, space, NULL);
+	return text_result(out, err);
+}
+
+static int op_invlpg(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		     struct api_text *out, bool *changed, struct mm_error *err)
+{
+	uint64_t va;
+	int r = addr_field(cmd, "va", UINT32_MAX, &va, err);
+
+	if (r < 0)
+		return r;
+	r = mm_invlpg(m, cpu, (uint32_t)va, err);
+	if (r < 0)
+		return r;
+	api_text_puts(out, "{\"cpu\":");
+	api_text_int(out, cpu);
+	api_text_puts(out, ",\"va\":");
+	api_text_hex(out, va);
+	api_text_puts(out, "}");
+	return text_result(out, err);
+}
+
+static int op_flush_tlb(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			struct api_text *out, bool *changed, struct mm_error *err)
+{
+	const struct api_cmd_field *k = field(cmd, "keep_global");
+	int r;
+
+	if (k && k->type != API_FIELD_BOOL)
+		return api_error(err, -EINVAL, "field 'keep_global' must be true or false");
+	r = mm_flush_tlb(m, cpu, k && k->i, err);
+	if (r < 0)
+		return r;
+	api_text_puts(out, "{\"cpu\":");
+	api_text_int(out, cpu);
+	api_text_puts(out, k && k->i ? ",\"keep_global\":true}" : ",\"keep_global\":false}");
+	return text_result(out, err);
+}
+
 /* ---- the table ------------------------------------------------------------------------- */
 
 static const char *const set_sysctl_fields[] = {"name", "value", NULL};
 static const char *const alloc_pages_fields[] = {"gfp", "order", NULL};
 static const char *const free_pages_fields[] = {"pfn", "order", NULL};
 static const char *const pfn_fields[] = {"pfn", NULL};
+static const char *const boot_continue_fields[] = {"until", NULL};
+static const char *const memory_read_fields[] = {"addr", "len", "space", NULL};
+static const char *const memory_write_fields[] = {"addr", "data", "space", NULL};
+static const char *const invlpg_fields[] = {"va", NULL};
+static const char *const flush_tlb_fields[] = {"keep_global", NULL};
 
 static const struct api_command_op command_ops[] = {
 	{"alloc_pages", alloc_pages_fields, op_alloc_pages},
+	{"boot_continue", boot_continue_fields, op_boot_continue},
+	{"flush_tlb", flush_tlb_fields, op_flush_tlb},
 	{"free_pages", free_pages_fields, op_free_pages},
 	{"get_page", pfn_fields, op_get_page},
+	{"invlpg", invlpg_fields, op_invlpg},
+	{"memory_read", memory_read_fields, op_memory_read},
+	{"memory_write", memory_write_fields, op_memory_write},
 	{"put_page", pfn_fields, op_put_page},
 	{"set_sysctl", set_sysctl_fields, op_set_sysctl},
 };
@@ -282,15 +467,33 @@ static bool field_accepted(const struct api_command_op *op, const struct api_cmd
 	return false;
 }
 
+void api_text_error(struct api_text *t, int code, const char *detail)
+{
+	const struct api_problem_type *pt = api_problem_lookup(code);
+
+	api_text_puts(t, "{\"error\":{\"type\":\"" API_PROBLEM_BASE);
+	api_text_puts(t, pt->slug);
+	api_text_puts(t, "\",\"status\":");
+	api_text_int(t, pt->status);
+	api_text_puts(t, ",\"detail\":");
+	api_text_str(t, detail && *detail ? detail : pt->title);
+	api_text_puts(t, "}}");
+}
+
 int api_command_run(struct mm_machine *m, const struct api_cmd *cmd, struct api_text *out,
-		    const char **ret_op, struct mm_error *err)
+		    struct api_command_outcome *ret, struct mm_error *err)
 {
 	const struct api_cmd_field *jop = field(cmd, "op"), *cpu = field(cmd, "cpu");
 	const struct api_command_op *op = NULL;
 	unsigned int ncpus = mm_machine_config(m)->cpus;
+	struct api_command_outcome dummy;
 	size_t mark = out->len;
+	bool changed = false;
 	int r;
 
+	if (!ret)
+		ret = &dummy;
+	*ret = (struct api_command_outcome){0};
 	if (!jop || jop->type != API_FIELD_STRING)
 		return api_error(err, -EINVAL, "field 'op' (a string) is required");
 	for (size_t i = 0; i < sizeof(command_ops) / sizeof(command_ops[0]); i++)
@@ -298,6 +501,7 @@ int api_command_run(struct mm_machine *m, const struct api_cmd *cmd, struct api_
 			op = &command_ops[i];
 	if (!op)
 		return api_error(err, -EINVAL, "unknown op '%.64s'", jop->str);
+	ret->op = op->op;
 	for (unsigned int i = 0; i < cmd->n; i++)
 		if (!field_accepted(op, &cmd->f[i]))
 			return api_error(err, -EINVAL, "unknown field '%.64s' for op '%s'",
@@ -307,16 +511,22 @@ int api_command_run(struct mm_machine *m, const struct api_cmd *cmd, struct api_
 	if (cpu && (cpu->i < 0 || cpu->i >= ncpus))
 		return api_error(err, -EINVAL, "field 'cpu' must be 0..%u on this machine",
 				 ncpus - 1);
-	r = op->run(m, cmd, cpu ? (unsigned int)cpu->i : 0, out, err);
+	r = op->run(m, cmd, cpu ? (unsigned int)cpu->i : 0, out, &changed, err);
 	if (r < 0) {
-		/* nothing of a failed command stays in the text */
+		/* nothing of a failed command stays in the text but its error, when the
+		 * machine changed before it failed */
 		out->len = mark;
 		if (out->data)
 			out->data[mark] = '\0';
+		if (err && err->msg[0] == '\0')
+			api_error(err, r, "%s failed (%d)", op->op, r);
+		if (changed || r == -EFAULT) {
+			api_text_error(out, r, err ? err->msg : NULL);
+			ret->journal = !out->oom;
+		}
 		return r;
 	}
-	if (ret_op)
-		*ret_op = op->op;
+	ret->journal = true;
 	return 0;
 }
 
@@ -333,6 +543,9 @@ static void view_add(struct api_cmd *view, const char *key, const json_t *v)
 	} else if (json_is_integer(v)) {
 		f->type = API_FIELD_INT;
 		f->i = json_integer_value(v);
+	} else if (json_is_boolean(v)) {
+		f->type = API_FIELD_BOOL;
+		f->i = json_is_true(v);
 	} else {
 		f->type = API_FIELD_OTHER;
 	}
@@ -425,6 +638,15 @@ int api_command_scan(char *t, size_t len, struct api_cmd *view, size_t *ret_end)
 			i = scan_str(t, len, i, &f->str, &n);
 			if (!i)
 				return -EINVAL;
+		} else if (i < len && (t[i] == 't' || t[i] == 'f')) {
+			const char *lit = t[i] == 't' ? "true" : "false";
+			size_t n = strlen(lit);
+
+			if (len - i < n || memcmp(t + i, lit, n))
+				return -EINVAL;
+			f->type = API_FIELD_BOOL;
+			f->i = t[i] == 't';
+			i += n;
 		} else {
 			bool neg = i < len && t[i] == '-';
 			size_t start = neg ? ++i : i;
@@ -467,7 +689,7 @@ int api_command_exec(struct mm_machine *m, const json_t *cmd, json_t **ret_resul
 		return r;
 	r = api_command_run(m, &view, &out, NULL, err);
 	if (r < 0) {
-		api_text_free(&out);
+		api_text_free(&out); /* a journaled failure's error text too */
 		return r;
 	}
 	result = json_loadb(out.data, out.len, JSON_DECODE_ANY, NULL);
@@ -479,8 +701,9 @@ int api_command_exec(struct mm_machine *m, const json_t *cmd, json_t **ret_resul
 }
 
 int api_command_exec_text(struct mm_machine *m, const char *text, size_t len, struct api_text *out,
-			  struct mm_error *err)
+			  bool *ret_journal, struct mm_error *err)
 {
+	struct api_command_outcome oc = {0};
 	char stack[256], *copy = len < sizeof(stack) ? stack : malloc(len + 1);
 	struct api_cmd view;
 	json_error_t jerr;
@@ -498,8 +721,10 @@ int api_command_exec_text(struct mm_machine *m, const char *text, size_t len, st
 		if (r < 0)
 			goto out;
 	}
-	r = api_command_run(m, &view, out, NULL, err);
+	r = api_command_run(m, &view, out, &oc, err);
 out:
+	if (ret_journal)
+		*ret_journal = oc.journal;
 	json_decref(cmd);
 	if (copy != stack)
 		free(copy);

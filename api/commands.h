@@ -7,7 +7,12 @@
  * api_command_run(), so a replayed machine goes through exactly the code the live one did.
  * The executor validates strictly (unknown op, unknown field, wrong type: -EINVAL, 422),
  * then runs the op against mmcore and writes the outcome as a JSON result. It never
- * touches the journal: the caller appends (command, result) after a success.
+ * touches the journal: the caller appends (command, result) after a success, and also
+ * after a failure that changed the machine before it failed (the result is then the error,
+ * {"error": {"type", "status", "detail"}}), so that replay goes through the same failure:
+ * alloc_pages that fails as the kernel's would (-ENOSPC: counters, log, pageblocks moved),
+ * boot_continue whose boot step failed (the machine is tainted), and every -EFAULT.
+ * A command refused by validation leaves the machine as it was and is not journaled.
  *
  * The executor reads a command as a flat list of fields (struct api_cmd), made either from
  * a json_t (api_command_view()) or straight from JSON text (api_command_scan(), the fast
@@ -16,7 +21,7 @@
  * that go into the journal and into the reply.
  *
  * Every command may carry "cpu" (an integer 0..cpus-1, the emulated CPU that issues it).
- * Adding an op is adding one entry to the table in commands.c.
+ * Adding an op is adding one entry to the table in commands.c. ROUTES.md lists the ops.
  *
  * Locking: the caller holds the machine's lock for the whole call.
  */
@@ -28,17 +33,17 @@
 #include "codec.h"
 #include "mmcore.h"
 
-/* Fields a command view holds; no op accepts more than 4 (op, cpu and its own). */
+/* Fields a command view holds; no op accepts more than 5 (op, cpu and its own). */
 #define API_CMD_FIELDS 6
 
-enum api_field_type { API_FIELD_STRING, API_FIELD_INT, API_FIELD_OTHER };
+enum api_field_type { API_FIELD_STRING, API_FIELD_INT, API_FIELD_BOOL, API_FIELD_OTHER };
 
 struct api_cmd_field {
 	const char *key; /* NUL-terminated; key_len bytes */
 	size_t key_len;
 	int type;	    /* enum api_field_type */
 	const char *str;    /* API_FIELD_STRING: the value, NUL-terminated */
-	json_int_t i;	    /* API_FIELD_INT: the value */
+	json_int_t i;	    /* API_FIELD_INT: the value; API_FIELD_BOOL: 0 or 1 */
 	const json_t *json; /* the value when the command came as a json_t, else NULL */
 };
 
@@ -59,8 +64,8 @@ int api_command_view(const json_t *cmd, struct api_cmd *view, struct mm_error *e
 /*
  * api_command_scan - read the JSON object in @text (@len bytes, writable) as a command view
  * without building a json_t. It accepts the common shape only: an object of at most
- * API_CMD_FIELDS distinct members whose values are integers or strings of printable ASCII
- * without escapes, white space anywhere JSON allows it. Strings and keys are
+ * API_CMD_FIELDS distinct members whose values are integers, true or false, or strings of
+ * printable ASCII without escapes, white space anywhere JSON allows it. Strings and keys are
  * NUL-terminated in place (the byte after each, a '"', is overwritten).
  * @ret_end: NULL when the object must be all of @text (white space around it aside); else
  * the object is read from the start of @text and *@ret_end is the offset after its '}'.
@@ -69,15 +74,28 @@ int api_command_view(const json_t *cmd, struct api_cmd *view, struct mm_error *e
  */
 int api_command_scan(char *text, size_t len, struct api_cmd *view, size_t *ret_end);
 
+/* What api_command_run() did, besides its return code. */
+struct api_command_outcome {
+	const char *op; /* the op's name (static storage), when it was found, else NULL */
+	/* the command goes into the journal: it succeeded, or it failed after it had changed
+	 * the machine (then its result, in the text, is {"error": ...}) */
+	bool journal;
+};
+
 /*
  * api_command_run - validate and run @cmd on @m; append its result to @out as JSON text.
- * @ret_op: the op's name (static storage), when it was found.
- * Return: 0, or a negative errno with @err describing it (see problem.h for the mapping);
- * then nothing was appended. A failing command leaves the machine as it was, unless it
- * returns -EFAULT, or -ENOSPC from alloc_pages (the kernel's counters and log moved).
+ * @ret: may be NULL.
+ * Return: 0, or a negative errno with @err describing it (see problem.h for the mapping).
+ * A failing command leaves the machine as it was and appends nothing, unless it changed
+ * the machine before it failed: -EFAULT, -ENOSPC from alloc_pages (the kernel's counters
+ * and log moved), a boot step of boot_continue that failed. Then @ret->journal is set and
+ * the error is appended as {"error": {"type", "status", "detail"}} (api_text_error()).
  */
 int api_command_run(struct mm_machine *m, const struct api_cmd *cmd, struct api_text *out,
-		    const char **ret_op, struct mm_error *err);
+		    struct api_command_outcome *ret, struct mm_error *err);
+
+/* Append {"error": {"type", "status", "detail"}}: a failure as the journal keeps it. */
+void api_text_error(struct api_text *t, int code, const char *detail);
 
 /*
  * api_command_exec - api_command_run() for a json_t command (borrowed).
@@ -89,9 +107,11 @@ int api_command_exec(struct mm_machine *m, const json_t *cmd, json_t **ret_resul
 /*
  * api_command_exec_text - api_command_run() for a command given as JSON text (as the
  * journal keeps it): scanned when it has the common shape, else parsed with Jansson.
+ * @ret_journal (may be NULL): set as api_command_outcome.journal; when a failure sets it,
+ * @out holds the error as the journal keeps it, so replay compares failures as results.
  */
 int api_command_exec_text(struct mm_machine *m, const char *text, size_t len, struct api_text *out,
-			  struct mm_error *err);
+			  bool *ret_journal, struct mm_error *err);
 
 /* The "op" of @cmd if it is a string, else NULL (borrowed from @cmd). */
 const char *api_command_op(const json_t *cmd);

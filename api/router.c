@@ -253,6 +253,7 @@ struct source {
 struct run {
 	size_t done;		 /* commands that ran (and were journaled when it returned 0) */
 	bool command_failed;	 /* it stopped at command @done */
+	bool failure_journaled;	 /* ... which changed the machine and is journaled too */
 	int64_t first_seq;	 /* of the first, in the journal */
 	struct api_text results; /* "[r0,r1,...]", the results as JSON text */
 	size_t *where;		 /* result i: at results.data + where[2i], where[2i+1] bytes */
@@ -288,7 +289,9 @@ static int source_get(const struct source *src, size_t i, struct api_cmd *view,
 
 /*
  * Run the commands of @src in order, stop at the first failure, and journal the ones that
- * succeeded in one append, before any reply is built.
+ * succeeded in one append, before any reply is built. A failing command that changed the
+ * machine before it failed (api_command_outcome.journal) is journaled too, with its error
+ * as the result, and the problem says where: "seq" (in c->extra).
  * Return: 0; the failing command's code (run->command_failed, with run->done the number
  * of commands before it, which ran and are journaled); or the journal's code, when none of
  * the commands that ran was journaled (run->done of them changed the machine).
@@ -318,12 +321,18 @@ static int run_commands(struct ctx *c, const struct source *src, struct run *run
 		}
 		start = run->results.len;
 		r = source_get(src, run->done, &view, &cmds, err);
-		if (r == 0)
-			r = api_command_run(c->lease.m, &view, &run->results, &run->ops[run->done],
-					    err);
+		if (r == 0) {
+			struct api_command_outcome oc;
+
+			r = api_command_run(c->lease.m, &view, &run->results, &oc, err);
+			run->ops[run->done] = oc.op;
+			run->failure_journaled = r < 0 && oc.journal;
+		}
 		if (r < 0) {
-			cmds.len = cmds_mark;
-			run->results.len = res_mark;
+			if (!run->failure_journaled) {
+				cmds.len = cmds_mark;
+				run->results.len = res_mark;
+			}
 			run->command_failed = true;
 			call_failed(r, err, "the command");
 			break;
@@ -333,9 +342,9 @@ static int run_commands(struct ctx *c, const struct source *src, struct run *run
 	}
 	api_text_put(&cmds, "]", 1);
 	api_text_put(&run->results, "]", 1);
-	if (run->done == 0)
+	if (run->done == 0 && !run->failure_journaled)
 		goto out;
-	b = (struct api_journal_batch){.n = run->done,
+	b = (struct api_journal_batch){.n = run->done + run->failure_journaled,
 				       .commands = cmds.data,
 				       .commands_len = cmds.len,
 				       .results = run->results.data,
@@ -351,8 +360,11 @@ static int run_commands(struct ctx *c, const struct source *src, struct run *run
 	if (rj < 0) {
 		r = api_error(err, rj,
 			      "%.160s; %zu command(s) changed the machine but are not journaled",
-			      jerr.msg, run->done);
+			      jerr.msg, run->done + run->failure_journaled);
 		run->command_failed = false;
+	} else if (run->failure_journaled) {
+		json_decref(c->extra);
+		c->extra = json_pack("{s:I}", "seq", (json_int_t)(run->first_seq + run->done));
 	}
 out:
 	api_text_free(&cmds);
@@ -477,12 +489,18 @@ static int h_commands(struct ctx *c, struct api_reply *out, struct mm_error *err
 	if (r < 0) {
 		/* where a batch stopped: "index", and the results before it (applied) */
 		if (src.batch && run.command_failed) {
+			json_t *extra;
+
 			api_text_puts(&t, "{\"index\":");
 			api_text_int(&t, (int64_t)run.done);
 			api_text_puts(&t, ",\"results\":");
 			entries_text(&t, &run);
 			api_text_puts(&t, "}");
-			c->extra = t.oom ? NULL : json_loadb(t.data, t.len, 0, NULL);
+			extra = t.oom ? NULL : json_loadb(t.data, t.len, 0, NULL);
+			if (extra && c->extra)
+				json_object_update(extra, c->extra); /* "seq" */
+			json_decref(c->extra);
+			c->extra = extra;
 			api_text_free(&t);
 		}
 		run_finish(&run);
@@ -742,6 +760,14 @@ static int h_frames(struct ctx *c, struct api_reply *out, struct mm_error *err)
 	r = query_check(c, known, err);
 	if (r < 0)
 		return r;
+	if (mm_machine_phase(c->lease.m) < MM_PHASE_BUDDY) {
+		struct mm_frame_info f;
+
+		/* no struct pages yet: mmcore says which boot phase makes them (409) */
+		r = mm_get_frame(c->lease.m, 0, &f, err);
+		if (r < 0)
+			return call_failed(r, err, "mm_get_frame");
+	}
 	r = query_uint(c, "start", UINT32_MAX, &start, NULL, err);
 	if (r < 0)
 		return r;
@@ -779,6 +805,377 @@ static int h_frames(struct ctx *c, struct api_reply *out, struct mm_error *err)
 			start + n < max_pfn ? json_integer((json_int_t)start + n) : json_null(),
 			"frames", frames);
 	return reply_json(out, 200, doc, err);
+}
+
+/* ---- paging: boot phases, translations, memory, TLBs, page tables ----------------------- */
+
+/* The value of query argument @key ("" for "?key" without '='), or NULL when absent. */
+static const char *query_value(const struct ctx *c, const char *key, bool *present)
+{
+	for (size_t i = 0; i < c->req->nquery; i++) {
+		if (!strcmp(c->req->query[i].key, key)) {
+			*present = true;
+			return c->req->query[i].value ? c->req->query[i].value : "";
+		}
+	}
+	*present = false;
+	return NULL;
+}
+
+/* The {cpu} path segment: a decimal integer below the machine's cpus (else 422). */
+static int cpu_param(const struct ctx *c, unsigned int *ret, struct mm_error *err)
+{
+	unsigned int ncpus = mm_machine_config(c->lease.m)->cpus;
+	uint32_t cpu;
+	int r = parse_uint("the cpu", c->cap[1], UINT32_MAX, &cpu, err);
+
+	if (r < 0)
+		return r;
+	if (cpu >= ncpus)
+		return api_error(err, -EINVAL,
+				 "cpu %" PRIu32 " does not exist (the machine has %u)", cpu, ncpus);
+	*ret = cpu;
+	return 0;
+}
+
+/* The address in query argument @key, required, at most @max. */
+static int query_addr(const struct ctx *c, const char *key, uint64_t max, uint64_t *ret,
+		      struct mm_error *err)
+{
+	char what[64];
+	bool present;
+	const char *v = query_value(c, key, &present);
+
+	snprintf(what, sizeof(what), "query parameter '%s'", key);
+	if (!present)
+		return api_error(err, -EINVAL, "%s (an address such as 0xc0000000) is required",
+				 what);
+	return api_parse_addr(what, v, max, ret, err);
+}
+
+static int h_boot_continue(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *cmd, *result, *v;
+	const char *key;
+	int r;
+
+	if (!json_is_null(c->body) && !json_is_object(c->body))
+		return api_error(err, -EINVAL, "the body must be an object {\"until\"?} or empty");
+	if (json_is_object(c->body)) {
+		json_object_foreach(c->body, key, v) {
+			if (strcmp(key, "until"))
+				return api_error(err, -EINVAL,
+						 "unknown field '%.64s' (known: until)", key);
+		}
+		cmd = json_deep_copy(c->body);
+	} else {
+		cmd = json_object();
+	}
+	if (cmd && json_object_set_new(cmd, "op", json_string("boot_continue"))) {
+		json_decref(cmd);
+		cmd = NULL;
+	}
+	r = run_built_command(c, cmd, &result, err);
+	if (r < 0)
+		return r;
+	return reply_json(out, 200, result, err);
+}
+
+static int h_translate(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	static const char *const known[] = {"va", "cpu", "space", "access", NULL};
+	int space = MM_SPACE_KERNEL, access = MM_ACCESS_READ, r;
+	struct mm_translation *t;
+	const char *v;
+	bool present;
+	uint32_t cpu = 0;
+	uint64_t va;
+	json_t *doc;
+
+	r = query_check(c, known, err);
+	if (r < 0)
+		return r;
+	r = query_addr(c, "va", UINT32_MAX, &va, err);
+	if (r < 0)
+		return r;
+	r = query_uint(c, "cpu", UINT32_MAX, &cpu, NULL, err);
+	if (r < 0)
+		return r;
+	v = query_value(c, "space", &present);
+	if (present && (r = api_parse_space("query parameter 'space'", v, &space, err)) < 0)
+		return r;
+	if (space != MM_SPACE_KERNEL)
+		return api_error(
+			err, -EINVAL,
+			"query parameter 'space' must be \"kernel\": a translation walks "
+			"the page tables of a virtual address (a physical one needs none)");
+	v = query_value(c, "access", &present);
+	if (present && (r = api_parse_access("query parameter 'access'", v, &access, err)) < 0)
+		return r;
+	t = malloc(sizeof(*t));
+	if (!t)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = mm_translate(c->lease.m, cpu, (uint32_t)va, access, t, err);
+	doc = r < 0 ? NULL
+		    : api_translation_to_json((uint32_t)va, cpu, access,
+					      mm_machine_config(c->lease.m)->pae, t);
+	free(t);
+	if (r < 0)
+		return call_failed(r, err, "mm_translate");
+	return doc ? reply_json(out, 200, doc, err)
+		   : api_error(err, -ENOMEM, "out of memory building the translation");
+}
+
+static int h_memory_get(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	static const char *const known[] = {"addr", "len", "space", "cpu", NULL};
+	uint32_t len = 0, cpu = 0;
+	bool present, have_cpu = false;
+	const char *v;
+	json_t *cmd, *result;
+	uint64_t addr;
+	int space, r;
+
+	r = query_check(c, known, err);
+	if (r < 0)
+		return r;
+	v = query_value(c, "space", &present);
+	if (!present)
+		return api_error(err, -EINVAL,
+				 "query parameter 'space' (\"kernel\" or \"phys\") is required");
+	r = api_parse_space("query parameter 'space'", v, &space, err);
+	if (r < 0)
+		return r;
+	r = query_addr(c, "addr", space == MM_SPACE_KERNEL ? UINT32_MAX : UINT64_MAX, &addr, err);
+	if (r < 0)
+		return r;
+	query_value(c, "len", &present);
+	if (!present)
+		return api_error(err, -EINVAL, "query parameter 'len' (1..%u bytes) is required",
+				 MM_MEM_MAX);
+	r = query_uint(c, "len", UINT32_MAX, &len, NULL, err);
+	if (r < 0)
+		return r;
+	if (len < 1 || len > MM_MEM_MAX)
+		return api_error(err, -EINVAL,
+				 "query parameter 'len' must be 1..%u bytes, not %" PRIu32,
+				 MM_MEM_MAX, len);
+	r = query_uint(c, "cpu", UINT32_MAX, &cpu, &have_cpu, err);
+	if (r < 0)
+		return r;
+	cmd = json_pack("{s:s, s:o, s:I, s:s}", "op", "memory_read", "addr", api_json_hex(addr),
+			"len", (json_int_t)len, "space", api_space_name(space));
+	if (cmd && have_cpu && json_object_set_new(cmd, "cpu", json_integer(cpu))) {
+		json_decref(cmd);
+		cmd = NULL;
+	}
+	if (space == MM_SPACE_KERNEL) {
+		/* through the TLB and the walk: TLB fills and accessed bits are changes */
+		r = run_built_command(c, cmd, &result, err);
+	} else {
+		/* a physical read changes nothing: the same executor, no journal entry */
+		r = cmd ? api_command_exec(c->lease.m, cmd, &result, err)
+			: api_error(err, -ENOMEM, "out of memory");
+		json_decref(cmd);
+		if (r < 0)
+			call_failed(r, err, "memory_read");
+	}
+	if (r < 0)
+		return r;
+	return reply_json(out, 200, result, err);
+}
+
+static int h_memory_put(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *cmd, *result, *v;
+	const char *key;
+	int r;
+
+	if (!json_is_object(c->body))
+		return api_error(err, -EINVAL,
+				 "the body must be an object {\"addr\", \"data\", \"space\", "
+				 "\"cpu\"?}");
+	json_object_foreach(c->body, key, v) {
+		if (strcmp(key, "addr") && strcmp(key, "data") && strcmp(key, "space") &&
+		    strcmp(key, "cpu"))
+			return api_error(err, -EINVAL,
+					 "unknown field '%.64s' (known: addr, data, space, cpu)",
+					 key);
+	}
+	cmd = json_deep_copy(c->body);
+	if (cmd && json_object_set_new(cmd, "op", json_string("memory_write"))) {
+		json_decref(cmd);
+		cmd = NULL;
+	}
+	r = run_built_command(c, cmd, &result, err);
+	if (r < 0)
+		return r;
+	return reply_json(out, 200, result, err);
+}
+
+static int h_cpus(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	unsigned int ncpus = mm_machine_config(c->lease.m)->cpus;
+	json_t *arr = json_array();
+
+	if (!arr)
+		return api_error(err, -ENOMEM, "out of memory");
+	for (unsigned int cpu = 0; cpu < ncpus; cpu++) {
+		struct mm_cpu_info info;
+		int r = mm_get_cpu(c->lease.m, cpu, &info, err);
+
+		if (r < 0) {
+			json_decref(arr);
+			return call_failed(r, err, "mm_get_cpu");
+		}
+		if (json_array_append_new(arr, api_cpu_to_json(cpu, &info))) {
+			json_decref(arr);
+			return api_error(err, -ENOMEM, "out of memory building the CPUs");
+		}
+	}
+	return reply_json(out, 200, json_pack("{s:o}", "cpus", arr), err);
+}
+
+static int h_tlb(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	struct mm_tlb_entry *ents;
+	struct mm_cpu_info info;
+	unsigned int cpu, max;
+	json_t *doc, *arr;
+	int r, n;
+
+	r = cpu_param(c, &cpu, err);
+	if (r < 0)
+		return r;
+	r = mm_get_cpu(c->lease.m, cpu, &info, err);
+	if (r < 0)
+		return call_failed(r, err, "mm_get_cpu");
+	max = info.tlb_entries + info.tlb_large_entries;
+	ents = calloc(max ? max : 1, sizeof(*ents));
+	if (!ents)
+		return api_error(err, -ENOMEM, "out of memory");
+	n = mm_tlb_entries(c->lease.m, cpu, ents, max, err);
+	if (n < 0) {
+		free(ents);
+		return call_failed(n, err, "mm_tlb_entries");
+	}
+	doc = api_cpu_to_json(cpu, &info);
+	arr = json_array();
+	for (int i = 0; doc && arr && i < n && (unsigned int)i < max; i++) {
+		if (json_array_append_new(arr, api_tlb_entry_to_json(&ents[i]))) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	free(ents);
+	if (!doc || !arr || json_object_set_new(doc, "entries", arr)) {
+		json_decref(doc);
+		return api_error(err, -ENOMEM, "out of memory building the TLB");
+	}
+	return reply_json(out, 200, doc, err);
+}
+
+static int h_tlb_flush(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	static const char *const known[] = {"keep_global", NULL};
+	bool present, keep = false;
+	json_t *result;
+	unsigned int cpu;
+	const char *v;
+	int r;
+
+	r = cpu_param(c, &cpu, err);
+	if (r < 0)
+		return r;
+	r = query_check(c, known, err);
+	if (r < 0)
+		return r;
+	v = query_value(c, "keep_global", &present);
+	if (present) {
+		if (strcmp(v, "true") && strcmp(v, "false"))
+			return api_error(err, -EINVAL,
+					 "query parameter 'keep_global' must be true or false, not "
+					 "\"%.32s\"",
+					 v);
+		keep = !strcmp(v, "true");
+	}
+	r = run_built_command(c,
+			      json_pack("{s:s, s:I, s:b}", "op", "flush_tlb", "cpu",
+					(json_int_t)cpu, "keep_global", keep),
+			      &result, err);
+	if (r < 0)
+		return r;
+	return reply_json(out, 200, result, err);
+}
+
+static int h_tlb_invlpg(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	static const char *const known[] = {"va", NULL};
+	json_t *result;
+	unsigned int cpu;
+	uint64_t va;
+	int r;
+
+	r = cpu_param(c, &cpu, err);
+	if (r < 0)
+		return r;
+	r = query_check(c, known, err);
+	if (r < 0)
+		return r;
+	r = query_addr(c, "va", UINT32_MAX, &va, err);
+	if (r < 0)
+		return r;
+	r = run_built_command(c,
+			      json_pack("{s:s, s:I, s:o}", "op", "invlpg", "cpu", (json_int_t)cpu,
+					"va", api_json_hex(va)),
+			      &result, err);
+	if (r < 0)
+		return r;
+	return reply_json(out, 200, result, err);
+}
+
+/* Does the Accept header ask for JSON before text? (media ranges in order; q ignored) */
+static bool accepts_json(const char *accept)
+{
+	const char *j = accept ? strstr(accept, "application/json") : NULL;
+	const char *t = accept ? strstr(accept, "text/plain") : NULL;
+
+	return j && (!t || j < t);
+}
+
+static int h_page_tables(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	static const char *const known[] = {"format", NULL};
+	struct mm_page_tables pt;
+	bool present, json;
+	const char *v;
+	json_t *doc;
+	int r;
+
+	r = query_check(c, known, err);
+	if (r < 0)
+		return r;
+	v = query_value(c, "format", &present);
+	if (present && strcmp(v, "text") && strcmp(v, "json"))
+		return api_error(err, -EINVAL,
+				 "query parameter 'format' must be \"text\" or \"json\", not "
+				 "\"%.32s\"",
+				 v);
+	json = present ? !strcmp(v, "json") : accepts_json(c->req->accept);
+	if (!json) {
+		r = mm_page_tables_render(c->lease.m, &out->text, err);
+		if (r < 0)
+			return call_failed(r, err, "mm_page_tables_render");
+		out->status = 200;
+		return 0;
+	}
+	r = mm_page_tables_get(c->lease.m, &pt, err);
+	if (r < 0)
+		return call_failed(r, err, "mm_page_tables_get");
+	doc = api_page_tables_to_json(&pt);
+	mm_page_tables_free(&pt);
+	return doc ? reply_json(out, 200, doc, err)
+		   : api_error(err, -ENOMEM, "out of memory building the page tables");
 }
 
 #define CHECK_MAX_MSGS 64
@@ -848,6 +1245,15 @@ static const struct route routes[] = {
 	{"v1/machines/*/frames/*", M_GET, true, false, h_frame},
 	{"v1/machines/*/check", M_GET, true, false, h_check},
 	{"v1/machines/*/journal", M_GET, true, false, h_journal},
+	{"v1/machines/*/boot/continue", M_POST, true, true, h_boot_continue},
+	{"v1/machines/*/translate", M_GET, true, false, h_translate},
+	{"v1/machines/*/memory", M_GET, true, false, h_memory_get},
+	{"v1/machines/*/memory", M_PUT, true, true, h_memory_put},
+	{"v1/machines/*/cpus", M_GET, true, false, h_cpus},
+	{"v1/machines/*/cpus/*/tlb", M_GET, true, false, h_tlb},
+	{"v1/machines/*/cpus/*/tlb/flush", M_POST, true, false, h_tlb_flush},
+	{"v1/machines/*/cpus/*/tlb/invlpg", M_POST, true, false, h_tlb_invlpg},
+	{"v1/machines/*/page-tables/kernel", M_GET, true, false, h_page_tables},
 };
 
 static unsigned int method_bit(const char *m)

@@ -110,6 +110,7 @@ struct api_request {
 	const struct api_query_arg *query; /* the query string's arguments, in order */
 	size_t nquery;
 	const char *content_type; /* NULL when absent */
+	const char *accept;	  /* the Accept header; NULL when absent */
 	const char *body;	  /* may be NULL when body_len == 0 */
 	size_t body_len;
 	bool body_too_large; /* the transport dropped a body beyond its limit */

@@ -222,6 +222,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		.nquery = rq->nquery,
 		.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							    MHD_HTTP_HEADER_CONTENT_TYPE),
+		.accept =
+			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
 		.body = rq->body,
 		.body_len = rq->len,
 		.body_too_large = rq->too_large,

@@ -459,12 +459,356 @@ START_TEST(exhaustion_is_enospc)
 	ck_assert_int_eq(r, -ENOSPC);
 	ck_assert_str_ne(err.msg, "");
 	ck_assert_uint_gt(n, 1000);
+	{
+		/* the failure moved the allocator's counters: it is to be journaled, with its
+		 * error as the result */
+		static const char cmd[] =
+			"{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL|__GFP_NOWARN\"}";
+		struct api_text t = {0};
+		struct mm_error e = {0};
+		bool journal = false;
+		json_t *j;
+
+		ck_assert_int_eq(api_command_exec_text(m, cmd, strlen(cmd), &t, &journal, &e),
+				 -ENOSPC);
+		ck_assert(journal);
+		j = json_loads(t.data, 0, NULL);
+		ck_assert_ptr_nonnull(j);
+		ck_assert_str_eq(
+			json_string_value(json_object_get(json_object_get(j, "error"), "type")),
+			"https://mm32.dev/problems/guest-out-of-memory");
+		ck_assert_int_eq(
+			json_integer_value(json_object_get(json_object_get(j, "error"), "status")),
+			409);
+		ck_assert_str_eq(
+			json_string_value(json_object_get(json_object_get(j, "error"), "detail")),
+			e.msg);
+		json_decref(j);
+		api_text_free(&t);
+		/* refused by validation: nothing to journal, nothing written */
+		ck_assert_int_eq(
+			api_command_exec_text(m, "{\"op\":\"alloc_pages\"}", 22, &t, &journal, &e),
+			-EINVAL);
+		ck_assert(!journal);
+		ck_assert_uint_eq(t.len, 0);
+		api_text_free(&t);
+	}
 	while (n)
 		ck_assert_int_eq(free_pages(pfns[--n], 0, &err), 0);
 	free(pfns);
 	/* every page is back, on a free list or a per-CPU list */
 	ck_assert_uint_eq(nr_free_or_pcp(), free0);
 	ck_assert_int_eq(mm_check(m, NULL), 0);
+}
+END_TEST
+
+/* ---- paging: boot phases, memory, TLBs ------------------------------------------------- */
+
+/* Run @text through the text entry point (as the journal and replay do). */
+static int run_text(struct mm_machine *mm, const char *text, bool *journal, json_t **ret,
+		    struct mm_error *err)
+{
+	struct api_text t = {0};
+	bool j = false;
+	int r = api_command_exec_text(mm, text, strlen(text), &t, &j, err);
+
+	if (journal)
+		*journal = j;
+	if (ret)
+		*ret = t.len ? json_loads(t.data, 0, NULL) : NULL;
+	if (r == 0 || j)
+		ck_assert_msg(t.len > 0, "%s: no result", text);
+	else
+		ck_assert_uint_eq(t.len, 0);
+	api_text_free(&t);
+	return r;
+}
+
+static struct mm_machine *machine_at(int phase, bool pae, const char *cmdline)
+{
+	struct mm_config *cfg = malloc(sizeof(*cfg));
+	struct mm_error err = {0};
+	struct mm_machine *mm;
+
+	ck_assert_ptr_nonnull(cfg);
+	mm_config_init(cfg, pae);
+	cfg->mem = 256ULL << 20;
+	cfg->cpus = 2;
+	cfg->stop_after = phase;
+	snprintf(cfg->cmdline, sizeof(cfg->cmdline), "%s", cmdline);
+	ck_assert_msg(mm_machine_create(cfg, &mm, &err) == 0, "%s", err.msg);
+	free(cfg);
+	return mm;
+}
+
+START_TEST(boot_continue_phases)
+{
+	struct mm_machine *mm = machine_at(MM_PHASE_EARLY_PAGE_TABLES, _i, "");
+	struct mm_error err = {0};
+	bool journal;
+	json_t *res;
+
+	/* what needs the allocator answers -EAGAIN naming the phases, unjournaled */
+	ck_assert_int_eq(run_text(mm, "{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\"}", &journal,
+				  NULL, &err),
+			 -EAGAIN);
+	ck_assert(!journal);
+	ck_assert_ptr_nonnull(strstr(err.msg, "early_page_tables"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "buddy"));
+	ck_assert_int_eq(
+		run_text(mm, "{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":1}",
+			 &journal, NULL, &err),
+		-EAGAIN);
+	ck_assert_int_eq(run_text(mm, "{\"op\":\"boot_continue\"}", &journal, &res, &err), 0);
+	ck_assert(journal);
+	ck_assert_str_eq(json_string_value(json_object_get(res, "phase")), "paging_enabled");
+	ck_assert_uint_eq(json_object_size(res), 1);
+	json_decref(res);
+	ck_assert_int_eq(run_text(mm, "{\"op\":\"boot_continue\",\"until\":\"final_page_tables\"}",
+				  NULL, &res, &err),
+			 0);
+	ck_assert_str_eq(json_string_value(json_object_get(res, "phase")), "final_page_tables");
+	json_decref(res);
+	/* refused: the machine stays where it is, nothing to journal */
+	ck_assert_int_eq(run_text(mm, "{\"op\":\"boot_continue\",\"until\":\"memblock\"}", &journal,
+				  NULL, &err),
+			 -EINVAL);
+	ck_assert(!journal);
+	ck_assert_int_eq(run_text(mm, "{\"op\":\"boot_continue\",\"until\":\"zones\"}", &journal,
+				  NULL, &err),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "zones"));
+	ck_assert_int_eq(
+		run_text(mm, "{\"op\":\"boot_continue\",\"until\":4}", &journal, NULL, &err),
+		-EINVAL);
+	ck_assert_int_eq(
+		run_text(mm, "{\"op\":\"boot_continue\",\"to\":\"buddy\"}", &journal, NULL, &err),
+		-EINVAL);
+	ck_assert_int_eq(mm_machine_phase(mm), MM_PHASE_FINAL_PAGE_TABLES);
+	ck_assert_int_eq(
+		run_text(mm, "{\"op\":\"boot_continue\",\"until\":\"buddy\"}", NULL, NULL, &err),
+		0);
+	ck_assert_int_eq(run_text(mm, "{\"op\":\"boot_continue\"}", &journal, NULL, &err), -EINVAL);
+	ck_assert(!journal);
+	ck_assert_ptr_nonnull(strstr(err.msg, "finished"));
+	ck_assert_int_eq(
+		run_text(mm, "{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\"}", NULL, NULL, &err),
+		0);
+	ck_assert_int_eq(mm_check(mm, NULL), 0);
+	mm_machine_destroy(mm);
+}
+END_TEST
+
+/* A boot step that fails taints the machine: the failure is journaled, and so is what a
+ * tainted machine refuses (-EFAULT), so that replay taints it at the same point. */
+START_TEST(boot_step_failure_is_journaled)
+{
+	struct mm_machine *mm = machine_at(MM_PHASE_PAGING_ENABLED, false, "vmalloc=1000M");
+	struct mm_error err = {0};
+	bool journal = false;
+	json_t *res = NULL;
+	int r;
+
+	r = run_text(mm, "{\"op\":\"boot_continue\"}", &journal, &res, &err);
+	ck_assert_int_eq(r, -EINVAL);
+	ck_assert(journal);
+	ck_assert_ptr_nonnull(strstr(err.msg, "vmalloc"));
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(json_object_get(res, "error"), "status")), 422);
+	json_decref(res);
+	r = run_text(mm, "{\"op\":\"boot_continue\"}", &journal, &res, &err);
+	ck_assert_int_eq(r, -EFAULT);
+	ck_assert(journal);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(res, "error"), "type")),
+			 "https://mm32.dev/problems/invariant-violated");
+	json_decref(res);
+	mm_machine_destroy(mm);
+}
+END_TEST
+
+/* The pfn and kernel address of two fresh lowmem pages (order 1). */
+static uint32_t lowmem_page(uint32_t *va)
+{
+	json_t *res = NULL;
+	struct mm_error err = {0};
+	uint64_t a;
+	uint32_t pfn;
+
+	ck_assert_msg(run("{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL|__GFP_ZERO\",\"order\":1}",
+			  &res, &err) == 0,
+		      "%s", err.msg);
+	pfn = (uint32_t)json_integer_value(json_object_get(res, "pfn"));
+	ck_assert_int_eq(api_parse_addr("address",
+					json_string_value(json_object_get(res, "address")),
+					UINT32_MAX, &a, NULL),
+			 0);
+	*va = (uint32_t)a;
+	json_decref(res);
+	return pfn;
+}
+
+START_TEST(memory_round_trip)
+{
+	struct mm_error err = {0};
+	char cmd[256];
+	uint32_t va, pfn = lowmem_page(&va);
+	json_t *res = NULL;
+
+	/* through the kernel address, back through the physical one; and the other way */
+	snprintf(cmd, sizeof(cmd),
+		 "{\"op\":\"memory_write\",\"addr\":\"0x%x\",\"data\":\"DEADbeef0102\","
+		 "\"space\":\"kernel\",\"cpu\":1}",
+		 va + 0xffe);
+	ck_assert_msg(run(cmd, &res, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "len")), 6);
+	ck_assert_str_eq(json_string_value(json_object_get(res, "space")), "kernel");
+	ck_assert_ptr_null(json_object_get(res, "data"));
+	json_decref(res);
+	snprintf(cmd, sizeof(cmd),
+		 "{\"op\":\"memory_read\",\"addr\":%u,\"len\":8,\"space\":\"phys\"}",
+		 (pfn << 12) + 0xffe);
+	ck_assert_msg(run(cmd, &res, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(json_string_value(json_object_get(res, "data")), "deadbeef01020000");
+	json_decref(res);
+	snprintf(cmd, sizeof(cmd),
+		 "{\"op\":\"memory_write\",\"addr\":\"%u\",\"data\":\"a5\",\"space\":\"phys\"}",
+		 (pfn << 12) + 0x10);
+	ck_assert_msg(run(cmd, &res, &err) == 0, "%s", err.msg);
+	json_decref(res);
+	snprintf(cmd, sizeof(cmd),
+		 "{\"op\":\"memory_read\",\"addr\":\"0x%x\",\"len\":2,\"space\":\"kernel\"}",
+		 va + 0xf);
+	ck_assert_msg(run(cmd, &res, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(json_string_value(json_object_get(res, "data")), "00a5");
+	snprintf(cmd, sizeof(cmd), "0x%x", va + 0xf);
+	ck_assert_str_eq(json_string_value(json_object_get(res, "addr")), cmd);
+	json_decref(res);
+}
+END_TEST
+
+static const struct {
+	const char *cmd;
+	int code;
+	const char *mentions;
+} bad_memory[] = {
+	{"{\"op\":\"memory_read\",\"addr\":\"0xc0100000\",\"len\":16}", -EINVAL, "space"},
+	{"{\"op\":\"memory_read\",\"addr\":\"0xc0100000\",\"len\":16,\"space\":\"user\"}", -EINVAL,
+	 "user"},
+	{"{\"op\":\"memory_read\",\"addr\":\"0xc0100000\",\"len\":16,\"space\":1}", -EINVAL,
+	 "space"},
+	{"{\"op\":\"memory_read\",\"len\":16,\"space\":\"kernel\"}", -EINVAL, "addr"},
+	{"{\"op\":\"memory_read\",\"addr\":\"c0100000\",\"len\":16,\"space\":\"kernel\"}", -EINVAL,
+	 "addr"},
+	{"{\"op\":\"memory_read\",\"addr\":\"0x100000000\",\"len\":1,\"space\":\"kernel\"}",
+	 -EINVAL, "0xffffffff"},
+	{"{\"op\":\"memory_read\",\"addr\":-1,\"len\":1,\"space\":\"phys\"}", -EINVAL, "addr"},
+	{"{\"op\":\"memory_read\",\"addr\":true,\"len\":1,\"space\":\"phys\"}", -EINVAL, "addr"},
+	{"{\"op\":\"memory_read\",\"addr\":\"0xc0100000\",\"space\":\"kernel\"}", -EINVAL, "len"},
+	{"{\"op\":\"memory_read\",\"addr\":\"0xc0100000\",\"len\":0,\"space\":\"kernel\"}", -EINVAL,
+	 "len"},
+	{"{\"op\":\"memory_read\",\"addr\":\"0xc0100000\",\"len\":65537,\"space\":\"kernel\"}",
+	 -EINVAL, "65536"},
+	{"{\"op\":\"memory_read\",\"addr\":\"0xc0100000\",\"len\":\"16\",\"space\":\"kernel\"}",
+	 -EINVAL, "len"},
+	{"{\"op\":\"memory_read\",\"addr\":\"0xc0100000\",\"len\":16,\"space\":\"kernel\","
+	 "\"cpu\":2}",
+	 -EINVAL, "cpu"},
+	{"{\"op\":\"memory_read\",\"addr\":\"0xfffff000\",\"len\":16,\"space\":\"phys\"}", -EINVAL,
+	 "not RAM"},
+	{"{\"op\":\"memory_read\",\"addr\":\"0xfffffff0\",\"len\":32,\"space\":\"kernel\"}",
+	 -EINVAL, "32-bit"},
+	{"{\"op\":\"memory_read\",\"addr\":\"0x1000\",\"len\":16,\"space\":\"kernel\"}", -EACCES,
+	 "not-present page"},
+	{"{\"op\":\"memory_read\",\"addr\":\"0xc0100000\",\"len\":16,\"space\":\"kernel\","
+	 "\"data\":\"00\"}",
+	 -EINVAL, "data"},
+	{"{\"op\":\"memory_write\",\"addr\":\"0xc1000000\",\"data\":\"00\",\"space\":\"kernel\"}",
+	 -EACCES, "permissions violation"},
+	{"{\"op\":\"memory_write\",\"addr\":\"0xc1000000\",\"data\":\"0\",\"space\":\"phys\"}",
+	 -EINVAL, "data"},
+	{"{\"op\":\"memory_write\",\"addr\":\"0xc1000000\",\"data\":\"zz\",\"space\":\"phys\"}",
+	 -EINVAL, "hex"},
+	{"{\"op\":\"memory_write\",\"addr\":\"0xc1000000\",\"data\":\"\",\"space\":\"phys\"}",
+	 -EINVAL, "data"},
+	{"{\"op\":\"memory_write\",\"addr\":\"0xc1000000\",\"data\":12,\"space\":\"phys\"}",
+	 -EINVAL, "data"},
+	{"{\"op\":\"memory_write\",\"addr\":\"0xc1000000\",\"space\":\"phys\"}", -EINVAL, "data"},
+	{"{\"op\":\"memory_write\",\"addr\":\"0xc1000000\",\"data\":\"00\",\"space\":\"kernel\","
+	 "\"len\":1}",
+	 -EINVAL, "len"},
+	{"{\"op\":\"invlpg\"}", -EINVAL, "va"},
+	{"{\"op\":\"invlpg\",\"va\":\"0x1\",\"cpu\":-1}", -EINVAL, "cpu"},
+	{"{\"op\":\"invlpg\",\"va\":\"0x100000000\"}", -EINVAL, "va"},
+	{"{\"op\":\"flush_tlb\",\"keep_global\":\"yes\"}", -EINVAL, "keep_global"},
+	{"{\"op\":\"flush_tlb\",\"keep_global\":null}", -EINVAL, "keep_global"},
+	{"{\"op\":\"flush_tlb\",\"va\":\"0x1\"}", -EINVAL, "va"},
+};
+
+/* Refused, and nothing moved: not the TLBs, not an accessed bit, not a byte. */
+START_TEST(bad_memory_commands)
+{
+	struct mm_error err = {0};
+	struct mm_cpu_info c0, c1, a0, a1;
+	struct mm_translation t0, t1;
+	uint8_t text0[64], text1[64];
+	bool journal = true;
+
+	ck_assert_int_eq(mm_get_cpu(m, 0, &c0, NULL), 0);
+	ck_assert_int_eq(mm_get_cpu(m, 1, &c1, NULL), 0);
+	ck_assert_int_eq(mm_translate(m, 0, 0xc1000000u, MM_ACCESS_READ, &t0, NULL), 0);
+	ck_assert_int_eq(mm_mem_read(m, 0, MM_SPACE_PHYS, 0x1000000, sizeof(text0), text0, NULL),
+			 0);
+	ck_assert_int_eq(run_text(m, bad_memory[_i].cmd, &journal, NULL, &err),
+			 bad_memory[_i].code);
+	ck_assert(!journal);
+	ck_assert_msg(strstr(err.msg, bad_memory[_i].mentions) != NULL,
+		      "'%s' does not mention '%s'", err.msg, bad_memory[_i].mentions);
+	ck_assert_int_eq(mm_get_cpu(m, 0, &a0, NULL), 0);
+	ck_assert_int_eq(mm_get_cpu(m, 1, &a1, NULL), 0);
+	ck_assert_mem_eq(&a0, &c0, sizeof(c0));
+	ck_assert_mem_eq(&a1, &c1, sizeof(c1));
+	ck_assert_int_eq(mm_translate(m, 0, 0xc1000000u, MM_ACCESS_READ, &t1, NULL), 0);
+	ck_assert_uint_eq(t1.levels[0].raw, t0.levels[0].raw);
+	ck_assert_uint_eq(t1.levels[t1.nr_levels - 1].raw, t0.levels[t0.nr_levels - 1].raw);
+	ck_assert_int_eq(mm_mem_read(m, 0, MM_SPACE_PHYS, 0x1000000, sizeof(text1), text1, NULL),
+			 0);
+	ck_assert_mem_eq(text1, text0, sizeof(text0));
+}
+END_TEST
+
+START_TEST(tlb_commands)
+{
+	struct mm_error err = {0};
+	struct mm_cpu_info c;
+	char cmd[160];
+	uint32_t va;
+	json_t *res = NULL;
+
+	lowmem_page(&va);
+	snprintf(cmd, sizeof(cmd),
+		 "{\"op\":\"memory_read\",\"addr\":\"0x%x\",\"len\":4,\"space\":\"kernel\"}", va);
+	ck_assert_msg(run(cmd, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_msg(run(cmd, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(mm_get_cpu(m, 0, &c, NULL), 0);
+	ck_assert_uint_eq(c.tlb_misses, 1);
+	ck_assert_uint_eq(c.tlb_hits, 1);
+	snprintf(cmd, sizeof(cmd), "{\"op\":\"invlpg\",\"va\":\"0x%x\"}", va + 5);
+	ck_assert_msg(run(cmd, &res, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "cpu")), 0);
+	json_decref(res);
+	ck_assert_msg(run("{\"op\":\"flush_tlb\",\"cpu\":1}", &res, &err) == 0, "%s", err.msg);
+	ck_assert(json_is_false(json_object_get(res, "keep_global")));
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "cpu")), 1);
+	json_decref(res);
+	ck_assert_msg(run("{\"op\":\"flush_tlb\",\"keep_global\":true}", &res, &err) == 0, "%s",
+		      err.msg);
+	ck_assert(json_is_true(json_object_get(res, "keep_global")));
+	json_decref(res);
+	ck_assert_int_eq(mm_get_cpu(m, 0, &c, NULL), 0);
+	ck_assert_uint_eq(c.tlb_invlpgs, 1);
+	ck_assert_uint_eq(c.tlb_flushes, 1);
+	ck_assert_int_eq(mm_get_cpu(m, 1, &c, NULL), 0);
+	ck_assert_uint_ge(c.tlb_flushes_all, 1);
 }
 END_TEST
 
@@ -500,6 +844,14 @@ START_TEST(scan_common_shape)
 	char empty[] = "{ }";
 	ck_assert_int_eq(api_command_scan(empty, strlen(empty), &v, NULL), 0);
 	ck_assert_uint_eq(v.n, 0);
+
+	char bools[] = "{\"op\":\"flush_tlb\",\"keep_global\": true ,\"x\":false}";
+	ck_assert_int_eq(api_command_scan(bools, strlen(bools), &v, NULL), 0);
+	ck_assert_uint_eq(v.n, 3);
+	ck_assert_int_eq(v.f[1].type, API_FIELD_BOOL);
+	ck_assert_int_eq(v.f[1].i, 1);
+	ck_assert_int_eq(v.f[2].type, API_FIELD_BOOL);
+	ck_assert_int_eq(v.f[2].i, 0);
 }
 END_TEST
 
@@ -523,7 +875,9 @@ static const char *const not_scanned[] = {
 	"{\"pfn\":1e3}",
 	"{\"pfn\":-}",
 	"{\"pfn\":1234567890123456789}",
-	"{\"pfn\":true}",
+	"{\"pfn\":tru}",
+	"{\"pfn\":truex}",
+	"{\"pfn\":False}",
 	"{\"pfn\":null}",
 	"{\"value\":[1,2,3,4]}",
 	"{\"value\":{}}",
@@ -553,6 +907,15 @@ START_TEST(text_and_json_agree)
 		"{\"op\":\"free_pages\",\"pfn\":1}",
 		"{\"op\":\"nope\"}",
 		"[1]",
+		"{\"op\":\"memory_read\",\"addr\":\"0xc0100000\",\"len\":16,\"space\":\"kernel\"}",
+		"{\"op\":\"memory_write\",\"addr\":\"0x8000000\",\"data\":\"0102\",\"space\":"
+		"\"phys\"}",
+		"{\"op\":\"memory_write\",\"addr\":\"0xc1000000\",\"data\":\"00\",\"space\":"
+		"\"kernel\"}",
+		"{\"op\":\"flush_tlb\",\"keep_global\":true,\"cpu\":1}",
+		"{\"op\":\"flush_tlb\",\"keep_global\":1}",
+		"{\"op\":\"invlpg\",\"va\":\"0xc0100000\"}",
+		"{\"op\":\"boot_continue\"}",
 	};
 	struct mm_config *cfg = malloc(sizeof(*cfg));
 	struct mm_machine *m2;
@@ -568,7 +931,7 @@ START_TEST(text_and_json_agree)
 		struct api_text t = {0};
 		json_t *res = NULL, *j;
 		int r1 = run(cmds[i], &res, &e1);
-		int r2 = api_command_exec_text(m2, cmds[i], strlen(cmds[i]), &t, &e2);
+		int r2 = api_command_exec_text(m2, cmds[i], strlen(cmds[i]), &t, NULL, &e2);
 
 		ck_assert_int_eq(r1, r2);
 		ck_assert_str_eq(e1.msg, e2.msg);
@@ -616,6 +979,16 @@ Suite *test_suite(void)
 	tcase_add_test(tc, get_put_page);
 	tcase_add_test(tc, free_with_references_left);
 	tcase_add_test(tc, exhaustion_is_enospc);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("paging");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, boot_continue_phases, 0, 2);
+	tcase_add_test(tc, boot_step_failure_is_journaled);
+	tcase_add_test(tc, memory_round_trip);
+	tcase_add_loop_test(tc, bad_memory_commands, 0, sizeof(bad_memory) / sizeof(bad_memory[0]));
+	tcase_add_test(tc, tlb_commands);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("scan");

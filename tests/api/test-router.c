@@ -144,6 +144,7 @@ static const struct api_host_ops fake_ops = {
 static const struct api_host host = {&fake_ops, NULL};
 
 static struct api_reply rep;
+static const char *req_accept; /* the Accept header of the next requests, NULL for none */
 
 /* @url may carry a query string ("?a=1&b"), split here as the transport would (no %-decoding). */
 static void req_ct(const char *method, const char *url, const char *ctype, const char *body)
@@ -151,6 +152,7 @@ static void req_ct(const char *method, const char *url, const char *ctype, const
 	struct api_request rq = {.method = method,
 				 .url = url,
 				 .content_type = ctype,
+				 .accept = req_accept,
 				 .body = body,
 				 .body_len = body ? strlen(body) : 0};
 	struct api_query_arg q[8];
@@ -202,6 +204,7 @@ static void setup(void)
 {
 	memset(&fake, 0, sizeof(fake));
 	memset(&rep, 0, sizeof(rep));
+	req_accept = NULL;
 	req("POST", "/v1/machines", "{\"name\":\"default\",\"mem\":\"256M\",\"cpus\":2}");
 	ck_assert_uint_eq(rep.status, 201);
 }
@@ -822,6 +825,342 @@ START_TEST(batch_bodies_outside_the_fast_path)
 }
 END_TEST
 
+/* ---- paging ---------------------------------------------------------------------------- */
+
+/* The kernel address of two fresh lowmem pages (order 1), allocated over REST. */
+static uint32_t rest_lowmem_page(void)
+{
+	unsigned long long a;
+
+	req("POST", "/v1/machines/default/pages",
+	    "{\"gfp\":\"GFP_KERNEL|__GFP_ZERO\",\"order\":1}");
+	ck_assert_uint_eq(rep.status, 201);
+	ck_assert_int_eq(sscanf(str(rep.json, "address"), "0x%llx", &a), 1);
+	return (uint32_t)a;
+}
+
+static json_int_t tlb_counter(unsigned int cpu, const char *name)
+{
+	char url[96];
+
+	snprintf(url, sizeof(url), "/v1/machines/default/cpus/%u/tlb", cpu);
+	req("GET", url, NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	return num(json_object_get(rep.json, "counters"), name);
+}
+
+START_TEST(paging_routes)
+{
+	uint32_t va = rest_lowmem_page();
+	char url[160], body[200], phys[32];
+	size_t j0;
+
+	/* translate: pure, level by level */
+	snprintf(url, sizeof(url), "/v1/machines/default/translate?va=0x%x&cpu=1&access=write",
+		 va + 0x123);
+	req("GET", url, NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert(json_is_true(json_object_get(rep.json, "ok")));
+	ck_assert(json_is_true(json_object_get(rep.json, "paging")));
+	ck_assert(json_is_false(json_object_get(rep.json, "tlb_hit")));
+	ck_assert_int_eq(num(rep.json, "cpu"), 1);
+	ck_assert_str_eq(str(rep.json, "access"), "write");
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "levels")), 1); /* 4M page */
+	snprintf(phys, sizeof(phys), "0x%x", va + 0x123 - 0xc0000000u);
+	ck_assert_str_eq(str(rep.json, "phys"), phys);
+	ck_assert_int_eq(num(rep.json, "page_size"), 4 << 20);
+	ck_assert(json_is_null(json_object_get(rep.json, "fault")));
+
+	/* memory: kernel writes and reads are journaled commands; phys reads are not */
+	j0 = journal_len();
+	snprintf(body, sizeof(body),
+		 "{\"addr\":\"0x%x\",\"data\":\"cafe0001\",\"space\":\"kernel\",\"cpu\":1}",
+		 va + 0xffe);
+	req("PUT", "/v1/machines/default/memory", body);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_int_eq(num(rep.json, "len"), 4);
+	ck_assert_uint_eq(journal_len(), j0 + 1);
+	ck_assert_str_eq(str(journal_cmd(j0), "op"), "memory_write");
+	snprintf(url, sizeof(url), "/v1/machines/default/memory?addr=%u&len=6&space=phys",
+		 va + 0xffd - 0xc0000000u);
+	req("GET", url, NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_str_eq(str(rep.json, "data"), "00cafe000100");
+	ck_assert_str_eq(str(rep.json, "space"), "phys");
+	ck_assert_uint_eq(journal_len(), j0 + 1);
+	snprintf(url, sizeof(url), "/v1/machines/default/memory?addr=0x%x&len=2&space=kernel",
+		 va + 0x1000);
+	req("GET", url, NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_str_eq(str(rep.json, "data"), "0001");
+	ck_assert_uint_eq(journal_len(), j0 + 2);
+	ck_assert_str_eq(str(journal_cmd(j0 + 1), "op"), "memory_read");
+	/* the second access on CPU 0 hit the TLB the first one filled */
+	req("GET", url, NULL);
+	ck_assert_int_eq(tlb_counter(0, "misses"), 1);
+	ck_assert_int_eq(tlb_counter(0, "hits"), 1);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "entries")), 1);
+	ck_assert(json_is_true(json_object_get(json_object_get(rep.json, "cr0"), "pg")));
+
+	/* the REST forms of invlpg and flush_tlb */
+	snprintf(url, sizeof(url), "/v1/machines/default/cpus/0/tlb/invlpg?va=0x%x", va);
+	req("POST", url, NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_uint_eq(journal_len(), j0 + 4);
+	ck_assert_str_eq(str(journal_cmd(j0 + 3), "op"), "invlpg");
+	ck_assert_int_eq(tlb_counter(0, "invlpgs"), 1);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "entries")), 0);
+	req("POST", "/v1/machines/default/cpus/1/tlb/flush?keep_global=true", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert(json_is_true(json_object_get(rep.json, "keep_global")));
+	ck_assert_int_eq(tlb_counter(1, "flushes"), 1);
+	req("POST", "/v1/machines/default/cpus/1/tlb/flush", NULL);
+	ck_assert(json_is_false(json_object_get(rep.json, "keep_global")));
+	ck_assert_uint_eq(journal_len(), j0 + 6);
+
+	req("GET", "/v1/machines/default/cpus", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "cpus")), 2);
+
+	/* the page-table dump: text unless JSON is asked for */
+	req("GET", "/v1/machines/default/page-tables/kernel", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_ptr_null(rep.json);
+	ck_assert_uint_gt(rep.text.len, 0);
+	ck_assert_int_eq(strncmp(rep.text.data, "# Kernel half of swapper_pg_dir", 31), 0);
+	req("GET", "/v1/machines/default/page-tables/kernel?format=json", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_uint_gt(json_array_size(json_object_get(rep.json, "entries")), 0);
+	ck_assert_uint_gt(json_array_size(json_object_get(rep.json, "ranges")), 0);
+	req_accept = "application/json";
+	req("GET", "/v1/machines/default/page-tables/kernel", NULL);
+	ck_assert_ptr_nonnull(json_object_get(rep.json, "ranges"));
+	req_accept = "text/plain, application/json";
+	req("GET", "/v1/machines/default/page-tables/kernel", NULL);
+	ck_assert_ptr_null(rep.json);
+	req("GET", "/v1/machines/default/page-tables/kernel?format=text", NULL);
+	ck_assert_ptr_null(rep.json);
+	ck_assert_uint_gt(rep.text.len, 0);
+	req_accept = NULL;
+	ck_assert_uint_eq(journal_len(), j0 + 6);
+}
+END_TEST
+
+static const struct {
+	const char *method, *url, *body;
+	unsigned int status;
+} bad_paging[] = {
+	{"GET", "/v1/machines/default/translate", NULL, 422},
+	{"GET", "/v1/machines/default/translate?va=", NULL, 422},
+	{"GET", "/v1/machines/default/translate?va=0x100000000", NULL, 422},
+	{"GET", "/v1/machines/default/translate?va=0xzz", NULL, 422},
+	{"GET", "/v1/machines/default/translate?va=-1", NULL, 422},
+	{"GET", "/v1/machines/default/translate?va=0x1&cpu=2", NULL, 422},
+	{"GET", "/v1/machines/default/translate?va=0x1&cpu=x", NULL, 422},
+	{"GET", "/v1/machines/default/translate?va=0x1&space=phys", NULL, 422},
+	{"GET", "/v1/machines/default/translate?va=0x1&space=user", NULL, 422},
+	{"GET", "/v1/machines/default/translate?va=0x1&access=fetch", NULL, 422},
+	{"GET", "/v1/machines/default/translate?va=0x1&va=0x2", NULL, 422},
+	{"GET", "/v1/machines/default/translate?va=0x1&bogus=1", NULL, 422},
+	{"GET", "/v1/machines/nope/translate?va=0x1", NULL, 404},
+	{"GET", "/v1/machines/default/memory?addr=0xc0100000&len=16", NULL, 422},
+	{"GET", "/v1/machines/default/memory?addr=0xc0100000&space=kernel", NULL, 422},
+	{"GET", "/v1/machines/default/memory?len=16&space=kernel", NULL, 422},
+	{"GET", "/v1/machines/default/memory?addr=0xc0100000&len=0&space=kernel", NULL, 422},
+	{"GET", "/v1/machines/default/memory?addr=0xc0100000&len=65537&space=kernel", NULL, 422},
+	{"GET", "/v1/machines/default/memory?addr=0xc0100000&len=16&space=virt", NULL, 422},
+	{"GET", "/v1/machines/default/memory?addr=0x100000000&len=16&space=kernel", NULL, 422},
+	{"GET", "/v1/machines/default/memory?addr=0x10000000&len=16&space=phys", NULL, 422},
+	{"GET", "/v1/machines/default/memory?addr=0xc0100000&len=16&space=kernel&cpu=2", NULL, 422},
+	{"GET", "/v1/machines/default/memory?addr=0x1000&len=16&space=kernel", NULL, 422},
+	{"GET", "/v1/machines/default/memory?addr=0xfffffff0&len=32&space=kernel", NULL, 422},
+	{"PUT", "/v1/machines/default/memory",
+	 "{\"addr\":\"0xc1000000\",\"data\":\"00\",\"space\":\"kernel\"}", 422},
+	{"PUT", "/v1/machines/default/memory",
+	 "{\"addr\":\"0xc0100000\",\"data\":\"0\",\"space\":\"kernel\"}", 422},
+	{"PUT", "/v1/machines/default/memory",
+	 "{\"addr\":\"0xc0100000\",\"data\":\"00\",\"space\":\"kernel\",\"len\":1}", 422},
+	{"PUT", "/v1/machines/default/memory", "{\"addr\":\"0xc0100000\",\"data\":\"00\"}", 422},
+	{"PUT", "/v1/machines/default/memory", "[]", 422},
+	{"PUT", "/v1/machines/default/memory", NULL, 422},
+	{"PUT", "/v1/machines/default/memory", "{", 400},
+	{"GET", "/v1/machines/default/cpus/2/tlb", NULL, 422},
+	{"GET", "/v1/machines/default/cpus/x/tlb", NULL, 422},
+	{"GET", "/v1/machines/default/cpus/-1/tlb", NULL, 422},
+	{"POST", "/v1/machines/default/cpus/0/tlb/flush?keep_global=1", NULL, 422},
+	{"POST", "/v1/machines/default/cpus/0/tlb/flush?va=0x1", NULL, 422},
+	{"POST", "/v1/machines/default/cpus/2/tlb/flush", NULL, 422},
+	{"POST", "/v1/machines/default/cpus/0/tlb/invlpg", NULL, 422},
+	{"POST", "/v1/machines/default/cpus/0/tlb/invlpg?va=0x100000000", NULL, 422},
+	{"GET", "/v1/machines/default/page-tables/kernel?format=xml", NULL, 422},
+	{"GET", "/v1/machines/default/page-tables/user", NULL, 404},
+	{"POST", "/v1/machines/default/boot/continue", NULL, 422},
+	{"POST", "/v1/machines/default/boot/continue", "{\"until\":\"buddy\"}", 422},
+	{"POST", "/v1/machines/default/boot/continue", "{\"until\":\"nope\"}", 422},
+	{"POST", "/v1/machines/default/boot/continue", "{\"to\":\"buddy\"}", 422},
+	{"POST", "/v1/machines/default/boot/continue", "[]", 422},
+};
+
+START_TEST(paging_bad_input)
+{
+	req(bad_paging[_i].method, bad_paging[_i].url, bad_paging[_i].body);
+	ck_assert_msg(rep.status == bad_paging[_i].status, "%s %s %s -> %u", bad_paging[_i].method,
+		      bad_paging[_i].url, bad_paging[_i].body ? bad_paging[_i].body : "",
+		      rep.status);
+	ck_assert(rep.problem);
+	ck_assert_str_ne(str(rep.json, "detail"), "");
+	ck_assert_uint_eq(journal_len(), 0);
+	ck_assert_int_eq(tlb_counter(0, "fills"), 0);
+}
+END_TEST
+
+/* A write to read-only kernel text faults: 422 page-fault, and nothing moved. */
+START_TEST(page_fault_leaves_state)
+{
+	json_t *before;
+
+	req("GET", "/v1/machines/default/translate?va=0xc1000000", NULL);
+	before = json_incref(rep.json);
+	req("PUT", "/v1/machines/default/memory",
+	    "{\"addr\":\"0xc1000000\",\"data\":\"90\",\"space\":\"kernel\"}");
+	ck_assert_uint_eq(rep.status, 422);
+	ck_assert_str_eq(slug(), "page-fault");
+	ck_assert_ptr_nonnull(strstr(str(rep.json, "detail"), "#PF: supervisor write access"));
+	ck_assert_str_eq(str(json_object_get(rep.json, "fault"), "address"), "0xc1000000");
+	ck_assert_int_eq(num(json_object_get(rep.json, "fault"), "error_code"), 3);
+	ck_assert_uint_eq(journal_len(), 0);
+	req("GET", "/v1/machines/default/translate?va=0xc1000000", NULL);
+	ck_assert(json_equal(rep.json, before));
+	json_decref(before);
+	req("GET", "/v1/machines/default/memory?addr=0x1000000&len=1&space=phys", NULL);
+	ck_assert_str_ne(str(rep.json, "data"), "90");
+	ck_assert_int_eq(tlb_counter(0, "fills"), 0);
+	req("GET", "/v1/machines/default/check", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+}
+END_TEST
+
+/* Every route on a machine stopped at each phase before buddy: what exists answers, what
+ * does not yet answers 409 boot-phase; boot/continue brings it to the end. */
+START_TEST(early_machine_routes)
+{
+	static const struct {
+		const char *method, *path, *body;
+		unsigned int status; /* 0: 200 or 409 boot-phase, as the phase allows */
+	} routes[] = {
+		{"GET", "", NULL, 200},
+		{"GET", "/proc/zoneinfo", NULL, 409},
+		{"GET", "/proc/meminfo", NULL, 409},
+		{"GET", "/dmesg", NULL, 200},
+		{"GET", "/layout", NULL, 200},
+		{"GET", "/zones", NULL, 409},
+		{"GET", "/e820", NULL, 200},
+		{"GET", "/memblock", NULL, 200},
+		{"GET", "/sysctl/vm/min_free_kbytes", NULL, 409},
+		{"PUT", "/sysctl/vm/min_free_kbytes", "{\"value\":8192}", 409},
+		{"POST", "/pages", "{\"gfp\":\"GFP_KERNEL\"}", 409},
+		{"DELETE", "/pages/300", NULL, 409},
+		{"GET", "/frames", NULL, 409},
+		{"GET", "/frames/300", NULL, 409},
+		{"POST", "/commands", "{\"op\":\"get_page\",\"pfn\":300}", 409},
+		{"GET", "/check", NULL, 200},
+		{"GET", "/journal", NULL, 200},
+		{"GET", "/cpus", NULL, 200},
+		{"GET", "/cpus/1/tlb", NULL, 200},
+		{"GET", "/translate?va=0xc0100000", NULL, 200},
+		{"GET", "/translate?va=0x100000&access=exec", NULL, 200},
+		{"GET", "/memory?addr=0x100000&len=64&space=phys", NULL, 200},
+		{"GET", "/memory?addr=0x100000&len=64&space=kernel", NULL, 0},
+		{"POST", "/cpus/1/tlb/flush", NULL, 200},
+		{"POST", "/cpus/0/tlb/invlpg?va=0x100000", NULL, 200},
+		{"GET", "/page-tables/kernel", NULL, 200},
+		{"GET", "/page-tables/kernel?format=json", NULL, 200},
+	};
+	char url[160], body[160];
+
+	snprintf(body, sizeof(body),
+		 "{\"name\":\"early\",\"mem\":\"256M\",\"cpus\":2,\"pae\":%s,"
+		 "\"boot\":{\"stop_after\":\"%s\"}}",
+		 _i % 2 ? "true" : "false", mm_boot_phase_name(_i / 2));
+	req("POST", "/v1/machines", body);
+	ck_assert_uint_eq(rep.status, 201);
+	ck_assert_str_eq(str(rep.json, "phase"), mm_boot_phase_name(_i / 2));
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "zones")), 0);
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		snprintf(url, sizeof(url), "/v1/machines/early%s", routes[i].path);
+		req(routes[i].method, url, routes[i].body);
+		if (routes[i].status == 409) {
+			ck_assert_msg(rep.status == 409, "%s %s -> %u", routes[i].method, url,
+				      rep.status);
+			ck_assert_str_eq(slug(), "boot-phase");
+			ck_assert_ptr_nonnull(
+				strstr(str(rep.json, "detail"), mm_boot_phase_name(_i / 2)));
+		} else if (routes[i].status) {
+			ck_assert_msg(rep.status == routes[i].status, "%s %s -> %u: %s",
+				      routes[i].method, url, rep.status,
+				      rep.problem ? str(rep.json, "detail") : "");
+		} else {
+			/* paging off: the identity; later the identity mapping is gone */
+			ck_assert_msg(rep.status == 200 || rep.status == 422, "%s -> %u", url,
+				      rep.status);
+		}
+	}
+	req("POST", "/v1/machines/early/boot/continue", "{\"until\":\"buddy\"}");
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_str_eq(str(rep.json, "phase"), "buddy");
+	req("GET", "/v1/machines/early/zones", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	req("POST", "/v1/machines/early/pages", "{\"gfp\":\"GFP_KERNEL\"}");
+	ck_assert_uint_eq(rep.status, 201);
+	req("POST", "/v1/machines/early/boot/continue", NULL);
+	ck_assert_uint_eq(rep.status, 422);
+	ck_assert_ptr_nonnull(strstr(str(rep.json, "detail"), "finished"));
+}
+END_TEST
+
+/* An allocation that fails as the kernel's would is journaled with its error. */
+START_TEST(failed_allocation_is_journaled)
+{
+	char *body = malloc(5000 * 64);
+	size_t off = 0;
+	json_t *last;
+	json_int_t n;
+
+	ck_assert_ptr_nonnull(body);
+	off += (size_t)sprintf(body, "[");
+	for (int i = 0; i < 5000; i++)
+		off += (size_t)sprintf(body + off, "%s{\"op\":\"alloc_pages\",\"gfp\":\"GFP_DMA\"}",
+				       i ? "," : "");
+	sprintf(body + off, "]");
+	req("POST", "/v1/machines/default/commands", body);
+	free(body);
+	ck_assert_uint_eq(rep.status, 409);
+	ck_assert_str_eq(slug(), "guest-out-of-memory");
+	n = num(rep.json, "index");
+	ck_assert_int_gt(n, 1000);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "results")), (size_t)n);
+	/* the failing command is the journal's last entry, and the problem says which */
+	ck_assert_uint_eq(journal_len(), (size_t)n + 1);
+	ck_assert_int_eq(num(rep.json, "seq"), n + 1);
+	last = json_array_get(fake.journal[0], (size_t)n);
+	ck_assert_str_eq(str(json_object_get(last, "command"), "gfp"), "GFP_DMA");
+	ck_assert_str_eq(str(json_object_get(json_object_get(last, "result"), "error"), "type"),
+			 API_PROBLEM_BASE "guest-out-of-memory");
+	ck_assert_int_eq(fake.appends, 1);
+	/* the REST form too */
+	req("POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_DMA|__GFP_NOWARN\"}");
+	ck_assert_uint_eq(rep.status, 409);
+	ck_assert_int_eq(num(rep.json, "seq"), n + 2);
+	ck_assert_str_eq(rep.location, "");
+	ck_assert_uint_eq(journal_len(), (size_t)n + 2);
+	/* refused before it ran: not journaled, no seq */
+	req("POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_DMA\",\"order\":11}");
+	ck_assert_uint_eq(rep.status, 422);
+	ck_assert_ptr_null(json_object_get(rep.json, "seq"));
+	ck_assert_uint_eq(journal_len(), (size_t)n + 2);
+}
+END_TEST
+
 Suite *test_suite(void); /* called by tests/check-main.c */
 
 Suite *test_suite(void)
@@ -847,6 +1186,11 @@ Suite *test_suite(void)
 	tcase_add_test(tc, batch_one_journal_append);
 	tcase_add_test(tc, batch_journal_failure);
 	tcase_add_test(tc, batch_bodies_outside_the_fast_path);
+	tcase_add_test(tc, paging_routes);
+	tcase_add_loop_test(tc, paging_bad_input, 0, sizeof(bad_paging) / sizeof(bad_paging[0]));
+	tcase_add_test(tc, page_fault_leaves_state);
+	tcase_add_loop_test(tc, early_machine_routes, 0, 2 * MM_PHASE_BUDDY);
+	tcase_add_test(tc, failed_allocation_is_journaled);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -245,6 +245,124 @@ START_TEST(replay_restores_allocations)
 }
 END_TEST
 
+/* The views of @id that paging and the boot phases change, as one document (new reference). */
+static json_t *paging_state(const char *id, uint32_t va)
+{
+	json_t *o = json_object();
+	char url[160];
+
+	snprintf(url, sizeof(url), "/v1/machines/%s", id);
+	ck_assert_uint_eq(req("GET", url, NULL), 200);
+	json_object_set(o, "machine", rep.json);
+	snprintf(url, sizeof(url), "/v1/machines/%s/cpus", id);
+	ck_assert_uint_eq(req("GET", url, NULL), 200);
+	json_object_set(o, "cpus", rep.json);
+	for (unsigned int cpu = 0; cpu < 2; cpu++) {
+		char key[8];
+
+		snprintf(url, sizeof(url), "/v1/machines/%s/cpus/%u/tlb", id, cpu);
+		ck_assert_uint_eq(req("GET", url, NULL), 200);
+		snprintf(key, sizeof(key), "tlb%u", cpu);
+		json_object_set(o, key, rep.json);
+	}
+	snprintf(url, sizeof(url), "/v1/machines/%s/dmesg", id);
+	ck_assert_uint_eq(req("GET", url, NULL), 200);
+	json_object_set_new(o, "dmesg", json_stringn(rep.text.data, rep.text.len));
+	snprintf(url, sizeof(url), "/v1/machines/%s/page-tables/kernel", id);
+	ck_assert_uint_eq(req("GET", url, NULL), 200);
+	json_object_set_new(o, "page_tables", json_stringn(rep.text.data, rep.text.len));
+	snprintf(url, sizeof(url), "/v1/machines/%s/journal", id);
+	ck_assert_uint_eq(req("GET", url, NULL), 200);
+	json_object_set(o, "journal", json_object_get(rep.json, "entries"));
+	{
+		char a[24], c[4] = "1";
+		struct api_query_arg q[2] = {{"va", a}, {"cpu", c}};
+		struct api_request rq = {.method = "GET", .url = url, .query = q, .nquery = 2};
+
+		snprintf(url, sizeof(url), "/v1/machines/%s/translate", id);
+		snprintf(a, sizeof(a), "0x%x", va);
+		api_reply_finish(&rep);
+		api_dispatch(&host, &rq, &rep);
+		ck_assert_uint_eq(rep.status, 200);
+		json_object_set(o, "translate", rep.json);
+	}
+	{
+		char a[24];
+		struct api_query_arg q[3] = {{"addr", a}, {"len", "64"}, {"space", "phys"}};
+		struct api_request rq = {.method = "GET", .url = url, .query = q, .nquery = 3};
+
+		snprintf(url, sizeof(url), "/v1/machines/%s/memory", id);
+		snprintf(a, sizeof(a), "0x%x", va - 0xc0000000u);
+		api_reply_finish(&rep);
+		api_dispatch(&host, &rq, &rep);
+		ck_assert_uint_eq(rep.status, 200);
+		if (!rep.json && rep.json_text)
+			rep.json = json_loadb(rep.json_text, rep.json_text_len, 0, NULL);
+		json_object_set(o, "memory", rep.json);
+	}
+	return o;
+}
+
+/* A machine created stopped at the first boot phase comes back through its config's
+ * stop_after and the journaled boot_continue, memory, invlpg and flush_tlb commands, and
+ * the allocation that failed after it moved the allocator's counters. */
+START_TEST(replay_restores_paging)
+{
+	json_t *before, *after;
+	char body[600];
+	unsigned long long va;
+	int fails = 0;
+
+	ck_assert_uint_eq(
+		req("POST", "/v1/machines",
+		    "{\"name\":\"pg\",\"mem\":\"256M\",\"cpus\":2,\"pae\":true,"
+		    "\"tlb_entries\":16,\"boot\":{\"stop_after\":\"early_page_tables\"}}"),
+		201);
+	ck_assert_uint_eq(req("POST", "/v1/machines/pg/boot/continue", NULL), 200);
+	ck_assert_uint_eq(req("POST", "/v1/machines/pg/commands",
+			      "{\"op\":\"memory_write\",\"addr\":\"0xc0100000\",\"data\":\"0102\","
+			      "\"space\":\"kernel\"}"),
+			  200);
+	ck_assert_uint_eq(req("POST", "/v1/machines/pg/boot/continue", "{\"until\":\"memblock\"}"),
+			  200);
+	ck_assert_uint_eq(req("POST", "/v1/machines/pg/boot/continue", "{\"until\":\"buddy\"}"),
+			  200);
+	ck_assert_uint_eq(req("POST", "/v1/machines/pg/pages", "{\"gfp\":\"GFP_KERNEL\"}"), 201);
+	ck_assert_int_eq(
+		sscanf(json_string_value(json_object_get(rep.json, "address")), "0x%llx", &va), 1);
+	snprintf(body, sizeof(body),
+		 "[{\"op\":\"memory_write\",\"addr\":\"0x%llx\",\"data\":\"c0ffee\","
+		 "\"space\":\"kernel\",\"cpu\":1},"
+		 "{\"op\":\"memory_read\",\"addr\":\"0x%llx\",\"len\":3,\"space\":\"kernel\"},"
+		 "{\"op\":\"memory_read\",\"addr\":\"0x%llx\",\"len\":3,\"space\":\"kernel\","
+		 "\"cpu\":1},"
+		 "{\"op\":\"invlpg\",\"va\":\"0x%llx\",\"cpu\":1},"
+		 "{\"op\":\"flush_tlb\",\"keep_global\":true}]",
+		 va + 8, va + 8, va + 8, va);
+	ck_assert_uint_eq(req("POST", "/v1/machines/pg/commands", body), 200);
+	/* DMA runs out of order-10 blocks: the failure is journaled */
+	for (int i = 0; i < 64 && !fails; i++)
+		if (req("POST", "/v1/machines/pg/pages", "{\"gfp\":\"GFP_DMA\",\"order\":10}") ==
+		    409)
+			fails++;
+	ck_assert_int_eq(fails, 1);
+	ck_assert_ptr_nonnull(json_object_get(rep.json, "seq"));
+	before = paging_state("pg", (uint32_t)va + 8);
+	ck_assert_int_eq(strncmp(json_string_value(json_object_get(
+					 json_object_get(before, "memory"), "data")),
+				 "c0ffee00", 8),
+			 0);
+
+	close_all();
+	open_all();
+
+	after = paging_state("pg", (uint32_t)va + 8);
+	ck_assert_msg(json_equal(before, after), "paging state differs after replay");
+	json_decref(before);
+	json_decref(after);
+}
+END_TEST
+
 START_TEST(delete_forgets_journal)
 {
 	ck_assert_uint_eq(req("POST", "/v1/machines", "{\"name\":\"tmp\",\"mem\":\"64M\"}"), 201);
@@ -293,6 +411,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, names_are_generated_first_free);
 	tcase_add_test(tc, replay_restores_state);
 	tcase_add_test(tc, replay_restores_allocations);
+	tcase_add_test(tc, replay_restores_paging);
 	tcase_add_test(tc, delete_forgets_journal);
 	tcase_add_test(tc, registry_add_and_list_sorted);
 	suite_add_tcase(s, tc);

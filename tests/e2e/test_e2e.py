@@ -1083,10 +1083,18 @@ class PagesTest(Base):
         self.assertGreater(n, 3000)
         self.assertEqual(len(p['results']), n)
         self.assertTrue(all(x['result']['zone'] == 'DMA' for x in p['results']))
-        self.assertEqual(len(self.journal()), seq0 + n)
-        self.assertProblem(self.daemon.post('/v1/machines/pg/pages', {'gfp': 'GFP_DMA'}), 409,
-                           'guest-out-of-memory')
-        self.assertEqual(len(self.journal()), seq0 + n)
+        # the failed allocation moved the allocator's counters: it is journaled too, with its
+        # error as the result, and the problem gives its seq
+        j = self.journal()
+        self.assertEqual(len(j), seq0 + n + 1)
+        self.assertEqual(p['seq'], seq0 + n + 1)
+        self.assertEqual(j[-1]['seq'], p['seq'])
+        self.assertEqual(j[-1]['result']['error']['type'], PROBLEM_PREFIX + 'guest-out-of-memory')
+        self.assertEqual(j[-1]['result']['error']['detail'], p['detail'])
+        p2 = self.assertProblem(self.daemon.post('/v1/machines/pg/pages', {'gfp': 'GFP_DMA'}),
+                                409, 'guest-out-of-memory')
+        self.assertEqual(p2['seq'], seq0 + n + 2)
+        self.assertEqual(len(self.journal()), seq0 + n + 2)
         self.assertGreaterEqual(self.zones()['totals']['alloc_events']['alloc_failures'], 2)
         self.assertIn('page allocation failure', self.daemon.get('/v1/machines/pg/dmesg').text)
         frees = [{'op': 'free_pages', 'pfn': x['result']['pfn']} for x in p['results']]
