@@ -65,8 +65,10 @@ run: deps build
 test: deps build
 	meson test -C $(BUILD) --print-errorlogs $(if $(SUITE),--suite $(SUITE))
 
+# --verbose: meson hands the benchmarks' stdout to the terminal only when asked to; without
+# it `make bench` would print OK lines and no figures. Benchmarks run one at a time.
 bench: build
-	meson test -C $(BUILD) --benchmark --print-errorlogs
+	meson test -C $(BUILD) --benchmark --verbose --num-processes 1
 
 # clang-format (.clang-format) on every C file of the tree.
 format:
