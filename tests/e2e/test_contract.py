@@ -262,6 +262,90 @@ class ContractTest(unittest.TestCase):
         c('POST', '/v1/machines/a/commands', {'op': 'alloc_pages', 'gfp': 'GFP_NOPE'}, want=422)
         c('GET', '/v1/machines/a/journal', want=200)
         c('GET', '/v1/machines/a/zones', want=200)
+        # paging: boot phases, translations, memory, TLBs, page tables
+        c('POST', '/v1/machines', {'name': 'early', 'mem': '256M', 'cpus': 2, 'tlb_entries': 16,
+                                   'boot': {'stop_after': 'early_page_tables'}}, want=201)
+        c('POST', '/v1/machines', {'mem': '256M', 'boot': {'stop_after': 'zones'}}, want=422)
+        c('POST', '/v1/machines', {'mem': '256M', 'tlb_entries': 0}, want=422)
+        c('GET', '/v1/machines/early', want=200)
+        c('GET', '/v1/machines', want=200)
+        for path in ('/zones', '/proc/zoneinfo', '/sysctl/vm/min_free_kbytes', '/frames',
+                     '/frames/300'):
+            c('GET', '/v1/machines/early' + path, want=409)
+        c('PUT', '/v1/machines/early/sysctl/vm/min_free_kbytes', {'value': 8192}, want=409)
+        c('POST', '/v1/machines/early/pages', {'gfp': 'GFP_KERNEL'}, want=409)
+        c('DELETE', '/v1/machines/early/pages/300', want=409)
+        c('POST', '/v1/machines/early/commands', {'op': 'get_page', 'pfn': 300}, want=409)
+        for v in ('layout', 'e820', 'memblock', 'dmesg', 'check', 'journal', 'cpus',
+                  'cpus/1/tlb', 'page-tables/kernel', 'page-tables/kernel?format=json',
+                  'translate?va=0xc0100000', 'memory?addr=0x100000&len=16&space=kernel'):
+            c('GET', '/v1/machines/early/' + v, want=200)
+        c('POST', '/v1/machines/early/boot/continue', want=200)
+        c('POST', '/v1/machines/early/boot/continue', {'until': 'memblock'}, want=200)
+        c('POST', '/v1/machines/early/boot/continue', {'until': 'memblock'}, want=422)
+        c('POST', '/v1/machines/early/boot/continue', '{', want=400, headers=jh)
+        c('POST', '/v1/machines/early/boot/continue', '{}', want=415,
+          headers={'Content-Type': 'text/plain'})
+        c('POST', '/v1/machines/early/boot/continue', json.dumps({'x': 'y' * (2 << 20)}).encode(),
+          want=413)
+        c('POST', '/v1/machines/nope/boot/continue', want=404)
+        c('GET', '/v1/machines/early/memory?addr=0x100000&len=16&space=kernel', want=422)
+        c('POST', '/v1/machines/early/commands', {'op': 'boot_continue', 'until': 'buddy'},
+          want=200)
+        c('POST', '/v1/machines/early/boot/continue', want=422)
+        addr = c('POST', '/v1/machines/early/pages', {'gfp': 'GFP_KERNEL', 'order': 1},
+                 want=201).json()['address']
+        c('PUT', '/v1/machines/early/memory', {'addr': addr, 'data': 'c0ffee', 'space': 'kernel'},
+          want=200)
+        c('PUT', '/v1/machines/early/memory', {'addr': '0xc1000000', 'data': '00',
+                                               'space': 'kernel'}, want=422)
+        c('PUT', '/v1/machines/early/memory', {'addr': addr}, want=422)
+        c('PUT', '/v1/machines/early/memory', '{', want=400, headers=jh)
+        c('PUT', '/v1/machines/early/memory', '{}', want=415,
+          headers={'Content-Type': 'text/plain'})
+        c('PUT', '/v1/machines/early/memory', json.dumps({'data': '00' * (1 << 20)}).encode(),
+          want=413)
+        c('PUT', '/v1/machines/nope/memory', {'addr': addr, 'data': '00', 'space': 'kernel'},
+          want=404)
+        c('GET', '/v1/machines/early/memory?addr=%s&len=3&space=kernel' % addr, want=200)
+        c('GET', '/v1/machines/early/memory?addr=%s&len=3&space=phys&cpu=1'
+          % hex(int(addr, 16) - 0xc0000000), want=200)
+        c('GET', '/v1/machines/early/memory?addr=%s&len=65537&space=kernel' % addr, want=422)
+        c('GET', '/v1/machines/early/memory?addr=0x1000&len=1&space=kernel', want=422)
+        c('GET', '/v1/machines/nope/memory?addr=0x1000&len=1&space=phys', want=404)
+        for q in ('va=%s' % addr, 'va=%s&cpu=1&access=write' % addr, 'va=0xc1000000&access=write',
+                  'va=0x1000&access=exec', 'va=0xfffff000'):
+            c('GET', '/v1/machines/early/translate?' + q, want=200)
+        c('GET', '/v1/machines/early/translate?va=0x100000000', want=422)
+        c('GET', '/v1/machines/nope/translate?va=0x1', want=404)
+        c('GET', '/v1/machines/early/cpus', want=200)
+        c('GET', '/v1/machines/nope/cpus', want=404)
+        c('GET', '/v1/machines/early/cpus/0/tlb', want=200)
+        c('GET', '/v1/machines/early/cpus/2/tlb', want=422)
+        c('GET', '/v1/machines/nope/cpus/0/tlb', want=404)
+        c('POST', '/v1/machines/early/cpus/0/tlb/invlpg?va=%s' % addr, want=200)
+        c('POST', '/v1/machines/early/cpus/0/tlb/invlpg', want=422)
+        c('POST', '/v1/machines/nope/cpus/0/tlb/invlpg?va=0x1', want=404)
+        c('POST', '/v1/machines/early/cpus/1/tlb/flush?keep_global=true', want=200)
+        c('POST', '/v1/machines/early/cpus/1/tlb/flush', want=200)
+        c('POST', '/v1/machines/early/cpus/1/tlb/flush?keep_global=yes', want=422)
+        c('POST', '/v1/machines/nope/cpus/1/tlb/flush', want=404)
+        c('GET', '/v1/machines/early/page-tables/kernel', want=200)
+        c('GET', '/v1/machines/early/page-tables/kernel', want=200,
+          headers={'Accept': 'application/json'})
+        c('GET', '/v1/machines/p/page-tables/kernel?format=json', want=200)
+        c('GET', '/v1/machines/early/page-tables/kernel?format=yaml', want=422)
+        c('GET', '/v1/machines/nope/page-tables/kernel', want=404)
+        c('POST', '/v1/machines/early/commands', [
+            {'op': 'memory_read', 'addr': addr, 'len': 2, 'space': 'kernel', 'cpu': 1},
+            {'op': 'memory_write', 'addr': int(addr, 16) - 0xc0000000, 'data': '01',
+             'space': 'phys'},
+            {'op': 'invlpg', 'va': addr}, {'op': 'flush_tlb', 'keep_global': True}], want=200)
+        c('POST', '/v1/machines/early/commands',
+          {'op': 'memory_write', 'addr': '0xc1000000', 'data': '00', 'space': 'kernel'},
+          want=422)
+        c('GET', '/v1/machines/early/journal', want=200)
+        c('DELETE', '/v1/machines/early', want=204)
         for m in ('a', 'p', 'e'):
             c('DELETE', '/v1/machines/' + m, want=204)
         c('DELETE', '/v1/machines/a', want=404)
