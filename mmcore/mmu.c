@@ -104,61 +104,79 @@ static void set_ad_bits(struct mm_machine *m, const struct pt_walk *w, bool writ
 	}
 }
 
-/*
- * One access by @cpu at @va. @commit: do it (TLB lookup and fill, A/D bits, counters);
- * otherwise only tell whether it would fault. 0 with *@phys, or -EACCES with the oops.
- */
-static int mmu_access(struct mm_machine *m, unsigned int cpu, uint32_t va, int access, bool commit,
-		      uint64_t *phys, struct mm_error *err)
-{
-	struct mm_cpu *c = &m->cpus[cpu];
-	const struct tlb_entry *te;
+/* What one access needs once it is known to be allowed: the TLB entry it hits, or the
+ * walk that found the page. */
+struct xlat {
+	uint64_t phys;
+	struct tlb_entry *te; /* hit: the entry to use */
+	bool walked;	      /* miss (or a write through a clean entry): the walk below */
 	struct pt_walk w;
-	uint32_t ec;
+};
+
+static int __attribute__((noinline))
+fault(uint32_t va, int access, uint32_t ec, struct mm_error *err)
+{
 	char oops[MM_ERR_MAX];
 
+	oops_words(oops, sizeof(oops), va, access, ec);
+	return mm_set_error(err, -EACCES, "%s", oops);
+}
+
+/* Step 1 of an access by @cpu at @va: find the translation and check it; changes nothing.
+ * 0 with @x filled, or -EACCES with the kernel's oops lines. */
+static int mmu_lookup(const struct mm_machine *m, unsigned int cpu, uint32_t va, int access,
+		      struct xlat *x, struct mm_error *err)
+{
+	const struct mm_cpu *c = &m->cpus[cpu];
+	struct tlb_entry *te;
+
+	x->te = NULL;
+	x->walked = false;
 	if (!c->cr.pg) {
-		*phys = va;
+		x->phys = va;
 		return 0;
 	}
-	/* look first, change nothing until the access is known to succeed */
 	te = tlb_peek(&c->tlb, va);
 	if (te) {
-		if (!allowed(&c->cr, te->rw, te->nx, access)) {
-			ec = fault_code(&c->cr, true, false, access);
-			goto fault;
-		}
+		if (!allowed(&c->cr, te->rw, te->nx, access))
+			return fault(va, access, fault_code(&c->cr, true, false, access), err);
+		x->te = te;
 		if (access != MM_ACCESS_WRITE || te->dirty) {
-			if (commit) {
-				tlb_lookup(&c->tlb, va); /* the use: LRU order */
-				c->tlb.hits++;
-			}
-			*phys = ((uint64_t)te->pfn << PAGE_SHIFT) | (va & ((1u << te->shift) - 1));
+			x->phys =
+				((uint64_t)te->pfn << PAGE_SHIFT) | (va & ((1u << te->shift) - 1));
 			return 0;
 		}
 		/* a write through a clean entry: the CPU walks to set the dirty bit */
 	}
-	pt_walk(m, &c->cr, va, &w);
-	if (!w.present) {
-		ec = fault_code(&c->cr, false, w.rsvd, access);
-		goto fault;
-	}
-	if (!allowed(&c->cr, w.rw, w.nx, access)) {
-		ec = fault_code(&c->cr, true, false, access);
-		goto fault;
-	}
-	if (commit) {
-		if (!te)
-			c->tlb.misses++;
-		set_ad_bits(m, &w, access == MM_ACCESS_WRITE);
-		tlb_fill(&c->tlb, va, w.phys, w.shift, w.rw, w.user, w.nx, w.global && c->cr.pge,
-			 w.dirty || access == MM_ACCESS_WRITE);
-	}
-	*phys = w.phys;
+	pt_walk(m, &c->cr, va, &x->w);
+	if (!x->w.present)
+		return fault(va, access, fault_code(&c->cr, false, x->w.rsvd, access), err);
+	if (!allowed(&c->cr, x->w.rw, x->w.nx, access))
+		return fault(va, access, fault_code(&c->cr, true, false, access), err);
+	x->walked = true;
+	x->phys = x->w.phys;
 	return 0;
-fault:
-	oops_words(oops, sizeof(oops), va, access, ec);
-	return mm_set_error(err, -EACCES, "%s", oops);
+}
+
+/* Step 2: do it: the TLB use or fill, the accessed and dirty bits, the counters. */
+static void mmu_commit(struct mm_machine *m, unsigned int cpu, uint32_t va, int access,
+		       struct xlat *x)
+{
+	struct mm_cpu *c = &m->cpus[cpu];
+	const struct pt_walk *w = &x->w;
+
+	if (!c->cr.pg)
+		return;
+	if (!x->walked) {
+		tlb_touch(&c->tlb, x->te);
+		c->tlb.hits++;
+		return;
+	}
+	if (!x->te)
+		c->tlb.misses++;
+	set_ad_bits(m, w, access == MM_ACCESS_WRITE);
+	tlb_fill(&c->tlb, va, w->phys, w->shift, w->rw, w->user, w->nx, w->global && c->cr.pge,
+		 w->dirty || access == MM_ACCESS_WRITE);
 }
 
 int mm_translate(const struct mm_machine *m, unsigned int cpu, uint32_t va, int access,
@@ -246,11 +264,30 @@ static int check_range(const struct mm_machine *m, int space, uint64_t addr, siz
 	return 0;
 }
 
-/* Translate every page of [addr, addr + len) first (no side effects), then do it. */
+static int not_ram(uint32_t va, uint64_t pa, struct mm_error *err)
+{
+	return mm_set_error(err, -EINVAL,
+			    "%#x maps %#llx, which is not RAM (device memory is not emulated)", va,
+			    (unsigned long long)pa);
+}
+
+static void copy(struct mm_machine *m, uint64_t pa, size_t n, void *out, const void *in)
+{
+	if (in) {
+		memcpy(m->ram + pa, in, n);
+		if ((pa >> PAGE_SHIFT) < m->pgstate_pfns)
+			m->pgstate[pa >> PAGE_SHIFT] |= PGS_RAM_DIRTY;
+	} else {
+		memcpy(out, m->ram + pa, n);
+	}
+}
+
+/* Check every page of [addr, addr + len) first, then do it: a fault changes nothing. */
 static int mem_access(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr, size_t len,
 		      void *out, const void *in, struct mm_error *err)
 {
 	int access = in ? MM_ACCESS_WRITE : MM_ACCESS_READ;
+	struct xlat x;
 	size_t done;
 	int r = check_cpu(m, cpu, err);
 
@@ -258,54 +295,99 @@ static int mem_access(struct mm_machine *m, unsigned int cpu, int space, uint64_
 		r = check_range(m, space, addr, len, err);
 	if (r)
 		return r;
-	if (space == MM_SPACE_KERNEL) {
+	if (space == MM_SPACE_PHYS) {
 		for (done = 0; done < len;) {
-			uint32_t va = (uint32_t)(addr + done);
-			size_t chunk = MM_MIN(len - done, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
-			uint64_t pa;
+			uint64_t a = addr + done;
+			size_t chunk =
+				MM_MIN(len - done, PAGE_SIZE - (size_t)(a & (PAGE_SIZE - 1)));
 
-			r = mmu_access(m, cpu, va, access, false, &pa, err);
-			if (r)
-				return r;
-			if (pa + chunk > m->ram_size)
-				return mm_set_error(
-					err, -EINVAL,
-					"%#x maps %#llx, which is not RAM (device memory "
-					"is not emulated)",
-					va, (unsigned long long)pa);
+			copy(m, a, chunk, (uint8_t *)out + done,
+			     in ? (const uint8_t *)in + done : NULL);
 			done += chunk;
 		}
+		return 0;
+	}
+	if ((addr & (PAGE_SIZE - 1)) + len <= PAGE_SIZE) { /* one page: one lookup */
+		r = mmu_lookup(m, cpu, (uint32_t)addr, access, &x, err);
+		if (r)
+			return r;
+		if (x.phys + len > m->ram_size)
+			return not_ram((uint32_t)addr, x.phys, err);
+		mmu_commit(m, cpu, (uint32_t)addr, access, &x);
+		copy(m, x.phys, len, out, in);
+		return 0;
 	}
 	for (done = 0; done < len;) {
-		uint64_t a = addr + done, pa = a;
-		size_t chunk = MM_MIN(len - done, PAGE_SIZE - (size_t)(a & (PAGE_SIZE - 1)));
+		uint32_t va = (uint32_t)(addr + done);
+		size_t chunk = MM_MIN(len - done, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
 
-		if (space == MM_SPACE_KERNEL) {
-			r = mmu_access(m, cpu, (uint32_t)a, access, true, &pa, err);
-			if (r) /* cannot happen after the check above */
-				return r;
-		}
-		if (in) {
-			memcpy(m->ram + pa, (const uint8_t *)in + done, chunk);
-			if (m->pgstate && (pa >> PAGE_SHIFT) < m->pgstate_pfns)
-				m->pgstate[pa >> PAGE_SHIFT] |= PGS_RAM_DIRTY;
-		} else {
-			memcpy((uint8_t *)out + done, m->ram + pa, chunk);
-		}
+		r = mmu_lookup(m, cpu, va, access, &x, err);
+		if (r)
+			return r;
+		if (x.phys + chunk > m->ram_size)
+			return not_ram(va, x.phys, err);
+		done += chunk;
+	}
+	/* each page again: the commits before it may have changed the TLB it meets */
+	for (done = 0; done < len;) {
+		uint32_t va = (uint32_t)(addr + done);
+		size_t chunk = MM_MIN(len - done, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
+
+		r = mmu_lookup(m, cpu, va, access, &x, err);
+		if (r) /* cannot happen after the check above */
+			return r;
+		mmu_commit(m, cpu, va, access, &x);
+		copy(m, x.phys, chunk, out ? (uint8_t *)out + done : NULL,
+		     in ? (const uint8_t *)in + done : NULL);
 		done += chunk;
 	}
 	return 0;
 }
 
+/* The common case, a kernel access within one page that hits the TLB, without detours. */
+static inline bool tlb_hit_fast(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr,
+				size_t len, bool write, uint64_t *pa)
+{
+	struct mm_cpu *c;
+	struct tlb_entry *te;
+
+	if (space != MM_SPACE_KERNEL || cpu >= m->cfg.cpus || len == 0 ||
+	    (addr & (PAGE_SIZE - 1)) + len > PAGE_SIZE || addr > 0xffffffffULL)
+		return false;
+	c = &m->cpus[cpu];
+	if (!c->cr.pg || !(te = tlb_peek(&c->tlb, (uint32_t)addr)))
+		return false;
+	if (write && (!te->dirty || (!te->rw && c->cr.wp)))
+		return false;
+	*pa = ((uint64_t)te->pfn << PAGE_SHIFT) | (addr & ((1u << te->shift) - 1));
+	if (*pa + len > m->ram_size)
+		return false;
+	tlb_touch(&c->tlb, te);
+	c->tlb.hits++;
+	return true;
+}
+
 int mm_mem_read(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr, size_t len,
 		void *out, struct mm_error *err)
 {
+	uint64_t pa;
+
+	if (tlb_hit_fast(m, cpu, space, addr, len, false, &pa)) {
+		memcpy(out, m->ram + pa, len);
+		return 0;
+	}
 	return mem_access(m, cpu, space, addr, len, out, NULL, err);
 }
 
 int mm_mem_write(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr, const void *in,
 		 size_t len, struct mm_error *err)
 {
+	uint64_t pa;
+
+	if (tlb_hit_fast(m, cpu, space, addr, len, true, &pa)) {
+		copy(m, pa, len, NULL, in);
+		return 0;
+	}
 	return mem_access(m, cpu, space, addr, len, NULL, in, err);
 }
 

@@ -14,7 +14,10 @@ int tlb_init(struct tlb *t, unsigned int entries)
 	memset(t, 0, sizeof(*t));
 	if (!entries)
 		entries = TLB_DEFAULT_ENTRIES;
-	t->nr_small = (entries + TLB_WAYS - 1) / TLB_WAYS * TLB_WAYS;
+	t->nr_small = TLB_WAYS;
+	while (t->nr_small < entries)
+		t->nr_small <<= 1;
+	t->set_mask = t->nr_small / TLB_WAYS - 1;
 	t->nr_large = entries / 8 < 4 ? 4 : entries / 8;
 	t->small = host_calloc(t->nr_small, sizeof(*t->small));
 	t->large = host_calloc(t->nr_large, sizeof(*t->large));
@@ -34,47 +37,7 @@ void tlb_finish(struct tlb *t)
 
 static inline struct tlb_entry *small_set(const struct tlb *t, uint32_t vpn)
 {
-	return &t->small[(vpn % (t->nr_small / TLB_WAYS)) * TLB_WAYS];
-}
-
-/* Index of the entry translating @va: small entries first, then large ones at nr_small + i. */
-static int find(const struct tlb *t, uint32_t va)
-{
-	uint32_t vpn = va >> PAGE_SHIFT;
-	unsigned int set = (vpn % (t->nr_small / TLB_WAYS)) * TLB_WAYS, i;
-
-	for (i = 0; i < TLB_WAYS; i++)
-		if (t->small[set + i].valid && t->small[set + i].vpn == vpn)
-			return (int)(set + i);
-	for (i = 0; i < t->nr_large; i++) {
-		const struct tlb_entry *e = &t->large[i];
-		unsigned int sh = e->shift - PAGE_SHIFT;
-
-		if (e->valid && (vpn >> sh) == (e->vpn >> sh))
-			return (int)(t->nr_small + i);
-	}
-	return -1;
-}
-
-const struct tlb_entry *tlb_peek(const struct tlb *t, uint32_t va)
-{
-	int i = find(t, va);
-
-	if (i < 0)
-		return NULL;
-	return (unsigned int)i < t->nr_small ? &t->small[i] : &t->large[i - (int)t->nr_small];
-}
-
-struct tlb_entry *tlb_lookup(struct tlb *t, uint32_t va)
-{
-	int i = find(t, va);
-	struct tlb_entry *e;
-
-	if (i < 0)
-		return NULL;
-	e = (unsigned int)i < t->nr_small ? &t->small[i] : &t->large[i - (int)t->nr_small];
-	e->stamp = ++t->clock;
-	return e;
+	return &t->small[(vpn & t->set_mask) * TLB_WAYS];
 }
 
 struct tlb_entry *tlb_fill(struct tlb *t, uint32_t va, uint64_t phys, unsigned int shift, bool rw,
@@ -141,7 +104,7 @@ unsigned int tlb_invlpg(struct tlb *t, uint32_t va)
 	struct tlb_entry *e;
 
 	t->invlpgs++;
-	while ((e = tlb_lookup(t, va)) != NULL) {
+	while ((e = tlb_peek(t, va)) != NULL) {
 		e->valid = 0;
 		dropped++;
 	}

@@ -8,8 +8,9 @@
  * a full flush (toggling CR4.PGE, __flush_tlb_all) drops everything. Nothing else removes
  * an entry, so a page-table change the kernel does not flush stays invisible: the stale
  * entry keeps translating, as on real hardware.
- * The model: @nr entries for 4 KiB pages, 4-way set associative by virtual page number,
- * and nr/8 (at least 4) fully associative entries for large pages; LRU replacement.
+ * The model: @nr entries for 4 KiB pages (rounded up to a power of two, at least 4),
+ * 4-way set associative by virtual page number, and nr/8 (at least 4) fully associative
+ * entries for large pages; LRU replacement.
  * Invariant: a valid entry caches a translation that was present and allowed when it was
  * filled; the counters count every lookup, fill and flush.
  */
@@ -32,6 +33,7 @@ struct tlb_entry {
 
 struct tlb {
 	unsigned int nr_small, nr_large; /* entries */
+	uint32_t set_mask;		 /* nr_small / TLB_WAYS - 1 */
 	struct tlb_entry *small;	 /* nr_small / TLB_WAYS sets of TLB_WAYS */
 	struct tlb_entry *large;
 	uint32_t clock;
@@ -40,10 +42,31 @@ struct tlb {
 
 int tlb_init(struct tlb *t, unsigned int entries);
 void tlb_finish(struct tlb *t);
-/* The entry translating @va, or NULL; no counter moves. tlb_lookup() is a use (it updates
- * the LRU order), tlb_peek() only looks. */
-struct tlb_entry *tlb_lookup(struct tlb *t, uint32_t va);
-const struct tlb_entry *tlb_peek(const struct tlb *t, uint32_t va);
+/* The entry translating @va, or NULL; nothing changes (tlb_touch() records a use). */
+static inline struct tlb_entry *tlb_peek(const struct tlb *t, uint32_t va)
+{
+	uint32_t vpn = va >> PAGE_SHIFT;
+	struct tlb_entry *set = &t->small[(vpn & t->set_mask) * TLB_WAYS];
+	unsigned int i;
+
+	for (i = 0; i < TLB_WAYS; i++)
+		if (set[i].valid && set[i].vpn == vpn)
+			return &set[i];
+	for (i = 0; i < t->nr_large; i++) {
+		struct tlb_entry *e = &t->large[i];
+		unsigned int sh = e->shift - PAGE_SHIFT;
+
+		if (e->valid && (vpn >> sh) == (e->vpn >> sh))
+			return e;
+	}
+	return NULL;
+}
+
+/* A use of @e: it becomes the most recently used of its set. */
+static inline void tlb_touch(struct tlb *t, struct tlb_entry *e)
+{
+	e->stamp = ++t->clock;
+}
 /* Cache a translation; evicts the least recently used entry of the set when full. */
 struct tlb_entry *tlb_fill(struct tlb *t, uint32_t va, uint64_t phys, unsigned int shift, bool rw,
 			   bool user, bool nx, bool global, bool dirty);
