@@ -1240,6 +1240,442 @@ class RestartPagesTest(unittest.TestCase):
         self.assertEqual(code, 0)
 
 
+
+PHASES = ['early_page_tables', 'paging_enabled', 'memblock', 'final_page_tables', 'buddy']
+
+
+class PagingBase(Base):
+    """Helpers for the paging routes."""
+
+    def m(self, mid, path=''):
+        return '/v1/machines/%s%s' % (mid, path)
+
+    def translate(self, mid, va, cpu=0, access='read'):
+        return self.assertJson(self.daemon.get(self.m(
+            mid, '/translate?va=%s&cpu=%d&access=%s' % (va, cpu, access))))
+
+    def read(self, mid, addr, n, space, cpu=0):
+        r = self.daemon.get(self.m(mid, '/memory?addr=%s&len=%d&space=%s&cpu=%d'
+                                   % (addr, n, space, cpu)))
+        return self.assertJson(r)['data']
+
+    def write(self, mid, addr, data, space, cpu=0):
+        r = self.daemon.put(self.m(mid, '/memory'),
+                            {'addr': addr, 'data': data, 'space': space, 'cpu': cpu})
+        return self.assertJson(r)
+
+    def tlb(self, mid, cpu=0):
+        return self.assertJson(self.daemon.get(self.m(mid, '/cpus/%d/tlb' % cpu)))
+
+    def journal(self, mid):
+        return self.assertJson(self.daemon.get(self.m(mid, '/journal')))['entries']
+
+    def page(self, mid, order=1):
+        """A fresh zeroed lowmem allocation: (kernel address, physical address) as ints."""
+        r = self.daemon.post(self.m(mid, '/pages'),
+                             {'gfp': 'GFP_KERNEL|__GFP_ZERO', 'order': order})
+        a = self.assertJson(r, 201)
+        return int(a['address'], 16), int(a['phys'], 16)
+
+
+class BootPhasesTest(PagingBase):
+    """A machine stopped after each boot phase serves what exists, refuses what does not yet
+    with 409 boot-phase, and booted on to the end is byte for byte the machine booted at once."""
+
+    TEXT = ['/proc/zoneinfo', '/proc/buddyinfo', '/proc/pagetypeinfo', '/proc/meminfo',
+            '/proc/vmstat', '/dmesg', '/page-tables/kernel']
+
+    def boot_in_one_go(self, name, pae):
+        self.create({'name': name, 'mem': '2G', 'pae': pae, 'cpus': 2})
+        return {p: self.daemon.get(self.m(name, p)).body for p in self.TEXT}
+
+    def test_stop_after_each_phase_then_continue(self):
+        for pae in (False, True):
+            ref = self.boot_in_one_go('ref-%s' % pae, pae)
+            for i, phase in enumerate(PHASES):
+                with self.subTest(pae=pae, phase=phase):
+                    mid = 'stop-%s-%s' % (pae, phase)
+                    m = self.create({'name': mid, 'mem': '2G', 'pae': pae, 'cpus': 2,
+                                     'boot': {'stop_after': phase}})
+                    self.assertEqual(m['phase'], phase)
+                    self.assertEqual(m['config']['boot'], {'stop_after': phase})
+                    self.assertEqual(len(m['zones']), 0 if phase != 'buddy' else 4)
+                    if phase != 'buddy':
+                        r = self.daemon.post(self.m(mid, '/boot/continue'),
+                                             {'until': 'buddy'})
+                        self.assertEqual(self.assertJson(r), {'phase': 'buddy'})
+                    got = {p: self.daemon.get(self.m(mid, p)).body for p in self.TEXT}
+                    for p in self.TEXT:
+                        self.assertEqual(got[p], ref[p], p)
+                    self.assertEqual(self.assertJson(self.daemon.get(self.m(mid)))['phase'],
+                                     'buddy')
+                    self.assertJson(self.daemon.get(self.m(mid, '/check')))
+                    self.assertEqual(self.daemon.delete(self.m(mid)).status, 204)
+
+    def test_one_phase_at_a_time(self):
+        self.create({'name': 'steps', 'mem': '1G', 'boot': {'stop_after': PHASES[0]}})
+        for phase in PHASES[1:]:
+            r = self.daemon.post(self.m('steps', '/commands'), {'op': 'boot_continue'})
+            self.assertEqual(self.assertJson(r)['result'], {'phase': phase})
+        self.assertEqual([e['result']['phase'] for e in self.journal('steps')], PHASES[1:])
+        p = self.assertProblem(self.daemon.post(self.m('steps', '/boot/continue')), 422,
+                               'invalid-argument')
+        self.assertIn('finished', p['detail'])
+        self.assertEqual(len(self.journal('steps')), 4)
+
+    def test_routes_before_buddy(self):
+        for phase in PHASES[:-1]:
+            with self.subTest(phase=phase):
+                mid = 'early-' + phase
+                self.create({'name': mid, 'mem': '512M', 'cpus': 2,
+                             'boot': {'stop_after': phase}})
+                for method, path, body in (
+                        ('GET', '/proc/zoneinfo', None), ('GET', '/proc/vmstat', None),
+                        ('GET', '/zones', None), ('GET', '/sysctl/vm/min_free_kbytes', None),
+                        ('PUT', '/sysctl/vm/min_free_kbytes', {'value': 8192}),
+                        ('POST', '/pages', {'gfp': 'GFP_KERNEL'}),
+                        ('DELETE', '/pages/300', None), ('GET', '/frames', None),
+                        ('GET', '/frames/300', None),
+                        ('POST', '/commands', {'op': 'alloc_pages', 'gfp': 'GFP_KERNEL'})):
+                    p = self.assertProblem(self.daemon.request(method, self.m(mid, path), body),
+                                           409, 'boot-phase')
+                    self.assertIn("'%s'" % phase, p['detail'])
+                    self.assertIn("'buddy'", p['detail'])
+                for path in ('', '/layout', '/e820', '/memblock', '/dmesg', '/check',
+                             '/journal', '/cpus', '/cpus/1/tlb', '/page-tables/kernel',
+                             '/page-tables/kernel?format=json', '/translate?va=0xc0100000',
+                             '/memory?addr=0x100000&len=16&space=phys'):
+                    r = self.daemon.get(self.m(mid, path))
+                    self.assertEqual(r.status, 200, (path, r))
+                cpu0 = self.tlb(mid)
+                self.assertEqual(cpu0['cr0']['pg'], phase != 'early_page_tables')
+                self.assertEqual(len(self.journal(mid)), 0)
+
+    def test_bad_boot_input(self):
+        for boot in ({'stop_after': 'zones'}, {'stop_after': 3}, {'stop': 'buddy'}, 'buddy',
+                     {'stop_after': 'Buddy'}):
+            with self.subTest(boot=boot):
+                self.create({'mem': '1G', 'boot': boot}, status=422)
+        for tlb in (0, 4097, -1, '64', 1.5):
+            with self.subTest(tlb_entries=tlb):
+                self.create({'mem': '1G', 'tlb_entries': tlb}, status=422)
+        m = self.create({'name': 'bb', 'mem': '1G', 'tlb_entries': 1,
+                         'boot': {'stop_after': 'memblock'}})
+        self.assertEqual(m['config']['tlb_entries'], 1)
+        self.assertEqual(self.tlb('bb')['capacity'], {'small': 4, 'large': 4})
+        for body in ({'until': 'memblock'}, {'until': 'paging_enabled'}, {'until': 'x'},
+                     {'until': 4}, {'to': 'buddy'}, [], '"buddy"'):
+            with self.subTest(body=body):
+                r = self.daemon.post(self.m('bb', '/boot/continue'), body)
+                self.assertProblem(r, 422, 'invalid-argument')
+        self.assertEqual(self.assertJson(self.daemon.get(self.m('bb')))['phase'], 'memblock')
+        self.assertEqual(self.journal('bb'), [])
+
+
+class PagingTest(PagingBase):
+    """Translations, memory through kernel and physical addresses, the TLBs, the dump."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for body in ({'name': 'k', 'mem': '1G', 'cpus': 2},
+                     {'name': 'kp', 'mem': '1G', 'cpus': 2, 'pae': True}):
+            r = cls.daemon.post('/v1/machines', body)
+            if r.status != 201:
+                raise AssertionError('cannot create the test machine: %r' % r)
+
+    def test_translate_direct_map_and_text(self):
+        for mid, pae in (('k', False), ('kp', True)):
+            with self.subTest(mid=mid):
+                t = self.translate(mid, '0xc0000000')
+                self.assertTrue(t['paging'] and t['ok'])
+                self.assertEqual(t['phys'], '0x0')
+                self.assertIsNone(t['fault'])
+                self.assertEqual([x['level'] for x in t['levels']],
+                                 ['pgd', 'pmd', 'pte'] if pae else ['pgd', 'pte'])
+                for x in t['levels']:
+                    self.assertRegex(x['raw'], '^0x[0-9a-f]{%d}$' % (16 if pae else 8))
+                    self.assertTrue(x['flags']['present'])
+                # kernel text: read-only, a large page, a write faults as the kernel says
+                t = self.translate(mid, '0xc1000000', access='write')
+                self.assertFalse(t['ok'])
+                self.assertEqual(t['page_size'], (2 if pae else 4) << 20)
+                self.assertEqual(t['fault']['error_code'], 3)
+                self.assertIn('unable to handle page fault for address: c1000000',
+                              t['fault']['oops'])
+                self.assertIn('permissions violation', t['fault']['oops'])
+                self.assertFalse(t['effective']['rw'])
+                # the user half is empty: not present
+                t = self.translate(mid, '0x08048000')
+                self.assertFalse(t['ok'])
+                self.assertIsNone(t['phys'])
+                self.assertEqual(t['fault']['error_code'], 0)
+                self.assertIn('not-present page', t['fault']['oops'])
+                # NX on PAE only
+                t = self.translate(mid, '0xc2000000', access='exec')
+                self.assertEqual(t['ok'], not pae)
+
+    def test_translate_is_pure(self):
+        before = self.tlb('k', 1)
+        t1 = self.translate('k', '0xc0300000', cpu=1, access='write')
+        t2 = self.translate('k', '0xc0300000', cpu=1, access='write')
+        self.assertEqual(t1, t2)
+        self.assertEqual(self.tlb('k', 1), before)
+
+    def test_kernel_and_phys_agree(self):
+        for mid in ('k', 'kp'):
+            with self.subTest(mid=mid):
+                va, pa = self.page(mid)
+                # through the kernel address, back through the physical one (across the
+                # page boundary, unaligned)
+                self.write(mid, hex(va + 0xffd), '0011223344556677', 'kernel', cpu=1)
+                self.assertEqual(self.read(mid, hex(pa + 0xffc), 10, 'phys'),
+                                 '00001122334455667700')
+                # and the other way round, the address in decimal
+                self.write(mid, str(pa + 0x1800), 'feedface', 'phys')
+                self.assertEqual(self.read(mid, hex(va + 0x1800), 4, 'kernel'), 'feedface')
+                t = self.translate(mid, hex(va + 0x1800))
+                self.assertEqual(int(t['phys'], 16), pa + 0x1800)
+
+    def test_tlb_miss_then_hit(self):
+        va, _ = self.page('k')
+        self.assertEqual(self.daemon.post(self.m('k', '/cpus/0/tlb/flush')).status, 200)
+        c0 = self.tlb('k')['counters']
+        self.assertFalse(self.translate('k', hex(va))['tlb_hit'])
+        self.read('k', hex(va), 4, 'kernel')
+        c1 = self.tlb('k')['counters']
+        self.assertEqual((c1['misses'] - c0['misses'], c1['hits'] - c0['hits']), (1, 0))
+        self.assertTrue(self.translate('k', hex(va))['tlb_hit'])
+        self.read('k', hex(va + 16), 4, 'kernel')
+        c2 = self.tlb('k')['counters']
+        self.assertEqual((c2['misses'] - c1['misses'], c2['hits'] - c1['hits']), (0, 1))
+        # invlpg drops it: the next read misses again
+        r = self.daemon.post(self.m('k', '/cpus/0/tlb/invlpg?va=%s' % hex(va + 5)))
+        self.assertEqual(self.assertJson(r), {'cpu': 0, 'va': hex(va + 5)})
+        self.assertFalse(self.translate('k', hex(va))['tlb_hit'])
+        self.read('k', hex(va), 4, 'kernel')
+        c3 = self.tlb('k')['counters']
+        self.assertEqual((c3['misses'] - c2['misses'], c3['invlpgs'] - c2['invlpgs']), (1, 1))
+        # CPU 1 has its own TLB
+        self.assertEqual(self.daemon.post(self.m('k', '/cpus/1/tlb/flush')).status, 200)
+        self.assertTrue(self.translate('k', hex(va))['tlb_hit'])
+        self.assertFalse(self.translate('k', hex(va), cpu=1)['tlb_hit'])
+
+    def test_keep_global_686_vs_pae(self):
+        # the direct map is global on 686; on 686-pae (PTI) it is not
+        for mid, survives in (('k', True), ('kp', False)):
+            with self.subTest(mid=mid):
+                va, _ = self.page(mid)
+                self.read(mid, hex(va), 4, 'kernel')
+                entry = [e for e in self.tlb(mid)['entries']
+                         if int(e['va'], 16) <= va < int(e['va'], 16) + e['page_size']]
+                self.assertEqual(len(entry), 1)
+                self.assertEqual(entry[0]['global'], survives)
+                r = self.daemon.post(self.m(mid, '/commands'),
+                                     {'op': 'flush_tlb', 'keep_global': True})
+                self.assertEqual(self.assertJson(r)['result'], {'cpu': 0, 'keep_global': True})
+                self.assertEqual(self.translate(mid, hex(va))['tlb_hit'], survives)
+                self.daemon.post(self.m(mid, '/cpus/0/tlb/flush?keep_global=false'))
+                self.assertFalse(self.translate(mid, hex(va))['tlb_hit'])
+                self.assertEqual(self.tlb(mid)['entries'], [])
+
+    def test_write_to_kernel_text_faults_and_changes_nothing(self):
+        for mid in ('k', 'kp'):
+            with self.subTest(mid=mid):
+                t0 = self.translate(mid, '0xc1000000')
+                tlb0 = self.tlb(mid)
+                text0 = self.read(mid, '0x1000000', 16, 'phys')
+                j0 = len(self.journal(mid))
+                r = self.daemon.put(self.m(mid, '/memory'),
+                                    {'addr': '0xc1000000', 'data': '90' * 16, 'space': 'kernel'})
+                p = self.assertProblem(r, 422, 'page-fault')
+                self.assertIn('BUG: unable to handle page fault for address: c1000000',
+                              p['detail'])
+                self.assertIn('#PF: supervisor write access in kernel mode', p['detail'])
+                self.assertEqual(p['fault'], {'address': '0xc1000000', 'error_code': 3})
+                self.assertEqual(self.translate(mid, '0xc1000000'), t0)  # same A/D bits
+                self.assertEqual(self.tlb(mid), tlb0)
+                self.assertEqual(self.read(mid, '0x1000000', 16, 'phys'), text0)
+                self.assertEqual(len(self.journal(mid)), j0)
+                self.assertEqual(self.assertJson(self.daemon.get(self.m(mid, '/check'))),
+                                 {'ok': True, 'violations': []})
+
+    def test_bad_memory_input(self):
+        j0 = len(self.journal('k'))
+        tlb0 = self.tlb('k')
+        for q in ('addr=0xc0100000&len=16', 'addr=0xc0100000&space=kernel',
+                  'len=16&space=kernel', 'addr=0xc0100000&len=0&space=kernel',
+                  'addr=0xc0100000&len=65537&space=kernel', 'addr=0xc0100000&len=-1&space=phys',
+                  'addr=0xc0100000&len=16&space=user', 'addr=0xc0100000&len=16&space=',
+                  'addr=c0100000&len=16&space=kernel', 'addr=0x&len=16&space=kernel',
+                  'addr=-4096&len=16&space=phys', 'addr=0x100000000&len=16&space=kernel',
+                  'addr=0xfffffff0&len=32&space=kernel', 'addr=0x40000000&len=16&space=phys',
+                  'addr=0xffffffffffffffff&len=16&space=phys',
+                  'addr=0xc0100000&len=16&space=kernel&cpu=2',
+                  'addr=0xc0100000&len=16&space=kernel&cpu=x',
+                  'addr=0xc0100000&len=16&space=kernel&bogus=1',
+                  'addr=0x1000&len=16&space=kernel'):
+            with self.subTest(q=q):
+                self.assertProblem(self.daemon.get(self.m('k', '/memory?' + q)), 422)
+        for body in ({'addr': '0xc0100000', 'data': '0', 'space': 'kernel'},
+                     {'addr': '0xc0100000', 'data': 'zz', 'space': 'kernel'},
+                     {'addr': '0xc0100000', 'data': '', 'space': 'kernel'},
+                     {'addr': '0xc0100000', 'data': '00' * 65537, 'space': 'phys'},
+                     {'addr': '0xc0100000', 'data': '00', 'space': 'virtual'},
+                     {'addr': '0xc0100000', 'data': '00'},
+                     {'addr': '0x100000000', 'data': '00', 'space': 'kernel'},
+                     {'addr': 0xc0100000, 'data': '00', 'space': 'kernel', 'cpu': 2},
+                     {'addr': '0xc0100000', 'data': '00', 'space': 'kernel', 'len': 1},
+                     {'addr': '0xc0100000', 'data': 0, 'space': 'kernel'}, []):
+            with self.subTest(body=body):
+                self.assertProblem(self.daemon.put(self.m('k', '/memory'), body), 422)
+        for path in ('/translate', '/translate?va=0x100000000', '/translate?va=x',
+                     '/translate?va=0x1&cpu=2', '/translate?va=0x1&space=phys',
+                     '/translate?va=0x1&access=run', '/cpus/2/tlb', '/cpus/one/tlb',
+                     '/page-tables/kernel?format=pdf'):
+            with self.subTest(path=path):
+                self.assertProblem(self.daemon.get(self.m('k', path)), 422, 'invalid-argument')
+        for path in ('/cpus/0/tlb/invlpg', '/cpus/0/tlb/invlpg?va=0x100000000',
+                     '/cpus/2/tlb/flush', '/cpus/0/tlb/flush?keep_global=maybe'):
+            with self.subTest(path=path):
+                self.assertProblem(self.daemon.post(self.m('k', path)), 422, 'invalid-argument')
+        self.assertProblem(self.daemon.get('/v1/machines/nope/translate?va=0x1'), 404)
+        self.assertEqual(len(self.journal('k')), j0)
+        self.assertEqual(self.tlb('k'), tlb0)
+
+    def test_memory_cap(self):
+        va, pa = self.page('k', order=4)  # 64 KiB
+        data = bytes(range(256)).hex() * 256
+        self.write('k', hex(va), data, 'kernel')
+        self.assertEqual(self.read('k', hex(pa), 65536, 'phys'), data)
+        self.assertEqual(self.read('k', hex(va), 65536, 'kernel'), data)
+
+    def test_journal_of_memory_commands(self):
+        va, pa = self.page('k')
+        j0 = len(self.journal('k'))
+        self.read('k', hex(pa), 4, 'phys')  # changes nothing: not journaled
+        self.assertEqual(len(self.journal('k')), j0)
+        self.read('k', hex(va), 4, 'kernel')  # fills the TLB, sets A bits: journaled
+        j = self.journal('k')
+        self.assertEqual(len(j), j0 + 1)
+        self.assertEqual(j[-1]['command'], {'op': 'memory_read', 'addr': hex(va), 'len': 4,
+                                            'space': 'kernel', 'cpu': 0})
+        self.assertEqual(j[-1]['result']['data'], '00000000')
+
+    def test_page_tables_dump(self):
+        for mid, pae in (('k', False), ('kp', True)):
+            with self.subTest(mid=mid):
+                r = self.daemon.get(self.m(mid, '/page-tables/kernel'))
+                self.assertEqual((r.status, r.content_type), (200, 'text/plain'))
+                self.assertTrue(r.text.startswith('# Kernel half of swapper_pg_dir'), r.text[:80])
+                self.assertIn('## Part 2: merged leaf mappings', r.text)
+                j = self.assertJson(self.daemon.get(self.m(mid, '/page-tables/kernel?format=json')))
+                self.assertEqual(j['pae'], pae)
+                self.assertEqual(j, self.assertJson(self.daemon.get(
+                    self.m(mid, '/page-tables/kernel'), headers={'Accept': 'application/json'})))
+                self.assertEqual(j['ranges'][0]['va_start'], '0xc0000000')
+                self.assertTrue(any(e['kind'] == 'large' for e in j['entries']))
+                # the kernel text is read-only, the direct map above it read-write
+                text = [x for x in j['ranges'] if x['mapped']
+                        and int(x['va_start'], 16) <= 0xc1000000 < int(x['va_end'], 16)]
+                self.assertEqual(len(text), 1)
+                self.assertFalse(text[0]['flags']['rw'])
+                r = self.daemon.get(self.m(mid, '/page-tables/kernel'),
+                                    headers={'Accept': 'text/plain, application/json'})
+                self.assertEqual(r.content_type, 'text/plain')
+
+    def test_cpus(self):
+        cpus = self.assertJson(self.daemon.get(self.m('kp', '/cpus')))['cpus']
+        self.assertEqual([c['cpu'] for c in cpus], [0, 1])
+        for c in cpus:
+            self.assertEqual(c['cr0'], {'pg': True, 'wp': True})
+            self.assertEqual(c['cr4'], {'pse': True, 'pae': True, 'pge': True})
+            self.assertEqual(c['efer'], {'nxe': True})
+            self.assertRegex(c['cr3'], HEX)
+            self.assertEqual(c['capacity'], {'small': 64, 'large': 8})
+
+
+class RestartPagingTest(PagingBase):
+    """boot_continue, memory_write, memory reads, invlpg and flush_tlb come back after a
+    restart: the machine is re-created stopped where its config says, and the journal runs."""
+    daemon = None
+
+    @classmethod
+    def setUpClass(cls):  # no shared daemon: the test starts its own two
+        pass
+
+    def snapshot(self, d, va, pa):
+        m = '/v1/machines/rp'
+        get = lambda p: d.get(m + p).json()  # noqa: E731
+        return {'machine': get(''), 'cpus': get('/cpus'), 'tlb0': get('/cpus/0/tlb'),
+                'tlb1': get('/cpus/1/tlb'),
+                'translate': [get('/translate?va=%s&cpu=%d' % (hex(va + o), c))
+                              for o in (0, 0x1000, 0x400000) for c in (0, 1)],
+                'phys': get('/memory?addr=%s&len=8192&space=phys' % hex(pa)),
+                'dump': d.get(m + '/page-tables/kernel').text,
+                'zoneinfo': d.get(m + '/proc/zoneinfo').text,
+                'dmesg': d.get(m + '/dmesg').text,
+                'journal': get('/journal')}
+
+    def test_restart_replays_paging(self):
+        d = Daemon()
+        self.addCleanup(d.kill)
+        d.start()
+        m = '/v1/machines/rp'
+        self.assertEqual(d.post('/v1/machines', {
+            'name': 'rp', 'mem': '1G', 'cpus': 2, 'tlb_entries': 32,
+            'boot': {'stop_after': 'paging_enabled'}}).status, 201)
+        self.assertEqual(d.post(m + '/memory', None).status, 405)
+        r = d.put(m + '/memory', {'addr': '0xc0100000', 'data': 'abcd', 'space': 'kernel'})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(d.post(m + '/boot/continue', {'until': 'final_page_tables'}).status,
+                         200)
+        self.assertEqual(d.post(m + '/commands', {'op': 'boot_continue'}).status, 200)
+        r = d.post(m + '/pages', {'gfp': 'GFP_KERNEL|__GFP_ZERO', 'order': 1})
+        self.assertEqual(r.status, 201, r)
+        va, pa = int(r.json()['address'], 16), int(r.json()['phys'], 16)
+        for body in ({'addr': hex(va + 10), 'data': 'c0ffee', 'space': 'kernel', 'cpu': 1},
+                     {'addr': hex(pa + 0x1000), 'data': '0badf00d', 'space': 'phys'}):
+            self.assertEqual(d.put(m + '/memory', body).status, 200)
+        for q in ('addr=%s&len=4&space=kernel' % hex(va + 0x1000),
+                  'addr=%s&len=4&space=kernel&cpu=1' % hex(va + 0x400000),
+                  'addr=%s&len=4&space=kernel' % hex(va + 0x400000)):
+            self.assertEqual(d.get(m + '/memory?' + q).status, 200)
+        self.assertEqual(d.post(m + '/cpus/1/tlb/invlpg?va=%s' % hex(va)).status, 200)
+        self.assertEqual(d.post(m + '/cpus/0/tlb/flush?keep_global=true').status, 200)
+        r = d.post(m + '/commands', [{'op': 'memory_read', 'addr': hex(va), 'len': 8,
+                                      'space': 'kernel'},
+                                     {'op': 'invlpg', 'va': hex(va + 0x400000), 'cpu': 0},
+                                     {'op': 'flush_tlb', 'cpu': 1}])
+        self.assertEqual(r.status, 200, r)
+        # a failed allocation, journaled with its error, is replayed too
+        for _ in range(64):
+            if d.post(m + '/pages', {'gfp': 'GFP_DMA|__GFP_NOWARN', 'order': 10}).status == 409:
+                break
+        before = self.snapshot(d, va, pa)
+        self.assertEqual(before['machine']['phase'], 'buddy')
+        self.assertTrue(before['phys']['data'].startswith('00000000000000000000c0ffee'))
+        self.assertNotEqual(before['tlb0']['counters'], before['tlb1']['counters'])
+        code = d.stop()
+        self.assertEqual(code, 0, d.log())
+
+        d2 = Daemon(db=d.db)
+        self.addCleanup(d2.kill)
+        d2.start()
+        try:
+            after = self.snapshot(d2, va, pa)
+            for k in before:
+                self.assertEqual(after[k], before[k], k)
+            n = len(before['journal']['entries'])
+            with open(d2.log_path, encoding='utf-8', errors='replace') as f:
+                self.assertIn('rp restored: %d command(s) replayed, 0 failed, 0 mismatched' % n,
+                              f.read())
+            self.assertEqual(d2.get(m + '/check').status, 200)
+        finally:
+            code = d2.stop()
+            sys.stderr.write('--- mm32d log (restart paging) ---\n%s\n%s\n' % (d.log(), d2.log()))
+        self.assertEqual(code, 0)
+
 if __name__ == '__main__':
     import faulthandler
     # Last resort if something hangs: dump the stacks and exit; PDEATHSIG takes the daemons.
