@@ -487,7 +487,7 @@ START_TEST(exhaustion_is_enospc)
 		api_text_free(&t);
 		/* refused by validation: nothing to journal, nothing written */
 		ck_assert_int_eq(
-			api_command_exec_text(m, "{\"op\":\"alloc_pages\"}", 22, &t, &journal, &e),
+			api_command_exec_text(m, "{\"op\":\"alloc_pages\"}", 20, &t, &journal, &e),
 			-EINVAL);
 		ck_assert(!journal);
 		ck_assert_uint_eq(t.len, 0);
