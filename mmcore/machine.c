@@ -1048,6 +1048,11 @@ int mm_machine_phase(const struct mm_machine *m)
 	return m->phase;
 }
 
+bool mm_machine_tainted(const struct mm_machine *m)
+{
+	return m->tainted;
+}
+
 int mm_need_phase(const struct mm_machine *m, int phase, const char *what, struct mm_error *err)
 {
 	if (m->tainted)
@@ -1088,12 +1093,13 @@ int mm_boot_continue(struct mm_machine *m, int until, struct mm_error *err)
 				    "phase '%s' is already done (the machine is after '%s')",
 				    mm_boot_phase_name(until), mm_boot_phase_name(m->phase));
 	r = boot_to(m, until, err);
-	if (r) {
+	if (r) { /* cannot happen: mm_machine_create() booted this configuration through */
 		m->tainted = true;
 		snprintf(m->diag, sizeof(m->diag), "boot failed in phase '%s': %.180s",
 			 mm_boot_phase_name(m->phase + 1), err ? err->msg : "");
+		return mm_set_error(err, -EFAULT, "%s", m->diag);
 	}
-	return r;
+	return 0;
 }
 
 int mm_machine_create(const struct mm_config *cfg, struct mm_machine **ret, struct mm_error *err)
@@ -1105,6 +1111,21 @@ int mm_machine_create(const struct mm_config *cfg, struct mm_machine **ret, stru
 	r = validate_config(cfg, err);
 	if (r)
 		return r;
+	/* a machine that stops early must be able to finish: boot a scratch copy through
+	 * (the boot is deterministic), so boot_continue cannot meet a bad configuration */
+	if (cfg->stop_after < MM_PHASE_BUDDY) {
+		struct mm_config *full = host_calloc(1, sizeof(*full));
+
+		if (!full)
+			return mm_set_error(err, -ENOMEM, "out of host memory for the machine");
+		*full = *cfg;
+		full->stop_after = MM_PHASE_BUDDY;
+		r = mm_machine_create(full, &m, err);
+		host_free(full);
+		if (r)
+			return r;
+		mm_machine_destroy(m);
+	}
 	m = host_calloc(1, sizeof(*m));
 	if (!m)
 		return mm_set_error(err, -ENOMEM, "out of host memory for the machine");

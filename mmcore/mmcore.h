@@ -123,10 +123,13 @@ const char *mm_boot_phase_name(int phase);
 int mm_boot_phase_parse(const char *name);
 /* The last phase the machine completed. */
 int mm_machine_phase(const struct mm_machine *m);
+/* True once an invariant broke or a boot step failed: every changing call is -EFAULT. */
+bool mm_machine_tainted(const struct mm_machine *m);
 /*
  * Go on booting through @until (a phase after the current one; -1: the next phase).
- * -EINVAL for a phase already reached. A boot step that fails leaves the machine tainted
- * (-EFAULT from then on), as a kernel that panics during boot.
+ * -EINVAL for a phase already reached. mm_machine_create() of a machine that stops early
+ * boots a scratch copy of its configuration through first and refuses what would not
+ * boot, so a boot step cannot fail here; if one did, the machine is tainted (-EFAULT).
  * Calls that need a later phase than the machine has reached fail with -EAGAIN and a
  * message naming the phase they need.
  */

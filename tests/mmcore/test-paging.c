@@ -123,6 +123,23 @@ START_TEST(phases_686)
 }
 END_TEST
 
+/* A configuration that cannot boot is refused at creation even when the machine would
+ * stop before the failing step. */
+START_TEST(stopped_machine_must_boot)
+{
+	struct mm_config cfg;
+	struct mm_error err = {0};
+
+	mm_config_init(&cfg, false);
+	cfg.mem = 256u << 20;
+	cfg.stop_after = MM_PHASE_PAGING_ENABLED;
+	strcpy(cfg.cmdline, "vmalloc=1000M");
+	ck_assert_int_eq(mm_machine_create(&cfg, &m, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "vmalloc"));
+	ck_assert_ptr_null(m);
+}
+END_TEST
+
 START_TEST(phases_pae)
 {
 	phases(true);
@@ -522,6 +539,7 @@ Suite *test_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, phases_686);
 	tcase_add_test(tc, phases_pae);
+	tcase_add_test(tc, stopped_machine_must_boot);
 	tcase_add_test(tc, translations_686);
 	tcase_add_test(tc, translations_pae);
 	tcase_add_test(tc, memory_access);
