@@ -6,7 +6,8 @@
  *  - min/low/high: exactly the kernel's formula applied to mm32's own managed counts (as
  *    they were when the initcalls ran: managed minus what dmesg says was freed after),
  *    and within 1 % of the real kernel's; protection: exactly the formula;
- *  - pcp high and batch equal; MemTotal within 0.5 %;
+ *  - pcp high and batch equal; MemTotal within 0.5 %; DirectMap equal (or one run-time
+ *    split more in the real one);
  *  - /proc/zoneinfo has the real file's lines in the same order (numbers aside);
  *  - layout: high_memory, max_low_pfn, max_pfn, VMALLOC_START/END equal.
  * The checker runs in every teardown.
@@ -273,6 +274,22 @@ START_TEST(oracle_boot)
 
 		ck_assert_msg(labs(mt - rt) * 1000 <= rt * 5, "%s MemTotal %ld, real %ld", dir, mt,
 			      rt);
+	}
+
+	/* DirectMap: the page sizes of the direct map as the tables show them. Equal, or the
+	 * real one has one more large page split, for a page a module or BPF program made
+	 * read-only at run time (the captures of machines with less than 1 GiB) */
+	{
+		const char *big = cfg.pae ? "DirectMap2M" : "DirectMap4M";
+		long m4k = oracle_meminfo(mmi, "DirectMap4k"),
+		     r4k = oracle_meminfo(rm, "DirectMap4k");
+		long mbig = oracle_meminfo(mmi, big), rbig = oracle_meminfo(rm, big);
+		long large_kb = cfg.pae ? 2048 : 4096;
+
+		ck_assert_msg(m4k + mbig == r4k + rbig, "%s DirectMap total %ld, real %ld", dir,
+			      m4k + mbig, r4k + rbig);
+		ck_assert_msg(m4k == r4k || (m4k + large_kb - 4 <= r4k && r4k <= m4k + large_kb),
+			      "%s DirectMap4k %ld, real %ld", dir, m4k, r4k);
 	}
 
 	/* zoneinfo line structure, numbers aside */
