@@ -202,7 +202,9 @@ int mm_alloc_pages(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigne
 				    "GFP mask %#x combines zone modifiers the kernel rejects "
 				    "(GFP_ZONE_BAD)",
 				    gfp);
-	pfn = __alloc_pages(m, gfp, order, cpu, &forever);
+	pfn = order ? PFN_NIL : alloc_page_fast(m, gfp, cpu);
+	if (pfn == PFN_NIL)
+		pfn = __alloc_pages(m, gfp, order, cpu, &forever);
 	if (pfn == PFN_NIL) {
 		mm_gfp_format(gfp, mask, sizeof(mask));
 		if (forever)
@@ -289,9 +291,18 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 {
 	unsigned int alloc_order;
 	int r;
+
 	if (m->phase < MM_PHASE_BUDDY)
 		return mm_need_phase(m, MM_PHASE_BUDDY, "the page allocator", err);
-
+	/* an order-0 page with one reference, as alloc_pages() gave it: straight to pcp */
+	if (!order && cpu < m->pgdat.nr_cpus && pfn < m->layout.max_pfn &&
+	    (m->pgstate[pfn] & (PGS_ALLOC_MASK | PGS_PCP)) == 1 && m->mem_map[pfn]._refcount == 1 &&
+	    m->mem_map[pfn]._mapcount == -1 && !PageReserved(&m->mem_map[pfn])) {
+		if (freed)
+			*freed = true;
+		free_page_fast(m, pfn, cpu);
+		return 0;
+	}
 	if (cpu >= m->pgdat.nr_cpus)
 		return mm_set_error(err, -EINVAL, "cpu %u does not exist (the machine has %u)", cpu,
 				    m->pgdat.nr_cpus);
