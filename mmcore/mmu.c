@@ -142,8 +142,7 @@ static int mmu_lookup(const struct mm_machine *m, unsigned int cpu, uint32_t va,
 			return fault(va, access, fault_code(&c->cr, true, false, access), err);
 		x->te = te;
 		if (access != MM_ACCESS_WRITE || te->dirty) {
-			x->phys =
-				((uint64_t)te->pfn << PAGE_SHIFT) | (va & ((1u << te->shift) - 1));
+			x->phys = tlb_phys(te, va);
 			return 0;
 		}
 		/* a write through a clean entry: the CPU walks to set the dirty bit */
@@ -208,7 +207,7 @@ int mm_translate(const struct mm_machine *m, unsigned int cpu, uint32_t va, int 
 	out->tlb_hit = te != NULL;
 	if (te) {
 		out->ok = allowed(&c->cr, te->rw, te->nx, access);
-		out->phys = ((uint64_t)te->pfn << PAGE_SHIFT) | (va & ((1u << te->shift) - 1));
+		out->phys = tlb_phys(te, va);
 		out->page_size = 1u << te->shift;
 		out->rw = te->rw;
 		out->user = te->user;
@@ -359,7 +358,7 @@ static inline bool tlb_hit_fast(struct mm_machine *m, unsigned int cpu, int spac
 		return false;
 	if (write && (!te->dirty || (!te->rw && c->cr.wp)))
 		return false;
-	*pa = ((uint64_t)te->pfn << PAGE_SHIFT) | (addr & ((1u << te->shift) - 1));
+	*pa = tlb_phys(te, (uint32_t)addr);
 	if (*pa + len > m->ram_size)
 		return false;
 	tlb_touch(&c->tlb, te);

@@ -62,6 +62,12 @@ static inline struct tlb_entry *tlb_peek(const struct tlb *t, uint32_t va)
 	return NULL;
 }
 
+/* The physical address @e translates @va to. */
+static inline uint64_t tlb_phys(const struct tlb_entry *e, uint32_t va)
+{
+	return ((uint64_t)e->pfn << PAGE_SHIFT) | (va & ((1u << e->shift) - 1));
+}
+
 /* A use of @e: it becomes the most recently used of its set. */
 static inline void tlb_touch(struct tlb *t, struct tlb_entry *e)
 {
