@@ -31,6 +31,9 @@ static const struct api_problem_type problem_types[] = {
 	{-EOPNOTSUPP, 405, "method-not-allowed", "Method not allowed"},
 	{-EMEDIUMTYPE, 415, "unsupported-media-type", "Unsupported media type"},
 	{-EIO, 500, "storage-error", "Storage error"},
+	/* access (api/server.c) */
+	{-ENOKEY, 401, "unauthorized", "Unauthorized"},
+	{-EDQUOT, 429, "too-many-requests", "Too many requests"},
 };
 
 static const struct api_problem_type problem_internal = {0, 500, "internal-error",

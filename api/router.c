@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include "commands.h"
+#include "metrics.h"
 #include "problem.h"
 #include "router.h"
 
@@ -1212,6 +1213,24 @@ static int h_journal(struct ctx *c, struct api_reply *out, struct mm_error *err)
 	return reply_json(out, 200, json_pack("{s:o}", "entries", entries), err);
 }
 
+/* ---- /metrics ------------------------------------------------------------------------ */
+
+static int h_metrics(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	struct api_text t = {0};
+	int r = api_metrics_render(c->host, c->host->metrics, &t, err);
+
+	if (r < 0) {
+		api_text_free(&t);
+		return r;
+	}
+	out->status = 200;
+	out->json_text = t.data;
+	out->json_text_len = t.len;
+	out->content_type = API_METRICS_CONTENT_TYPE;
+	return 0;
+}
+
 /* ---- the table ------------------------------------------------------------------------- */
 
 struct route {
@@ -1226,6 +1245,7 @@ struct route {
 static const struct route routes[] = {
 	{"v1/health", M_GET, false, false, h_health},
 	{"v1/version", M_GET, false, false, h_version},
+	{"metrics", M_GET, false, false, h_metrics},
 	{"v1/machines", M_GET, false, false, h_list},
 	{"v1/machines", M_POST, false, true, h_create},
 	{"v1/machines/*", M_GET, true, false, h_machine},
@@ -1366,6 +1386,7 @@ static int dispatch(struct ctx *c, struct api_reply *out, struct mm_error *err)
 	}
 	c->cap[0] = cap[0];
 	c->cap[1] = cap[1];
+	out->route = rt->pattern;
 
 	if (req->body_too_large)
 		return api_error(err, -E2BIG,

@@ -81,6 +81,7 @@ struct api_host_ops {
 struct api_host {
 	const struct api_host_ops *ops;
 	void *data;
+	struct api_metrics *metrics; /* request counters for GET /metrics; may be NULL */
 };
 
 /* What to answer: a JSON document or text, with a status and maybe a few headers. */
@@ -93,6 +94,9 @@ struct api_reply {
 	bool problem;	    /* json is application/problem+json */
 	char allow[48];	    /* for 405: "GET, HEAD, POST" */
 	char location[128]; /* for 201 */
+	const char *route;  /* the matched route's pattern (static), NULL when none matched */
+	/* static; when set, the Content-Type of json_text, which then holds another text */
+	const char *content_type;
 };
 
 void api_reply_finish(struct api_reply *r);
