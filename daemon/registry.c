@@ -196,8 +196,8 @@ static int host_create(void *data, const char *name, const struct mm_config *cfg
 	}
 	pthread_mutex_lock(&mc->lock);
 	pthread_rwlock_unlock(&reg->lock);
-	log_info("machine %s created (mem %llu, %s, %u cpu)", id, (unsigned long long)cfg->mem,
-		 cfg->pae ? "pae" : "686", cfg->cpus);
+	log_machine(LOG_LEVEL_INFO, id, "machine %s created (mem %llu, %s, %u cpu)", id,
+		    (unsigned long long)cfg->mem, cfg->pae ? "pae" : "686", cfg->cpus);
 	*ret = (struct api_lease){.id = mc->id, .m = mc->m, .handle = mc};
 	return 0;
 fail:
@@ -247,7 +247,7 @@ static int host_delete(void *data, const char *id, struct mm_error *err)
 	reg->n--;
 	pthread_rwlock_unlock(&reg->lock);
 	pthread_mutex_unlock(&mc->lock);
-	log_info("machine %s deleted", mc->id);
+	log_machine(LOG_LEVEL_INFO, mc->id, "machine %s deleted", mc->id);
 	machine_free(mc);
 	return 0;
 }
@@ -480,10 +480,11 @@ static int replay_batch(void *data, int64_t first_seq, int64_t n, const char *ti
 
 	ctx->mc->next_seq = first_seq + (n > 0 ? n : 1);
 	if (split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0) {
-		log_error("machine %s: journal entries %lld..%lld are not %lld commands and "
-			  "results; skipped",
-			  ctx->mc->id, (long long)first_seq, (long long)(first_seq + n - 1),
-			  (long long)n);
+		log_machine(LOG_LEVEL_ERROR, ctx->mc->id,
+			    "machine %s: journal entries %lld..%lld are not %lld commands and "
+			    "results; skipped",
+			    ctx->mc->id, (long long)first_seq, (long long)(first_seq + n - 1),
+			    (long long)n);
 		ctx->failed += n > 0 ? (unsigned long)n : 1;
 		return 0;
 	}
@@ -497,18 +498,21 @@ static int replay_batch(void *data, int64_t first_seq, int64_t n, const char *ti
 		if (api_command_exec_text(ctx->mc->m, c[i].text, c[i].len, &got, &journaled, &err) <
 			    0 &&
 		    !journaled) {
-			log_error("machine %s: replaying journal entry %lld failed: %s",
-				  ctx->mc->id, (long long)(first_seq + i), err.msg);
+			log_machine(LOG_LEVEL_ERROR, ctx->mc->id,
+				    "machine %s: replaying journal entry %lld failed: %s",
+				    ctx->mc->id, (long long)(first_seq + i), err.msg);
 			ctx->failed++;
 			continue;
 		}
 		ctx->replayed++;
 		if (!same_result(&got, &r[i])) {
-			log_warn("machine %s: journal entry %lld replayed to a different result: "
-				 "%.*s instead of %.*s",
-				 ctx->mc->id, (long long)(first_seq + i),
-				 (int)(got.len > 200 ? 200 : got.len), got.data ? got.data : "",
-				 (int)(r[i].len > 200 ? 200 : r[i].len), r[i].text);
+			log_machine(
+				LOG_LEVEL_WARN, ctx->mc->id,
+				"machine %s: journal entry %lld replayed to a different result: "
+				"%.*s instead of %.*s",
+				ctx->mc->id, (long long)(first_seq + i),
+				(int)(got.len > 200 ? 200 : got.len), got.data ? got.data : "",
+				(int)(r[i].len > 200 ? 200 : r[i].len), r[i].text);
 			ctx->mismatched++;
 		}
 	}
@@ -554,8 +558,9 @@ static int load_machine(struct registry *reg, const struct stored *s, struct mm_
 		api_error(err, r, "cannot register");
 		goto fail;
 	}
-	log_info("machine %s restored: %lu command(s) replayed, %lu failed, %lu mismatched", s->id,
-		 ctx.replayed, ctx.failed, ctx.mismatched);
+	log_machine(LOG_LEVEL_INFO, s->id,
+		    "machine %s restored: %lu command(s) replayed, %lu failed, %lu mismatched",
+		    s->id, ctx.replayed, ctx.failed, ctx.mismatched);
 	return 0;
 fail:
 	machine_free(ctx.mc);
@@ -574,8 +579,9 @@ int registry_load(struct registry *reg, struct mm_error *err)
 		struct mm_error e = {0};
 
 		if (!api_name_valid(ctx.v[i].id) || load_machine(reg, &ctx.v[i], &e) < 0)
-			log_error("machine %s could not be restored: %s", ctx.v[i].id,
-				  e.msg[0] ? e.msg : "invalid id");
+			log_machine(LOG_LEVEL_ERROR, ctx.v[i].id,
+				    "machine %s could not be restored: %s", ctx.v[i].id,
+				    e.msg[0] ? e.msg : "invalid id");
 	}
 	for (size_t i = 0; i < ctx.n; i++) {
 		free(ctx.v[i].id);
