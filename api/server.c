@@ -3,31 +3,63 @@
  * server.c - libmicrohttpd glue (see server.h).
  *
  * The access handler follows libmicrohttpd's contract:
- *  1. first call: allocate the per-request state into *req_cls and return MHD_YES; no
- *     response is ever queued here;
- *  2. calls with upload data: append it (up to max_body; beyond, drop it and remember),
- *     set *upload_data_size = 0, return MHD_YES;
- *  3. the call without upload data: route, queue the response, destroy it at once.
+ *  1. first call: allocate the per-request state into *req_cls, decide whether the
+ *     request is refused (rate limit, token), return MHD_YES; no response is ever queued
+ *     here;
+ *  2. calls with upload data: append it (up to max_body; beyond, or for a refused request,
+ *     drop it and remember), set *upload_data_size = 0, return MHD_YES;
+ *  3. the call without upload data: answer the refusal, or route, queue the response, and
+ *     destroy it at once.
  * Per-request state is freed in NOTIFY_COMPLETED, which also reports the request. Errors
  * are always answered with a problem body; MHD_NO (which drops the connection) is only
  * returned when not even the per-request state could be allocated.
+ *
+ * Shared state: the limits are atomics, read once per request; the tokens are guarded by
+ * a rwlock (written only by api_server_set_limits()); counters are atomics.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
+#include "metrics.h"
 #include "problem.h"
+#include "ratelimit.h"
 #include "server.h"
 
-struct api_server {
+/* One libmicrohttpd daemon: the @cls of its callbacks. */
+struct listener {
+	struct api_server *srv;
 	struct MHD_Daemon *mhd;
+	bool local;	 /* a UNIX socket */
+	int quiesced_fd; /* the listening socket, ours to close after MHD_quiesce_daemon() */
+};
+
+struct api_server {
+	struct listener l[API_LISTENERS_MAX];
+	size_t n;
 	struct api_host host;
-	struct api_server_options opts;
+	struct api_server_options opts; /* callbacks and threads; limits below */
+	struct api_ratelimit *rl;
+	/* limits, changed by api_server_set_limits(), read with __atomic_load_n() */
+	size_t max_body;
+	unsigned int max_connections, rate_limit, rate_burst;
+	pthread_rwlock_t tokens_lock;
+	char **tokens;
+	size_t ntokens;
+	/* counters */
+	unsigned int connections;
+	unsigned int in_flight;
+	bool stopping;
 };
 
 struct request {
@@ -40,7 +72,16 @@ struct request {
 	struct api_query_arg *query; /* pointers owned by libmicrohttpd, valid for the request */
 	size_t nquery, query_cap;
 	bool query_oom;
+	int refused;		  /* 0, or -EDQUOT (rate limit) or -ENOKEY (token) */
+	unsigned int retry_after; /* for -EDQUOT */
+	const char *auth_error;	  /* for -ENOKEY: NULL, "invalid_request", "invalid_token" */
+	const char *route;	  /* the route that answered (static), for /metrics */
 };
+
+static unsigned int load_uint(const unsigned int *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
 
 static double ms_since(const struct timespec *t0)
 {
@@ -98,8 +139,16 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 	return MHD_YES;
 }
 
+/* After SIGTERM, every answer closes its connection: keep-alive must not hold the stop. */
+static bool close_if_stopping(struct api_server *srv, struct MHD_Response *resp)
+{
+	if (!__atomic_load_n(&srv->stopping, __ATOMIC_RELAXED))
+		return true;
+	return MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
+}
+
 /* The serialized reply: JSON plus a final newline, or the text body. */
-static struct MHD_Response *make_response(struct api_reply *rep)
+static struct MHD_Response *make_response(struct api_server *srv, struct api_reply *rep)
 {
 	struct MHD_Response *resp;
 	const char *ctype = NULL;
@@ -133,7 +182,7 @@ static struct MHD_Response *make_response(struct api_reply *rep)
 			return NULL;
 		rep->json_text = NULL;
 		rep->json_text_len = 0;
-		ctype = "application/json";
+		ctype = rep->content_type ? rep->content_type : "application/json";
 	} else if (rep->text.data) {
 		resp = MHD_create_response_from_buffer(rep->text.len, rep->text.data,
 						       MHD_RESPMEM_MUST_COPY);
@@ -148,7 +197,8 @@ static struct MHD_Response *make_response(struct api_reply *rep)
 	    (rep->location[0] &&
 	     MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, rep->location) == MHD_NO) ||
 	    (rep->allow[0] &&
-	     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow) == MHD_NO)) {
+	     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow) == MHD_NO) ||
+	    !close_if_stopping(srv, resp)) {
 		MHD_destroy_response(resp);
 		return NULL;
 	}
@@ -173,11 +223,196 @@ static enum MHD_Result queue_static_oom(struct MHD_Connection *conn, struct requ
 	return ret;
 }
 
+/* ---- access ------------------------------------------------------------------------------ */
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Who the rate limit counts this request against: the uid on a UNIX socket, else the IP
+ * address (an IPv6 client has a whole /64: one host, many addresses). */
+static void client_key(const struct listener *lc, struct MHD_Connection *conn, char *key,
+		       size_t size)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	snprintf(key, size, "unknown");
+	if (lc->local) {
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci && getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
+			snprintf(key, size, "uid:%u", (unsigned int)cr.uid);
+		return;
+	}
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr)
+		return;
+	if (ci->client_addr->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ci->client_addr;
+
+		inet_ntop(AF_INET, &in->sin_addr, key, (socklen_t)size);
+	} else if (ci->client_addr->sa_family == AF_INET6) {
+		struct in6_addr a = ((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr;
+		char buf[INET6_ADDRSTRLEN];
+
+		if (IN6_IS_ADDR_V4MAPPED(&a)) {
+			inet_ntop(AF_INET, &a.s6_addr[12], key, (socklen_t)size);
+			return;
+		}
+		memset(&a.s6_addr[8], 0, 8);
+		inet_ntop(AF_INET6, &a, buf, sizeof(buf));
+		snprintf(key, size, "%s/64", buf);
+	}
+}
+
+/* Equal, in a time that depends on the lengths only. */
+static bool token_equal(const char *given, size_t len, const char *token)
+{
+	size_t tlen = strlen(token);
+	unsigned char d = len != tlen;
+
+	for (size_t i = 0; i < len; i++)
+		d |= (unsigned char)given[i] ^ (unsigned char)token[i % tlen];
+	return d == 0;
+}
+
+/* "Bearer <token>" against the tokens. 0; or -ENOKEY with @rq->auth_error set. */
+static int check_token(struct api_server *srv, struct MHD_Connection *conn, struct request *rq)
+{
+	const char *auth =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	bool ok = false;
+	size_t len;
+
+	if (!auth)
+		return -ENOKEY; /* no credentials at all: no error code (RFC 6750 3.1) */
+	auth += strspn(auth, " \t");
+	if (strncasecmp(auth, "Bearer", 6) || (auth[6] != ' ' && auth[6] != '\t')) {
+		rq->auth_error = "invalid_request";
+		return -ENOKEY;
+	}
+	auth += 6;
+	auth += strspn(auth, " \t");
+	len = strcspn(auth, " \t");
+	if (len == 0 || auth[len + strspn(auth + len, " \t")]) {
+		rq->auth_error = "invalid_request";
+		return -ENOKEY;
+	}
+	pthread_rwlock_rdlock(&srv->tokens_lock);
+	for (size_t i = 0; i < srv->ntokens; i++)
+		ok |= token_equal(auth, len, srv->tokens[i]);
+	pthread_rwlock_unlock(&srv->tokens_lock);
+	if (ok)
+		return 0;
+	rq->auth_error = "invalid_token";
+	return -ENOKEY;
+}
+
+static bool needs_token(struct api_server *srv, const struct listener *lc, const char *method,
+			const char *url)
+{
+	bool any;
+
+	if (lc->local)
+		return false;
+	if ((!strcmp(method, "GET") || !strcmp(method, "HEAD")) &&
+	    (!strcmp(url, "/v1/health") || !strcmp(url, "/v1/health/")))
+		return false;
+	pthread_rwlock_rdlock(&srv->tokens_lock);
+	any = srv->ntokens > 0;
+	pthread_rwlock_unlock(&srv->tokens_lock);
+	return any;
+}
+
+/* Decide, when the headers are in, whether the request is refused (server.h: 2 and 3). */
+static void check_access(const struct listener *lc, struct MHD_Connection *conn, struct request *rq,
+			 const char *method, const char *url)
+{
+	struct api_server *srv = lc->srv;
+	unsigned int rate = load_uint(&srv->rate_limit);
+
+	if (rate) {
+		char key[64];
+
+		client_key(lc, conn, key, sizeof(key));
+		if (!api_ratelimit_take(srv->rl, key, now_s(), rate, load_uint(&srv->rate_burst),
+					&rq->retry_after)) {
+			rq->refused = -EDQUOT;
+			return;
+		}
+	}
+	if (needs_token(srv, lc, method, url))
+		rq->refused = check_token(srv, conn, rq);
+}
+
+/* The answer to a refused request: 429 with Retry-After, or 401 with WWW-Authenticate. */
+static enum MHD_Result queue_refusal(struct api_server *srv, struct MHD_Connection *conn,
+				     struct request *rq, const char *url)
+{
+	const struct api_problem_type *pt = api_problem_lookup(rq->refused);
+	struct MHD_Response *resp;
+	char detail[160], hdr[96];
+	enum MHD_Result ret;
+	json_t *p;
+	char *s;
+
+	if (rq->refused == -EDQUOT) {
+		snprintf(detail, sizeof(detail),
+			 "more than %u requests per second (bursts of %u) from your address; "
+			 "retry in %u s",
+			 load_uint(&srv->rate_limit), load_uint(&srv->rate_burst), rq->retry_after);
+		snprintf(hdr, sizeof(hdr), "%u", rq->retry_after);
+	} else {
+		snprintf(detail, sizeof(detail), "%s",
+			 !rq->auth_error ? "this server needs a bearer token: send "
+					   "'Authorization: Bearer <token>'"
+			 : !strcmp(rq->auth_error, "invalid_token")
+				 ? "the bearer token is not one this server accepts"
+				 : "the Authorization header is not 'Bearer <token>'");
+		snprintf(hdr, sizeof(hdr), "Bearer realm=\"mm32d\"%s%s%s",
+			 rq->auth_error ? ", error=\"" : "", rq->auth_error ? rq->auth_error : "",
+			 rq->auth_error ? "\"" : "");
+	}
+	p = api_problem_new(rq->refused, detail, url);
+	s = p ? json_dumps(p, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(p);
+	if (!s)
+		return queue_static_oom(conn, rq);
+	resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(s);
+		return queue_static_oom(conn, rq);
+	}
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				    "application/problem+json") == MHD_NO ||
+	    MHD_add_response_header(resp,
+				    rq->refused == -EDQUOT ? MHD_HTTP_HEADER_RETRY_AFTER
+							   : MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+				    hdr) == MHD_NO ||
+	    !close_if_stopping(srv, resp)) {
+		MHD_destroy_response(resp);
+		return queue_static_oom(conn, rq);
+	}
+	rq->status = pt->status;
+	ret = MHD_queue_response(conn, pt->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ---- libmicrohttpd's callbacks --------------------------------------------------------- */
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
 				 const char *method, const char *version, const char *upload_data,
 				 size_t *upload_data_size, void **req_cls)
 {
-	struct api_server *srv = cls;
+	struct listener *lc = cls;
+	struct api_server *srv = lc->srv;
 	struct request *rq = *req_cls;
 	struct api_request req;
 	struct api_reply rep;
@@ -192,11 +427,18 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		rq->method = strdup(method);
 		rq->url = strdup(url);
 		*req_cls = rq;
+		__atomic_add_fetch(&srv->in_flight, 1, __ATOMIC_RELAXED);
+		api_metrics_in_flight(srv->host.metrics, 1);
+		check_access(lc, conn, rq, method, url);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		int r = body_append(rq, upload_data, *upload_data_size, srv->opts.max_body);
+		int r = 0;
 
+		/* a refused request's body is read and dropped: the connection stays usable */
+		if (!rq->refused)
+			r = body_append(rq, upload_data, *upload_data_size,
+					__atomic_load_n(&srv->max_body, __ATOMIC_RELAXED));
 		*upload_data_size = 0;
 		/* out of host memory while buffering: answer like an oversized body, with 503 */
 		if (r < 0) {
@@ -208,6 +450,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		}
 		return MHD_YES;
 	}
+	if (rq->refused)
+		return queue_refusal(srv, conn, rq, url);
 	if (rq->status == 503)
 		return queue_static_oom(conn, rq);
 	rq->nquery = 0;
@@ -229,7 +473,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		.body_too_large = rq->too_large,
 	};
 	api_dispatch(&srv->host, &req, &rep);
-	resp = make_response(&rep);
+	rq->route = rep.route;
+	resp = make_response(srv, &rep);
 	if (!resp) {
 		api_reply_finish(&rep);
 		return queue_static_oom(conn, rq);
@@ -244,20 +489,61 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	struct api_server *srv = cls;
+	struct listener *lc = cls;
+	struct api_server *srv = lc->srv;
 	struct request *rq = *req_cls;
+	double ms;
 
 	if (!rq)
 		return;
+	ms = ms_since(&rq->start);
+	/* a connection that went away before its answer was queued has no status to count */
+	if (rq->status)
+		api_metrics_observe(srv->host.metrics, rq->route, rq->method, rq->status, ms / 1e3);
 	if (srv->opts.on_request)
 		srv->opts.on_request(srv->opts.cb_data, rq->method ? rq->method : "?",
-				     rq->url ? rq->url : "?", rq->status, ms_since(&rq->start));
+				     rq->url ? rq->url : "?", rq->status, ms);
 	free(rq->body);
 	free(rq->query);
 	free(rq->method);
 	free(rq->url);
 	free(rq);
 	*req_cls = NULL;
+	api_metrics_in_flight(srv->host.metrics, -1);
+	__atomic_sub_fetch(&srv->in_flight, 1, __ATOMIC_RELEASE);
+}
+
+/* The connection limit (server.h: 1): refuse at accept() time, before any byte is read. */
+static enum MHD_Result on_accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct listener *lc = cls;
+	struct api_server *srv = lc->srv;
+	unsigned int max = load_uint(&srv->max_connections);
+
+	if (max && load_uint(&srv->connections) >= max) {
+		api_metrics_refused(srv->host.metrics);
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct listener *lc = cls;
+	int delta = toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1;
+
+	__atomic_add_fetch(&lc->srv->connections, (unsigned int)delta, __ATOMIC_RELAXED);
+	api_metrics_connection(lc->srv->host.metrics, delta);
+}
+
+/* "%HH" decoding, but for "%00": a NUL would cut the path short and make
+ * "/v1/health%00.html" another name of "/v1/health". Left encoded, it matches no route. */
+static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	if (strstr(s, "%00"))
+		return strlen(s);
+	return MHD_http_unescape(s);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -275,65 +561,175 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	srv->opts.on_error(srv->opts.cb_data, msg);
 }
 
-int api_server_start(const struct api_server_options *opts, const struct api_host *host,
-		     struct api_server **ret, struct mm_error *err)
+/* ---- the server ---------------------------------------------------------------------------- */
+
+static void tokens_free(char **v, size_t n)
 {
-	struct api_server *srv = calloc(1, sizeof(*srv));
-	unsigned int flags = MHD_USE_ERROR_LOG;
-	struct MHD_OptionItem ops[6];
+	for (size_t i = 0; i < n; i++) {
+		explicit_bzero(v[i], strlen(v[i]));
+		free(v[i]);
+	}
+	free(v);
+}
+
+int api_server_set_limits(struct api_server *srv, const struct api_limits *lim)
+{
+	char **v = NULL, **old;
+	size_t nold;
+
+	if (lim->ntokens) {
+		v = calloc(lim->ntokens, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		for (size_t i = 0; i < lim->ntokens; i++) {
+			v[i] = strdup(lim->tokens[i]);
+			if (!v[i]) {
+				tokens_free(v, i);
+				return -ENOMEM;
+			}
+		}
+	}
+	pthread_rwlock_wrlock(&srv->tokens_lock);
+	old = srv->tokens;
+	nold = srv->ntokens;
+	srv->tokens = v;
+	srv->ntokens = lim->ntokens;
+	pthread_rwlock_unlock(&srv->tokens_lock);
+	tokens_free(old, nold);
+	__atomic_store_n(&srv->max_body, lim->max_body, __ATOMIC_RELAXED);
+	__atomic_store_n(&srv->max_connections, lim->max_connections, __ATOMIC_RELAXED);
+	__atomic_store_n(&srv->rate_limit, lim->rate_limit, __ATOMIC_RELAXED);
+	__atomic_store_n(&srv->rate_burst, lim->rate_burst ? lim->rate_burst : 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int listener_start(struct api_server *srv, struct listener *lc,
+			  const struct api_listener *al, struct mm_error *err)
+{
+	unsigned int flags = MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	struct MHD_OptionItem ops[8];
 	int n = 0;
 
-	if (!srv)
-		return api_error(err, -ENOMEM, "out of memory");
-	srv->host = *host;
-	srv->opts = *opts;
-	if (srv->opts.threads < 1)
-		srv->opts.threads = 1;
-
+	lc->srv = srv;
+	lc->local = al->local;
+	lc->quiesced_fd = -1;
 	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
 		flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
 	else
 		flags |= MHD_USE_INTERNAL_POLLING_THREAD;
-	if (opts->listen_fd < 0 && opts->addr && opts->addr->sa_family == AF_INET6)
+	if (al->fd < 0 && al->addr && al->addr->sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 
+	ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, lc};
 	ops[n++] =
-		(struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv};
+		(struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, lc};
 	ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL};
+	ops[n++] =
+		(struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)on_unescape, NULL};
 	if (srv->opts.threads > 1)
 		ops[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
 						   (intptr_t)srv->opts.threads, NULL};
-	if (opts->listen_fd >= 0)
-		ops[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, opts->listen_fd, NULL};
+	if (al->fd >= 0)
+		ops[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, al->fd, NULL};
 	else
-		ops[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)opts->addr};
+		ops[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)al->addr};
 	ops[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
 	/* the logger must come first, or MHD prints its early messages itself */
-	srv->mhd =
-		MHD_start_daemon(flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
-				 on_mhd_log, srv, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
-	if (!srv->mhd) {
+	errno = 0;
+	lc->mhd = MHD_start_daemon(flags, 0, on_accept_policy, lc, on_access, lc,
+				   MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_ARRAY,
+				   ops, MHD_OPTION_END);
+	if (!lc->mhd) {
 		int e = errno ? errno : EADDRINUSE;
 
-		free(srv);
 		return api_error(err, -e, "cannot start the HTTP server: %s", strerror(e));
+	}
+	return 0;
+}
+
+int api_server_start(const struct api_server_options *opts, const struct api_host *host,
+		     struct api_server **ret, struct mm_error *err)
+{
+	struct api_server *srv;
+	int r;
+
+	if (opts->nlisteners < 1 || opts->nlisteners > API_LISTENERS_MAX)
+		return api_error(err, -EINVAL, "1 to %d listeners, not %zu", API_LISTENERS_MAX,
+				 opts->nlisteners);
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return api_error(err, -ENOMEM, "out of memory");
+	pthread_rwlock_init(&srv->tokens_lock, NULL);
+	srv->host = *host;
+	srv->opts = *opts;
+	srv->opts.listeners = NULL;
+	srv->opts.limits.tokens = NULL;
+	if (srv->opts.threads < 1)
+		srv->opts.threads = 1;
+	if (api_ratelimit_create(&srv->rl) < 0 || api_server_set_limits(srv, &opts->limits) < 0) {
+		api_server_stop(srv);
+		return api_error(err, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < opts->nlisteners; i++) {
+		r = listener_start(srv, &srv->l[i], &opts->listeners[i], err);
+		if (r < 0) {
+			api_server_stop(srv);
+			return r;
+		}
+		srv->n++;
 	}
 	*ret = srv;
 	return 0;
 }
 
-uint16_t api_server_port(const struct api_server *srv)
+uint16_t api_server_port(const struct api_server *srv, size_t i)
 {
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info;
 
+	if (i >= srv->n || srv->l[i].local)
+		return 0;
+	info = MHD_get_daemon_info(srv->l[i].mhd, MHD_DAEMON_INFO_BIND_PORT);
 	return info ? info->port : 0;
+}
+
+unsigned int api_server_in_flight(const struct api_server *srv)
+{
+	return __atomic_load_n(&srv->in_flight, __ATOMIC_ACQUIRE);
+}
+
+unsigned int api_server_shutdown(struct api_server *srv, unsigned int timeout_ms)
+{
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	unsigned int left, waited = 0;
+
+	if (!srv)
+		return 0;
+	__atomic_store_n(&srv->stopping, true, __ATOMIC_RELAXED);
+	for (size_t i = 0; i < srv->n; i++) {
+		MHD_socket fd = MHD_quiesce_daemon(srv->l[i].mhd);
+
+		srv->l[i].quiesced_fd = fd == MHD_INVALID_SOCKET ? -1 : fd;
+	}
+	while ((left = api_server_in_flight(srv)) && waited < timeout_ms) {
+		nanosleep(&tick, NULL);
+		waited += 10;
+	}
+	api_server_stop(srv);
+	return left;
 }
 
 void api_server_stop(struct api_server *srv)
 {
 	if (!srv)
 		return;
-	MHD_stop_daemon(srv->mhd);
+	for (size_t i = 0; i < srv->n; i++) {
+		MHD_stop_daemon(srv->l[i].mhd);
+		if (srv->l[i].quiesced_fd >= 0)
+			close(srv->l[i].quiesced_fd);
+	}
+	api_ratelimit_destroy(srv->rl);
+	tokens_free(srv->tokens, srv->ntokens);
+	pthread_rwlock_destroy(&srv->tokens_lock);
 	free(srv);
 }

@@ -2,11 +2,26 @@
 /*
  * server.h - the HTTP server: libmicrohttpd plumbing around api_dispatch().
  *
+ * One libmicrohttpd daemon per listener (a TCP address, a socket handed over by systemd, a
+ * UNIX socket), all sharing one set of limits, one rate limiter and one set of counters.
  * libmicrohttpd runs its own threads (epoll, or poll/select where epoll is missing, with a
  * pool of @threads workers); requests on different machines run in parallel, requests on
  * one machine are serialized by the host's machine lock. The server never logs: it reports
  * each finished request and each libmicrohttpd complaint through callbacks, and the
  * daemon decides what to print.
+ *
+ * Access, in the order it is checked when a request's headers have arrived:
+ *  1. the connection limit: beyond @max_connections open connections, a new connection is
+ *     closed at once (counted in /metrics);
+ *  2. the per-client rate limit: 429 with Retry-After (the client is its IP address, an
+ *     IPv6 /64, or on a UNIX socket its uid);
+ *  3. bearer tokens: when tokens are set, a request on a TCP listener must carry
+ *     "Authorization: Bearer <token>", or it gets 401 with WWW-Authenticate; GET and HEAD
+ *     /v1/health are exempt (liveness probes). A UNIX socket needs no token: its file
+ *     permissions decide who may connect;
+ *  4. the body cap: a body over @max_body gets 413 (after it was read and dropped).
+ * Refused requests are answered once their body was read and dropped, so a keep-alive
+ * connection stays usable. api_server_set_limits() changes all four at run time.
  */
 #ifndef API_SERVER_H
 #define API_SERVER_H
@@ -17,14 +32,31 @@
 
 #include "router.h"
 
+#define API_LISTENERS_MAX 8
+
 struct api_server;
 
-struct api_server_options {
-	const struct sockaddr *addr; /* where to listen, unless listen_fd >= 0 */
+struct api_listener {
+	int fd;			     /* a bound, listening socket (TCP or UNIX), or -1 */
+	const struct sockaddr *addr; /* with fd -1: a TCP address to bind */
 	socklen_t addrlen;
-	int listen_fd;	      /* an already bound, listening socket, or -1 */
-	unsigned int threads; /* worker threads, >= 1 */
-	size_t max_body;      /* request bodies beyond this get 413 */
+	bool local; /* a UNIX socket: no token needed, clients told apart by uid */
+};
+
+struct api_limits {
+	size_t max_body;	      /* request bodies beyond this get 413 */
+	unsigned int max_connections; /* 0: no limit */
+	unsigned int rate_limit;      /* requests per second per client; 0: no limit */
+	unsigned int rate_burst;
+	char *const *tokens; /* borrowed; copied by the server */
+	size_t ntokens;
+};
+
+struct api_server_options {
+	const struct api_listener *listeners;
+	size_t nlisteners;    /* 1..API_LISTENERS_MAX */
+	unsigned int threads; /* worker threads per listener, >= 1 */
+	struct api_limits limits;
 	/* called once per finished request (from a server thread) */
 	void (*on_request)(void *data, const char *method, const char *url, unsigned int status,
 			   double ms);
@@ -33,12 +65,25 @@ struct api_server_options {
 	void *cb_data;
 };
 
-/* Start serving; on success *@ret owns the server (api_server_stop()). */
+/* Start serving; on success *@ret owns the server (api_server_stop()). The host's metrics,
+ * when set, count every request. On failure nothing is left listening; sockets passed in
+ * listeners[].fd stay the caller's. */
 int api_server_start(const struct api_server_options *opts, const struct api_host *host,
 		     struct api_server **ret, struct mm_error *err);
-/* The port actually bound (useful with port 0). */
-uint16_t api_server_port(const struct api_server *srv);
-/* Stop accepting, finish, join the threads and free. Accepts NULL. */
+/* Change the limits and tokens for the requests that start from now on. 0 or -ENOMEM (the
+ * old ones stay). */
+int api_server_set_limits(struct api_server *srv, const struct api_limits *limits);
+/* The port of listener @i (0 for a UNIX socket). */
+uint16_t api_server_port(const struct api_server *srv, size_t i);
+/*
+ * api_server_shutdown - stop accepting connections, let the requests in flight finish (and
+ * close their connections after the answer), for at most @timeout_ms; then stop.
+ * Return: the number of requests that were still running when the time was up.
+ */
+unsigned int api_server_shutdown(struct api_server *srv, unsigned int timeout_ms);
+/* Requests received and not yet answered. */
+unsigned int api_server_in_flight(const struct api_server *srv);
+/* Stop at once (requests in flight are cut), join the threads and free. Accepts NULL. */
 void api_server_stop(struct api_server *srv);
 
 #endif /* API_SERVER_H */

@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * main.c - mm32d: options, start-up, the signal loop, shutdown.
+ * main.c - mm32d: configuration, start-up, the signal loop, shutdown.
  *
- * Start-up order: parse options -> block SIGTERM/SIGINT (before any thread exists, so
- * every thread inherits the mask and only the main thread's sigwait() sees them) -> open
- * the store (migrations) -> restore machines (replay) -> the default machine -> start HTTP
- * -> wait for a signal. Shutdown reverses it: stop HTTP (joins its threads, so no request
- * is running), destroy machines, close the store.
+ * Start-up order: the command line and the configuration file (settings.c) -> the
+ * listeners: the sockets systemd passed (socket activation), else --listen and
+ * --unix-socket; the access rule (loopback only unless tokens or --insecure) is checked
+ * against them before anything is bound -> block SIGTERM/SIGINT/SIGHUP (before any thread
+ * exists, so every thread inherits the mask and only the main thread's sigtimedwait()
+ * sees them) -> open the store (migrations) -> restore machines (replay) -> the default
+ * machine -> start HTTP -> READY=1 -> wait for signals, pinging the watchdog.
  *
- * The main thread does nothing but wait for signals; later additions (sd_notify READY,
- * watchdog pings) belong in that loop.
+ * SIGHUP reads the configuration again and applies what can change at run time (log level,
+ * limits, tokens). SIGTERM/SIGINT: STOPPING=1, stop accepting, let the requests in flight
+ * finish (shutdown-timeout), destroy machines, close the store (the last connection
+ * checkpoints the WAL into the database file), exit 0.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -21,41 +24,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 
 #include "codec.h"
 #include "log.h"
+#include "metrics.h"
+#include "problem.h"
 #include "registry.h"
 #include "server.h"
+#include "service.h"
+#include "settings.h"
 #include "store.h"
-
-struct options {
-	const char *listen;
-	char db[PATH_MAX];
-	unsigned int threads;
-	size_t max_body;
-	bool no_default_machine;
-	enum log_level level;
-};
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: mm32d [OPTION]...\n"
-		"Host emulated i386 PCs running Linux 6.1's memory manager, over HTTP/JSON.\n\n"
-		"  --listen ADDR:PORT    listen here (default 127.0.0.1:8032; IPv6: [::1]:8032)\n"
-		"  --db PATH             SQLite database (default: $STATE_DIRECTORY/mm32.db,\n"
-		"                        /var/lib/mm32/mm32.db as root, else\n"
-		"                        ${XDG_STATE_HOME:-~/.local/state}/mm32/mm32.db)\n"
-		"  --threads N           HTTP worker threads (default 2)\n"
-		"  --max-body BYTES      largest request body accepted (default 1M)\n"
-		"  --no-default-machine  do not create the machine \"default\"\n"
-		"  --log-level LEVEL     error, warn, info (default) or debug\n"
-		"  --help                show this help and exit\n"
-		"  --version             show the version and exit\n");
-}
 
 /* mkdir -p the parent directory of @path. */
 static int mkdir_parents(const char *path)
@@ -108,137 +91,261 @@ static int default_db_path(char *out, size_t size)
 	return n < (int)size ? 0 : -ENAMETOOLONG;
 }
 
-/* "127.0.0.1:8032", "[::1]:8032", "localhost:8032" -> a socket address. */
-static int parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len)
+/* ---- listeners ------------------------------------------------------------------------------ */
+
+struct listeners {
+	struct api_listener v[API_LISTENERS_MAX];
+	struct sockaddr_storage addr[API_LISTENERS_MAX];
+	char name[API_LISTENERS_MAX][128]; /* for the log and STATUS= */
+	size_t n;
+	bool activated;	    /* from systemd */
+	bool loopback_only; /* every TCP listener is a loopback address */
+	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* created by us */
+};
+
+static void addr_name(const struct sockaddr *sa, char *buf, size_t size)
 {
-	char host[256];
-	const char *port;
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-	struct addrinfo *res;
-	size_t hlen;
+	char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
 
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-
-		if (!end || end[1] != ':')
-			return -EINVAL;
-		hlen = (size_t)(end - s - 1);
-		port = end + 2;
-		s++;
-		hints.ai_family = AF_INET6;
-		hints.ai_flags |= AI_NUMERICHOST;
-	} else {
-		const char *colon = strrchr(s, ':');
-
-		if (!colon)
-			return -EINVAL;
-		hlen = (size_t)(colon - s);
-		port = colon + 1;
+	if (sa->sa_family == AF_UNIX) {
+		snprintf(buf, size, "unix:%s", ((const struct sockaddr_un *)sa)->sun_path);
+		return;
 	}
-	if (hlen == 0 || hlen >= sizeof(host) || !*port ||
-	    strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
-		return -EINVAL;
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-	if (getaddrinfo(host, port, &hints, &res) != 0)
-		return -EINVAL;
-	memcpy(ret, res->ai_addr, res->ai_addrlen);
-	*ret_len = res->ai_addrlen;
-	freeaddrinfo(res);
+	getnameinfo(sa,
+		    sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					      : sizeof(struct sockaddr_in),
+		    host, sizeof(host), serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(buf, size, "%s%s%s:%s", sa->sa_family == AF_INET6 ? "[" : "", host,
+		 sa->sa_family == AF_INET6 ? "]" : "", serv);
+}
+
+/* A UNIX stream socket at @path with mode @mode, listening. A stale socket file left by a
+ * process that is gone is replaced; a live one, or another kind of file, is an error. */
+static int unix_listen(const char *path, unsigned int mode, int *ret_fd, struct mm_error *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	mode_t old;
+	int fd, r;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return api_error(err, -EEXIST, "%s exists and is not a socket", path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(fd);
+			return api_error(err, -EADDRINUSE, "%s: another process listens there",
+					 path);
+		}
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return api_error(err, -errno, "socket: %s", strerror(errno));
+	/* never more open than @mode, not even between bind() and chmod() */
+	old = umask(~mode & 0777);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || chmod(path, mode) < 0 || listen(fd, SOMAXCONN) < 0) {
+		r = -errno;
+		close(fd);
+		return api_error(err, r, "cannot listen on %s: %s", path, strerror(-r));
+	}
+	*ret_fd = fd;
 	return 0;
 }
 
-enum {
-	OPT_LISTEN = 256,
-	OPT_DB,
-	OPT_THREADS,
-	OPT_MAX_BODY,
-	OPT_NO_DEFAULT,
-	OPT_LOG_LEVEL,
-	OPT_HELP,
-	OPT_VERSION
-};
-
-static int parse_options(int argc, char **argv, struct options *o)
+/* Where to listen: what systemd passed, else the configuration; not bound yet for TCP. */
+static int listeners_plan(const struct settings *cfg, struct listeners *ls, struct mm_error *err)
 {
-	static const struct option longopts[] = {
-		{"listen", required_argument, NULL, OPT_LISTEN},
-		{"db", required_argument, NULL, OPT_DB},
-		{"threads", required_argument, NULL, OPT_THREADS},
-		{"max-body", required_argument, NULL, OPT_MAX_BODY},
-		{"no-default-machine", no_argument, NULL, OPT_NO_DEFAULT},
-		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{0},
-	};
-	int c;
+	struct service_socket ss[SERVICE_SOCKETS_MAX];
+	socklen_t len;
+	int n = service_listen_fds(ss, SERVICE_SOCKETS_MAX, err);
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_LISTEN:
-			o->listen = optarg;
-			break;
-		case OPT_DB:
-			if (!*optarg ||
-			    snprintf(o->db, sizeof(o->db), "%s", optarg) >= (int)sizeof(o->db)) {
-				fprintf(stderr, "mm32d: --db: bad path\n");
-				return -EINVAL;
-			}
-			break;
-		case OPT_THREADS: {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-
-			if (*end || end == optarg || n < 1 || n > 256) {
-				fprintf(stderr, "mm32d: --threads must be 1..256\n");
-				return -EINVAL;
-			}
-			o->threads = (unsigned int)n;
-			break;
+	if (n < 0)
+		return n;
+	ls->loopback_only = true;
+	if (n > 0) {
+		ls->activated = true;
+		for (int i = 0; i < n && i < API_LISTENERS_MAX; i++) {
+			memcpy(&ls->addr[i], &ss[i].addr, sizeof(ss[i].addr));
+			ls->v[i] = (struct api_listener){.fd = ss[i].fd, .local = ss[i].local};
+			addr_name((struct sockaddr *)&ss[i].addr, ls->name[i], sizeof(ls->name[i]));
+			if (!ss[i].local &&
+			    !settings_addr_is_loopback((struct sockaddr *)&ss[i].addr))
+				ls->loopback_only = false;
+			ls->n++;
 		}
-		case OPT_MAX_BODY: {
-			uint64_t n;
-
-			if (mm_parse_size(optarg, &n) < 0 || n < 1 || n > (1ULL << 30)) {
-				fprintf(stderr, "mm32d: --max-body must be 1..1G bytes\n");
-				return -EINVAL;
-			}
-			o->max_body = (size_t)n;
-			break;
-		}
-		case OPT_NO_DEFAULT:
-			o->no_default_machine = true;
-			break;
-		case OPT_LOG_LEVEL:
-			if (log_level_parse(optarg, &o->level) < 0) {
-				fprintf(stderr,
-					"mm32d: --log-level must be error, warn, info or debug\n");
-				return -EINVAL;
-			}
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			exit(EXIT_SUCCESS);
-		case OPT_VERSION:
-			printf("mm32d %s (reference kernel %s)\n", MM32_VERSION, MM_VERSION_KERNEL);
-			exit(EXIT_SUCCESS);
-		default:
-			return -EINVAL;
-		}
+		return 0;
 	}
-	if (optind < argc) {
-		fprintf(stderr, "mm32d: unexpected argument '%s'\n", argv[optind]);
-		return -EINVAL;
+	if (settings_parse_listen(cfg->listen, &ls->addr[0], &len) < 0)
+		return api_error(err, -EINVAL, "--listen: cannot use '%s'", cfg->listen);
+	ls->v[0] = (struct api_listener){
+		.fd = -1, .addr = (struct sockaddr *)&ls->addr[0], .addrlen = len};
+	addr_name((struct sockaddr *)&ls->addr[0], ls->name[0], sizeof(ls->name[0]));
+	ls->loopback_only = settings_addr_is_loopback((struct sockaddr *)&ls->addr[0]);
+	ls->n = 1;
+	if (cfg->unix_socket[0]) {
+		ls->v[1] = (struct api_listener){.fd = -1, .local = true};
+		snprintf(ls->name[1], sizeof(ls->name[1]), "unix:%s", cfg->unix_socket);
+		ls->n = 2;
 	}
 	return 0;
+}
+
+/* Create the UNIX socket of the configuration (not the ones systemd passes). */
+static int listeners_bind_unix(const struct settings *cfg, struct listeners *ls,
+			       struct mm_error *err)
+{
+	for (size_t i = 0; i < ls->n; i++) {
+		int r;
+
+		if (!ls->v[i].local || ls->v[i].fd >= 0)
+			continue;
+		r = unix_listen(cfg->unix_socket, cfg->unix_socket_mode, &ls->v[i].fd, err);
+		if (r < 0)
+			return r;
+		snprintf(ls->unix_path, sizeof(ls->unix_path), "%s", cfg->unix_socket);
+	}
+	return 0;
+}
+
+/* ---- the daemon ----------------------------------------------------------------------------- */
+
+struct daemon {
+	struct settings_args args;
+	struct settings cfg;
+	struct listeners ls;
+	struct registry *reg;
+	struct api_server *srv;
+	struct api_host host;
+	char where[512]; /* the listeners, for STATUS= */
+};
+
+static struct api_limits limits_of(const struct settings *c)
+{
+	return (struct api_limits){.max_body = c->max_body,
+				   .max_connections = c->max_connections,
+				   .rate_limit = c->rate_limit,
+				   .rate_burst = c->rate_burst,
+				   .tokens = c->tokens,
+				   .ntokens = c->ntokens};
+}
+
+static size_t machine_count(struct daemon *d)
+{
+	json_t *ids;
+	struct mm_error err;
+	size_t n;
+
+	if (d->host.ops->machine_ids(d->host.data, &ids, &err) < 0)
+		return 0;
+	n = json_array_size(ids);
+	json_decref(ids);
+	return n;
+}
+
+static void notify_status(struct daemon *d, const char *prefix)
+{
+	size_t n = machine_count(d);
+
+	service_notify("%sSTATUS=Serving %zu machine%s on %s%s", prefix, n, n == 1 ? "" : "s",
+		       d->where, d->cfg.ntokens ? " (bearer tokens required on TCP)" : "");
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
+
+/* SIGHUP: the configuration again; only what may change at run time is applied. */
+static void reload(struct daemon *d)
+{
+	struct settings n;
+	struct mm_error err = {0};
+	char changed[512];
+	struct api_limits lim;
+
+	service_notify("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)now_usec());
+	if (settings_load(&d->args, &n, &err) < 0) {
+		log_error("reload: %s; the running configuration stays", err.msg);
+		goto out;
+	}
+	if (settings_check_access(&n, d->ls.loopback_only, &err) < 0) {
+		log_error("reload: %s; the running configuration stays", err.msg);
+		settings_finish(&n);
+		goto out;
+	}
+	lim = limits_of(&n);
+	if (api_server_set_limits(d->srv, &lim) < 0) {
+		log_error("reload: out of memory; the running configuration stays");
+		settings_finish(&n);
+		goto out;
+	}
+	settings_restart_only_changes(&d->cfg, &n, changed, sizeof(changed));
+	if (changed[0])
+		log_warn("reload: %s changed, which takes effect at the next start", changed);
+	log_set_level(n.level);
+	/* the running configuration: the old one, with what a reload may change */
+	d->cfg.level = n.level;
+	d->cfg.max_body = n.max_body;
+	d->cfg.max_connections = n.max_connections;
+	d->cfg.rate_limit = n.rate_limit;
+	d->cfg.rate_burst = n.rate_burst;
+	d->cfg.shutdown_timeout = n.shutdown_timeout;
+	memcpy(d->cfg.token_file, n.token_file, sizeof(n.token_file));
+	settings_finish(&d->cfg);
+	d->cfg.tokens = n.tokens;
+	d->cfg.ntokens = n.ntokens;
+	n.tokens = NULL;
+	n.ntokens = 0;
+	settings_finish(&n);
+	log_warn("configuration reloaded%s%s: log-level %s, max-body %zu, max-connections %u, "
+		 "rate-limit %u/s (burst %u), shutdown-timeout %us, %zu token(s)",
+		 d->cfg.file[0] ? " from " : "", d->cfg.file, log_level_name(d->cfg.level),
+		 d->cfg.max_body, d->cfg.max_connections, d->cfg.rate_limit, d->cfg.rate_burst,
+		 d->cfg.shutdown_timeout, d->cfg.ntokens);
+out:
+	notify_status(d, "READY=1\n");
+}
+
+/* The machine of a request path "/v1/machines/<id>/...", for the journal's MM32_MACHINE. */
+static void path_machine(const char *url, char *buf, size_t size)
+{
+	static const char prefix[] = "/v1/machines/";
+	size_t n;
+
+	buf[0] = '\0';
+	if (strncmp(url, prefix, sizeof(prefix) - 1))
+		return;
+	url += sizeof(prefix) - 1;
+	n = strcspn(url, "/");
+	if (n && n < size)
+		snprintf(buf, size, "%.*s", (int)n, url);
 }
 
 static void on_request(void *data, const char *method, const char *url, unsigned int status,
 		       double ms)
 {
-	log_info("%s %s %u %.1fms", method, url, status, ms);
+	char st[8], dur[32], machine[API_NAME_MAX];
+	const char *fields[] = {
+		"MM32_METHOD",	    method, "MM32_PATH",    url,     "MM32_STATUS", st,
+		"MM32_DURATION_MS", dur,    "MM32_MACHINE", machine, NULL};
+
+	if (!log_enabled(LOG_LEVEL_INFO))
+		return;
+	snprintf(st, sizeof(st), "%u", status);
+	snprintf(dur, sizeof(dur), "%.3f", ms);
+	path_machine(url, machine, sizeof(machine));
+	if (!machine[0])
+		fields[8] = NULL;
+	log_fields(LOG_LEVEL_INFO, fields, "%s %s %u %.1fms", method, url, status, ms);
 }
 
 static void on_http_error(void *data, const char *msg)
@@ -246,113 +353,212 @@ static void on_http_error(void *data, const char *msg)
 	log_warn("http: %s", msg);
 }
 
+static int create_default_machine(struct daemon *d, struct mm_error *err)
+{
+	struct mm_config *cfg;
+	int r;
+
+	if (d->cfg.no_default_machine || registry_contains(d->reg, "default"))
+		return 0;
+	cfg = malloc(sizeof(*cfg));
+	if (!cfg)
+		return api_error(err, -ENOMEM, "out of memory");
+	mm_config_init(cfg, false);
+	cfg->mem = 1ULL << 30;
+	cfg->cpus = 1;
+	cfg->cmdline[0] = '\0';
+	r = registry_add(d->reg, "default", cfg, err);
+	free(cfg);
+	return r;
+}
+
+/* --check-config: the configuration, its access rule, printed; exit 0 or 1. */
+static int check_config(struct daemon *d)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct mm_error err = {0};
+
+	if (settings_parse_listen(d->cfg.listen, &ss, &len) < 0) {
+		fprintf(stderr, "mm32d: listen: cannot use '%s'\n", d->cfg.listen);
+		return EXIT_FAILURE;
+	}
+	if (settings_check_access(&d->cfg, settings_addr_is_loopback((struct sockaddr *)&ss),
+				  &err) < 0) {
+		fprintf(stderr, "mm32d: %s\n", err.msg);
+		return EXIT_FAILURE;
+	}
+	settings_print(&d->cfg, stdout);
+	if (!settings_addr_is_loopback((struct sockaddr *)&ss) && !d->cfg.ntokens)
+		fprintf(stderr,
+			"mm32d: warning: --insecure: %s is served to anyone without a "
+			"token\n",
+			d->cfg.listen);
+	printf("# configuration OK\n");
+	return EXIT_SUCCESS;
+}
+
 int main(int argc, char **argv)
 {
-	struct options o = {.listen = "127.0.0.1:8032",
-			    .threads = 2,
-			    .max_body = 1 << 20,
-			    .level = LOG_LEVEL_INFO};
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
+	static struct daemon d;
 	struct store *st = NULL;
-	struct registry *reg = NULL;
-	struct api_server *srv = NULL;
-	struct api_host host;
+	struct api_metrics *metrics = NULL;
 	struct mm_error err = {0};
+	char db[PATH_MAX];
+	uint64_t watchdog, next_ping = 0;
 	sigset_t sigs;
-	int sig, r, ret = EXIT_FAILURE;
+	int sig = 0, r, ret = EXIT_FAILURE;
 
-	if (parse_options(argc, argv, &o) < 0) {
-		usage(stderr);
+	r = settings_args_parse(argc, argv, &d.args);
+	if (r > 0)
+		return EXIT_SUCCESS;
+	if (r < 0) {
+		settings_usage(stderr);
 		return 2;
 	}
-	if (parse_listen(o.listen, &addr, &addrlen) < 0) {
-		fprintf(stderr, "mm32d: --listen: cannot use '%s' (ADDR:PORT or [IPv6]:PORT)\n",
-			o.listen);
-		usage(stderr);
+	if (settings_load(&d.args, &d.cfg, &err) < 0) {
+		fprintf(stderr, "mm32d: %s\n", err.msg);
+		return d.args.check ? EXIT_FAILURE : 2;
+	}
+	if (d.args.check) {
+		ret = check_config(&d);
+		settings_finish(&d.cfg);
+		return ret;
+	}
+	log_init(d.cfg.level);
+	if (listeners_plan(&d.cfg, &d.ls, &err) < 0 ||
+	    settings_check_access(&d.cfg, d.ls.loopback_only, &err) < 0) {
+		log_error("%s", err.msg);
+		settings_finish(&d.cfg);
 		return 2;
 	}
-	log_init(o.level);
+	if (d.cfg.insecure && !d.ls.loopback_only && !d.cfg.ntokens)
+		log_warn("--insecure: serving a non-loopback address without bearer tokens");
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!o.db[0] && default_db_path(o.db, sizeof(o.db)) < 0) {
+	if (d.cfg.db[0])
+		snprintf(db, sizeof(db), "%s", d.cfg.db);
+	else if (default_db_path(db, sizeof(db)) < 0) {
 		log_error("cannot find a place for the database; use --db");
-		return EXIT_FAILURE;
+		goto out;
 	}
-	r = mkdir_parents(o.db);
+	r = mkdir_parents(db);
 	if (r < 0) {
-		log_error("cannot create the directory of %s: %s", o.db, strerror(-r));
-		return EXIT_FAILURE;
+		log_error("cannot create the directory of %s: %s", db, strerror(-r));
+		goto out;
 	}
-	if (store_open(o.db, &st, &err) < 0) {
-		log_error("%s", err.msg);
-		return EXIT_FAILURE;
-	}
-	log_info("database %s", o.db);
-	if (registry_create(st, &reg, &err) < 0 || registry_load(reg, &err) < 0) {
+	if (store_open(db, &st, &err) < 0) {
 		log_error("%s", err.msg);
 		goto out;
 	}
-	if (!o.no_default_machine && !registry_contains(reg, "default")) {
-		struct mm_config *cfg = malloc(sizeof(*cfg));
-
-		if (!cfg)
-			goto out;
-		mm_config_init(cfg, false);
-		cfg->mem = 1ULL << 30;
-		cfg->cpus = 1;
-		cfg->cmdline[0] = '\0';
-		r = registry_add(reg, "default", cfg, &err);
-		free(cfg);
-		if (r < 0) {
-			log_error("cannot create the default machine: %s", err.msg);
-			goto out;
-		}
+	log_info("database %s", db);
+	if (registry_create(st, &d.reg, &err) < 0 || registry_load(d.reg, &err) < 0) {
+		log_error("%s", err.msg);
+		goto out;
 	}
-
-	host = registry_host(reg);
+	if (create_default_machine(&d, &err) < 0) {
+		log_error("cannot create the default machine: %s", err.msg);
+		goto out;
+	}
+	if (api_metrics_create(&metrics) < 0) {
+		log_error("out of memory");
+		goto out;
+	}
+	d.host = registry_host(d.reg);
+	d.host.metrics = metrics;
+	if (listeners_bind_unix(&d.cfg, &d.ls, &err) < 0) {
+		log_error("%s", err.msg);
+		goto out;
+	}
 	{
 		struct api_server_options so = {
-			.addr = (const struct sockaddr *)&addr,
-			.addrlen = addrlen,
-			.listen_fd = -1,
-			.threads = o.threads,
-			.max_body = o.max_body,
+			.listeners = d.ls.v,
+			.nlisteners = d.ls.n,
+			.threads = d.cfg.threads,
+			.limits = limits_of(&d.cfg),
 			.on_request = on_request,
 			.on_error = on_http_error,
 		};
 
-		if (api_server_start(&so, &host, &srv, &err) < 0) {
-			log_error("%s (listening on %s)", err.msg, o.listen);
+		if (api_server_start(&so, &d.host, &d.srv, &err) < 0) {
+			log_error("%s (listening on %s)", err.msg, d.ls.name[0]);
 			goto out;
 		}
 	}
-	{
-		char hbuf[NI_MAXHOST] = "?";
+	for (size_t i = 0, off = 0; i < d.ls.n; i++) {
+		/* the port actually bound: --listen may say port 0 */
+		if (!d.ls.v[i].local && !d.ls.activated) {
+			char *colon = strrchr(d.ls.name[i], ':');
 
-		getnameinfo((const struct sockaddr *)&addr, addrlen, hbuf, sizeof(hbuf), NULL, 0,
-			    NI_NUMERICHOST);
-		log_info("mm32d %s listening on %s%s%s:%u", MM32_VERSION,
-			 addr.ss_family == AF_INET6 ? "[" : "", hbuf,
-			 addr.ss_family == AF_INET6 ? "]" : "", api_server_port(srv));
+			if (colon)
+				snprintf(colon + 1,
+					 sizeof(d.ls.name[i]) - (size_t)(colon + 1 - d.ls.name[i]),
+					 "%u", api_server_port(d.srv, i));
+		}
+		log_info("mm32d %s listening on %s%s", MM32_VERSION, d.ls.name[i],
+			 d.ls.activated ? " (socket activation)" : "");
+		if (off < sizeof(d.where))
+			off += (size_t)snprintf(d.where + off, sizeof(d.where) - off, "%s%s",
+						i ? ", " : "", d.ls.name[i]);
 	}
 
+	/* the listeners are bound and the database is open: ready */
+	notify_status(&d, "READY=1\n");
+	watchdog = service_watchdog_usec();
+	if (watchdog) {
+		/* ping at half the interval, as sd_watchdog_enabled(3) recommends */
+		watchdog /= 2;
+		service_notify("WATCHDOG=1");
+		next_ping = now_usec() + watchdog;
+	}
 	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
+		struct timespec ts, *timeout = NULL;
+		uint64_t now;
+
+		if (watchdog) {
+			now = now_usec();
+			if (now >= next_ping) {
+				service_notify("WATCHDOG=1");
+				next_ping = now + watchdog;
+			}
+			ts.tv_sec = (time_t)((next_ping - now) / 1000000);
+			ts.tv_nsec = (long)((next_ping - now) % 1000000) * 1000;
+			timeout = &ts;
+		}
+		sig = sigtimedwait(&sigs, NULL, timeout);
+		if (sig < 0)
+			continue; /* the watchdog's time, or EINTR */
+		if (sig == SIGHUP) {
+			reload(&d);
 			continue;
-		if (sig == SIGTERM || sig == SIGINT)
-			break;
+		}
+		break;
 	}
-	log_info("signal %d: shutting down", sig);
+	service_notify("STOPPING=1\nSTATUS=Stopping: finishing %u request(s) in flight",
+		       api_server_in_flight(d.srv));
+	log_info("signal %d (%s): shutting down", sig, strsignal(sig));
+	r = (int)api_server_shutdown(d.srv, d.cfg.shutdown_timeout * 1000);
+	d.srv = NULL;
+	if (r)
+		log_warn("%d request(s) still running after %us were cut", r,
+			 d.cfg.shutdown_timeout);
 	ret = EXIT_SUCCESS;
 out:
-	api_server_stop(srv);
-	registry_destroy(reg);
+	api_server_stop(d.srv);
+	if (d.ls.unix_path[0])
+		unlink(d.ls.unix_path);
+	registry_destroy(d.reg);
+	/* closing the store checkpoints the WAL: every journal entry is in the database file */
 	store_close(st);
+	api_metrics_destroy(metrics);
+	if (ret == EXIT_SUCCESS && sig)
+		log_info("stopped");
+	settings_finish(&d.cfg);
 	return ret;
 }
