@@ -114,7 +114,9 @@ class Daemon:
         last = None
         for attempt in range(3):  # another process may take the port between probe and bind
             self.port = free_port()
-            argv = [mm32d_path(), '--listen', '127.0.0.1:%d' % self.port, '--db', self.db]
+            # --config=: no configuration file, whatever the host has in /etc
+            argv = [mm32d_path(), '--config=', '--listen', '127.0.0.1:%d' % self.port,
+                    '--db', self.db]
             if not self.default_machine:
                 argv.append('--no-default-machine')
             argv += self.args
