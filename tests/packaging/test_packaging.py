@@ -217,7 +217,8 @@ class DebTest(unittest.TestCase):
         for f in ('/usr/sbin/mm32d', '/lib/systemd/system/mm32d.service',
                   '/lib/systemd/system/mm32d.socket', '/usr/lib/sysusers.d/mm32d.conf',
                   '/usr/lib/tmpfiles.d/mm32d.conf', '/etc/mm32/mm32d.conf',
-                  '/usr/share/man/man8/mm32d.8.gz', '/usr/share/doc/mm32d/copyright'):
+                  '/usr/share/man/man8/mm32d.8.gz', '/usr/share/doc/mm32d/copyright',
+                  '/usr/share/doc/mm32d/openapi.yaml'):
             self.assertIn(f, files)
         self.assertIn('ExecStart=/usr/sbin/mm32d --config /etc/mm32/mm32d.conf\n',
                       self._file('/lib/systemd/system/mm32d.service'))
