@@ -122,12 +122,13 @@ class ContractTest(unittest.TestCase):
         cls.addClassCleanup(cls.daemon.kill)
         cls.daemon.start()
 
-    def call(self, method, path, body=None, want=None, headers=None):
+    def call(self, method, path, body=None, want=None, headers=None, daemon=None):
         """One request; the answer must be one the operation documents."""
+        daemon = daemon or self.daemon
         if isinstance(body, bytes):
-            r = self.daemon.raw_request(method, path, body)
+            r = daemon.raw_request(method, path, body)
         else:
-            r = self.daemon.request(method, path, body=body, headers=headers)
+            r = daemon.request(method, path, body=body, headers=headers)
         if want is not None:
             self.assertEqual(r.status, want, (method, path, r))
         t = template_of(path)
@@ -152,10 +153,26 @@ class ContractTest(unittest.TestCase):
         self.assertEqual(errs, [], '%s %s %d: %s' % (method, path, r.status, value))
         return r
 
+    def test_access_answers(self):
+        """401 (bearer tokens) and 429 (rate limit) are documented answers."""
+        d = Daemon(args=['--rate-limit', '1', '--rate-burst', '3'])
+        self.addCleanup(d.kill)
+        tokens = os.path.join(d.tmp, 'tokens')
+        with open(tokens, 'w') as f:
+            f.write('contract-token-0123456789\n')
+        os.chmod(tokens, 0o600)
+        d.args += ['--token-file', tokens]
+        d.start()  # its GET /v1/health takes one request of the burst of 3
+        self.call('GET', '/v1/machines', want=401, daemon=d)
+        self.call('GET', '/metrics', want=401, daemon=d)
+        r = self.call('GET', '/v1/machines', want=429, daemon=d)
+        self.assertGreaterEqual(int(r.headers['Retry-After']), 1)
+
     def test_every_operation(self):
         c = self.call
         c('GET', '/v1/health', want=200)
         c('GET', '/v1/version', want=200)
+        c('GET', '/metrics', want=200)
         c('POST', '/v1/machines', {'name': 'a', 'mem': '1G', 'cpus': 2}, want=201)
         c('POST', '/v1/machines', {'name': 'p', 'mem': '8G', 'pae': True,
                                    'cmdline': 'vmalloc=256M'}, want=201)
