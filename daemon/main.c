@@ -306,6 +306,7 @@ static void reload(struct daemon *d)
 	n.tokens = NULL;
 	n.ntokens = 0;
 	settings_finish(&n);
+	/* at warn: it is seen whatever level the new configuration asks for */
 	log_warn("configuration reloaded%s%s: log-level %s, max-body %zu, max-connections %u, "
 		 "rate-limit %u/s (burst %u), shutdown-timeout %us, %zu token(s)",
 		 d->cfg.file[0] ? " from " : "", d->cfg.file, log_level_name(d->cfg.level),
