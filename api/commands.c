@@ -24,6 +24,10 @@ struct api_command_op {
 	/* @changed: set when the op fails after it changed the machine (journaled then) */
 	int (*run)(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
 		   struct api_text *out, bool *changed, struct mm_error *err);
+	/* instead of run(), for the ops that need the environment (see api_exec_env) */
+	int (*run_env)(struct mm_machine *m, const struct api_exec_env *env,
+		       const struct api_cmd *cmd, struct api_text *out,
+		       struct api_command_outcome *oc, struct mm_error *err);
 };
 
 static const struct api_cmd_field *field(const struct api_cmd *cmd, const char *key)
@@ -420,6 +424,47 @@ static int op_flush_tlb(struct mm_machine *m, const struct api_cmd *cmd, unsigne
 	return text_result(out, err);
 }
 
+/* ---- snapshots ------------------------------------------------------------------------- */
+
+/*
+ * Restore a snapshot in place: the machine becomes the one saved in snapshot "snapshot"
+ * (the daemon's store, through @env). The old machine is left as it was until the caller
+ * swaps the new one in; a refused restore changes nothing.
+ */
+static int op_snapshot_restore(struct mm_machine *m, const struct api_exec_env *env,
+			       const struct api_cmd *cmd, struct api_text *out,
+			       struct api_command_outcome *oc, struct mm_error *err)
+{
+	struct api_snapshot_ref ref = {0};
+	struct mm_machine *nm = NULL;
+	json_int_t id;
+	int r;
+
+	r = int_field(cmd, "snapshot", true, 0, 1, INT64_MAX, &id, err);
+	if (r < 0)
+		return r;
+	if (!env || !env->snapshot_load)
+		return api_error(err, -EINVAL, "snapshots are not available here (no store)");
+	r = env->snapshot_load(env->data, (int64_t)id, m, &nm, &ref, err);
+	if (r < 0)
+		return r;
+	api_text_puts(out, "{\"snapshot\":");
+	api_text_int(out, ref.id);
+	api_text_puts(out, ",\"machine\":");
+	api_text_str(out, ref.machine);
+	api_text_puts(out, ",\"seq\":");
+	api_text_int(out, ref.seq);
+	api_text_puts(out, ",\"state_hash\":");
+	api_text_str(out, ref.state_hash);
+	api_text_puts(out, "}");
+	if (out->oom) {
+		mm_machine_destroy(nm);
+		return api_error(err, -ENOMEM, "out of memory writing the result");
+	}
+	oc->replace = nm;
+	return 0;
+}
+
 /* ---- the table ------------------------------------------------------------------------- */
 
 static const char *const set_sysctl_fields[] = {"name", "value", NULL};
@@ -431,6 +476,7 @@ static const char *const memory_read_fields[] = {"addr", "len", "space", NULL};
 static const char *const memory_write_fields[] = {"addr", "data", "space", NULL};
 static const char *const invlpg_fields[] = {"va", NULL};
 static const char *const flush_tlb_fields[] = {"keep_global", NULL};
+static const char *const snapshot_restore_fields[] = {"snapshot", NULL};
 
 static const struct api_command_op command_ops[] = {
 	{"alloc_pages", alloc_pages_fields, op_alloc_pages},
@@ -443,6 +489,7 @@ static const struct api_command_op command_ops[] = {
 	{"memory_write", memory_write_fields, op_memory_write},
 	{"put_page", pfn_fields, op_put_page},
 	{"set_sysctl", set_sysctl_fields, op_set_sysctl},
+	{"snapshot_restore", snapshot_restore_fields, NULL, op_snapshot_restore},
 };
 
 const char *api_command_op(const json_t *cmd)
@@ -483,6 +530,13 @@ void api_text_error(struct api_text *t, int code, const char *detail)
 int api_command_run(struct mm_machine *m, const struct api_cmd *cmd, struct api_text *out,
 		    struct api_command_outcome *ret, struct mm_error *err)
 {
+	return api_command_run_env(m, NULL, cmd, out, ret, err);
+}
+
+int api_command_run_env(struct mm_machine *m, const struct api_exec_env *env,
+			const struct api_cmd *cmd, struct api_text *out,
+			struct api_command_outcome *ret, struct mm_error *err)
+{
 	const struct api_cmd_field *jop = field(cmd, "op"), *cpu = field(cmd, "cpu");
 	const struct api_command_op *op = NULL;
 	unsigned int ncpus = mm_machine_config(m)->cpus;
@@ -511,7 +565,10 @@ int api_command_run(struct mm_machine *m, const struct api_cmd *cmd, struct api_
 	if (cpu && (cpu->i < 0 || cpu->i >= ncpus))
 		return api_error(err, -EINVAL, "field 'cpu' must be 0..%u on this machine",
 				 ncpus - 1);
-	r = op->run(m, cmd, cpu ? (unsigned int)cpu->i : 0, out, &changed, err);
+	if (op->run_env)
+		r = op->run_env(m, env, cmd, out, ret, err);
+	else
+		r = op->run(m, cmd, cpu ? (unsigned int)cpu->i : 0, out, &changed, err);
 	if (r < 0) {
 		/* nothing of a failed command stays in the text but its error, when the
 		 * machine changed before it failed */
@@ -704,6 +761,18 @@ int api_command_exec_text(struct mm_machine *m, const char *text, size_t len, st
 			  bool *ret_journal, struct mm_error *err)
 {
 	struct api_command_outcome oc = {0};
+	int r = api_command_exec_text_env(m, NULL, text, len, out, &oc, err);
+
+	if (ret_journal)
+		*ret_journal = oc.journal;
+	return r;
+}
+
+int api_command_exec_text_env(struct mm_machine *m, const struct api_exec_env *env,
+			      const char *text, size_t len, struct api_text *out,
+			      struct api_command_outcome *ret, struct mm_error *err)
+{
+	struct api_command_outcome oc = {0};
 	char stack[256], *copy = len < sizeof(stack) ? stack : malloc(len + 1);
 	struct api_cmd view;
 	json_error_t jerr;
@@ -721,10 +790,12 @@ int api_command_exec_text(struct mm_machine *m, const char *text, size_t len, st
 		if (r < 0)
 			goto out;
 	}
-	r = api_command_run(m, &view, out, &oc, err);
+	r = api_command_run_env(m, env, &view, out, &oc, err);
 out:
-	if (ret_journal)
-		*ret_journal = oc.journal;
+	if (ret)
+		*ret = oc;
+	else
+		mm_machine_destroy(oc.replace); /* only without an environment: never set */
 	json_decref(cmd);
 	if (copy != stack)
 		free(copy);

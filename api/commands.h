@@ -80,6 +80,36 @@ struct api_command_outcome {
 	/* the command goes into the journal: it succeeded, or it failed after it had changed
 	 * the machine (then its result, in the text, is {"error": ...}) */
 	bool journal;
+	/* snapshot_restore succeeded: the machine that takes the place of the one the command
+	 * ran on. The caller owns it: it destroys the old machine and runs what follows on this
+	 * one (the registry swaps it in under the machine's lock). NULL otherwise. */
+	struct mm_machine *replace;
+};
+
+/* A snapshot as snapshot_restore reports it: {"snapshot","machine","seq","state_hash"}. */
+struct api_snapshot_ref {
+	int64_t id;
+	char machine[API_NAME_MAX]; /* the machine it was taken of */
+	int64_t seq;		    /* the last journal entry of that machine it covers */
+	char state_hash[40];	    /* the state hash it was saved with (hex) */
+};
+
+/*
+ * What ops that reach beyond the machine need from whoever runs the executor. The daemon
+ * gives its store (for HTTP requests, restarts and session replays alike, so a restore
+ * replays as it ran); without an environment those ops are refused (422).
+ */
+struct api_exec_env {
+	/*
+	 * snapshot_restore: a new machine made from snapshot @id, RAM included, that is to take
+	 * @m's place; *@ret_ref describes the snapshot. It refuses an unknown snapshot
+	 * (-ENOENT) and one of another configuration than @m's (-EINVAL, saying how), and
+	 * leaves @m as it is.
+	 */
+	int (*snapshot_load)(void *data, int64_t id, const struct mm_machine *m,
+			     struct mm_machine **ret, struct api_snapshot_ref *ret_ref,
+			     struct mm_error *err);
+	void *data;
 };
 
 /*
@@ -93,6 +123,11 @@ struct api_command_outcome {
  */
 int api_command_run(struct mm_machine *m, const struct api_cmd *cmd, struct api_text *out,
 		    struct api_command_outcome *ret, struct mm_error *err);
+/* api_command_run() with an environment for the ops that need one (@env may be NULL). When
+ * @ret->replace is set on return, the caller must take it (see api_command_outcome). */
+int api_command_run_env(struct mm_machine *m, const struct api_exec_env *env,
+			const struct api_cmd *cmd, struct api_text *out,
+			struct api_command_outcome *ret, struct mm_error *err);
 
 /* Append {"error": {"type", "status", "detail"}}: a failure as the journal keeps it. */
 void api_text_error(struct api_text *t, int code, const char *detail);
@@ -112,6 +147,11 @@ int api_command_exec(struct mm_machine *m, const json_t *cmd, json_t **ret_resul
  */
 int api_command_exec_text(struct mm_machine *m, const char *text, size_t len, struct api_text *out,
 			  bool *ret_journal, struct mm_error *err);
+/* The same with an environment, and the whole outcome (@ret may be NULL only when @env is:
+ * a replacement machine must be taken). */
+int api_command_exec_text_env(struct mm_machine *m, const struct api_exec_env *env,
+			      const char *text, size_t len, struct api_text *out,
+			      struct api_command_outcome *ret, struct mm_error *err);
 
 /* The "op" of @cmd if it is a string, else NULL (borrowed from @cmd). */
 const char *api_command_op(const json_t *cmd);
