@@ -129,14 +129,19 @@ static int h_list(struct ctx *c, struct api_reply *out, struct mm_error *err)
 	return reply_json(out, 200, json_pack("{s:o}", "machines", list), err);
 }
 
+static int h_clone(struct ctx *c, struct api_reply *out, struct mm_error *err);
+
 static int h_create(struct ctx *c, struct api_reply *out, struct mm_error *err)
 {
-	struct mm_config *cfg = malloc(sizeof(*cfg));
+	struct mm_config *cfg;
 	char name[API_NAME_MAX];
 	struct api_lease lease;
 	json_t *doc;
 	int r;
 
+	if (json_is_object(c->body) && json_object_get(c->body, "from_snapshot"))
+		return h_clone(c, out, err);
+	cfg = malloc(sizeof(*cfg));
 	if (!cfg)
 		return api_error(err, -ENOMEM, "out of memory");
 	r = api_machine_spec_parse(c->body, cfg, name, err);
@@ -323,9 +328,15 @@ static int run_commands(struct ctx *c, const struct source *src, struct run *run
 		start = run->results.len;
 		r = source_get(src, run->done, &view, &cmds, err);
 		if (r == 0) {
+			const struct api_persist_ops *po = c->host->ops->persist;
 			struct api_command_outcome oc;
 
-			r = api_command_run(c->lease.m, &view, &run->results, &oc, err);
+			r = api_command_run_env(c->lease.m,
+						po ? po->exec_env(c->host->data, &c->lease) : NULL,
+						&view, &run->results, &oc, err);
+			/* snapshot_restore: what follows runs on the restored machine */
+			if (oc.replace)
+				po->machine_replace(c->host->data, &c->lease, oc.replace);
 			run->ops[run->done] = oc.op;
 			run->failure_journaled = r < 0 && oc.journal;
 		}
@@ -1179,6 +1190,381 @@ static int h_page_tables(struct ctx *c, struct api_reply *out, struct mm_error *
 		   : api_error(err, -ENOMEM, "out of memory building the page tables");
 }
 
+/* ---- persistence: the state hash, snapshots, jobs, sessions ------------------------------ */
+
+static const struct api_persist_ops *persist(const struct ctx *c, struct mm_error *err)
+{
+	const struct api_persist_ops *po = c->host->ops->persist;
+
+	if (!po)
+		api_error(err, -ENOENT, "this server keeps no snapshots or sessions");
+	return po;
+}
+
+/* A {snapshot} or {job} path segment: a decimal id; anything else names nothing (404). */
+static int path_id(const char *what, const char *s, int64_t *ret, struct mm_error *err)
+{
+	int64_t x = 0;
+	size_t i;
+
+	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 18; i++)
+		x = x * 10 + (s[i] - '0');
+	if (!s[0] || s[i] || x == 0)
+		return api_error(err, -ENOENT, "no %s '%.32s'", what, s);
+	*ret = x;
+	return 0;
+}
+
+static int h_state_hash(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	const struct api_persist_ops *po = persist(c, err);
+	json_t *doc;
+	int r;
+
+	if (!po)
+		return -ENOENT;
+	r = po->state_hash(c->host->data, &c->lease, &doc, err);
+	if (r < 0)
+		return call_failed(r, err, "the state hash");
+	return reply_json(out, 200, doc, err);
+}
+
+static int h_snapshot_create(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	const struct api_persist_ops *po = persist(c, err);
+	const char *label = NULL, *key;
+	bool job = false;
+	int async = -1, r;
+	json_t *doc, *v;
+
+	if (!po)
+		return -ENOENT;
+	if (!json_is_null(c->body) && !json_is_object(c->body))
+		return api_error(err, -EINVAL,
+				 "the body must be an object {\"label\"?, \"async\"?} or empty");
+	if (json_is_object(c->body)) {
+		json_object_foreach(c->body, key, v) {
+			if (!strcmp(key, "label")) {
+				if (!json_is_string(v) || json_string_length(v) > 127)
+					return api_error(err, -EINVAL,
+							 "field 'label' must be a string of at "
+							 "most 127 bytes");
+				label = json_string_value(v);
+			} else if (!strcmp(key, "async")) {
+				if (!json_is_boolean(v))
+					return api_error(err, -EINVAL,
+							 "field 'async' must be true or false");
+				async = json_is_true(v);
+			} else {
+				return api_error(err, -EINVAL,
+						 "unknown field '%.64s' (known: label, async)",
+						 key);
+			}
+		}
+	}
+	r = po->snapshot_create(c->host->data, &c->lease, label, async, &doc, &job, err);
+	if (r < 0)
+		return call_failed(r, err, "the snapshot");
+	if (job)
+		snprintf(out->location, sizeof(out->location), "/v1/jobs/%" JSON_INTEGER_FORMAT,
+			 json_integer_value(json_object_get(doc, "id")));
+	else
+		snprintf(out->location, sizeof(out->location),
+			 "/v1/machines/%s/snapshots/%" JSON_INTEGER_FORMAT, c->lease.id,
+			 json_integer_value(json_object_get(doc, "id")));
+	return reply_json(out, job ? 202 : 201, doc, err);
+}
+
+static int h_snapshots(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	const struct api_persist_ops *po = persist(c, err);
+	json_t *doc;
+	int r;
+
+	if (!po)
+		return -ENOENT;
+	r = po->snapshot_list(c->host->data, &c->lease, &doc, err);
+	if (r < 0)
+		return call_failed(r, err, "listing the snapshots");
+	return reply_json(out, 200, doc, err);
+}
+
+static int h_snapshot(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	const struct api_persist_ops *po = persist(c, err);
+	int64_t id;
+	json_t *doc;
+	int r;
+
+	if (!po)
+		return -ENOENT;
+	r = path_id("snapshot", c->cap[1], &id, err);
+	if (r < 0)
+		return r;
+	r = po->snapshot_get(c->host->data, &c->lease, id, &doc, err);
+	if (r < 0)
+		return call_failed(r, err, "reading the snapshot");
+	return reply_json(out, 200, doc, err);
+}
+
+static int h_snapshot_delete(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	const struct api_persist_ops *po = persist(c, err);
+	int64_t id;
+	json_t *doc;
+	int r;
+
+	if (!po)
+		return -ENOENT;
+	r = path_id("snapshot", c->cap[1], &id, err);
+	if (r < 0)
+		return r;
+	r = po->snapshot_delete(c->host->data, c->cap[0], id, &doc, err);
+	if (r < 0)
+		return call_failed(r, err, "deleting the snapshot");
+	return reply_json(out, 200, doc, err);
+}
+
+/* Restore in place: the command snapshot_restore, journaled like every command. */
+static int h_snapshot_restore(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *result;
+	int64_t id;
+	int r;
+
+	if (!persist(c, err))
+		return -ENOENT;
+	r = path_id("snapshot", c->cap[1], &id, err);
+	if (r < 0)
+		return r;
+	r = run_built_command(
+		c, json_pack("{s:s, s:I}", "op", "snapshot_restore", "snapshot", (json_int_t)id),
+		&result, err);
+	if (r < 0)
+		return r;
+	return reply_json(out, 200, result, err);
+}
+
+/* POST /v1/machines {"from_snapshot": id, "name"?}: a clone. */
+static int h_clone(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	const struct api_persist_ops *po = persist(c, err);
+	json_t *from = json_object_get(c->body, "from_snapshot"), *name, *doc, *v;
+	struct api_lease lease;
+	const char *key;
+	int r;
+
+	if (!po)
+		return -ENOENT;
+	json_object_foreach(c->body, key, v) {
+		if (strcmp(key, "from_snapshot") && strcmp(key, "name"))
+			return api_error(err, -EINVAL,
+					 "unknown field '%.64s': a clone takes its configuration "
+					 "from the snapshot (known: from_snapshot, name)",
+					 key);
+	}
+	if (!json_is_integer(from) || json_integer_value(from) < 1)
+		return api_error(err, -EINVAL, "field 'from_snapshot' must be a snapshot id");
+	name = json_object_get(c->body, "name");
+	if (name && (!json_is_string(name) || !api_name_valid(json_string_value(name))))
+		return api_error(err, -EINVAL,
+				 "field 'name' must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$");
+	r = po->machine_clone(c->host->data, name ? json_string_value(name) : "",
+			      json_integer_value(from), &lease, err);
+	if (r < 0)
+		return call_failed(r, err, "the clone");
+	doc = api_machine_to_json(lease.id, lease.m, err);
+	snprintf(out->location, sizeof(out->location), "/v1/machines/%s", lease.id);
+	c->host->ops->machine_release(c->host->data, &lease);
+	return doc ? reply_json(out, 201, doc, err) : failed_code(err);
+}
+
+static int h_jobs(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	const struct api_persist_ops *po = persist(c, err);
+	json_t *doc;
+	int r;
+
+	if (!po)
+		return -ENOENT;
+	r = po->job_list(c->host->data, &doc, err);
+	if (r < 0)
+		return call_failed(r, err, "listing the jobs");
+	return reply_json(out, 200, doc, err);
+}
+
+static int h_job(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	const struct api_persist_ops *po = persist(c, err);
+	int64_t id;
+	json_t *doc;
+	int r;
+
+	if (!po)
+		return -ENOENT;
+	r = path_id("job", c->cap[0], &id, err);
+	if (r < 0)
+		return r;
+	r = po->job_get(c->host->data, id, &doc, err);
+	if (r < 0)
+		return call_failed(r, err, "reading the job");
+	return reply_json(out, 200, doc, err);
+}
+
+static int h_sessions(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	const struct api_persist_ops *po = persist(c, err);
+	json_t *doc;
+	int r;
+
+	if (!po)
+		return -ENOENT;
+	r = po->session_list(c->host->data, &doc, err);
+	if (r < 0)
+		return call_failed(r, err, "listing the sessions");
+	return reply_json(out, 200, doc, err);
+}
+
+static int h_session(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	const struct api_persist_ops *po = persist(c, err);
+	json_t *doc;
+	int r;
+
+	if (!po)
+		return -ENOENT;
+	r = po->session_get(c->host->data, c->cap[0], &doc, err);
+	if (r < 0)
+		return call_failed(r, err, "reading the session");
+	return reply_json(out, 200, doc, err);
+}
+
+#define NDJSON_CONTENT_TYPE "application/x-ndjson"
+
+static int h_session_journal(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	const struct api_persist_ops *po = persist(c, err);
+	struct api_text t = {0};
+	int r;
+
+	if (!po)
+		return -ENOENT;
+	r = po->session_export(c->host->data, c->cap[0], &t, err);
+	if (r < 0) {
+		api_text_free(&t);
+		return call_failed(r, err, "exporting the session");
+	}
+	if (t.oom) {
+		api_text_free(&t);
+		return api_error(err, -ENOMEM, "out of memory");
+	}
+	out->status = 200;
+	out->json_text = t.data;
+	out->json_text_len = t.len;
+	out->content_type = NDJSON_CONTENT_TYPE;
+	return 0;
+}
+
+/* Is @ct (a Content-Type) one that NDJSON may come as? None at all is fine too. */
+static bool content_type_is_ndjson(const char *ct)
+{
+	static const char *const ok[] = {"application/x-ndjson",
+					 "application/ndjson",
+					 "application/jsonl",
+					 "application/x-jsonlines",
+					 "application/x-www-form-urlencoded", /* curl -d */
+					 NULL};
+	size_t len = strcspn(ct, ";");
+
+	while (len && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
+		len--;
+	for (const char *const *k = ok; *k; k++)
+		if (strlen(*k) == len && !strncasecmp(ct, *k, len))
+			return true;
+	return false;
+}
+
+static int h_session_import(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	static const char *const known[] = {"name", NULL};
+	const struct api_persist_ops *po = persist(c, err);
+	const char *name;
+	bool present;
+	json_t *doc;
+	int r;
+
+	if (!po)
+		return -ENOENT;
+	if (c->req->content_type && !content_type_is_ndjson(c->req->content_type))
+		return api_error(err, -EMEDIUMTYPE,
+				 "Content-Type '%.64s' is not NDJSON; send application/x-ndjson",
+				 c->req->content_type);
+	r = query_check(c, known, err);
+	if (r < 0)
+		return r;
+	name = query_value(c, "name", &present);
+	if (present && !api_name_valid(name))
+		return api_error(err, -EINVAL,
+				 "query parameter 'name' must match "
+				 "^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$");
+	r = po->session_import(c->host->data, present ? name : "", c->req->body, c->req->body_len,
+			       &doc, err);
+	if (r < 0)
+		return call_failed(r, err, "the import");
+	snprintf(out->location, sizeof(out->location), "/v1/sessions/%s",
+		 json_string_value(json_object_get(doc, "session")));
+	return reply_json(out, 201, doc, err);
+}
+
+static int h_session_replay(struct ctx *c, struct api_reply *out, struct mm_error *err)
+{
+	const struct api_persist_ops *po = persist(c, err);
+	struct api_replay_req req = {.name = "", .until_seq = -1, .verify = true};
+	const char *key;
+	json_t *doc, *v;
+	int r;
+
+	if (!po)
+		return -ENOENT;
+	if (!json_is_null(c->body) && !json_is_object(c->body))
+		return api_error(err, -EINVAL,
+				 "the body must be an object {\"until_seq\"?, \"verify\"?, "
+				 "\"name\"?} or empty");
+	if (json_is_object(c->body)) {
+		json_object_foreach(c->body, key, v) {
+			if (!strcmp(key, "until_seq")) {
+				if (!json_is_integer(v) || json_integer_value(v) < 0)
+					return api_error(err, -EINVAL,
+							 "field 'until_seq' must be an integer "
+							 ">= 0");
+				req.until_seq = json_integer_value(v);
+			} else if (!strcmp(key, "verify")) {
+				if (!json_is_boolean(v))
+					return api_error(err, -EINVAL,
+							 "field 'verify' must be true or false");
+				req.verify = json_is_true(v);
+			} else if (!strcmp(key, "name")) {
+				if (!json_is_string(v) || !api_name_valid(json_string_value(v)))
+					return api_error(err, -EINVAL,
+							 "field 'name' must match "
+							 "^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$");
+				req.name = json_string_value(v);
+			} else {
+				return api_error(err, -EINVAL,
+						 "unknown field '%.64s' (known: until_seq, verify, "
+						 "name)",
+						 key);
+			}
+		}
+	}
+	r = po->session_replay(c->host->data, c->cap[0], &req, &doc, err);
+	if (r < 0)
+		return call_failed(r, err, "the replay");
+	snprintf(out->location, sizeof(out->location), "/v1/machines/%s",
+		 json_string_value(json_object_get(doc, "machine")));
+	return reply_json(out, 201, doc, err);
+}
+
 #define CHECK_MAX_MSGS 64
 
 static int h_check(struct ctx *c, struct api_reply *out, struct mm_error *err)
@@ -1274,6 +1660,20 @@ static const struct route routes[] = {
 	{"v1/machines/*/cpus/*/tlb/flush", M_POST, true, false, h_tlb_flush},
 	{"v1/machines/*/cpus/*/tlb/invlpg", M_POST, true, false, h_tlb_invlpg},
 	{"v1/machines/*/page-tables/kernel", M_GET, true, false, h_page_tables},
+	/* persistence */
+	{"v1/machines/*/state-hash", M_GET, true, false, h_state_hash},
+	{"v1/machines/*/snapshots", M_GET, true, false, h_snapshots},
+	{"v1/machines/*/snapshots", M_POST, true, true, h_snapshot_create},
+	{"v1/machines/*/snapshots/*", M_GET, true, false, h_snapshot},
+	{"v1/machines/*/snapshots/*", M_DELETE, false, false, h_snapshot_delete},
+	{"v1/machines/*/snapshots/*/restore", M_POST, true, false, h_snapshot_restore},
+	{"v1/jobs", M_GET, false, false, h_jobs},
+	{"v1/jobs/*", M_GET, false, false, h_job},
+	{"v1/sessions", M_GET, false, false, h_sessions},
+	{"v1/sessions", M_POST, false, false, h_session_import},
+	{"v1/sessions/*", M_GET, false, false, h_session},
+	{"v1/sessions/*/journal", M_GET, false, false, h_session_journal},
+	{"v1/sessions/*/replay", M_POST, false, true, h_session_replay},
 };
 
 static unsigned int method_bit(const char *m)

@@ -30,6 +30,9 @@
 
 #define API_BATCH_MAX 10000
 
+struct api_exec_env;
+struct api_persist_ops;
+
 /* A locked machine, handed out by the host. */
 struct api_lease {
 	const char *id;	      /* borrowed; valid until release */
@@ -76,6 +79,62 @@ struct api_host_ops {
 	/* The journal as [{"seq","time","command","result"}], seq ascending (new reference). */
 	int (*journal_list)(void *data, struct api_lease *lease, json_t **ret,
 			    struct mm_error *err);
+	/* Snapshots, jobs, sessions; NULL in a host without a store (their routes: 404). */
+	const struct api_persist_ops *persist;
+};
+
+/* What POST /v1/sessions/{id}/replay asks for. */
+struct api_replay_req {
+	const char *name;  /* of the new machine; "" to pick the first free "m<N>" */
+	int64_t until_seq; /* replay entries 1..until_seq; -1: all of them */
+	bool verify;	   /* compare each result with the recorded one */
+};
+
+/*
+ * Persistence (the daemon's store): every document is a new reference (ROUTES.md and
+ * openapi.yaml give their members). Routes under /v1/machines/{id} pass the lease.
+ */
+struct api_persist_ops {
+	/* {"algorithm","hash","seq"}: the state hash of the machine after journal entry seq. */
+	int (*state_hash)(void *data, struct api_lease *lease, json_t **ret, struct mm_error *err);
+	/* The environment of the executor for commands on the leased machine. */
+	const struct api_exec_env *(*exec_env)(void *data, struct api_lease *lease);
+	/* A command replaced the leased machine by @m (snapshot_restore): swap it in, destroy
+	 * the old one, and update @lease. */
+	void (*machine_replace)(void *data, struct api_lease *lease, struct mm_machine *m);
+	/*
+	 * Snapshot the leased machine: *@ret is the snapshot, or (*@ret_job) the job that takes
+	 * it, started and reserving the machine. @async: 1 always a job, 0 never, -1 a job when
+	 * the machine has much RAM to read.
+	 */
+	int (*snapshot_create)(void *data, struct api_lease *lease, const char *label, int async,
+			       json_t **ret, bool *ret_job, struct mm_error *err);
+	/* {"snapshots": [...], "storage": {...}} of the leased machine. */
+	int (*snapshot_list)(void *data, struct api_lease *lease, json_t **ret,
+			     struct mm_error *err);
+	/* Snapshot @id of the leased machine; -ENOENT when it is not one of its snapshots. */
+	int (*snapshot_get)(void *data, struct api_lease *lease, int64_t id, json_t **ret,
+			    struct mm_error *err);
+	/* Delete snapshot @id of machine @machine (not leased: it may wait for a collection). */
+	int (*snapshot_delete)(void *data, const char *machine, int64_t id, json_t **ret,
+			       struct mm_error *err);
+	/* A new machine from snapshot @id, named @name ("" to pick); *@ret is its lease, locked
+	 * (as machine_create). -ENOENT for an unknown snapshot. */
+	int (*machine_clone)(void *data, const char *name, int64_t id, struct api_lease *ret,
+			     struct mm_error *err);
+	int (*job_get)(void *data, int64_t id, json_t **ret, struct mm_error *err);
+	int (*job_list)(void *data, json_t **ret, struct mm_error *err);
+	int (*session_list)(void *data, json_t **ret, struct mm_error *err);
+	int (*session_get)(void *data, const char *id, json_t **ret, struct mm_error *err);
+	/* The NDJSON export of session @id, appended to @out. */
+	int (*session_export)(void *data, const char *id, struct api_text *out,
+			      struct mm_error *err);
+	/* Import the NDJSON @body as a new session (a machine) named @name ("" to pick). */
+	int (*session_import)(void *data, const char *name, const char *body, size_t len,
+			      json_t **ret, struct mm_error *err);
+	/* Replay session @id into a new machine. */
+	int (*session_replay)(void *data, const char *id, const struct api_replay_req *req,
+			      json_t **ret, struct mm_error *err);
 };
 
 struct api_host {

@@ -5,31 +5,49 @@
  * Machines live in an array kept sorted by id, so listing is ordered and lookup is a
  * binary search. A machine leaves the array only under the registry write lock and with
  * its own mutex held, so whoever holds a lease holds a live machine: the deleter waits
- * for the lease to be released before it destroys.
+ * for the lease to be released before it destroys. A deleter first cancels the machine's
+ * running snapshot job, and waits for the jobs that reserved the machine to give it up.
  *
  * The journal's next seq is kept per machine and only advanced after the entry was
  * committed; it is read and written under the machine's mutex.
  *
- * Replay re-creates a machine from its stored configuration, boot.stop_after included (a
- * machine created stopped at an early boot phase comes back stopped there), then re-runs
- * its journal: the boot_continue commands boot it further at the same points as before.
+ * Restarts re-create a machine from its newest snapshot (the journal after the snapshot's
+ * seq follows), from its base snapshot (a clone: the whole journal follows), or from its
+ * stored configuration, boot.stop_after included (a machine created stopped at an early
+ * boot phase comes back stopped there, and its boot_continue commands boot it further at the
+ * same points as before). A snapshot that does not load (another format, say) is skipped
+ * for an older one, down to the configuration: the journal holds the whole history.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "jobs.h"
 #include "log.h"
 #include "problem.h"
 #include "registry.h"
+#include "sessions.h"
+#include "snapshot.h"
+
+/* A machine whose touched RAM is above this is snapshotted by a job (202), unless told. */
+#define SNAPSHOT_SYNC_FRAMES (64u << 10) /* 256 MiB */
 
 struct machine {
 	char id[API_NAME_MAX];
 	struct mm_machine *m;
 	pthread_mutex_t lock;
+	pthread_cond_t cond;   /* a reservation ended (with @lock) */
+	unsigned int reserved; /* jobs that will take the machine next; guarded by @lock */
+	atomic_bool doomed;    /* being deleted: jobs give up */
+	pthread_mutex_t job_lock;
+	struct snapshot_progress *job; /* the job working on it; guarded by @job_lock */
 	int64_t next_seq;
+	struct registry *reg;
+	struct api_exec_env env; /* for commands on it: snapshot_restore reads the store */
 };
 
 struct registry {
@@ -37,6 +55,7 @@ struct registry {
 	struct machine **v; /* sorted by id */
 	size_t n, cap;
 	struct store *st;
+	struct jobs *jobs;
 };
 
 static void freep(void *p)
@@ -45,16 +64,31 @@ static void freep(void *p)
 }
 #define _cleanup_free_ __attribute__((cleanup(freep)))
 
+static int live_snapshot_load(void *data, int64_t id, const struct mm_machine *m,
+			      struct mm_machine **ret, struct api_snapshot_ref *ref,
+			      struct mm_error *err);
+
 int registry_create(struct store *st, struct registry **ret, struct mm_error *err)
 {
 	struct registry *reg = calloc(1, sizeof(*reg));
+	int r;
 
 	if (!reg)
 		return api_error(err, -ENOMEM, "out of memory");
+	r = jobs_create(&reg->jobs, err);
+	if (r < 0) {
+		free(reg);
+		return r;
+	}
 	pthread_rwlock_init(&reg->lock, NULL);
 	reg->st = st;
 	*ret = reg;
 	return 0;
+}
+
+struct store *registry_store(struct registry *reg)
+{
+	return reg->st;
 }
 
 static void machine_free(struct machine *mc)
@@ -63,6 +97,8 @@ static void machine_free(struct machine *mc)
 		return;
 	mm_machine_destroy(mc->m);
 	pthread_mutex_destroy(&mc->lock);
+	pthread_cond_destroy(&mc->cond);
+	pthread_mutex_destroy(&mc->job_lock);
 	free(mc);
 }
 
@@ -70,6 +106,8 @@ void registry_destroy(struct registry *reg)
 {
 	if (!reg)
 		return;
+	/* first the jobs: they hold machines */
+	jobs_destroy(reg->jobs);
 	for (size_t i = 0; i < reg->n; i++)
 		machine_free(reg->v[i]);
 	free(reg->v);
@@ -116,7 +154,7 @@ static int insert(struct registry *reg, struct machine *mc)
 	return 0;
 }
 
-static struct machine *machine_new(const char *id, struct mm_machine *m)
+static struct machine *machine_new(struct registry *reg, const char *id, struct mm_machine *m)
 {
 	struct machine *mc = calloc(1, sizeof(*mc));
 
@@ -125,7 +163,11 @@ static struct machine *machine_new(const char *id, struct mm_machine *m)
 	snprintf(mc->id, sizeof(mc->id), "%s", id);
 	mc->m = m;
 	mc->next_seq = 1;
+	mc->reg = reg;
+	mc->env = (struct api_exec_env){.snapshot_load = live_snapshot_load, .data = mc};
 	pthread_mutex_init(&mc->lock, NULL);
+	pthread_cond_init(&mc->cond, NULL);
+	pthread_mutex_init(&mc->job_lock, NULL);
 	return mc;
 }
 
@@ -139,37 +181,33 @@ bool registry_contains(struct registry *reg, const char *id)
 	return found;
 }
 
-/* ---- the api_host ----------------------------------------------------------------------- */
-
-static int host_create(void *data, const char *name, const struct mm_config *cfg,
-		       struct api_lease *ret, struct mm_error *err)
+/* Lock @mc for a lease: after the jobs that reserved it have had it. */
+static void machine_lock(struct machine *mc)
 {
-	struct registry *reg = data;
-	json_auto_t *cj = NULL;
-	_cleanup_free_ char *config = NULL;
-	struct mm_machine *m = NULL;
+	pthread_mutex_lock(&mc->lock);
+	while (mc->reserved)
+		pthread_cond_wait(&mc->cond, &mc->lock);
+}
+
+/* ---- adopting a machine ------------------------------------------------------------------ */
+
+/*
+ * Persist @nw and register it; on success *@ret is its lease, locked. The store insert and
+ * the registration happen under the registry write lock, so a name is never half taken.
+ */
+static int adopt(struct registry *reg, const struct registry_new *nw, struct api_lease *ret,
+		 struct mm_error *err)
+{
+	struct store_machine sm;
 	struct machine *mc = NULL;
 	char id[API_NAME_MAX];
 	int r;
 
-	/* cheap early answer for the common duplicate; re-checked under the write lock */
-	if (name[0] && registry_contains(reg, name))
-		return api_error(err, -EEXIST, "a machine named '%s' already exists", name);
-	r = mm_machine_create(cfg, &m, err);
-	if (r < 0)
-		return r;
-	cj = api_config_to_json(mm_machine_config(m));
-	config = cj ? json_dumps(cj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	if (!config) {
-		mm_machine_destroy(m);
-		return api_error(err, -ENOMEM, "out of memory");
-	}
-
 	pthread_rwlock_wrlock(&reg->lock);
-	if (name[0]) {
-		snprintf(id, sizeof(id), "%s", name);
+	if (nw->name && nw->name[0]) {
+		snprintf(id, sizeof(id), "%s", nw->name);
 		if (find(reg, id) >= 0) {
-			r = api_error(err, -EEXIST, "a machine named '%s' already exists", name);
+			r = api_error(err, -EEXIST, "a machine named '%s' already exists", id);
 			goto fail;
 		}
 	} else {
@@ -179,12 +217,17 @@ static int host_create(void *data, const char *name, const struct mm_config *cfg
 				break;
 		}
 	}
-	mc = machine_new(id, m);
+	mc = machine_new(reg, id, nw->m);
 	if (!mc) {
 		r = api_error(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	r = store_machine_insert(reg->st, id, config, err);
+	mc->next_seq = nw->next_seq > 0 ? nw->next_seq : 1;
+	sm = (struct store_machine){.id = id,
+				    .config = nw->config,
+				    .origin = nw->origin,
+				    .base_snapshot = nw->base_snapshot};
+	r = store_machine_insert(reg->st, &sm, nw->batches, nw->nbatches, nw->uses, nw->nuses, err);
 	if (r < 0)
 		goto fail;
 	if (insert(reg, mc) < 0) {
@@ -196,17 +239,64 @@ static int host_create(void *data, const char *name, const struct mm_config *cfg
 	}
 	pthread_mutex_lock(&mc->lock);
 	pthread_rwlock_unlock(&reg->lock);
-	log_machine(LOG_LEVEL_INFO, id, "machine %s created (mem %llu, %s, %u cpu)", id,
-		    (unsigned long long)cfg->mem, cfg->pae ? "pae" : "686", cfg->cpus);
 	*ret = (struct api_lease){.id = mc->id, .m = mc->m, .handle = mc};
 	return 0;
 fail:
 	pthread_rwlock_unlock(&reg->lock);
-	if (mc)
+	if (mc) {
+		mc->m = NULL; /* still the caller's */
 		machine_free(mc);
-	else
-		mm_machine_destroy(m);
+	}
 	return r;
+}
+
+int registry_adopt(struct registry *reg, const struct registry_new *nw, char ret_id[API_NAME_MAX],
+		   struct mm_error *err)
+{
+	struct api_lease lease;
+	int r = adopt(reg, nw, &lease, err);
+
+	if (r < 0)
+		return r;
+	snprintf(ret_id, API_NAME_MAX, "%s", lease.id);
+	log_machine(LOG_LEVEL_INFO, lease.id, "machine %s created (%s)", lease.id,
+		    nw->origin ? nw->origin : "");
+	pthread_mutex_unlock(&((struct machine *)lease.handle)->lock);
+	return 0;
+}
+
+/* ---- the api_host ----------------------------------------------------------------------- */
+
+static int host_create(void *data, const char *name, const struct mm_config *cfg,
+		       struct api_lease *ret, struct mm_error *err)
+{
+	struct registry *reg = data;
+	_cleanup_free_ char *config = NULL;
+	struct registry_new nw = {.name = name, .origin = "{\"kind\":\"created\"}"};
+	struct mm_machine *m = NULL;
+	int r;
+
+	/* cheap early answer for the common duplicate; re-checked under the write lock */
+	if (name[0] && registry_contains(reg, name))
+		return api_error(err, -EEXIST, "a machine named '%s' already exists", name);
+	r = mm_machine_create(cfg, &m, err);
+	if (r < 0)
+		return r;
+	config = snapshot_config_text(m);
+	if (!config) {
+		mm_machine_destroy(m);
+		return api_error(err, -ENOMEM, "out of memory");
+	}
+	nw.m = m;
+	nw.config = config;
+	r = adopt(reg, &nw, ret, err);
+	if (r < 0) {
+		mm_machine_destroy(m);
+		return r;
+	}
+	log_machine(LOG_LEVEL_INFO, ret->id, "machine %s created (mem %llu, %s, %u cpu)", ret->id,
+		    (unsigned long long)cfg->mem, cfg->pae ? "pae" : "686", cfg->cpus);
+	return 0;
 }
 
 int registry_add(struct registry *reg, const char *name, const struct mm_config *cfg,
@@ -224,6 +314,8 @@ int registry_add(struct registry *reg, const char *name, const struct mm_config 
 static int host_delete(void *data, const char *id, struct mm_error *err)
 {
 	struct registry *reg = data;
+	struct store_gc_stats gc;
+	struct mm_error gc_err = {0};
 	struct machine *mc;
 	long pos;
 	int r;
@@ -235,10 +327,19 @@ static int host_delete(void *data, const char *id, struct mm_error *err)
 		return api_error(err, -ENOENT, "no machine '%.64s'", id);
 	}
 	mc = reg->v[pos];
+	/* a snapshot of it being written stops; jobs waiting for it give up */
+	atomic_store(&mc->doomed, true);
+	pthread_mutex_lock(&mc->job_lock);
+	if (mc->job)
+		atomic_store(&mc->job->cancel, true);
+	pthread_mutex_unlock(&mc->job_lock);
 	/* wait for the current lease holder; no new one can come while we hold the registry */
 	pthread_mutex_lock(&mc->lock);
+	while (mc->reserved)
+		pthread_cond_wait(&mc->cond, &mc->lock);
 	r = store_machine_delete(reg->st, id, err);
 	if (r < 0 && r != -ENOENT) {
+		atomic_store(&mc->doomed, false);
 		pthread_mutex_unlock(&mc->lock);
 		pthread_rwlock_unlock(&reg->lock);
 		return r;
@@ -249,6 +350,9 @@ static int host_delete(void *data, const char *id, struct mm_error *err)
 	pthread_mutex_unlock(&mc->lock);
 	log_machine(LOG_LEVEL_INFO, mc->id, "machine %s deleted", mc->id);
 	machine_free(mc);
+	/* the frames only its snapshots had */
+	if (store_gc(reg->st, &gc, &gc_err) < 0)
+		log_warn("collecting frames after deleting machine %s: %s", id, gc_err.msg);
 	return 0;
 }
 
@@ -285,7 +389,7 @@ static int host_acquire(void *data, const char *id, struct api_lease *ret, struc
 		return api_error(err, -ENOENT, "no machine '%.64s'", id);
 	}
 	mc = reg->v[pos];
-	pthread_mutex_lock(&mc->lock);
+	machine_lock(mc);
 	pthread_rwlock_unlock(&reg->lock);
 	*ret = (struct api_lease){.id = mc->id, .m = mc->m, .handle = mc};
 	return 0;
@@ -319,30 +423,6 @@ static int host_journal_append(void *data, struct api_lease *lease,
 	return 0;
 }
 
-/*
- * The commands and results of one stored batch, each as the text of its @n elements.
- * Return: 0 with *@ret_c and *@ret_r (free() both); -EINVAL when they are not two arrays
- * of @n elements.
- */
-static int split_batch(int64_t n, const char *commands, size_t commands_len, const char *results,
-		       size_t results_len, struct api_json_span **ret_c,
-		       struct api_json_span **ret_r)
-{
-	struct api_json_span *c = NULL, *r = NULL;
-	size_t nc = 0, nr = 0;
-
-	if (n < 1 || api_json_array_split(commands, commands_len, (size_t)n, &c, &nc) < 0 ||
-	    api_json_array_split(results, results_len, (size_t)n, &r, &nr) < 0 || nc != (size_t)n ||
-	    nr != (size_t)n) {
-		free(c);
-		free(r);
-		return -EINVAL;
-	}
-	*ret_c = c;
-	*ret_r = r;
-	return 0;
-}
-
 struct journal_list_ctx {
 	json_t *arr;
 };
@@ -362,7 +442,7 @@ static int journal_list_batch(void *data, int64_t first_seq, int64_t n, const ch
 	struct api_json_span *c, *r;
 	int ret = 0;
 
-	if (split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0) {
+	if (session_split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0) {
 		log_error("journal entries %lld..%lld are not %lld commands and results",
 			  (long long)first_seq, (long long)(first_seq + n - 1), (long long)n);
 		return 0;
@@ -389,7 +469,7 @@ static int host_journal_list(void *data, struct api_lease *lease, json_t **ret,
 
 	if (!ctx.arr)
 		return api_error(err, -ENOMEM, "out of memory");
-	r = store_journal_foreach(reg->st, mc->id, journal_list_batch, &ctx, err);
+	r = store_journal_foreach(reg->st, mc->id, 0, journal_list_batch, &ctx, err);
 	if (r < 0) {
 		json_decref(ctx.arr);
 		return r == -ENOMEM ? api_error(err, r, "out of memory") : r;
@@ -397,6 +477,358 @@ static int host_journal_list(void *data, struct api_lease *lease, json_t **ret,
 	*ret = ctx.arr;
 	return 0;
 }
+
+/* ---- persistence: the state hash, snapshots, jobs, sessions ------------------------------ */
+
+static int host_state_hash(void *data, struct api_lease *lease, json_t **ret, struct mm_error *err)
+{
+	struct machine *mc = lease->handle;
+	char hex[STORE_HASH_HEX];
+	int r = snapshot_state_hash(mc->m, hex, err);
+
+	if (r < 0)
+		return r;
+	*ret = json_pack("{s:s, s:s, s:I}", "algorithm", SNAPSHOT_HASH_ALGORITHM, "hash", hex,
+			 "seq", (json_int_t)(mc->next_seq - 1));
+	return *ret ? 0 : api_error(err, -ENOMEM, "out of memory");
+}
+
+static const struct api_exec_env *host_exec_env(void *data, struct api_lease *lease)
+{
+	struct machine *mc = lease->handle;
+
+	return &mc->env;
+}
+
+static void host_machine_replace(void *data, struct api_lease *lease, struct mm_machine *m)
+{
+	struct machine *mc = lease->handle;
+
+	mm_machine_destroy(mc->m);
+	mc->m = m;
+	lease->m = m;
+}
+
+/* snapshot_restore on a live machine: a snapshot that is listed (not deleted), of this
+ * machine's configuration; its use is recorded before it is read, so that a delete from
+ * now on keeps it for the replay of this machine's journal. */
+static int live_snapshot_load(void *data, int64_t id, const struct mm_machine *m,
+			      struct mm_machine **ret, struct api_snapshot_ref *ref,
+			      struct mm_error *err)
+{
+	struct machine *mc = data;
+	struct store *st = mc->reg->st;
+	_cleanup_free_ char *config = snapshot_config_text(m);
+	struct store_snapshot meta;
+	int r;
+
+	if (!config)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = store_snapshot_get(st, id, &meta, err);
+	if (r < 0)
+		return r;
+	if (meta.deleted) {
+		store_snapshot_finish(&meta);
+		return api_error(err, -ENOENT, "no snapshot %lld", (long long)id);
+	}
+	r = snapshot_check_config(&meta, config, err);
+	store_snapshot_finish(&meta);
+	if (r < 0)
+		return r;
+	r = store_snapshot_use(st, id, mc->id, err);
+	if (r < 0)
+		return r;
+	return snapshot_restore_load(st, id, true, m, ret, ref, err);
+}
+
+/* snapshot_restore replayed at start-up: the snapshot may have been deleted since (it was
+ * kept for this), and its use is already recorded. */
+static int replay_snapshot_load(void *data, int64_t id, const struct mm_machine *m,
+				struct mm_machine **ret, struct api_snapshot_ref *ref,
+				struct mm_error *err)
+{
+	struct registry *reg = data;
+
+	return snapshot_restore_load(reg->st, id, true, m, ret, ref, err);
+}
+
+/* Snapshot @mc (its lock held); *@ret is the snapshot's document. */
+static int take_snapshot(struct registry *reg, struct machine *mc, const char *label,
+			 struct snapshot_progress *p, json_t **ret, struct mm_error *err)
+{
+	struct store_snapshot meta = {0};
+	int r;
+
+	snprintf(meta.machine_id, sizeof(meta.machine_id), "%s", mc->id);
+	snprintf(meta.label, sizeof(meta.label), "%s", label ? label : "");
+	meta.seq = mc->next_seq - 1;
+	meta.config = snapshot_config_text(mc->m);
+	if (!meta.config)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = snapshot_save(reg->st, mc->m, &meta, p, err);
+	if (r == 0) {
+		*ret = snapshot_to_json(&meta);
+		if (!*ret)
+			r = api_error(err, -ENOMEM, "out of memory");
+		else
+			log_machine(LOG_LEVEL_INFO, mc->id,
+				    "machine %s: snapshot %lld at seq %lld (%lld frames, %lld new, "
+				    "%lld bytes added)",
+				    mc->id, (long long)meta.id, (long long)meta.seq,
+				    (long long)meta.nr_frames, (long long)meta.new_frames,
+				    (long long)(meta.new_frame_bytes + meta.state_bytes +
+						meta.map_bytes));
+	}
+	store_snapshot_finish(&meta);
+	return r;
+}
+
+struct snapshot_job {
+	struct registry *reg;
+	struct machine *mc;
+	char label[STORE_LABEL_MAX];
+};
+
+static int snapshot_job_run(void *data, struct snapshot_progress *p, json_t **ret,
+			    struct mm_error *err)
+{
+	struct snapshot_job *sj = data;
+	struct machine *mc = sj->mc;
+	int r;
+
+	pthread_mutex_lock(&mc->lock);
+	mc->reserved--;
+	if (atomic_load(&mc->doomed) || atomic_load(&p->cancel)) {
+		r = api_error(err, -ECANCELED, "the snapshot was cancelled: machine '%s' %s",
+			      mc->id,
+			      atomic_load(&mc->doomed) ? "was deleted" : "is shutting down");
+		goto out;
+	}
+	pthread_mutex_lock(&mc->job_lock);
+	mc->job = p;
+	pthread_mutex_unlock(&mc->job_lock);
+	r = take_snapshot(sj->reg, mc, sj->label, p, ret, err);
+	pthread_mutex_lock(&mc->job_lock);
+	mc->job = NULL;
+	pthread_mutex_unlock(&mc->job_lock);
+	if (r == -ECANCELED && atomic_load(&mc->doomed))
+		api_error(err, r, "the snapshot was cancelled: machine '%s' was deleted", mc->id);
+out:
+	/* the ones waiting for the reservation to end wake (and then wait for the lock) */
+	pthread_cond_broadcast(&mc->cond);
+	pthread_mutex_unlock(&mc->lock);
+	return r;
+}
+
+static int host_snapshot_create(void *data, struct api_lease *lease, const char *label, int async,
+				json_t **ret, bool *ret_job, struct mm_error *err)
+{
+	struct registry *reg = data;
+	struct machine *mc = lease->handle;
+	struct snapshot_job *sj;
+	int r;
+
+	if (async < 0)
+		async = snapshot_touched_frames(mc->m) > SNAPSHOT_SYNC_FRAMES;
+	if (!async) {
+		*ret_job = false;
+		return take_snapshot(reg, mc, label, NULL, ret, err);
+	}
+	sj = calloc(1, sizeof(*sj));
+	if (!sj)
+		return api_error(err, -ENOMEM, "out of memory");
+	sj->reg = reg;
+	sj->mc = mc;
+	snprintf(sj->label, sizeof(sj->label), "%s", label ? label : "");
+	/* we hold the lock: the job is next, before anyone who acquires after us */
+	mc->reserved++;
+	r = jobs_start(reg->jobs, "snapshot", mc->id, snapshot_job_run, sj, free, ret, err);
+	if (r < 0) {
+		mc->reserved--;
+		free(sj);
+		return r;
+	}
+	*ret_job = true;
+	return 0;
+}
+
+static int snapshot_list_one(void *data, const struct store_snapshot *s)
+{
+	json_t *o = snapshot_to_json(s);
+
+	return o && !json_array_append_new(data, o) ? 0 : -ENOMEM;
+}
+
+static int host_snapshot_list(void *data, struct api_lease *lease, json_t **ret,
+			      struct mm_error *err)
+{
+	struct registry *reg = data;
+	struct machine *mc = lease->handle;
+	struct store_stats stats;
+	json_t *arr = json_array();
+	int r;
+
+	if (!arr)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = store_snapshots_foreach(reg->st, mc->id, snapshot_list_one, arr, err);
+	if (r == 0)
+		r = store_stats(reg->st, &stats, err);
+	if (r < 0) {
+		json_decref(arr);
+		return r == -ENOMEM ? api_error(err, r, "out of memory") : r;
+	}
+	*ret = json_pack("{s:o, s:o}", "snapshots", arr, "storage",
+			 snapshot_storage_to_json(&stats));
+	return *ret ? 0 : api_error(err, -ENOMEM, "out of memory");
+}
+
+static int host_snapshot_get(void *data, struct api_lease *lease, int64_t id, json_t **ret,
+			     struct mm_error *err)
+{
+	struct registry *reg = data;
+	struct machine *mc = lease->handle;
+	struct store_snapshot s;
+	int r = store_snapshot_get(reg->st, id, &s, err);
+
+	if (r < 0)
+		return r == -ENOENT ? api_error(err, r, "machine '%s' has no snapshot %lld", mc->id,
+						(long long)id)
+				    : r;
+	if (s.deleted || strcmp(s.machine_id, mc->id)) {
+		store_snapshot_finish(&s);
+		return api_error(err, -ENOENT, "machine '%s' has no snapshot %lld", mc->id,
+				 (long long)id);
+	}
+	*ret = snapshot_to_json(&s);
+	store_snapshot_finish(&s);
+	return *ret ? 0 : api_error(err, -ENOMEM, "out of memory");
+}
+
+static int host_snapshot_delete(void *data, const char *machine, int64_t id, json_t **ret,
+				struct mm_error *err)
+{
+	struct registry *reg = data;
+	struct store_gc_stats gc;
+	bool retained = false;
+	int r;
+
+	if (!registry_contains(reg, machine))
+		return api_error(err, -ENOENT, "no machine '%.64s'", machine);
+	r = store_snapshot_delete(reg->st, machine, id, &retained, err);
+	if (r < 0)
+		return r;
+	r = store_gc(reg->st, &gc, err);
+	if (r < 0)
+		return r;
+	log_machine(LOG_LEVEL_INFO, machine,
+		    "machine %s: snapshot %lld deleted%s; %lld frames (%lld bytes) collected",
+		    machine, (long long)id,
+		    retained ? " (kept for a journal that restores it)" : "", (long long)gc.frames,
+		    (long long)gc.bytes);
+	*ret = json_pack("{s:I, s:b, s:b, s:{s:I, s:I}}", "id", (json_int_t)id, "deleted", 1,
+			 "retained", retained, "collected", "frames", (json_int_t)gc.frames,
+			 "bytes", (json_int_t)gc.bytes);
+	return *ret ? 0 : api_error(err, -ENOMEM, "out of memory");
+}
+
+static int host_clone(void *data, const char *name, int64_t id, struct api_lease *ret,
+		      struct mm_error *err)
+{
+	struct registry *reg = data;
+	struct store_snapshot meta;
+	struct mm_machine *m;
+	char origin[256];
+	struct registry_new nw = {.name = name};
+	int r;
+
+	if (name[0] && registry_contains(reg, name))
+		return api_error(err, -EEXIST, "a machine named '%s' already exists", name);
+	r = snapshot_load(reg->st, id, false, NULL, &m, &meta, NULL, err);
+	if (r < 0)
+		return r;
+	snprintf(origin, sizeof(origin),
+		 "{\"kind\":\"clone\",\"snapshot\":%lld,\"machine\":\"%s\",\"seq\":%lld}",
+		 (long long)id, meta.machine_id, (long long)meta.seq);
+	nw.m = m;
+	nw.config = meta.config;
+	nw.base_snapshot = id;
+	nw.origin = origin;
+	r = adopt(reg, &nw, ret, err);
+	store_snapshot_finish(&meta);
+	if (r < 0) {
+		mm_machine_destroy(m);
+		return r;
+	}
+	log_machine(LOG_LEVEL_INFO, ret->id, "machine %s cloned from snapshot %lld", ret->id,
+		    (long long)id);
+	return 0;
+}
+
+static int host_job_get(void *data, int64_t id, json_t **ret, struct mm_error *err)
+{
+	struct registry *reg = data;
+
+	return jobs_get(reg->jobs, id, ret, err);
+}
+
+static int host_job_list(void *data, json_t **ret, struct mm_error *err)
+{
+	struct registry *reg = data;
+
+	return jobs_list(reg->jobs, ret, err);
+}
+
+static int host_session_list(void *data, json_t **ret, struct mm_error *err)
+{
+	struct registry *reg = data;
+
+	return session_list(reg->st, ret, err);
+}
+
+static int host_session_get(void *data, const char *id, json_t **ret, struct mm_error *err)
+{
+	struct registry *reg = data;
+
+	return session_get(reg->st, id, ret, err);
+}
+
+static int host_session_export(void *data, const char *id, struct api_text *out,
+			       struct mm_error *err)
+{
+	struct registry *reg = data;
+
+	return session_export(reg->st, id, out, err);
+}
+
+static int host_session_import(void *data, const char *name, const char *body, size_t len,
+			       json_t **ret, struct mm_error *err)
+{
+	return session_import(data, name, body, len, ret, err);
+}
+
+static int host_session_replay(void *data, const char *id, const struct api_replay_req *req,
+			       json_t **ret, struct mm_error *err)
+{
+	return session_replay(data, id, req, ret, err);
+}
+
+static const struct api_persist_ops persist_ops = {
+	.state_hash = host_state_hash,
+	.exec_env = host_exec_env,
+	.machine_replace = host_machine_replace,
+	.snapshot_create = host_snapshot_create,
+	.snapshot_list = host_snapshot_list,
+	.snapshot_get = host_snapshot_get,
+	.snapshot_delete = host_snapshot_delete,
+	.machine_clone = host_clone,
+	.job_get = host_job_get,
+	.job_list = host_job_list,
+	.session_list = host_session_list,
+	.session_get = host_session_get,
+	.session_export = host_session_export,
+	.session_import = host_session_import,
+	.session_replay = host_session_replay,
+};
 
 static const struct api_host_ops registry_ops = {
 	.machine_create = host_create,
@@ -406,6 +838,7 @@ static const struct api_host_ops registry_ops = {
 	.machine_release = host_release,
 	.journal_append = host_journal_append,
 	.journal_list = host_journal_list,
+	.persist = &persist_ops,
 };
 
 struct api_host registry_host(struct registry *reg)
@@ -417,6 +850,7 @@ struct api_host registry_host(struct registry *reg)
 
 struct stored {
 	char *id, *config;
+	int64_t base_snapshot;
 };
 
 struct load_ctx {
@@ -424,7 +858,7 @@ struct load_ctx {
 	size_t n, cap;
 };
 
-static int collect_machine(void *data, const char *id, const char *config, const char *created)
+static int collect_machine(void *data, const struct store_machine *sm)
 {
 	struct load_ctx *ctx = data;
 
@@ -437,8 +871,9 @@ static int collect_machine(void *data, const char *id, const char *config, const
 		ctx->v = v;
 		ctx->cap = cap;
 	}
-	ctx->v[ctx->n].id = strdup(id ? id : "");
-	ctx->v[ctx->n].config = strdup(config ? config : "");
+	ctx->v[ctx->n].id = strdup(sm->id ? sm->id : "");
+	ctx->v[ctx->n].config = strdup(sm->config ? sm->config : "");
+	ctx->v[ctx->n].base_snapshot = sm->base_snapshot;
 	if (!ctx->v[ctx->n].id || !ctx->v[ctx->n].config) {
 		free(ctx->v[ctx->n].id);
 		free(ctx->v[ctx->n].config);
@@ -450,25 +885,10 @@ static int collect_machine(void *data, const char *id, const char *config, const
 
 struct replay_ctx {
 	struct machine *mc;
+	struct api_exec_env env;
+	int64_t after; /* entries up to this seq are in the snapshot the machine came from */
 	unsigned long replayed, mismatched, failed;
 };
-
-/* Does @got say what the journal says (@want)? Byte for byte, or as JSON values (a journal
- * written by an older mm32d may format its results differently). */
-static bool same_result(const struct api_text *got, const struct api_json_span *want)
-{
-	json_t *a, *b;
-	bool same;
-
-	if (got->len == want->len && !memcmp(got->data, want->text, want->len))
-		return true;
-	a = json_loadb(got->data ? got->data : "", got->len, JSON_DECODE_ANY, NULL);
-	b = json_loadb(want->text, want->len, JSON_DECODE_ANY, NULL);
-	same = a && b && json_equal(a, b);
-	json_decref(a);
-	json_decref(b);
-	return same;
-}
 
 static int replay_batch(void *data, int64_t first_seq, int64_t n, const char *time,
 			const char *commands, size_t commands_len, const char *results,
@@ -479,7 +899,7 @@ static int replay_batch(void *data, int64_t first_seq, int64_t n, const char *ti
 	struct api_text got = {0};
 
 	ctx->mc->next_seq = first_seq + (n > 0 ? n : 1);
-	if (split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0) {
+	if (session_split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0) {
 		log_machine(LOG_LEVEL_ERROR, ctx->mc->id,
 			    "machine %s: journal entries %lld..%lld are not %lld commands and "
 			    "results; skipped",
@@ -489,23 +909,29 @@ static int replay_batch(void *data, int64_t first_seq, int64_t n, const char *ti
 		return 0;
 	}
 	for (int64_t i = 0; i < n; i++) {
+		struct api_command_outcome oc;
 		struct mm_error err = {0};
-		bool journaled = false;
 
+		if (first_seq + i <= ctx->after)
+			continue;
 		got.len = 0;
 		/* a command that failed after it changed the machine is journaled with its
 		 * error as the result: it fails again here, and the errors are compared */
-		if (api_command_exec_text(ctx->mc->m, c[i].text, c[i].len, &got, &journaled, &err) <
-			    0 &&
-		    !journaled) {
+		if (api_command_exec_text_env(ctx->mc->m, &ctx->env, c[i].text, c[i].len, &got, &oc,
+					      &err) < 0 &&
+		    !oc.journal) {
 			log_machine(LOG_LEVEL_ERROR, ctx->mc->id,
 				    "machine %s: replaying journal entry %lld failed: %s",
 				    ctx->mc->id, (long long)(first_seq + i), err.msg);
 			ctx->failed++;
 			continue;
 		}
+		if (oc.replace) {
+			mm_machine_destroy(ctx->mc->m);
+			ctx->mc->m = oc.replace;
+		}
 		ctx->replayed++;
-		if (!same_result(&got, &r[i])) {
+		if (!session_same_result(got.data ? got.data : "", got.len, r[i].text, r[i].len)) {
 			log_machine(
 				LOG_LEVEL_WARN, ctx->mc->id,
 				"machine %s: journal entry %lld replayed to a different result: "
@@ -522,33 +948,76 @@ static int replay_batch(void *data, int64_t first_seq, int64_t n, const char *ti
 	return 0;
 }
 
-static int load_machine(struct registry *reg, const struct stored *s, struct mm_error *err)
+/*
+ * The machine @s as it was before its journal entries after *@ret_after: from its newest
+ * snapshot that loads, else its base snapshot (*@ret_after 0), else its configuration.
+ * @from: the snapshot used, 0 for none.
+ */
+static int load_start(struct registry *reg, const struct stored *s, struct mm_machine **ret,
+		      int64_t *ret_after, int64_t *ret_from, struct mm_error *err)
 {
-	json_auto_t *cj = NULL;
 	_cleanup_free_ struct mm_config *cfg = malloc(sizeof(*cfg));
-	struct replay_ctx ctx = {0};
+	struct store_snapshot meta;
+	json_auto_t *cj = NULL;
 	json_error_t jerr;
 	char name[API_NAME_MAX];
-	struct mm_machine *m;
+	int64_t max_seq = -1;
 	int r;
 
 	if (!cfg)
 		return api_error(err, -ENOMEM, "out of memory");
+	while (store_snapshot_latest(reg->st, s->id, max_seq, &meta, NULL) == 0) {
+		struct mm_error e = {0};
+
+		r = snapshot_load(reg->st, meta.id, false, s->config, ret, NULL, NULL, &e);
+		if (r == 0) {
+			*ret_after = meta.seq;
+			*ret_from = meta.id;
+			store_snapshot_finish(&meta);
+			return 0;
+		}
+		log_machine(LOG_LEVEL_WARN, s->id,
+			    "machine %s: snapshot %lld does not load (%s); trying an older one",
+			    s->id, (long long)meta.id, e.msg);
+		max_seq = meta.seq - 1;
+		store_snapshot_finish(&meta);
+		if (max_seq < 0)
+			break;
+	}
+	*ret_after = 0;
+	if (s->base_snapshot) {
+		*ret_from = s->base_snapshot;
+		return snapshot_load(reg->st, s->base_snapshot, true, s->config, ret, NULL, NULL,
+				     err);
+	}
+	*ret_from = 0;
 	cj = json_loads(s->config, 0, &jerr);
 	if (!cj)
 		return api_error(err, -EINVAL, "stored config is not JSON: %s", jerr.text);
 	r = api_machine_spec_parse(cj, cfg, name, err);
 	if (r < 0)
 		return r;
-	r = mm_machine_create(cfg, &m, err);
+	return mm_machine_create(cfg, ret, err);
+}
+
+static int load_machine(struct registry *reg, const struct stored *s, struct mm_error *err)
+{
+	struct replay_ctx ctx = {0};
+	struct mm_machine *m;
+	int64_t from = 0;
+	int r;
+
+	r = load_start(reg, s, &m, &ctx.after, &from, err);
 	if (r < 0)
 		return r;
-	ctx.mc = machine_new(s->id, m);
+	ctx.mc = machine_new(reg, s->id, m);
 	if (!ctx.mc) {
 		mm_machine_destroy(m);
 		return api_error(err, -ENOMEM, "out of memory");
 	}
-	r = store_journal_foreach(reg->st, s->id, replay_batch, &ctx, err);
+	ctx.mc->next_seq = ctx.after + 1;
+	ctx.env = (struct api_exec_env){.snapshot_load = replay_snapshot_load, .data = reg};
+	r = store_journal_foreach(reg->st, s->id, ctx.after, replay_batch, &ctx, err);
 	if (r < 0)
 		goto fail;
 	pthread_rwlock_wrlock(&reg->lock);
@@ -558,9 +1027,17 @@ static int load_machine(struct registry *reg, const struct stored *s, struct mm_
 		api_error(err, r, "cannot register");
 		goto fail;
 	}
-	log_machine(LOG_LEVEL_INFO, s->id,
-		    "machine %s restored: %lu command(s) replayed, %lu failed, %lu mismatched",
-		    s->id, ctx.replayed, ctx.failed, ctx.mismatched);
+	if (from)
+		log_machine(LOG_LEVEL_INFO, s->id,
+			    "machine %s restored: %lu command(s) replayed, %lu failed, %lu "
+			    "mismatched (after snapshot %lld at seq %lld)",
+			    s->id, ctx.replayed, ctx.failed, ctx.mismatched, (long long)from,
+			    (long long)ctx.after);
+	else
+		log_machine(LOG_LEVEL_INFO, s->id,
+			    "machine %s restored: %lu command(s) replayed, %lu failed, %lu "
+			    "mismatched",
+			    s->id, ctx.replayed, ctx.failed, ctx.mismatched);
 	return 0;
 fail:
 	machine_free(ctx.mc);
@@ -572,7 +1049,7 @@ int registry_load(struct registry *reg, struct mm_error *err)
 	struct load_ctx ctx = {0};
 	int r;
 
-	r = store_machines_foreach(reg->st, collect_machine, &ctx, err);
+	r = store_machines_foreach(reg->st, NULL, collect_machine, &ctx, err);
 	if (r == -ENOMEM)
 		api_error(err, r, "out of memory");
 	for (size_t i = 0; r == 0 && i < ctx.n; i++) {

@@ -5,13 +5,18 @@
  * Locking: a registry rwlock guards the set of machines (create, delete, list take it
  * for writing or reading); each machine has a mutex that serializes every call into
  * mmcore for it (mmcore is single-threaded per machine). Lock order: registry, then
- * machine; a machine's mutex is never held while waiting for the registry lock.
+ * machine; a machine's mutex is never held while waiting for the registry lock. A snapshot
+ * job reserves its machine while the request that started it still holds it: whoever
+ * acquires the machine next waits until the job has taken it, so the snapshot covers what
+ * was journaled when it was asked for, and no later command.
  *
- * Persistence: every machine is in the store with its configuration; every command that
- * changed it is in its journal. registry_load() rebuilds the machines from the store by
- * creating each from its configuration and replaying its journal through
- * api_command_exec_text(), the executor the HTTP routes use. The journal is kept as batches
- * (one per request); a replayed result is compared with the journaled one.
+ * Persistence: every machine is in the store with its configuration (and the snapshot it
+ * starts from, for a clone); every command that changed it is in its journal. At start-up
+ * registry_load() brings each machine back from its newest snapshot that loads (else from
+ * its base snapshot, else from its configuration) and replays the journal entries after it
+ * through api_command_exec_text_env(), the executor the HTTP routes use, with the same
+ * environment (a journaled snapshot_restore reads the same snapshot again). A replayed
+ * result is compared with the journaled one.
  */
 #ifndef DAEMON_REGISTRY_H
 #define DAEMON_REGISTRY_H
@@ -25,7 +30,7 @@ struct registry;
 
 /* @st is borrowed and must outlive the registry. */
 int registry_create(struct store *st, struct registry **ret, struct mm_error *err);
-/* Destroy every machine (the store keeps them). Accepts NULL. */
+/* Stop the jobs, destroy every machine (the store keeps them). Accepts NULL. */
 void registry_destroy(struct registry *reg);
 
 /* Re-create every stored machine and replay its journal. Machines that fail to come back
@@ -36,6 +41,30 @@ bool registry_contains(struct registry *reg, const char *id);
 /* Create, persist and register a machine (the HTTP path, unlocked afterwards). */
 int registry_add(struct registry *reg, const char *name, const struct mm_config *cfg,
 		 struct mm_error *err);
+
+struct store *registry_store(struct registry *reg);
+
+/* A machine made elsewhere (a session import or replay), with its history. */
+struct registry_new {
+	const char *name;		   /* "" to pick the first free "m<N>" */
+	struct mm_machine *m;		   /* stolen on success */
+	const char *config;		   /* machines.config */
+	int64_t base_snapshot;		   /* 0: none */
+	const char *origin;		   /* JSON */
+	const struct store_batch *batches; /* its journal, seq 1.. */
+	size_t nbatches;
+	const int64_t *uses; /* snapshots its journal restores */
+	size_t nuses;
+	int64_t next_seq;
+};
+
+/*
+ * registry_adopt - persist @nw (machine, journal, uses: one transaction) and register it.
+ * Return: 0 with its id in @ret_id; -EEXIST (name taken), -ENOENT (a snapshot is gone),
+ * -EIO; on failure @nw->m is still the caller's.
+ */
+int registry_adopt(struct registry *reg, const struct registry_new *nw, char ret_id[API_NAME_MAX],
+		   struct mm_error *err);
 
 /* The registry as an api_host (data = @reg). */
 struct api_host registry_host(struct registry *reg);

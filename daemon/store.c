@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store.c - SQLite persistence (see store.h).
+ * store.c - SQLite persistence: opening, migrations, durability, machines and journals (see
+ * store.h; snapshots and frames are in store-snap.c, the connections in store-int.h).
  *
  * Statements are prepared per call (every sqlite3_stmt is finalized on every path by
  * _cleanup_), except the journal insert: it is on the command path, so it is prepared once
@@ -23,7 +24,7 @@
 
 #include "problem.h"
 #include "schema.h"
-#include "store.h"
+#include "store-int.h"
 
 /* Checkpoint the WAL in the background once it holds this many pages (SQLite's own
  * automatic checkpoint threshold); in the committing thread only past the second limit,
@@ -31,32 +32,29 @@
 #define CKPT_PAGES 1000
 #define CKPT_INLINE_PAGES 64000
 
-struct store {
-	sqlite3 *db;
-	pthread_mutex_t lock;
-	sqlite3_stmt *journal_insert; /* prepared on first use; guarded by @lock */
-
-	/* the checkpointer: its own connection, woken by on_wal() */
-	sqlite3 *ckpt_db;
-	pthread_t ckpt_thread;
-	bool ckpt_running;
-	pthread_mutex_t ckpt_lock;
-	pthread_cond_t ckpt_cond;
-	bool ckpt_wanted, ckpt_stop; /* guarded by @ckpt_lock */
-};
-
-static void stmt_finalize(sqlite3_stmt **s)
+void store_stmt_finalize(sqlite3_stmt **s)
 {
 	sqlite3_finalize(*s);
 }
-#define _cleanup_stmt_ __attribute__((cleanup(stmt_finalize)))
+
+int store_db_error(sqlite3 *db, struct mm_error *err, const char *what)
+{
+	int rc = sqlite3_errcode(db);
+
+	return api_error(err, rc == SQLITE_NOMEM ? -ENOMEM : -EIO, "%s: %s", what,
+			 sqlite3_errmsg(db));
+}
 
 static int db_error(struct store *st, struct mm_error *err, const char *what)
 {
-	int rc = sqlite3_errcode(st->db);
+	return store_db_error(st->db, err, what);
+}
 
-	return api_error(err, rc == SQLITE_NOMEM ? -ENOMEM : -EIO, "%s: %s", what,
-			 sqlite3_errmsg(st->db));
+int store_exec(sqlite3 *db, const char *sql, struct mm_error *err, const char *what)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_db_error(db, err, what);
+	return 0;
 }
 
 void store_now(char buf[32])
@@ -69,6 +67,44 @@ void store_now(char buf[32])
 	size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 
 	snprintf(buf + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
+int store_sync_parse(const char *s, enum store_sync *ret)
+{
+	if (!strcmp(s, "full"))
+		*ret = STORE_SYNC_FULL;
+	else if (!strcmp(s, "normal"))
+		*ret = STORE_SYNC_NORMAL;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *store_sync_name(enum store_sync mode)
+{
+	return mode == STORE_SYNC_NORMAL ? "normal" : "full";
+}
+
+int store_apply_sync(sqlite3 *db, enum store_sync mode)
+{
+	return sqlite3_exec(db,
+			    mode == STORE_SYNC_NORMAL ? "PRAGMA synchronous = NORMAL"
+						      : "PRAGMA synchronous = FULL",
+			    NULL, NULL, NULL) == SQLITE_OK
+		       ? 0
+		       : -EIO;
+}
+
+int store_set_sync(struct store *st, enum store_sync mode, struct mm_error *err)
+{
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	r = store_apply_sync(st->db, mode) < 0 ? db_error(st, err, "setting synchronous") : 0;
+	if (!r)
+		st->sync = mode;
+	pthread_mutex_unlock(&st->lock);
+	return r;
 }
 
 static int user_version(struct store *st, int *ret)
@@ -170,9 +206,9 @@ static void *checkpointer(void *data)
 }
 
 /* Start the checkpointer; without it, SQLite's automatic checkpoint stays in charge. */
-static void checkpointer_start(struct store *st, const char *path)
+static void checkpointer_start(struct store *st)
 {
-	if (sqlite3_open_v2(path, &st->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+	if (sqlite3_open_v2(st->path, &st->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK ||
 	    sqlite3_exec(st->ckpt_db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK ||
 	    pthread_create(&st->ckpt_thread, NULL, checkpointer, st) != 0) {
@@ -198,16 +234,56 @@ static void checkpointer_stop(struct store *st)
 	st->ckpt_running = false;
 }
 
+int store_reader_open(struct store *st, sqlite3 **ret, struct mm_error *err)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		int r = api_error(err, -EIO, "cannot open %s: %s", st->path,
+				  db ? sqlite3_errmsg(db) : "out of memory");
+
+		sqlite3_close(db);
+		return r;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK) {
+		int r = store_db_error(db, err, st->path);
+
+		sqlite3_close(db);
+		return r;
+	}
+	*ret = db;
+	return 0;
+}
+
+static void store_free(struct store *st)
+{
+	pthread_cond_destroy(&st->ckpt_cond);
+	pthread_mutex_destroy(&st->ckpt_lock);
+	pthread_mutex_destroy(&st->snap_lock);
+	pthread_mutex_destroy(&st->lock);
+	free(st->path);
+	free(st);
+}
+
 int store_open(const char *path, struct store **ret, struct mm_error *err)
 {
 	struct store *st = calloc(1, sizeof(*st));
+	struct store_gc_stats gc;
 	int r;
 
 	if (!st)
 		return api_error(err, -ENOMEM, "out of memory");
 	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->snap_lock, NULL);
 	pthread_mutex_init(&st->ckpt_lock, NULL);
 	pthread_cond_init(&st->ckpt_cond, NULL);
+	st->path = strdup(path);
+	if (!st->path) {
+		store_free(st);
+		return api_error(err, -ENOMEM, "out of memory");
+	}
 	if (sqlite3_open_v2(path, &st->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -226,15 +302,17 @@ int store_open(const char *path, struct store **ret, struct mm_error *err)
 	r = migrate(st, err);
 	if (r < 0)
 		goto fail;
-	checkpointer_start(st, path);
+	/* what a snapshot cut short by a crash had written: frames no snapshot maps */
+	r = store_gc(st, &gc, err);
+	if (r < 0)
+		goto fail;
+	checkpointer_start(st);
 	*ret = st;
 	return 0;
 fail:
+	sqlite3_close(st->snap_db);
 	sqlite3_close(st->db);
-	pthread_cond_destroy(&st->ckpt_cond);
-	pthread_mutex_destroy(&st->ckpt_lock);
-	pthread_mutex_destroy(&st->lock);
-	free(st);
+	store_free(st);
 	return r;
 }
 
@@ -244,89 +322,238 @@ void store_close(struct store *st)
 		return;
 	checkpointer_stop(st);
 	sqlite3_finalize(st->journal_insert);
+	sqlite3_close(st->snap_db);
 	/* the last connection to close checkpoints the whole WAL and removes it */
 	sqlite3_close(st->db);
-	pthread_cond_destroy(&st->ckpt_cond);
-	pthread_mutex_destroy(&st->ckpt_lock);
-	pthread_mutex_destroy(&st->lock);
-	free(st);
+	store_free(st);
 }
 
-/* Run @sql with text parameters ?1..?n (n <= 5); no result rows expected. */
-static int exec_text(struct store *st, const char *sql, const char *const *params, int n,
-		     int *ret_changes, struct mm_error *err, const char *what)
+/* ---- machines -------------------------------------------------------------------------- */
+
+/* Bind text @s to parameter @i (NULL binds NULL). */
+static int bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
+}
+
+static int insert_batches(sqlite3 *db, const char *id, const struct store_batch *b, size_t nb,
+			  struct mm_error *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+
+	if (!nb)
+		return 0;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO journal_batches "
+			       "(machine_id, first_seq, n, time, commands, results) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			       -1, &s, NULL) != SQLITE_OK)
+		return store_db_error(db, err, "storing the journal");
+	for (size_t i = 0; i < nb; i++) {
+		if (b[i].commands_len > INT_MAX || b[i].results_len > INT_MAX)
+			return api_error(err, -EIO, "storing the journal: entries too large");
+		if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_int64(s, 2, b[i].first_seq) != SQLITE_OK ||
+		    sqlite3_bind_int64(s, 3, b[i].n) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 4, b[i].time, -1, SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 5, b[i].commands, (int)b[i].commands_len, SQLITE_STATIC) !=
+			    SQLITE_OK ||
+		    sqlite3_bind_text(s, 6, b[i].results, (int)b[i].results_len, SQLITE_STATIC) !=
+			    SQLITE_OK ||
+		    sqlite3_step(s) != SQLITE_DONE)
+			return store_db_error(db, err, "storing the journal");
+		sqlite3_reset(s);
+	}
+	return 0;
+}
+
+/* INSERT OR IGNORE the use of @snapshot by machine @id; -ENOENT when either is gone. */
+static int insert_use(sqlite3 *db, int64_t snapshot, const char *id, struct mm_error *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(db,
+			       "INSERT OR IGNORE INTO snapshot_uses (snapshot_id, machine_id) "
+			       "VALUES (?1, ?2)",
+			       -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 1, snapshot) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC) != SQLITE_OK)
+		return store_db_error(db, err, "recording the use of a snapshot");
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+			return api_error(err, -ENOENT, "no snapshot %lld", (long long)snapshot);
+		return store_db_error(db, err, "recording the use of a snapshot");
+	}
+	return 0;
+}
+
+int store_machine_insert(struct store *st, const struct store_machine *m,
+			 const struct store_batch *b, size_t nb, const int64_t *uses, size_t nuses,
+			 struct mm_error *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	char now[32];
 	int r = 0;
 
+	store_now(now);
 	pthread_mutex_lock(&st->lock);
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		r = db_error(st, err, what);
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		r = db_error(st, err, "storing the machine");
 		goto out;
 	}
-	for (int i = 0; i < n; i++) {
-		if (sqlite3_bind_text(s, i + 1, params[i], -1, SQLITE_TRANSIENT) != SQLITE_OK) {
-			r = db_error(st, err, what);
-			goto out;
-		}
+	if (sqlite3_prepare_v2(
+		    st->db,
+		    "INSERT INTO machines (id, config, created_at, origin, base_snapshot) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5)",
+		    -1, &s, NULL) != SQLITE_OK ||
+	    bind_text(s, 1, m->id) != SQLITE_OK || bind_text(s, 2, m->config) != SQLITE_OK ||
+	    bind_text(s, 3, m->created_at ? m->created_at : now) != SQLITE_OK ||
+	    bind_text(s, 4, m->origin) != SQLITE_OK ||
+	    (m->base_snapshot ? sqlite3_bind_int64(s, 5, m->base_snapshot)
+			      : sqlite3_bind_null(s, 5)) != SQLITE_OK) {
+		r = db_error(st, err, "storing the machine");
+		goto rollback;
 	}
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		r = db_error(st, err, what);
-		goto out;
+		int x = sqlite3_extended_errcode(st->db);
+
+		if (x == SQLITE_CONSTRAINT_PRIMARYKEY || x == SQLITE_CONSTRAINT_UNIQUE)
+			r = api_error(err, -EEXIST, "a machine named '%s' already exists", m->id);
+		else if (x == SQLITE_CONSTRAINT_FOREIGNKEY)
+			r = api_error(err, -ENOENT, "no snapshot %lld",
+				      (long long)m->base_snapshot);
+		else
+			r = db_error(st, err, "storing the machine");
+		goto rollback;
 	}
-	if (ret_changes)
-		*ret_changes = sqlite3_changes(st->db);
+	if (m->base_snapshot)
+		r = insert_use(st->db, m->base_snapshot, m->id, err);
+	for (size_t i = 0; !r && i < nuses; i++)
+		r = insert_use(st->db, uses[i], m->id, err);
+	if (!r)
+		r = insert_batches(st->db, m->id, b, nb, err);
+	if (r)
+		goto rollback;
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		r = db_error(st, err, "storing the machine");
+		goto rollback;
+	}
+	goto out;
+rollback:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 out:
 	pthread_mutex_unlock(&st->lock);
 	return r;
 }
 
-int store_machine_insert(struct store *st, const char *id, const char *config, struct mm_error *err)
+int store_snapshot_use(struct store *st, int64_t snapshot, const char *id, struct mm_error *err)
 {
-	char now[32];
-	const char *p[3] = {id, config, now};
+	int r;
 
-	store_now(now);
-	return exec_text(st, "INSERT INTO machines (id, config, created_at) VALUES (?1, ?2, ?3)", p,
-			 3, NULL, err, "storing the machine");
+	pthread_mutex_lock(&st->lock);
+	r = insert_use(st->db, snapshot, id, err);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int store_purge_snapshots_locked(struct store *st, struct mm_error *err)
+{
+	return store_exec(st->db,
+			  "DELETE FROM snapshots WHERE deleted = 1 AND NOT EXISTS "
+			  "(SELECT 1 FROM snapshot_uses u WHERE u.snapshot_id = snapshots.id) "
+			  "AND NOT EXISTS "
+			  "(SELECT 1 FROM machines m WHERE m.base_snapshot = snapshots.id)",
+			  err, "purging deleted snapshots");
 }
 
 int store_machine_delete(struct store *st, const char *id, struct mm_error *err)
 {
-	const char *p[1] = {id};
-	int changes = 0, r;
+	_cleanup_stmt_ sqlite3_stmt *del = NULL, *mark = NULL;
+	int r = 0;
 
-	r = exec_text(st, "DELETE FROM machines WHERE id = ?1", p, 1, &changes, err,
-		      "deleting the machine");
-	if (r < 0)
-		return r;
-	return changes ? 0 : api_error(err, -ENOENT, "no machine '%s' in the store", id);
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		r = db_error(st, err, "deleting the machine");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM machines WHERE id = ?1", -1, &del, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_text(del, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(del) != SQLITE_DONE) {
+		r = db_error(st, err, "deleting the machine");
+		goto rollback;
+	}
+	if (!sqlite3_changes(st->db)) {
+		r = api_error(err, -ENOENT, "no machine '%s' in the store", id);
+		goto rollback;
+	}
+	if (sqlite3_prepare_v2(
+		    st->db,
+		    "UPDATE snapshots SET deleted = 1 WHERE machine_id = ?1 AND deleted = 0", -1,
+		    &mark, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(mark, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(mark) != SQLITE_DONE) {
+		r = db_error(st, err, "deleting the machine's snapshots");
+		goto rollback;
+	}
+	r = store_purge_snapshots_locked(st, err);
+	if (r)
+		goto rollback;
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		r = db_error(st, err, "deleting the machine");
+		goto rollback;
+	}
+	goto out;
+rollback:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&st->lock);
+	return r;
 }
 
-int store_machines_foreach(struct store *st, store_machine_fn *fn, void *data, struct mm_error *err)
+int store_machines_foreach(struct store *st, const char *id, store_machine_fn *fn, void *data,
+			   struct mm_error *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	bool found = false;
 	int r = 0, rc;
 
 	pthread_mutex_lock(&st->lock);
-	if (sqlite3_prepare_v2(st->db, "SELECT id, config, created_at FROM machines ORDER BY id",
-			       -1, &s, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT id, config, created_at, origin, coalesce(base_snapshot, 0), "
+			       "coalesce((SELECT first_seq + n - 1 FROM journal_batches j "
+			       "WHERE j.machine_id = m.id ORDER BY first_seq DESC LIMIT 1), 0) "
+			       "FROM machines m WHERE ?1 IS NULL OR id = ?1 ORDER BY id",
+			       -1, &s, NULL) != SQLITE_OK ||
+	    bind_text(s, 1, id) != SQLITE_OK) {
 		r = db_error(st, err, "listing machines");
 		goto out;
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r = fn(data, (const char *)sqlite3_column_text(s, 0),
-		       (const char *)sqlite3_column_text(s, 1),
-		       (const char *)sqlite3_column_text(s, 2));
+		struct store_machine m = {
+			.id = (const char *)sqlite3_column_text(s, 0),
+			.config = (const char *)sqlite3_column_text(s, 1),
+			.created_at = (const char *)sqlite3_column_text(s, 2),
+			.origin = (const char *)sqlite3_column_text(s, 3),
+			.base_snapshot = sqlite3_column_int64(s, 4),
+			.last_seq = sqlite3_column_int64(s, 5),
+		};
+
+		found = true;
+		r = fn(data, &m);
 		if (r < 0)
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
 		r = db_error(st, err, "listing machines");
+	else if (id && !found)
+		r = api_error(err, -ENOENT, "no machine '%.64s'", id);
 out:
 	pthread_mutex_unlock(&st->lock);
 	return r;
 }
+
+/* ---- the journal ----------------------------------------------------------------------- */
 
 int store_journal_append(struct store *st, const char *id, int64_t first_seq, int64_t n,
 			 const char *time, const char *commands, size_t commands_len,
@@ -364,19 +591,28 @@ out:
 	return r;
 }
 
-int store_journal_foreach(struct store *st, const char *id, store_journal_fn *fn, void *data,
-			  struct mm_error *err)
+int store_journal_foreach(struct store *st, const char *id, int64_t after_seq, store_journal_fn *fn,
+			  void *data, struct mm_error *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = 0, rc;
+	sqlite3 *db;
+	int r, rc;
 
-	pthread_mutex_lock(&st->lock);
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT first_seq, n, time, commands, results FROM journal_batches "
-			       "WHERE machine_id = ?1 ORDER BY first_seq",
-			       -1, &s, NULL) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
-		r = db_error(st, err, "reading the journal");
+	r = store_reader_open(st, &db, err);
+	if (r < 0)
+		return r;
+	/* one read transaction: the rows of one state of the file */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+		    db,
+		    "SELECT first_seq, n, time, commands, results FROM journal_batches "
+		    "WHERE machine_id = ?1 AND first_seq >= coalesce((SELECT max(first_seq) "
+		    "FROM journal_batches WHERE machine_id = ?1 AND first_seq <= ?2 + 1), 0) "
+		    "AND first_seq + n - 1 > ?2 ORDER BY first_seq",
+		    -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, after_seq) != SQLITE_OK) {
+		r = store_db_error(db, err, "reading the journal");
 		goto out;
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -389,12 +625,15 @@ int store_journal_foreach(struct store *st, const char *id, store_journal_fn *fn
 		       (const char *)sqlite3_column_text(s, 2), commands ? commands : "",
 		       commands ? commands_len : 0, results ? results : "",
 		       results ? results_len : 0);
-		if (r < 0)
+		if (r != 0)
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
-		r = db_error(st, err, "reading the journal");
+		r = store_db_error(db, err, "reading the journal");
 out:
-	pthread_mutex_unlock(&st->lock);
+	sqlite3_finalize(s);
+	s = NULL;
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
 	return r;
 }

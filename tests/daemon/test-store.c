@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test-store.c - the SQLite store (daemon/store.c) on a temporary file: migrations and
- * user_version, machine rows, the journal, ON DELETE CASCADE, and that a reopen neither
- * re-applies migrations nor loses data.
+ * test-store.c - the SQLite store (daemon/store.c, store-snap.c) on a temporary file:
+ * migrations and user_version, machine rows, the journal, ON DELETE CASCADE, and that a
+ * reopen neither re-applies migrations nor loses data; snapshots: frames written once per
+ * content, the frame map read back, a writer that ends without commit leaves nothing, deletes
+ * that keep what a machine needs, garbage collection, machines inserted with their journal
+ * in one transaction.
  */
 #include <check.h>
 #include <errno.h>
@@ -53,16 +56,25 @@ struct rows {
 	char results[8][256];
 };
 
-static int collect_machine(void *data, const char *id, const char *config, const char *created)
+static int collect_machine(void *data, const struct store_machine *m)
 {
 	struct rows *r = data;
 
-	ck_assert_ptr_nonnull(created);
-	ck_assert_int_eq(strlen(created), 24); /* 2024-05-01T12:34:56.789Z */
-	snprintf(r->ids[r->n], 64, "%s", id);
-	snprintf(r->configs[r->n], 256, "%s", config);
+	ck_assert_ptr_nonnull(m->created_at);
+	ck_assert_int_eq(strlen(m->created_at), 24); /* 2024-05-01T12:34:56.789Z */
+	snprintf(r->ids[r->n], 64, "%s", m->id);
+	snprintf(r->configs[r->n], 256, "%s", m->config);
+	r->seqs[r->n] = m->last_seq;
+	r->counts[r->n] = m->base_snapshot;
 	r->n++;
 	return 0;
+}
+
+static int machine_insert(const char *id, const char *config, struct mm_error *err)
+{
+	struct store_machine m = {.id = id, .config = config};
+
+	return store_machine_insert(st, &m, NULL, 0, NULL, 0, err);
 }
 
 /* One row per batch: first seq, count, and the two arrays as text. */
@@ -126,12 +138,12 @@ START_TEST(reopen_keeps_data)
 	struct rows r = {0};
 	int v;
 
-	ck_assert_int_eq(store_machine_insert(st, "a", "{\"mem\":1}", &err), 0);
+	ck_assert_int_eq(machine_insert("a", "{\"mem\":1}", &err), 0);
 	store_close(st);
 	ck_assert_msg(store_open(path, &st, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(store_user_version(st, &v), 0);
 	ck_assert_int_eq(v, (int)schema_nr_migrations);
-	ck_assert_int_eq(store_machines_foreach(st, collect_machine, &r, &err), 0);
+	ck_assert_int_eq(store_machines_foreach(st, NULL, collect_machine, &r, &err), 0);
 	ck_assert_int_eq(r.n, 1);
 }
 END_TEST
@@ -158,10 +170,10 @@ START_TEST(machine_round_trip)
 	struct rows r = {0};
 	const char *cfg = "{\"cmdline\":\"quiet\",\"cpus\":2,\"mem\":536870912,\"pae\":true}";
 
-	ck_assert_int_eq(store_machine_insert(st, "zeta", "{}", &err), 0);
-	ck_assert_int_eq(store_machine_insert(st, "alpha", cfg, &err), 0);
-	ck_assert_int_eq(store_machine_insert(st, "alpha", cfg, &err), -EIO);
-	ck_assert_int_eq(store_machines_foreach(st, collect_machine, &r, &err), 0);
+	ck_assert_int_eq(machine_insert("zeta", "{}", &err), 0);
+	ck_assert_int_eq(machine_insert("alpha", cfg, &err), 0);
+	ck_assert_int_eq(machine_insert("alpha", cfg, &err), -EEXIST);
+	ck_assert_int_eq(store_machines_foreach(st, NULL, collect_machine, &r, &err), 0);
 	ck_assert_int_eq(r.n, 2);
 	ck_assert_str_eq(r.ids[0], "alpha");
 	ck_assert_str_eq(r.configs[0], cfg);
@@ -169,7 +181,7 @@ START_TEST(machine_round_trip)
 	ck_assert_int_eq(store_machine_delete(st, "zeta", &err), 0);
 	ck_assert_int_eq(store_machine_delete(st, "zeta", &err), -ENOENT);
 	memset(&r, 0, sizeof(r));
-	ck_assert_int_eq(store_machines_foreach(st, collect_machine, &r, &err), 0);
+	ck_assert_int_eq(store_machines_foreach(st, NULL, collect_machine, &r, &err), 0);
 	ck_assert_int_eq(r.n, 1);
 }
 END_TEST
@@ -179,8 +191,8 @@ START_TEST(journal_append_read_cascade)
 	struct mm_error err = {0};
 	struct rows r = {0};
 
-	ck_assert_int_eq(store_machine_insert(st, "a", "{}", &err), 0);
-	ck_assert_int_eq(store_machine_insert(st, "b", "{}", &err), 0);
+	ck_assert_int_eq(machine_insert("a", "{}", &err), 0);
+	ck_assert_int_eq(machine_insert("b", "{}", &err), 0);
 	ck_assert_int_eq(append("a", 2, 2, "[{\"op\":\"y\"},{\"op\":\"z\"}]", "[1,2]", &err), 0);
 	ck_assert_int_eq(append("a", 1, 1, "[{\"op\":\"x\"}]", "[{\"ok\":1}]", &err), 0);
 	ck_assert_int_eq(append("b", 1, 1, "[{\"op\":\"z\"}]", "[{\"ok\":1}]", &err), 0);
@@ -191,7 +203,7 @@ START_TEST(journal_append_read_cascade)
 	ck_assert_int_eq(append("ghost", 1, 1, "[{}]", "[1]", &err), -EIO);
 	ck_assert_int_eq(append("b", 2, 0, "[]", "[]", &err), -EIO);
 
-	ck_assert_int_eq(store_journal_foreach(st, "a", collect_batch, &r, &err), 0);
+	ck_assert_int_eq(store_journal_foreach(st, "a", 0, collect_batch, &r, &err), 0);
 	ck_assert_int_eq(r.n, 2);
 	ck_assert_int_eq(r.seqs[0], 1);
 	ck_assert_int_eq(r.counts[0], 1);
@@ -203,9 +215,9 @@ START_TEST(journal_append_read_cascade)
 
 	ck_assert_int_eq(store_machine_delete(st, "a", &err), 0);
 	memset(&r, 0, sizeof(r));
-	ck_assert_int_eq(store_journal_foreach(st, "a", collect_batch, &r, &err), 0);
+	ck_assert_int_eq(store_journal_foreach(st, "a", 0, collect_batch, &r, &err), 0);
 	ck_assert_int_eq(r.n, 0);
-	ck_assert_int_eq(store_journal_foreach(st, "b", collect_batch, &r, &err), 0);
+	ck_assert_int_eq(store_journal_foreach(st, "b", 0, collect_batch, &r, &err), 0);
 	ck_assert_int_eq(r.n, 1);
 }
 END_TEST
@@ -217,7 +229,7 @@ START_TEST(journal_texts_by_length)
 	struct mm_error err = {0};
 	struct rows r = {0};
 
-	ck_assert_int_eq(store_machine_insert(st, "a", "{}", &err), 0);
+	ck_assert_int_eq(machine_insert("a", "{}", &err), 0);
 	ck_assert_int_eq(store_journal_append(st, "a", 1, 1, "2024-01-01T00:00:00.000Z", blob, 12,
 					      blob + 12, 3, &err),
 			 0);
@@ -228,7 +240,7 @@ START_TEST(journal_texts_by_length)
 	ck_assert_int_eq(store_journal_append(st, "a", 2, 1, "2024-01-01T00:00:00.000Z", blob, 12,
 					      blob + 12, 3, &err),
 			 0);
-	ck_assert_int_eq(store_journal_foreach(st, "a", collect_batch, &r, &err), 0);
+	ck_assert_int_eq(store_journal_foreach(st, "a", 0, collect_batch, &r, &err), 0);
 	ck_assert_int_eq(r.n, 2);
 	ck_assert_str_eq(r.cmds[0], "[{\"op\":\"x\"}]");
 	ck_assert_str_eq(r.results[1], "[1]");
@@ -259,7 +271,7 @@ START_TEST(migration_002_keeps_the_journal)
 		SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_msg(store_open(path, &st, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(store_journal_foreach(st, "a", collect_batch, &r, &err), 0);
+	ck_assert_int_eq(store_journal_foreach(st, "a", 0, collect_batch, &r, &err), 0);
 	ck_assert_int_eq(r.n, 2);
 	ck_assert_int_eq(r.seqs[1], 2);
 	ck_assert_int_eq(r.counts[1], 1);
@@ -292,6 +304,379 @@ START_TEST(open_fails_cleanly)
 }
 END_TEST
 
+/* ---- snapshots ---------------------------------------------------------------------------- */
+
+static void hash_of(uint8_t h[16], unsigned int k)
+{
+	memset(h, 0, 16);
+	memcpy(h, &k, sizeof(k));
+	h[15] = 0xa5;
+}
+
+/* Write a snapshot of machine @id at @seq mapping pfn i -> content @contents[i] (0: skip),
+ * each content k stored as the 3 bytes "f" k; return its id. */
+static int64_t write_snapshot(const char *id, int64_t seq, const unsigned int *contents, size_t n,
+			      int64_t *ret_new)
+{
+	struct store_snap_writer *w;
+	struct store_snapshot meta = {0};
+	struct mm_error err = {0};
+	int64_t sid;
+
+	ck_assert_msg(store_snap_writer_begin(st, &w, &err) == 0, "%s", err.msg);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t h[16], data[3] = {'f', (uint8_t)contents[i], (uint8_t)(contents[i] >> 8)};
+		int64_t fid;
+
+		if (!contents[i])
+			continue;
+		hash_of(h, contents[i]);
+		ck_assert_int_eq(store_snap_writer_lookup(w, h, &fid, &err), 0);
+		if (!fid)
+			ck_assert_int_eq(
+				store_snap_writer_add(w, h, data, sizeof(data), &fid, &err), 0);
+		ck_assert_int_eq(store_snap_writer_map(w, i, fid, &err), 0);
+	}
+	snprintf(meta.machine_id, sizeof(meta.machine_id), "%s", id);
+	meta.seq = seq;
+	meta.config = "{\"mem\":1}";
+	meta.format = 1;
+	snprintf(meta.state_hash, sizeof(meta.state_hash), "%032x", (unsigned int)seq);
+	meta.state_size = 5;
+	ck_assert_msg(store_snap_writer_commit(w, &meta, "state", 5, &sid, &err) == 0, "%s",
+		      err.msg);
+	store_snap_writer_end(w);
+	ck_assert_int_eq(meta.id, sid);
+	if (ret_new)
+		*ret_new = meta.new_frames;
+	return sid;
+}
+
+/* Read snapshot @sid back: every mapped pfn has the content written for it. */
+static void check_snapshot(int64_t sid, const unsigned int *contents, size_t n)
+{
+	struct store_snap_reader *r;
+	struct store_snapshot meta;
+	struct mm_error err = {0};
+	const void *state, *data;
+	size_t state_len, len, seen = 0;
+	uint64_t pfn;
+	int k;
+
+	ck_assert_msg(store_snap_reader_open(st, sid, true, &r, &meta, &state, &state_len, &err) ==
+			      0,
+		      "%s", err.msg);
+	ck_assert_int_eq(state_len, 5);
+	ck_assert(!memcmp(state, "state", 5));
+	ck_assert_str_eq(meta.config, "{\"mem\":1}");
+	while ((k = store_snap_reader_next(r, &pfn, &data, &len, &err)) > 0) {
+		ck_assert_uint_lt(pfn, n);
+		ck_assert_uint_ne(contents[pfn], 0);
+		ck_assert_uint_eq(len, 3);
+		ck_assert_uint_eq(((const uint8_t *)data)[1], (uint8_t)contents[pfn]);
+		seen++;
+	}
+	ck_assert_int_eq(k, 0);
+	for (size_t i = 0; i < n; i++)
+		seen -= contents[i] != 0;
+	ck_assert_uint_eq(seen, 0);
+	ck_assert_int_eq(meta.nr_frames, (int64_t)(meta.nr_frames));
+	store_snapshot_finish(&meta);
+	store_snap_reader_close(r);
+}
+
+/* The distinct non-zero contents of @v. */
+static int64_t distinct(const unsigned int *v, size_t n)
+{
+	static bool seen[65536];
+	int64_t k = 0;
+
+	memset(seen, 0, sizeof(seen));
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] && !seen[v[i] & 0xffff]) {
+			seen[v[i] & 0xffff] = true;
+			k++;
+		}
+	}
+	return k;
+}
+
+START_TEST(snapshot_frames_once_per_content)
+{
+	/* 3000 pfns with gaps and repeated contents: more than one flush of the writer */
+	static unsigned int a[3000], b[3000];
+	struct store_stats stats;
+	struct mm_error err = {0};
+	int64_t s1, s2, n1, n2;
+
+	ck_assert_int_eq(machine_insert("m", "{}", &err), 0);
+	for (unsigned int i = 0; i < 3000; i++)
+		a[i] = i % 7 == 3 ? 0 : 1 + i % 2500; /* contents 1..2500, some twice */
+	memcpy(b, a, sizeof(b));
+	b[10] = 2601; /* two frames change */
+	b[2999] = 2602;
+	s1 = write_snapshot("m", 5, a, 3000, &n1);
+	s2 = write_snapshot("m", 9, b, 3000, &n2);
+	ck_assert_int_eq(n1, distinct(a, 3000));
+	ck_assert_int_lt(n1, 2500); /* repeated contents are stored once */
+	ck_assert_int_eq(n2, 2);    /* the second snapshot adds only what changed */
+	check_snapshot(s1, a, 3000);
+	check_snapshot(s2, b, 3000);
+	ck_assert_int_eq(store_stats(st, &stats, &err), 0);
+	ck_assert_int_eq(stats.frames, n1 + 2);
+	ck_assert_int_eq(stats.frame_bytes, (n1 + 2) * 3);
+	ck_assert_int_eq(stats.snapshots, 2);
+	{
+		struct store_snapshot meta;
+
+		ck_assert_int_eq(store_snapshot_latest(st, "m", -1, &meta, &err), 0);
+		ck_assert_int_eq(meta.id, s2);
+		ck_assert_int_eq(meta.nr_frames, 3000 - (3000 + 3) / 7 + 2); /* b[10], b[2999] */
+		store_snapshot_finish(&meta);
+		ck_assert_int_eq(store_snapshot_latest(st, "m", 8, &meta, &err), 0);
+		ck_assert_int_eq(meta.id, s1);
+		store_snapshot_finish(&meta);
+		ck_assert_int_eq(store_snapshot_latest(st, "m", 4, &meta, &err), -ENOENT);
+		ck_assert_int_eq(store_snapshot_latest(st, "other", -1, &meta, &err), -ENOENT);
+	}
+	/* deleting the first collects nothing: the second maps all but one of its frames */
+	{
+		struct store_gc_stats gc;
+		bool retained = true;
+
+		ck_assert_int_eq(store_snapshot_delete(st, "m", s1, &retained, &err), 0);
+		ck_assert(!retained);
+		ck_assert_int_eq(store_snapshot_delete(st, "m", s1, &retained, &err), -ENOENT);
+		ck_assert_int_eq(store_gc(st, &gc, &err), 0);
+		ck_assert_int_eq(gc.frames, n1 + 2 - distinct(b, 3000));
+		ck_assert_int_eq(gc.bytes, gc.frames * 3);
+		check_snapshot(s2, b, 3000);
+		ck_assert_int_eq(store_snapshot_delete(st, "m", s2, &retained, &err), 0);
+		ck_assert_int_eq(store_gc(st, &gc, &err), 0);
+		ck_assert_int_eq(gc.frames, distinct(b, 3000));
+		ck_assert_int_eq(store_stats(st, &stats, &err), 0);
+		ck_assert_int_eq(stats.frames, 0);
+		ck_assert_int_eq(stats.snapshots, 0);
+	}
+}
+END_TEST
+
+/* A writer that ends without commit leaves no frame behind, even after flushes. */
+START_TEST(snapshot_writer_abandoned)
+{
+	static unsigned int a[5000];
+	struct store_snap_writer *w;
+	struct store_stats stats;
+	struct mm_error err = {0};
+	int64_t s1;
+
+	ck_assert_int_eq(machine_insert("m", "{}", &err), 0);
+	a[1] = 7;
+	s1 = write_snapshot("m", 1, a, 2, NULL);
+	ck_assert_int_eq(store_snap_writer_begin(st, &w, &err), 0);
+	for (unsigned int i = 0; i < 5000; i++) {
+		uint8_t h[16];
+		int64_t fid;
+
+		hash_of(h, 10000 + i);
+		ck_assert_int_eq(store_snap_writer_add(w, h, "xyz", 3, &fid, &err), 0);
+	}
+	store_snap_writer_end(w);
+	ck_assert_int_eq(store_stats(st, &stats, &err), 0);
+	ck_assert_int_eq(stats.frames, 1);
+	check_snapshot(s1, a, 2);
+}
+END_TEST
+
+/* A deleted snapshot a machine needs stays, unlisted, until that machine goes. */
+START_TEST(snapshot_kept_while_needed)
+{
+	static unsigned int a[4] = {0, 1, 2, 3};
+	struct store_snapshot meta;
+	struct store_gc_stats gc;
+	struct store_stats stats;
+	struct mm_error err = {0};
+	struct store_machine clone = {.id = "c", .config = "{\"mem\":1}"};
+	bool retained = false;
+	int64_t s1, s2;
+
+	ck_assert_int_eq(machine_insert("m", "{}", &err), 0);
+	s1 = write_snapshot("m", 3, a, 4, NULL);
+	s2 = write_snapshot("m", 4, a, 4, NULL);
+	clone.base_snapshot = s1;
+	ck_assert_int_eq(store_machine_insert(st, &clone, NULL, 0, NULL, 0, &err), 0);
+	ck_assert_int_eq(machine_insert("r", "{}", &err), 0);
+	ck_assert_int_eq(store_snapshot_use(st, s2, "r", &err), 0);
+	ck_assert_int_eq(store_snapshot_use(st, s2, "r", &err), 0); /* once is enough */
+	ck_assert_int_eq(store_snapshot_use(st, 999, "r", &err), -ENOENT);
+	ck_assert_int_eq(store_snapshot_get(st, s2, &meta, &err), 0);
+	ck_assert_int_eq(meta.uses, 1);
+	store_snapshot_finish(&meta);
+
+	/* the machine goes: its snapshots are deleted, but both are needed */
+	ck_assert_int_eq(store_machine_delete(st, "m", &err), 0);
+	ck_assert_int_eq(store_gc(st, &gc, &err), 0);
+	ck_assert_int_eq(gc.frames, 0);
+	ck_assert_int_eq(store_snapshot_get(st, s1, &meta, &err), 0);
+	ck_assert(meta.deleted);
+	store_snapshot_finish(&meta);
+	ck_assert_int_eq(store_stats(st, &stats, &err), 0);
+	ck_assert_int_eq(stats.snapshots, 0);
+	ck_assert_int_eq(stats.retained, 2);
+	check_snapshot(s1, a, 4);
+	/* no longer listed, still readable for a replay */
+	{
+		struct store_snap_reader *r;
+		const void *state;
+		size_t len;
+
+		ck_assert_int_eq(
+			store_snap_reader_open(st, s1, false, &r, &meta, &state, &len, &err),
+			-ENOENT);
+		ck_assert_int_eq(
+			store_snap_reader_open(st, s1, true, &r, &meta, &state, &len, &err), 0);
+		store_snapshot_finish(&meta);
+		store_snap_reader_close(r);
+	}
+	ck_assert_int_eq(store_snapshot_delete(st, "m", s1, &retained, &err), -ENOENT);
+	/* the machines that need them go: so do they, and their frames */
+	ck_assert_int_eq(store_machine_delete(st, "c", &err), 0);
+	ck_assert_int_eq(store_snapshot_get(st, s1, &meta, &err), -ENOENT);
+	ck_assert_int_eq(store_machine_delete(st, "r", &err), 0);
+	ck_assert_int_eq(store_snapshot_get(st, s2, &meta, &err), -ENOENT);
+	ck_assert_int_eq(store_gc(st, &gc, &err), 0);
+	ck_assert_int_eq(gc.frames, 3);
+	(void)retained;
+}
+END_TEST
+
+/* A machine with its journal and the snapshots it needs: all or nothing. */
+START_TEST(machine_with_journal_all_or_nothing)
+{
+	static unsigned int a[2] = {0, 1};
+	struct store_batch b[2] = {
+		{1, 2, "2024-01-01T00:00:00.000Z", "[{\"op\":\"x\"},{\"op\":\"y\"}]", 25, "[1,2]",
+		 5},
+		{3, 1, "2024-01-01T00:00:00.000Z", "[{\"op\":\"z\"}]", 12, "[3]", 3},
+	};
+	struct store_machine m = {.id = "n", .config = "{}", .origin = "{\"kind\":\"import\"}"};
+	struct mm_error err = {0};
+	struct rows r = {0};
+	int64_t uses[2], sid;
+
+	ck_assert_int_eq(machine_insert("m", "{}", &err), 0);
+	sid = write_snapshot("m", 1, a, 2, NULL);
+	uses[0] = sid;
+	uses[1] = sid + 100; /* gone */
+	ck_assert_int_eq(store_machine_insert(st, &m, b, 2, uses, 2, &err), -ENOENT);
+	ck_assert_int_eq(store_machines_foreach(st, "n", collect_machine, &r, &err), -ENOENT);
+	ck_assert_int_eq(store_journal_foreach(st, "n", 0, collect_batch, &r, &err), 0);
+	ck_assert_int_eq(r.n, 0);
+	ck_assert_int_eq(store_machine_insert(st, &m, b, 2, uses, 1, &err), 0);
+	ck_assert_int_eq(store_machines_foreach(st, "n", collect_machine, &r, &err), 0);
+	ck_assert_int_eq(r.n, 1);
+	ck_assert_int_eq(r.seqs[0], 3); /* the last seq */
+	memset(&r, 0, sizeof(r));
+	/* only the rows after a seq */
+	ck_assert_int_eq(store_journal_foreach(st, "n", 2, collect_batch, &r, &err), 0);
+	ck_assert_int_eq(r.n, 1);
+	ck_assert_int_eq(r.seqs[0], 3);
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(store_journal_foreach(st, "n", 1, collect_batch, &r, &err), 0);
+	ck_assert_int_eq(r.n, 2);
+	ck_assert_int_eq(store_machine_insert(st, &m, NULL, 0, NULL, 0, &err), -EEXIST);
+}
+END_TEST
+
+/* A database of schema 2 with machines and a journal: 003 adds the snapshot tables and keeps
+ * everything; the file's pragmas are what store.h says. */
+START_TEST(migration_003_keeps_machines)
+{
+	struct mm_error err = {0};
+	struct rows r = {0};
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	store_close(st);
+	st = NULL;
+	unlink(path);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, schema_migrations[0].sql, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, schema_migrations[1].sql, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(db,
+			     "PRAGMA user_version = 2;"
+			     "INSERT INTO machines VALUES ('a', '{}', '2024-01-01T00:00:00.000Z');"
+			     "INSERT INTO journal_batches VALUES ('a', 1, 1, "
+			     "'2024-01-01T00:00:00.000Z', '[{\"op\":\"x\"}]', '[1]');",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_msg(store_open(path, &st, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(store_machines_foreach(st, NULL, collect_machine, &r, &err), 0);
+	ck_assert_int_eq(r.n, 1);
+	ck_assert_int_eq(r.seqs[0], 1);
+	ck_assert_int_eq(r.counts[0], 0); /* no base snapshot */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &s, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "ok");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(sync_modes)
+{
+	enum store_sync m;
+	struct mm_error err = {0};
+
+	ck_assert_int_eq(store_sync_parse("full", &m), 0);
+	ck_assert_int_eq(m, STORE_SYNC_FULL);
+	ck_assert_int_eq(store_sync_parse("normal", &m), 0);
+	ck_assert_int_eq(m, STORE_SYNC_NORMAL);
+	ck_assert_int_eq(store_sync_parse("off", &m), -EINVAL);
+	ck_assert_str_eq(store_sync_name(STORE_SYNC_NORMAL), "normal");
+	ck_assert_str_eq(store_sync_name(STORE_SYNC_FULL), "full");
+	ck_assert_int_eq(store_set_sync(st, STORE_SYNC_NORMAL, &err), 0);
+	ck_assert_int_eq(machine_insert("a", "{}", &err), 0);
+	ck_assert_int_eq(append("a", 1, 1, "[{}]", "[1]", &err), 0);
+	ck_assert_int_eq(store_set_sync(st, STORE_SYNC_FULL, &err), 0);
+}
+END_TEST
+
+/* Frames no snapshot maps (a crash in the middle of a snapshot) go at the next open. */
+START_TEST(orphan_frames_collected_at_open)
+{
+	static unsigned int a[2] = {0, 1};
+	struct store_stats stats;
+	struct mm_error err = {0};
+	sqlite3 *db;
+
+	ck_assert_int_eq(machine_insert("m", "{}", &err), 0);
+	write_snapshot("m", 1, a, 2, NULL);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+				      "INSERT INTO frames (hash, data) VALUES "
+				      "(x'00000000000000000000000000000001', x'00'),"
+				      "(x'00000000000000000000000000000002', x'00')",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(store_stats(st, &stats, &err), 0);
+	ck_assert_int_eq(stats.frames, 3);
+	store_close(st);
+	ck_assert_msg(store_open(path, &st, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(store_stats(st, &stats, &err), 0);
+	ck_assert_int_eq(stats.frames, 1);
+	check_snapshot(1, a, 2);
+}
+END_TEST
+
 Suite *test_suite(void); /* called by tests/check-main.c */
 
 Suite *test_suite(void)
@@ -309,6 +694,13 @@ Suite *test_suite(void)
 	tcase_add_test(tc, migration_002_keeps_the_journal);
 	tcase_add_test(tc, now_format);
 	tcase_add_test(tc, open_fails_cleanly);
+	tcase_add_test(tc, snapshot_frames_once_per_content);
+	tcase_add_test(tc, snapshot_writer_abandoned);
+	tcase_add_test(tc, snapshot_kept_while_needed);
+	tcase_add_test(tc, machine_with_journal_all_or_nothing);
+	tcase_add_test(tc, migration_003_keeps_machines);
+	tcase_add_test(tc, sync_modes);
+	tcase_add_test(tc, orphan_frames_collected_at_open);
 	suite_add_tcase(s, tc);
 	return s;
 }

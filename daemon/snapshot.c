@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snapshot.c - a machine into the store and back, and its state hash (see snapshot.h).
+ *
+ * A save reads the machine once: mmcore's state stream goes through the state hash into a
+ * zstd stream; then each touched frame is checked for zeros, hashed twice (XXH3-128 of its
+ * content, the key of the frames table; and into the state hash with its pfn), looked up,
+ * and compressed only when the store does not have its content yet. A load reads the state
+ * stream straight out of the zstd stream into mm_snapshot_load(), then the frames in pfn
+ * order into the machine's RAM, hashing both as the save did.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "problem.h"
+#include "snapshot.h"
+
+#define PAGE 4096u
+#define FRAME_ZSTD_LEVEL 1
+#define STATE_ZSTD_LEVEL 3
+
+static bool page_is_zero(const void *p)
+{
+	const uint64_t *w = p;
+	uint64_t acc = 0;
+
+	for (unsigned int i = 0; i < PAGE / 8; i += 8)
+		acc |= w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] |
+		       w[i + 7];
+	return acc == 0;
+}
+
+static void hash_hex(XXH128_hash_t h, char hex[STORE_HASH_HEX])
+{
+	XXH128_canonical_t c;
+
+	XXH128_canonicalFromHash(&c, h);
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
+}
+
+/* The pfn and the bytes of a non-zero frame, into the state hash. */
+static void hash_frame(XXH3_state_t *h, uint64_t pfn, const void *page)
+{
+	uint8_t le[8];
+
+	for (int i = 0; i < 8; i++)
+		le[i] = (uint8_t)(pfn >> (8 * i));
+	XXH3_128bits_update(h, le, sizeof(le));
+	XXH3_128bits_update(h, page, PAGE);
+}
+
+static int hash_write(void *ctx, const void *data, size_t len)
+{
+	return XXH3_128bits_update(ctx, data, len) == XXH_OK ? 0 : -1;
+}
+
+uint64_t snapshot_touched_frames(const struct mm_machine *m)
+{
+	uint64_t n = 0, pages = mm_ram_pages(m);
+
+	for (uint64_t pfn = 0; pfn < pages; pfn++)
+		n += mm_ram_page_touched(m, pfn);
+	return n;
+}
+
+int snapshot_state_hash(const struct mm_machine *m, char hex[STORE_HASH_HEX], struct mm_error *err)
+{
+	XXH3_state_t *h = XXH3_createState();
+	uint64_t pages = mm_ram_pages(m);
+	int r;
+
+	if (!h)
+		return api_error(err, -ENOMEM, "out of memory");
+	XXH3_128bits_reset(h);
+	r = mm_snapshot_save(m, hash_write, h, err);
+	if (r < 0) {
+		XXH3_freeState(h);
+		return r;
+	}
+	for (uint64_t pfn = 0; pfn < pages; pfn++) {
+		const void *page;
+
+		if (!mm_ram_page_touched(m, pfn))
+			continue;
+		page = mm_ram_page(m, pfn);
+		if (!page_is_zero(page))
+			hash_frame(h, pfn, page);
+	}
+	hash_hex(XXH3_128bits_digest(h), hex);
+	XXH3_freeState(h);
+	return 0;
+}
+
+/* ---- save ------------------------------------------------------------------------------- */
+
+/* The state stream on its way: hashed, and compressed into @out. */
+struct state_out {
+	XXH3_state_t *hash;
+	ZSTD_CCtx *z;
+	uint8_t *out;
+	size_t len, cap;
+	uint64_t size;
+	bool failed;
+};
+
+static int state_put(struct state_out *s, const void *data, size_t len, ZSTD_EndDirective end)
+{
+	ZSTD_inBuffer in = {data, len, 0};
+	size_t left;
+
+	do {
+		if (s->cap - s->len < ZSTD_CStreamOutSize()) {
+			size_t cap = s->cap ? s->cap * 2 : 1u << 20;
+			uint8_t *p = realloc(s->out, cap);
+
+			if (!p)
+				return -1;
+			s->out = p;
+			s->cap = cap;
+		}
+		ZSTD_outBuffer out = {s->out + s->len, s->cap - s->len, 0};
+
+		left = ZSTD_compressStream2(s->z, &out, &in, end);
+		if (ZSTD_isError(left))
+			return -1;
+		s->len += out.pos;
+	} while (end == ZSTD_e_end ? left != 0 : in.pos < in.size);
+	return 0;
+}
+
+static int state_write(void *ctx, const void *data, size_t len)
+{
+	struct state_out *s = ctx;
+
+	s->size += len;
+	if (XXH3_128bits_update(s->hash, data, len) != XXH_OK ||
+	    state_put(s, data, len, ZSTD_e_continue) < 0) {
+		s->failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+static bool cancelled(struct snapshot_progress *p)
+{
+	return p && atomic_load(&p->cancel);
+}
+
+/* Add the frames of @m to @w (its map, and the contents the store lacks) and to @hash. */
+static int save_frames(struct store_snap_writer *w, const struct mm_machine *m, XXH3_state_t *hash,
+		       struct snapshot_progress *p, struct mm_error *err)
+{
+	uint64_t pages = mm_ram_pages(m);
+	ZSTD_CCtx *z = ZSTD_createCCtx();
+	uint8_t *zbuf = malloc(ZSTD_compressBound(PAGE));
+	int r = 0;
+
+	if (!z || !zbuf) {
+		r = api_error(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, FRAME_ZSTD_LEVEL);
+	for (uint64_t pfn = 0; pfn < pages; pfn++) {
+		XXH128_canonical_t key;
+		const void *page;
+		int64_t id;
+
+		if (!mm_ram_page_touched(m, pfn))
+			continue;
+		if (p)
+			atomic_fetch_add(&p->done, 1);
+		if ((pfn & 1023) == 0 && cancelled(p)) {
+			r = api_error(err, -ECANCELED, "the snapshot was cancelled");
+			goto out;
+		}
+		page = mm_ram_page(m, pfn);
+		if (page_is_zero(page))
+			continue;
+		hash_frame(hash, pfn, page);
+		XXH128_canonicalFromHash(&key, XXH3_128bits(page, PAGE));
+		r = store_snap_writer_lookup(w, key.digest, &id, err);
+		if (r < 0)
+			goto out;
+		if (!id) {
+			size_t zlen = ZSTD_compress2(z, zbuf, ZSTD_compressBound(PAGE), page, PAGE);
+
+			if (ZSTD_isError(zlen) || zlen >= PAGE)
+				r = store_snap_writer_add(w, key.digest, page, PAGE, &id, err);
+			else
+				r = store_snap_writer_add(w, key.digest, zbuf, zlen, &id, err);
+			if (r < 0)
+				goto out;
+		}
+		r = store_snap_writer_map(w, pfn, id, err);
+		if (r < 0)
+			goto out;
+	}
+out:
+	ZSTD_freeCCtx(z);
+	free(zbuf);
+	return r;
+}
+
+int snapshot_save(struct store *st, const struct mm_machine *m, struct store_snapshot *meta,
+		  struct snapshot_progress *p, struct mm_error *err)
+{
+	struct state_out s = {0};
+	struct store_snap_writer *w = NULL;
+	int64_t id;
+	int r;
+
+	if (p) {
+		atomic_store(&p->total, snapshot_touched_frames(m));
+		atomic_store(&p->done, 0);
+	}
+	s.hash = XXH3_createState();
+	s.z = ZSTD_createCCtx();
+	if (!s.hash || !s.z) {
+		r = api_error(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	XXH3_128bits_reset(s.hash);
+	ZSTD_CCtx_setParameter(s.z, ZSTD_c_compressionLevel, STATE_ZSTD_LEVEL);
+	r = mm_snapshot_save(m, state_write, &s, err);
+	if (r == 0 && state_put(&s, NULL, 0, ZSTD_e_end) < 0)
+		s.failed = true;
+	if (s.failed) {
+		r = api_error(err, -ENOMEM, "out of memory compressing the machine's state");
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	r = store_snap_writer_begin(st, &w, err);
+	if (r < 0)
+		goto out;
+	r = save_frames(w, m, s.hash, p, err);
+	if (r < 0)
+		goto out;
+	meta->format = MM_SNAPSHOT_VERSION;
+	meta->state_size = (int64_t)s.size;
+	hash_hex(XXH3_128bits_digest(s.hash), meta->state_hash);
+	r = store_snap_writer_commit(w, meta, s.out, s.len, &id, err);
+out:
+	store_snap_writer_end(w);
+	XXH3_freeState(s.hash);
+	ZSTD_freeCCtx(s.z);
+	free(s.out);
+	return r;
+}
+
+/* ---- load ------------------------------------------------------------------------------- */
+
+/* The state stream read back: decompressed on demand into mm_snapshot_load()'s buffers. */
+struct state_in {
+	XXH3_state_t *hash;
+	ZSTD_DCtx *z;
+	ZSTD_inBuffer in;
+	uint64_t size;
+	size_t last; /* ZSTD_decompressStream()'s last answer: 0 at the end of the frame */
+};
+
+static int state_read(void *ctx, void *data, size_t len)
+{
+	struct state_in *s = ctx;
+	ZSTD_outBuffer out = {data, len, 0};
+
+	while (out.pos < out.size) {
+		size_t pos = s->in.pos, opos = out.pos;
+
+		s->last = ZSTD_decompressStream(s->z, &out, &s->in);
+		if (ZSTD_isError(s->last))
+			return -1;
+		if (s->in.pos == pos && out.pos == opos)
+			return -1; /* the stream ends early */
+	}
+	s->size += len;
+	return XXH3_128bits_update(s->hash, data, len) == XXH_OK ? 0 : -1;
+}
+
+/* "mem 2147483648, pae true" for each member of @a that differs in @b. */
+static void config_diff(const char *a, const char *b, char *buf, size_t size)
+{
+	json_t *x = json_loads(a, 0, NULL), *y = json_loads(b, 0, NULL);
+	const char *key;
+	json_t *v;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (json_is_object(x) && json_is_object(y)) {
+		json_object_foreach(x, key, v) {
+			char *t;
+
+			if (json_equal(v, json_object_get(y, key)))
+				continue;
+			t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			if (t && off < size)
+				off += (size_t)snprintf(buf + off, size - off, "%s%s %s",
+							off ? ", " : "", key, t);
+			free(t);
+		}
+	}
+	if (!buf[0])
+		snprintf(buf, size, "another configuration");
+	json_decref(x);
+	json_decref(y);
+}
+
+int snapshot_check_config(const struct store_snapshot *s, const char *config, struct mm_error *err)
+{
+	char diff[512];
+
+	if (!strcmp(config, s->config))
+		return 0;
+	config_diff(s->config, config, diff, sizeof(diff));
+	return api_error(err, -EINVAL,
+			 "snapshot %lld is of a machine with %s: it can be restored only into a "
+			 "machine of the same configuration (clone it instead: POST /v1/machines "
+			 "{\"from_snapshot\": %lld})",
+			 (long long)s->id, diff, (long long)s->id);
+}
+
+char *snapshot_config_text(const struct mm_machine *m)
+{
+	json_t *cj = api_config_to_json(mm_machine_config(m));
+	char *s = cj ? json_dumps(cj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	json_decref(cj);
+	return s;
+}
+
+int snapshot_restore_load(struct store *st, int64_t id, bool allow_deleted,
+			  const struct mm_machine *m, struct mm_machine **ret,
+			  struct api_snapshot_ref *ref, struct mm_error *err)
+{
+	char *config = snapshot_config_text(m);
+	struct store_snapshot meta;
+	int r;
+
+	if (!config)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = snapshot_load(st, id, allow_deleted, config, ret, &meta, NULL, err);
+	free(config);
+	if (r < 0)
+		return r;
+	snapshot_ref(&meta, ref);
+	store_snapshot_finish(&meta);
+	return 0;
+}
+
+void snapshot_ref(const struct store_snapshot *s, struct api_snapshot_ref *ref)
+{
+	memset(ref, 0, sizeof(*ref));
+	ref->id = s->id;
+	snprintf(ref->machine, sizeof(ref->machine), "%s", s->machine_id);
+	ref->seq = s->seq;
+	snprintf(ref->state_hash, sizeof(ref->state_hash), "%s", s->state_hash);
+}
+
+json_t *snapshot_to_json(const struct store_snapshot *s)
+{
+	json_t *config = json_loads(s->config ? s->config : "{}", 0, NULL);
+
+	return json_pack("{s:I, s:s, s:I, s:s, s:o, s:o, s:i, s:s, s:s, s:I, s:I, "
+			 "s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+			 "id", (json_int_t)s->id, "machine", s->machine_id, "seq",
+			 (json_int_t)s->seq, "created_at", s->created_at, "label",
+			 s->label[0] ? json_string(s->label) : json_null(), "config",
+			 config ? config : json_object(), "format", s->format, "algorithm",
+			 SNAPSHOT_HASH_ALGORITHM, "state_hash", s->state_hash, "frames",
+			 (json_int_t)s->nr_frames, "ram_bytes", (json_int_t)s->nr_frames * PAGE,
+			 "stored", "state", (json_int_t)s->state_bytes, "state_raw",
+			 (json_int_t)s->state_size, "map", (json_int_t)s->map_bytes, "new_frames",
+			 (json_int_t)s->new_frames, "new_frame_bytes",
+			 (json_int_t)s->new_frame_bytes, "added",
+			 (json_int_t)(s->state_bytes + s->map_bytes + s->new_frame_bytes));
+}
+
+json_t *snapshot_storage_to_json(const struct store_stats *st)
+{
+	return json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "page_size", (json_int_t)st->page_size,
+		"db_bytes", (json_int_t)(st->pages * st->page_size), "free_bytes",
+		(json_int_t)(st->free_pages * st->page_size), "frames", (json_int_t)st->frames,
+		"frame_bytes", (json_int_t)st->frame_bytes, "snapshots", (json_int_t)st->snapshots,
+		"retained", (json_int_t)st->retained, "snapshot_bytes",
+		(json_int_t)st->snapshot_bytes);
+}
+
+static int load_frames(struct store_snap_reader *rd, struct mm_machine *m, XXH3_state_t *hash,
+		       struct snapshot_progress *p, struct mm_error *err)
+{
+	ZSTD_DCtx *z = ZSTD_createDCtx();
+	uint8_t *page = malloc(PAGE);
+	const void *data;
+	uint64_t pfn;
+	size_t len;
+	int r;
+
+	if (!z || !page) {
+		r = api_error(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	while ((r = store_snap_reader_next(rd, &pfn, &data, &len, err)) > 0) {
+		const void *src = data;
+
+		if (len != PAGE) {
+			size_t n = ZSTD_decompressDCtx(z, page, PAGE, data, len);
+
+			if (ZSTD_isError(n) || n != PAGE) {
+				r = api_error(err, -EIO, "frame %#llx of the snapshot is corrupt",
+					      (unsigned long long)pfn);
+				goto out;
+			}
+			src = page;
+		}
+		r = mm_ram_page_load(m, pfn, src, err);
+		if (r < 0)
+			goto out;
+		hash_frame(hash, pfn, src);
+		if (p)
+			atomic_fetch_add(&p->done, 1);
+		if ((pfn & 1023) == 0 && cancelled(p)) {
+			r = api_error(err, -ECANCELED, "the restore was cancelled");
+			goto out;
+		}
+	}
+out:
+	ZSTD_freeDCtx(z);
+	free(page);
+	return r;
+}
+
+int snapshot_load(struct store *st, int64_t id, bool allow_deleted, const char *config,
+		  struct mm_machine **ret, struct store_snapshot *meta, struct snapshot_progress *p,
+		  struct mm_error *err)
+{
+	struct store_snapshot own, *sm = meta ? meta : &own;
+	struct store_snap_reader *rd = NULL;
+	struct state_in s = {0};
+	struct mm_machine *m = NULL;
+	char hex[STORE_HASH_HEX];
+	const void *state;
+	size_t state_len;
+	int r;
+
+	r = store_snap_reader_open(st, id, allow_deleted, &rd, sm, &state, &state_len, err);
+	if (r < 0)
+		return r;
+	if (config && (r = snapshot_check_config(sm, config, err)) < 0)
+		goto out;
+	if (sm->format != MM_SNAPSHOT_VERSION) {
+		r = api_error(err, -EINVAL,
+			      "snapshot %lld has format version %d; this mm32d reads version %d "
+			      "only (no migration from that version exists): replay the session "
+			      "of machine '%s' instead",
+			      (long long)id, sm->format, MM_SNAPSHOT_VERSION, sm->machine_id);
+		goto out;
+	}
+	if (p) {
+		atomic_store(&p->total, (uint64_t)sm->nr_frames);
+		atomic_store(&p->done, 0);
+	}
+	s.hash = XXH3_createState();
+	s.z = ZSTD_createDCtx();
+	if (!s.hash || !s.z) {
+		r = api_error(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	XXH3_128bits_reset(s.hash);
+	s.in = (ZSTD_inBuffer){state, state_len, 0};
+	s.last = 1;
+	r = mm_snapshot_load(state_read, &s, &m, err);
+	if (r == -EBADMSG)
+		r = api_error(err, -EIO, "snapshot %lld is corrupt: %s", (long long)id, err->msg);
+	if (r < 0)
+		goto out;
+	{
+		/* the end of the zstd frame, and nothing after the state */
+		uint8_t extra;
+		ZSTD_outBuffer o = {&extra, 1, 0};
+
+		if (s.last != 0)
+			s.last = ZSTD_decompressStream(s.z, &o, &s.in);
+		if (ZSTD_isError(s.last) || o.pos)
+			s.last = 1;
+	}
+	if (s.last != 0 || s.in.pos != s.in.size || (int64_t)s.size != sm->state_size) {
+		r = api_error(err, -EIO, "snapshot %lld is corrupt: its state has trailing bytes",
+			      (long long)id);
+		goto out;
+	}
+	r = load_frames(rd, m, s.hash, p, err);
+	if (r < 0)
+		goto out;
+	hash_hex(XXH3_128bits_digest(s.hash), hex);
+	if (strcmp(hex, sm->state_hash)) {
+		r = api_error(err, -EIO,
+			      "snapshot %lld is corrupt: it was saved with state hash %s, what the "
+			      "store holds gives %s",
+			      (long long)id, sm->state_hash, hex);
+		goto out;
+	}
+	*ret = m;
+	m = NULL;
+out:
+	if (r < 0 || !meta)
+		store_snapshot_finish(sm);
+	mm_machine_destroy(m);
+	store_snap_reader_close(rd);
+	XXH3_freeState(s.hash);
+	ZSTD_freeDCtx(s.z);
+	return r;
+}
