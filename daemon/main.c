@@ -454,11 +454,11 @@ int main(int argc, char **argv)
 		log_error("cannot create the directory of %s: %s", db, strerror(-r));
 		goto out;
 	}
-	if (store_open(db, &st, &err) < 0) {
+	if (store_open(db, &st, &err) < 0 || store_set_sync(st, d.cfg.sync, &err) < 0) {
 		log_error("%s", err.msg);
 		goto out;
 	}
-	log_info("database %s", db);
+	log_info("database %s (sync %s)", db, store_sync_name(d.cfg.sync));
 	if (registry_create(st, &d.reg, &err) < 0 || registry_load(d.reg, &err) < 0) {
 		log_error("%s", err.msg);
 		goto out;

@@ -34,6 +34,7 @@ enum key_type {
 	K_SIZE,
 	K_BOOL,
 	K_LEVEL,
+	K_SYNC,
 	K_TOKEN, /* file only: appends a token */
 };
 
@@ -61,6 +62,10 @@ static const struct key keys[] = {
 	 "SQLite database (default: $STATE_DIRECTORY/mm32.db,\n"
 	 "/var/lib/mm32/mm32.db as root, else\n"
 	 "${XDG_STATE_HOME:-~/.local/state}/mm32/mm32.db)"},
+	{"sync", K_SYNC, F(sync), 0, 0, false, "MODE",
+	 "durability of the journal and snapshots: full (default:\n"
+	 "synced to disk before the answer) or normal (survives a\n"
+	 "crash of mm32d, not a power cut)"},
 	{"threads", K_UINT, F(threads), 1, 256, false, "N", "HTTP worker threads (default 2)"},
 	{"max-body", K_SIZE, F(max_body), 1, 1ULL << 30, true, "BYTES",
 	 "largest request body accepted (default 1M)"},
@@ -305,6 +310,10 @@ static int key_set(struct settings *c, const struct key *k, const char *v, struc
 		if (log_level_parse(v, (enum log_level *)field) == 0)
 			return 0;
 		return api_error(err, -EINVAL, "must be error, warn, info or debug, not '%s'", v);
+	case K_SYNC:
+		if (store_sync_parse(v, (enum store_sync *)field) == 0)
+			return 0;
+		return api_error(err, -EINVAL, "must be full or normal, not '%s'", v);
 	case K_TOKEN:
 		return token_add(c, v, err);
 	}
@@ -597,6 +606,9 @@ static void key_format(const struct settings *c, const struct key *k, char *buf,
 		break;
 	case K_LEVEL:
 		snprintf(buf, size, "%s", log_level_name(*(const enum log_level *)field));
+		break;
+	case K_SYNC:
+		snprintf(buf, size, "%s", store_sync_name(*(const enum store_sync *)field));
 		break;
 	case K_TOKEN:
 		snprintf(buf, size, "%zu", c->ntokens);

@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "mmcore.h"
+#include "store.h"
 
 #define SETTINGS_ARGS_MAX 64
 #define SETTINGS_TOKENS_MAX 64
@@ -49,6 +50,7 @@ struct settings {
 	char unix_socket[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "" for none */
 	unsigned int unix_socket_mode; /* permissions of the socket file */
 	char db[4096];		       /* "" for the default place */
+	enum store_sync sync;	       /* the store's durability (full: every commit synced) */
 	unsigned int threads;
 	size_t max_body;
 	unsigned int max_connections;  /* open connections at once, 0: no limit */
