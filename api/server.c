@@ -76,6 +76,8 @@ struct request {
 	unsigned int retry_after; /* for -EDQUOT */
 	const char *auth_error;	  /* for -ENOKEY: NULL, "invalid_request", "invalid_token" */
 	const char *route;	  /* the route that answered (static), for /metrics */
+	struct api_server *srv;
+	bool counted; /* in /metrics already: counted when the answer is queued */
 };
 
 static unsigned int load_uint(const unsigned int *p)
@@ -205,6 +207,24 @@ static struct MHD_Response *make_response(struct api_server *srv, struct api_rep
 	return resp;
 }
 
+/*
+ * Queue @resp with @status. The request is counted in /metrics now, before the client can
+ * read the answer and ask again (NOTIFY_COMPLETED only comes after the answer was sent).
+ */
+static enum MHD_Result queue(struct MHD_Connection *conn, struct request *rq, unsigned int status,
+			     struct MHD_Response *resp)
+{
+	struct api_metrics *m = rq->srv->host.metrics;
+
+	rq->status = status;
+	if (!rq->counted) {
+		rq->counted = true;
+		api_metrics_observe(m, rq->route, rq->method, status, ms_since(&rq->start) / 1e3);
+		api_metrics_in_flight(m, -1);
+	}
+	return MHD_queue_response(conn, status, resp);
+}
+
 /* Last resort when even the reply could not be built: a static problem body. */
 static enum MHD_Result queue_static_oom(struct MHD_Connection *conn, struct request *rq)
 {
@@ -217,9 +237,8 @@ static enum MHD_Result queue_static_oom(struct MHD_Connection *conn, struct requ
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
-	ret = MHD_queue_response(conn, 503, resp);
+	ret = queue(conn, rq, 503, resp);
 	MHD_destroy_response(resp);
-	rq->status = 503;
 	return ret;
 }
 
@@ -399,8 +418,7 @@ static enum MHD_Result queue_refusal(struct api_server *srv, struct MHD_Connecti
 		MHD_destroy_response(resp);
 		return queue_static_oom(conn, rq);
 	}
-	rq->status = pt->status;
-	ret = MHD_queue_response(conn, pt->status, resp);
+	ret = queue(conn, rq, pt->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
@@ -426,6 +444,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		clock_gettime(CLOCK_MONOTONIC, &rq->start);
 		rq->method = strdup(method);
 		rq->url = strdup(url);
+		rq->srv = srv;
 		*req_cls = rq;
 		__atomic_add_fetch(&srv->in_flight, 1, __ATOMIC_RELAXED);
 		api_metrics_in_flight(srv->host.metrics, 1);
@@ -479,8 +498,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		api_reply_finish(&rep);
 		return queue_static_oom(conn, rq);
 	}
-	rq->status = rep.status;
-	ret = MHD_queue_response(conn, rep.status, resp);
+	ret = queue(conn, rq, rep.status, resp);
 	MHD_destroy_response(resp);
 	api_reply_finish(&rep);
 	return ret;
@@ -497,9 +515,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (!rq)
 		return;
 	ms = ms_since(&rq->start);
-	/* a connection that went away before its answer was queued has no status to count */
-	if (rq->status)
-		api_metrics_observe(srv->host.metrics, rq->route, rq->method, rq->status, ms / 1e3);
+	/* a request whose connection went away before its answer was queued */
+	if (!rq->counted)
+		api_metrics_in_flight(srv->host.metrics, -1);
 	if (srv->opts.on_request)
 		srv->opts.on_request(srv->opts.cb_data, rq->method ? rq->method : "?",
 				     rq->url ? rq->url : "?", rq->status, ms);
@@ -509,21 +527,30 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	free(rq->url);
 	free(rq);
 	*req_cls = NULL;
-	api_metrics_in_flight(srv->host.metrics, -1);
 	__atomic_sub_fetch(&srv->in_flight, 1, __ATOMIC_RELEASE);
 }
 
-/* The connection limit (server.h: 1): refuse at accept() time, before any byte is read. */
+/*
+ * The connection limit (server.h: 1): refuse at accept() time, before any byte is read.
+ * The slot is taken here, atomically, so that workers accepting at the same time cannot
+ * both take the last one; NOTIFY_CONNECTION gives it back when the connection closes.
+ * (Should libmicrohttpd drop a connection between this call and its STARTED notification,
+ * which it does only when the host is out of memory, that slot stays taken.)
+ */
 static enum MHD_Result on_accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct listener *lc = cls;
 	struct api_server *srv = lc->srv;
 	unsigned int max = load_uint(&srv->max_connections);
+	unsigned int cur = load_uint(&srv->connections);
 
-	if (max && load_uint(&srv->connections) >= max) {
-		api_metrics_refused(srv->host.metrics);
-		return MHD_NO;
-	}
+	do {
+		if (max && cur >= max) {
+			api_metrics_refused(srv->host.metrics);
+			return MHD_NO;
+		}
+	} while (!__atomic_compare_exchange_n(&srv->connections, &cur, cur + 1, false,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 	return MHD_YES;
 }
 
@@ -531,10 +558,13 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 			  enum MHD_ConnectionNotificationCode toe)
 {
 	struct listener *lc = cls;
-	int delta = toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1;
 
-	__atomic_add_fetch(&lc->srv->connections, (unsigned int)delta, __ATOMIC_RELAXED);
-	api_metrics_connection(lc->srv->host.metrics, delta);
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		api_metrics_connection(lc->srv->host.metrics, 1);
+		return;
+	}
+	__atomic_sub_fetch(&lc->srv->connections, 1, __ATOMIC_RELAXED);
+	api_metrics_connection(lc->srv->host.metrics, -1);
 }
 
 /* "%HH" decoding, but for "%00": a NUL would cut the path short and make
