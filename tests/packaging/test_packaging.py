@@ -228,6 +228,18 @@ class DebTest(unittest.TestCase):
                            shell=True, capture_output=True, timeout=60)
         return p.stdout.decode()
 
+    def test_build_depends_cover_the_libraries(self):
+        # every library the build needs (the lib*-dev packages of `make deps`) is a
+        # Build-Depends of the package, so that a clean build environment has it too
+        with open(os.path.join(SOURCE_ROOT, 'Makefile')) as f:
+            debs = re.search(r'^DEBS :=((?:.*\\\n)*.*)$', f.read(), re.M).group(1)
+        libs = {d for d in debs.replace('\\', ' ').split() if re.match(r'lib.*-dev$', d)}
+        with open(os.path.join(PACKAGING, 'debian', 'control')) as f:
+            control = f.read()
+        build_depends = re.search(r'^Build-Depends:(.*?)^\S', control, re.M | re.S).group(1)
+        have = set(re.findall(r'([a-z0-9.+-]+)', build_depends))
+        self.assertEqual(libs - have, set())
+
     def test_control_and_scripts(self):
         self.assertIsNotNone(self.deb, self.build.stderr[-3000:])
         fields = run(['dpkg-deb', '-f', self.deb, 'Package', 'Depends']).stdout
