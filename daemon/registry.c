@@ -598,10 +598,13 @@ static int snapshot_job_run(void *data, struct snapshot_progress *p, json_t **re
 
 	pthread_mutex_lock(&mc->lock);
 	mc->reserved--;
-	if (atomic_load(&mc->doomed) || atomic_load(&p->cancel)) {
-		r = api_error(err, -ECANCELED, "the snapshot was cancelled: machine '%s' %s",
-			      mc->id,
-			      atomic_load(&mc->doomed) ? "was deleted" : "is shutting down");
+	if (atomic_load(&mc->doomed)) {
+		r = api_error(err, -ENOENT, "the snapshot was cancelled: machine '%s' was deleted",
+			      mc->id);
+		goto out;
+	}
+	if (atomic_load(&p->cancel)) {
+		r = api_error(err, -ECANCELED, "the snapshot was cancelled: mm32d is stopping");
 		goto out;
 	}
 	pthread_mutex_lock(&mc->job_lock);
@@ -612,7 +615,8 @@ static int snapshot_job_run(void *data, struct snapshot_progress *p, json_t **re
 	mc->job = NULL;
 	pthread_mutex_unlock(&mc->job_lock);
 	if (r == -ECANCELED && atomic_load(&mc->doomed))
-		api_error(err, r, "the snapshot was cancelled: machine '%s' was deleted", mc->id);
+		r = api_error(err, -ENOENT, "the snapshot was cancelled: machine '%s' was deleted",
+			      mc->id);
 out:
 	/* the ones waiting for the reservation to end wake (and then wait for the lock) */
 	pthread_cond_broadcast(&mc->cond);
