@@ -10,9 +10,12 @@
  * order into the machine's RAM, hashing both as the save did.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #define XXH_INLINE_ALL
@@ -23,6 +26,7 @@
 #include "snapshot.h"
 
 #define PAGE 4096u
+
 #define FRAME_ZSTD_LEVEL 1
 #define STATE_ZSTD_LEVEL 3
 
@@ -154,24 +158,256 @@ static bool cancelled(struct snapshot_progress *p)
 	return p && atomic_load(&p->cancel);
 }
 
+/*
+ * The frames go through a pipeline of batches. The calling thread reads the machine's RAM
+ * (zero check, the state hash, the content hash, the lookup), hands each batch to the
+ * compressor threads for the contents the store lacks, and takes the batches back in order
+ * to add those contents to the writer and map every frame. Compression thus runs beside
+ * the reading and the SQLite writes; the machine is only read, by the calling thread's
+ * pointers, while it is locked by the caller.
+ */
+#define BATCH 256
+#define SLOTS 8
+#define WORKERS_MAX 4
+
+enum { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
+
+struct zbatch {
+	size_t n;
+	int state;
+	uint64_t pfn[BATCH];
+	int64_t id[BATCH]; /* the frame's id when the store has its content; 0: new */
+	uint8_t key[BATCH][16];
+	const uint8_t *page[BATCH]; /* save: the RAM page; load: unused */
+	uint32_t len[BATCH];	    /* save: compressed size (PAGE: raw); load: stored size */
+	uint8_t *buf;		    /* save: BATCH compressed frames; load: BATCH pages */
+	uint8_t *in;		    /* load: the stored bytes, BATCH * PAGE at most */
+};
+
+struct pipeline {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct zbatch slot[SLOTS];
+	size_t head, work, tail; /* next to fill, to compress, to retire (mod SLOTS) */
+	bool stop, load;
+	unsigned int nworkers;
+	pthread_t workers[WORKERS_MAX];
+	struct mm_machine *m; /* load: the machine whose RAM the workers fault in */
+};
+
+static size_t zbound(void)
+{
+	return ZSTD_compressBound(PAGE);
+}
+
+/* Compress the new frames of @b (save), or decompress every frame (load). */
+static void batch_work(struct pipeline *pl, struct zbatch *b, ZSTD_CCtx *cz, ZSTD_DCtx *dz)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (!pl->load) {
+			size_t zlen;
+
+			if (b->id[i])
+				continue;
+			zlen = ZSTD_compress2(cz, b->buf + i * zbound(), zbound(), b->page[i],
+					      PAGE);
+			b->len[i] = ZSTD_isError(zlen) || zlen >= PAGE ? PAGE : (uint32_t)zlen;
+			continue;
+		}
+		uint8_t *out = b->buf + i * PAGE, *in = b->in + i * PAGE;
+
+		if (b->len[i] == PAGE)
+			memcpy(out, in, PAGE);
+		else if (ZSTD_decompressDCtx(dz, out, PAGE, in, b->len[i]) != PAGE)
+			b->len[i] = 0; /* corrupt: the caller says so */
+	}
+#ifdef MADV_POPULATE_WRITE
+	/* load: fault the destination pages in here, beside the caller (their contents, all
+	 * zeros, do not change: mmcore writes them in mm_ram_page_load()) */
+	for (size_t i = 0; pl->load && i < b->n; i++)
+		madvise((void *)((uintptr_t)mm_ram_page(pl->m, b->pfn[i]) & ~(uintptr_t)(PAGE - 1)),
+			PAGE, MADV_POPULATE_WRITE);
+#endif
+}
+
+static void *worker(void *arg)
+{
+	struct pipeline *pl = arg;
+	ZSTD_CCtx *cz = ZSTD_createCCtx();
+	ZSTD_DCtx *dz = ZSTD_createDCtx();
+
+	if (cz)
+		ZSTD_CCtx_setParameter(cz, ZSTD_c_compressionLevel, FRAME_ZSTD_LEVEL);
+	pthread_mutex_lock(&pl->lock);
+	for (;;) {
+		struct zbatch *b = &pl->slot[pl->work % SLOTS];
+
+		while (!pl->stop && b->state != SLOT_QUEUED) {
+			pthread_cond_wait(&pl->cond, &pl->lock);
+			b = &pl->slot[pl->work % SLOTS];
+		}
+		if (pl->stop)
+			break;
+		b->state = SLOT_BUSY;
+		pl->work++;
+		pthread_mutex_unlock(&pl->lock);
+		batch_work(pl, b, cz, dz);
+		pthread_mutex_lock(&pl->lock);
+		b->state = SLOT_DONE;
+		pthread_cond_broadcast(&pl->cond);
+	}
+	pthread_mutex_unlock(&pl->lock);
+	ZSTD_freeCCtx(cz);
+	ZSTD_freeDCtx(dz);
+	return NULL;
+}
+
+static unsigned int nr_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+
+	return n < 1 ? 0 : n > WORKERS_MAX ? WORKERS_MAX : (unsigned int)n;
+}
+
+static int pipeline_start(struct pipeline *pl, bool load, struct mm_machine *m)
+{
+	memset(pl, 0, sizeof(*pl));
+	pthread_mutex_init(&pl->lock, NULL);
+	pthread_cond_init(&pl->cond, NULL);
+	pl->load = load;
+	pl->m = m;
+	for (size_t i = 0; i < SLOTS; i++) {
+		pl->slot[i].buf = malloc(BATCH * (load ? PAGE : zbound()));
+		pl->slot[i].in = load ? malloc(BATCH * PAGE) : NULL;
+		if (!pl->slot[i].buf || (load && !pl->slot[i].in))
+			return -ENOMEM;
+	}
+	for (unsigned int i = nr_workers(); pl->nworkers < i; pl->nworkers++)
+		if (pthread_create(&pl->workers[pl->nworkers], NULL, worker, pl))
+			break; /* fewer workers; with none, the caller does the work */
+	return 0;
+}
+
+static void pipeline_stop(struct pipeline *pl)
+{
+	pthread_mutex_lock(&pl->lock);
+	pl->stop = true;
+	pthread_cond_broadcast(&pl->cond);
+	pthread_mutex_unlock(&pl->lock);
+	for (unsigned int i = 0; i < pl->nworkers; i++)
+		pthread_join(pl->workers[i], NULL);
+	for (size_t i = 0; i < SLOTS; i++) {
+		free(pl->slot[i].buf);
+		free(pl->slot[i].in);
+	}
+	pthread_cond_destroy(&pl->cond);
+	pthread_mutex_destroy(&pl->lock);
+}
+
+/* The batch to fill next, once the one that was there has been retired. */
+static struct zbatch *pipeline_next(struct pipeline *pl)
+{
+	return &pl->slot[pl->head % SLOTS];
+}
+
+/* Hand the batch at head to the workers (or, without workers, do its work here). */
+static void pipeline_submit(struct pipeline *pl, ZSTD_CCtx *cz, ZSTD_DCtx *dz)
+{
+	struct zbatch *b = &pl->slot[pl->head % SLOTS];
+
+	pl->head++;
+	if (!pl->nworkers) {
+		batch_work(pl, b, cz, dz);
+		b->state = SLOT_DONE;
+		return;
+	}
+	pthread_mutex_lock(&pl->lock);
+	b->state = SLOT_QUEUED;
+	pthread_cond_broadcast(&pl->cond);
+	pthread_mutex_unlock(&pl->lock);
+}
+
+/* The oldest submitted batch, once its work is done; NULL when none is in flight. Rather
+ * than wait, the caller does the work of a queued batch itself (with @cz or @dz). */
+static struct zbatch *pipeline_oldest(struct pipeline *pl, ZSTD_CCtx *cz, ZSTD_DCtx *dz)
+{
+	struct zbatch *b;
+
+	if (pl->tail == pl->head)
+		return NULL;
+	b = &pl->slot[pl->tail % SLOTS];
+	pthread_mutex_lock(&pl->lock);
+	while (b->state != SLOT_DONE) {
+		struct zbatch *q = &pl->slot[pl->work % SLOTS];
+
+		if (pl->work < pl->head && q->state == SLOT_QUEUED) {
+			q->state = SLOT_BUSY;
+			pl->work++;
+			pthread_mutex_unlock(&pl->lock);
+			batch_work(pl, q, cz, dz);
+			pthread_mutex_lock(&pl->lock);
+			q->state = SLOT_DONE;
+			pthread_cond_broadcast(&pl->cond);
+			continue;
+		}
+		pthread_cond_wait(&pl->cond, &pl->lock);
+	}
+	pthread_mutex_unlock(&pl->lock);
+	return b;
+}
+
+static void pipeline_retired(struct pipeline *pl)
+{
+	struct zbatch *b = &pl->slot[pl->tail % SLOTS];
+
+	pthread_mutex_lock(&pl->lock); /* the workers read the states */
+	b->state = SLOT_FREE;
+	pthread_mutex_unlock(&pl->lock);
+	b->n = 0;
+	pl->tail++;
+}
+
+/* Save: add the new contents of batch @b to @w, then map all its frames, in order. */
+static int save_retire(struct store_snap_writer *w, struct zbatch *b, struct mm_error *err)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		int r;
+
+		if (!b->id[i]) {
+			const void *data = b->len[i] == PAGE ? b->page[i] : b->buf + i * zbound();
+
+			r = store_snap_writer_add(w, b->key[i], data, b->len[i], &b->id[i], err);
+			if (r < 0)
+				return r;
+		}
+		r = store_snap_writer_map(w, b->pfn[i], b->id[i], err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Add the frames of @m to @w (its map, and the contents the store lacks) and to @hash. */
 static int save_frames(struct store_snap_writer *w, const struct mm_machine *m, XXH3_state_t *hash,
 		       struct snapshot_progress *p, struct mm_error *err)
 {
 	uint64_t pages = mm_ram_pages(m);
-	ZSTD_CCtx *z = ZSTD_createCCtx();
-	uint8_t *zbuf = malloc(ZSTD_compressBound(PAGE));
-	int r = 0;
+	ZSTD_CCtx *cz = ZSTD_createCCtx();
+	struct pipeline pl;
+	struct zbatch *b = NULL, *old;
+	int r;
 
-	if (!z || !zbuf) {
-		r = api_error(err, -ENOMEM, "out of memory");
-		goto out;
+	if (!cz || pipeline_start(&pl, false, NULL) < 0) {
+		ZSTD_freeCCtx(cz);
+		pipeline_stop(&pl);
+		return api_error(err, -ENOMEM, "out of memory");
 	}
-	ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, FRAME_ZSTD_LEVEL);
-	for (uint64_t pfn = 0; pfn < pages; pfn++) {
+	ZSTD_CCtx_setParameter(cz, ZSTD_c_compressionLevel, FRAME_ZSTD_LEVEL);
+	r = 0;
+	for (uint64_t pfn = 0; pfn < pages && r == 0; pfn++) {
 		XXH128_canonical_t key;
 		const void *page;
-		int64_t id;
+		size_t i;
 
 		if (!mm_ram_page_touched(m, pfn))
 			continue;
@@ -179,33 +415,43 @@ static int save_frames(struct store_snap_writer *w, const struct mm_machine *m, 
 			atomic_fetch_add(&p->done, 1);
 		if ((pfn & 1023) == 0 && cancelled(p)) {
 			r = api_error(err, -ECANCELED, "the snapshot was cancelled");
-			goto out;
+			break;
 		}
 		page = mm_ram_page(m, pfn);
 		if (page_is_zero(page))
 			continue;
 		hash_frame(hash, pfn, page);
 		XXH128_canonicalFromHash(&key, XXH3_128bits(page, PAGE));
-		r = store_snap_writer_lookup(w, key.digest, &id, err);
-		if (r < 0)
-			goto out;
-		if (!id) {
-			size_t zlen = ZSTD_compress2(z, zbuf, ZSTD_compressBound(PAGE), page, PAGE);
-
-			if (ZSTD_isError(zlen) || zlen >= PAGE)
-				r = store_snap_writer_add(w, key.digest, page, PAGE, &id, err);
-			else
-				r = store_snap_writer_add(w, key.digest, zbuf, zlen, &id, err);
-			if (r < 0)
-				goto out;
+		if (!b) {
+			/* a free slot: retire the oldest batch when the ring is full */
+			if (pl.head - pl.tail == SLOTS) {
+				old = pipeline_oldest(&pl, cz, NULL);
+				r = save_retire(w, old, err);
+				pipeline_retired(&pl);
+				if (r < 0)
+					break;
+			}
+			b = pipeline_next(&pl);
 		}
-		r = store_snap_writer_map(w, pfn, id, err);
-		if (r < 0)
-			goto out;
+		i = b->n++;
+		b->pfn[i] = pfn;
+		b->page[i] = page;
+		memcpy(b->key[i], key.digest, 16);
+		r = store_snap_writer_lookup(w, key.digest, &b->id[i], err);
+		if (b->n == BATCH) {
+			pipeline_submit(&pl, cz, NULL);
+			b = NULL;
+		}
 	}
-out:
-	ZSTD_freeCCtx(z);
-	free(zbuf);
+	if (b && b->n)
+		pipeline_submit(&pl, cz, NULL);
+	while ((old = pipeline_oldest(&pl, cz, NULL))) {
+		if (r == 0)
+			r = save_retire(w, old, err);
+		pipeline_retired(&pl);
+	}
+	pipeline_stop(&pl);
+	ZSTD_freeCCtx(cz);
 	return r;
 }
 
@@ -238,7 +484,7 @@ int snapshot_save(struct store *st, const struct mm_machine *m, struct store_sna
 	}
 	if (r < 0)
 		goto out;
-	r = store_snap_writer_begin(st, &w, err);
+	r = store_snap_writer_begin(st, (int64_t)snapshot_touched_frames(m), &w, err);
 	if (r < 0)
 		goto out;
 	r = save_frames(w, m, s.hash, p, err);
@@ -394,47 +640,83 @@ json_t *snapshot_storage_to_json(const struct store_stats *st)
 		(json_int_t)st->snapshot_bytes);
 }
 
+/* Load: mm_ram_page_load() and the state hash, for the frames of batch @b, in order. */
+static int load_retire(struct mm_machine *m, struct zbatch *b, XXH3_state_t *hash,
+		       struct snapshot_progress *p, struct mm_error *err)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const void *page = b->buf + i * PAGE;
+		int r;
+
+		if (!b->len[i])
+			return api_error(err, -EIO, "frame %#llx of the snapshot is corrupt",
+					 (unsigned long long)b->pfn[i]);
+		r = mm_ram_page_load(m, b->pfn[i], page, err);
+		if (r < 0)
+			return r;
+		hash_frame(hash, b->pfn[i], page);
+	}
+	if (p)
+		atomic_fetch_add(&p->done, b->n);
+	return 0;
+}
+
 static int load_frames(struct store_snap_reader *rd, struct mm_machine *m, XXH3_state_t *hash,
 		       struct snapshot_progress *p, struct mm_error *err)
 {
-	ZSTD_DCtx *z = ZSTD_createDCtx();
-	uint8_t *page = malloc(PAGE);
+	ZSTD_DCtx *dz = ZSTD_createDCtx();
+	struct zbatch *b = NULL, *old;
+	struct pipeline pl;
 	const void *data;
 	uint64_t pfn;
 	size_t len;
 	int r;
 
-	if (!z || !page) {
-		r = api_error(err, -ENOMEM, "out of memory");
-		goto out;
+	if (!dz || pipeline_start(&pl, true, m) < 0) {
+		ZSTD_freeDCtx(dz);
+		pipeline_stop(&pl);
+		return api_error(err, -ENOMEM, "out of memory");
 	}
 	while ((r = store_snap_reader_next(rd, &pfn, &data, &len, err)) > 0) {
-		const void *src = data;
+		size_t i;
 
-		if (len != PAGE) {
-			size_t n = ZSTD_decompressDCtx(z, page, PAGE, data, len);
-
-			if (ZSTD_isError(n) || n != PAGE) {
-				r = api_error(err, -EIO, "frame %#llx of the snapshot is corrupt",
-					      (unsigned long long)pfn);
-				goto out;
-			}
-			src = page;
+		if (len > PAGE || pfn >= mm_ram_pages(m)) {
+			r = api_error(err, -EIO, "frame %#llx of the snapshot is corrupt",
+				      (unsigned long long)pfn);
+			break;
 		}
-		r = mm_ram_page_load(m, pfn, src, err);
-		if (r < 0)
-			goto out;
-		hash_frame(hash, pfn, src);
-		if (p)
-			atomic_fetch_add(&p->done, 1);
-		if ((pfn & 1023) == 0 && cancelled(p)) {
-			r = api_error(err, -ECANCELED, "the restore was cancelled");
-			goto out;
+		if (!b) {
+			if (pl.head - pl.tail == SLOTS) {
+				old = pipeline_oldest(&pl, NULL, dz);
+				r = load_retire(m, old, hash, p, err);
+				pipeline_retired(&pl);
+				if (r < 0)
+					break;
+				if (cancelled(p)) {
+					r = api_error(err, -ECANCELED, "the restore was cancelled");
+					break;
+				}
+			}
+			b = pipeline_next(&pl);
+		}
+		i = b->n++;
+		b->pfn[i] = pfn;
+		b->len[i] = (uint32_t)len;
+		memcpy(b->in + i * PAGE, data, len);
+		if (b->n == BATCH) {
+			pipeline_submit(&pl, NULL, dz);
+			b = NULL;
 		}
 	}
-out:
-	ZSTD_freeDCtx(z);
-	free(page);
+	if (b && b->n)
+		pipeline_submit(&pl, NULL, dz);
+	while ((old = pipeline_oldest(&pl, NULL, dz))) {
+		if (r == 0)
+			r = load_retire(m, old, hash, p, err);
+		pipeline_retired(&pl);
+	}
+	pipeline_stop(&pl);
+	ZSTD_freeDCtx(dz);
 	return r;
 }
 

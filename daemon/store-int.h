@@ -59,6 +59,10 @@ int store_exec(sqlite3 *db, const char *sql, struct mm_error *err, const char *w
 /* Purge the deleted snapshots no machine needs any more; caller holds @lock and has a
  * transaction open on @db. */
 int store_purge_snapshots_locked(struct store *st, struct mm_error *err);
+/* The WAL holds this many pages: time to wake the checkpointer. */
+#define STORE_CKPT_PAGES 1000
+/* Wake the checkpointer thread (from a WAL hook). */
+void store_checkpoint_wanted(struct store *st);
 /* Collect the frames no snapshot maps; caller holds @snap_lock. */
 int store_gc_locked(struct store *st, struct store_gc_stats *ret, struct mm_error *err);
 

@@ -8,10 +8,12 @@
  * whose contents were stored together are runs of (0, 2) pairs, which zstd shrinks to
  * almost nothing, so an unchanged snapshot costs little more than its state.
  *
- * The writer keeps the frames it has not written yet in memory (up to FLUSH_BYTES), with a
- * small hash table over them, and writes them in one transaction each time that fills up.
- * It numbers new frames itself from max(id) + 1: it holds the snapshot lock, the only way
- * frames are added or deleted, so nobody else takes those ids.
+ * The writer keeps the frames it has not written yet in memory (up to FLUSH_BYTES) and writes
+ * them in one transaction each time that fills up. A hash table holds the frames it added
+ * and, when the store is not much bigger than the snapshot, every frame of the store (read
+ * once from the hash index), so that most lookups never reach SQLite. It numbers new frames
+ * itself from max(id) + 1: it holds the snapshot lock, the only way frames are added or
+ * deleted, so nobody else takes those ids.
  */
 #include <errno.h>
 #include <limits.h>
@@ -26,7 +28,6 @@
 
 #define FLUSH_BYTES (4u << 20)
 #define FLUSH_FRAMES 2048u
-#define PENDING_SLOTS 4096u /* power of two, > 2 * FLUSH_FRAMES */
 #define MAP_ZSTD_LEVEL 3
 #define GC_CHUNK 4096
 
@@ -322,25 +323,47 @@ out:
 /* ---- writing ----------------------------------------------------------------------------- */
 
 struct pending {
-	uint8_t hash[16];
 	int64_t id;
 	size_t off, len; /* in the writer's @buf */
+	uint8_t hash[16];
+};
+
+/* A frame the writer knows: its content hash and id. */
+struct known {
+	uint8_t hash[16];
+	int64_t id; /* 0: an empty slot */
 };
 
 struct store_snap_writer {
 	struct store *st;
-	sqlite3_stmt *lookup, *insert;
+	sqlite3_stmt *insert, *insert_key;
 	int64_t first_id, next_id; /* the ids this writer gives: first_id .. next_id - 1 */
 	struct pending *pend;
 	size_t npend;
-	struct bytes buf;  /* the pending frames' bytes */
-	uint32_t *slots;   /* PENDING_SLOTS indexes + 1 into @pend; 0: empty */
-	struct bytes map;  /* the map as it grows */
-	uint64_t next_pfn; /* the pfn after the last mapped one */
+	struct bytes buf; /* the pending frames' bytes */
+	/* every frame of the store and those it added, by hash */
+	struct known *tab;
+	size_t tabcap, tabn; /* tabcap a power of two */
+	struct bytes map;    /* the map as it grows */
+	uint64_t next_pfn;   /* the pfn after the last mapped one */
 	int64_t prev_id;
 	int64_t nr_frames, new_frames, new_frame_bytes;
 	bool committed;
 };
+
+static void on_snap_wal(void *data);
+
+static int snap_wal_hook(void *data, sqlite3 *db, const char *name, int pages)
+{
+	if (pages >= STORE_CKPT_PAGES)
+		on_snap_wal(data);
+	return SQLITE_OK;
+}
+
+static void on_snap_wal(void *data)
+{
+	store_checkpoint_wanted(data);
+}
 
 static int snap_db(struct store *st, struct mm_error *err)
 {
@@ -352,7 +375,10 @@ static int snap_db(struct store *st, struct mm_error *err)
 	if (r < 0)
 		return r;
 	/* the frames' transactions need not reach the disk one by one: the snapshot's own
-	 * commit syncs the WAL, and with it every frame before it */
+	 * commit syncs the WAL, and with it every frame before it. The WAL is copied into the
+	 * database by the checkpointer thread, never by the snapshot */
+	sqlite3_wal_autocheckpoint(st->snap_db, 0);
+	sqlite3_wal_hook(st->snap_db, snap_wal_hook, st);
 	if (store_apply_sync(st->snap_db, STORE_SYNC_NORMAL) < 0) {
 		r = store_db_error(st->snap_db, err, "opening the snapshot connection");
 		sqlite3_close(st->snap_db);
@@ -361,15 +387,74 @@ static int snap_db(struct store *st, struct mm_error *err)
 	return r;
 }
 
-static uint32_t slot_of(const uint8_t hash[16])
+static size_t slot_of(const uint8_t hash[16], size_t cap)
 {
-	uint32_t h;
+	uint64_t h;
 
-	memcpy(&h, hash + 12, sizeof(h));
-	return h & (PENDING_SLOTS - 1);
+	memcpy(&h, hash + 8, sizeof(h)); /* XXH3-128's low half: well mixed */
+	return (size_t)h & (cap - 1);
 }
 
-int store_snap_writer_begin(struct store *st, struct store_snap_writer **ret, struct mm_error *err)
+static struct known *tab_find(struct store_snap_writer *w, const uint8_t hash[16])
+{
+	for (size_t i = slot_of(hash, w->tabcap);; i = (i + 1) & (w->tabcap - 1)) {
+		struct known *k = &w->tab[i];
+
+		if (!k->id || !memcmp(k->hash, hash, 16))
+			return k;
+	}
+}
+
+static bool tab_add(struct store_snap_writer *w, const uint8_t hash[16], int64_t id)
+{
+	struct known *k;
+
+	if ((w->tabn + 1) * 2 > w->tabcap) {
+		struct known *old = w->tab;
+		size_t oldcap = w->tabcap, cap = oldcap ? oldcap * 2 : 4096;
+
+		w->tab = calloc(cap, sizeof(*w->tab));
+		if (!w->tab) {
+			w->tab = old;
+			return false;
+		}
+		w->tabcap = cap;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].id)
+				*tab_find(w, old[i].hash) = old[i];
+		free(old);
+	}
+	k = tab_find(w, hash);
+	if (!k->id) {
+		memcpy(k->hash, hash, 16);
+		k->id = id;
+		w->tabn++;
+	}
+	return true;
+}
+
+/* Every frame of the store into the table: frame_keys read once, no lookup per frame. */
+static int preload(struct store_snap_writer *w, struct mm_error *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	sqlite3 *db = w->st->snap_db;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT hash, id FROM frame_keys", -1, &s, NULL) != SQLITE_OK)
+		return store_db_error(db, err, "reading the frames' hashes");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(s, 0) != 16)
+			continue;
+		if (!tab_add(w, sqlite3_column_blob(s, 0), sqlite3_column_int64(s, 1)))
+			return api_error(err, -ENOMEM, "out of memory");
+	}
+	if (rc != SQLITE_DONE)
+		return store_db_error(db, err, "reading the frames' hashes");
+	return 0;
+}
+
+int store_snap_writer_begin(struct store *st, int64_t hint, struct store_snap_writer **ret,
+			    struct mm_error *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	struct store_snap_writer *w = calloc(1, sizeof(*w));
@@ -379,10 +464,7 @@ int store_snap_writer_begin(struct store *st, struct store_snap_writer **ret, st
 		return api_error(err, -ENOMEM, "out of memory");
 	w->st = st;
 	w->pend = calloc(FLUSH_FRAMES, sizeof(*w->pend));
-	w->slots = calloc(PENDING_SLOTS, sizeof(*w->slots));
-	if (!w->pend || !w->slots) {
-		free(w->pend);
-		free(w->slots);
+	if (!w->pend) {
 		free(w);
 		return api_error(err, -ENOMEM, "out of memory");
 	}
@@ -390,26 +472,38 @@ int store_snap_writer_begin(struct store *st, struct store_snap_writer **ret, st
 	r = snap_db(st, err);
 	if (r < 0)
 		goto fail;
-	if (sqlite3_prepare_v2(st->snap_db, "SELECT coalesce(max(id), 0) FROM frames", -1, &s,
-			       NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(st->snap_db, "SELECT coalesce(max(id), 0), count(*) FROM frame_keys",
+			       -1, &s, NULL) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_ROW ||
-	    sqlite3_prepare_v3(st->snap_db, "SELECT id FROM frames WHERE hash = ?1", -1,
-			       SQLITE_PREPARE_PERSISTENT, &w->lookup, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(st->snap_db, "INSERT INTO frames (id, data) VALUES (?1, ?2)", -1,
+			       SQLITE_PREPARE_PERSISTENT, &w->insert, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(st->snap_db,
-			       "INSERT INTO frames (id, hash, data) VALUES (?1, ?2, ?3)", -1,
-			       SQLITE_PREPARE_PERSISTENT, &w->insert, NULL) != SQLITE_OK) {
+			       "INSERT INTO frame_keys (id, hash, size) VALUES (?1, ?2, ?3)", -1,
+			       SQLITE_PREPARE_PERSISTENT, &w->insert_key, NULL) != SQLITE_OK) {
 		r = store_db_error(st->snap_db, err, "starting a snapshot");
 		goto fail;
 	}
 	w->first_id = w->next_id = sqlite3_column_int64(s, 0) + 1;
+	/* room for what the store has and what the snapshot may add, without regrowing */
+	for (w->tabcap = 4096;
+	     w->tabcap < 2 * (uint64_t)(sqlite3_column_int64(s, 1) + (hint > 0 ? hint : 0));)
+		w->tabcap *= 2;
+	w->tab = calloc(w->tabcap, sizeof(*w->tab));
+	if (!w->tab) {
+		r = api_error(err, -ENOMEM, "out of memory for the frames' hashes");
+		goto fail;
+	}
+	r = preload(w, err);
+	if (r < 0)
+		goto fail;
 	*ret = w;
 	return 0;
 fail:
-	sqlite3_finalize(w->lookup);
 	sqlite3_finalize(w->insert);
+	sqlite3_finalize(w->insert_key);
 	pthread_mutex_unlock(&st->snap_lock);
 	free(w->pend);
-	free(w->slots);
+	free(w->tab);
 	free(w);
 	return r;
 }
@@ -417,26 +511,7 @@ fail:
 int store_snap_writer_lookup(struct store_snap_writer *w, const uint8_t hash[16], int64_t *ret_id,
 			     struct mm_error *err)
 {
-	sqlite3 *db = w->st->snap_db;
-	int rc;
-
-	for (uint32_t i = slot_of(hash);; i = (i + 1) & (PENDING_SLOTS - 1)) {
-		uint32_t k = w->slots[i];
-
-		if (!k)
-			break;
-		if (!memcmp(w->pend[k - 1].hash, hash, 16)) {
-			*ret_id = w->pend[k - 1].id;
-			return 0;
-		}
-	}
-	if (sqlite3_bind_blob(w->lookup, 1, hash, 16, SQLITE_STATIC) != SQLITE_OK)
-		return store_db_error(db, err, "looking up a frame");
-	rc = sqlite3_step(w->lookup);
-	*ret_id = rc == SQLITE_ROW ? sqlite3_column_int64(w->lookup, 0) : 0;
-	sqlite3_reset(w->lookup);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_db_error(db, err, "looking up a frame");
+	*ret_id = tab_find(w, hash)->id;
 	return 0;
 }
 
@@ -457,17 +532,23 @@ static int flush(struct store_snap_writer *w, struct mm_error *err)
 	for (size_t i = 0; i < w->npend; i++) {
 		const struct pending *p = &w->pend[i];
 
-		if (sqlite3_bind_int64(w->insert, 1, p->id) != SQLITE_OK ||
-		    sqlite3_bind_blob(w->insert, 2, p->hash, 16, SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_bind_blob(w->insert, 3, w->buf.p + p->off, (int)p->len,
-				      SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_step(w->insert) != SQLITE_DONE) {
+		bool ok = sqlite3_bind_int64(w->insert, 1, p->id) == SQLITE_OK &&
+			  sqlite3_bind_blob(w->insert, 2, w->buf.p + p->off, (int)p->len,
+					    SQLITE_STATIC) == SQLITE_OK &&
+			  sqlite3_step(w->insert) == SQLITE_DONE &&
+			  sqlite3_bind_int64(w->insert_key, 1, p->id) == SQLITE_OK &&
+			  sqlite3_bind_blob(w->insert_key, 2, p->hash, 16, SQLITE_STATIC) ==
+				  SQLITE_OK &&
+			  sqlite3_bind_int64(w->insert_key, 3, (int64_t)p->len) == SQLITE_OK &&
+			  sqlite3_step(w->insert_key) == SQLITE_DONE;
+
+		sqlite3_reset(w->insert);
+		sqlite3_reset(w->insert_key);
+		if (!ok) {
 			r = store_db_error(db, err, "writing frames");
-			sqlite3_reset(w->insert);
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			goto out;
 		}
-		sqlite3_reset(w->insert);
 	}
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		r = store_db_error(db, err, "writing frames");
@@ -478,7 +559,6 @@ out:
 	if (!r) {
 		w->npend = 0;
 		w->buf.len = 0;
-		memset(w->slots, 0, PENDING_SLOTS * sizeof(*w->slots));
 	}
 	return r;
 }
@@ -487,28 +567,30 @@ int store_snap_writer_add(struct store_snap_writer *w, const uint8_t hash[16], c
 			  size_t len, int64_t *ret_id, struct mm_error *err)
 {
 	struct pending *p;
-	uint32_t i;
+	struct known *k;
 	int r;
 
 	if (len == 0 || len > INT_MAX)
 		return api_error(err, -EINVAL, "a frame of %zu bytes", len);
+	k = tab_find(w, hash);
+	if (k->id) {
+		*ret_id = k->id; /* added already: the same content twice */
+		return 0;
+	}
 	if (w->npend == FLUSH_FRAMES || w->buf.len + len > FLUSH_BYTES) {
 		r = flush(w, err);
 		if (r < 0)
 			return r;
 	}
-	if (!bytes_reserve(&w->buf, len))
+	if (!bytes_reserve(&w->buf, len) || !tab_add(w, hash, w->next_id))
 		return api_error(err, -ENOMEM, "out of memory");
-	p = &w->pend[w->npend];
+	p = &w->pend[w->npend++];
 	memcpy(p->hash, hash, 16);
 	p->id = w->next_id++;
 	p->off = w->buf.len;
 	p->len = len;
 	memcpy(w->buf.p + w->buf.len, data, len);
 	w->buf.len += len;
-	for (i = slot_of(hash); w->slots[i]; i = (i + 1) & (PENDING_SLOTS - 1))
-		;
-	w->slots[i] = (uint32_t)++w->npend;
 	w->new_frames++;
 	w->new_frame_bytes += (int64_t)len;
 	*ret_id = p->id;
@@ -618,8 +700,8 @@ void store_snap_writer_end(struct store_snap_writer *w)
 	if (!w)
 		return;
 	st = w->st;
-	sqlite3_finalize(w->lookup);
 	sqlite3_finalize(w->insert);
+	sqlite3_finalize(w->insert_key);
 	if (!w->committed && w->next_id > w->first_id) {
 		/* the frames this writer added: no committed snapshot maps them (only a
 		 * writer adds frames, and it holds the lock we still hold) */
@@ -633,8 +715,10 @@ void store_snap_writer_end(struct store_snap_writer *w)
 		pthread_mutex_unlock(&st->lock);
 	}
 	pthread_mutex_unlock(&st->snap_lock);
+	/* the checkpoint that waited for the snapshot to end */
+	store_checkpoint_wanted(st);
 	free(w->pend);
-	free(w->slots);
+	free(w->tab);
 	free(w->buf.p);
 	free(w->map.p);
 	free(w);
@@ -642,10 +726,14 @@ void store_snap_writer_end(struct store_snap_writer *w)
 
 /* ---- reading ----------------------------------------------------------------------------- */
 
+/* How far ahead of its cursor the reader walks rather than seeking. */
+#define READ_SKIP 64
+
 struct store_snap_reader {
 	sqlite3 *db;
 	sqlite3_stmt *row;   /* the snapshot's row: its blobs stay valid until finalized */
-	sqlite3_stmt *frame; /* SELECT data FROM frames WHERE id = ? */
+	sqlite3_stmt *frame; /* SELECT id, data FROM frames WHERE id >= ? ORDER BY id */
+	int64_t at;	     /* the id on which @frame stands; 0: not positioned */
 	uint8_t *map;
 	struct map_iter it;
 };
@@ -685,8 +773,8 @@ int store_snap_reader_open(struct store *st, int64_t id, bool allow_deleted,
 			       "FROM snapshots s WHERE id = ?1",
 			       -1, &r->row, NULL) != SQLITE_OK ||
 	    sqlite3_bind_int64(r->row, 1, id) != SQLITE_OK ||
-	    sqlite3_prepare_v2(r->db, "SELECT data FROM frames WHERE id = ?1", -1, &r->frame,
-			       NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(r->db, "SELECT id, data FROM frames WHERE id >= ?1 ORDER BY id", -1,
+			       &r->frame, NULL) != SQLITE_OK) {
 		x = store_db_error(r->db, err, "reading the snapshot");
 		goto fail;
 	}
@@ -730,17 +818,37 @@ int store_snap_reader_next(struct store_snap_reader *r, uint64_t *pfn, const voi
 		return api_error(err, -EIO, "a snapshot's frame map is corrupt");
 	if (k == 0)
 		return 0;
-	sqlite3_reset(r->frame);
-	if (sqlite3_bind_int64(r->frame, 1, id) != SQLITE_OK)
-		return store_db_error(r->db, err, "reading a frame");
-	k = sqlite3_step(r->frame);
-	if (k == SQLITE_DONE)
+	/*
+	 * The frames of a snapshot were mostly written together, in pfn order: the ids come
+	 * in ascending runs. Walk the table from one to the next instead of seeking each
+	 * (a few frames of other snapshots in between are stepped over); seek on a jump.
+	 */
+	if (!r->at || id <= r->at || id > r->at + READ_SKIP) {
+		sqlite3_reset(r->frame);
+		if (sqlite3_bind_int64(r->frame, 1, id) != SQLITE_OK)
+			return store_db_error(r->db, err, "reading a frame");
+		r->at = 0;
+	}
+	do {
+		k = sqlite3_step(r->frame);
+		if (k != SQLITE_ROW) {
+			r->at = 0;
+			if (k == SQLITE_DONE)
+				return api_error(
+					err, -EIO,
+					"frame %lld of the snapshot is missing from the store",
+					(long long)id);
+			return store_db_error(r->db, err, "reading a frame");
+		}
+		r->at = sqlite3_column_int64(r->frame, 0);
+	} while (r->at < id);
+	if (r->at != id) {
+		r->at = 0;
 		return api_error(err, -EIO, "frame %lld of the snapshot is missing from the store",
 				 (long long)id);
-	if (k != SQLITE_ROW)
-		return store_db_error(r->db, err, "reading a frame");
-	*data = sqlite3_column_blob(r->frame, 0);
-	*len = (size_t)sqlite3_column_bytes(r->frame, 0);
+	}
+	*data = sqlite3_column_blob(r->frame, 1);
+	*len = (size_t)sqlite3_column_bytes(r->frame, 1);
 	return 1;
 }
 
@@ -748,12 +856,14 @@ int store_snap_reader_next(struct store_snap_reader *r, uint64_t *pfn, const voi
 
 int store_gc_locked(struct store *st, struct store_gc_stats *ret, struct mm_error *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *max = NULL, *maps = NULL, *ids = NULL, *size = NULL,
-				    *del = NULL;
-	sqlite3 *db;
-	uint64_t *live = NULL;
-	int64_t *garbage = NULL, top;
+	_cleanup_stmt_ sqlite3_stmt *max = NULL, *maps = NULL, *ids = NULL, *del = NULL;
+	struct garbage {
+		int64_t id, size;
+	} *garbage = NULL;
 	size_t ngarbage = 0, capgarbage = 0;
+	uint64_t *live = NULL;
+	sqlite3 *db;
+	int64_t top;
 	int r, rc;
 
 	memset(ret, 0, sizeof(*ret));
@@ -761,7 +871,7 @@ int store_gc_locked(struct store *st, struct store_gc_stats *ret, struct mm_erro
 	if (r < 0)
 		return r;
 	db = st->snap_db;
-	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM frames", -1, &max, NULL) !=
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM frame_keys", -1, &max, NULL) !=
 		    SQLITE_OK ||
 	    sqlite3_step(max) != SQLITE_ROW)
 		return store_db_error(db, err, "collecting frames");
@@ -804,9 +914,9 @@ int store_gc_locked(struct store *st, struct store_gc_stats *ret, struct mm_erro
 		r = store_db_error(db, err, "collecting frames");
 		goto out;
 	}
-	/* sweep: the ids come from the hash index, without reading the frames' bytes */
-	if (sqlite3_prepare_v2(db, "SELECT id FROM frames INDEXED BY sqlite_autoindex_frames_1", -1,
-			       &ids, NULL) != SQLITE_OK) {
+	/* sweep: the ids and sizes come from frame_keys, without reading the contents */
+	if (sqlite3_prepare_v2(db, "SELECT id, size FROM frame_keys", -1, &ids, NULL) !=
+	    SQLITE_OK) {
 		r = store_db_error(db, err, "collecting frames");
 		goto out;
 	}
@@ -817,7 +927,7 @@ int store_gc_locked(struct store *st, struct store_gc_stats *ret, struct mm_erro
 			continue;
 		if (ngarbage == capgarbage) {
 			size_t cap = capgarbage ? capgarbage * 2 : 1024;
-			int64_t *g = realloc(garbage, cap * sizeof(*g));
+			struct garbage *g = realloc(garbage, cap * sizeof(*g));
 
 			if (!g) {
 				r = api_error(err, -ENOMEM, "out of memory collecting frames");
@@ -826,7 +936,7 @@ int store_gc_locked(struct store *st, struct store_gc_stats *ret, struct mm_erro
 			garbage = g;
 			capgarbage = cap;
 		}
-		garbage[ngarbage++] = id;
+		garbage[ngarbage++] = (struct garbage){id, sqlite3_column_int64(ids, 1)};
 	}
 	if (rc != SQLITE_DONE) {
 		r = store_db_error(db, err, "collecting frames");
@@ -834,10 +944,9 @@ int store_gc_locked(struct store *st, struct store_gc_stats *ret, struct mm_erro
 	}
 	sqlite3_finalize(ids);
 	ids = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT length(data) FROM frames WHERE id = ?1", -1, &size,
-			       NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "DELETE FROM frames WHERE id = ?1", -1, &del, NULL) !=
-		    SQLITE_OK) {
+	/* a frame's key goes with it (ON DELETE CASCADE) */
+	if (sqlite3_prepare_v2(db, "DELETE FROM frames WHERE id = ?1", -1, &del, NULL) !=
+	    SQLITE_OK) {
 		r = store_db_error(db, err, "collecting frames");
 		goto out;
 	}
@@ -852,15 +961,12 @@ int store_gc_locked(struct store *st, struct store_gc_stats *ret, struct mm_erro
 			goto out;
 		}
 		for (size_t k = i; k < end && !r; k++) {
-			sqlite3_bind_int64(size, 1, garbage[k]);
-			sqlite3_bind_int64(del, 1, garbage[k]);
-			if (sqlite3_step(size) == SQLITE_ROW)
-				chunk.bytes += sqlite3_column_int64(size, 0);
-			sqlite3_reset(size);
+			sqlite3_bind_int64(del, 1, garbage[k].id);
 			if (sqlite3_step(del) != SQLITE_DONE)
 				r = store_db_error(db, err, "collecting frames");
 			sqlite3_reset(del);
 			chunk.frames++;
+			chunk.bytes += garbage[k].size;
 		}
 		if (!r && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 			r = store_db_error(db, err, "collecting frames");
@@ -917,8 +1023,8 @@ int store_stats(struct store *st, struct store_stats *ret, struct mm_error *err)
 	    int_query(db, "PRAGMA page_size", &ret->page_size, NULL, NULL) < 0 ||
 	    int_query(db, "PRAGMA page_count", &ret->pages, NULL, NULL) < 0 ||
 	    int_query(db, "PRAGMA freelist_count", &ret->free_pages, NULL, NULL) < 0 ||
-	    int_query(db, "SELECT count(*), coalesce(sum(length(data)), 0) FROM frames",
-		      &ret->frames, &ret->frame_bytes, NULL) < 0 ||
+	    int_query(db, "SELECT count(*), coalesce(sum(size), 0) FROM frame_keys", &ret->frames,
+		      &ret->frame_bytes, NULL) < 0 ||
 	    int_query(db,
 		      "SELECT coalesce(sum(deleted = 0), 0), coalesce(sum(deleted = 1), 0), "
 		      "coalesce(sum(length(state) + length(frame_map)), 0) FROM snapshots",

@@ -26,11 +26,13 @@
 #include "schema.h"
 #include "store-int.h"
 
-/* Checkpoint the WAL in the background once it holds this many pages (SQLite's own
- * automatic checkpoint threshold); in the committing thread only past the second limit,
- * should the background thread fall that far behind. */
-#define CKPT_PAGES 1000
-#define CKPT_INLINE_PAGES 64000
+/* Checkpoint the WAL in the background once it holds STORE_CKPT_PAGES pages (SQLite's own
+ * automatic checkpoint threshold); in the committing thread only when there is no such
+ * thread. A snapshot may grow the WAL well past that while it writes: the checkpointer
+ * catches up, and journal_size_limit truncates the file again afterwards. */
+#define WAL_SIZE_LIMIT "67108864"
+/* At most this many pages are copied with the writers held off. */
+#define CKPT_LOCKED_PAGES 256
 
 void store_stmt_finalize(sqlite3_stmt **s)
 {
@@ -162,18 +164,18 @@ static int migrate(struct store *st, struct mm_error *err)
  * the checkpoint to the background thread, so that no request waits for the WAL to be
  * copied into the database (SQLite's automatic checkpoint would run it right here).
  */
+void store_checkpoint_wanted(struct store *st)
+{
+	pthread_mutex_lock(&st->ckpt_lock);
+	st->ckpt_wanted = true;
+	pthread_cond_signal(&st->ckpt_cond);
+	pthread_mutex_unlock(&st->ckpt_lock);
+}
+
 static int on_wal(void *data, sqlite3 *db, const char *name, int pages)
 {
-	struct store *st = data;
-
-	if (pages >= CKPT_INLINE_PAGES) {
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	} else if (pages >= CKPT_PAGES) {
-		pthread_mutex_lock(&st->ckpt_lock);
-		st->ckpt_wanted = true;
-		pthread_cond_signal(&st->ckpt_cond);
-		pthread_mutex_unlock(&st->ckpt_lock);
-	}
+	if (pages >= STORE_CKPT_PAGES)
+		store_checkpoint_wanted(data);
 	return SQLITE_OK;
 }
 
@@ -190,15 +192,32 @@ static void *checkpointer(void *data)
 		st->ckpt_wanted = false;
 		pthread_mutex_unlock(&st->ckpt_lock);
 		/*
-		 * The bulk without blocking anyone (PASSIVE), then what was committed meanwhile
-		 * with the writers held off, so that the checkpoint is complete and the next
-		 * commit restarts the WAL from its beginning: a WAL that keeps growing costs a
-		 * file-size update with every sync.
+		 * The bulk without blocking anyone (PASSIVE), again while the writers keep it
+		 * growing, then the little that was committed meanwhile with the writers held
+		 * off, so that the checkpoint is complete and the next commit restarts the WAL
+		 * from its beginning (a WAL that keeps growing costs a file-size update with
+		 * every sync). The writers are held off only for a short copy, and not while a
+		 * snapshot writes: the WAL then stays large until the snapshot is done.
 		 */
-		sqlite3_wal_checkpoint_v2(st->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		pthread_mutex_lock(&st->lock);
-		sqlite3_wal_checkpoint_v2(st->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		pthread_mutex_unlock(&st->lock);
+		for (int pass = 0; pass < 8; pass++) {
+			int log = 0, done = 0;
+
+			if (sqlite3_wal_checkpoint_v2(st->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+						      &log, &done) != SQLITE_OK)
+				break;
+			if (log - done > CKPT_LOCKED_PAGES)
+				continue;
+			/* not while a snapshot writes (it holds snap_lock): the WAL grows
+			 * by megabytes between two passes then; its end wakes us again */
+			if (pthread_mutex_trylock(&st->snap_lock) != 0)
+				break;
+			pthread_mutex_lock(&st->lock);
+			sqlite3_wal_checkpoint_v2(st->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+						  NULL, NULL);
+			pthread_mutex_unlock(&st->lock);
+			pthread_mutex_unlock(&st->snap_lock);
+			break;
+		}
 		pthread_mutex_lock(&st->ckpt_lock);
 	}
 	pthread_mutex_unlock(&st->ckpt_lock);
@@ -217,6 +236,7 @@ static void checkpointer_start(struct store *st)
 		return;
 	}
 	st->ckpt_running = true;
+	/* from now on the checkpointer, not the committing connection, copies the WAL */
 	sqlite3_wal_hook(st->db, on_wal, st);
 }
 
@@ -292,9 +312,16 @@ int store_open(const char *path, struct store **ret, struct mm_error *err)
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
+	/*
+	 * A new database gets 64 KiB pages: it is mostly blobs (frames of up to 4 KiB, journal
+	 * batches of tens of KiB); 15 raw frames fit a page, and a snapshot writes a sixteenth of
+	 * the pages (and WAL frames) it would with 4 KiB. An existing file keeps its page size.
+	 */
 	if (sqlite3_exec(st->db,
-			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-			 "PRAGMA foreign_keys = ON;",
+			 "PRAGMA page_size = 65536; PRAGMA journal_mode = WAL; PRAGMA synchronous "
+			 "= FULL;"
+			 "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = " WAL_SIZE_LIMIT
+			 ";",
 			 NULL, NULL, NULL) != SQLITE_OK) {
 		r = db_error(st, err, path);
 		goto fail;

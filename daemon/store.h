@@ -167,13 +167,17 @@ int store_snapshot_delete(struct store *st, const char *machine_id, int64_t id, 
  */
 struct store_snap_writer;
 
-int store_snap_writer_begin(struct store *st, struct store_snap_writer **ret, struct mm_error *err);
+/* @hint: about how many frames the snapshot will look up; it decides whether to read every
+ * frame's hash at once (< 0: never, look each up in SQLite). */
+int store_snap_writer_begin(struct store *st, int64_t hint, struct store_snap_writer **ret,
+			    struct mm_error *err);
 /* The id of the frame whose content has the XXH3-128 hash @hash (canonical bytes), 0 when
  * there is none yet. */
 int store_snap_writer_lookup(struct store_snap_writer *w, const uint8_t hash[16], int64_t *ret_id,
 			     struct mm_error *err);
 /* Add a frame of content hash @hash (not in the store: lookup said 0), stored as @len bytes
- * of @data (a zstd frame, or the 4096 bytes); *@ret_id is its id. */
+ * of @data (a zstd frame, or the 4096 bytes); *@ret_id is its id. A content this writer added
+ * already is not added twice: *@ret_id is the first one's. */
 int store_snap_writer_add(struct store_snap_writer *w, const uint8_t hash[16], const void *data,
 			  size_t len, int64_t *ret_id, struct mm_error *err);
 /* The next non-zero frame of the snapshot: @pfn (ascending) has the content of @frame_id. */

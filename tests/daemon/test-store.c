@@ -306,11 +306,14 @@ END_TEST
 
 /* ---- snapshots ---------------------------------------------------------------------------- */
 
+static bool hash_of_raw; /* the hashes of migration_004_keeps_frames: k, then zeros */
+
 static void hash_of(uint8_t h[16], unsigned int k)
 {
 	memset(h, 0, 16);
 	memcpy(h, &k, sizeof(k));
-	h[15] = 0xa5;
+	if (!hash_of_raw)
+		h[15] = 0xa5;
 }
 
 /* Write a snapshot of machine @id at @seq mapping pfn i -> content @contents[i] (0: skip),
@@ -323,7 +326,7 @@ static int64_t write_snapshot(const char *id, int64_t seq, const unsigned int *c
 	struct mm_error err = {0};
 	int64_t sid;
 
-	ck_assert_msg(store_snap_writer_begin(st, &w, &err) == 0, "%s", err.msg);
+	ck_assert_msg(store_snap_writer_begin(st, 0, &w, &err) == 0, "%s", err.msg);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t h[16], data[3] = {'f', (uint8_t)contents[i], (uint8_t)(contents[i] >> 8)};
 		int64_t fid;
@@ -473,7 +476,7 @@ START_TEST(snapshot_writer_abandoned)
 	ck_assert_int_eq(machine_insert("m", "{}", &err), 0);
 	a[1] = 7;
 	s1 = write_snapshot("m", 1, a, 2, NULL);
-	ck_assert_int_eq(store_snap_writer_begin(st, &w, &err), 0);
+	ck_assert_int_eq(store_snap_writer_begin(st, 0, &w, &err), 0);
 	for (unsigned int i = 0; i < 5000; i++) {
 		uint8_t h[16];
 		int64_t fid;
@@ -660,12 +663,15 @@ START_TEST(orphan_frames_collected_at_open)
 	ck_assert_int_eq(machine_insert("m", "{}", &err), 0);
 	write_snapshot("m", 1, a, 2, NULL);
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db,
-				      "INSERT INTO frames (hash, data) VALUES "
-				      "(x'00000000000000000000000000000001', x'00'),"
-				      "(x'00000000000000000000000000000002', x'00')",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(db,
+			     "PRAGMA foreign_keys = ON;"
+			     "INSERT INTO frames (id, data) VALUES (100, x'00'), (101, x'00');"
+			     "INSERT INTO frame_keys (id, hash, size) VALUES "
+			     "(100, x'00000000000000000000000000000001', 1),"
+			     "(101, x'00000000000000000000000000000002', 1)",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_int_eq(store_stats(st, &stats, &err), 0);
 	ck_assert_int_eq(stats.frames, 3);
@@ -674,6 +680,53 @@ START_TEST(orphan_frames_collected_at_open)
 	ck_assert_int_eq(store_stats(st, &stats, &err), 0);
 	ck_assert_int_eq(stats.frames, 1);
 	check_snapshot(1, a, 2);
+}
+END_TEST
+
+/* A database of schema 3 with a snapshot and its frames: 004 moves the hashes to frame_keys
+ * and the snapshot still reads back, its frames deduplicated as before. */
+START_TEST(migration_004_keeps_frames)
+{
+	static unsigned int a[3] = {0, 1, 2};
+	struct mm_error err = {0};
+	struct store_stats stats;
+	sqlite3 *db;
+	char sql[1024];
+
+	store_close(st);
+	st = NULL;
+	unlink(path);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(sqlite3_exec(db, schema_migrations[i].sql, NULL, NULL, NULL),
+				 SQLITE_OK);
+	/* a map of pfn 1 -> frame 1, pfn 2 -> frame 2: varints (1, zigzag 1), (0, zigzag 1) */
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA user_version = 3;"
+		 "INSERT INTO machines (id, config, created_at) VALUES ('m', '{}', 'x');"
+		 "INSERT INTO frames (id, hash, data) VALUES "
+		 "(1, x'01000000000000000000000000000000', x'660100'),"
+		 "(2, x'02000000000000000000000000000000', x'660200');"
+		 "INSERT INTO snapshots (machine_id, seq, created_at, config, format, state_hash,"
+		 " state_size, state, nr_frames, frame_map, new_frames, new_frame_bytes) VALUES"
+		 " ('m', 1, 'x', '{\"mem\":1}', 1, 'h', 5, CAST('state' AS BLOB), 2, x'%s', 2, 6);",
+		 "28b52ffd200421000001020002");
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_msg(store_open(path, &st, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(store_stats(st, &stats, &err), 0);
+	ck_assert_int_eq(stats.frames, 2);
+	ck_assert_int_eq(stats.frame_bytes, 6);
+	check_snapshot(1, a, 3);
+	/* the hashes are known: the same contents are not stored again */
+	{
+		int64_t n;
+
+		hash_of_raw = true;
+		write_snapshot("m", 2, a, 3, &n);
+		hash_of_raw = false;
+		ck_assert_int_eq(n, 0);
+	}
 }
 END_TEST
 
@@ -699,6 +752,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, snapshot_kept_while_needed);
 	tcase_add_test(tc, machine_with_journal_all_or_nothing);
 	tcase_add_test(tc, migration_003_keeps_machines);
+	tcase_add_test(tc, migration_004_keeps_frames);
 	tcase_add_test(tc, sync_modes);
 	tcase_add_test(tc, orphan_frames_collected_at_open);
 	suite_add_tcase(s, tc);
