@@ -148,7 +148,8 @@ class ContractTest(unittest.TestCase):
         if 'location' in {h.lower() for h in resp.get('headers', {})}:
             self.assertTrue(r.headers.get('Location'), (method, path))
         schema = content[r.content_type].get('schema', {})
-        value = r.json() if 'json' in r.content_type else r.text
+        value = r.json() if r.content_type.endswith('json') and 'ndjson' not in r.content_type \
+            else r.text
         errs = validate(schema, value)
         self.assertEqual(errs, [], '%s %s %d: %s' % (method, path, r.status, value))
         return r
@@ -367,9 +368,71 @@ class ContractTest(unittest.TestCase):
             c('DELETE', '/v1/machines/' + m, want=204)
         c('DELETE', '/v1/machines/a', want=404)
 
+        self.persistence_operations(c)
+
         ops = {(m, t) for t, item in SPEC['paths'].items() for m in item
                if m in ('get', 'put', 'post', 'delete', 'patch', 'head', 'options')}
         self.assertEqual(ops - self.covered, set(), 'operations of openapi.yaml not exercised')
+
+    def persistence_operations(self, c):
+        """The state hash, snapshots, jobs, clones and sessions, good and bad input."""
+        jh = {'Content-Type': 'application/json'}
+        nd = {'Content-Type': 'application/x-ndjson'}
+        c('POST', '/v1/machines', {'name': 'sa', 'mem': '1G', 'cpus': 2}, want=201)
+        c('POST', '/v1/machines', {'name': 'sp', 'mem': '1G', 'pae': True}, want=201)
+        c('POST', '/v1/machines/sa/commands', [{'op': 'alloc_pages', 'gfp': 'GFP_KERNEL'}],
+          want=200)
+        c('GET', '/v1/machines/sa/state-hash', want=200)
+        c('GET', '/v1/machines/nope/state-hash', want=404)
+        s = c('POST', '/v1/machines/sa/snapshots', {'label': 'one'}, want=201).json()
+        c('POST', '/v1/machines/sa/snapshots', want=201)
+        job = c('POST', '/v1/machines/sa/snapshots', {'async': True}, want=202).json()
+        for _ in range(1000):
+            if c('GET', '/v1/jobs/%d' % job['id'], want=200).json()['state'] != 'running':
+                break
+        c('GET', '/v1/jobs', want=200)
+        c('GET', '/v1/jobs/999999', want=404)
+        c('POST', '/v1/machines/sa/snapshots', {'bogus': 1}, want=422)
+        c('POST', '/v1/machines/sa/snapshots', '{', want=400, headers=jh)
+        c('POST', '/v1/machines/sa/snapshots', '{}', want=415, headers={'Content-Type': 'text/plain'})
+        c('POST', '/v1/machines/sa/snapshots', json.dumps({'label': 'x' * (2 << 20)}).encode(),
+          want=413)
+        c('POST', '/v1/machines/nope/snapshots', want=404)
+        c('GET', '/v1/machines/sa/snapshots', want=200)
+        c('GET', '/v1/machines/nope/snapshots', want=404)
+        c('GET', '/v1/machines/sa/snapshots/%d' % s['id'], want=200)
+        c('GET', '/v1/machines/sa/snapshots/999999', want=404)
+        c('POST', '/v1/machines/sa/snapshots/%d/restore' % s['id'], want=200)
+        c('POST', '/v1/machines/sp/snapshots/%d/restore' % s['id'], want=422)
+        c('POST', '/v1/machines/sa/snapshots/999999/restore', want=404)
+        c('POST', '/v1/machines/sa/commands', {'op': 'snapshot_restore', 'snapshot': s['id']},
+          want=200)
+        c('POST', '/v1/machines', {'name': 'sc', 'from_snapshot': s['id']}, want=201)
+        c('POST', '/v1/machines', {'from_snapshot': 999999}, want=404)
+        c('GET', '/v1/sessions', want=200)
+        c('GET', '/v1/sessions/sa', want=200)
+        c('GET', '/v1/sessions/sc', want=200)
+        c('GET', '/v1/sessions/nope', want=404)
+        text = c('GET', '/v1/sessions/sa/journal', want=200).text
+        c('GET', '/v1/sessions/nope/journal', want=404)
+        c('POST', '/v1/sessions?name=si', text, want=201, headers=nd)
+        c('POST', '/v1/sessions?name=si', text, want=409, headers=nd)
+        c('POST', '/v1/sessions', '{"config": ', want=400, headers=nd)
+        c('POST', '/v1/sessions', '{"config": {"mem": "1G", "cpus": 99}}', want=422, headers=nd)
+        c('POST', '/v1/sessions', text, want=415, headers={'Content-Type': 'text/csv'})
+        c('POST', '/v1/sessions', ('x' * (2 << 20)).encode(), want=413)
+        c('POST', '/v1/sessions/sa/replay', {'verify': True}, want=201)
+        c('POST', '/v1/sessions/sa/replay', want=201)
+        c('POST', '/v1/sessions/sa/replay', {'until_seq': 999}, want=422)
+        c('POST', '/v1/sessions/nope/replay', {}, want=404)
+        c('POST', '/v1/sessions/sa/replay', {'name': 'sa'}, want=409)
+        c('POST', '/v1/sessions/sa/replay', '{', want=400, headers=jh)
+        c('POST', '/v1/sessions/sa/replay', '{}', want=415, headers={'Content-Type': 'text/plain'})
+        c('POST', '/v1/sessions/sa/replay', json.dumps({'name': 'x' * (2 << 20)}).encode(),
+          want=413)
+        c('DELETE', '/v1/machines/sa/snapshots/%d' % s['id'], want=200)
+        c('DELETE', '/v1/machines/sa/snapshots/%d' % s['id'], want=404)
+        c('DELETE', '/v1/machines/sa', want=204)
 
 
 if __name__ == '__main__':
