@@ -13,6 +13,7 @@
 
 #include "codec.h"
 #include "commands.h"
+#include "problem.h"
 
 static struct mm_machine *m;
 
@@ -945,6 +946,132 @@ START_TEST(text_and_json_agree)
 }
 END_TEST
 
+/* ---- snapshot_restore: the executor's environment ------------------------------------------ */
+
+/* A fake store: snapshot 7 is a copy of the machine given at creation; 8 is of another
+ * configuration; the rest do not exist. */
+struct fake_env {
+	int calls;
+	struct mm_machine *copy_of;
+};
+
+static int fake_load(void *data, int64_t id, const struct mm_machine *cur, struct mm_machine **ret,
+		     struct api_snapshot_ref *ref, struct mm_error *err)
+{
+	struct fake_env *fe = data;
+	struct mm_config *cfg = malloc(sizeof(*cfg));
+	int r;
+
+	fe->calls++;
+	ck_assert_ptr_nonnull(cfg);
+	if (id == 8) {
+		free(cfg);
+		return api_error(err, -EINVAL, "snapshot 8 is of another configuration");
+	}
+	if (id != 7) {
+		free(cfg);
+		return api_error(err, -ENOENT, "no snapshot %lld", (long long)id);
+	}
+	*cfg = *mm_machine_config(cur);
+	r = mm_machine_create(cfg, ret, err);
+	free(cfg);
+	if (r < 0)
+		return r;
+	*ref = (struct api_snapshot_ref){.id = 7, .seq = 41};
+	snprintf(ref->machine, sizeof(ref->machine), "origin");
+	snprintf(ref->state_hash, sizeof(ref->state_hash), "%032x", 7);
+	return 0;
+}
+
+static int restore(const char *text, struct fake_env *fe, struct api_text *t,
+		   struct api_command_outcome *oc, struct mm_error *err)
+{
+	struct api_exec_env env = {.snapshot_load = fake_load, .data = fe};
+
+	t->len = 0;
+	return api_command_exec_text_env(m, fe ? &env : NULL, text, strlen(text), t, oc, err);
+}
+
+START_TEST(snapshot_restore_replaces_the_machine)
+{
+	struct fake_env fe = {0};
+	struct api_command_outcome oc;
+	struct api_text t = {0};
+	struct mm_error err = {0};
+	json_t *res;
+
+	ck_assert_int_eq(restore("{\"op\":\"snapshot_restore\",\"snapshot\":7,\"cpu\":1}", &fe, &t,
+				 &oc, &err),
+			 0);
+	ck_assert_int_eq(fe.calls, 1);
+	ck_assert(oc.journal);
+	ck_assert_str_eq(oc.op, "snapshot_restore");
+	ck_assert_ptr_nonnull(oc.replace);
+	ck_assert_ptr_ne(oc.replace, m);
+	res = json_loadb(t.data, t.len, 0, NULL);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "snapshot")), 7);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "seq")), 41);
+	ck_assert_str_eq(json_string_value(json_object_get(res, "machine")), "origin");
+	ck_assert_uint_eq(strlen(json_string_value(json_object_get(res, "state_hash"))), 32);
+	ck_assert_uint_eq(json_object_size(res), 4);
+	json_decref(res);
+	/* the caller takes the new machine */
+	mm_machine_destroy(m);
+	m = oc.replace;
+	api_text_free(&t);
+}
+END_TEST
+
+START_TEST(snapshot_restore_refused)
+{
+	static const struct {
+		const char *cmd;
+		int code;
+		int calls; /* the environment was asked */
+	} cases[] = {
+		{"{\"op\":\"snapshot_restore\",\"snapshot\":8}", -EINVAL, 1},
+		{"{\"op\":\"snapshot_restore\",\"snapshot\":9}", -ENOENT, 1},
+		{"{\"op\":\"snapshot_restore\"}", -EINVAL, 0},
+		{"{\"op\":\"snapshot_restore\",\"snapshot\":0}", -EINVAL, 0},
+		{"{\"op\":\"snapshot_restore\",\"snapshot\":\"7\"}", -EINVAL, 0},
+		{"{\"op\":\"snapshot_restore\",\"snapshot\":7,\"x\":1}", -EINVAL, 0},
+	};
+	struct api_command_outcome oc;
+	struct api_text t = {0};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake_env fe = {0};
+		struct mm_error err = {0};
+
+		ck_assert_int_eq(restore(cases[i].cmd, &fe, &t, &oc, &err), cases[i].code);
+		ck_assert_int_eq(fe.calls, cases[i].calls);
+		ck_assert(!oc.journal);
+		ck_assert_ptr_null(oc.replace);
+		ck_assert_uint_eq(t.len, 0);
+		ck_assert_str_ne(err.msg, "");
+	}
+	/* without an environment (no store) it is refused too, and so through the plain entry
+	 * points */
+	{
+		struct mm_error err = {0};
+		bool journal = true;
+
+		ck_assert_int_eq(restore("{\"op\":\"snapshot_restore\",\"snapshot\":7}", NULL, &t,
+					 &oc, &err),
+				 -EINVAL);
+		ck_assert_ptr_nonnull(strstr(err.msg, "no store"));
+		ck_assert_int_eq(
+			api_command_exec_text(m, "{\"op\":\"snapshot_restore\",\"snapshot\":7}", 38,
+					      &t, &journal, &err),
+			-EINVAL);
+		ck_assert(!journal);
+		ck_assert_int_eq(run("{\"op\":\"snapshot_restore\",\"snapshot\":7}", NULL, &err),
+				 -EINVAL);
+	}
+	api_text_free(&t);
+}
+END_TEST
+
 Suite *test_suite(void); /* called by tests/check-main.c */
 
 Suite *test_suite(void)
@@ -983,6 +1110,12 @@ Suite *test_suite(void)
 	tcase_add_test(tc, memory_round_trip);
 	tcase_add_loop_test(tc, bad_memory_commands, 0, sizeof(bad_memory) / sizeof(bad_memory[0]));
 	tcase_add_test(tc, tlb_commands);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("snapshot_restore");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, snapshot_restore_replaces_the_machine);
+	tcase_add_test(tc, snapshot_restore_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("scan");

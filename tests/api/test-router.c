@@ -1161,6 +1161,50 @@ START_TEST(failed_allocation_is_journaled)
 }
 END_TEST
 
+/* A host without a store: the persistence routes are known (405 for a wrong method) but answer
+ * 404, and snapshot_restore is refused without touching the machine. */
+START_TEST(persistence_without_a_store)
+{
+	static const char *const gets[] = {"/v1/machines/default/state-hash",
+					   "/v1/machines/default/snapshots",
+					   "/v1/machines/default/snapshots/1",
+					   "/v1/jobs",
+					   "/v1/jobs/1",
+					   "/v1/sessions",
+					   "/v1/sessions/default",
+					   "/v1/sessions/default/journal"};
+
+	for (size_t i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
+		req("GET", gets[i], NULL);
+		ck_assert_uint_eq(rep.status, 404);
+		ck_assert_str_eq(slug(), "not-found");
+		ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(rep.json, "detail")),
+					     "no snapshots or sessions"));
+	}
+	req("POST", "/v1/machines/default/snapshots", "{}");
+	ck_assert_uint_eq(rep.status, 404);
+	req("POST", "/v1/machines/default/snapshots/1/restore", NULL);
+	ck_assert_uint_eq(rep.status, 404);
+	req("DELETE", "/v1/machines/default/snapshots/1", NULL);
+	ck_assert_uint_eq(rep.status, 404);
+	req("POST", "/v1/sessions/default/replay", "{}");
+	ck_assert_uint_eq(rep.status, 404);
+	req_ct("POST", "/v1/sessions", "application/x-ndjson", "{}\n");
+	ck_assert_uint_eq(rep.status, 404);
+	req("POST", "/v1/machines", "{\"from_snapshot\": 1}");
+	ck_assert_uint_eq(rep.status, 404);
+	req("PUT", "/v1/machines/default/snapshots", "{}");
+	ck_assert_uint_eq(rep.status, 405);
+	ck_assert_str_eq(rep.allow, "GET, HEAD, POST");
+	req("DELETE", "/v1/sessions/default", NULL);
+	ck_assert_uint_eq(rep.status, 405);
+	req("POST", "/v1/machines/default/commands",
+	    "{\"op\":\"snapshot_restore\",\"snapshot\":1}");
+	ck_assert_uint_eq(rep.status, 422);
+	ck_assert_int_eq(fake.appends, 0);
+}
+END_TEST
+
 Suite *test_suite(void); /* called by tests/check-main.c */
 
 Suite *test_suite(void)
@@ -1191,6 +1235,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, page_fault_leaves_state);
 	tcase_add_loop_test(tc, early_machine_routes, 0, 2 * MM_PHASE_BUDDY);
 	tcase_add_test(tc, failed_allocation_is_journaled);
+	tcase_add_test(tc, persistence_without_a_store);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,7 +3,8 @@
  * test-registry.c - the registry (daemon/registry.c) with a real store: commands sent
  * through the HTTP router are journaled, and a new registry over the same file rebuilds
  * every machine by replaying its journal through the same executor, so sysctl state
- * survives a restart. Deleting a machine deletes its journal.
+ * survives a restart. Deleting a machine deletes its journal. A restart brings a machine back
+ * from its newest snapshot and the journal after it; snapshot jobs; sessions round trips.
  */
 #include <check.h>
 #include <errno.h>
@@ -399,6 +400,144 @@ START_TEST(registry_add_and_list_sorted)
 }
 END_TEST
 
+/* ---- persistence: snapshots, restarts from them, jobs, sessions --------------------------- */
+
+/* The state hash of @id (a new string: free it) and its seq. */
+static char *state_hash(const char *id, json_int_t *seq)
+{
+	char url[128];
+
+	snprintf(url, sizeof(url), "/v1/machines/%s/state-hash", id);
+	ck_assert_uint_eq(req("GET", url, NULL), 200);
+	if (seq)
+		*seq = json_integer_value(json_object_get(rep.json, "seq"));
+	return strdup(json_string_value(json_object_get(rep.json, "hash")));
+}
+
+/* A restart brings a machine back from its newest snapshot and the journal after it, a
+ * journaled restore included; a clone comes back from its base. */
+START_TEST(restart_from_snapshot)
+{
+	char *h1, *h2, *c1, *c2, url[160];
+	json_int_t sid, seq1, seq2;
+
+	ck_assert_uint_eq(req("POST", "/v1/machines",
+			      "{\"name\":\"s\",\"mem\":\"512M\",\"pae\":true,\"cpus\":2}"),
+			  201);
+	ck_assert_uint_eq(req("POST", "/v1/machines/s/commands",
+			      "[{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"order\":2},"
+			      "{\"op\":\"memory_write\",\"addr\":\"0x1000000\",\"data\":\"c0ffee\","
+			      "\"space\":\"phys\"}]"),
+			  200);
+	ck_assert_uint_eq(req("POST", "/v1/machines/s/snapshots", "{\"label\":\"a\"}"), 201);
+	sid = json_integer_value(json_object_get(rep.json, "id"));
+	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "seq")), 2);
+	ck_assert_uint_eq(req("POST", "/v1/machines/s/commands",
+			      "{\"op\":\"alloc_pages\",\"gfp\":\"GFP_HIGHUSER\",\"cpu\":1}"),
+			  200);
+	snprintf(url, sizeof(url), "/v1/machines/s/snapshots/%lld/restore", (long long)sid);
+	ck_assert_uint_eq(req("POST", url, NULL), 200);
+	ck_assert_uint_eq(
+		req("POST", "/v1/machines/s/commands",
+		    "{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":5000}"),
+		200);
+	snprintf(url, sizeof(url), "{\"name\":\"c\",\"from_snapshot\":%lld}", (long long)sid);
+	ck_assert_uint_eq(req("POST", "/v1/machines", url), 201);
+	ck_assert_uint_eq(req("POST", "/v1/machines/c/commands",
+			      "{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\"}"),
+			  200);
+	h1 = state_hash("s", &seq1);
+	c1 = state_hash("c", NULL);
+	ck_assert_int_eq(seq1, 5);
+
+	close_all();
+	open_all();
+
+	h2 = state_hash("s", &seq2);
+	c2 = state_hash("c", NULL);
+	ck_assert_str_eq(h1, h2);
+	ck_assert_str_eq(c1, c2);
+	ck_assert_int_eq(seq2, seq1);
+	ck_assert_uint_eq(req("POST", "/v1/machines/s/commands", "{\"op\":\"flush_tlb\"}"), 200);
+	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "seq")), 6);
+	free(h1);
+	free(h2);
+	free(c1);
+	free(c2);
+}
+END_TEST
+
+/* A snapshot by a job: 202, then the job says done with the snapshot; the machine goes on. */
+START_TEST(snapshot_job)
+{
+	char *h, url[64];
+	json_int_t job;
+	int i;
+
+	ck_assert_uint_eq(req("POST", "/v1/machines", "{\"name\":\"j\",\"mem\":\"256M\"}"), 201);
+	h = state_hash("j", NULL);
+	ck_assert_uint_eq(req("POST", "/v1/machines/j/snapshots", "{\"async\":true}"), 202);
+	job = json_integer_value(json_object_get(rep.json, "id"));
+	snprintf(url, sizeof(url), "/v1/jobs/%lld", (long long)job);
+	ck_assert_str_eq(rep.location, url);
+	for (i = 0; i < 2000; i++) {
+		ck_assert_uint_eq(req("GET", url, NULL), 200);
+		if (strcmp(json_string_value(json_object_get(rep.json, "state")), "running"))
+			break;
+		usleep(1000);
+	}
+	ck_assert_str_eq(json_string_value(json_object_get(rep.json, "state")), "done");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rep.json, "result"),
+							   "state_hash")),
+			 h);
+	ck_assert_uint_eq(req("GET", "/v1/machines/j/snapshots", NULL), 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "snapshots")), 1);
+	free(h);
+}
+END_TEST
+
+/* A session exported, imported, replayed: the same state each time. */
+START_TEST(session_round_trip)
+{
+	char *h, *text, *hi;
+	struct api_request rq = {.method = "POST", .url = "/v1/sessions"};
+
+	ck_assert_uint_eq(req("POST", "/v1/machines", "{\"name\":\"e\",\"mem\":\"256M\"}"), 201);
+	ck_assert_uint_eq(req("POST", "/v1/machines/e/commands",
+			      "[{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"order\":1},"
+			      "{\"op\":\"set_sysctl\",\"name\":\"watermark_scale_factor\","
+			      "\"value\":25}]"),
+			  200);
+	h = state_hash("e", NULL);
+	api_reply_finish(&rep);
+	{
+		struct api_request g = {.method = "GET", .url = "/v1/sessions/e/journal"};
+
+		api_dispatch(&host, &g, &rep);
+	}
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_str_eq(rep.content_type, "application/x-ndjson");
+	text = strndup(rep.json_text, rep.json_text_len);
+	rq.body = text;
+	rq.body_len = strlen(text);
+	rq.content_type = "application/x-ndjson";
+	api_reply_finish(&rep);
+	api_dispatch(&host, &rq, &rep);
+	ck_assert_uint_eq(rep.status, 201);
+	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "divergences")), 0);
+	hi = state_hash(json_string_value(json_object_get(rep.json, "session")), NULL);
+	ck_assert_str_eq(hi, h);
+	free(hi);
+	ck_assert_uint_eq(req("POST", "/v1/sessions/e/replay", "{\"verify\":true}"), 201);
+	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "divergences")), 0);
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_object_get(rep.json, "state_hash"), "hash")),
+		h);
+	free(text);
+	free(h);
+}
+END_TEST
+
 Suite *test_suite(void); /* called by tests/check-main.c */
 
 Suite *test_suite(void)
@@ -414,6 +553,9 @@ Suite *test_suite(void)
 	tcase_add_test(tc, replay_restores_paging);
 	tcase_add_test(tc, delete_forgets_journal);
 	tcase_add_test(tc, registry_add_and_list_sorted);
+	tcase_add_test(tc, restart_from_snapshot);
+	tcase_add_test(tc, snapshot_job);
+	tcase_add_test(tc, session_round_trip);
 	suite_add_tcase(s, tc);
 	return s;
 }
