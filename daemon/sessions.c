@@ -700,6 +700,10 @@ int session_import(struct registry *reg, const char *name, const char *body, siz
 		goto out;
 	snprintf(origin, sizeof(origin), "{\"kind\":\"import\",\"from\":\"%s\"}", ih.machine);
 	r = run_adopt(&rn, reg, name, ih.config, ih.from_snapshot, origin, id, err);
+	if (r == -ENOENT) { /* a snapshot it needs was deleted meanwhile: still a bad session */
+		err->code = -EINVAL;
+		r = -EINVAL;
+	}
 	if (r < 0)
 		goto out;
 	*ret = run_doc(&rn, id, hash);

@@ -760,8 +760,12 @@ int snapshot_load(struct store *st, int64_t id, bool allow_deleted, const char *
 	s.in = (ZSTD_inBuffer){state, state_len, 0};
 	s.last = 1;
 	r = mm_snapshot_load(state_read, &s, &m, err);
-	if (r == -EBADMSG)
-		r = api_error(err, -EIO, "snapshot %lld is corrupt: %s", (long long)id, err->msg);
+	if (r == -EBADMSG) {
+		char why[MM_ERR_MAX];
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		r = api_error(err, -EIO, "snapshot %lld is corrupt: %s", (long long)id, why);
+	}
 	if (r < 0)
 		goto out;
 	{

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "log.h"
 #include "registry.h"
 
@@ -426,7 +428,7 @@ START_TEST(restart_from_snapshot)
 			  201);
 	ck_assert_uint_eq(req("POST", "/v1/machines/s/commands",
 			      "[{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"order\":2},"
-			      "{\"op\":\"memory_write\",\"addr\":\"0x1000000\",\"data\":\"c0ffee\","
+			      "{\"op\":\"memory_write\",\"addr\":\"0x8000000\",\"data\":\"c0ffee\","
 			      "\"space\":\"phys\"}]"),
 			  200);
 	ck_assert_uint_eq(req("POST", "/v1/machines/s/snapshots", "{\"label\":\"a\"}"), 201);
@@ -538,6 +540,63 @@ START_TEST(session_round_trip)
 }
 END_TEST
 
+/* A snapshot the store holds corrupt, or in another format version: the restore is refused
+ * saying why and changes nothing; a restart skips such a snapshot for the whole journal. */
+START_TEST(bad_snapshots_refused)
+{
+	char *h0, *h1, *h2, url[128];
+	json_int_t sid;
+	sqlite3 *db;
+
+	ck_assert_uint_eq(req("POST", "/v1/machines", "{\"name\":\"b\",\"mem\":\"256M\"}"), 201);
+	ck_assert_uint_eq(
+		req("POST", "/v1/machines/b/commands",
+		    "{\"op\":\"memory_write\",\"addr\":\"0x8000000\",\"data\":\"0123456789\","
+		    "\"space\":\"phys\"}"),
+		200);
+	h0 = state_hash("b", NULL);
+	ck_assert_uint_eq(req("POST", "/v1/machines/b/snapshots", NULL), 201);
+	sid = json_integer_value(json_object_get(rep.json, "id"));
+	ck_assert_uint_eq(req("POST", "/v1/machines/b/commands",
+			      "{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\"}"),
+			  200);
+	h1 = state_hash("b", NULL);
+	snprintf(url, sizeof(url), "/v1/machines/b/snapshots/%lld/restore", (long long)sid);
+
+	/* every frame of the store, rewritten with other bytes: the state hash says so */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "UPDATE frames SET data = zeroblob(4095) || x'01'", NULL,
+				      NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_uint_eq(req("POST", url, NULL), 500);
+	ck_assert_ptr_nonnull(
+		strstr(json_string_value(json_object_get(rep.json, "detail")), "corrupt"));
+	h2 = state_hash("b", NULL);
+	ck_assert_str_eq(h2, h1);
+	free(h2);
+
+	/* another format version: refused with what to do */
+	ck_assert_int_eq(sqlite3_exec(db, "UPDATE snapshots SET format = 99", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_uint_eq(req("POST", url, NULL), 422);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(rep.json, "detail")),
+				     "format version 99"));
+	ck_assert_uint_eq(req("GET", "/v1/machines/b/journal", NULL), 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "entries")), 2);
+
+	/* a restart does not use it: the machine comes back from its configuration and journal */
+	close_all();
+	open_all();
+	h2 = state_hash("b", NULL);
+	ck_assert_str_eq(h2, h1);
+	ck_assert_str_ne(h2, h0);
+	free(h0);
+	free(h1);
+	free(h2);
+}
+END_TEST
+
 Suite *test_suite(void); /* called by tests/check-main.c */
 
 Suite *test_suite(void)
@@ -556,6 +615,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, restart_from_snapshot);
 	tcase_add_test(tc, snapshot_job);
 	tcase_add_test(tc, session_round_trip);
+	tcase_add_test(tc, bad_snapshots_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
