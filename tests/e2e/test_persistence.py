@@ -196,6 +196,38 @@ class JournalRoutesTest(Base):
             lines = d.get('/v1/sessions/%s/journal' % m).text.splitlines()
             self.assertEqual([json.loads(x) for x in lines[1:]], entries)
 
+    def test_journal_of_boot_continue(self):
+        d = self.daemon
+        for kind, pae in KINDS:
+            m = 'jb' + kind
+            self.create(m, mem='512M', pae=pae, boot={'stop_after': 'memblock'})
+            r = d.post('/v1/machines/%s/boot/continue' % m, {'until': 'final_page_tables'})
+            self.assertEqual(r.status, 200, r)
+            r = d.post('/v1/machines/%s/boot/continue' % m)
+            self.assertEqual(r.status, 200, r)
+            # a phase already done is refused and not journaled
+            self.assertEqual(d.post('/v1/machines/%s/boot/continue' % m).status, 422)
+            entries = self.journal(m)
+            self.assertEqual([(e['seq'], e['command'], e['result']) for e in entries],
+                             [(1, {'op': 'boot_continue', 'until': 'final_page_tables'},
+                               {'phase': 'final_page_tables'}),
+                              (2, {'op': 'boot_continue'}, {'phase': 'buddy'})])
+            # a replay goes through the phases as they ran
+            rp = self.ok(d.post('/v1/sessions/%s/replay' % m, {}), 201)
+            self.assertEqual(rp['divergences'], 0, rp)
+            self.assertEqual(rp['state_hash']['hash'], self.hash(m)['hash'])
+            # a machine stopped early snapshots and restores at its phase
+            e = 'je' + kind
+            self.create(e, mem='512M', pae=pae, boot={'stop_after': 'paging_enabled'})
+            s = self.snapshot(e)
+            self.assertEqual(d.post('/v1/machines/%s/boot/continue' % e,
+                                    {'until': 'buddy'}).status, 200)
+            self.restore(e, s['id'])
+            self.assertEqual(self.ok(d.get('/v1/machines/' + e))['phase'], 'paging_enabled')
+            self.assertEqual(self.hash(e)['hash'], s['state_hash'])
+            self.assertEqual(d.post('/v1/machines/%s/boot/continue' % e).status, 200)
+            self.assertEqual(self.ok(d.get('/v1/machines/' + e))['phase'], 'memblock')
+
 
 class StateHashTest(Base):
     """The state hash: equal for equal states, different for any change, zeros = unwritten."""
