@@ -2,11 +2,14 @@
 /*
  * machine.c - creating, booting and destroying an emulated i386 PC.
  *
- * Mirrors the memory-management part of the kernel's boot, in its order:
- *   setup_arch()      arch/x86/kernel/setup.c: e820 (firmware map, early parameters,
- *                     trim_bios_range), max_pfn, find_low_pfn_range(), early
- *                     reservations, e820__memblock_setup(), reserve_real_mode(),
- *                     init_mem_mapping(), initmem_init(), paging_init() ->
+ * Mirrors the memory-management part of the kernel's boot, in its order, cut into the
+ * phases a machine can stop after (enum mm_boot_phase: early_page_tables and
+ * paging_enabled are head_32.S; memblock and final_page_tables are setup_arch() up to
+ * and from init_mem_mapping(); buddy is the rest):
+ *   head_32.S         mk_early_pgtbl_32(), CR0.PG (init_32.c)
+ *   setup_arch()      arch/x86/kernel/setup.c: swapper_pg_dir, e820 (firmware map, early
+ * parameters, trim_bios_range), max_pfn, find_low_pfn_range(), early reservations,
+ * e820__memblock_setup(), reserve_real_mode(), init_mem_mapping(), initmem_init(), paging_init() ->
  *                     zone_sizes_init() -> free_area_init()
  *   start_kernel()    init/main.c: setup_per_cpu_areas(), build_all_zonelists(),
  *                     vfs_caches_init_early() (hash tables), mm_init() -> mem_init()
@@ -14,6 +17,8 @@
  *                     setup_per_cpu_pageset(), check_bugs() (SMP alternatives freed)
  *   initcalls         init_per_zone_wmark_min() (postcore), hugepage_init() (subsys)
  *   kernel_init()     free_initmem(), mark_rodata_ro()
+ * The boot is deterministic: the same configuration gives the same machine, which is what
+ * lets a stopped machine be checked by a scratch boot, and replay reproduce a session.
  * What depends on the kernel binary (image sections, per-CPU unit, small early
  * allocations) comes from struct mm_kernel_image, whose defaults model Debian's kernels.
  */

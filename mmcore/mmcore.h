@@ -4,7 +4,8 @@
  *
  * mmcore models the memory management of a Linux 6.1 i386 kernel (Debian's 686 and
  * 686-pae flavours) inside an emulated PC: the e820 map, memblock, the virtual layout,
- * zones, the buddy allocator with its per-CPU lists, watermarks and the /proc views.
+ * the kernel's page tables in emulated RAM with per-CPU TLBs, zones, the buddy allocator
+ * with its per-CPU lists, watermarks, the /proc views, and the machine as a snapshot.
  *
  * Rules that hold for everything declared here:
  *  - Pure C11 over libc: no I/O, no logging, no threads, no global state.
