@@ -300,7 +300,7 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 	    m->mem_map[pfn]._mapcount == -1 && !PageReserved(&m->mem_map[pfn])) {
 		if (freed)
 			*freed = true;
-		free_page_fast(m, pfn, cpu);
+		free_pages_prepared(m, pfn, 0, cpu);
 		return 0;
 	}
 	if (cpu >= m->pgdat.nr_cpus)

@@ -1119,57 +1119,27 @@ fail:
 }
 
 /*
- * The common case of __alloc_pages() without its layers: order 0, the first zone of the
- * zonelist passes the order-0 watermark shortcut of the fast path, and the CPU's pcp list
- * has a page. Exactly what the full path does then; PFN_NIL sends the caller there.
+ * The common case of __alloc_pages() without its layers: the first zone of the zonelist,
+ * as the fast path's get_page_from_freelist() tries it. PFN_NIL sends the caller to the
+ * full path, which then does exactly what it would have done anyway.
  */
 pfn_t alloc_page_fast(struct mm_machine *m, gfp_t gfp, unsigned int cpu)
 {
 	unsigned int hz = gfp_zone(gfp), zi = hz;
-	struct per_cpu_pages *pcp;
-	struct pfn_list *list;
+	unsigned int flags = ALLOC_WMARK_LOW | (gfp & ALLOC_KSWAPD);
 	struct zone *z;
-	long usable;
 	pfn_t pfn;
 
 	for (z = &m->pgdat.node_zones[zi]; !managed_zone(z); z = &m->pgdat.node_zones[--zi])
 		if (!zi)
 			return PFN_NIL;
-	if (z->flags_boosted)
+	if (!zone_watermark_fast(z, 0, wmark_pages(z, WMARK_LOW), hz, flags, gfp))
 		return PFN_NIL;
-	usable = z->vm_stat[NR_FREE_PAGES];
-	usable -= MM_MIN(usable, (long)z->nr_reserved_highatomic);
-	if (usable <= (long)(z->_watermark[WMARK_LOW] + z->watermark_boost) + z->lowmem_reserve[hz])
-		return PFN_NIL;
-	pcp = &z->pcp[cpu];
-	list = &pcp->lists[gfp_migratetype(gfp, m->pgdat.page_group_by_mobility_disabled)];
-	if (pfn_list_empty(list))
-		return PFN_NIL;
-	pcp->free_factor >>= 1;
-	pfn = list->first;
-	pfn_list_del(m->mem_map, list, pfn);
-	m->pgstate[pfn] &= (uint8_t) ~(PGS_PCP | PGS_ALLOC_MASK);
-	pcp->count--;
-	m->pgalloc[z->idx]++;
-	prep_new_page(m, pfn, 0, gfp);
+	pfn = rmqueue(m, z, 0, gfp_migratetype(gfp, m->pgdat.page_group_by_mobility_disabled),
+		      flags, cpu);
+	if (pfn != PFN_NIL)
+		prep_new_page(m, pfn, 0, gfp);
 	return pfn;
-}
-
-/* __free_pages() of an order-0 page whose only reference goes, as the full path does it. */
-void free_page_fast(struct mm_machine *m, pfn_t pfn, unsigned int cpu)
-{
-	struct page *page = pfn_to_page(m, pfn);
-
-	page->_refcount = 0;
-	page->mapping = 0;
-	page->flags &= ~PAGE_FLAGS_CHECK_AT_PREP;
-	m->pgstate[pfn] &= (uint8_t)~PGS_ALLOC_MASK;
-	if (m->init_on_free) {
-		if (m->pgstate[pfn] & PGS_RAM_DIRTY)
-			memset(m->ram + PFN_PHYS(pfn), 0, PAGE_SIZE);
-		m->pgstate[pfn] &= (uint8_t)~PGS_RAM_DIRTY;
-	}
-	free_unref_page(m, pfn, 0, cpu);
 }
 
 /* Mirrors: __alloc_pages(). */

@@ -41,9 +41,8 @@ void free_pcppages_bulk(struct mm_machine *m, struct zone *z, int count, unsigne
  * would keep retrying (a __GFP_NOFAIL request nothing can satisfy). */
 pfn_t __alloc_pages(struct mm_machine *m, gfp_t gfp, unsigned int order, unsigned int cpu,
 		    bool *loops_forever);
-/* The order-0 pcp cases of __alloc_pages() and __free_pages(), without the layers. */
+/* Order 0 from the first eligible zone, as __alloc_pages() would; PFN_NIL: use it. */
 pfn_t alloc_page_fast(struct mm_machine *m, gfp_t gfp, unsigned int cpu);
-void free_page_fast(struct mm_machine *m, pfn_t pfn, unsigned int cpu);
 bool __zone_watermark_ok(const struct zone *z, unsigned int order, unsigned long mark,
 			 unsigned int highest_zoneidx, unsigned int alloc_flags, long free_pages);
 void drain_all_pages(struct mm_machine *m);
