@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "mmcore.h"
 
 #define PAIR_ITERS 1000000
@@ -31,14 +32,6 @@
 #define GFP_HIGHUSER_MOVABLE 0x100ccau
 
 static volatile uint32_t sink;
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static uint64_t xorshift64(uint64_t *s)
 {
@@ -319,7 +312,7 @@ static double mm_pair(struct mm_machine *m, unsigned int order)
 	int run, i;
 
 	for (run = 0; run < PAIR_RUNS; run++) {
-		double t0 = now_ns(), t;
+		double t0 = bench_now_ns(), t;
 
 		for (i = 0; i < PAIR_ITERS; i++) {
 			if (mm_alloc_pages(m, 0, GFP_KERNEL, order, &a, &err) ||
@@ -329,7 +322,7 @@ static double mm_pair(struct mm_machine *m, unsigned int order)
 			}
 			sink = a.pfn;
 		}
-		t = (now_ns() - t0) / PAIR_ITERS;
+		t = (bench_now_ns() - t0) / PAIR_ITERS;
 		if (t < best)
 			best = t;
 	}
@@ -342,7 +335,7 @@ static double bare_pair(struct bare *b, unsigned int order)
 	int run, i;
 
 	for (run = 0; run < PAIR_RUNS; run++) {
-		double t0 = now_ns(), t;
+		double t0 = bench_now_ns(), t;
 
 		for (i = 0; i < PAIR_ITERS; i++) {
 			uint32_t pfn = bare_alloc(b, order);
@@ -354,7 +347,7 @@ static double bare_pair(struct bare *b, unsigned int order)
 			bare_free(b, pfn, order);
 			sink = pfn;
 		}
-		t = (now_ns() - t0) / PAIR_ITERS;
+		t = (bench_now_ns() - t0) / PAIR_ITERS;
 		if (t < best)
 			best = t;
 	}
@@ -390,15 +383,15 @@ static int mm_fill(uint32_t *pfns, struct fill_result *r)
 			r->high = zi.pcp[0].high;
 			r->batch = zi.pcp[0].batch;
 		}
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		while (n < FILL_MAX && !mm_alloc_pages(m, 0, GFP_HIGHUSER_MOVABLE, 0, &a, NULL))
 			pfns[n++] = a.pfn;
-		t1 = now_ns();
+		t1 = bench_now_ns();
 		if ((t1 - t0) / n < r->alloc_ns)
 			r->alloc_ns = (t1 - t0) / n;
 		r->n = n;
 		shuffle(pfns, n);
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		for (i = 0; i < n; i++)
 			if (mm_free_pages(m, 0, pfns[i], 0, NULL, &err)) {
 				fprintf(stderr, "bench-alloc: free of pfn %#x: %s\n", pfns[i],
@@ -406,7 +399,7 @@ static int mm_fill(uint32_t *pfns, struct fill_result *r)
 				mm_machine_destroy(m);
 				return -1;
 			}
-		t1 = now_ns();
+		t1 = bench_now_ns();
 		if ((t1 - t0) / n < r->free_ns)
 			r->free_ns = (t1 - t0) / n;
 		if (mm_check(m, &rep)) {
@@ -435,7 +428,7 @@ static int bare_fill(uint32_t *pfns, const struct fill_result *mr, struct fill_r
 			fprintf(stderr, "bench-alloc: out of host memory\n");
 			return -1;
 		}
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		for (i = 0; i < mr->n; i++) {
 			pfns[i] = bare_alloc(&b, 0);
 			if (pfns[i] == BARE_NIL) {
@@ -444,39 +437,19 @@ static int bare_fill(uint32_t *pfns, const struct fill_result *mr, struct fill_r
 				return -1;
 			}
 		}
-		t1 = now_ns();
+		t1 = bench_now_ns();
 		if ((t1 - t0) / mr->n < r->alloc_ns)
 			r->alloc_ns = (t1 - t0) / mr->n;
 		shuffle(pfns, mr->n);
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		for (i = 0; i < mr->n; i++)
 			bare_free(&b, pfns[i], 0);
-		t1 = now_ns();
+		t1 = bench_now_ns();
 		if ((t1 - t0) / mr->n < r->free_ns)
 			r->free_ns = (t1 - t0) / mr->n;
 		bare_finish(&b);
 	}
 	return 0;
-}
-
-static void host_cpu(char *buf, size_t size)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256];
-
-	snprintf(buf, size, "unknown CPU");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *c = strchr(line, ':');
-
-		if (!strncmp(line, "model name", 10) && c) {
-			snprintf(buf, size, "%s", c + 2);
-			buf[strcspn(buf, "\n")] = '\0';
-			break;
-		}
-	}
-	fclose(f);
 }
 
 static void row(const char *what, double mm, double bare)
@@ -523,7 +496,7 @@ int main(void)
 		return 1;
 	free(pfns);
 
-	host_cpu(cpu, sizeof(cpu));
+	bench_host_cpu(cpu, sizeof(cpu));
 	printf("host: %s; ns per operation, best of %d runs (pairs: %d each, fill: %d runs)\n", cpu,
 	       PAIR_RUNS, PAIR_ITERS, FILL_RUNS);
 	printf("pairs: 1G 686, 1 CPU, GFP_KERNEL on CPU 0, Normal zone pcp high %d batch %d\n",

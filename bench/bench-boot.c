@@ -7,15 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "mmcore.h"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* resident set of this process in KiB (/proc/self/statm is the host's, not the guest's) */
 static long rss_kib(void)
@@ -52,15 +45,15 @@ int main(void)
 			mm_config_init(&cfg, cases[i].pae);
 			mm_parse_size(cases[i].mem, &cfg.mem);
 			base = rss_kib();
-			t0 = now();
+			t0 = bench_now();
 			if (mm_machine_create(&cfg, &m, &err)) {
 				fprintf(stderr, "%s: %s\n", cases[i].mem, err.msg);
 				return 1;
 			}
-			t1 = now();
+			t1 = bench_now();
 			rss = rss_kib() - base;
 			mm_machine_destroy(m);
-			t2 = now();
+			t2 = bench_now();
 			if (t1 - t0 < best_c)
 				best_c = t1 - t0;
 			if (t2 - t1 < best_d)

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "mmcore.h"
 
 #define ITERS 2000000
@@ -38,14 +39,6 @@
 #define PAGE_OFFSET 0xc0000000u
 
 static volatile uint32_t sink;
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 /* ==== the bare MMU ====================================================================== */
 
@@ -339,7 +332,7 @@ static int mm_run(struct mm_machine *m, enum pattern p, const uint32_t *va, uint
 
 	r->ns = 1e30;
 	for (run = 0; run < RUNS; run++) {
-		double t0 = now_ns(), t;
+		double t0 = bench_now_ns(), t;
 
 		switch (p) {
 		case PAT_READ:
@@ -367,7 +360,7 @@ static int mm_run(struct mm_machine *m, enum pattern p, const uint32_t *va, uint
 			fprintf(stderr, "bench-mmu: mmcore at %#x: %s\n", at, err.msg);
 			return -1;
 		}
-		t = (now_ns() - t0) / ITERS;
+		t = (bench_now_ns() - t0) / ITERS;
 		if (t < r->ns)
 			r->ns = t;
 	}
@@ -384,7 +377,7 @@ static int bare_run(struct bare_mmu *b, enum pattern p, const uint32_t *va, uint
 
 	r->ns = 1e30;
 	for (run = 0; run < RUNS; run++) {
-		double t0 = now_ns(), t;
+		double t0 = bench_now_ns(), t;
 
 		switch (p) {
 		case PAT_READ:
@@ -412,7 +405,7 @@ static int bare_run(struct bare_mmu *b, enum pattern p, const uint32_t *va, uint
 			fprintf(stderr, "bench-mmu: bare read at %#x faulted\n", at);
 			return -1;
 		}
-		t = (now_ns() - t0) / ITERS;
+		t = (bench_now_ns() - t0) / ITERS;
 		if (t < r->ns)
 			r->ns = t;
 	}
@@ -474,26 +467,6 @@ static void bare_touch(struct bare_mmu *b, const uint32_t *va, uint32_t n)
 
 	for (i = 0; i < n; i++)
 		ram[va[i] - PAGE_OFFSET] = ram[va[i] - PAGE_OFFSET];
-}
-
-static void host_cpu(char *buf, size_t size)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256];
-
-	snprintf(buf, size, "unknown CPU");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *c = strchr(line, ':');
-
-		if (!strncmp(line, "model name", 10) && c) {
-			snprintf(buf, size, "%s", c + 2);
-			buf[strcspn(buf, "\n")] = '\0';
-			break;
-		}
-	}
-	fclose(f);
 }
 
 /* The rows, in the order printed. */
@@ -698,7 +671,7 @@ int main(void)
 		return 1;
 	mm_machine_destroy(m);
 
-	host_cpu(cpu, sizeof(cpu));
+	bench_host_cpu(cpu, sizeof(cpu));
 	printf("host: %s; ns per operation, best of %d runs of %d\n", cpu, RUNS, ITERS);
 	printf("mmcore: mm_mem_read(m, 0, MM_SPACE_KERNEL, va, 4, buf) and mm_invlpg(); "
 	       "TLB 64 entries (16 sets x 4) + 8 large\n");

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "commands.h"
 #include "log.h"
 #include "registry.h"
@@ -40,14 +41,6 @@ static char dir[512];
 static unsigned long touched_mib = 1024;
 static unsigned int nbatches = 200;
 static const char *only = ""; /* "snapshot" or "journal": run that part only */
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, const struct mm_error *err)
 {
@@ -174,23 +167,23 @@ static void bench_snapshot(void)
 		die(db, &err);
 	snprintf(meta.machine_id, sizeof(meta.machine_id), "bench");
 	meta.config = snapshot_config_text(m);
-	t = now();
+	t = bench_now();
 	if (snapshot_save(st, m, &meta, NULL, &err))
 		die("snapshot_save", &err);
-	t_snap = now() - t;
+	t_snap = bench_now() - t;
 	if (store_stats(st, &s1, &err))
 		die("stats", &err);
-	t = now();
+	t = bench_now();
 	store_close(st); /* checkpoints the WAL into the database file */
-	t_close = now() - t;
+	t_close = bench_now() - t;
 	uncache(db);
 
 	if (store_open(db, &st, &err))
 		die(db, &err);
-	t = now();
+	t = bench_now();
 	if (snapshot_load(st, meta.id, false, meta.config, &m2, &meta2, NULL, &err))
 		die("snapshot_load", &err);
-	t_restore = now() - t;
+	t_restore = bench_now() - t;
 	store_snapshot_finish(&meta2);
 	store_close(st);
 	mm_machine_destroy(m2);
@@ -292,13 +285,13 @@ static double run_batches(const struct api_host *host, const char *id, unsigned 
 				      : "%s{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\"}",
 				i ? "," : "", pfns[i]);
 		off += (size_t)snprintf(body + off, sizeof(body) - off, "]");
-		t = now();
+		t = bench_now();
 		if (dispatch(host, "POST", url, body, off) != 200) {
 			fprintf(stderr, "bench-persist: batch answered %u: %.*s\n", rep.status,
 				(int)rep.json_text_len, rep.json_text ? rep.json_text : "");
 			exit(1);
 		}
-		spent += now() - t;
+		spent += bench_now() - t;
 		if (b % 2 == 0) {
 			/* the pfns the allocations returned, for the frees */
 			json_t *doc = json_loadb(rep.json_text, rep.json_text_len, 0, NULL);
@@ -385,11 +378,11 @@ static void bench_journal_replay(void)
 	printf("   not journaled (reference)  %10.0f commands/s\n", (double)n / t_none);
 
 	/* 3. replay: the session of "j" (2 x n commands), verified, into a new machine */
-	t = now();
+	t = bench_now();
 	if (dispatch(&host, "POST", "/v1/sessions/j/replay", "{\"verify\":true,\"name\":\"r\"}",
 		     26) != 201)
 		die("replay", NULL);
-	t_replay = now() - t;
+	t_replay = bench_now() - t;
 	{
 		json_t *doc =
 			json_loadb(rep.json_text ? rep.json_text : "", rep.json_text_len, 0, NULL);
@@ -414,13 +407,13 @@ static void bench_journal_replay(void)
 		cfg.mem = 1ull << 30;
 		if (mm_machine_create(&cfg, &m, &err))
 			die("machine", &err);
-		t = now();
+		t = bench_now();
 		for (size_t i = 0; i < tx.n; i++) {
 			out.len = 0;
 			if (api_command_exec_text(m, tx.v[i], tx.len[i], &out, &journal, &err) < 0)
 				die("executing", &err);
 		}
-		t_exec = now() - t;
+		t_exec = bench_now() - t;
 		api_text_free(&out);
 		mm_machine_destroy(m);
 	}
@@ -432,10 +425,10 @@ static void bench_journal_replay(void)
 	registry_destroy(reg);
 	if (registry_create(st, &reg, &err))
 		die("registry", &err);
-	t = now();
+	t = bench_now();
 	if (registry_load(reg, &err))
 		die("registry_load", &err);
-	t_restart = now() - t;
+	t_restart = bench_now() - t;
 
 	printf("3. replay of that session (%lld commands)\n", replayed);
 	printf("   POST /sessions/j/replay    %10.0f commands/s  (verified, into a new machine "
