@@ -262,6 +262,35 @@ class Daemon:
         return Response(status, msg, rest)
 
 
+
+class ClassDaemon:
+    """A unittest mixin: one mm32d for the whole test class, started in setUpClass with
+    cls.daemon_args (and cls.default_machine), stopped afterwards; its log goes to stderr and
+    an exit other than 0 after SIGTERM fails the class."""
+    daemon = None
+    daemon_args = ()
+    default_machine = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon(args=cls.daemon_args, default_machine=cls.default_machine)
+        cls.addClassCleanup(cls._stop_daemon)
+        cls.daemon.start()
+
+    @classmethod
+    def _stop_daemon(cls):
+        d = cls.daemon
+        if d is None:
+            return
+        try:
+            code = d.stop()
+        finally:
+            sys.stderr.write('--- mm32d log (%s) ---\n%s\n--- end of log ---\n'
+                             % (cls.__name__, d.log()))
+        if code != 0:
+            raise AssertionError('mm32d exited with %s after SIGTERM' % code)
+
+
 def _dechunk(b):
     out = b''
     while b:

@@ -16,7 +16,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mm32d import Daemon, mm32d_path  # noqa: E402
+from mm32d import ClassDaemon, Daemon, mm32d_path  # noqa: E402
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -64,30 +64,7 @@ def zoneinfo_protection(text):
     return out
 
 
-class Base(unittest.TestCase):
-    daemon = None
-    daemon_args = ()
-    default_machine = False
-
-    @classmethod
-    def setUpClass(cls):
-        cls.daemon = Daemon(args=cls.daemon_args, default_machine=cls.default_machine)
-        cls.addClassCleanup(cls._stop_daemon)
-        cls.daemon.start()
-
-    @classmethod
-    def _stop_daemon(cls):
-        d = cls.daemon
-        if d is None:
-            return
-        try:
-            code = d.stop()
-        finally:
-            sys.stderr.write('--- mm32d log (%s) ---\n%s\n--- end of log ---\n'
-                             % (cls.__name__, d.log()))
-        if code != 0:
-            raise AssertionError('mm32d exited with %s after SIGTERM' % code)
-
+class Base(ClassDaemon, unittest.TestCase):
     # -- helpers ---------------------------------------------------------------------------
     def assertJson(self, r, status=200):
         self.assertEqual(r.status, status, r)

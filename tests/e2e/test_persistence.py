@@ -21,7 +21,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mm32d import Daemon  # noqa: E402
+from mm32d import ClassDaemon, Daemon  # noqa: E402
 
 PROBLEM_PREFIX = 'https://mm32.dev/problems/'
 HEX32 = '0123456789abcdef'
@@ -110,27 +110,8 @@ class Helpers:
         return self.ok(self.daemon.get('/v1/machines/%s/snapshots' % mid))['storage']
 
 
-class Base(Helpers, unittest.TestCase):
-    daemon_args = ()
-
-    @classmethod
-    def setUpClass(cls):
-        cls.daemon = Daemon(args=cls.daemon_args)
-        cls.addClassCleanup(cls._stop_daemon)
-        cls.daemon.start()
-
-    @classmethod
-    def _stop_daemon(cls):
-        d = cls.daemon
-        if d is None:
-            return
-        try:
-            code = d.stop()
-        finally:
-            sys.stderr.write('--- mm32d log (%s) ---\n%s\n--- end of log ---\n'
-                             % (cls.__name__, d.log()))
-        if code != 0:
-            raise AssertionError('mm32d exited with %s after SIGTERM' % code)
+class Base(ClassDaemon, Helpers, unittest.TestCase):
+    pass
 
 
 class JournalRoutesTest(Base):
