@@ -16,7 +16,9 @@
 #include "codec.h"
 #include "problem.h"
 
-#define set(o, k, v) (json_object_set_new((o), (k), (v)) != 0)
+/* json_object_set_new()'s 0 or -1: a chain "set(a) | set(b)" runs every call (each steals its
+ * value, so none may be skipped) and is non-zero when any failed. */
+#define set(o, k, v) json_object_set_new((o), (k), (v))
 
 json_t *api_json_hex(uint64_t v)
 {

@@ -340,7 +340,7 @@ static void bench_journal_replay(void)
 {
 	char db[600];
 	struct store *st;
-	struct registry *reg;
+	struct registry *reg = NULL;
 	struct api_host host, nohost;
 	struct api_host_ops noops;
 	struct mm_error err = {0};

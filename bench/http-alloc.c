@@ -58,7 +58,7 @@ static void cleanup(void)
 	}
 }
 
-static void die(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void die(const char *fmt, ...)
 {
 	va_list ap;
 

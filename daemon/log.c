@@ -112,7 +112,8 @@ static bool to_journal(enum log_level level, const char *const *fields, const ch
 }
 #endif
 
-static void log_v(enum log_level level, const char *const *fields, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void
+log_v(enum log_level level, const char *const *fields, const char *fmt, va_list ap)
 {
 	char msg[1024];
 

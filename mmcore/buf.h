@@ -17,7 +17,7 @@
 
 void mm_buf_printf(struct mm_buf *b, const char *fmt, ...) MM_PRINTF(2, 3);
 #include <stdarg.h>
-void mm_buf_vprintf(struct mm_buf *b, const char *fmt, va_list ap);
+void mm_buf_vprintf(struct mm_buf *b, const char *fmt, va_list ap) MM_PRINTF(2, 0);
 void mm_buf_puts(struct mm_buf *b, const char *s);
 int mm_buf_status(const struct mm_buf *b);
 

@@ -12,7 +12,7 @@
 
 #include "machine.h"
 
-static void log_vappend(struct printk_log *log, const char *fmt, va_list ap)
+MM_PRINTF(2, 0) static void log_vappend(struct printk_log *log, const char *fmt, va_list ap)
 {
 	mm_buf_vprintf(&log->text, fmt, ap);
 }
