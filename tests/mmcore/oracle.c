@@ -5,6 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *oracle_root(void)
+{
+	const char *e = getenv("MM32_ORACLE_DIR");
+
+	return e && *e ? e : ORACLE_DIR;
+}
+
 char *oracle_read(const char *dir, const char *name)
 {
 	char path[1024];

@@ -1,4 +1,4 @@
-/* oracle.h - reading a fixture folder of ../shared/oracle (real Debian 6.1 i386 boots). */
+/* oracle.h - reading a fixture folder of tests/oracle (real Debian 6.1 i386 boots). */
 #ifndef TEST_ORACLE_H
 #define TEST_ORACLE_H
 
@@ -7,6 +7,9 @@
 
 #include "mmcore.h"
 
+/* The folder of the captures: $MM32_ORACLE_DIR if set, else the repository's tests/oracle
+ * (ORACLE_DIR, set by tests/meson.build). */
+const char *oracle_root(void);
 /* Read a whole file into a NUL-terminated heap buffer; NULL if missing. */
 char *oracle_read(const char *dir, const char *name);
 /* The configuration the real kernel was booted with: RAM, flavour, CPUs, command line

@@ -1,5 +1,5 @@
 /*
- * test-oracle.c - boot, for every folder of ../shared/oracle, the configuration the real
+ * test-oracle.c - boot, for every folder of tests/oracle, the configuration the real
  * Debian 6.1 kernel was booted with, and compare what the issue's acceptance names:
  *  - BIOS-e820 lines, Zone ranges lines, HIGHMEM/LOWMEM lines: equal;
  *  - per zone start_pfn, spanned, present: equal; managed within 0.5 %;
@@ -24,19 +24,8 @@
 #include "common.h"
 #include "oracle.h"
 
-#ifndef ORACLE_DIR
-#define ORACLE_DIR "../shared/oracle"
-#endif
-
 static char dirs[64][512];
 static int nr_dirs;
-
-static const char *oracle_root(void)
-{
-	const char *e = getenv("MM32_ORACLE_DIR");
-
-	return e ? e : ORACLE_DIR;
-}
 
 static void scan(void)
 {

@@ -5,10 +5,6 @@
 #include "common.h"
 #include "oracle.h"
 
-#ifndef ORACLE_DIR
-#define ORACLE_DIR "../shared/oracle"
-#endif
-
 #define PAGE_OFFSET 0xc0000000u
 
 static struct mm_translation tr(unsigned int cpu, uint32_t va, int access)
@@ -465,7 +461,7 @@ START_TEST(oracle_page_tables)
 		char *text;
 		int nr, nm, i, j, nrl, nml, runtime = 0;
 
-		snprintf(dir, sizeof(dir), "%s/%s", ORACLE_DIR, dirs[d]);
+		snprintf(dir, sizeof(dir), "%s/%s", oracle_root(), dirs[d]);
 		text = oracle_read(dir, "page_tables_kernel");
 		ck_assert_msg(text != NULL, "%s: no page_tables_kernel", dir);
 		ck_assert(oracle_config(dir, &cfg));

@@ -5,10 +5,6 @@
 #include "common.h"
 #include "oracle.h"
 
-#ifndef ORACLE_DIR
-#define ORACLE_DIR "../shared/oracle"
-#endif
-
 /* first words of every line */
 static char *keys_of(const char *text)
 {
@@ -35,7 +31,7 @@ static void same_keys(const char *file)
 {
 	char dir[1024], *real, *mine, *a, *b;
 
-	snprintf(dir, sizeof(dir), "%s/686-1024M", ORACLE_DIR);
+	snprintf(dir, sizeof(dir), "%s/686-1024M", oracle_root());
 	real = oracle_read(dir, file);
 	mine = render(file);
 	a = keys_of(mine);

@@ -5,10 +5,6 @@
 #include "common.h"
 #include "oracle.h"
 
-#ifndef ORACLE_DIR
-#define ORACLE_DIR "../shared/oracle"
-#endif
-
 static void set(const char *name, const char *value)
 {
 	struct mm_error err = {0};
@@ -24,7 +20,7 @@ static void compare_step(const char *step)
 	char *real, *mine;
 	unsigned int z, k;
 
-	snprintf(dir, sizeof(dir), "%s/686-1024M-dyn/steps/%s", ORACLE_DIR, step);
+	snprintf(dir, sizeof(dir), "%s/686-1024M-dyn/steps/%s", oracle_root(), step);
 	real = oracle_read(dir, "zoneinfo");
 	ck_assert_ptr_nonnull(real);
 	mine = render("zoneinfo");
@@ -53,7 +49,7 @@ START_TEST(dyn_steps)
 	struct mm_error err = {0};
 	char dir[1024];
 
-	snprintf(dir, sizeof(dir), "%s/686-1024M-dyn", ORACLE_DIR);
+	snprintf(dir, sizeof(dir), "%s/686-1024M-dyn", oracle_root());
 	ck_assert(oracle_config(dir, &cfg));
 	ck_assert_int_eq(mm_machine_create(&cfg, &m, &err), 0);
 	compare_step("a-boot");
