@@ -1,83 +1,117 @@
 # mm32 - a thin wrapper around meson and ninja. The build itself is meson.build.
 #
-#   make run    install what is missing (Debian 12, as root), build, start mm32d on 127.0.0.1:8032
-#   make test   install what is missing, build, run every meson test suite
-#   make deb    build the Debian package (./mm32d_<version>_<arch>.deb)
+#   make run           install what running needs (Debian 12, as root), build mm32d alone, start
+#                      it on 127.0.0.1:8032 with a default machine
+#   make test          install what the tests need too, build everything (gcc), build once more
+#                      with clang -Werror, check clang-format, run every meson test suite
+#   make format-check  clang-format --dry-run --Werror on every C file
+#   make bench         run the benchmarks (figures on the terminal)
+#   make deb           build the Debian package (./mm32d_<version>_<arch>.deb)
 #
-# Variables: BUILD (build directory), MESON_ARGS (extra `meson setup` options, e.g.
-# -Dwerror=true), LISTEN and DB (for `make run`), SUITE (for `make test SUITE=e2e`).
+# Variables: BUILD (build directory), BUILD_CLANG (the clang build), MESON_ARGS (extra `meson
+# setup` options, e.g. -Dwerror=true), LISTEN and DB (for `make run`), SUITE (for
+# `make test SUITE=e2e`).
 
-BUILD      ?= build
-MESON_ARGS ?=
-LISTEN     ?= 127.0.0.1:8032
-DB         ?= var/mm32.db
-SUITE      ?=
+BUILD       ?= build
+BUILD_CLANG ?= build-clang
+MESON_ARGS  ?=
+LISTEN      ?= 127.0.0.1:8032
+DB          ?= var/mm32.db
+SUITE       ?=
 
-# Debian 12 packages the build and the tests need. nodejs/npm are checked by command instead
-# (see deps-debian): a Node.js from another source provides node and npm without these names.
-DEBS := build-essential meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev \
-	libsqlite3-dev check libsystemd-dev libzstd-dev libxxhash-dev libinih-dev curl python3 \
-	ca-certificates
-# Tools of the service and packaging tests and of `make deb`: systemd (systemd-analyze,
-# systemd-socket-activate), prometheus (promtool), debhelper and dpkg-dev (dpkg-buildpackage),
-# man-db (the man page check), git (build-deb.sh copies the tracked files). Installed without
-# their recommendations: prometheus would bring node-exporter, systemd a whole init system.
-DEBS_TOOLS := systemd prometheus debhelper dpkg-dev man-db git
+# What building and running mm32d needs (Debian 12): the compiler, meson and ninja, and the
+# libraries' -dev packages (each also a Build-Depends of packaging/debian/control).
+DEBS_RUN := build-essential meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev \
+	libsqlite3-dev libsystemd-dev libzstd-dev libxxhash-dev libinih-dev
+# What the tests need on top: Check, curl, Debian's Python 3 with the modules the tests import
+# (YAML and JSON Schema for the OpenAPI contract, the Prometheus text parser for /metrics),
+# clang and clang-format (the second compiler and the format check), procps (/bin/kill of the
+# unit's ExecReload, which `systemd-analyze verify` looks for). nodejs/npm are checked by
+# command instead (see deps-test): a Node.js from another source has node and npm without
+# these names.
+DEBS_TEST := check curl ca-certificates python3 python3-yaml python3-jsonschema \
+	python3-prometheus-client clang clang-format procps
+# Tools of the service and packaging tests and of `make deb`, installed without their
+# recommendations: systemd (systemd-analyze, systemd-socket-activate; on a host without
+# systemd as init it installs the tools and starts nothing), debhelper and dpkg-dev
+# (dpkg-buildpackage), man-db (the man page check), git (build-deb.sh copies the tracked
+# files). None of them starts a server.
+DEBS_TOOLS := systemd debhelper dpkg-dev man-db git
 
 MM32D := $(BUILD)/daemon/mm32d
 
-.PHONY: all deps deps-debian deps-npm build run test bench format clean distclean deb
+.PHONY: all deps deps-run deps-test deps-npm build build-daemon build-clang run test bench \
+	format format-check clean distclean deb
 
 all: build
 
-deps: deps-debian deps-npm
+deps: deps-run deps-test deps-npm
 
-# A no-op when everything is installed; `apt-get update` runs only when something is missing.
-deps-debian:
-	@missing=; \
-	for p in $(DEBS); do \
+# $(call install_missing,PACKAGES,APT-OPTIONS,EXTRA-MISSING): a no-op when every package is
+# installed; `apt-get update` runs only when something is missing.
+define install_missing
+	@missing=$(3); \
+	for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -qx 'install ok installed' \
 			|| missing="$$missing $$p"; \
 	done; \
-	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
-	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
-	tools=; \
-	for p in $(DEBS_TOOLS); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -qx 'install ok installed' \
-			|| tools="$$tools $$p"; \
-	done; \
-	if [ -n "$$missing$$tools" ]; then \
-		echo "deps: installing:$$missing$$tools"; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing:$$missing"; \
 		if [ "$$(id -u)" != 0 ]; then \
-			echo "deps: these Debian packages are missing; run 'make deps' as root:$$missing$$tools" >&2; \
+			echo "deps: these Debian packages are missing; run 'make deps' as root:$$missing" >&2; \
 			exit 1; \
 		fi; \
-		apt-get update && \
-		{ [ -z "$$missing" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; } && \
-		{ [ -z "$$tools" ] || DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y --no-install-recommends $$tools; }; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(2) $$missing; \
 	fi
+endef
+
+deps-run:
+	$(call install_missing,$(DEBS_RUN),)
+
+deps-test: deps-run
+	$(call install_missing,$(DEBS_TEST),,$$(command -v node >/dev/null 2>&1 || echo nodejs) \
+		$$(command -v npm >/dev/null 2>&1 || echo npm))
+	$(call install_missing,$(DEBS_TOOLS),--no-install-recommends)
 
 # The test tools from npm (package.json, pinned by package-lock.json) in ./node_modules.
 # The stamp makes this a no-op until package.json or package-lock.json change.
 deps-npm: node_modules/.mm32-installed
 
-node_modules/.mm32-installed: package.json package-lock.json | deps-debian
+node_modules/.mm32-installed: package.json package-lock.json | deps-test
 	npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
-build: | deps-debian
-	@if [ ! -f $(BUILD)/build.ninja ]; then \
-		rm -rf $(BUILD) && meson setup $(BUILD) $(MESON_ARGS); \
-	fi
+# The build directory; tests=auto builds the test suites where Check is installed.
+$(BUILD)/build.ninja: | deps-run
+	rm -rf $(BUILD) && meson setup $(BUILD) $(MESON_ARGS)
+
+# mm32d alone: what `make run` needs, without the tests and benchmarks.
+build-daemon: $(BUILD)/build.ninja
+	ninja -C $(BUILD) daemon/mm32d
+
+# Everything, the test suites included (Check is required then).
+build: deps-test $(BUILD)/build.ninja
+	@meson configure $(BUILD) | grep -qE '^ *tests +enabled ' || \
+		meson configure $(BUILD) -Dtests=enabled || \
+		{ rm -rf $(BUILD) && meson setup $(BUILD) -Dtests=enabled $(MESON_ARGS); }
 	ninja -C $(BUILD)
 
-run: deps build
+# The second compiler: the whole tree, tests and benchmarks too, with clang and -Werror
+# (compiled, not run: the gcc build runs the suites).
+build-clang: deps-test
+	@if [ ! -f $(BUILD_CLANG)/build.ninja ]; then \
+		rm -rf $(BUILD_CLANG) && CC=clang meson setup $(BUILD_CLANG) -Dwerror=true \
+			-Dtests=enabled $(MESON_ARGS); \
+	fi
+	ninja -C $(BUILD_CLANG)
+
+run: build-daemon
 	@mkdir -p $(dir $(DB))
 	exec ./$(MM32D) --listen $(LISTEN) --db $(DB)
 
-test: deps build
-	meson test -C $(BUILD) --print-errorlogs $(if $(SUITE),--suite $(SUITE))
+# MM32_REQUIRE_TOOLS=1: a test whose tool is missing fails instead of skipping.
+test: deps build build-clang format-check
+	MM32_REQUIRE_TOOLS=1 meson test -C $(BUILD) --print-errorlogs $(if $(SUITE),--suite $(SUITE))
 
 # --verbose: meson hands the benchmarks' stdout to the terminal only when asked to; without
 # it `make bench` would print OK lines and no figures. Benchmarks run one at a time.
@@ -87,16 +121,24 @@ bench: build
 # The Debian package of the working tree: ./mm32d_<version>_<arch>.deb (packaging/debian,
 # built by packaging/build-deb.sh in a temporary directory; install it with
 # `apt-get install ./mm32d_*.deb`).
-deb: deps-debian
+deb: deps-test
 	sh packaging/build-deb.sh . .
+
+# The C files of the tree: git's list in a clone, else every .c and .h outside build trees.
+C_FILES = { git ls-files -z -- '*.c' '*.h' 2>/dev/null || \
+	find . \( -name 'build*' -o -name node_modules -o -name .git \) -prune -o \
+		\( -name '*.c' -o -name '*.h' \) -print0; }
 
 # clang-format (.clang-format) on every C file of the tree.
 format:
 	@command -v clang-format >/dev/null || { echo "format: apt-get install clang-format" >&2; exit 1; }
-	git ls-files -z -- '*.c' '*.h' | xargs -0 -r clang-format -i
+	$(C_FILES) | xargs -0 -r clang-format -i
+
+format-check: deps-test
+	$(C_FILES) | xargs -0 -r clang-format --dry-run --Werror
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD_CLANG)
 
 distclean: clean
 	rm -rf node_modules var mm32d_*.deb mm32d-dbgsym_*.deb

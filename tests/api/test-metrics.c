@@ -3,7 +3,7 @@
  * test-metrics.c - GET /metrics: node_exporter's names and values from a real machine's
  * /proc text, one HELP and TYPE per family whatever the number of machines, machines
  * stopped early in boot left out, request counters and cumulative histograms.
- * (The e2e suite runs promtool over the real daemon's answer.)
+ * (The service suite parses the real daemon's answer with python3-prometheus-client.)
  */
 #include <check.h>
 #include <errno.h>

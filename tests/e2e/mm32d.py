@@ -22,9 +22,27 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
+
+
+def tools_required():
+    """Under `make test` (MM32_REQUIRE_TOOLS=1) and in CI (CI=true) a missing test tool is an
+    error, never a skip: a suite that skipped would pass without testing anything."""
+    return os.environ.get('MM32_REQUIRE_TOOLS') == '1' or os.environ.get('CI') == 'true'
+
+
+def need(tool):
+    """The path of @tool; when it is missing, the test fails (tools_required()) or skips."""
+    path = shutil.which(tool)
+    if path:
+        return path
+    msg = '%s is not installed (`make deps` installs it)' % tool
+    if tools_required():
+        raise AssertionError(msg)
+    raise unittest.SkipTest(msg)
 
 
 def mm32d_path():
