@@ -141,6 +141,27 @@ int mm_set_error(struct mm_error *err, int code, const char *fmt, ...)
 /* A phase error: what @what needs does not exist before @phase. */
 int mm_need_phase(const struct mm_machine *m, int phase, const char *what, struct mm_error *err);
 
+/* machine.c: grow the host-only per-frame bookkeeping to cover frames [0, @pfns). */
+int pgstate_cover(struct mm_machine *m, pfn_t pfns);
+
+/* setup_arch.c: the boot phases "memblock" and "final_page_tables" */
+int setup_arch_memblock(struct mm_machine *m, struct mm_error *err);
+int setup_arch_final_page_tables(struct mm_machine *m, struct mm_error *err);
+/* memblock_alloc() that names a lowmem shortage as the kernel's boot panic (-EINVAL). */
+int memblock_alloc_named(struct mm_machine *m, uint64_t size, uint64_t align, const char *name,
+			 phys_addr_t *ret, struct mm_error *err);
+
+/* free_area_init.c: zones and mem_map from memblock (paging_init() -> zone_sizes_init()) */
+int free_area_init(struct mm_machine *m, struct mm_error *err);
+
+/* mem_init.c: boot memory handed over to the page allocator */
+void mem_init(struct mm_machine *m);
+void free_reserved_area(struct mm_machine *m, uint64_t start, uint64_t end, int poison,
+			const char *what);
+
+/* start_kernel.c: the boot phase "buddy" */
+int start_kernel(struct mm_machine *m, struct mm_error *err);
+
 /* init_32.c: the kernel's page tables, in boot order */
 void paging_place_tables(struct mm_machine *m);
 unsigned int mk_early_pgtbl_32(struct mm_machine *m);

@@ -347,3 +347,25 @@ void physmem_finish(struct mm_machine *m)
 	host_unmap(m->ram, m->ram_size);
 	m->ram = NULL;
 }
+
+/* Mirrors: e820__reserve_resources_late(): the slack after each RAM range is claimed. */
+void e820_reserve_resources_late(struct mm_machine *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->e820.nr_entries; i++) {
+		const struct mm_e820_entry *e = &m->e820.entries[i];
+		uint64_t start = e->addr + e->size, mb = start >> 20, align, end;
+
+		if (e->type != MM_E820_RAM)
+			continue;
+		align = mb == 0 ? 64u << 10 : mb < 16 ? 1u << 20 : 64u << 20;
+		end = ((start + align - 1) & ~(align - 1)) - 1;
+		if (!m->cfg.pae && end > 0xffffffffULL)
+			continue; /* MAX_RESOURCE_SIZE */
+		if (start >= end)
+			continue;
+		printk(m, "e820: reserve RAM buffer [mem %#010llx-%#010llx]\n",
+		       (unsigned long long)start, (unsigned long long)end);
+	}
+}

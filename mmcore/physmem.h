@@ -34,6 +34,8 @@ void e820_print_table(struct mm_machine *m, const struct e820_table *t, const ch
 /* Highest end pfn of RAM below @limit_pfn, as e820_end_pfn() computes it (no print). */
 pfn_t e820_end_pfn(const struct e820_table *t, pfn_t limit_pfn, uint32_t type);
 bool e820_all_mapped(const struct e820_table *t, uint64_t start, uint64_t end, uint32_t type);
+/* The "reserve RAM buffer" lines: the slack after each RAM range up to its alignment. */
+void e820_reserve_resources_late(struct mm_machine *m);
 
 /* Emulated RAM: a lazily committed host mapping covering [0, ram_end). */
 int physmem_init(struct mm_machine *m, uint64_t ram_end);
