@@ -50,7 +50,7 @@ deps: deps-run deps-test deps-npm
 # $(call install_missing,PACKAGES,APT-OPTIONS,EXTRA-MISSING): a no-op when every package is
 # installed; `apt-get update` runs only when something is missing.
 define install_missing
-	@missing="$(3)"; \
+	@missing="$$(echo $(3))"; \
 	for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -qx 'install ok installed' \
 			|| missing="$$missing $$p"; \
