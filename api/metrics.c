@@ -465,6 +465,7 @@ struct api_metrics {
 	long connections;
 	long in_flight;
 	uint64_t refused;
+	uint64_t closed[API_CLOSE_NR];
 };
 
 int api_metrics_create(struct api_metrics **ret)
@@ -569,6 +570,12 @@ void api_metrics_observe(struct api_metrics *m, const char *route, const char *m
 	pthread_mutex_unlock(&m->lock);
 }
 
+void api_metrics_closed(struct api_metrics *m, enum api_close_reason why)
+{
+	if (m && why < API_CLOSE_NR)
+		__atomic_add_fetch(&m->closed[why], 1, __ATOMIC_RELAXED);
+}
+
 void api_metrics_connection(struct api_metrics *m, int delta)
 {
 	if (m)
@@ -608,6 +615,17 @@ static void from_requests(struct families *f, struct api_metrics *m)
 	add_int(f, "mm32_http_connections_refused_total", "counter",
 		"HTTP connections closed at once because max-connections were open.", NULL,
 		(long long)__atomic_load_n(&m->refused, __ATOMIC_RELAXED));
+	for (int why = 0; why < API_CLOSE_NR; why++) {
+		static const char *const reason[API_CLOSE_NR] = {"max-client-connections",
+								 "request-timeout"};
+		const char *labels[] = {"reason", reason[why], NULL};
+
+		add_int(f, "mm32_http_connections_closed_total", "counter",
+			"HTTP connections mm32d closed itself: the client had "
+			"max-client-connections "
+			"open, or sent a request's headers or body slower than request-timeout.",
+			labels, (long long)__atomic_load_n(&m->closed[why], __ATOMIC_RELAXED));
+	}
 	add_int(f, "mm32_http_requests_in_flight", "gauge",
 		"HTTP requests received and not yet answered.", NULL,
 		__atomic_load_n(&m->in_flight, __ATOMIC_RELAXED));

@@ -46,6 +46,10 @@ void api_metrics_observe(struct api_metrics *m, const char *route, const char *m
 /* A connection opened (+1) or closed (-1); one refused by the connection limit. */
 void api_metrics_connection(struct api_metrics *m, int delta);
 void api_metrics_refused(struct api_metrics *m);
+/* A connection the server closed itself: its client had max-client-connections open
+ * already, or it did not deliver a request's headers or body within request-timeout. */
+enum api_close_reason { API_CLOSE_CLIENT_CONNECTIONS, API_CLOSE_REQUEST_TIMEOUT, API_CLOSE_NR };
+void api_metrics_closed(struct api_metrics *m, enum api_close_reason why);
 /* A request began (+1) or ended (-1). */
 void api_metrics_in_flight(struct api_metrics *m, int delta);
 

@@ -31,6 +31,7 @@
 
 #include <microhttpd.h>
 
+#include "conntrack.h"
 #include "metrics.h"
 #include "problem.h"
 #include "ratelimit.h"
@@ -50,6 +51,7 @@ struct api_server {
 	struct api_host host;
 	struct api_server_options opts; /* callbacks and threads; limits below */
 	struct api_ratelimit *rl;
+	struct api_conntrack *ct; /* per-client connections, request deadlines */
 	/* limits, changed by api_server_set_limits(), read with __atomic_load_n() */
 	size_t max_body;
 	unsigned int max_connections, rate_limit, rate_burst;
@@ -72,7 +74,7 @@ struct request {
 	struct api_query_arg *query; /* pointers owned by libmicrohttpd, valid for the request */
 	size_t nquery, query_cap;
 	bool query_oom;
-	int refused;		  /* 0, or -EDQUOT (rate limit) or -ENOKEY (token) */
+	int refused; /* 0, or -EDQUOT (rate limit), -ENOKEY (token), -EBADMSG (framing) */
 	unsigned int retry_after; /* for -EDQUOT */
 	const char *auth_error;	  /* for -ENOKEY: NULL, "invalid_request", "invalid_token" */
 	const char *route;	  /* the route that answered (static), for /metrics */
@@ -349,6 +351,47 @@ static bool needs_token(struct api_server *srv, const struct listener *lc, const
 	return any;
 }
 
+/* The tracked connection of @conn (NULL when untracked). */
+static struct api_conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+struct framing {
+	const char *length; /* the first Content-Length */
+	bool lengths_differ, chunked;
+};
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				      const char *value)
+{
+	struct framing *f = cls;
+
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		if (f->length && strcmp(f->length, value ? value : ""))
+			f->lengths_differ = true;
+		else if (!f->length)
+			f->length = value ? value : "";
+	} else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+		f->chunked = true;
+	}
+	return MHD_YES;
+}
+
+/* RFC 9112 6.3: a message with both Transfer-Encoding and Content-Length, or two different
+ * Content-Lengths, has no one length: behind a proxy that picks the other one, the rest of
+ * the bytes would be read as a second, smuggled request. Such a request is refused. */
+static bool framing_ambiguous(struct MHD_Connection *conn)
+{
+	struct framing f = {0};
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_header, &f);
+	return f.lengths_differ || (f.chunked && f.length);
+}
+
 /* Decide, when the headers are in, whether the request is refused (server.h: 2 and 3). */
 static void check_access(const struct listener *lc, struct MHD_Connection *conn, struct request *rq,
 			 const char *method, const char *url)
@@ -356,6 +399,10 @@ static void check_access(const struct listener *lc, struct MHD_Connection *conn,
 	struct api_server *srv = lc->srv;
 	unsigned int rate = load_uint(&srv->rate_limit);
 
+	if (framing_ambiguous(conn)) {
+		rq->refused = -EBADMSG;
+		return;
+	}
 	if (rate) {
 		char key[64];
 
@@ -370,7 +417,8 @@ static void check_access(const struct listener *lc, struct MHD_Connection *conn,
 		rq->refused = check_token(srv, conn, rq);
 }
 
-/* The answer to a refused request: 429 with Retry-After, or 401 with WWW-Authenticate. */
+/* The answer to a refused request: 429 with Retry-After, 401 with WWW-Authenticate, or 400
+ * closing the connection (ambiguous framing). */
 static enum MHD_Result queue_refusal(struct api_server *srv, struct MHD_Connection *conn,
 				     struct request *rq, const char *url)
 {
@@ -381,7 +429,13 @@ static enum MHD_Result queue_refusal(struct api_server *srv, struct MHD_Connecti
 	json_t *p;
 	char *s;
 
-	if (rq->refused == -EDQUOT) {
+	if (rq->refused == -EBADMSG) {
+		snprintf(
+			detail, sizeof(detail),
+			"the request's length is ambiguous: Content-Length with Transfer-Encoding, "
+			"or two different Content-Lengths (RFC 9112 6.3)");
+		hdr[0] = '\0';
+	} else if (rq->refused == -EDQUOT) {
 		snprintf(detail, sizeof(detail),
 			 "more than %u requests per second (bursts of %u) from your address; "
 			 "retry in %u s",
@@ -410,10 +464,14 @@ static enum MHD_Result queue_refusal(struct api_server *srv, struct MHD_Connecti
 	}
 	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				    "application/problem+json") == MHD_NO ||
-	    MHD_add_response_header(resp,
-				    rq->refused == -EDQUOT ? MHD_HTTP_HEADER_RETRY_AFTER
-							   : MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-				    hdr) == MHD_NO ||
+	    (hdr[0] &&
+	     MHD_add_response_header(resp,
+				     rq->refused == -EDQUOT ? MHD_HTTP_HEADER_RETRY_AFTER
+							    : MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+				     hdr) == MHD_NO) ||
+	    /* the bytes after an ambiguous request cannot be trusted to start the next one */
+	    (rq->refused == -EBADMSG &&
+	     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_NO) ||
 	    !close_if_stopping(srv, resp)) {
 		MHD_destroy_response(resp);
 		return queue_static_oom(conn, rq);
@@ -448,6 +506,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		*req_cls = rq;
 		__atomic_add_fetch(&srv->in_flight, 1, __ATOMIC_RELAXED);
 		api_metrics_in_flight(srv->host.metrics, 1);
+		api_conn_headers(srv->ct, conn_of(conn));
 		check_access(lc, conn, rq, method, url);
 		return MHD_YES;
 	}
@@ -469,6 +528,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		}
 		return MHD_YES;
 	}
+	api_conn_busy(srv->ct, conn_of(conn));
 	if (rq->refused)
 		return queue_refusal(srv, conn, rq, url);
 	if (rq->status == 503)
@@ -514,6 +574,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 
 	if (!rq)
 		return;
+	api_conn_answered(srv->ct, conn_of(conn));
 	ms = ms_since(&rq->start);
 	/* a request whose connection went away before its answer was queued */
 	if (!rq->counted)
@@ -560,20 +621,56 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	struct listener *lc = cls;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		char key[64];
+
 		api_metrics_connection(lc->srv->host.metrics, 1);
+		client_key(lc, conn, key, sizeof(key));
+		/* NULL: shut down already (the client's limit); libmicrohttpd closes it */
+		*socket_context = ci ? api_conn_open(lc->srv->ct, ci->connect_fd, key) : NULL;
 		return;
 	}
+	api_conn_close(lc->srv->ct, *socket_context);
+	*socket_context = NULL;
 	__atomic_sub_fetch(&lc->srv->connections, 1, __ATOMIC_RELAXED);
 	api_metrics_connection(lc->srv->host.metrics, -1);
 }
 
-/* "%HH" decoding, but for "%00": a NUL would cut the path short and make
- * "/v1/health%00.html" another name of "/v1/health". Left encoded, it matches no route. */
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * "%HH" decoding in place, but for "%00" and "%2F": a NUL would cut the path short and make
+ * "/v1/health%00.html" another name of "/v1/health", and a decoded '/' would make
+ * "/v1/machines/a%2Fcheck" the route "/v1/machines/a/check". Left encoded, they are
+ * characters of one segment (and no machine name has them). Returns the new length.
+ */
 static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s)
 {
-	if (strstr(s, "%00"))
-		return strlen(s);
-	return MHD_http_unescape(s);
+	char *w = s;
+
+	for (const char *r = s; *r; r++) {
+		int hi = r[0] == '%' ? hex_digit(r[1]) : -1, lo = hi >= 0 ? hex_digit(r[2]) : -1;
+		int c = hi * 16 + lo;
+
+		if (hi < 0 || lo < 0 || c == 0 || c == '/') {
+			*w++ = *r;
+			continue;
+		}
+		*w++ = (char)c;
+		r += 2;
+	}
+	*w = '\0';
+	return (size_t)(w - s);
 }
 
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -628,6 +725,7 @@ int api_server_set_limits(struct api_server *srv, const struct api_limits *lim)
 	tokens_free(old, nold);
 	__atomic_store_n(&srv->max_body, lim->max_body, __ATOMIC_RELAXED);
 	__atomic_store_n(&srv->max_connections, lim->max_connections, __ATOMIC_RELAXED);
+	api_conntrack_set(srv->ct, lim->max_client_connections, lim->request_timeout);
 	__atomic_store_n(&srv->rate_limit, lim->rate_limit, __ATOMIC_RELAXED);
 	__atomic_store_n(&srv->rate_burst, lim->rate_burst ? lim->rate_burst : 1, __ATOMIC_RELAXED);
 	return 0;
@@ -697,7 +795,9 @@ int api_server_start(const struct api_server_options *opts, const struct api_hos
 	srv->opts.limits.tokens = NULL;
 	if (srv->opts.threads < 1)
 		srv->opts.threads = 1;
-	if (api_ratelimit_create(&srv->rl) < 0 || api_server_set_limits(srv, &opts->limits) < 0) {
+	if (api_ratelimit_create(&srv->rl) < 0 ||
+	    api_conntrack_create(host->metrics, &srv->ct) < 0 ||
+	    api_server_set_limits(srv, &opts->limits) < 0) {
 		api_server_stop(srv);
 		return api_error(err, -ENOMEM, "out of memory");
 	}
@@ -758,6 +858,7 @@ void api_server_stop(struct api_server *srv)
 		if (srv->l[i].quiesced_fd >= 0)
 			close(srv->l[i].quiesced_fd);
 	}
+	api_conntrack_destroy(srv->ct); /* after MHD: no callback uses it any more */
 	api_ratelimit_destroy(srv->rl);
 	tokens_free(srv->tokens, srv->ntokens);
 	pthread_rwlock_destroy(&srv->tokens_lock);

@@ -11,8 +11,12 @@
  * daemon decides what to print.
  *
  * Access, in the order it is checked when a request's headers have arrived:
- *  1. the connection limit: beyond @max_connections open connections, a new connection is
- *     closed at once (counted in /metrics);
+ *  1. the connection limits: beyond @max_connections open connections, a new connection is
+ *     closed at once (counted in /metrics); so is one whose client (as the rate limit tells
+ *     clients apart) has @max_client_connections open already, so that one client cannot
+ *     hold every slot. A connection must deliver each request's headers, and then its body,
+ *     within @request_timeout seconds (from its accept or its previous answer, then from
+ *     the headers), however it trickles them; else it is closed (slowloris);
  *  2. the per-client rate limit: 429 with Retry-After (the client is its IP address, an
  *     IPv6 /64, or on a UNIX socket its uid);
  *  3. bearer tokens: when tokens are set, a request on a TCP listener must carry
@@ -20,6 +24,10 @@
  *     /v1/health are exempt (liveness probes). A UNIX socket needs no token: its file
  *     permissions decide who may connect;
  *  4. the body cap: a body over @max_body gets 413 (after it was read and dropped).
+ * A request whose framing is ambiguous (Content-Length with Transfer-Encoding, or two
+ * different Content-Lengths: RFC 9112 6.3, request smuggling behind a proxy) gets 400 and
+ * its connection is closed. "%2F" and "%00" in a path stay encoded: they never become the
+ * '/' that separates a route's segments, or a NUL that ends the path.
  * Refused requests are answered once their body was read and dropped, so a keep-alive
  * connection stays usable. api_server_set_limits() changes all four at run time.
  */
@@ -46,6 +54,8 @@ struct api_listener {
 struct api_limits {
 	size_t max_body;	      /* request bodies beyond this get 413 */
 	unsigned int max_connections; /* 0: no limit */
+	unsigned int max_client_connections; /* per client; 0: no limit */
+	unsigned int request_timeout;	     /* seconds for headers, then body; 0: none */
 	unsigned int rate_limit;      /* requests per second per client; 0: no limit */
 	unsigned int rate_burst;
 	char *const *tokens; /* borrowed; copied by the server */

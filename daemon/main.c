@@ -229,6 +229,8 @@ static struct api_limits limits_of(const struct settings *c)
 {
 	return (struct api_limits){.max_body = c->max_body,
 				   .max_connections = c->max_connections,
+				   .max_client_connections = c->max_client_connections,
+				   .request_timeout = c->request_timeout,
 				   .rate_limit = c->rate_limit,
 				   .rate_burst = c->rate_burst,
 				   .tokens = c->tokens,
@@ -296,6 +298,8 @@ static void reload(struct daemon *d)
 	d->cfg.level = n.level;
 	d->cfg.max_body = n.max_body;
 	d->cfg.max_connections = n.max_connections;
+	d->cfg.max_client_connections = n.max_client_connections;
+	d->cfg.request_timeout = n.request_timeout;
 	d->cfg.rate_limit = n.rate_limit;
 	d->cfg.rate_burst = n.rate_burst;
 	d->cfg.shutdown_timeout = n.shutdown_timeout;
@@ -307,10 +311,12 @@ static void reload(struct daemon *d)
 	n.ntokens = 0;
 	settings_finish(&n);
 	/* at warn: it is seen whatever level the new configuration asks for */
-	log_warn("configuration reloaded%s%s: log-level %s, max-body %zu, max-connections %u, "
-		 "rate-limit %u/s (burst %u), shutdown-timeout %us, %zu token(s)",
+	log_warn("configuration reloaded%s%s: log-level %s, max-body %zu, max-connections %u "
+		 "(%u per client), request-timeout %us, rate-limit %u/s (burst %u), "
+		 "shutdown-timeout %us, %zu token(s)",
 		 d->cfg.file[0] ? " from " : "", d->cfg.file, log_level_name(d->cfg.level),
-		 d->cfg.max_body, d->cfg.max_connections, d->cfg.rate_limit, d->cfg.rate_burst,
+		 d->cfg.max_body, d->cfg.max_connections, d->cfg.max_client_connections,
+		 d->cfg.request_timeout, d->cfg.rate_limit, d->cfg.rate_burst,
 		 d->cfg.shutdown_timeout, d->cfg.ntokens);
 out:
 	notify_status(d, "READY=1\n");

@@ -71,6 +71,12 @@ static const struct key keys[] = {
 	 "largest request body accepted (default 1M)"},
 	{"max-connections", K_UINT, F(max_connections), 0, 1000000, true, "N",
 	 "open connections at once (default 256; 0: no limit)"},
+	{"max-client-connections", K_UINT, F(max_client_connections), 0, 1000000, true, "N",
+	 "open connections per client address (default 64; 0: no\n"
+	 "limit)"},
+	{"request-timeout", K_UINT, F(request_timeout), 0, 3600, true, "SECONDS",
+	 "time a client has to send a request's headers, then its\n"
+	 "body, however it trickles them (default 30; 0: none)"},
 	{"rate-limit", K_UINT, F(rate_limit), 0, 1000000, true, "N",
 	 "requests per second per client (default 0: no limit)"},
 	{"rate-burst", K_UINT, F(rate_burst), 1, 1000000, true, "N",
@@ -113,6 +119,8 @@ static void settings_defaults(struct settings *c)
 	c->threads = 2;
 	c->max_body = 1 << 20;
 	c->max_connections = 256;
+	c->max_client_connections = 64;
+	c->request_timeout = 30;
 	c->rate_limit = 0;
 	c->rate_burst = 100;
 	c->shutdown_timeout = 20;

@@ -71,6 +71,8 @@ START_TEST(defaults)
 	ck_assert_uint_eq(c.threads, 2);
 	ck_assert_uint_eq(c.max_body, 1 << 20);
 	ck_assert_uint_eq(c.max_connections, 256);
+	ck_assert_uint_eq(c.max_client_connections, 64);
+	ck_assert_uint_eq(c.request_timeout, 30);
 	ck_assert_uint_eq(c.rate_limit, 0);
 	ck_assert_uint_eq(c.rate_burst, 100);
 	ck_assert_uint_eq(c.shutdown_timeout, 20);
@@ -91,6 +93,7 @@ START_TEST(file_then_command_line)
 	write_file(path, 0640,
 		   "; a comment\n# another\n[mm32d]\nlisten = 127.0.0.2:9000\nthreads=4\n"
 		   "max-body = 64K\nmax-connections = 0\nrate-limit = 10 ; inline comment\n"
+		   "max-client-connections = 4\nrequest-timeout = 0\n"
 		   "rate-burst = 20\nno-default-machine = yes\nlog-level = warn\n"
 		   "unix-socket = /run/x.sock\nunix-socket-mode = 0600\nshutdown-timeout = 3\n"
 		   "token = abcdefghijklmnopqrstuvwxyz\n");
@@ -104,6 +107,8 @@ START_TEST(file_then_command_line)
 	ck_assert(!c.no_default_machine);
 	ck_assert_uint_eq(c.max_body, 64 << 10);
 	ck_assert_uint_eq(c.max_connections, 0);
+	ck_assert_uint_eq(c.max_client_connections, 4);
+	ck_assert_uint_eq(c.request_timeout, 0);
 	ck_assert_uint_eq(c.rate_limit, 10);
 	ck_assert_uint_eq(c.rate_burst, 20);
 	ck_assert_str_eq(c.unix_socket, "/run/x.sock");
@@ -276,9 +281,10 @@ END_TEST
 
 START_TEST(reload_rules)
 {
-	static const char *const reloadable[] = {"log-level",  "max-body",   "max-connections",
-						 "rate-limit", "rate-burst", "shutdown-timeout",
-						 "token",      "token-file"};
+	static const char *const reloadable[] = {
+		"log-level",	   "max-body",	 "max-connections", "max-client-connections",
+		"request-timeout", "rate-limit", "rate-burst",	    "shutdown-timeout",
+		"token",	   "token-file"};
 	static const char *const fixed[] = {"listen",	"unix-socket", "unix-socket-mode",
 					    "db",	"threads",     "no-default-machine",
 					    "insecure", "no-such-key"};

@@ -707,6 +707,161 @@ class AccessTest(Base):
         self.assertEqual(s.stop(), 0)
 
 
+# ---- hostile clients ----------------------------------------------------------------------
+
+def read_all(c, limit=5.0):
+    """Every byte until the peer closes (or @limit seconds pass); the time it took."""
+    t0 = time.monotonic()
+    c.settimeout(limit)
+    raw = b''
+    try:
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    return raw, time.monotonic() - t0
+
+
+class ClientLimitsTest(Base):
+    """What one client cannot do to everyone else: hold every connection, trickle headers or
+    a body forever (slowloris), smuggle a second request through ambiguous framing, or reach
+    another route through an encoded '/'."""
+
+    def closed_total(self, s, reason):
+        text = s.request('GET', '/metrics').text
+        m = re.search(r'^mm32_http_connections_closed_total\{reason="%s"\} (\d+)$' % reason,
+                      text, re.M)
+        self.assertIsNotNone(m, text)
+        return int(m.group(1))
+
+    def test_connections_per_client(self):
+        s = self.service('--max-client-connections', '3')
+        held = []
+        self.addCleanup(lambda: [c.close() for c in held])
+        for _ in range(3):
+            held.append(socket.create_connection(('127.0.0.1', s.port), timeout=10))
+        time.sleep(0.3)  # accepted and counted on mm32d's side
+        extra = socket.create_connection(('127.0.0.1', s.port), timeout=10)
+        raw, took = read_all(extra)
+        extra.close()
+        self.assertEqual(raw, b'', 'a 4th connection of one client was served')
+        self.assertLess(took, 2.0)
+        # the held ones are served; once one closes, a new one is too
+        held[0].sendall(b'GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n')
+        self.assertTrue(held[0].recv(65536).startswith(b'HTTP/1.1 200'))
+        held.pop().close()
+        deadline = time.monotonic() + 5
+        while True:
+            r = s.request('GET', '/v1/health')  # a connection of its own
+            if r.status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(r.status, 200)
+        self.assertGreaterEqual(self.closed_total(s, 'max-client-connections'), 1)
+
+    def test_trickled_headers_and_body_are_cut(self):
+        s = self.service('--request-timeout', '1')
+        # headers: a byte every 0.2 s renews no deadline
+        c = socket.create_connection(('127.0.0.1', s.port), timeout=10)
+        c.sendall(b'GET /v1/health HTTP/1.1\r\n')
+        t0 = time.monotonic()
+        closed = False
+        while time.monotonic() - t0 < 6:
+            try:
+                c.sendall(b'X')
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            c.settimeout(0.2)
+            try:
+                if c.recv(65536) == b'':
+                    closed = True
+                    break
+            except socket.timeout:
+                pass
+        c.close()
+        self.assertTrue(closed, 'a trickled header kept its connection for 6 s')
+        self.assertLess(time.monotonic() - t0, 3.0)
+        # a body: the headers in time, then a byte every 0.2 s
+        c = socket.create_connection(('127.0.0.1', s.port), timeout=10)
+        c.sendall(b'POST /v1/machines HTTP/1.1\r\nHost: x\r\nContent-Type: application/json'
+                  b'\r\nContent-Length: 100\r\n\r\n{')
+        t0 = time.monotonic()
+        closed = False
+        while time.monotonic() - t0 < 6:
+            try:
+                c.sendall(b' ')
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            c.settimeout(0.2)
+            try:
+                if c.recv(65536) == b'':
+                    closed = True
+                    break
+            except socket.timeout:
+                pass
+        c.close()
+        self.assertTrue(closed, 'a trickled body kept its connection for 6 s')
+        self.assertLess(time.monotonic() - t0, 3.0)
+        self.assertGreaterEqual(self.closed_total(s, 'request-timeout'), 2)
+        # an ordinary client is not hurt: keep-alive requests, each in time
+        c = socket.create_connection(('127.0.0.1', s.port), timeout=10)
+        for _ in range(3):
+            c.sendall(b'GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n')
+            self.assertTrue(c.recv(65536).startswith(b'HTTP/1.1 200'))
+            time.sleep(0.4)
+        c.close()
+        self.assertEqual(s.request('GET', '/v1/machines').json()['machines'][0]['id'],
+                         'default')
+
+    def test_ambiguous_framing_is_refused(self):
+        s = self.service()
+        body = b'{"name": "smuggled", "mem": "64M"}'
+        chunked = b'%x\r\n%s\r\n0\r\n\r\n' % (len(body), body)  # a valid chunked body
+        cases = [
+            (b'Content-Length: %d\r\nContent-Length: 5\r\n' % len(body), body),
+            (b'Content-Length: %d\r\nTransfer-Encoding: chunked\r\n' % len(chunked), chunked),
+            (b'Transfer-Encoding: chunked\r\nContent-Length: %d\r\n' % len(body), chunked),
+        ]
+        for head, payload in cases:
+            with self.subTest(head=head):
+                c = socket.create_connection(('127.0.0.1', s.port), timeout=10)
+                c.sendall(b'POST /v1/machines HTTP/1.1\r\nHost: x\r\n'
+                          b'Content-Type: application/json\r\n' + head + b'\r\n' + payload)
+                raw, _ = read_all(c)
+                c.close()
+                self.assertTrue(raw.startswith(b'HTTP/1.1 400'), raw)
+                self.assertIn(b'\r\nConnection: close\r\n', raw)
+                self.assertIn(b'problems/bad-request', raw)
+                self.assertIn(b'RFC 9112', raw)
+        ids = [m['id'] for m in s.request('GET', '/v1/machines').json()['machines']]
+        self.assertNotIn('smuggled', ids)
+        # one Content-Length, or the same one twice, is fine
+        c = socket.create_connection(('127.0.0.1', s.port), timeout=10)
+        c.sendall(b'POST /v1/machines HTTP/1.1\r\nHost: x\r\nConnection: close\r\n'
+                  b'Content-Type: application/json\r\nContent-Length: %d\r\n'
+                  b'Content-Length: %d\r\n\r\n' % (len(body), len(body)) + body)
+        raw, _ = read_all(c)
+        c.close()
+        self.assertTrue(raw.startswith(b'HTTP/1.1 201'), raw)
+
+    def test_encoded_slash_is_no_separator(self):
+        s = self.service()
+        for path in ('/v1/machines/default%2fcheck', '/v1/machines/default%2Fcheck',
+                     '/v1/machines/default%2fproc%2fzoneinfo'):
+            with self.subTest(path=path):
+                r = s.request('GET', path)
+                self.assertProblem(r, 404, 'not-found')
+                self.assertIn('%2', r.json()['detail'] + r.json()['instance'])
+        self.assertEqual(s.request('GET', '/v1/machines/default/check').status, 200)
+        # other escapes are still decoded
+        self.assertEqual(s.request('GET', '/v1/machines/%64efault').status, 200)
+
+
 # ---- metrics ---------------------------------------------------------------------------------
 
 class MetricsTest(Base):
