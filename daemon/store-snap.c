@@ -876,6 +876,11 @@ int store_gc_locked(struct store *st, struct store_gc_stats *ret, struct mm_erro
 	    sqlite3_step(max) != SQLITE_ROW)
 		return store_db_error(db, err, "collecting frames");
 	top = sqlite3_column_int64(max, 0);
+	/* A statement stepped to a row holds its read transaction open until it is reset: the
+	 * BEGIN IMMEDIATE below would then find the database changed under it by a journal
+	 * write (SQLITE_BUSY_SNAPSHOT, "database is locked"). Every read below runs to its
+	 * end or is reset before the sweep writes. */
+	sqlite3_reset(max);
 	if (top == 0)
 		return 0;
 	live = calloc((size_t)top / 64 + 1, sizeof(*live));

@@ -9,6 +9,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -553,6 +554,64 @@ START_TEST(snapshot_kept_while_needed)
 }
 END_TEST
 
+/* The journal of another machine, written from a second thread until told to stop. */
+struct journal_writer {
+	volatile int stop;
+	int failed;
+	int64_t batches;
+	char msg[256];
+};
+
+static void *journal_writer_main(void *arg)
+{
+	struct journal_writer *jw = arg;
+	struct mm_error err = {0};
+
+	while (!jw->stop && !jw->failed) {
+		if (append("w", jw->batches + 1, 1, "[{\"op\":\"x\"}]", "[{}]", &err) < 0) {
+			jw->failed = 1;
+			snprintf(jw->msg, sizeof(jw->msg), "%s", err.msg);
+		}
+		jw->batches++;
+	}
+	return NULL;
+}
+
+/* Snapshots deleted and their frames collected while another machine's journal is being
+ * written: every delete and collection succeeds (issue 15: "collecting frames: database
+ * is locked", a read transaction left open by a statement stepped once and never reset). */
+START_TEST(gc_beside_journal_writes)
+{
+	struct journal_writer jw = {0};
+	struct store_gc_stats gc;
+	struct mm_error err = {0};
+	int64_t collected = 0;
+	pthread_t t;
+
+	ck_assert_int_eq(machine_insert("m", "{}", &err), 0);
+	ck_assert_int_eq(machine_insert("w", "{}", &err), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, journal_writer_main, &jw), 0);
+	for (unsigned int round = 1; round <= 30; round++) {
+		unsigned int v[4] = {0, 100 + round, 200 + round, 300 + round};
+		bool retained = true;
+		int64_t sid = write_snapshot("m", round, v, 4, NULL);
+		int r;
+
+		r = store_snapshot_delete(st, "m", sid, &retained, &err);
+		ck_assert_msg(r == 0, "round %u: delete: %s", round, err.msg);
+		ck_assert(!retained);
+		r = store_gc(st, &gc, &err);
+		ck_assert_msg(r == 0, "round %u: gc: %s", round, err.msg);
+		collected += gc.frames;
+	}
+	jw.stop = 1;
+	pthread_join(t, NULL);
+	ck_assert_msg(!jw.failed, "journal: %s", jw.msg);
+	ck_assert_int_gt(jw.batches, 0);
+	ck_assert_int_eq(collected, 30 * 3);
+}
+END_TEST
+
 /* A machine with its journal and the snapshots it needs: all or nothing. */
 START_TEST(machine_with_journal_all_or_nothing)
 {
@@ -750,6 +809,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, snapshot_frames_once_per_content);
 	tcase_add_test(tc, snapshot_writer_abandoned);
 	tcase_add_test(tc, snapshot_kept_while_needed);
+	tcase_add_test(tc, gc_beside_journal_writes);
 	tcase_add_test(tc, machine_with_journal_all_or_nothing);
 	tcase_add_test(tc, migration_003_keeps_machines);
 	tcase_add_test(tc, migration_004_keeps_frames);
