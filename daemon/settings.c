@@ -180,6 +180,18 @@ int settings_parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t
 	memcpy(ret, res->ai_addr, res->ai_addrlen);
 	*ret_len = res->ai_addrlen;
 	freeaddrinfo(res);
+	/* An IPv4-mapped IPv6 address ([::ffff:a.b.c.d]) is that IPv4 address: an IPv6 socket
+	 * (libmicrohttpd sets IPV6_V6ONLY) cannot bind it, an IPv4 one binds what it means. */
+	if (ret->ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)ret)->sin6_addr)) {
+		struct sockaddr_in6 in6 = *(struct sockaddr_in6 *)ret;
+		struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = in6.sin6_port};
+
+		memcpy(&in.sin_addr, &in6.sin6_addr.s6_addr[12], 4);
+		memset(ret, 0, sizeof(*ret));
+		memcpy(ret, &in, sizeof(in));
+		*ret_len = sizeof(in);
+	}
 	return 0;
 }
 

@@ -3,6 +3,7 @@
  * test-settings.c - the configuration: defaults, the ini file, the command line over it,
  * tokens and their files, the access rule, what a reload may change.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -262,7 +263,7 @@ static const struct {
 	{"[2001:db8::1]:8032", true, false}, {"127.0.0.1", false, false},
 	{"127.0.0.1:", false, false},	     {"127.0.0.1:65536", false, false},
 	{"[::1:8032", false, false},	     {":8032", false, false},
-	{"127.0.0.1:80a", false, false},
+	{"127.0.0.1:80a", false, false},     {"[::ffff:10.0.0.1]:80", true, false},
 };
 
 START_TEST(listen_addresses)
@@ -276,6 +277,15 @@ START_TEST(listen_addresses)
 		ck_assert_msg(settings_addr_is_loopback((struct sockaddr *)&ss) ==
 				      addrs[_i].loopback,
 			      "%s", addrs[_i].listen);
+	/* a v4-mapped address is the IPv4 one it maps, which an IPv4 socket can bind */
+	if (r == 0 && strstr(addrs[_i].listen, "::ffff:127.0.0.1")) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+
+		ck_assert_int_eq(ss.ss_family, AF_INET);
+		ck_assert_uint_eq(len, sizeof(*in));
+		ck_assert_uint_eq(ntohl(in->sin_addr.s_addr), 0x7f000001);
+		ck_assert_uint_eq(ntohs(in->sin_port), 80);
+	}
 }
 END_TEST
 
