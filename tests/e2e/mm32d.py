@@ -28,6 +28,39 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
 
 
+# What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer print in a -Db_sanitize
+# build. A report fails the test process even when every HTTP answer was right: each
+# daemon's log is read when its process has ended (scan_sanitizer_log()), and the process
+# exits 1 at the end if any report was seen.
+SANITIZER_MARKS = (b'runtime error:', b'ERROR: AddressSanitizer', b'ERROR: LeakSanitizer',
+                   b'SUMMARY: UndefinedBehaviorSanitizer', b'SUMMARY: AddressSanitizer')
+_sanitizer_reports = []
+
+
+def scan_sanitizer_log(path):
+    """Record the sanitizer reports of the log of an mm32d that has ended."""
+    try:
+        with open(path, 'rb') as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        if any(m in line for m in SANITIZER_MARKS):
+            _sanitizer_reports.append('%s: %s' % (path, line.decode('utf-8', 'replace')))
+
+
+def _exit_on_sanitizer_reports():
+    if _sanitizer_reports:
+        sys.stderr.write('e2e: mm32d printed sanitizer reports; failing:\n%s\n'
+                         % '\n'.join(_sanitizer_reports[:50]))
+        sys.stderr.flush()
+        os._exit(1)
+
+
+# registered first, so that it runs last: after every daemon was stopped and its log read
+atexit.register(_exit_on_sanitizer_reports)
+
+
 def tools_required():
     """Under `make test` (MM32_REQUIRE_TOOLS=1) and in CI (CI=true) a missing test tool is an
     error, never a skip: a suite that skipped would pass without testing anything."""
@@ -117,7 +150,7 @@ class Daemon:
         # the database and logs go when the test process ends (a restart test reuses the
         # database of a stopped daemon until then); E2E_KEEP=1 keeps them for a post-mortem
         if not os.environ.get('E2E_KEEP'):
-            atexit.register(shutil.rmtree, self.tmp, True)
+            atexit.register(self._remove)
         self.db = db or os.path.join(self.tmp, 'mm32.db')
         self.args = list(args)
         self.default_machine = default_machine
@@ -162,6 +195,10 @@ class Daemon:
             self.kill()
         raise AssertionError(last)
 
+    def _remove(self):
+        self.kill()  # a daemon still running: stopped, and its log read, before it goes
+        shutil.rmtree(self.tmp, True)
+
     def _watchdog(self):
         if self.proc and self.proc.poll() is None:
             sys.stderr.write('e2e: watchdog: mm32d still running after %ds, killed\n'
@@ -171,6 +208,8 @@ class Daemon:
     def _forget(self):
         if self._timer:
             self._timer.cancel()
+        if self in _running and self.log_path:
+            scan_sanitizer_log(self.log_path)
         _running.discard(self)
 
     def stop(self, timeout=10):

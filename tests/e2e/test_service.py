@@ -29,7 +29,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mm32d import (Response, _pdeathsig, _running, free_port, mm32d_path, need,  # noqa: E402
-                   tools_required)
+                   scan_sanitizer_log, tools_required)
 
 TOKEN = 'e2e-token-0123456789abcdef'
 TOKEN2 = 'e2e-other-token-ABCDEFGHIJ'
@@ -112,6 +112,8 @@ class Service:
     def _forget(self):
         if getattr(self, '_timer', None):
             self._timer.cancel()
+        if self in _running:
+            scan_sanitizer_log(self.log_path)
         _running.discard(self)
 
     def log(self):
