@@ -2,13 +2,15 @@
 #
 #   make run           install what running needs (Debian 12, as root), build mm32d alone, start
 #                      it on 127.0.0.1:8032 with a default machine
-#   make test          install what the tests need too, build everything (gcc), build once more
-#                      with clang -Werror, check clang-format, run every meson test suite
+#   make test          install what the tests need too, build everything (gcc) and run every
+#                      meson test suite; build everything again with clang -Werror and
+#                      AddressSanitizer + UndefinedBehaviorSanitizer and run the suites there
+#                      too; check clang-format
 #   make format-check  clang-format --dry-run --Werror on every C file
 #   make bench         run the benchmarks (figures on the terminal)
 #   make deb           build the Debian package (./mm32d_<version>_<arch>.deb)
 #
-# Variables: BUILD (build directory), BUILD_CLANG (the clang build), MESON_ARGS (extra `meson
+# Variables: BUILD (build directory), BUILD_CLANG (the clang + sanitizers build), MESON_ARGS (extra `meson
 # setup` options, e.g. -Dwerror=true), LISTEN and DB (for `make run`), SUITE (for
 # `make test SUITE=e2e`).
 
@@ -96,12 +98,14 @@ build: deps-test $(BUILD)/build.ninja
 		{ rm -rf $(BUILD) && meson setup $(BUILD) -Dtests=enabled $(MESON_ARGS); }
 	ninja -C $(BUILD)
 
-# The second compiler: the whole tree, tests and benchmarks too, with clang and -Werror
-# (compiled, not run: the gcc build runs the suites).
+# The second compiler and the sanitizers: the whole tree, tests and benchmarks too, with clang,
+# -Werror, AddressSanitizer (LeakSanitizer included) and UndefinedBehaviorSanitizer.
+# (b_lundef=false: meson's advice for clang's sanitizer runtimes.)
 build-clang: deps-test
 	@if [ ! -f $(BUILD_CLANG)/build.ninja ]; then \
 		rm -rf $(BUILD_CLANG) && CC=clang meson setup $(BUILD_CLANG) -Dwerror=true \
-			-Dtests=enabled $(MESON_ARGS); \
+			-Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false \
+			$(MESON_ARGS); \
 	fi
 	ninja -C $(BUILD_CLANG)
 
@@ -109,9 +113,16 @@ run: build-daemon
 	@mkdir -p $(dir $(DB))
 	exec ./$(MM32D) --listen $(LISTEN) --db $(DB)
 
-# MM32_REQUIRE_TOOLS=1: a test whose tool is missing fails instead of skipping.
+# MM32_REQUIRE_TOOLS=1: a test whose tool is missing fails instead of skipping. The sanitizer
+# build runs every suite but packaging (which builds a .deb of the tree, not of a build): a
+# report aborts a Check suite (halt_on_error) and fails an e2e test (the harness reads each
+# daemon's log).
+SANITIZER_ENV := UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 test: deps build build-clang format-check
 	MM32_REQUIRE_TOOLS=1 meson test -C $(BUILD) --print-errorlogs $(if $(SUITE),--suite $(SUITE))
+	MM32_REQUIRE_TOOLS=1 $(SANITIZER_ENV) meson test -C $(BUILD_CLANG) --print-errorlogs \
+		$(if $(SUITE),--suite $(SUITE),--no-suite packaging)
 
 # --verbose: meson hands the benchmarks' stdout to the terminal only when asked to; without
 # it `make bench` would print OK lines and no figures. Benchmarks run one at a time.

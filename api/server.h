@@ -52,11 +52,11 @@ struct api_listener {
 };
 
 struct api_limits {
-	size_t max_body;	      /* request bodies beyond this get 413 */
-	unsigned int max_connections; /* 0: no limit */
+	size_t max_body;		     /* request bodies beyond this get 413 */
+	unsigned int max_connections;	     /* 0: no limit */
 	unsigned int max_client_connections; /* per client; 0: no limit */
 	unsigned int request_timeout;	     /* seconds for headers, then body; 0: none */
-	unsigned int rate_limit;      /* requests per second per client; 0: no limit */
+	unsigned int rate_limit;	     /* requests per second per client; 0: no limit */
 	unsigned int rate_burst;
 	char *const *tokens; /* borrowed; copied by the server */
 	size_t ntokens;

@@ -300,7 +300,8 @@ static int mem_access(struct mm_machine *m, unsigned int cpu, int space, uint64_
 			size_t chunk =
 				MM_MIN(len - done, PAGE_SIZE - (size_t)(a & (PAGE_SIZE - 1)));
 
-			copy(m, a, chunk, (uint8_t *)out + done,
+			/* a write has no @out: no arithmetic on its NULL (undefined behaviour) */
+			copy(m, a, chunk, out ? (uint8_t *)out + done : NULL,
 			     in ? (const uint8_t *)in + done : NULL);
 			done += chunk;
 		}
