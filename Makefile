@@ -8,6 +8,8 @@
 #                      too; check clang-format
 #   make format-check  clang-format --dry-run --Werror on every C file
 #   make bench         run the benchmarks (figures on the terminal)
+#   make load          a busy class: 64 connections, 60 s, mixed workload (load-asan: ASan build)
+#   make crash-test    kill -9 mid-command and mid-snapshot, 50 rounds
 #   make deb           build the Debian package (./mm32d_<version>_<arch>.deb)
 #
 # Variables: BUILD (build directory), BUILD_CLANG (the clang + sanitizers build), MESON_ARGS (extra `meson
@@ -43,7 +45,7 @@ DEBS_TOOLS := systemd debhelper dpkg-dev man-db git
 MM32D := $(BUILD)/daemon/mm32d
 
 .PHONY: all deps deps-run deps-test deps-npm build build-daemon build-clang run test bench \
-	format format-check clean distclean deb
+	load load-asan crash-test format format-check clean distclean deb
 
 all: build
 
@@ -128,6 +130,23 @@ test: deps build build-clang format-check
 # it `make bench` would print OK lines and no figures. Benchmarks run one at a time.
 bench: build
 	meson test -C $(BUILD) --benchmark --verbose --num-processes 1
+
+# A busy class against the real mm32d (bench/load.c): 64 connections for 60 s, a mixed
+# workload over 8 machines; requests/s, latency percentiles, answers by status. Fails on any
+# 5xx or failed connection. LOAD_ARGS changes it (e.g. LOAD_ARGS='--seconds 10 -- --sync
+# normal'); load-asan runs it against the sanitizer build.
+LOAD_ARGS ?= --seconds 60 --connections 64 --machines 8
+load: build
+	./$(BUILD)/bench/load ./$(BUILD)/daemon/mm32d $(LOAD_ARGS)
+load-asan: build-clang
+	$(SANITIZER_ENV) ./$(BUILD_CLANG)/bench/load ./$(BUILD_CLANG)/daemon/mm32d $(LOAD_ARGS)
+
+# kill -9 while commands stream in and while snapshots are written, CRASH_ROUNDS times (every
+# acknowledged command must survive, every replay verify); `make test` runs 5 rounds.
+CRASH_ROUNDS ?= 50
+crash-test: build
+	CRASH_ROUNDS=$(CRASH_ROUNDS) E2E_TIMEOUT=3600 MM32D=./$(BUILD)/daemon/mm32d \
+		/usr/bin/python3 tests/e2e/test_persistence.py CrashTest
 
 # The Debian package of the working tree: ./mm32d_<version>_<arch>.deb (packaging/debian,
 # built by packaging/build-deb.sh in a temporary directory; install it with
