@@ -142,14 +142,38 @@ int httpc_request(struct httpc_conn *c, const char *method, const char *path, co
 
 /* ---- the daemon ---------------------------------------------------------------------------- */
 
-void httpc_daemon_stop(struct httpc_daemon *d)
+/* The lines of the daemon's log that a sanitizer wrote, printed; their number. */
+static int sanitizer_reports(const struct httpc_daemon *d)
+{
+	static const char *const marks[] = {"runtime error:", "ERROR: AddressSanitizer",
+					    "ERROR: LeakSanitizer", "SUMMARY: "};
+	FILE *f = fopen(d->log, "r");
+	char line[1024];
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+			if (strstr(line, marks[i])) {
+				fprintf(stderr, "%s: mm32d: %s", d->who, line);
+				n++;
+				break;
+			}
+	fclose(f);
+	return n;
+}
+
+int httpc_daemon_stop(struct httpc_daemon *d)
 {
 	char cmd[600];
+	int reports = 0;
 
 	if (d->pid > 0) {
 		kill(d->pid, SIGTERM);
 		waitpid(d->pid, NULL, 0);
 		d->pid = -1;
+		reports = sanitizer_reports(d);
 	}
 	if (d->tmpdir[0]) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->tmpdir);
@@ -157,6 +181,7 @@ void httpc_daemon_stop(struct httpc_daemon *d)
 			fprintf(stderr, "%s: could not remove %s\n", d->who, d->tmpdir);
 		d->tmpdir[0] = '\0';
 	}
+	return reports;
 }
 
 void httpc_die(struct httpc_daemon *d, const char *fmt, ...)

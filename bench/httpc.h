@@ -50,8 +50,10 @@ struct httpc_daemon {
  * serves /v1/health. Exits the process on failure. */
 void httpc_daemon_start(struct httpc_daemon *d, const char *who, const char *exe,
 			const char *const *extra);
-/* SIGTERM, wait, remove the temporary directory. Safe to call twice. */
-void httpc_daemon_stop(struct httpc_daemon *d);
+/* SIGTERM, wait, print the sanitizer reports of its log (an ASan/UBSan build's), remove the
+ * temporary directory. Returns the number of report lines (0 when clean); safe to call
+ * twice. */
+int httpc_daemon_stop(struct httpc_daemon *d);
 /* Print "who: message", stop the daemon and exit(1). */
 void httpc_die(struct httpc_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 __attribute__((noreturn));

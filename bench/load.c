@@ -299,6 +299,7 @@ int main(int argc, char **argv)
 		die("bad option value");
 	extra[nextra] = NULL;
 	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0); /* every line out at once, whatever ends the run */
 	httpc_daemon_start(&dmn, "load", argv[1], extra);
 	bench_host_cpu(cpu, sizeof(cpu));
 	printf("mm32d %s on %s\n%d connections, %d machines of 256 MiB, %.0f s\n", argv[1], cpu,
@@ -356,10 +357,22 @@ int main(int argc, char **argv)
 		}
 	}
 	httpc_close(&c);
-	httpc_daemon_stop(&dmn);
+	if (httpc_daemon_stop(&dmn)) {
+		printf("mm32d printed sanitizer reports (above)\n");
+		bad++;
+	}
+	for (i = 0; i < connections; i++) {
+		free(w[i].all.v);
+		for (int k = 0; k < K_NR; k++)
+			free(w[i].by_kind[k].v);
+	}
+	free(w);
+	free(all.v);
+	for (int k = 0; k < K_NR; k++)
+		free(by_kind[k].v);
 	if (cls[5] || conn_errors || bad) {
-		printf("FAILED: %ld 5xx, %ld failed connections, %d failed checks\n", cls[5],
-		       conn_errors, bad);
+		printf("FAILED: %ld 5xx, %ld failed connections, %d failed checks or reports\n",
+		       cls[5], conn_errors, bad);
 		return 1;
 	}
 	printf("ok: 0 5xx, every machine's check is clean\n");
