@@ -18,18 +18,6 @@
 #include "commands.h"
 #include "problem.h"
 
-struct api_command_op {
-	const char *op;
-	const char *const *fields; /* accepted besides "op" and "cpu"; NULL-terminated */
-	/* @changed: set when the op fails after it changed the machine (journaled then) */
-	int (*run)(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
-		   struct api_text *out, bool *changed, struct mm_error *err);
-	/* instead of run(), for the ops that need the environment (see api_exec_env) */
-	int (*run_env)(struct mm_machine *m, const struct api_exec_env *env,
-		       const struct api_cmd *cmd, struct api_text *out,
-		       struct api_command_outcome *oc, struct mm_error *err);
-};
-
 static const struct api_cmd_field *field(const struct api_cmd *cmd, const char *key)
 {
 	size_t len = strlen(key);
@@ -95,13 +83,9 @@ static int op_set_sysctl(struct mm_machine *m, const struct api_cmd *cmd, unsign
 	char text[256];
 	int r;
 
-	if (!jname || jname->type != API_FIELD_STRING)
-		return api_error(err, -EINVAL, "field 'name' (a string) is required");
 	name = jname->str;
 	if (!api_sysctl_known(name))
 		return api_error(err, -ENOENT, "no sysctl vm.%.64s", name);
-	if (!v)
-		return api_error(err, -EINVAL, "field 'value' is required");
 	r = sysctl_value_text(name, v, text, sizeof(text), err);
 	if (r < 0)
 		return r;
@@ -122,70 +106,23 @@ static int op_set_sysctl(struct mm_machine *m, const struct api_cmd *cmd, unsign
 
 /* ---- the page allocator ---------------------------------------------------------------- */
 
-/*
- * The integer field @name of @cmd: @def when absent (or -EINVAL when @required), else it
- * must be an integer in @min..@max.
- */
-static int int_field(const struct api_cmd *cmd, const char *name, bool required, json_int_t def,
-		     json_int_t min, json_int_t max, json_int_t *ret, struct mm_error *err)
+/* The integer field @name of @cmd (declared and checked in the op table), or @def. */
+static json_int_t int_arg(const struct api_cmd *cmd, const char *name, json_int_t def)
 {
 	const struct api_cmd_field *v = field(cmd, name);
 
-	if (!v) {
-		if (required)
-			return api_error(err, -EINVAL, "field '%s' (an integer) is required", name);
-		*ret = def;
-		return 0;
-	}
-	if (v->type != API_FIELD_INT)
-		return api_error(err, -EINVAL, "field '%s' must be an integer", name);
-	if (v->i < min || v->i > max)
-		return api_error(err, -EINVAL,
-				 "field '%s' must be %" JSON_INTEGER_FORMAT
-				 "..%" JSON_INTEGER_FORMAT ", not %" JSON_INTEGER_FORMAT,
-				 name, min, max, v->i);
-	*ret = v->i;
-	return 0;
-}
-
-static int order_field(const struct api_cmd *cmd, unsigned int *ret, struct mm_error *err)
-{
-	json_int_t order;
-	int r = int_field(cmd, "order", false, 0, 0, MM_MAX_ORDER - 1, &order, err);
-
-	if (r < 0)
-		return r;
-	*ret = (unsigned int)order;
-	return 0;
-}
-
-static int pfn_field(const struct api_cmd *cmd, uint32_t *ret, struct mm_error *err)
-{
-	json_int_t pfn;
-	int r = int_field(cmd, "pfn", true, 0, 0, UINT32_MAX, &pfn, err);
-
-	if (r < 0)
-		return r;
-	*ret = (uint32_t)pfn;
-	return 0;
+	return v ? v->i : def;
 }
 
 static int op_alloc_pages(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
 			  struct api_text *out, bool *changed, struct mm_error *err)
 {
 	const struct api_cmd_field *jgfp = field(cmd, "gfp");
+	unsigned int order = (unsigned int)int_arg(cmd, "order", 0);
 	struct mm_page_alloc a;
-	unsigned int order;
 	mm_gfp_t gfp;
 	int r;
 
-	if (!jgfp || jgfp->type != API_FIELD_STRING)
-		return api_error(err, -EINVAL,
-				 "field 'gfp' (a string such as \"GFP_KERNEL|__GFP_ZERO\") is "
-				 "required");
-	r = order_field(cmd, &order, err);
-	if (r < 0)
-		return r;
 	r = mm_gfp_parse(jgfp->str, &gfp, err);
 	if (r < 0)
 		return r;
@@ -201,17 +138,11 @@ static int op_alloc_pages(struct mm_machine *m, const struct api_cmd *cmd, unsig
 static int op_free_pages(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
 			 struct api_text *out, bool *changed, struct mm_error *err)
 {
-	unsigned int order;
+	unsigned int order = (unsigned int)int_arg(cmd, "order", 0);
+	uint32_t pfn = (uint32_t)int_arg(cmd, "pfn", 0);
 	bool freed = false;
-	uint32_t pfn;
 	int r;
 
-	r = pfn_field(cmd, &pfn, err);
-	if (r < 0)
-		return r;
-	r = order_field(cmd, &order, err);
-	if (r < 0)
-		return r;
 	r = mm_free_pages(m, cpu, pfn, order, &freed, err);
 	if (r < 0)
 		return r;
@@ -222,13 +153,10 @@ static int op_free_pages(struct mm_machine *m, const struct api_cmd *cmd, unsign
 static int op_get_page(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
 		       struct api_text *out, bool *changed, struct mm_error *err)
 {
+	uint32_t pfn = (uint32_t)int_arg(cmd, "pfn", 0);
 	int refcount = 0;
-	uint32_t pfn;
 	int r;
 
-	r = pfn_field(cmd, &pfn, err);
-	if (r < 0)
-		return r;
 	r = mm_get_page(m, pfn, &refcount, err);
 	if (r < 0)
 		return r;
@@ -239,14 +167,11 @@ static int op_get_page(struct mm_machine *m, const struct api_cmd *cmd, unsigned
 static int op_put_page(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
 		       struct api_text *out, bool *changed, struct mm_error *err)
 {
+	uint32_t pfn = (uint32_t)int_arg(cmd, "pfn", 0);
 	bool freed = false;
 	int refcount = 0;
-	uint32_t pfn;
 	int r;
 
-	r = pfn_field(cmd, &pfn, err);
-	if (r < 0)
-		return r;
 	r = mm_put_page(m, cpu, pfn, &refcount, &freed, err);
 	if (r < 0)
 		return r;
@@ -294,10 +219,6 @@ static int addr_field(const struct api_cmd *cmd, const char *name, uint64_t max,
 	const struct api_cmd_field *v = field(cmd, name);
 	char what[64];
 
-	if (!v)
-		return api_error(err, -EINVAL,
-				 "field '%s' (an address such as \"0xc0000000\") is required",
-				 name);
 	if (v->type == API_FIELD_INT) {
 		if (v->i < 0 || (uint64_t)v->i > max)
 			return api_error(err, -EINVAL,
@@ -307,23 +228,13 @@ static int addr_field(const struct api_cmd *cmd, const char *name, uint64_t max,
 		*ret = (uint64_t)v->i;
 		return 0;
 	}
-	if (v->type != API_FIELD_STRING)
-		return api_error(err, -EINVAL,
-				 "field '%s' must be an address: a string such as \"0xc0000000\" "
-				 "or an integer",
-				 name);
 	snprintf(what, sizeof(what), "field '%s'", name);
 	return api_parse_addr(what, v->str, max, ret, err);
 }
 
 static int space_field(const struct api_cmd *cmd, int *ret, struct mm_error *err)
 {
-	const struct api_cmd_field *v = field(cmd, "space");
-
-	if (!v || v->type != API_FIELD_STRING)
-		return api_error(err, -EINVAL,
-				 "field 'space' (\"kernel\" or \"phys\", a string) is required");
-	return api_parse_space("field 'space'", v->str, ret, err);
+	return api_parse_space("field 'space'", field(cmd, "space")->str, ret, err);
 }
 
 /* The address range of a memory command: its space, address and the room left. */
@@ -340,15 +251,12 @@ static int mem_addr(const struct api_cmd *cmd, int *space, uint64_t *addr, struc
 static int op_memory_read(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
 			  struct api_text *out, bool *changed, struct mm_error *err)
 {
-	json_int_t len;
+	json_int_t len = int_arg(cmd, "len", 0);
 	uint64_t addr;
 	uint8_t *buf;
 	int space, r;
 
 	r = mem_addr(cmd, &space, &addr, err);
-	if (r < 0)
-		return r;
-	r = int_field(cmd, "len", true, 0, 1, MM_MEM_MAX, &len, err);
 	if (r < 0)
 		return r;
 	buf = malloc((size_t)len);
@@ -373,10 +281,6 @@ static int op_memory_write(struct mm_machine *m, const struct api_cmd *cmd, unsi
 	r = mem_addr(cmd, &space, &addr, err);
 	if (r < 0)
 		return r;
-	if (!d || d->type != API_FIELD_STRING)
-		return api_error(err, -EINVAL,
-				 "field 'data' (the bytes as a string of hex digits, \"deadbeef\") "
-				 "is required");
 	r = api_hex_decode("field 'data'", d->str, &buf, &len, err);
 	if (r < 0)
 		return r;
@@ -413,8 +317,6 @@ static int op_flush_tlb(struct mm_machine *m, const struct api_cmd *cmd, unsigne
 	const struct api_cmd_field *k = field(cmd, "keep_global");
 	int r;
 
-	if (k && k->type != API_FIELD_BOOL)
-		return api_error(err, -EINVAL, "field 'keep_global' must be true or false");
 	r = mm_flush_tlb(m, cpu, k && k->i, err);
 	if (r < 0)
 		return r;
@@ -422,6 +324,14 @@ static int op_flush_tlb(struct mm_machine *m, const struct api_cmd *cmd, unsigne
 	api_text_int(out, cpu);
 	api_text_puts(out, k && k->i ? ",\"keep_global\":true}" : ",\"keep_global\":false}");
 	return text_result(out, err);
+}
+
+/* A read by physical address changes nothing (no TLB, no accessed bits). */
+static bool memory_read_pure(const struct api_cmd *cmd)
+{
+	const struct api_cmd_field *v = field(cmd, "space");
+
+	return v && v->type == API_FIELD_STRING && !strcmp(v->str, "phys");
 }
 
 /* ---- snapshots ------------------------------------------------------------------------- */
@@ -435,14 +345,11 @@ static int op_snapshot_restore(struct mm_machine *m, const struct api_exec_env *
 			       const struct api_cmd *cmd, struct api_text *out,
 			       struct api_command_outcome *oc, struct mm_error *err)
 {
+	json_int_t id = int_arg(cmd, "snapshot", 0);
 	struct api_snapshot_ref ref = {0};
 	struct mm_machine *nm = NULL;
-	json_int_t id;
 	int r;
 
-	r = int_field(cmd, "snapshot", true, 0, 1, INT64_MAX, &id, err);
-	if (r < 0)
-		return r;
 	if (!env || !env->snapshot_load)
 		return api_error(err, -EINVAL, "snapshots are not available here (no store)");
 	r = env->snapshot_load(env->data, (int64_t)id, m, &nm, &ref, err);
@@ -467,30 +374,112 @@ static int op_snapshot_restore(struct mm_machine *m, const struct api_exec_env *
 
 /* ---- the table ------------------------------------------------------------------------- */
 
-static const char *const set_sysctl_fields[] = {"name", "value", NULL};
-static const char *const alloc_pages_fields[] = {"gfp", "order", NULL};
-static const char *const free_pages_fields[] = {"pfn", "order", NULL};
-static const char *const pfn_fields[] = {"pfn", NULL};
-static const char *const boot_continue_fields[] = {"until", NULL};
-static const char *const memory_read_fields[] = {"addr", "len", "space", NULL};
-static const char *const memory_write_fields[] = {"addr", "data", "space", NULL};
-static const char *const invlpg_fields[] = {"va", NULL};
-static const char *const flush_tlb_fields[] = {"keep_global", NULL};
-static const char *const snapshot_restore_fields[] = {"snapshot", NULL};
+/*
+ * Each op's fields besides "op" and "cpu": their type and range, checked once, before the op
+ * runs (api_command_run_env()). The order is the order of the canonical text
+ * (api_command_canon()). openapi.yaml's *Command schemas list the same fields (a test
+ * compares them: tests/api/test_routes_openapi.py).
+ */
+#define ARG_ORDER                                                                                  \
+	{                                                                                          \
+		.name = "order", .kind = API_ARG_INT, .min = 0, .max = MM_MAX_ORDER - 1            \
+	}
+#define ARG_PFN                                                                                    \
+	{                                                                                          \
+		.name = "pfn", .kind = API_ARG_INT, .required = true, .min = 0, .max = UINT32_MAX  \
+	}
+
+static const struct api_op_arg set_sysctl_args[] = {
+	{.name = "name", .kind = API_ARG_STRING, .required = true, .hint = "a string"},
+	{.name = "value", .kind = API_ARG_ANY, .required = true},
+	{0},
+};
+static const struct api_op_arg alloc_pages_args[] = {
+	{.name = "gfp",
+	 .kind = API_ARG_STRING,
+	 .required = true,
+	 .hint = "a string such as \"GFP_KERNEL|__GFP_ZERO\""},
+	ARG_ORDER,
+	{0},
+};
+static const struct api_op_arg free_pages_args[] = {ARG_PFN, ARG_ORDER, {0}};
+static const struct api_op_arg pfn_args[] = {ARG_PFN, {0}};
+static const struct api_op_arg boot_continue_args[] = {
+	{.name = "until", .kind = API_ARG_ANY},
+	{0},
+};
+static const struct api_op_arg memory_read_args[] = {
+	{.name = "addr", .kind = API_ARG_ADDR, .required = true},
+	{.name = "len", .kind = API_ARG_INT, .required = true, .min = 1, .max = MM_MEM_MAX},
+	{.name = "space",
+	 .kind = API_ARG_STRING,
+	 .required = true,
+	 .hint = "\"kernel\" or \"phys\", a string"},
+	{0},
+};
+static const struct api_op_arg memory_write_args[] = {
+	{.name = "addr", .kind = API_ARG_ADDR, .required = true},
+	{.name = "data",
+	 .kind = API_ARG_STRING,
+	 .required = true,
+	 .hint = "the bytes as a string of hex digits, \"deadbeef\""},
+	{.name = "space",
+	 .kind = API_ARG_STRING,
+	 .required = true,
+	 .hint = "\"kernel\" or \"phys\", a string"},
+	{0},
+};
+static const struct api_op_arg invlpg_args[] = {
+	{.name = "va", .kind = API_ARG_ADDR, .required = true},
+	{0},
+};
+static const struct api_op_arg flush_tlb_args[] = {
+	{.name = "keep_global", .kind = API_ARG_BOOL},
+	{0},
+};
+static const struct api_op_arg snapshot_restore_args[] = {
+	{.name = "snapshot", .kind = API_ARG_INT, .required = true, .min = 1, .max = INT64_MAX},
+	{0},
+};
 
 static const struct api_command_op command_ops[] = {
-	{"alloc_pages", alloc_pages_fields, op_alloc_pages},
-	{"boot_continue", boot_continue_fields, op_boot_continue},
-	{"flush_tlb", flush_tlb_fields, op_flush_tlb},
-	{"free_pages", free_pages_fields, op_free_pages},
-	{"get_page", pfn_fields, op_get_page},
-	{"invlpg", invlpg_fields, op_invlpg},
-	{"memory_read", memory_read_fields, op_memory_read},
-	{"memory_write", memory_write_fields, op_memory_write},
-	{"put_page", pfn_fields, op_put_page},
-	{"set_sysctl", set_sysctl_fields, op_set_sysctl},
-	{"snapshot_restore", snapshot_restore_fields, NULL, op_snapshot_restore},
+	{.op = "alloc_pages", .args = alloc_pages_args, .run = op_alloc_pages},
+	{.op = "boot_continue", .args = boot_continue_args, .run = op_boot_continue},
+	{.op = "flush_tlb", .args = flush_tlb_args, .run = op_flush_tlb},
+	{.op = "free_pages", .args = free_pages_args, .run = op_free_pages},
+	{.op = "get_page", .args = pfn_args, .run = op_get_page},
+	{.op = "invlpg", .args = invlpg_args, .run = op_invlpg},
+	{.op = "memory_read",
+	 .args = memory_read_args,
+	 .run = op_memory_read,
+	 .pure = memory_read_pure},
+	{.op = "memory_write", .args = memory_write_args, .run = op_memory_write},
+	{.op = "put_page", .args = pfn_args, .run = op_put_page},
+	{.op = "set_sysctl", .args = set_sysctl_args, .run = op_set_sysctl},
+	{.op = "snapshot_restore", .args = snapshot_restore_args, .run_env = op_snapshot_restore},
 };
+
+const struct api_command_op *api_command_ops(size_t *ret_n)
+{
+	*ret_n = sizeof(command_ops) / sizeof(command_ops[0]);
+	return command_ops;
+}
+
+const struct api_command_op *api_command_op_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(command_ops) / sizeof(command_ops[0]); i++)
+		if (!strcmp(command_ops[i].op, name))
+			return &command_ops[i];
+	return NULL;
+}
+
+const struct api_op_arg *api_command_arg(const struct api_command_op *op, const char *name)
+{
+	for (const struct api_op_arg *a = op->args; a->name; a++)
+		if (!strcmp(a->name, name))
+			return a;
+	return NULL;
+}
 
 const char *api_command_op(const json_t *cmd)
 {
@@ -508,10 +497,123 @@ static bool field_accepted(const struct api_command_op *op, const struct api_cmd
 {
 	if (key_is(f, "op") || key_is(f, "cpu"))
 		return true;
-	for (const char *const *k = op->fields; *k; k++)
-		if (key_is(f, *k))
+	for (const struct api_op_arg *a = op->args; a->name; a++)
+		if (key_is(f, a->name))
 			return true;
 	return false;
+}
+
+/* Check the fields of @cmd against @op's declarations: presence, type, range. */
+static int check_args(const struct api_command_op *op, const struct api_cmd *cmd,
+		      struct mm_error *err)
+{
+	for (const struct api_op_arg *a = op->args; a->name; a++) {
+		const struct api_cmd_field *v = field(cmd, a->name);
+
+		if (!v) {
+			if (!a->required)
+				continue;
+			switch (a->kind) {
+			case API_ARG_INT:
+				return api_error(err, -EINVAL,
+						 "field '%s' (an integer) is required", a->name);
+			case API_ARG_ADDR:
+				return api_error(
+					err, -EINVAL,
+					"field '%s' (an address such as \"0xc0000000\") is "
+					"required",
+					a->name);
+			case API_ARG_STRING:
+				return api_error(err, -EINVAL, "field '%s' (%s) is required",
+						 a->name, a->hint ? a->hint : "a string");
+			default:
+				return api_error(err, -EINVAL, "field '%s' is required", a->name);
+			}
+		}
+		switch (a->kind) {
+		case API_ARG_INT:
+			if (v->type != API_FIELD_INT)
+				return api_error(err, -EINVAL, "field '%s' must be an integer",
+						 a->name);
+			if (v->i < a->min || v->i > a->max)
+				return api_error(err, -EINVAL,
+						 "field '%s' must be %" JSON_INTEGER_FORMAT
+						 "..%" JSON_INTEGER_FORMAT
+						 ", not %" JSON_INTEGER_FORMAT,
+						 a->name, a->min, a->max, v->i);
+			break;
+		case API_ARG_BOOL:
+			if (v->type != API_FIELD_BOOL)
+				return api_error(err, -EINVAL, "field '%s' must be true or false",
+						 a->name);
+			break;
+		case API_ARG_STRING:
+			if (v->type != API_FIELD_STRING)
+				return api_error(err, -EINVAL, "field '%s' (%s) is required",
+						 a->name, a->hint ? a->hint : "a string");
+			break;
+		case API_ARG_ADDR:
+			if (v->type != API_FIELD_INT && v->type != API_FIELD_STRING)
+				return api_error(err, -EINVAL,
+						 "field '%s' must be an address: a string such as "
+						 "\"0xc0000000\" or an integer",
+						 a->name);
+			break;
+		case API_ARG_ANY:
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Append field @f's value as JSON text. */
+static void put_value(struct api_text *t, const struct api_cmd_field *f)
+{
+	switch (f->type) {
+	case API_FIELD_STRING:
+		api_text_str(t, f->str);
+		break;
+	case API_FIELD_INT:
+		api_text_int(t, f->i);
+		break;
+	case API_FIELD_BOOL:
+		api_text_puts(t, f->i ? "true" : "false");
+		break;
+	default:
+		api_text_json(t, f->json);
+		break;
+	}
+}
+
+void api_command_canon(const struct api_cmd *cmd, const char *opname, struct api_text *out)
+{
+	const struct api_command_op *op = api_command_op_find(opname);
+	const struct api_cmd_field *cpu = field(cmd, "cpu");
+
+	api_text_puts(out, "{\"op\":");
+	api_text_str(out, opname);
+	for (const struct api_op_arg *a = op ? op->args : NULL; a && a->name; a++) {
+		const struct api_cmd_field *v = field(cmd, a->name);
+
+		if (!v)
+			continue;
+		api_text_puts(out, ",\"");
+		api_text_puts(out, a->name);
+		api_text_puts(out, "\":");
+		put_value(out, v);
+	}
+	if (cpu) {
+		api_text_puts(out, ",\"cpu\":");
+		put_value(out, cpu);
+	}
+	api_text_puts(out, "}");
+}
+
+bool api_command_pure(const struct api_cmd *cmd, const char *opname)
+{
+	const struct api_command_op *op = opname ? api_command_op_find(opname) : NULL;
+
+	return op && op->pure && op->pure(cmd);
 }
 
 void api_text_error(struct api_text *t, int code, const char *detail)
@@ -550,9 +652,7 @@ int api_command_run_env(struct mm_machine *m, const struct api_exec_env *env,
 	*ret = (struct api_command_outcome){0};
 	if (!jop || jop->type != API_FIELD_STRING)
 		return api_error(err, -EINVAL, "field 'op' (a string) is required");
-	for (size_t i = 0; i < sizeof(command_ops) / sizeof(command_ops[0]); i++)
-		if (!strcmp(command_ops[i].op, jop->str))
-			op = &command_ops[i];
+	op = api_command_op_find(jop->str);
 	if (!op)
 		return api_error(err, -EINVAL, "unknown op '%.64s'", jop->str);
 	ret->op = op->op;
@@ -565,6 +665,9 @@ int api_command_run_env(struct mm_machine *m, const struct api_exec_env *env,
 	if (cpu && (cpu->i < 0 || cpu->i >= ncpus))
 		return api_error(err, -EINVAL, "field 'cpu' must be 0..%u on this machine",
 				 ncpus - 1);
+	r = check_args(op, cmd, err);
+	if (r < 0)
+		return r;
 	if (op->run_env)
 		r = op->run_env(m, env, cmd, out, ret, err);
 	else

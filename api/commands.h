@@ -21,7 +21,15 @@
  * that go into the journal and into the reply.
  *
  * Every command may carry "cpu" (an integer 0..cpus-1, the emulated CPU that issues it).
- * Adding an op is adding one entry to the table in commands.c. ROUTES.md lists the ops.
+ * Adding an op is adding one entry to the table in commands.c: its name, its fields (struct
+ * api_op_arg: name, type, range, required) and its run function. The executor checks every
+ * field against that declaration before the op runs, once for every way a command comes in
+ * (the REST route rows of routes.c build commands and leave the checking to it). ROUTES.md
+ * lists the ops; openapi.yaml's *Command schemas hold the same fields, which a test proves.
+ *
+ * The canonical text of a command (api_command_canon()) is what the journal keeps: "op", its
+ * declared fields in the table's order, then "cpu", compact. The same command journals the
+ * same bytes whichever parser read it and however its request spelled it.
  *
  * Locking: the caller holds the machine's lock for the whole call.
  */
@@ -85,6 +93,53 @@ struct api_command_outcome {
 	 * one (the registry swaps it in under the machine's lock). NULL otherwise. */
 	struct mm_machine *replace;
 };
+
+/* The type of a declared field; what api_command_run_env() checks before the op runs. */
+enum api_arg_kind {
+	API_ARG_INT,	/* a JSON integer in min..max */
+	API_ARG_BOOL,	/* true or false */
+	API_ARG_STRING, /* a string (its syntax is the op's: a GFP mask, a space, hex bytes) */
+	API_ARG_ADDR,	/* an address: a string ("0xc0000000", decimal) or an integer >= 0 */
+	API_ARG_ANY,	/* any JSON value; the op reads it (a sysctl's value, a boot phase) */
+};
+
+/* One field of an op besides "op" and "cpu". */
+struct api_op_arg {
+	const char *name; /* NULL ends the list */
+	enum api_arg_kind kind;
+	bool required;
+	json_int_t min, max; /* API_ARG_INT */
+	const char *hint;    /* API_ARG_STRING: what it is, for the messages */
+};
+
+struct api_exec_env;
+struct api_command_outcome;
+
+/* An op of the executor. */
+struct api_command_op {
+	const char *op;
+	const struct api_op_arg *args; /* accepted besides "op" and "cpu" */
+	/* @changed: set when the op fails after it changed the machine (journaled then) */
+	int (*run)(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		   struct api_text *out, bool *changed, struct mm_error *err);
+	/* instead of run(), for the ops that need the environment (see api_exec_env) */
+	int (*run_env)(struct mm_machine *m, const struct api_exec_env *env,
+		       const struct api_cmd *cmd, struct api_text *out,
+		       struct api_command_outcome *oc, struct mm_error *err);
+	/* when set and true for a command, it changes nothing (a read by physical address):
+	 * a route that reads may run it without a journal entry */
+	bool (*pure)(const struct api_cmd *cmd);
+};
+
+/* The op table (*@ret_n entries), the op called @name (NULL if none), its field @name. */
+const struct api_command_op *api_command_ops(size_t *ret_n);
+const struct api_command_op *api_command_op_find(const char *name);
+const struct api_op_arg *api_command_arg(const struct api_command_op *op, const char *name);
+
+/* Append the canonical text of @cmd, a command of op @op that api_command_run_env() accepted. */
+void api_command_canon(const struct api_cmd *cmd, const char *op, struct api_text *out);
+/* Does @cmd (of op @op) change nothing? (struct api_command_op.pure) */
+bool api_command_pure(const struct api_cmd *cmd, const char *op);
 
 /* A snapshot as snapshot_restore reports it: {"snapshot","machine","seq","state_hash"}. */
 struct api_snapshot_ref {
