@@ -41,6 +41,9 @@
 #include "codec.h"
 #include "mmcore.h"
 
+/* The most commands one request may carry (a batch). */
+#define API_BATCH_MAX 10000
+
 /* Fields a command view holds; no op accepts more than 5 (op, cpu and its own). */
 #define API_CMD_FIELDS 6
 

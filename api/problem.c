@@ -31,6 +31,7 @@ static const struct api_problem_type problem_types[] = {
 	{-EOPNOTSUPP, 405, "method-not-allowed", "Method not allowed"},
 	{-EMEDIUMTYPE, 415, "unsupported-media-type", "Unsupported media type"},
 	{-EIO, 500, "storage-error", "Storage error"},
+	{-ESTALE, 503, "machine-diverged", "Machine differs from its journal"},
 	/* access (api/server.c) */
 	{-ENOKEY, 401, "unauthorized", "Unauthorized"},
 	{-EDQUOT, 429, "too-many-requests", "Too many requests"},

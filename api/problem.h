@@ -8,8 +8,9 @@
  * status for an error themselves. Codes that mmcore never returns are used by the HTTP
  * layer for its own failures (-EBADMSG: malformed JSON, -E2BIG: payload too large,
  * -EOPNOTSUPP: method not allowed, -EMEDIUMTYPE: unsupported media type, -EEXIST:
- * duplicate name, -EIO: the store failed, -ENOKEY: no valid bearer token, -EDQUOT: over
- * the per-client rate limit).
+ * duplicate name, -EIO: the store failed, -ESTALE: a machine that differs from its journal
+ * after a failed append and a failed rebuild refuses changes, -ENOKEY: no valid bearer token,
+ * -EDQUOT: over the per-client rate limit).
  *
  * Two codes come from the emulated machine rather than from the request: -EAGAIN (409
  * boot-phase: the machine stopped at an earlier boot phase than the call needs; the detail

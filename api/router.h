@@ -8,12 +8,19 @@
  * route with an in-memory host. api_dispatch() is pure request -> reply: it knows nothing
  * of sockets, which keeps the libmicrohttpd plumbing (server.c) small.
  *
+ * A route is a row of data (struct api_route): a path pattern, a method, and either a handler
+ * (a view that reads) or, for a route that changes a machine, the command op it becomes and
+ * where each of the op's fields comes from (body, path, query), its success status and
+ * Location. api/routes.c holds api/'s rows; a host adds its own (the daemon's persistence
+ * routes: daemon/routes.c) through api_host.routes. One generic handler turns a command route's
+ * request into a command; the executor's op table checks its fields (commands.h).
+ *
  * Invariants:
  *  - a machine is touched only between machine_acquire() and machine_release(), which
  *    the host implements as the machine's mutex;
- *  - a command changes a machine only through api_command_run(), and its journal entry
+ *  - a command changes a machine only through the transaction (txn.h), and its journal entry
  *    is committed (journal_append()) before the reply is built; the commands of one
- *    request, a batch, are one journal append;
+ *    request, a batch, are one journal append; a failed append is undone (machine_rebuild());
  *  - every failure becomes a problem+json reply through problem.c; nothing here logs.
  */
 #ifndef API_ROUTER_H
@@ -26,18 +33,17 @@
 #include <jansson.h>
 
 #include "codec.h"
+#include "commands.h"
 #include "mmcore.h"
 
-#define API_BATCH_MAX 10000
-
-struct api_exec_env;
-struct api_persist_ops;
+struct api_route;
 
 /* A locked machine, handed out by the host. */
 struct api_lease {
 	const char *id;	      /* borrowed; valid until release */
 	struct mm_machine *m; /* valid until release */
 	void *handle;	      /* the host's */
+	bool diverged;	      /* it differs from its journal: rebuild before any change */
 };
 
 /*
@@ -79,68 +85,34 @@ struct api_host_ops {
 	/* The journal as [{"seq","time","command","result"}], seq ascending (new reference). */
 	int (*journal_list)(void *data, struct api_lease *lease, json_t **ret,
 			    struct mm_error *err);
-	/* Snapshots, jobs, sessions; NULL in a host without a store (their routes: 404). */
-	const struct api_persist_ops *persist;
-};
-
-/* What POST /v1/sessions/{id}/replay asks for. */
-struct api_replay_req {
-	const char *name;  /* of the new machine; "" to pick the first free "m<N>" */
-	int64_t until_seq; /* replay entries 1..until_seq; -1: all of them */
-	bool verify;	   /* compare each result with the recorded one */
-};
-
-/*
- * Persistence (the daemon's store): every document is a new reference (ROUTES.md and
- * openapi.yaml give their members). Routes under /v1/machines/{id} pass the lease.
- */
-struct api_persist_ops {
-	/* {"algorithm","hash","seq"}: the state hash of the machine after journal entry seq. */
-	int (*state_hash)(void *data, struct api_lease *lease, json_t **ret, struct mm_error *err);
-	/* The environment of the executor for commands on the leased machine. */
+	/* The environment of the executor for commands on the leased machine (NULL: none, and
+	 * then snapshot_restore is refused); may be NULL itself. */
 	const struct api_exec_env *(*exec_env)(void *data, struct api_lease *lease);
 	/* A command replaced the leased machine by @m (snapshot_restore): swap it in, destroy
-	 * the old one, and update @lease. */
+	 * the old one, and update @lease. Needed when exec_env gives an environment. */
 	void (*machine_replace)(void *data, struct api_lease *lease, struct mm_machine *m);
 	/*
-	 * Snapshot the leased machine: *@ret is the snapshot, or (*@ret_job) the job that takes
-	 * it, started and reserving the machine. @async: 1 always a job, 0 never, -1 a job when
-	 * the machine has much RAM to read.
+	 * Rebuild the leased machine from what its journal holds (its store: the newest snapshot
+	 * and the journal after it), swap it in and update @lease, which is then not diverged.
+	 * The transaction calls it when a journal append failed, and before changing a diverged
+	 * machine. On failure the host marks the machine diverged (later leases say so).
+	 * May be NULL: the host then cannot undo, and a failed append leaves it diverged.
 	 */
-	int (*snapshot_create)(void *data, struct api_lease *lease, const char *label, int async,
-			       json_t **ret, bool *ret_job, struct mm_error *err);
-	/* {"snapshots": [...], "storage": {...}} of the leased machine. */
-	int (*snapshot_list)(void *data, struct api_lease *lease, json_t **ret,
-			     struct mm_error *err);
-	/* Snapshot @id of the leased machine; -ENOENT when it is not one of its snapshots. */
-	int (*snapshot_get)(void *data, struct api_lease *lease, int64_t id, json_t **ret,
-			    struct mm_error *err);
-	/* Delete snapshot @id of machine @machine (not leased: it may wait for a collection). */
-	int (*snapshot_delete)(void *data, const char *machine, int64_t id, json_t **ret,
-			       struct mm_error *err);
-	/* A new machine from snapshot @id, named @name ("" to pick); *@ret is its lease, locked
-	 * (as machine_create). -ENOENT for an unknown snapshot. */
+	int (*machine_rebuild)(void *data, struct api_lease *lease, struct mm_error *err);
+	/* POST /v1/machines {"from_snapshot": id, "name"?}: a new machine from snapshot @id,
+	 * named @name ("" to pick); *@ret is its lease, locked (as machine_create). -ENOENT for an
+	 * unknown snapshot. NULL in a host without snapshots (404). */
 	int (*machine_clone)(void *data, const char *name, int64_t id, struct api_lease *ret,
 			     struct mm_error *err);
-	int (*job_get)(void *data, int64_t id, json_t **ret, struct mm_error *err);
-	int (*job_list)(void *data, json_t **ret, struct mm_error *err);
-	int (*session_list)(void *data, json_t **ret, struct mm_error *err);
-	int (*session_get)(void *data, const char *id, json_t **ret, struct mm_error *err);
-	/* The NDJSON export of session @id, appended to @out. */
-	int (*session_export)(void *data, const char *id, struct api_text *out,
-			      struct mm_error *err);
-	/* Import the NDJSON @body as a new session (a machine) named @name ("" to pick). */
-	int (*session_import)(void *data, const char *name, const char *body, size_t len,
-			      json_t **ret, struct mm_error *err);
-	/* Replay session @id into a new machine. */
-	int (*session_replay)(void *data, const char *id, const struct api_replay_req *req,
-			      json_t **ret, struct mm_error *err);
 };
 
 struct api_host {
 	const struct api_host_ops *ops;
 	void *data;
 	struct api_metrics *metrics; /* request counters for GET /metrics; may be NULL */
+	/* the host's own routes (the daemon's persistence routes), matched after api/'s */
+	const struct api_route *routes;
+	size_t nroutes;
 };
 
 /* What to answer: a JSON document or text, with a status and maybe a few headers. */
@@ -178,6 +150,76 @@ struct api_request {
 	size_t body_len;
 	bool body_too_large; /* the transport dropped a body beyond its limit */
 };
+
+/* ---- routes as data ---- */
+
+enum api_method { API_GET = 1, API_POST = 2, API_PUT = 4, API_DELETE = 8 };
+
+/* One request being answered, as a handler sees it. */
+struct api_call;
+typedef int api_handler_fn(struct api_call *c, struct api_reply *out, struct mm_error *err);
+
+/* Where a command route takes a field of its op from. */
+enum api_from {
+	API_FROM_BODY = 1, /* a member of the JSON body */
+	API_FROM_PATH,	   /* the path's "*" segment @seg, read as the field's type (422) */
+	API_FROM_PATH_ID,  /* the same, an id: what is not a decimal id names nothing (404) */
+	API_FROM_QUERY,	   /* the query argument of the field's name, read as its type */
+};
+
+struct api_route_arg {
+	const char *name; /* the op's field; NULL ends the list */
+	enum api_from from;
+	unsigned int seg; /* API_FROM_PATH*: which "*" (0 is the first) */
+};
+
+/*
+ * A route. Write rows with designated initializers. A view has .fn; a command route has .op
+ * and .args (the op's fields it fills, and from where; the executor's op table checks them)
+ * and answers the command's result with .status (200 when 0), and a Location of
+ * /v1/machines/{id}/<.location>/<the result's .location_member> when .location is set.
+ */
+struct api_route {
+	const char *pattern; /* segments separated by '/'; "*" matches one segment */
+	unsigned int method; /* one enum api_method (GET also answers HEAD) */
+	bool machine;	     /* the first "*" is a machine id: hold its lease while answering */
+	bool body; /* a JSON body is read (command routes: when an arg is from the body) */
+	api_handler_fn *fn;
+	const char *op;
+	const struct api_route_arg *args;
+	unsigned int status;
+	const char *location, *location_member;
+	bool batch; /* .fn reads a batch of commands: the body is scanned first (scan.h) */
+	bool pure;  /* a read: a command that changes nothing (api_command_pure()) is not journaled
+		     */
+};
+
+/* api/'s own rows (routes.c), *@ret_n of them. */
+const struct api_route *api_routes(size_t *ret_n);
+
+/* What a handler may read of its call. */
+const struct api_host *api_call_host(const struct api_call *c);
+const struct api_request *api_call_request(const struct api_call *c);
+/* The path's "*" segment @i (0 or 1), NULL when there is none. */
+const char *api_call_segment(const struct api_call *c, unsigned int i);
+/* The parsed body (json null for an empty one); NULL for a route without a body. */
+json_t *api_call_body(const struct api_call *c);
+/* The leased machine of a .machine route. */
+struct api_lease *api_call_lease(struct api_call *c);
+/* Members added to the problem when the handler fails (steals @extra). */
+void api_call_set_extra(struct api_call *c, json_t *extra);
+
+/* Answer @status with @doc (stolen; NULL: -ENOMEM). */
+int api_reply_json(struct api_reply *out, unsigned int status, json_t *doc, struct mm_error *err);
+/* A code from a host call: make sure its message says something. */
+int api_call_failed(int r, struct mm_error *err, const char *what);
+
+/* Query arguments: refuse others than @known (NULL-terminated) and repeated ones. */
+int api_query_check(const struct api_call *c, const char *const *known, struct mm_error *err);
+/* The value of @key ("" for "?key" without '='), or NULL when absent (*@present false). */
+const char *api_query_value(const struct api_call *c, const char *key, bool *present);
+/* A path segment that is an id (decimal, > 0); anything else names nothing: -ENOENT "no @what". */
+int api_path_id(const char *what, const char *s, int64_t *ret, struct mm_error *err);
 
 /* Route @req to its handler and fill @out (zeroed by the caller or not: it is reset). */
 void api_dispatch(const struct api_host *host, const struct api_request *req,

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "registry.h"
 #include "sessions.h"
+#include "txn.h"
 #include "snapshot.h"
 #include "store.h"
 
@@ -318,7 +319,7 @@ static int collect(void *data, int64_t first_seq, int64_t n, const char *time, c
 	struct texts *t = data;
 	struct api_json_span *c, *r;
 
-	if (session_split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0)
+	if (api_txn_split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0)
 		return -EIO;
 	for (int64_t i = 0; i < n; i++) {
 		if (t->n == t->cap) {

@@ -30,7 +30,9 @@
 #include "log.h"
 #include "problem.h"
 #include "registry.h"
-#include "sessions.h"
+#include "rebuild.h"
+#include "routes.h"
+#include "txn.h"
 #include "snapshot.h"
 
 /* A machine whose touched RAM is above this is snapshotted by a job (202), unless told. */
@@ -46,8 +48,14 @@ struct machine {
 	pthread_mutex_t job_lock;
 	struct snapshot_progress *job; /* the job working on it; guarded by @job_lock */
 	int64_t next_seq;
+	bool diverged; /* differs from its journal (a failed append, then a failed rebuild) */
 	struct registry *reg;
 	struct api_exec_env env; /* for commands on it: snapshot_restore reads the store */
+};
+
+struct stored {
+	char *id, *config;
+	int64_t base_snapshot;
 };
 
 struct registry {
@@ -67,6 +75,9 @@ static void freep(void *p)
 static int live_snapshot_load(void *data, int64_t id, const struct mm_machine *m,
 			      struct mm_machine **ret, struct api_snapshot_ref *ref,
 			      struct mm_error *err);
+static int replay_snapshot_load(void *data, int64_t id, const struct mm_machine *m,
+				struct mm_machine **ret, struct api_snapshot_ref *ref,
+				struct mm_error *err);
 
 int registry_create(struct store *st, struct registry **ret, struct mm_error *err)
 {
@@ -391,7 +402,7 @@ static int host_acquire(void *data, const char *id, struct api_lease *ret, struc
 	mc = reg->v[pos];
 	machine_lock(mc);
 	pthread_rwlock_unlock(&reg->lock);
-	*ret = (struct api_lease){.id = mc->id, .m = mc->m, .handle = mc};
+	*ret = (struct api_lease){.id = mc->id, .m = mc->m, .handle = mc, .diverged = mc->diverged};
 	return 0;
 }
 
@@ -442,7 +453,7 @@ static int journal_list_batch(void *data, int64_t first_seq, int64_t n, const ch
 	struct api_json_span *c, *r;
 	int ret = 0;
 
-	if (session_split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0) {
+	if (api_txn_split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0) {
 		log_error("journal entries %lld..%lld are not %lld commands and results",
 			  (long long)first_seq, (long long)(first_seq + n - 1), (long long)n);
 		return 0;
@@ -480,7 +491,8 @@ static int host_journal_list(void *data, struct api_lease *lease, json_t **ret,
 
 /* ---- persistence: the state hash, snapshots, jobs, sessions ------------------------------ */
 
-static int host_state_hash(void *data, struct api_lease *lease, json_t **ret, struct mm_error *err)
+int registry_state_hash(struct registry *reg, struct api_lease *lease, json_t **ret,
+			struct mm_error *err)
 {
 	struct machine *mc = lease->handle;
 	char hex[STORE_HASH_HEX];
@@ -507,6 +519,59 @@ static void host_machine_replace(void *data, struct api_lease *lease, struct mm_
 	mm_machine_destroy(mc->m);
 	mc->m = m;
 	lease->m = m;
+}
+
+static int stored_one(void *data, const struct store_machine *sm)
+{
+	struct stored *s = data;
+
+	s->config = strdup(sm->config ? sm->config : "");
+	s->base_snapshot = sm->base_snapshot;
+	return s->config ? 0 : -ENOMEM;
+}
+
+/*
+ * Rebuild the leased machine from the store (a journal append failed, or it is diverged): the
+ * machine the journal holds replaces the one in memory. On failure it is marked diverged.
+ */
+static int host_machine_rebuild(void *data, struct api_lease *lease, struct mm_error *err)
+{
+	struct registry *reg = data;
+	struct machine *mc = lease->handle;
+	const struct api_exec_env env = {.snapshot_load = replay_snapshot_load, .data = reg};
+	struct stored s = {.id = mc->id};
+	struct rebuild_source src;
+	struct rebuild rb;
+	int r;
+
+	r = store_machines_foreach(reg->st, mc->id, stored_one, &s, err);
+	if (r == -ENOMEM)
+		api_error(err, r, "out of memory");
+	if (r == 0) {
+		src = (struct rebuild_source){
+			.id = mc->id, .config = s.config, .base_snapshot = s.base_snapshot};
+		r = machine_rebuild(reg->st, &src, -1, &env, NULL, NULL, &rb, err);
+	}
+	free(s.config);
+	if (r < 0) {
+		mc->diverged = true;
+		lease->diverged = true;
+		log_machine(LOG_LEVEL_ERROR, mc->id,
+			    "machine %s differs from its journal and could not be rebuilt: %s",
+			    mc->id, err->msg);
+		return r;
+	}
+	mm_machine_destroy(mc->m);
+	mc->m = rb.m;
+	mc->next_seq = rb.next_seq;
+	mc->diverged = false;
+	lease->m = rb.m;
+	lease->diverged = false;
+	log_machine(LOG_LEVEL_WARN, mc->id,
+		    "machine %s rebuilt from its journal (%lu command(s) after %s %lld)", mc->id,
+		    rb.replayed, rb.from_snapshot ? "snapshot" : "seq",
+		    (long long)(rb.from_snapshot ? rb.from_snapshot : rb.after));
+	return 0;
 }
 
 /* snapshot_restore on a live machine: a snapshot that is listed (not deleted), of this
@@ -624,10 +689,9 @@ out:
 	return r;
 }
 
-static int host_snapshot_create(void *data, struct api_lease *lease, const char *label, int async,
-				json_t **ret, bool *ret_job, struct mm_error *err)
+int registry_snapshot_create(struct registry *reg, struct api_lease *lease, const char *label,
+			     int async, json_t **ret, bool *ret_job, struct mm_error *err)
 {
-	struct registry *reg = data;
 	struct machine *mc = lease->handle;
 	struct snapshot_job *sj;
 	int r;
@@ -663,10 +727,9 @@ static int snapshot_list_one(void *data, const struct store_snapshot *s)
 	return o && !json_array_append_new(data, o) ? 0 : -ENOMEM;
 }
 
-static int host_snapshot_list(void *data, struct api_lease *lease, json_t **ret,
-			      struct mm_error *err)
+int registry_snapshot_list(struct registry *reg, struct api_lease *lease, json_t **ret,
+			   struct mm_error *err)
 {
-	struct registry *reg = data;
 	struct machine *mc = lease->handle;
 	struct store_stats stats;
 	json_t *arr = json_array();
@@ -686,10 +749,9 @@ static int host_snapshot_list(void *data, struct api_lease *lease, json_t **ret,
 	return *ret ? 0 : api_error(err, -ENOMEM, "out of memory");
 }
 
-static int host_snapshot_get(void *data, struct api_lease *lease, int64_t id, json_t **ret,
-			     struct mm_error *err)
+int registry_snapshot_get(struct registry *reg, struct api_lease *lease, int64_t id, json_t **ret,
+			  struct mm_error *err)
 {
-	struct registry *reg = data;
 	struct machine *mc = lease->handle;
 	struct store_snapshot s;
 	int r = store_snapshot_get(reg->st, id, &s, err);
@@ -708,10 +770,9 @@ static int host_snapshot_get(void *data, struct api_lease *lease, int64_t id, js
 	return *ret ? 0 : api_error(err, -ENOMEM, "out of memory");
 }
 
-static int host_snapshot_delete(void *data, const char *machine, int64_t id, json_t **ret,
-				struct mm_error *err)
+int registry_snapshot_delete(struct registry *reg, const char *machine, int64_t id, json_t **ret,
+			     struct mm_error *err)
 {
-	struct registry *reg = data;
 	struct store_gc_stats gc;
 	bool retained = false;
 	int r;
@@ -768,71 +829,17 @@ static int host_clone(void *data, const char *name, int64_t id, struct api_lease
 	return 0;
 }
 
-static int host_job_get(void *data, int64_t id, json_t **ret, struct mm_error *err)
+int registry_job_get(struct registry *reg, int64_t id, json_t **ret, struct mm_error *err)
 {
-	struct registry *reg = data;
 
 	return jobs_get(reg->jobs, id, ret, err);
 }
 
-static int host_job_list(void *data, json_t **ret, struct mm_error *err)
+int registry_job_list(struct registry *reg, json_t **ret, struct mm_error *err)
 {
-	struct registry *reg = data;
 
 	return jobs_list(reg->jobs, ret, err);
 }
-
-static int host_session_list(void *data, json_t **ret, struct mm_error *err)
-{
-	struct registry *reg = data;
-
-	return session_list(reg->st, ret, err);
-}
-
-static int host_session_get(void *data, const char *id, json_t **ret, struct mm_error *err)
-{
-	struct registry *reg = data;
-
-	return session_get(reg->st, id, ret, err);
-}
-
-static int host_session_export(void *data, const char *id, struct api_text *out,
-			       struct mm_error *err)
-{
-	struct registry *reg = data;
-
-	return session_export(reg->st, id, out, err);
-}
-
-static int host_session_import(void *data, const char *name, const char *body, size_t len,
-			       json_t **ret, struct mm_error *err)
-{
-	return session_import(data, name, body, len, ret, err);
-}
-
-static int host_session_replay(void *data, const char *id, const struct api_replay_req *req,
-			       json_t **ret, struct mm_error *err)
-{
-	return session_replay(data, id, req, ret, err);
-}
-
-static const struct api_persist_ops persist_ops = {
-	.state_hash = host_state_hash,
-	.exec_env = host_exec_env,
-	.machine_replace = host_machine_replace,
-	.snapshot_create = host_snapshot_create,
-	.snapshot_list = host_snapshot_list,
-	.snapshot_get = host_snapshot_get,
-	.snapshot_delete = host_snapshot_delete,
-	.machine_clone = host_clone,
-	.job_get = host_job_get,
-	.job_list = host_job_list,
-	.session_list = host_session_list,
-	.session_get = host_session_get,
-	.session_export = host_session_export,
-	.session_import = host_session_import,
-	.session_replay = host_session_replay,
-};
 
 static const struct api_host_ops registry_ops = {
 	.machine_create = host_create,
@@ -842,20 +849,21 @@ static const struct api_host_ops registry_ops = {
 	.machine_release = host_release,
 	.journal_append = host_journal_append,
 	.journal_list = host_journal_list,
-	.persist = &persist_ops,
+	.exec_env = host_exec_env,
+	.machine_replace = host_machine_replace,
+	.machine_rebuild = host_machine_rebuild,
+	.machine_clone = host_clone,
 };
 
 struct api_host registry_host(struct registry *reg)
 {
-	return (struct api_host){.ops = &registry_ops, .data = reg};
+	size_t n;
+	const struct api_route *routes = daemon_routes(&n);
+
+	return (struct api_host){.ops = &registry_ops, .data = reg, .routes = routes, .nroutes = n};
 }
 
 /* ---- start-up: re-create and replay ----------------------------------------------------- */
-
-struct stored {
-	char *id, *config;
-	int64_t base_snapshot;
-};
 
 struct load_ctx {
 	struct stored *v;
@@ -887,165 +895,43 @@ static int collect_machine(void *data, const struct store_machine *sm)
 	return 0;
 }
 
-struct replay_ctx {
-	struct machine *mc;
-	struct api_exec_env env;
-	int64_t after; /* entries up to this seq are in the snapshot the machine came from */
-	unsigned long replayed, mismatched, failed;
-};
-
-static int replay_batch(void *data, int64_t first_seq, int64_t n, const char *time,
-			const char *commands, size_t commands_len, const char *results,
-			size_t results_len)
-{
-	struct replay_ctx *ctx = data;
-	struct api_json_span *c, *r;
-	struct api_text got = {0};
-
-	ctx->mc->next_seq = first_seq + (n > 0 ? n : 1);
-	if (session_split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0) {
-		log_machine(LOG_LEVEL_ERROR, ctx->mc->id,
-			    "machine %s: journal entries %lld..%lld are not %lld commands and "
-			    "results; skipped",
-			    ctx->mc->id, (long long)first_seq, (long long)(first_seq + n - 1),
-			    (long long)n);
-		ctx->failed += n > 0 ? (unsigned long)n : 1;
-		return 0;
-	}
-	for (int64_t i = 0; i < n; i++) {
-		struct api_command_outcome oc;
-		struct mm_error err = {0};
-
-		if (first_seq + i <= ctx->after)
-			continue;
-		got.len = 0;
-		/* a command that failed after it changed the machine is journaled with its
-		 * error as the result: it fails again here, and the errors are compared */
-		if (api_command_exec_text_env(ctx->mc->m, &ctx->env, c[i].text, c[i].len, &got, &oc,
-					      &err) < 0 &&
-		    !oc.journal) {
-			log_machine(LOG_LEVEL_ERROR, ctx->mc->id,
-				    "machine %s: replaying journal entry %lld failed: %s",
-				    ctx->mc->id, (long long)(first_seq + i), err.msg);
-			ctx->failed++;
-			continue;
-		}
-		if (oc.replace) {
-			mm_machine_destroy(ctx->mc->m);
-			ctx->mc->m = oc.replace;
-		}
-		ctx->replayed++;
-		if (!session_same_result(got.data ? got.data : "", got.len, r[i].text, r[i].len)) {
-			log_machine(
-				LOG_LEVEL_WARN, ctx->mc->id,
-				"machine %s: journal entry %lld replayed to a different result: "
-				"%.*s instead of %.*s",
-				ctx->mc->id, (long long)(first_seq + i),
-				(int)(got.len > 200 ? 200 : got.len), got.data ? got.data : "",
-				(int)(r[i].len > 200 ? 200 : r[i].len), r[i].text);
-			ctx->mismatched++;
-		}
-	}
-	api_text_free(&got);
-	free(c);
-	free(r);
-	return 0;
-}
-
-/*
- * The machine @s as it was before its journal entries after *@ret_after: from its newest
- * snapshot that loads, else its base snapshot (*@ret_after 0), else its configuration.
- * @from: the snapshot used, 0 for none.
- */
-static int load_start(struct registry *reg, const struct stored *s, struct mm_machine **ret,
-		      int64_t *ret_after, int64_t *ret_from, struct mm_error *err)
-{
-	_cleanup_free_ struct mm_config *cfg = malloc(sizeof(*cfg));
-	struct store_snapshot meta;
-	json_auto_t *cj = NULL;
-	json_error_t jerr;
-	char name[API_NAME_MAX];
-	int64_t max_seq = -1;
-	int r;
-
-	if (!cfg)
-		return api_error(err, -ENOMEM, "out of memory");
-	while (store_snapshot_latest(reg->st, s->id, max_seq, &meta, NULL) == 0) {
-		struct mm_error e = {0};
-
-		r = snapshot_load(reg->st, meta.id, false, s->config, ret, NULL, NULL, &e);
-		if (r == 0) {
-			*ret_after = meta.seq;
-			*ret_from = meta.id;
-			store_snapshot_finish(&meta);
-			return 0;
-		}
-		log_machine(LOG_LEVEL_WARN, s->id,
-			    "machine %s: snapshot %lld does not load (%s); trying an older one",
-			    s->id, (long long)meta.id, e.msg);
-		max_seq = meta.seq - 1;
-		store_snapshot_finish(&meta);
-		if (max_seq < 0)
-			break;
-	}
-	*ret_after = 0;
-	if (s->base_snapshot) {
-		*ret_from = s->base_snapshot;
-		return snapshot_load(reg->st, s->base_snapshot, true, s->config, ret, NULL, NULL,
-				     err);
-	}
-	*ret_from = 0;
-	cj = json_loads(s->config, 0, &jerr);
-	if (!cj)
-		return api_error(err, -EINVAL, "stored config is not JSON: %s", jerr.text);
-	r = api_machine_spec_parse(cj, cfg, name, err);
-	if (r < 0)
-		return r;
-	return mm_machine_create(cfg, ret, err);
-}
-
 static int load_machine(struct registry *reg, const struct stored *s, struct mm_error *err)
 {
-	struct replay_ctx ctx = {0};
-	struct mm_machine *m;
-	int64_t from = 0;
+	const struct rebuild_source src = {
+		.id = s->id, .config = s->config, .base_snapshot = s->base_snapshot};
+	const struct api_exec_env env = {.snapshot_load = replay_snapshot_load, .data = reg};
+	struct machine *mc;
+	struct rebuild rb;
 	int r;
 
-	r = load_start(reg, s, &m, &ctx.after, &from, err);
+	r = machine_rebuild(reg->st, &src, -1, &env, NULL, NULL, &rb, err);
 	if (r < 0)
 		return r;
-	ctx.mc = machine_new(reg, s->id, m);
-	if (!ctx.mc) {
-		mm_machine_destroy(m);
+	mc = machine_new(reg, s->id, rb.m);
+	if (!mc) {
+		mm_machine_destroy(rb.m);
 		return api_error(err, -ENOMEM, "out of memory");
 	}
-	ctx.mc->next_seq = ctx.after + 1;
-	ctx.env = (struct api_exec_env){.snapshot_load = replay_snapshot_load, .data = reg};
-	r = store_journal_foreach(reg->st, s->id, ctx.after, replay_batch, &ctx, err);
-	if (r < 0)
-		goto fail;
+	mc->next_seq = rb.next_seq;
 	pthread_rwlock_wrlock(&reg->lock);
-	r = find(reg, s->id) >= 0 ? -EEXIST : insert(reg, ctx.mc);
+	r = find(reg, s->id) >= 0 ? -EEXIST : insert(reg, mc);
 	pthread_rwlock_unlock(&reg->lock);
 	if (r < 0) {
-		api_error(err, r, "cannot register");
-		goto fail;
+		machine_free(mc);
+		return api_error(err, r, "cannot register");
 	}
-	if (from)
+	if (rb.from_snapshot)
 		log_machine(LOG_LEVEL_INFO, s->id,
 			    "machine %s restored: %lu command(s) replayed, %lu failed, %lu "
 			    "mismatched (after snapshot %lld at seq %lld)",
-			    s->id, ctx.replayed, ctx.failed, ctx.mismatched, (long long)from,
-			    (long long)ctx.after);
+			    s->id, rb.replayed, rb.failed, rb.mismatched,
+			    (long long)rb.from_snapshot, (long long)rb.after);
 	else
 		log_machine(LOG_LEVEL_INFO, s->id,
 			    "machine %s restored: %lu command(s) replayed, %lu failed, %lu "
 			    "mismatched",
-			    s->id, ctx.replayed, ctx.failed, ctx.mismatched);
+			    s->id, rb.replayed, rb.failed, rb.mismatched);
 	return 0;
-fail:
-	machine_free(ctx.mc);
-	return r;
 }
 
 int registry_load(struct registry *reg, struct mm_error *err)

@@ -12,11 +12,13 @@
  *
  * Persistence: every machine is in the store with its configuration (and the snapshot it
  * starts from, for a clone); every command that changed it is in its journal. At start-up
- * registry_load() brings each machine back from its newest snapshot that loads (else from
- * its base snapshot, else from its configuration) and replays the journal entries after it
- * through api_command_exec_text_env(), the executor the HTTP routes use, with the same
+ * registry_load() brings each machine back with machine_rebuild() (rebuild.h): its newest
+ * snapshot that loads, else its base snapshot, else its configuration, and the journal
+ * entries after it through the transaction the HTTP routes use (api/txn.h), with the same
  * environment (a journaled snapshot_restore reads the same snapshot again). A replayed
- * result is compared with the journaled one.
+ * result is compared with the journaled one. The same rebuild undoes a journal append that
+ * failed (api_host_ops.machine_rebuild); a machine it cannot rebuild is diverged and refuses
+ * changes (503) until a rebuild succeeds.
  */
 #ifndef DAEMON_REGISTRY_H
 #define DAEMON_REGISTRY_H
@@ -66,7 +68,26 @@ struct registry_new {
 int registry_adopt(struct registry *reg, const struct registry_new *nw, char ret_id[API_NAME_MAX],
 		   struct mm_error *err);
 
-/* The registry as an api_host (data = @reg). */
+/* The persistence of the leased machine @lease (documents are new references; ROUTES.md
+ * gives their members): its state hash {"algorithm","hash","seq"}; a snapshot of it (*@ret
+ * the snapshot, or, *@ret_job, the job that takes it, started and reserving the machine;
+ * @async: 1 always a job, 0 never, -1 a job when it has much RAM to read); its snapshots
+ * {"snapshots","storage"}; its snapshot @id (-ENOENT when not one of its own). */
+int registry_state_hash(struct registry *reg, struct api_lease *lease, json_t **ret,
+			struct mm_error *err);
+int registry_snapshot_create(struct registry *reg, struct api_lease *lease, const char *label,
+			     int async, json_t **ret, bool *ret_job, struct mm_error *err);
+int registry_snapshot_list(struct registry *reg, struct api_lease *lease, json_t **ret,
+			   struct mm_error *err);
+int registry_snapshot_get(struct registry *reg, struct api_lease *lease, int64_t id, json_t **ret,
+			  struct mm_error *err);
+/* Delete snapshot @id of machine @machine (not leased: it may wait for a collection). */
+int registry_snapshot_delete(struct registry *reg, const char *machine, int64_t id, json_t **ret,
+			     struct mm_error *err);
+int registry_job_get(struct registry *reg, int64_t id, json_t **ret, struct mm_error *err);
+int registry_job_list(struct registry *reg, json_t **ret, struct mm_error *err);
+
+/* The registry as an api_host (data = @reg), with the daemon's routes (routes.h). */
 struct api_host registry_host(struct registry *reg);
 
 #endif /* DAEMON_REGISTRY_H */

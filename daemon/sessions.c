@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "commands.h"
+#include "rebuild.h"
+#include "txn.h"
 #include "log.h"
 #include "problem.h"
 #include "sessions.h"
@@ -20,40 +22,6 @@
 
 #define SESSION_FORMAT 1
 #define NDJSON_BATCH_MAX API_BATCH_MAX
-
-int session_split_batch(int64_t n, const char *commands, size_t commands_len, const char *results,
-			size_t results_len, struct api_json_span **ret_c,
-			struct api_json_span **ret_r)
-{
-	struct api_json_span *c = NULL, *r = NULL;
-	size_t nc = 0, nr = 0;
-
-	if (n < 1 || api_json_array_split(commands, commands_len, (size_t)n, &c, &nc) < 0 ||
-	    api_json_array_split(results, results_len, (size_t)n, &r, &nr) < 0 || nc != (size_t)n ||
-	    nr != (size_t)n) {
-		free(c);
-		free(r);
-		return -EINVAL;
-	}
-	*ret_c = c;
-	*ret_r = r;
-	return 0;
-}
-
-bool session_same_result(const char *got, size_t got_len, const char *want, size_t want_len)
-{
-	json_t *a, *b;
-	bool same;
-
-	if (got_len == want_len && !memcmp(got, want, want_len))
-		return true;
-	a = json_loadb(got, got_len, JSON_DECODE_ANY, NULL);
-	b = json_loadb(want, want_len, JSON_DECODE_ANY, NULL);
-	same = a && b && json_equal(a, b);
-	json_decref(a);
-	json_decref(b);
-	return same;
-}
 
 /* ---- list ---------------------------------------------------------------------------------- */
 
@@ -191,7 +159,7 @@ static int export_batch(void *data, int64_t first_seq, int64_t n, const char *ti
 	struct api_text *t = data;
 	struct api_json_span *c, *r;
 
-	if (session_split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0)
+	if (api_txn_split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0)
 		return -EIO;
 	for (int64_t i = 0; i < n; i++) {
 		api_text_puts(t, "{\"seq\":");
@@ -236,7 +204,8 @@ struct out_batch {
 /* A session being run into a new machine (import or replay). */
 struct run {
 	struct store *st;
-	struct mm_machine *m;
+	struct mm_machine *m; /* the new machine: rn->t.m while an import runs */
+	struct api_txn t;     /* an import's */
 	struct api_exec_env env;
 	int64_t *uses; /* the snapshots its journal restores */
 	size_t nuses, capuses;
@@ -248,7 +217,6 @@ struct run {
 	/* what happened */
 	int64_t replayed, divergences;
 	json_t *first; /* the first divergence */
-	struct api_text got;
 };
 
 static int run_snapshot_load(void *data, int64_t id, const struct mm_machine *m,
@@ -291,7 +259,7 @@ static void run_finish(struct run *rn)
 	free(rn->b);
 	free(rn->uses);
 	json_decref(rn->first);
-	api_text_free(&rn->got);
+	api_txn_finish(&rn->t);
 	mm_machine_destroy(rn->m);
 }
 
@@ -341,23 +309,18 @@ static void note_divergence(struct run *rn, int64_t seq, const char *c, size_t c
 }
 
 /*
- * Run recorded command @c (seq @seq, recorded result @want) on the new machine.
- * Return: 1 when it changed the machine (its result in rn->got; journal it), 0 when it
- * failed and changed nothing (@err says why), < 0 when the host failed (-ENOMEM).
+ * What a recorded command (seq @seq, recorded result @want) did in transaction @t: the step's
+ * code @r, @st. Return: 1 when it changed the machine (its entry is st->cmd, t->got its result;
+ * journal it), 0 when it failed and changed nothing (@err says why), < 0 when the host failed
+ * (-ENOMEM).
  */
-static int run_command(struct run *rn, int64_t seq, const char *c, size_t clen, const char *want,
-		       size_t wlen, struct mm_error *err)
+static int run_after(struct run *rn, struct api_txn *t, int64_t seq, const char *c, size_t clen,
+		     const char *want, size_t wlen, int r, const struct api_txn_step *st,
+		     const struct mm_error *err)
 {
-	struct api_command_outcome oc;
-	int r;
-
-	rn->got.len = 0;
-	if (rn->got.data)
-		rn->got.data[0] = '\0';
-	r = api_command_exec_text_env(rn->m, &rn->env, c, clen, &rn->got, &oc, err);
-	if (r == -ENOMEM && !oc.journal)
+	if (r == -ENOMEM && !st->journal)
 		return r;
-	if (r < 0 && !oc.journal) {
+	if (r < 0 && !st->journal) {
 		if (rn->verify) {
 			struct api_text e = {0};
 
@@ -368,16 +331,12 @@ static int run_command(struct run *rn, int64_t seq, const char *c, size_t clen, 
 		}
 		return 0;
 	}
-	if (oc.replace) {
-		mm_machine_destroy(rn->m);
-		rn->m = oc.replace;
-	}
 	rn->replayed++;
 	if (rn->verify &&
-	    !session_same_result(rn->got.data ? rn->got.data : "", rn->got.len, want, wlen))
-		note_divergence(rn, seq, c, clen, want, wlen, rn->got.data ? rn->got.data : "",
-				rn->got.len, true);
-	return rn->got.oom ? -ENOMEM : 1;
+	    !api_txn_same_result(t->got.data ? t->got.data : "", t->got.len, want, wlen))
+		note_divergence(rn, seq, c, clen, want, wlen, t->got.data ? t->got.data : "",
+				t->got.len, true);
+	return t->got.oom || t->cmds.oom ? -ENOMEM : 1;
 }
 
 /* Hand the new machine to the registry; *@ret_id its id. */
@@ -580,6 +539,7 @@ static int import_header(struct run *rn, json_t *h, struct import_header *ih, st
 			return api_error(err, r == -ENOMEM ? r : -EINVAL,
 					 "line 1: the configuration cannot boot: %s", e.msg);
 	}
+	api_txn_init(&rn->t, rn->m, &rn->env);
 	ih->config = snapshot_config_text(rn->m);
 	return ih->config ? 0 : api_error(err, -ENOMEM, "out of memory");
 }
@@ -626,8 +586,22 @@ static int import_entry(struct run *rn, json_t *o, unsigned long lineno, struct 
 		r = api_error(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	r = run_command(rn, json_integer_value(seq), ctext, strlen(ctext), rtext, strlen(rtext),
-			&e);
+	{
+		struct api_txn_step st;
+		int k;
+
+		api_txn_reset(&rn->t);
+		k = api_txn_step_text(&rn->t, ctext, strlen(ctext), &st, &e);
+		rn->m = rn->t.m; /* a snapshot_restore replaced it */
+		r = run_after(rn, &rn->t, json_integer_value(seq), ctext, strlen(ctext), rtext,
+			      strlen(rtext), k, &st, &e);
+		if (r == 1) {
+			free(ctext);
+			ctext = strndup(st.cmd.text, st.cmd.len); /* the canonical text */
+			if (!ctext)
+				r = -ENOMEM;
+		}
+	}
 	if (r < 0) {
 		r = api_error(err, r, "line %lu: %s", lineno, e.msg);
 		goto out;
@@ -721,55 +695,25 @@ out:
 
 struct replay {
 	struct run *rn;
-	int64_t after, until;
+	struct out_batch *b;
 	char now[32];
-	int failed;
-	struct mm_error *err;
 };
 
-static int replay_batch(void *data, int64_t first_seq, int64_t n, const char *time,
-			const char *commands, size_t commands_len, const char *results,
-			size_t results_len)
+/* An entry machine_rebuild() ran: compare it, and journal it in the new machine's journal. */
+static int replay_entry(void *data, int64_t seq, const struct api_json_span *cmd,
+			const struct api_json_span *want, int r, const struct api_txn_step *st,
+			struct api_txn *t, const struct mm_error *err)
 {
 	struct replay *rp = data;
 	struct run *rn = rp->rn;
-	struct api_json_span *c, *r;
-	struct out_batch *b = NULL;
-	int ret = 0;
+	int k = run_after(rn, t, seq, cmd->text, cmd->len, want->text, want->len, r, st, err);
 
-	if (first_seq > rp->until)
-		return 1; /* done: stop the iteration */
-	if (session_split_batch(n, commands, commands_len, results, results_len, &c, &r) < 0) {
-		rp->failed = api_error(
-			rp->err, -EIO,
-			"journal entries %lld..%lld are not %lld commands and results",
-			(long long)first_seq, (long long)(first_seq + n - 1), (long long)n);
-		return rp->failed;
-	}
-	for (int64_t i = 0; i < n && ret >= 0; i++) {
-		int64_t seq = first_seq + i;
-		struct mm_error e = {0};
-		int k;
-
-		if (seq <= rp->after || seq > rp->until)
-			continue;
-		k = run_command(rn, seq, c[i].text, c[i].len, r[i].text, r[i].len, &e);
-		if (k < 0) {
-			ret = rp->failed =
-				api_error(rp->err, k, "seq %lld: %s", (long long)seq, e.msg);
-			break;
-		}
-		if (k == 0)
-			continue; /* it changed nothing: nothing to journal (a divergence) */
-		if (!b && !(b = run_batch(rn, rp->now))) {
-			ret = rp->failed = api_error(rp->err, -ENOMEM, "out of memory");
-			break;
-		}
-		run_journal(rn, b, c[i].text, c[i].len, rn->got.data, rn->got.len);
-	}
-	free(c);
-	free(r);
-	return ret;
+	if (k <= 0)
+		return k; /* it changed nothing: nothing to journal (a divergence) */
+	if ((!rp->b || rp->b->n >= NDJSON_BATCH_MAX) && !(rp->b = run_batch(rn, rp->now)))
+		return -ENOMEM;
+	run_journal(rn, rp->b, st->cmd.text, st->cmd.len, st->result.text, st->result.len);
+	return 0;
 }
 
 struct source {
@@ -787,63 +731,15 @@ static int source_one(void *data, const struct store_machine *m)
 	return s->config ? 0 : -ENOMEM;
 }
 
-/* The session's machine as it was after entry @rp->after: from its newest snapshot at or
- * before until_seq that loads, else its base snapshot, else its configuration. */
-static int replay_start(struct run *rn, const char *id, const struct source *src, struct replay *rp,
-			int64_t *ret_from, struct mm_error *err)
-{
-	struct mm_config *cfg;
-	struct store_snapshot meta;
-	int64_t max_seq = rp->until;
-	char name[API_NAME_MAX];
-	json_t *cj;
-	int r;
-
-	while (store_snapshot_latest(rn->st, id, max_seq, &meta, NULL) == 0) {
-		struct mm_error e = {0};
-
-		r = snapshot_load(rn->st, meta.id, false, src->config, &rn->m, NULL, NULL, &e);
-		if (r == 0) {
-			rp->after = meta.seq;
-			*ret_from = meta.id;
-			store_snapshot_finish(&meta);
-			return 0;
-		}
-		log_warn("replaying session %s: snapshot %lld does not load (%s); trying an older "
-			 "one",
-			 id, (long long)meta.id, e.msg);
-		max_seq = meta.seq - 1;
-		store_snapshot_finish(&meta);
-		if (max_seq < 0)
-			break;
-	}
-	rp->after = 0;
-	*ret_from = src->base;
-	if (src->base)
-		return snapshot_load(rn->st, src->base, true, src->config, &rn->m, NULL, NULL, err);
-	cj = json_loads(src->config, 0, NULL);
-	cfg = malloc(sizeof(*cfg));
-	if (!cj || !cfg) {
-		json_decref(cj);
-		free(cfg);
-		return api_error(err, -EIO, "the configuration of session '%s' is not readable",
-				 id);
-	}
-	r = api_machine_spec_parse(cj, cfg, name, err);
-	json_decref(cj);
-	if (r == 0)
-		r = mm_machine_create(cfg, &rn->m, err);
-	free(cfg);
-	return r;
-}
-
-int session_replay(struct registry *reg, const char *id, const struct api_replay_req *req,
+int session_replay(struct registry *reg, const char *id, const struct session_replay_req *req,
 		   json_t **ret, struct mm_error *err)
 {
 	struct source src = {0};
-	struct replay rp = {.err = err};
+	struct replay rp = {0};
 	char newid[API_NAME_MAX], hash[STORE_HASH_HEX], origin[256];
-	int64_t from = 0;
+	struct rebuild_source rs;
+	struct rebuild rb = {0};
+	int64_t until;
 	struct run rn;
 	int r;
 
@@ -855,44 +751,44 @@ int session_replay(struct registry *reg, const char *id, const struct api_replay
 		r = api_error(err, r, "no session '%.64s'", id);
 	if (r < 0)
 		goto out;
-	rp.until = req->until_seq < 0 ? src.last_seq : req->until_seq;
-	if (rp.until > src.last_seq) {
+	until = req->until_seq < 0 ? src.last_seq : req->until_seq;
+	if (until > src.last_seq) {
 		r = api_error(err, -EINVAL,
 			      "until_seq %lld is beyond the last entry of session '%s' (%lld)",
-			      (long long)rp.until, id, (long long)src.last_seq);
+			      (long long)until, id, (long long)src.last_seq);
 		goto out;
 	}
-	r = replay_start(&rn, id, &src, &rp, &from, err);
+	rs = (struct rebuild_source){.id = id, .config = src.config, .base_snapshot = src.base};
+	r = machine_rebuild(rn.st, &rs, until, &rn.env, replay_entry, &rp, &rb, err);
+	if (r == -ENOMEM && !err->msg[0])
+		api_error(err, r, "out of memory");
 	if (r < 0)
 		goto out;
-	r = store_journal_foreach(rn.st, id, rp.after, replay_batch, &rp, err);
-	if (r == 1)
-		r = 0; /* stopped at until_seq */
-	if (r < 0 || rp.failed < 0) {
-		r = r < 0 ? r : rp.failed;
-		goto out;
-	}
+	rn.m = rb.m;
 	r = snapshot_state_hash(rn.m, hash, err);
 	if (r < 0)
 		goto out;
 	snprintf(origin, sizeof(origin),
 		 "{\"kind\":\"replay\",\"session\":\"%s\",\"until_seq\":%lld}", id,
-		 (long long)rp.until);
-	r = run_adopt(&rn, reg, req->name ? req->name : "", src.config, from, origin, newid, err);
+		 (long long)until);
+	r = run_adopt(&rn, reg, req->name ? req->name : "", src.config, rb.from_snapshot, origin,
+		      newid, err);
 	if (r < 0)
 		goto out;
 	*ret = run_doc(&rn, newid, hash);
-	if (!*ret || json_object_update_new(
-			     *ret, json_pack("{s:s, s:I, s:o}", "session", id, "until_seq",
-					     (json_int_t)rp.until, "from_snapshot",
-					     from ? json_pack("{s:I, s:I}", "id", (json_int_t)from,
-							      "seq", (json_int_t)rp.after)
-						  : json_null())))
+	if (!*ret ||
+	    json_object_update_new(*ret, json_pack("{s:s, s:I, s:o}", "session", id, "until_seq",
+						   (json_int_t)until, "from_snapshot",
+						   rb.from_snapshot
+							   ? json_pack("{s:I, s:I}", "id",
+								       (json_int_t)rb.from_snapshot,
+								       "seq", (json_int_t)rb.after)
+							   : json_null())))
 		r = api_error(err, -ENOMEM, "out of memory");
 	if (r == 0)
 		log_info("session %s replayed into machine %s: %lld command(s) after seq %lld, "
 			 "%lld divergence(s)",
-			 id, newid, (long long)rn.replayed, (long long)rp.after,
+			 id, newid, (long long)rn.replayed, (long long)rb.after,
 			 (long long)rn.divergences);
 out:
 	free(src.config);

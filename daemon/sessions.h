@@ -18,10 +18,13 @@
  * its journal in one transaction, results as recorded. Results that come out differently
  * are reported, not refused: a replay with verification then shows them.
  *
- * A replay starts from the session's newest snapshot at or before until_seq (else its base
- * snapshot, else its configuration), runs the entries after it through the same executor,
+ * A replay is machine_rebuild() (rebuild.h) up to until_seq: the session's newest snapshot at
+ * or before it (else its base snapshot, else its configuration), then the entries after it
+ * through the transaction (api/txn.h) as HTTP ran them;
  * compares each result with the recorded one (verify), and stores what ran as a new machine
- * whose journal holds the results it gave. The first divergence is reported with its seq.
+ * whose journal holds the results it gave. Import and replay journal each command in its
+ * canonical text (api_command_canon()), whatever text the session held. The first divergence is
+ * reported with its seq.
  */
 #ifndef DAEMON_SESSIONS_H
 #define DAEMON_SESSIONS_H
@@ -32,6 +35,13 @@
 #include "registry.h"
 #include "store.h"
 
+/* What POST /v1/sessions/{id}/replay asks for. */
+struct session_replay_req {
+	const char *name;  /* of the new machine; "" to pick the first free "m<N>" */
+	int64_t until_seq; /* replay entries 1..until_seq; -1: all of them */
+	bool verify;	   /* compare each result with the recorded one */
+};
+
 /* {"sessions": [{"id","created_at","config","origin","from_snapshot","commands"}...]} */
 int session_list(struct store *st, json_t **ret, struct mm_error *err);
 /* One of them, with its snapshots' ids. -ENOENT. */
@@ -39,15 +49,7 @@ int session_get(struct store *st, const char *id, json_t **ret, struct mm_error 
 int session_export(struct store *st, const char *id, struct api_text *out, struct mm_error *err);
 int session_import(struct registry *reg, const char *name, const char *body, size_t len,
 		   json_t **ret, struct mm_error *err);
-int session_replay(struct registry *reg, const char *id, const struct api_replay_req *req,
+int session_replay(struct registry *reg, const char *id, const struct session_replay_req *req,
 		   json_t **ret, struct mm_error *err);
-
-/* The @n commands and results of a journal row, each as the text of one element; free()
- * both. -EINVAL when they are not two arrays of @n elements. */
-int session_split_batch(int64_t n, const char *commands, size_t commands_len, const char *results,
-			size_t results_len, struct api_json_span **ret_c,
-			struct api_json_span **ret_r);
-/* Does @got say what @want says: the same bytes, or the same JSON value? */
-bool session_same_result(const char *got, size_t got_len, const char *want, size_t want_len);
 
 #endif /* DAEMON_SESSIONS_H */

@@ -618,6 +618,31 @@ out:
 	return r;
 }
 
+int store_limit_size(struct store *st, int64_t extra_pages, struct mm_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	char sql[96];
+	int r = 0;
+
+	pthread_mutex_lock(&st->lock);
+	if (extra_pages < 0) {
+		snprintf(sql, sizeof(sql), "PRAGMA max_page_count = 4294967294");
+	} else if (sqlite3_prepare_v2(st->db, "PRAGMA page_count", -1, &s, NULL) != SQLITE_OK ||
+		   sqlite3_step(s) != SQLITE_ROW) {
+		r = db_error(st, err, "reading the page count");
+		goto out;
+	} else {
+		snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+			 (long long)(sqlite3_column_int64(s, 0) + extra_pages));
+	}
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		r = db_error(st, err, "limiting the size");
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
 int store_journal_foreach(struct store *st, const char *id, int64_t after_seq, store_journal_fn *fn,
 			  void *data, struct mm_error *err)
 {

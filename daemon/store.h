@@ -105,6 +105,13 @@ int store_machines_foreach(struct store *st, const char *id, store_machine_fn *f
 int store_journal_append(struct store *st, const char *id, int64_t first_seq, int64_t n,
 			 const char *time, const char *commands, size_t commands_len,
 			 const char *results, size_t results_len, struct mm_error *err);
+/*
+ * store_limit_size - a full disk, for tests: the journal's connection may grow the database by
+ * @extra_pages pages at most (PRAGMA max_page_count); a write beyond fails as SQLite fails on a
+ * full disk (SQLITE_FULL, -EIO). @extra_pages < 0 lifts the limit.
+ */
+int store_limit_size(struct store *st, int64_t extra_pages, struct mm_error *err);
+
 /* Calls @fn for every batch of @id that holds entries after @after_seq, in seq order, from
  * a read transaction of its own (appends go on meanwhile, unseen); stops early, returning
  * what @fn returned, when that is not 0. */

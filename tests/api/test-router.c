@@ -13,6 +13,7 @@
 
 #include "problem.h"
 #include "router.h"
+#include "txn.h"
 
 #define FAKE_MAX 4
 
@@ -22,7 +23,10 @@ static struct fake {
 	json_t *journal[FAKE_MAX];
 	int n;
 	bool fail_journal;
-	int appends; /* calls of journal_append */
+	bool fail_rebuild;
+	bool diverged[FAKE_MAX];
+	int appends;  /* calls of journal_append */
+	int rebuilds; /* calls of machine_rebuild */
 } fake;
 
 static int fake_find(const char *id)
@@ -90,7 +94,10 @@ static int fake_acquire(void *data, const char *id, struct api_lease *ret, struc
 
 	if (i < 0)
 		return api_error(err, -ENOENT, "no machine '%s'", id);
-	*ret = (struct api_lease){.id = fake.id[i], .m = fake.m[i], .handle = (void *)(intptr_t)i};
+	*ret = (struct api_lease){.id = fake.id[i],
+				  .m = fake.m[i],
+				  .handle = (void *)(intptr_t)i,
+				  .diverged = fake.diverged[i]};
 	return 0;
 }
 
@@ -132,6 +139,45 @@ static int fake_journal(void *data, struct api_lease *lease, json_t **ret, struc
 	return 0;
 }
 
+/* The machine as its journal has it: its configuration booted again, and every journaled
+ * command run through the transaction, as the daemon's rebuild does (daemon/rebuild.c). */
+static int fake_rebuild(void *data, struct api_lease *lease, struct mm_error *err)
+{
+	int i = (int)(intptr_t)lease->handle;
+	struct mm_machine *m;
+	struct api_txn t;
+	json_t *e;
+	size_t k;
+	int r;
+
+	fake.rebuilds++;
+	if (fake.fail_rebuild) {
+		fake.diverged[i] = lease->diverged = true;
+		return api_error(err, -EIO, "the store is gone too");
+	}
+	r = mm_machine_create(mm_machine_config(fake.m[i]), &m, err);
+	if (r < 0)
+		return r;
+	api_txn_init(&t, m, NULL);
+	json_array_foreach(fake.journal[i], k, e) {
+		char *text = json_dumps(json_object_get(e, "command"), JSON_COMPACT);
+		struct api_txn_step st;
+		struct mm_error e2 = {0};
+
+		ck_assert_ptr_nonnull(text);
+		api_txn_reset(&t);
+		r = api_txn_step_text(&t, text, strlen(text), &st, &e2);
+		ck_assert_msg(r == 0 || st.journal, "journal entry %zu: %s", k + 1, e2.msg);
+		free(text);
+	}
+	api_txn_finish(&t);
+	mm_machine_destroy(fake.m[i]);
+	fake.m[i] = t.m;
+	lease->m = t.m;
+	fake.diverged[i] = lease->diverged = false;
+	return 0;
+}
+
 static const struct api_host_ops fake_ops = {
 	.machine_create = fake_create,
 	.machine_delete = fake_delete,
@@ -140,6 +186,7 @@ static const struct api_host_ops fake_ops = {
 	.machine_release = fake_release,
 	.journal_append = fake_append,
 	.journal_list = fake_journal,
+	.machine_rebuild = fake_rebuild,
 };
 static const struct api_host host = {&fake_ops, NULL};
 
@@ -413,6 +460,10 @@ START_TEST(sysctl_put_is_journaled)
 	ck_assert_uint_eq(rep.status, 500);
 	ck_assert_str_eq(slug(), "storage-error");
 	fake.fail_journal = false;
+	/* the change that is not in the journal is not in the machine either */
+	ck_assert_int_eq(fake.rebuilds, 1);
+	req("GET", "/v1/machines/default/sysctl/vm/min_free_kbytes", NULL);
+	ck_assert_int_eq(json_integer_value(json_object_get(rep.json, "value")), 8192);
 
 	req("GET", "/v1/machines/default/journal", NULL);
 	ck_assert_uint_eq(rep.status, 200);
@@ -764,8 +815,21 @@ START_TEST(batch_one_journal_append)
 }
 END_TEST
 
+/* The zones and totals of the default machine: what a journal failure must leave unchanged. */
+static json_t *zones_now(void)
+{
+	req("GET", "/v1/machines/default/zones", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	return rep.json; /* borrowed from rep */
+}
+
 START_TEST(batch_journal_failure)
 {
+	json_t *before;
+
+	req("POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_KERNEL\",\"order\":2}");
+	ck_assert_uint_eq(rep.status, 201);
+	before = json_deep_copy(zones_now());
 	fake.fail_journal = true;
 	req("POST", "/v1/machines/default/commands",
 	    "[{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\"},"
@@ -773,9 +837,13 @@ START_TEST(batch_journal_failure)
 	fake.fail_journal = false;
 	ck_assert_uint_eq(rep.status, 500);
 	ck_assert_str_eq(slug(), "storage-error");
-	ck_assert_ptr_nonnull(strstr(str(rep.json, "detail"), "not journaled"));
+	ck_assert_ptr_nonnull(strstr(str(rep.json, "detail"), "2 command(s) were not journaled"));
+	ck_assert_ptr_nonnull(strstr(str(rep.json, "detail"), "rebuilt from its journal"));
 	ck_assert_ptr_null(json_object_get(rep.json, "index"));
-	ck_assert_uint_eq(journal_len(), 0);
+	ck_assert_uint_eq(journal_len(), 1);
+	ck_assert_int_eq(fake.rebuilds, 1);
+	/* the machine is the one its journal rebuilds: the two allocations are undone */
+	ck_assert(json_equal(zones_now(), before));
 
 	fake.fail_journal = true;
 	req("POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_KERNEL\"}");
@@ -783,6 +851,25 @@ START_TEST(batch_journal_failure)
 	ck_assert_uint_eq(rep.status, 500);
 	ck_assert_str_eq(slug(), "storage-error");
 	ck_assert_str_eq(rep.location, "");
+	ck_assert(json_equal(zones_now(), before));
+
+	/* the rebuild fails too: the machine is diverged and refuses changes (503) until a
+	 * rebuild succeeds; reads still answer */
+	fake.fail_journal = true;
+	fake.fail_rebuild = true;
+	req("POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_KERNEL\"}");
+	fake.fail_journal = false;
+	ck_assert_uint_eq(rep.status, 500);
+	ck_assert_ptr_nonnull(strstr(str(rep.json, "detail"), "refuses changes"));
+	req("POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_KERNEL\"}");
+	ck_assert_uint_eq(rep.status, 503);
+	ck_assert_str_eq(slug(), "machine-diverged");
+	ck_assert_uint_eq(journal_len(), 1);
+	fake.fail_rebuild = false;
+	req("POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_KERNEL\"}");
+	ck_assert_uint_eq(rep.status, 201);
+	ck_assert_uint_eq(journal_len(), 2);
+	json_decref(before);
 }
 END_TEST
 
@@ -1161,8 +1248,9 @@ START_TEST(failed_allocation_is_journaled)
 }
 END_TEST
 
-/* A host without a store: the persistence routes are known (405 for a wrong method) but answer
- * 404, and snapshot_restore is refused without touching the machine. */
+/* A host without a store: the persistence routes are the daemon's (daemon/routes.c), so this
+ * host has none of them: 404 whatever the method, and snapshot_restore is refused without
+ * touching the machine. */
 START_TEST(persistence_without_a_store)
 {
 	static const char *const gets[] = {"/v1/machines/default/state-hash",
@@ -1178,8 +1266,7 @@ START_TEST(persistence_without_a_store)
 		req("GET", gets[i], NULL);
 		ck_assert_uint_eq(rep.status, 404);
 		ck_assert_str_eq(slug(), "not-found");
-		ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(rep.json, "detail")),
-					     "no snapshots or sessions"));
+		ck_assert_ptr_nonnull(strstr(str(rep.json, "detail"), "no such resource"));
 	}
 	req("POST", "/v1/machines/default/snapshots", "{}");
 	ck_assert_uint_eq(rep.status, 404);
@@ -1191,13 +1278,15 @@ START_TEST(persistence_without_a_store)
 	ck_assert_uint_eq(rep.status, 404);
 	req_ct("POST", "/v1/sessions", "application/x-ndjson", "{}\n");
 	ck_assert_uint_eq(rep.status, 404);
+	/* a clone needs the host's machine_clone */
 	req("POST", "/v1/machines", "{\"from_snapshot\": 1}");
 	ck_assert_uint_eq(rep.status, 404);
+	ck_assert_ptr_nonnull(strstr(str(rep.json, "detail"), "no snapshots or sessions"));
 	req("PUT", "/v1/machines/default/snapshots", "{}");
-	ck_assert_uint_eq(rep.status, 405);
-	ck_assert_str_eq(rep.allow, "GET, HEAD, POST");
+	ck_assert_uint_eq(rep.status, 404);
+	ck_assert_str_eq(rep.allow, "");
 	req("DELETE", "/v1/sessions/default", NULL);
-	ck_assert_uint_eq(rep.status, 405);
+	ck_assert_uint_eq(rep.status, 404);
 	req("POST", "/v1/machines/default/commands",
 	    "{\"op\":\"snapshot_restore\",\"snapshot\":1}");
 	ck_assert_uint_eq(rep.status, 422);

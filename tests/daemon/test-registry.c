@@ -46,7 +46,14 @@ static void check_all_machines(void)
 		ck_assert_int_eq(
 			host.ops->machine_acquire(host.data, json_string_value(id), &lease, NULL),
 			0);
-		ck_assert_int_eq(mm_check(lease.m, NULL), 0);
+		{
+			char msgs[4][MM_ERR_MAX];
+			struct mm_report rp = {.max = 4, .msgs = msgs};
+			int cr = mm_check(lease.m, &rp);
+
+			ck_assert_msg(cr == 0, "%s: %s", json_string_value(id),
+				      rp.nr ? msgs[0] : "");
+		}
 		host.ops->machine_release(host.data, &lease);
 	}
 	json_decref(ids);
@@ -469,6 +476,71 @@ START_TEST(restart_from_snapshot)
 }
 END_TEST
 
+/*
+ * The acceptance test of the transaction: the disk fills up (SQLite's SQLITE_FULL, through
+ * store_limit_size()) while a batch of a thousand commands is committed. The answer says what
+ * happened, nothing of the batch is journaled, and the machine is the one its journal
+ * rebuilds: the same state hash as before the batch, as after a restart; then, with room again,
+ * the machine goes on from there.
+ */
+START_TEST(journal_full_disk)
+{
+	char *h0, *h1, *h2;
+	json_int_t seq0, seq1, seq2;
+	struct mm_error err = {0};
+	size_t len = 64 + 1000 * 64, off = 0;
+	char *batch = malloc(len);
+
+	ck_assert_uint_eq(req("POST", "/v1/machines", "{\"name\":\"f\",\"mem\":\"256M\"}"), 201);
+	ck_assert_uint_eq(
+		req("POST", "/v1/machines/f/commands",
+		    "[{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"order\":3},"
+		    "{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":2000}]"),
+		200);
+	h0 = state_hash("f", &seq0);
+	ck_assert_int_eq(seq0, 2);
+
+	off += (size_t)snprintf(batch + off, len - off, "[");
+	for (int i = 0; i < 1000; i++)
+		off += (size_t)snprintf(batch + off, len - off,
+					"%s{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\"}",
+					i ? "," : "");
+	snprintf(batch + off, len - off, "]");
+	ck_assert_msg(store_limit_size(st, 0, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(req("POST", "/v1/machines/f/commands", batch), 500);
+	ck_assert_str_eq(json_string_value(json_object_get(rep.json, "type")),
+			 "https://mm32.dev/problems/storage-error");
+	ck_assert_msg(strstr(json_string_value(json_object_get(rep.json, "detail")),
+			     "database or disk is full") != NULL,
+		      "%s", json_string_value(json_object_get(rep.json, "detail")));
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(rep.json, "detail")),
+				     "1000 command(s) were not journaled and are undone"));
+	check_all_machines();
+	h1 = state_hash("f", &seq1);
+	ck_assert_str_eq(h1, h0);
+	ck_assert_int_eq(seq1, seq0);
+	ck_assert_uint_eq(req("GET", "/v1/machines/f/journal", NULL), 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "entries")), 2);
+
+	/* what a restart rebuilds is that machine too */
+	ck_assert_int_eq(store_limit_size(st, -1, &err), 0);
+	close_all();
+	open_all();
+	h2 = state_hash("f", &seq2);
+	ck_assert_str_eq(h2, h0);
+	check_all_machines();
+	ck_assert_int_eq(seq2, seq0);
+	ck_assert_uint_eq(req("POST", "/v1/machines/f/commands", batch), 200);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_array_get(json_object_get(rep.json, "results"), 0), "seq")),
+			 3);
+	free(batch);
+	free(h0);
+	free(h1);
+	free(h2);
+}
+END_TEST
+
 /* A snapshot by a job: 202, then the job says done with the snapshot; the machine goes on. */
 START_TEST(snapshot_job)
 {
@@ -613,6 +685,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, delete_forgets_journal);
 	tcase_add_test(tc, registry_add_and_list_sorted);
 	tcase_add_test(tc, restart_from_snapshot);
+	tcase_add_test(tc, journal_full_disk);
 	tcase_add_test(tc, snapshot_job);
 	tcase_add_test(tc, session_round_trip);
 	tcase_add_test(tc, bad_snapshots_refused);

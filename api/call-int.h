@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * call-int.h - struct api_call, shared by the files of api/ that answer requests (router.c,
+ * views.c, query.c). Handlers outside api/ (the daemon's routes) see it only through the
+ * api_call_*() accessors of router.h.
+ */
+#ifndef API_CALL_INT_H
+#define API_CALL_INT_H
+
+#include "router.h"
+#include "scan.h"
+
+struct api_call {
+	const struct api_host *host;
+	const struct api_request *req;
+	const struct api_route *route;
+	const char *cap[2];	    /* the "*" segments */
+	json_t *body;		    /* parsed body for routes with one */
+	struct api_scan_batch fast; /* or, for a batch of commands, the body as scanned */
+	struct api_lease lease;	    /* for machine routes */
+	json_t *extra;		    /* extra problem members set by a failing handler */
+};
+
+/* The view handlers of api/ (views.c), named in the route table (routes.c). */
+api_handler_fn h_health, h_version, h_metrics, h_list, h_create, h_machine, h_delete, h_proc,
+	h_dmesg, h_layout, h_zones, h_e820, h_memblock, h_sysctl_get, h_frames, h_frame, h_check,
+	h_journal, h_translate, h_cpus, h_tlb, h_page_tables;
+/* POST /v1/machines/{id}/commands: one command or a batch (router.c) */
+api_handler_fn h_commands;
+/* A command route's request made into its command and run (router.c) */
+api_handler_fn api_route_command;
+
+/* A query argument or path segment as an unsigned integer: decimal digits only, at most
+ * @max; -EINVAL naming @what otherwise. */
+int api_parse_uint(const char *what, const char *s, uint32_t max, uint32_t *ret,
+		   struct mm_error *err);
+/* The query argument @key as an integer 0..@max; *@ret untouched when absent. */
+int api_query_uint(const struct api_call *c, const char *key, uint32_t max, uint32_t *ret,
+		   bool *present, struct mm_error *err);
+/* The address in query argument @key, required, at most @max. */
+int api_query_addr(const struct api_call *c, const char *key, uint64_t max, uint64_t *ret,
+		   struct mm_error *err);
+
+#endif /* API_CALL_INT_H */

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * routes.c - api/'s route table: every route of the HTTP API that api/ answers itself.
+ *
+ * A row is a path pattern ("*" matches one segment), a method and either a view handler
+ * (views.c: it reads) or, for a route that changes a machine, a command: the op it becomes,
+ * where each of the op's fields comes from (body, a path segment, the query), the status of
+ * a success and its Location. Such a row has no code of its own: api_route_command() (router.c)
+ * makes the command, and the executor's op table (commands.c) checks each field's type and
+ * range, once, as for a command sent to POST .../commands. The daemon adds its persistence
+ * routes the same way (daemon/routes.c). openapi.yaml documents exactly these rows and the
+ * daemon's: tests/api/test_routes_openapi.py holds them equal both ways.
+ *
+ * Adding a route for a new op: one row here (or in daemon/routes.c when it needs the store),
+ * with .op, .args and .status; the op itself is a row of commands.c.
+ */
+#include "call-int.h"
+
+#define BODY(n)                                                                                    \
+	{                                                                                          \
+		.name = n, .from = API_FROM_BODY                                                   \
+	}
+#define QUERY(n)                                                                                   \
+	{                                                                                          \
+		.name = n, .from = API_FROM_QUERY                                                  \
+	}
+#define PATH(n, s)                                                                                 \
+	{                                                                                          \
+		.name = n, .from = API_FROM_PATH, .seg = s                                         \
+	}
+
+static const struct api_route_arg sysctl_put_args[] = {PATH("name", 1), BODY("value"), {0}};
+static const struct api_route_arg pages_post_args[] = {
+	BODY("gfp"), BODY("order"), BODY("cpu"), {0}};
+static const struct api_route_arg pages_delete_args[] = {
+	PATH("pfn", 1), QUERY("order"), QUERY("cpu"), {0}};
+static const struct api_route_arg boot_continue_args[] = {BODY("until"), {0}};
+static const struct api_route_arg memory_get_args[] = {
+	QUERY("addr"), QUERY("len"), QUERY("space"), QUERY("cpu"), {0}};
+static const struct api_route_arg memory_put_args[] = {
+	BODY("addr"), BODY("data"), BODY("space"), BODY("cpu"), {0}};
+static const struct api_route_arg tlb_flush_args[] = {PATH("cpu", 1), QUERY("keep_global"), {0}};
+static const struct api_route_arg tlb_invlpg_args[] = {PATH("cpu", 1), QUERY("va"), {0}};
+
+#define M(p) "v1/machines/*" p
+
+static const struct api_route routes[] = {
+	{.pattern = "v1/health", .method = API_GET, .fn = h_health},
+	{.pattern = "v1/version", .method = API_GET, .fn = h_version},
+	{.pattern = "metrics", .method = API_GET, .fn = h_metrics},
+	{.pattern = "v1/machines", .method = API_GET, .fn = h_list},
+	{.pattern = "v1/machines", .method = API_POST, .body = true, .fn = h_create},
+	{.pattern = M(""), .method = API_GET, .machine = true, .fn = h_machine},
+	{.pattern = M(""), .method = API_DELETE, .fn = h_delete},
+	/* views */
+	{.pattern = M("/proc/*"), .method = API_GET, .machine = true, .fn = h_proc},
+	{.pattern = M("/dmesg"), .method = API_GET, .machine = true, .fn = h_dmesg},
+	{.pattern = M("/layout"), .method = API_GET, .machine = true, .fn = h_layout},
+	{.pattern = M("/zones"), .method = API_GET, .machine = true, .fn = h_zones},
+	{.pattern = M("/e820"), .method = API_GET, .machine = true, .fn = h_e820},
+	{.pattern = M("/memblock"), .method = API_GET, .machine = true, .fn = h_memblock},
+	{.pattern = M("/sysctl/vm/*"), .method = API_GET, .machine = true, .fn = h_sysctl_get},
+	{.pattern = M("/frames"), .method = API_GET, .machine = true, .fn = h_frames},
+	{.pattern = M("/frames/*"), .method = API_GET, .machine = true, .fn = h_frame},
+	{.pattern = M("/check"), .method = API_GET, .machine = true, .fn = h_check},
+	{.pattern = M("/journal"), .method = API_GET, .machine = true, .fn = h_journal},
+	{.pattern = M("/translate"), .method = API_GET, .machine = true, .fn = h_translate},
+	{.pattern = M("/cpus"), .method = API_GET, .machine = true, .fn = h_cpus},
+	{.pattern = M("/cpus/*/tlb"), .method = API_GET, .machine = true, .fn = h_tlb},
+	{.pattern = M("/page-tables/kernel"),
+	 .method = API_GET,
+	 .machine = true,
+	 .fn = h_page_tables},
+	/* commands: one command or a batch, as they come */
+	{.pattern = M("/commands"),
+	 .method = API_POST,
+	 .machine = true,
+	 .body = true,
+	 .fn = h_commands,
+	 .batch = true},
+	/* commands made from a REST request */
+	{.pattern = M("/sysctl/vm/*"),
+	 .method = API_PUT,
+	 .machine = true,
+	 .body = true,
+	 .op = "set_sysctl",
+	 .args = sysctl_put_args},
+	{.pattern = M("/pages"),
+	 .method = API_POST,
+	 .machine = true,
+	 .body = true,
+	 .op = "alloc_pages",
+	 .args = pages_post_args,
+	 .status = 201,
+	 .location = "frames",
+	 .location_member = "pfn"},
+	{.pattern = M("/pages/*"),
+	 .method = API_DELETE,
+	 .machine = true,
+	 .op = "free_pages",
+	 .args = pages_delete_args},
+	{.pattern = M("/boot/continue"),
+	 .method = API_POST,
+	 .machine = true,
+	 .body = true,
+	 .op = "boot_continue",
+	 .args = boot_continue_args},
+	{.pattern = M("/memory"),
+	 .method = API_GET,
+	 .machine = true,
+	 .op = "memory_read",
+	 .args = memory_get_args,
+	 .pure = true},
+	{.pattern = M("/memory"),
+	 .method = API_PUT,
+	 .machine = true,
+	 .body = true,
+	 .op = "memory_write",
+	 .args = memory_put_args},
+	{.pattern = M("/cpus/*/tlb/flush"),
+	 .method = API_POST,
+	 .machine = true,
+	 .op = "flush_tlb",
+	 .args = tlb_flush_args},
+	{.pattern = M("/cpus/*/tlb/invlpg"),
+	 .method = API_POST,
+	 .machine = true,
+	 .op = "invlpg",
+	 .args = tlb_invlpg_args},
+};
+
+const struct api_route *api_routes(size_t *ret_n)
+{
+	*ret_n = sizeof(routes) / sizeof(routes[0]);
+	return routes;
+}

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * views.c - the routes that read: a machine and its kernel's structures as JSON and text.
+ *
+ * Each handler reads the leased machine through mmcore's getters and writes what codec.c
+ * makes of it; none changes a machine (the ones that do are command routes, routes.c). Also
+ * here: the machines' collection (list, create, clone, delete), which the host owns, the
+ * invariant checker's report, the journal and /metrics.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#include "call-int.h"
+#include "metrics.h"
+#include "problem.h"
+
+/* The code a codec left in @err when it returned NULL. */
+static int failed_code(const struct mm_error *err)
+{
+	return err->code < 0 ? err->code : -ENOMEM;
+}
+
+static int h_clone(struct api_call *c, struct api_reply *out, struct mm_error *err);
+
+int h_health(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	return api_reply_json(out, 200, json_pack("{s:s}", "status", "ok"), err);
+}
+
+int h_version(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	return api_reply_json(
+		out, 200,
+		json_pack("{s:s, s:s}", "mm32", MM32_VERSION, "kernel", MM_VERSION_KERNEL), err);
+}
+
+int h_list(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *ids, *list = json_array(), *id;
+	size_t i;
+	int r;
+
+	if (!list)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = c->host->ops->machine_ids(c->host->data, &ids, err);
+	if (r < 0) {
+		json_decref(list);
+		return r;
+	}
+	json_array_foreach(ids, i, id) {
+		struct api_lease lease;
+		struct mm_error ignore;
+		json_t *o;
+
+		/* a machine deleted since machine_ids() is simply not listed */
+		if (c->host->ops->machine_acquire(c->host->data, json_string_value(id), &lease,
+						  &ignore) < 0)
+			continue;
+		o = api_machine_summary(lease.id, lease.m, err);
+		c->host->ops->machine_release(c->host->data, &lease);
+		if (!o || json_array_append_new(list, o)) {
+			json_decref(ids);
+			json_decref(list);
+			return api_error(err, -ENOMEM, "out of memory");
+		}
+	}
+	json_decref(ids);
+	return api_reply_json(out, 200, json_pack("{s:o}", "machines", list), err);
+}
+
+int h_create(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	struct mm_config *cfg;
+	char name[API_NAME_MAX];
+	struct api_lease lease;
+	json_t *doc;
+	int r;
+
+	if (json_is_object(c->body) && json_object_get(c->body, "from_snapshot"))
+		return h_clone(c, out, err);
+	cfg = malloc(sizeof(*cfg));
+	if (!cfg)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = api_machine_spec_parse(c->body, cfg, name, err);
+	if (r < 0)
+		goto out;
+	r = c->host->ops->machine_create(c->host->data, name, cfg, &lease, err);
+	if (r < 0) {
+		api_call_failed(r, err, "mm_machine_create");
+		goto out;
+	}
+	doc = api_machine_to_json(lease.id, lease.m, err);
+	snprintf(out->location, sizeof(out->location), "/v1/machines/%s", lease.id);
+	c->host->ops->machine_release(c->host->data, &lease);
+	r = doc ? api_reply_json(out, 201, doc, err) : failed_code(err);
+out:
+	free(cfg);
+	return r;
+}
+
+int h_machine(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *doc = api_machine_to_json(c->lease.id, c->lease.m, err);
+
+	return doc ? api_reply_json(out, 200, doc, err) : failed_code(err);
+}
+
+int h_delete(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	int r = c->host->ops->machine_delete(c->host->data, c->cap[0], err);
+
+	if (r < 0)
+		return r;
+	out->status = 204;
+	return 0;
+}
+
+int h_proc(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	int r = mm_proc_render(c->lease.m, c->cap[1], &out->text, err);
+
+	if (r < 0)
+		return api_call_failed(r, err, "mm_proc_render");
+	out->status = 200;
+	return 0;
+}
+
+int h_dmesg(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	int r = mm_dmesg_render(c->lease.m, &out->text, err);
+
+	if (r < 0)
+		return api_call_failed(r, err, "mm_dmesg_render");
+	out->status = 200;
+	return 0;
+}
+
+int h_layout(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	struct mm_layout l;
+
+	mm_get_layout(c->lease.m, &l);
+	return api_reply_json(out, 200, api_layout_to_json(&l), err);
+}
+
+int h_zones(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *zones = api_zones_array(c->lease.m, err);
+
+	if (!zones)
+		return failed_code(err);
+	return api_reply_json(out, 200,
+			      json_pack("{s:o, s:o}", "zones", zones, "totals",
+					api_machine_totals_json(c->lease.m)),
+			      err);
+}
+
+int h_e820(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *doc = api_e820_json(c->lease.m, err);
+
+	return doc ? api_reply_json(out, 200, doc, err) : failed_code(err);
+}
+
+int h_memblock(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *doc = api_memblock_json(c->lease.m, err);
+
+	return doc ? api_reply_json(out, 200, doc, err) : failed_code(err);
+}
+
+int h_sysctl_get(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *v;
+	int r = api_sysctl_get_json(c->lease.m, c->cap[1], &v, err);
+
+	if (r < 0)
+		return api_call_failed(r, err, "mm_sysctl_get");
+	return api_reply_json(out, 200, json_pack("{s:s, s:o}", "name", c->cap[1], "value", v),
+			      err);
+}
+
+/* POST /v1/machines {"from_snapshot": id, "name"?}: a clone. */
+static int h_clone(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *from = json_object_get(c->body, "from_snapshot"), *name, *doc, *v;
+	struct api_lease lease;
+	const char *key;
+	int r;
+
+	if (!c->host->ops->machine_clone)
+		return api_error(err, -ENOENT, "this server keeps no snapshots or sessions");
+	json_object_foreach(c->body, key, v) {
+		if (strcmp(key, "from_snapshot") && strcmp(key, "name"))
+			return api_error(err, -EINVAL,
+					 "unknown field '%.64s': a clone takes its configuration "
+					 "from the snapshot (known: from_snapshot, name)",
+					 key);
+	}
+	if (!json_is_integer(from) || json_integer_value(from) < 1)
+		return api_error(err, -EINVAL, "field 'from_snapshot' must be a snapshot id");
+	name = json_object_get(c->body, "name");
+	if (name && (!json_is_string(name) || !api_name_valid(json_string_value(name))))
+		return api_error(err, -EINVAL,
+				 "field 'name' must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$");
+	r = c->host->ops->machine_clone(c->host->data, name ? json_string_value(name) : "",
+					json_integer_value(from), &lease, err);
+	if (r < 0)
+		return api_call_failed(r, err, "the clone");
+	doc = api_machine_to_json(lease.id, lease.m, err);
+	snprintf(out->location, sizeof(out->location), "/v1/machines/%s", lease.id);
+	c->host->ops->machine_release(c->host->data, &lease);
+	return doc ? api_reply_json(out, 201, doc, err) : failed_code(err);
+}
+
+int h_frame(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	struct mm_frame_info f;
+	uint32_t pfn;
+	json_t *doc;
+	int r;
+
+	r = api_parse_uint("the pfn", c->cap[1], UINT32_MAX, &pfn, err);
+	if (r < 0)
+		return r;
+	r = mm_get_frame(c->lease.m, pfn, &f, err);
+	if (r < 0)
+		return api_call_failed(r, err, "mm_get_frame");
+	doc = api_frame_to_json(&f);
+	return doc ? api_reply_json(out, 200, doc, err)
+		   : api_error(err, -ENOMEM, "out of memory building the frame");
+}
+
+#define FRAMES_DEFAULT 64
+#define FRAMES_MAX 4096
+
+int h_frames(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	static const char *const known[] = {"start", "count", NULL};
+	uint32_t start = 0, count = FRAMES_DEFAULT, max_pfn = mm_max_pfn(c->lease.m), n;
+	json_t *frames, *doc;
+	int r;
+
+	r = api_query_check(c, known, err);
+	if (r < 0)
+		return r;
+	if (mm_machine_phase(c->lease.m) < MM_PHASE_BUDDY) {
+		struct mm_frame_info f;
+
+		/* no struct pages yet: mmcore says which boot phase makes them (409) */
+		r = mm_get_frame(c->lease.m, 0, &f, err);
+		if (r < 0)
+			return api_call_failed(r, err, "mm_get_frame");
+	}
+	r = api_query_uint(c, "start", UINT32_MAX, &start, NULL, err);
+	if (r < 0)
+		return r;
+	r = api_query_uint(c, "count", UINT32_MAX, &count, NULL, err);
+	if (r < 0)
+		return r;
+	if (count < 1 || count > FRAMES_MAX)
+		return api_error(err, -EINVAL,
+				 "query parameter 'count' must be 1..%d, not %" PRIu32, FRAMES_MAX,
+				 count);
+	if (start >= max_pfn)
+		return api_error(err, -EINVAL,
+				 "query parameter 'start' must be below max_pfn %" PRIu32
+				 ", not %" PRIu32,
+				 max_pfn, start);
+	n = max_pfn - start < count ? max_pfn - start : count;
+	frames = json_array();
+	if (!frames)
+		return api_error(err, -ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < n; i++) {
+		struct mm_frame_info f;
+
+		r = mm_get_frame(c->lease.m, start + i, &f, err);
+		if (r < 0) {
+			json_decref(frames);
+			return api_call_failed(r, err, "mm_get_frame");
+		}
+		if (json_array_append_new(frames, api_frame_to_json(&f))) {
+			json_decref(frames);
+			return api_error(err, -ENOMEM, "out of memory building the frames");
+		}
+	}
+	doc = json_pack("{s:I, s:I, s:I, s:o, s:o}", "start", (json_int_t)start, "count",
+			(json_int_t)n, "max_pfn", (json_int_t)max_pfn, "next",
+			start + n < max_pfn ? json_integer((json_int_t)start + n) : json_null(),
+			"frames", frames);
+	return api_reply_json(out, 200, doc, err);
+}
+
+int h_translate(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	static const char *const known[] = {"va", "cpu", "space", "access", NULL};
+	int space = MM_SPACE_KERNEL, access = MM_ACCESS_READ, r;
+	struct mm_translation *t;
+	const char *v;
+	bool present;
+	uint32_t cpu = 0;
+	uint64_t va;
+	json_t *doc;
+
+	r = api_query_check(c, known, err);
+	if (r < 0)
+		return r;
+	r = api_query_addr(c, "va", UINT32_MAX, &va, err);
+	if (r < 0)
+		return r;
+	r = api_query_uint(c, "cpu", UINT32_MAX, &cpu, NULL, err);
+	if (r < 0)
+		return r;
+	v = api_query_value(c, "space", &present);
+	if (present && (r = api_parse_space("query parameter 'space'", v, &space, err)) < 0)
+		return r;
+	if (space != MM_SPACE_KERNEL)
+		return api_error(
+			err, -EINVAL,
+			"query parameter 'space' must be \"kernel\": a translation walks "
+			"the page tables of a virtual address (a physical one needs none)");
+	v = api_query_value(c, "access", &present);
+	if (present && (r = api_parse_access("query parameter 'access'", v, &access, err)) < 0)
+		return r;
+	t = malloc(sizeof(*t));
+	if (!t)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = mm_translate(c->lease.m, cpu, (uint32_t)va, access, t, err);
+	doc = r < 0 ? NULL
+		    : api_translation_to_json((uint32_t)va, cpu, access,
+					      mm_machine_config(c->lease.m)->pae, t);
+	free(t);
+	if (r < 0)
+		return api_call_failed(r, err, "mm_translate");
+	return doc ? api_reply_json(out, 200, doc, err)
+		   : api_error(err, -ENOMEM, "out of memory building the translation");
+}
+
+/* The {cpu} path segment: a decimal integer below the machine's cpus (else 422). */
+static int cpu_param(const struct api_call *c, unsigned int *ret, struct mm_error *err)
+{
+	unsigned int ncpus = mm_machine_config(c->lease.m)->cpus;
+	uint32_t cpu;
+	int r = api_parse_uint("the cpu", c->cap[1], UINT32_MAX, &cpu, err);
+
+	if (r < 0)
+		return r;
+	if (cpu >= ncpus)
+		return api_error(err, -EINVAL,
+				 "cpu %" PRIu32 " does not exist (the machine has %u)", cpu, ncpus);
+	*ret = cpu;
+	return 0;
+}
+
+int h_cpus(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	unsigned int ncpus = mm_machine_config(c->lease.m)->cpus;
+	json_t *arr = json_array();
+
+	if (!arr)
+		return api_error(err, -ENOMEM, "out of memory");
+	for (unsigned int cpu = 0; cpu < ncpus; cpu++) {
+		struct mm_cpu_info info;
+		int r = mm_get_cpu(c->lease.m, cpu, &info, err);
+
+		if (r < 0) {
+			json_decref(arr);
+			return api_call_failed(r, err, "mm_get_cpu");
+		}
+		if (json_array_append_new(arr, api_cpu_to_json(cpu, &info))) {
+			json_decref(arr);
+			return api_error(err, -ENOMEM, "out of memory building the CPUs");
+		}
+	}
+	return api_reply_json(out, 200, json_pack("{s:o}", "cpus", arr), err);
+}
+
+int h_tlb(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	struct mm_tlb_entry *ents;
+	struct mm_cpu_info info;
+	unsigned int cpu = 0, max;
+	json_t *doc, *arr;
+	int r, n;
+
+	r = cpu_param(c, &cpu, err);
+	if (r < 0)
+		return r;
+	r = mm_get_cpu(c->lease.m, cpu, &info, err);
+	if (r < 0)
+		return api_call_failed(r, err, "mm_get_cpu");
+	max = info.tlb_entries + info.tlb_large_entries;
+	ents = calloc(max ? max : 1, sizeof(*ents));
+	if (!ents)
+		return api_error(err, -ENOMEM, "out of memory");
+	n = mm_tlb_entries(c->lease.m, cpu, ents, max, err);
+	if (n < 0) {
+		free(ents);
+		return api_call_failed(n, err, "mm_tlb_entries");
+	}
+	doc = api_cpu_to_json(cpu, &info);
+	arr = json_array();
+	for (int i = 0; doc && arr && i < n && (unsigned int)i < max; i++) {
+		if (json_array_append_new(arr, api_tlb_entry_to_json(&ents[i]))) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	free(ents);
+	if (!doc || !arr || json_object_set_new(doc, "entries", arr)) {
+		json_decref(doc);
+		return api_error(err, -ENOMEM, "out of memory building the TLB");
+	}
+	return api_reply_json(out, 200, doc, err);
+}
+
+/* Does the Accept header ask for JSON before text? (media ranges in order; q ignored) */
+static bool accepts_json(const char *accept)
+{
+	const char *j = accept ? strstr(accept, "application/json") : NULL;
+	const char *t = accept ? strstr(accept, "text/plain") : NULL;
+
+	return j && (!t || j < t);
+}
+
+int h_page_tables(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	static const char *const known[] = {"format", NULL};
+	struct mm_page_tables pt;
+	bool present, json;
+	const char *v;
+	json_t *doc;
+	int r;
+
+	r = api_query_check(c, known, err);
+	if (r < 0)
+		return r;
+	v = api_query_value(c, "format", &present);
+	if (present && strcmp(v, "text") && strcmp(v, "json"))
+		return api_error(err, -EINVAL,
+				 "query parameter 'format' must be \"text\" or \"json\", not "
+				 "\"%.32s\"",
+				 v);
+	json = present ? !strcmp(v, "json") : accepts_json(c->req->accept);
+	if (!json) {
+		r = mm_page_tables_render(c->lease.m, &out->text, err);
+		if (r < 0)
+			return api_call_failed(r, err, "mm_page_tables_render");
+		out->status = 200;
+		return 0;
+	}
+	r = mm_page_tables_get(c->lease.m, &pt, err);
+	if (r < 0)
+		return api_call_failed(r, err, "mm_page_tables_get");
+	doc = api_page_tables_to_json(&pt);
+	mm_page_tables_free(&pt);
+	return doc ? api_reply_json(out, 200, doc, err)
+		   : api_error(err, -ENOMEM, "out of memory building the page tables");
+}
+
+#define CHECK_MAX_MSGS 64
+
+int h_check(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	char(*msgs)[MM_ERR_MAX] = calloc(CHECK_MAX_MSGS, sizeof(*msgs));
+	struct mm_report rep = {.max = CHECK_MAX_MSGS, .msgs = msgs};
+	json_t *v;
+	int r;
+
+	if (!msgs)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = mm_check(c->lease.m, &rep);
+	v = json_array();
+	for (unsigned int i = 0; v && i < rep.nr && i < rep.max; i++)
+		json_array_append_new(v, json_string(msgs[i]));
+	free(msgs);
+	if (!v)
+		return api_error(err, -ENOMEM, "out of memory");
+	if (r == 0 && rep.nr == 0)
+		return api_reply_json(out, 200, json_pack("{s:b, s:o}", "ok", 1, "violations", v),
+				      err);
+	c->extra = json_pack("{s:b, s:o}", "ok", 0, "violations", v);
+	return api_error(err, -EFAULT, "%u invariant violation(s) found", rep.nr);
+}
+
+int h_journal(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *entries;
+	int r = c->host->ops->journal_list(c->host->data, &c->lease, &entries, err);
+
+	if (r < 0)
+		return api_call_failed(r, err, "reading the journal");
+	return api_reply_json(out, 200, json_pack("{s:o}", "entries", entries), err);
+}
+
+int h_metrics(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	struct api_text t = {0};
+	int r = api_metrics_render(c->host, c->host->metrics, &t, err);
+
+	if (r < 0) {
+		api_text_free(&t);
+		return r;
+	}
+	out->status = 200;
+	out->json_text = t.data;
+	out->json_text_len = t.len;
+	out->content_type = API_METRICS_CONTENT_TYPE;
+	return 0;
+}

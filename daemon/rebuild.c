@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rebuild.c - machine_rebuild(): newest snapshot, else base, else configuration, then the
+ * journal through the transaction (see rebuild.h).
+ *
+ * "Newest snapshot that loads" walks back one snapshot at a time: a snapshot that does not
+ * load (a format this build cannot read, a corrupt one) is logged and passed over for an
+ * older one, down to the base snapshot or the configuration, because the journal holds the
+ * whole history after any of them. The journal is read batch by batch (one row per request);
+ * each batch's entries run in one struct api_txn, reset between batches so that a long
+ * journal needs no more memory than its biggest request.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "problem.h"
+#include "rebuild.h"
+#include "snapshot.h"
+
+/* Where @src starts: ret->m, ret->from_snapshot, ret->after. */
+static int rebuild_start(struct store *st, const struct rebuild_source *src, int64_t until_seq,
+			 struct rebuild *ret, struct mm_error *err)
+{
+	struct store_snapshot meta;
+	struct mm_config *cfg;
+	char name[API_NAME_MAX];
+	int64_t max_seq = until_seq;
+	json_t *cj;
+	int r;
+
+	while (store_snapshot_latest(st, src->id, max_seq, &meta, NULL) == 0) {
+		struct mm_error e = {0};
+
+		r = snapshot_load(st, meta.id, false, src->config, &ret->m, NULL, NULL, &e);
+		if (r == 0) {
+			ret->after = meta.seq;
+			ret->from_snapshot = meta.id;
+			store_snapshot_finish(&meta);
+			return 0;
+		}
+		log_machine(LOG_LEVEL_WARN, src->id,
+			    "machine %s: snapshot %lld does not load (%s); trying an older one",
+			    src->id, (long long)meta.id, e.msg);
+		max_seq = meta.seq - 1;
+		store_snapshot_finish(&meta);
+		if (max_seq < 0)
+			break;
+	}
+	ret->after = 0;
+	ret->from_snapshot = src->base_snapshot;
+	if (src->base_snapshot)
+		return snapshot_load(st, src->base_snapshot, true, src->config, &ret->m, NULL, NULL,
+				     err);
+	cj = json_loads(src->config ? src->config : "", 0, NULL);
+	cfg = malloc(sizeof(*cfg));
+	if (!cj || !cfg) {
+		json_decref(cj);
+		free(cfg);
+		return api_error(err, cfg ? -EIO : -ENOMEM,
+				 "the configuration of machine '%s' is not readable", src->id);
+	}
+	r = api_machine_spec_parse(cj, cfg, name, err);
+	json_decref(cj);
+	if (r == 0)
+		r = mm_machine_create(cfg, &ret->m, err);
+	free(cfg);
+	return r;
+}
+
+struct rebuild_ctx {
+	const struct rebuild_source *src;
+	struct rebuild *rb;
+	struct api_txn t;
+	int64_t until;
+	rebuild_entry_fn *fn;
+	void *data;
+	int failed; /* the code that stopped it */
+	struct mm_error *err;
+};
+
+/* What a restart does with an entry: log what did not come out as recorded. */
+static void entry_log(struct rebuild_ctx *x, int64_t seq, const struct api_json_span *want, int r,
+		      const struct api_txn_step *st, const struct mm_error *e)
+{
+	const char *id = x->src->id;
+	const struct api_text *got = &x->t.got;
+
+	if (r < 0 && !st->journal) {
+		log_machine(LOG_LEVEL_ERROR, id,
+			    "machine %s: replaying journal entry %lld failed: %s", id,
+			    (long long)seq, e->msg);
+		x->rb->failed++;
+		return;
+	}
+	if (!api_txn_same_result(got->data ? got->data : "", got->len, want->text, want->len)) {
+		log_machine(LOG_LEVEL_WARN, id,
+			    "machine %s: journal entry %lld replayed to a different result: %.*s "
+			    "instead of %.*s",
+			    id, (long long)seq, (int)(got->len > 200 ? 200 : got->len),
+			    got->data ? got->data : "", (int)(want->len > 200 ? 200 : want->len),
+			    want->text);
+		x->rb->mismatched++;
+	}
+}
+
+static int rebuild_batch(void *data, int64_t first_seq, int64_t n, const char *time,
+			 const char *commands, size_t commands_len, const char *results,
+			 size_t results_len)
+{
+	struct rebuild_ctx *x = data;
+	struct api_json_span *c, *w;
+	int ret = 0;
+
+	if (x->until >= 0 && first_seq > x->until)
+		return 1; /* done: stop the iteration */
+	x->rb->next_seq = first_seq + (n > 0 ? n : 1);
+	if (api_txn_split_batch(n, commands, commands_len, results, results_len, &c, &w) < 0) {
+		if (x->fn)
+			return x->failed = api_error(x->err, -EIO,
+						     "journal entries %lld..%lld are not %lld "
+						     "commands and results",
+						     (long long)first_seq,
+						     (long long)(first_seq + n - 1), (long long)n);
+		log_machine(LOG_LEVEL_ERROR, x->src->id,
+			    "machine %s: journal entries %lld..%lld are not %lld commands and "
+			    "results; skipped",
+			    x->src->id, (long long)first_seq, (long long)(first_seq + n - 1),
+			    (long long)n);
+		x->rb->failed += n > 0 ? (unsigned long)n : 1;
+		return 0;
+	}
+	api_txn_reset(&x->t);
+	for (int64_t i = 0; i < n && ret >= 0; i++) {
+		int64_t seq = first_seq + i;
+		struct api_txn_step st;
+		struct mm_error e = {0};
+		int r;
+
+		if (seq <= x->rb->after || (x->until >= 0 && seq > x->until))
+			continue;
+		r = api_txn_step_text(&x->t, c[i].text, c[i].len, &st, &e);
+		if (r == 0 || st.journal)
+			x->rb->replayed++;
+		if (x->fn) {
+			ret = x->fn(x->data, seq, &c[i], &w[i], r, &st, &x->t, &e);
+			if (ret < 0)
+				x->failed = ret;
+		} else {
+			entry_log(x, seq, &w[i], r, &st, &e);
+		}
+	}
+	free(c);
+	free(w);
+	return ret;
+}
+
+int machine_rebuild(struct store *st, const struct rebuild_source *src, int64_t until_seq,
+		    const struct api_exec_env *env, rebuild_entry_fn *fn, void *data,
+		    struct rebuild *ret, struct mm_error *err)
+{
+	struct rebuild_ctx x = {
+		.src = src, .rb = ret, .until = until_seq, .fn = fn, .data = data, .err = err};
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = rebuild_start(st, src, until_seq, ret, err);
+	if (r < 0)
+		return r;
+	ret->next_seq = ret->after + 1;
+	api_txn_init(&x.t, ret->m, env);
+	r = store_journal_foreach(st, src->id, ret->after, rebuild_batch, &x, err);
+	ret->m = x.t.m; /* a snapshot_restore replaced it */
+	api_txn_finish(&x.t);
+	if (r == 1)
+		r = 0; /* stopped at until_seq */
+	if (r == 0 && x.failed < 0)
+		r = x.failed;
+	if (r < 0) {
+		mm_machine_destroy(ret->m);
+		ret->m = NULL;
+		return r;
+	}
+	return 0;
+}
