@@ -25,8 +25,9 @@ static struct fake {
 	bool fail_journal;
 	bool fail_rebuild;
 	bool diverged[FAKE_MAX];
-	int appends;  /* calls of journal_append */
-	int rebuilds; /* calls of machine_rebuild */
+	int appends;	/* calls of journal_append */
+	int rebuilds;	/* calls of machine_rebuild */
+	char last[512]; /* the commands of the last append, as the journal got them */
 } fake;
 
 static int fake_find(const char *id)
@@ -114,6 +115,7 @@ static int fake_append(void *data, struct api_lease *lease, const struct api_jou
 	fake.appends++;
 	if (fake.fail_journal)
 		return api_error(err, -EIO, "disk on fire");
+	snprintf(fake.last, sizeof(fake.last), "%.*s", (int)b->commands_len, b->commands);
 	/* the batch is two JSON arrays of n elements */
 	cmds = json_loadb(b->commands, b->commands_len, 0, &jerr);
 	ck_assert_msg(cmds != NULL, "commands are not JSON: %s", jerr.text);
@@ -619,9 +621,12 @@ START_TEST(pages_rest_round_trip)
 	req("GET", "/v1/machines/default/zones", NULL);
 	ck_assert(json_is_object(
 		json_object_get(json_object_get(rep.json, "totals"), "alloc_events")));
-	ck_assert_int_ge(num(json_object_get(json_object_get(rep.json, "totals"), "alloc_events"),
+	/* after boot every free page is in a Movable pageblock (memmap_init marks them all
+	 * Movable): the first Unmovable request falls back once, stealing a pageblock
+	 * (__rmqueue_fallback), and the rest of the pcp refill comes from that block */
+	ck_assert_int_eq(num(json_object_get(json_object_get(rep.json, "totals"), "alloc_events"),
 			     "fallbacks"),
-			 0);
+			 1);
 }
 END_TEST
 
@@ -870,6 +875,45 @@ START_TEST(batch_journal_failure)
 	ck_assert_uint_eq(rep.status, 201);
 	ck_assert_uint_eq(journal_len(), 2);
 	json_decref(before);
+}
+END_TEST
+
+/* The journal keeps a command's canonical text: the same command journals the same bytes
+ * whether the scanner or Jansson read it, whatever its spelling, and from a REST route. */
+START_TEST(journal_is_canonical)
+{
+	static const struct {
+		const char *url, *method, *body;
+	} same[] = {
+		{"/v1/machines/default/commands", "POST",
+		 "{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"order\":1,\"cpu\":1}"},
+		/* another order of members, white space: the scanner */
+		{"/v1/machines/default/commands", "POST",
+		 "[ {\"cpu\": 1, \"order\" : 1,\n\"gfp\":\"GFP_KERNEL\", \"op\":\"alloc_pages\"} "
+		 "]"},
+		/* an escape: Jansson */
+		{"/v1/machines/default/commands", "POST",
+		 "[{\"gfp\":\"GFP_\\u004bERNEL\",\"op\":\"alloc_pages\",\"cpu\":1,\"order\":1}]"},
+		/* the REST route */
+		{"/v1/machines/default/pages", "POST",
+		 "{\"order\":1,\"cpu\":1,\"gfp\":\"GFP_KERNEL\"}"},
+	};
+
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		req(same[i].method, same[i].url, same[i].body);
+		ck_assert_msg(rep.status == 200 || rep.status == 201, "%zu: %u", i, rep.status);
+		ck_assert_str_eq(fake.last,
+				 "[{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"order\":1,"
+				 "\"cpu\":1}]");
+	}
+	req("PUT", "/v1/machines/default/sysctl/vm/lowmem_reserve_ratio",
+	    "{\"value\": [ 256, 32, 0, 0 ]}");
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_str_eq(fake.last, "[{\"op\":\"set_sysctl\",\"name\":\"lowmem_reserve_ratio\","
+				    "\"value\":[256,32,0,0]}]");
+	req("POST", "/v1/machines/default/cpus/1/tlb/flush?keep_global=true", NULL);
+	ck_assert_uint_eq(rep.status, 200);
+	ck_assert_str_eq(fake.last, "[{\"op\":\"flush_tlb\",\"keep_global\":true,\"cpu\":1}]");
 }
 END_TEST
 
@@ -1187,9 +1231,16 @@ START_TEST(early_machine_routes)
 				      routes[i].method, url, rep.status,
 				      rep.problem ? str(rep.json, "detail") : "");
 		} else {
-			/* paging off: the identity; later the identity mapping is gone */
-			ck_assert_msg(rep.status == 200 || rep.status == 422, "%s -> %u", url,
-				      rep.status);
+			/* a kernel-space read of 0x100000: with paging off it is the identity, and
+			 * head_32's provisional tables map the low range at 0 too; from
+			 * setup_arch() on (swapper_pg_dir, the memblock phase) the identity mapping
+			 * is gone */
+			unsigned int want = _i / 2 < MM_PHASE_MEMBLOCK ? 200 : 422;
+
+			ck_assert_msg(rep.status == want, "%s -> %u, not %u", url, rep.status,
+				      want);
+			if (want == 422)
+				ck_assert_str_eq(slug(), "page-fault");
 		}
 	}
 	req("POST", "/v1/machines/early/boot/continue", "{\"until\":\"buddy\"}");
@@ -1318,6 +1369,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, frames_range);
 	tcase_add_test(tc, batch_one_journal_append);
 	tcase_add_test(tc, batch_journal_failure);
+	tcase_add_test(tc, journal_is_canonical);
 	tcase_add_test(tc, batch_bodies_outside_the_fast_path);
 	tcase_add_test(tc, paging_routes);
 	tcase_add_loop_test(tc, paging_bad_input, 0, sizeof(bad_paging) / sizeof(bad_paging[0]));
