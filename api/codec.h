@@ -2,6 +2,11 @@
 /*
  * codec.h - JSON codecs between mmcore's structs and the HTTP API's documents.
  *
+ * One header for four files, one concept each: text.c (JSON written as text: struct
+ * api_text, journal rows split), parse.c (values as users write them: addresses, spaces,
+ * boot phases, access kinds, hex bytes, names), spec.c (a machine's configuration, POST
+ * /v1/machines) and codec.c (the views: structs as documents, command results as text).
+ *
  * Every JSON shape of the API is written here and nowhere else (ROUTES.md lists them), so
  * that a route, a journal entry and a test all see the same bytes for the same state.
  * Conventions: addresses and sizes of address ranges are lowercase hex strings without
