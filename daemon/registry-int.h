@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * registry-int.h - the layout of the registry and its machines, shared by registry.c (machines
+ * by id, leases, the api_host, start-up) and registry-snap.c (the state hash, snapshots, snapshot
+ * jobs, clones). Locking is registry.h's.
+ */
+#ifndef DAEMON_REGISTRY_INT_H
+#define DAEMON_REGISTRY_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "commands.h"
+#include "jobs.h"
+#include "registry.h"
+#include "snapshot.h"
+
+/* A machine whose touched RAM is above this is snapshotted by a job (202), unless told. */
+#define SNAPSHOT_SYNC_FRAMES (64u << 10) /* 256 MiB */
+
+struct machine {
+	char id[API_NAME_MAX];
+	struct mm_machine *m;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;   /* a reservation ended (with @lock) */
+	unsigned int reserved; /* jobs that will take the machine next; guarded by @lock */
+	atomic_bool doomed;    /* being deleted: jobs give up */
+	pthread_mutex_t job_lock;
+	struct snapshot_progress *job; /* the job working on it; guarded by @job_lock */
+	int64_t next_seq;
+	bool diverged; /* differs from its journal (a failed append, then a failed rebuild) */
+	struct registry *reg;
+	struct api_exec_env env; /* for commands on it: snapshot_restore reads the store */
+};
+
+struct stored {
+	char *id, *config;
+	int64_t base_snapshot;
+};
+
+struct registry {
+	pthread_rwlock_t lock;
+	struct machine **v; /* sorted by id */
+	size_t n, cap;
+	struct store *st;
+	struct jobs *jobs;
+};
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+
+/* snapshot_restore's environment: on a live machine (@data is its struct machine), and in a
+ * rebuild (@data is the registry: the snapshot may be deleted since, kept for the journal). */
+int registry_live_snapshot_load(void *data, int64_t id, const struct mm_machine *m,
+				struct mm_machine **ret, struct api_snapshot_ref *ref,
+				struct mm_error *err);
+int registry_replay_snapshot_load(void *data, int64_t id, const struct mm_machine *m,
+				  struct mm_machine **ret, struct api_snapshot_ref *ref,
+				  struct mm_error *err);
+/* api_host_ops.machine_clone */
+int registry_clone(void *data, const char *name, int64_t id, struct api_lease *ret,
+		   struct mm_error *err);
+/* Persist @nw and register it; on success *@ret is its lease, locked. */
+int registry_adopt_locked(struct registry *reg, const struct registry_new *nw,
+			  struct api_lease *ret, struct mm_error *err);
+
+#endif /* DAEMON_REGISTRY_INT_H */
