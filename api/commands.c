@@ -490,7 +490,13 @@ const char *api_command_op(const json_t *cmd)
 
 static bool key_is(const struct api_cmd_field *f, const char *key)
 {
-	return !strncmp(f->key, key, f->key_len) && key[f->key_len] == '\0';
+	size_t i;
+
+	/* keys are a few bytes: a loop beats strncmp()'s call */
+	for (i = 0; i < f->key_len; i++)
+		if (f->key[i] != key[i])
+			return false;
+	return key[i] == '\0';
 }
 
 static bool field_accepted(const struct api_command_op *op, const struct api_cmd_field *f)
@@ -571,7 +577,20 @@ static void put_value(struct api_text *t, const struct api_cmd_field *f)
 {
 	switch (f->type) {
 	case API_FIELD_STRING:
-		api_text_str(t, f->str);
+		if (f->json) {
+			api_text_str(t, f->str);
+		} else {
+			/* scanned: printable ASCII without quotes or escapes, as it is */
+			size_t n = strlen(f->str);
+
+			if (api_text_reserve(t, n + 2)) {
+				t->data[t->len] = '"';
+				memcpy(t->data + t->len + 1, f->str, n);
+				t->data[t->len + n + 1] = '"';
+				t->len += n + 2;
+				t->data[t->len] = '\0';
+			}
+		}
 		break;
 	case API_FIELD_INT:
 		api_text_int(t, f->i);
@@ -585,28 +604,102 @@ static void put_value(struct api_text *t, const struct api_cmd_field *f)
 	}
 }
 
-void api_command_canon(const struct api_cmd *cmd, const char *opname, struct api_text *out)
+/* Write @s (@n bytes) at @p; the end. */
+static char *raw(char *p, const char *s, size_t n)
 {
-	const struct api_command_op *op = api_command_op_find(opname);
-	const struct api_cmd_field *cpu = field(cmd, "cpu");
+	memcpy(p, s, n);
+	return p + n;
+}
 
-	api_text_puts(out, "{\"op\":");
-	api_text_str(out, opname);
-	for (const struct api_op_arg *a = op ? op->args : NULL; a && a->name; a++) {
-		const struct api_cmd_field *v = field(cmd, a->name);
+static char *raw_int(char *p, json_int_t v)
+{
+	char buf[24], *q = buf + sizeof(buf);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 
-		if (!v)
-			continue;
-		api_text_puts(out, ",\"");
-		api_text_puts(out, a->name);
-		api_text_puts(out, "\":");
-		put_value(out, v);
+	do {
+		*--q = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--q = '-';
+	return raw(p, q, (size_t)(buf + sizeof(buf) - q));
+}
+
+void api_command_canon(const struct api_cmd *cmd, const struct api_command_op *op,
+		       struct api_text *out)
+{
+	const struct api_cmd_field *v[API_CMD_FIELDS];
+	const char *names[API_CMD_FIELDS];
+	size_t n = 0, oplen = strlen(op->op), size = 16 + oplen;
+	size_t nlen[API_CMD_FIELDS], slen[API_CMD_FIELDS];
+	bool scanned = true;
+	char *p;
+
+	/* the fields in the op table's order, then "cpu" */
+	for (const struct api_op_arg *a = op->args; a->name; a++) {
+		for (unsigned int i = 0; i < cmd->n; i++) {
+			if (n < API_CMD_FIELDS && key_is(&cmd->f[i], a->name)) {
+				names[n] = a->name;
+				v[n++] = &cmd->f[i];
+				break;
+			}
+		}
 	}
-	if (cpu) {
-		api_text_puts(out, ",\"cpu\":");
-		put_value(out, cpu);
+	for (unsigned int i = 0; i < cmd->n; i++) {
+		if (n < API_CMD_FIELDS && key_is(&cmd->f[i], "cpu")) {
+			names[n] = "cpu";
+			v[n++] = &cmd->f[i];
+		}
 	}
-	api_text_puts(out, "}");
+	for (size_t i = 0; i < n; i++) {
+		nlen[i] = v[i]->key_len; /* the key is the name */
+		size += nlen[i] + 4;
+		if (v[i]->type == API_FIELD_INT || v[i]->type == API_FIELD_BOOL) {
+			size += 21;
+		} else if (v[i]->type == API_FIELD_STRING && !v[i]->json) {
+			slen[i] = strlen(v[i]->str);
+			size += slen[i] + 2;
+		} else {
+			scanned = false; /* a value Jansson read: written by api_text_json() */
+		}
+	}
+	if (!scanned) {
+		api_text_puts(out, "{\"op\":\"");
+		api_text_put(out, op->op, oplen); /* a name of the op table: plain */
+		api_text_put(out, "\"", 1);
+		for (size_t i = 0; i < n; i++) {
+			api_text_put(out, ",\"", 2);
+			api_text_put(out, names[i], nlen[i]);
+			api_text_put(out, "\":", 2);
+			put_value(out, v[i]);
+		}
+		api_text_put(out, "}", 1);
+		return;
+	}
+	/* the fast path of batches: one reservation, then the bytes */
+	if (!api_text_reserve(out, size))
+		return;
+	p = out->data + out->len;
+	p = raw(p, "{\"op\":\"", 7);
+	p = raw(p, op->op, oplen);
+	*p++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		p = raw(p, ",\"", 2);
+		p = raw(p, names[i], nlen[i]);
+		p = raw(p, "\":", 2);
+		if (v[i]->type == API_FIELD_INT) {
+			p = raw_int(p, v[i]->i);
+		} else if (v[i]->type == API_FIELD_BOOL) {
+			p = v[i]->i ? raw(p, "true", 4) : raw(p, "false", 5);
+		} else {
+			*p++ = '"';
+			p = raw(p, v[i]->str, slen[i]);
+			*p++ = '"';
+		}
+	}
+	*p++ = '}';
+	*p = '\0';
+	out->len = (size_t)(p - out->data);
 }
 
 bool api_command_pure(const struct api_cmd *cmd, const char *opname)
@@ -656,6 +749,7 @@ int api_command_run_env(struct mm_machine *m, const struct api_exec_env *env,
 	if (!op)
 		return api_error(err, -EINVAL, "unknown op '%.64s'", jop->str);
 	ret->op = op->op;
+	ret->def = op;
 	for (unsigned int i = 0; i < cmd->n; i++)
 		if (!field_accepted(op, &cmd->f[i]))
 			return api_error(err, -EINVAL, "unknown field '%.64s' for op '%s'",

@@ -88,6 +88,7 @@ int api_command_scan(char *text, size_t len, struct api_cmd *view, size_t *ret_e
 /* What api_command_run() did, besides its return code. */
 struct api_command_outcome {
 	const char *op; /* the op's name (static storage), when it was found, else NULL */
+	const struct api_command_op *def; /* and its row of the op table */
 	/* the command goes into the journal: it succeeded, or it failed after it had changed
 	 * the machine (then its result, in the text, is {"error": ...}) */
 	bool journal;
@@ -140,7 +141,8 @@ const struct api_command_op *api_command_op_find(const char *name);
 const struct api_op_arg *api_command_arg(const struct api_command_op *op, const char *name);
 
 /* Append the canonical text of @cmd, a command of op @op that api_command_run_env() accepted. */
-void api_command_canon(const struct api_cmd *cmd, const char *op, struct api_text *out);
+void api_command_canon(const struct api_cmd *cmd, const struct api_command_op *op,
+		       struct api_text *out);
 /* Does @cmd (of op @op) change nothing? (struct api_command_op.pure) */
 bool api_command_pure(const struct api_cmd *cmd, const char *op);
 

@@ -74,18 +74,25 @@ static int grow(struct api_txn *t, struct mm_error *err)
 int api_txn_step(struct api_txn *t, const struct api_cmd *view, struct api_txn_step *ret,
 		 struct mm_error *err)
 {
+	struct api_text *out = t->no_entries ? &t->got : &t->results;
 	struct api_command_outcome oc;
-	size_t start, cstart;
+	size_t mark = t->results.len, start, cstart;
 	int r;
 
 	*ret = (struct api_txn_step){0};
 	r = grow(t, err);
 	if (r < 0)
 		return r;
-	t->got.len = 0;
-	if (t->got.data)
-		t->got.data[0] = '\0';
-	r = api_command_run_env(t->m, t->env, view, &t->got, &oc, err);
+	if (t->no_entries) {
+		t->got.len = 0;
+		if (t->got.data)
+			t->got.data[0] = '\0';
+	} else if (t->n) {
+		api_text_put(&t->results, ",", 1);
+	}
+	start = out->len;
+	/* the result goes straight where the journal takes it from */
+	r = api_command_run_env(t->m, t->env, view, out, &oc, err);
 	ret->op = oc.op;
 	if (oc.replace) {
 		/* snapshot_restore: what follows runs on the restored machine */
@@ -95,21 +102,25 @@ int api_txn_step(struct api_txn *t, const struct api_cmd *view, struct api_txn_s
 			mm_machine_destroy(t->m);
 		t->m = oc.replace;
 	}
-	if (r < 0 && !oc.journal)
+	if (r < 0 && !oc.journal) {
+		if (!t->no_entries) {
+			t->results.len = mark;
+			if (t->results.data)
+				t->results.data[mark] = '\0';
+		}
 		return r;
-	if (t->n) {
-		api_text_put(&t->cmds, ",", 1);
-		api_text_put(&t->results, ",", 1);
 	}
+	ret->journal = true;
+	if (t->no_entries)
+		return r;
+	if (t->n)
+		api_text_put(&t->cmds, ",", 1);
 	cstart = t->cmds.len;
-	api_command_canon(view, oc.op, &t->cmds);
-	start = t->results.len;
-	api_text_put(&t->results, t->got.data ? t->got.data : "", t->got.len);
+	api_command_canon(view, oc.def, &t->cmds);
 	t->where[2 * t->n] = start;
 	t->where[2 * t->n + 1] = t->results.len - start;
 	t->ops[t->n] = oc.op;
 	t->n++;
-	ret->journal = true;
 	ret->cmd = (struct api_json_span){t->cmds.data + cstart, t->cmds.len - cstart};
 	ret->result = api_txn_result(t, t->n - 1);
 	return r;

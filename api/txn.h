@@ -49,11 +49,14 @@ struct api_txn {
 	void *replace_data;
 	/* what is to be journaled, as two JSON arrays (closed by api_txn_batch()) */
 	struct api_text cmds, results;
-	size_t n;	     /* entries in them */
-	size_t *where;	     /* entry i's result: results.data + where[2i], where[2i+1] bytes */
-	const char **ops;    /* entry i's op (static storage) */
-	size_t cap;	     /* of where/ops */
-	struct api_text got; /* the last step's result, journaled or not (its error text) */
+	size_t n;	  /* entries in them */
+	size_t *where;	  /* entry i's result: results.data + where[2i], where[2i+1] bytes */
+	const char **ops; /* entry i's op (static storage) */
+	size_t cap;	  /* of where/ops */
+	/* @no_entries (a restart, which journals nothing): the steps write no entries, and the
+	 * last step's result (or its journaled error) is @got */
+	bool no_entries;
+	struct api_text got;
 };
 
 /* What one step did. */
@@ -74,7 +77,8 @@ void api_txn_reset(struct api_txn *t);
  * api_txn_step - run the command @view on t->m.
  * Return: the executor's code. On 0, and on a failure that changed the machine before it failed
  * (@ret->journal), the canonical command and its result (or its error, as the journal keeps it)
- * are the next entry; t->got holds the result. A failure that changed nothing adds nothing.
+ * are the next entry (@ret->cmd, @ret->result), or with t->no_entries the result is t->got.
+ * A failure that changed nothing adds nothing.
  */
 int api_txn_step(struct api_txn *t, const struct api_cmd *view, struct api_txn_step *ret,
 		 struct mm_error *err);

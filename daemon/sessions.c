@@ -310,7 +310,7 @@ static void note_divergence(struct run *rn, int64_t seq, const char *c, size_t c
 
 /*
  * What a recorded command (seq @seq, recorded result @want) did in transaction @t: the step's
- * code @r, @st. Return: 1 when it changed the machine (its entry is st->cmd, t->got its result;
+ * code @r, @st. Return: 1 when it changed the machine (its entry is st->cmd and st->result:
  * journal it), 0 when it failed and changed nothing (@err says why), < 0 when the host failed
  * (-ENOMEM).
  */
@@ -332,11 +332,10 @@ static int run_after(struct run *rn, struct api_txn *t, int64_t seq, const char 
 		return 0;
 	}
 	rn->replayed++;
-	if (rn->verify &&
-	    !api_txn_same_result(t->got.data ? t->got.data : "", t->got.len, want, wlen))
-		note_divergence(rn, seq, c, clen, want, wlen, t->got.data ? t->got.data : "",
-				t->got.len, true);
-	return t->got.oom || t->cmds.oom ? -ENOMEM : 1;
+	if (rn->verify && !api_txn_same_result(st->result.text, st->result.len, want, wlen))
+		note_divergence(rn, seq, c, clen, want, wlen, st->result.text, st->result.len,
+				true);
+	return t->results.oom || t->cmds.oom ? -ENOMEM : 1;
 }
 
 /* Hand the new machine to the registry; *@ret_id its id. */
