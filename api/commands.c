@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "commands.h"
 #include "problem.h"
+#include "scan.h"
 
 static const struct api_cmd_field *field(const struct api_cmd *cmd, const char *key)
 {
@@ -866,31 +867,17 @@ int api_command_exec_text_env(struct mm_machine *m, const struct api_exec_env *e
 			      struct api_command_outcome *ret, struct mm_error *err)
 {
 	struct api_command_outcome oc = {0};
-	char stack[256], *copy = len < sizeof(stack) ? stack : malloc(len + 1);
+	struct api_cmd_text ct;
 	struct api_cmd view;
-	json_error_t jerr;
-	json_t *cmd = NULL;
 	int r;
 
-	if (!copy)
-		return api_error(err, -ENOMEM, "out of memory");
-	memcpy(copy, text, len);
-	copy[len] = '\0';
-	if (api_command_scan(copy, len, &view, NULL) < 0) {
-		cmd = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-		r = cmd ? api_command_view(cmd, &view, err)
-			: api_error(err, -EINVAL, "the command is not JSON: %s", jerr.text);
-		if (r < 0)
-			goto out;
-	}
-	r = api_command_run_env(m, env, &view, out, &oc, err);
-out:
+	r = api_command_parse(text, len, &ct, &view, err);
+	if (r == 0)
+		r = api_command_run_env(m, env, &view, out, &oc, err);
+	api_command_parse_finish(&ct);
 	if (ret)
 		*ret = oc;
 	else
 		mm_machine_destroy(oc.replace); /* only without an environment: never set */
-	json_decref(cmd);
-	if (copy != stack)
-		free(copy);
 	return r;
 }

@@ -201,7 +201,9 @@ int api_command_exec(struct mm_machine *m, const json_t *cmd, json_t **ret_resul
 
 /*
  * api_command_exec_text - api_command_run() for a command given as JSON text (as the
- * journal keeps it): scanned when it has the common shape, else parsed with Jansson.
+ * journal keeps it), read by api_command_parse() (scan.h), the reader the transaction uses:
+ * scanned when it has the common shape, else parsed with Jansson. The executor alone, for
+ * tests and benchmarks: what changes a machine for good goes through the transaction (txn.h).
  * @ret_journal (may be NULL): set as api_command_outcome.journal; when a failure sets it,
  * @out holds the error as the journal keeps it, so replay compares failures as results.
  */

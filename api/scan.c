@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "problem.h"
 #include "scan.h"
 
 static size_t scan_ws(const char *t, size_t len, size_t i)
@@ -212,4 +213,32 @@ void api_scan_batch_free(struct api_scan_batch *fb)
 	free(fb->copy);
 	free(fb->cmds);
 	memset(fb, 0, sizeof(*fb));
+}
+
+int api_command_parse(const char *text, size_t len, struct api_cmd_text *ct, struct api_cmd *view,
+		      struct mm_error *err)
+{
+	char *copy = len < sizeof(ct->stack) ? ct->stack : malloc(len + 1);
+	json_error_t jerr;
+
+	ct->copy = copy == ct->stack ? NULL : copy;
+	ct->json = NULL;
+	if (!copy)
+		return api_error(err, -ENOMEM, "out of memory");
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	if (api_command_scan(copy, len, view, NULL) == 0)
+		return 0;
+	ct->json = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!ct->json)
+		return api_error(err, -EINVAL, "the command is not JSON: %s", jerr.text);
+	return api_command_view(ct->json, view, err);
+}
+
+void api_command_parse_finish(struct api_cmd_text *ct)
+{
+	json_decref(ct->json);
+	free(ct->copy);
+	ct->json = NULL;
+	ct->copy = NULL;
 }

@@ -29,4 +29,21 @@ struct api_scan_batch {
 bool api_scan_batch(const char *body, size_t len, struct api_scan_batch *fb);
 void api_scan_batch_free(struct api_scan_batch *fb);
 
+/* A command given as text, read into a view (api_command_parse()). */
+struct api_cmd_text {
+	char stack[256]; /* the copy the scanner writes into, when it fits */
+	char *copy;	 /* else malloc'd */
+	json_t *json;	 /* or what Jansson read */
+};
+
+/*
+ * api_command_parse - the one reader of a command's text (a journal entry, an NDJSON line, a
+ * replayed command): scanned without Jansson when it has the common shape, else parsed with
+ * Jansson; both give the same @view, valid until api_command_parse_finish(@ct).
+ * Return: 0; -EINVAL when it is not a JSON object; -ENOMEM.
+ */
+int api_command_parse(const char *text, size_t len, struct api_cmd_text *ct, struct api_cmd *view,
+		      struct mm_error *err);
+void api_command_parse_finish(struct api_cmd_text *ct);
+
 #endif /* API_SCAN_H */

@@ -129,29 +129,15 @@ int api_txn_step(struct api_txn *t, const struct api_cmd *view, struct api_txn_s
 int api_txn_step_text(struct api_txn *t, const char *text, size_t len, struct api_txn_step *ret,
 		      struct mm_error *err)
 {
-	char stack[256], *copy = len < sizeof(stack) ? stack : malloc(len + 1);
+	struct api_cmd_text ct;
 	struct api_cmd view;
-	json_error_t jerr;
-	json_t *cmd = NULL;
 	int r;
 
 	*ret = (struct api_txn_step){0};
-	if (!copy)
-		return api_error(err, -ENOMEM, "out of memory");
-	memcpy(copy, text, len);
-	copy[len] = '\0';
-	if (api_command_scan(copy, len, &view, NULL) < 0) {
-		cmd = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-		r = cmd ? api_command_view(cmd, &view, err)
-			: api_error(err, -EINVAL, "the command is not JSON: %s", jerr.text);
-		if (r < 0)
-			goto out;
-	}
-	r = api_txn_step(t, &view, ret, err);
-out:
-	json_decref(cmd);
-	if (copy != stack)
-		free(copy);
+	r = api_command_parse(text, len, &ct, &view, err);
+	if (r == 0)
+		r = api_txn_step(t, &view, ret, err);
+	api_command_parse_finish(&ct);
 	return r;
 }
 
