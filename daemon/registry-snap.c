@@ -156,10 +156,11 @@ int registry_snapshot_create(struct registry *reg, struct api_lease *lease, cons
 
 	/* a snapshot says "the machine after journal entry seq": not true of a diverged one */
 	if (mc->diverged)
-		return api_error(err, -ESTALE,
-				 "machine '%s' differs from its journal (a journal write failed and "
-				 "so did its rebuild): it is not snapshotted until it is rebuilt",
-				 mc->id);
+		return api_error(
+			err, -ESTALE,
+			"machine '%s' differs from its journal (a journal write failed and "
+			"so did its rebuild): it is not snapshotted until it is rebuilt",
+			mc->id);
 	if (async < 0)
 		async = snapshot_touched_frames(mc->m) > SNAPSHOT_SYNC_FRAMES;
 	if (!async) {
