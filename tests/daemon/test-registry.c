@@ -571,6 +571,44 @@ START_TEST(snapshot_job)
 END_TEST
 
 /* A session exported, imported, replayed: the same state each time. */
+/* An import journals each command in its canonical text, whatever the session's spelling:
+ * the export of the imported session, and of its replay, hold the canonical bytes. */
+START_TEST(session_import_is_canonical)
+{
+	static const char session[] =
+		"{\"mm32_session\":1,\"config\":{\"mem\":\"64M\"}}\n"
+		"{\"seq\":1,\"command\":{ \"order\" : 0, \"cpu\":0, \"gfp\":\"GFP_\\u004bERNEL\","
+		"\"op\":\"alloc_pages\"},\"result\":null}\n";
+	static const char canonical[] =
+		"\"command\":{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"order\":0,\"cpu\":0}";
+	const char *urls[] = {"/v1/sessions/imp/journal", "/v1/sessions/rep/journal"};
+	struct api_request rq = {.method = "POST",
+				 .url = "/v1/sessions",
+				 .body = session,
+				 .body_len = sizeof(session) - 1,
+				 .content_type = "application/x-ndjson"};
+	struct api_query_arg name = {"name", "imp"};
+
+	rq.query = &name;
+	rq.nquery = 1;
+	api_reply_finish(&rep);
+	api_dispatch(&host, &rq, &rep);
+	ck_assert_uint_eq(rep.status, 201);
+	ck_assert_uint_eq(req("POST", "/v1/sessions/imp/replay", "{\"name\":\"rep\"}"), 201);
+	for (int i = 0; i < 2; i++) {
+		struct api_request g = {.method = "GET", .url = urls[i]};
+		char *text;
+
+		api_reply_finish(&rep);
+		api_dispatch(&host, &g, &rep);
+		ck_assert_uint_eq(rep.status, 200);
+		text = strndup(rep.json_text, rep.json_text_len);
+		ck_assert_msg(strstr(text, canonical) != NULL, "%s", text);
+		free(text);
+	}
+}
+END_TEST
+
 START_TEST(session_round_trip)
 {
 	char *h, *text, *hi;
@@ -688,6 +726,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, journal_full_disk);
 	tcase_add_test(tc, snapshot_job);
 	tcase_add_test(tc, session_round_trip);
+	tcase_add_test(tc, session_import_is_canonical);
 	tcase_add_test(tc, bad_snapshots_refused);
 	suite_add_tcase(s, tc);
 	return s;
