@@ -102,9 +102,11 @@ int api_command_scan(char *t, size_t len, struct api_cmd *view, size_t *ret_end)
 			size_t start = neg ? ++i : i;
 			json_int_t x = 0;
 
-			/* JSON integers: no leading zeros, no '+'; 18 digits never overflow */
+			/* JSON integers: no leading zeros, no '+'; 18 digits never overflow, and
+			 * digits past them are only counted (the number is refused below) */
 			for (; i < len && t[i] >= '0' && t[i] <= '9'; i++)
-				x = x * 10 + (t[i] - '0');
+				if (i - start < 18)
+					x = x * 10 + (t[i] - '0');
 			if (i == start || i - start > 18 || (t[start] == '0' && i - start > 1))
 				return -EINVAL;
 			if (i < len && (t[i] == '.' || t[i] == 'e' || t[i] == 'E'))

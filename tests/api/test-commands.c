@@ -870,6 +870,9 @@ static const char *const not_scanned[] = {
 	"{\"pfn\":1e3}",
 	"{\"pfn\":-}",
 	"{\"pfn\":1234567890123456789}",
+	/* 20 and 40 digits: counted, never accumulated (signed overflow, UBSan) */
+	"{\"pfn\":99999999999999999999}",
+	"{\"pfn\":-9999999999999999999999999999999999999999}",
 	"{\"pfn\":tru}",
 	"{\"pfn\":truex}",
 	"{\"pfn\":False}",
