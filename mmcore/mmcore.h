@@ -531,13 +531,24 @@ int mm_ram_page_load(struct mm_machine *m, uint64_t pfn, const void *data, struc
 
 /* ---- the invariant checker --------------------------------------------------------- */
 
+/*
+ * Each invariant has a stable name (mm_invariant_name()); every message starts with the
+ * name of the invariant it violates ("free-counts: zone Normal order 3: ..."), and bit i of
+ * @invariants is set when invariant i was violated.
+ */
 struct mm_report {
 	unsigned int max; /* collect at most this many messages (0: count only) */
 	unsigned int nr;  /* violations found */
 	char (*msgs)[MM_ERR_MAX];
+	uint64_t invariants; /* bit i: invariant i was violated */
 };
-/* Verify the whole machine; returns 0 when clean, -EFAULT when violations were found. */
+/* Verify the whole machine; returns 0 when clean, -EFAULT when violations were found,
+ * -ENOMEM when the host could not give the checker its scratch map. */
 int mm_check(const struct mm_machine *m, struct mm_report *rep);
+/* The invariants mm_check() verifies: how many, and the name of invariant @i (NULL past
+ * the last). */
+unsigned int mm_nr_invariants(void);
+const char *mm_invariant_name(unsigned int i);
 
 /* ---- helpers shared with the front end --------------------------------------------- */
 
