@@ -155,7 +155,8 @@ static void for_each_free_block(struct mm_check_ctx *c,
 				pfn_t pfn, guard;
 
 				for_each_listed_pfn(m, &zone->free_area[o].free_list[mt], pfn,
-						    guard) fn(c, zone, o, mt, pfn);
+						    guard)
+					fn(c, zone, o, mt, pfn);
 			}
 	}
 }
@@ -184,7 +185,8 @@ static void check_free_list_membership(struct mm_check_ctx *c)
 					&m->pgdat.node_zones[z].free_area[o].free_list[mt];
 				pfn_t pfn, guard;
 
-				for_each_listed_pfn(m, l, pfn, guard);
+				for_each_listed_pfn(m, l, pfn, guard)
+					;
 				if (pfn != PFN_NIL)
 					check_report(c,
 						     "zone %s free_area[%u] %s: the list %s at "
@@ -264,17 +266,21 @@ static void check_nr_free_pages(struct mm_check_ctx *c)
 	for (unsigned int z = 0; z < MAX_NR_ZONES; z++) {
 		const struct zone *zone = &m->pgdat.node_zones[z];
 		uint64_t free_pages = 0;
+		bool countable = true;
 
 		for (unsigned int o = 0; o < MAX_ORDER; o++)
 			for (unsigned int mt = 0; mt < MIGRATE_TYPES; mt++) {
 				pfn_t pfn, guard;
 
+				if (c->broken[z][o][mt])
+					countable = false;
 				if (mt == MIGRATE_ISOLATE) /* __mod_zone_freepage_state() */
 					continue;
 				for_each_listed_pfn(m, &zone->free_area[o].free_list[mt], pfn,
-						    guard) free_pages += 1u << o;
+						    guard)
+					free_pages += 1u << o;
 			}
-		if ((long)free_pages != zone->vm_stat[NR_FREE_PAGES])
+		if (countable && (long)free_pages != zone->vm_stat[NR_FREE_PAGES])
 			check_report(c, "zone %s: %llu pages on the free lists, NR_FREE_PAGES %ld",
 				     zname(z), (unsigned long long)free_pages,
 				     zone->vm_stat[NR_FREE_PAGES]);
@@ -297,7 +303,12 @@ static void check_free_counts(struct mm_check_ctx *c)
 				uint32_t nr_mt = 0;
 				pfn_t pfn, guard;
 
-				for_each_listed_pfn(m, &area->free_list[mt], pfn, guard) nr_mt++;
+				if (c->broken[z][o][mt]) {
+					nr = area->nr_free; /* not countable */
+					break;
+				}
+				for_each_listed_pfn(m, &area->free_list[mt], pfn, guard)
+					nr_mt++;
 				if (nr_mt != area->nr_free_mt[mt])
 					check_report(c,
 						     "zone %s order %u %s: %u blocks on the list, "
@@ -332,8 +343,8 @@ static void check_pcp_count(struct mm_check_ctx *c)
 			for (unsigned int k = 0; k < NR_PCP_LISTS; k++) {
 				pfn_t pfn, guard;
 
-				for_each_listed_pfn(m, &pcp->lists[k], pfn, guard) count +=
-					1L << pcp_order(m, k);
+				for_each_listed_pfn(m, &pcp->lists[k], pfn, guard)
+					count += 1L << pcp_order(m, k);
 				if (pfn != PFN_NIL)
 					check_report(c,
 						     "zone %s cpu %u pcp list %u is broken at %#x",
@@ -357,8 +368,7 @@ static void check_pcp_page_state(struct mm_check_ctx *c)
 				unsigned int order = pcp_order(m, k);
 				pfn_t pfn, guard;
 
-				for_each_listed_pfn(m, &pcp->lists[k], pfn, guard)
-				{
+				for_each_listed_pfn(m, &pcp->lists[k], pfn, guard) {
 					if ((m->pgstate[pfn] & (PGS_PCP | PGS_ALLOC_MASK)) !=
 					    (PGS_PCP | (order + 1)))
 						check_report(
@@ -630,9 +640,14 @@ static void own_block(uint8_t *own, pfn_t max_pfn, pfn_t pfn, unsigned int order
 	}
 }
 
-/* Where every frame is, as the lists and the allocation records say; judges nothing. */
-static void read_ownership(const struct mm_machine *m, uint8_t *own)
+/*
+ * Where every frame is, as the lists and the allocation records say; judges nothing but
+ * whether a free list can be walked: one that reaches a block already seen (a loop, or
+ * into another list) or leaves mem_map is marked broken and read up to there.
+ */
+static void read_ownership(struct mm_check_ctx *c, uint8_t *own)
 {
+	const struct mm_machine *m = c->m;
 	pfn_t max_pfn = m->layout.max_pfn;
 
 	for (unsigned int z = 0; z < MAX_NR_ZONES; z++) {
@@ -643,12 +658,13 @@ static void read_ownership(const struct mm_machine *m, uint8_t *own)
 				pfn_t pfn, guard;
 
 				for_each_listed_pfn(m, &zone->free_area[o].free_list[mt], pfn,
-						    guard)
-				{
-					if (pfn < max_pfn)
-						own[pfn] |= OWN_FREE_HEAD;
+						    guard) {
+					if (pfn >= max_pfn || (own[pfn] & OWN_FREE_HEAD))
+						break;
+					own[pfn] |= OWN_FREE_HEAD;
 					own_block(own, max_pfn, pfn, o, OWN_FREE);
 				}
+				c->broken[z][o][mt] = pfn != PFN_NIL;
 			}
 		for (unsigned int cpu = 0; cpu < m->pgdat.nr_cpus; cpu++)
 			for (unsigned int k = 0; k < NR_PCP_LISTS; k++) {
@@ -678,7 +694,7 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 		own = host_calloc(m->layout.max_pfn ? m->layout.max_pfn : 1, 1);
 		if (!own)
 			return -ENOMEM;
-		read_ownership(m, own);
+		read_ownership(&c, own);
 		c.own = own;
 	}
 	for (c.inv = 0; c.inv < NR_INVARIANTS; c.inv++)

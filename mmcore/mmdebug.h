@@ -46,6 +46,9 @@ struct mm_check_ctx {
 	const uint8_t *own; /* per pfn below max_pfn, OWN_*; NULL before the buddy phase */
 	struct mm_report *rep;
 	unsigned int inv; /* the invariant running: its index in check_invariants[] */
+	/* free lists that loop or leave mem_map: free-list-membership reports them; the
+	 * invariants that count cannot count them and leave them alone */
+	bool broken[MAX_NR_ZONES][MAX_ORDER][MIGRATE_TYPES];
 };
 
 struct mm_invariant {

@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-check.c - every invariant of mm_check() broken on purpose, one at a time.
+ *
+ * Each test boots a clean machine (256 MiB, 686, 2 CPUs: DMA and Normal), checks that it
+ * is clean, corrupts exactly one invariant the way a bug in the allocator would (a PG_buddy
+ * flag flipped, nr_free bumped, a pfn on two lists, NR_FREE_PAGES out of step, a compound
+ * tail pointing at the wrong head, ...) and expects mm_check() to name that invariant and
+ * no other, in mm_report.invariants and at the start of its first message. Removing the
+ * invariant's row from check.c makes its test fail (see README.md "Invariants").
+ *
+ * The second case, "preconditions", runs the kernel's VM_BUG_ON_PAGE checks of the buddy
+ * primitives (MM_WARN_ON_ONCE, mmdebug.h): after a corruption the call that meets it fails
+ * with -EFAULT, names the primitive, and the machine is tainted and refuses every change.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "machine.h"
+#include "mmdebug.h"
+
+#include "common.h"
+
+#define GFP_KERNEL 0xcc0u
+#define GFP_HIGHUSER_MOVABLE 0x100ccau
+#define __GFP_COMP 0x40000u
+
+static struct zone *normal(void)
+{
+	return &m->pgdat.node_zones[ZONE_NORMAL];
+}
+
+static void setup(void)
+{
+	boot("256M", false, 2, "");
+	ck_assert_int_eq(mm_check(m, NULL), 0);
+}
+
+static void teardown(void)
+{
+	mm_machine_destroy(m);
+	m = NULL;
+}
+
+static char msgs[8][MM_ERR_MAX];
+static char names[1024];
+
+/* mm_check() on the corrupted machine: the names of the invariants it found violated. */
+static const char *violated(void)
+{
+	struct mm_report rep = {.max = 8, .msgs = msgs};
+	size_t off = 0;
+
+	names[0] = '\0';
+	ck_assert_int_eq(mm_check(m, &rep), -EFAULT);
+	ck_assert_uint_gt(rep.nr, 0);
+	for (unsigned int i = 0; i < mm_nr_invariants(); i++)
+		if (rep.invariants & (1ull << i))
+			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
+						off ? "," : "", mm_invariant_name(i));
+	/* the first message names its invariant */
+	ck_assert_msg(!strncmp(msgs[0], names, strcspn(names, ",")), "%s: %s", names, msgs[0]);
+	return names;
+}
+
+static uint32_t alloc(mm_gfp_t gfp, unsigned int order)
+{
+	struct mm_page_alloc a;
+	struct mm_error err = {0};
+
+	ck_assert_msg(mm_alloc_pages(m, 0, gfp, order, &a, &err) == 0, "%s", err.msg);
+	return a.pfn;
+}
+
+/* Turn [pfn, pfn + 2^order) into a free block on its free list, counters included. */
+static void make_free(pfn_t pfn, unsigned int order)
+{
+	struct zone *z = page_zone(m, pfn);
+	unsigned int mt = get_pfnblock_migratetype(z, pfn, pageblock_order(m));
+	struct page *p = &m->mem_map[pfn];
+
+	m->pgstate[pfn] &= (uint8_t)~PGS_ALLOC_MASK;
+	p->_refcount = 0;
+	__SetPageBuddy(p);
+	p->private = order;
+	p->index = mt;
+	pfn_list_add(m->mem_map, &z->free_area[order].free_list[mt], pfn);
+	z->free_area[order].nr_free++;
+	z->free_area[order].nr_free_mt[mt]++;
+	z->vm_stat[NR_FREE_PAGES] += 1L << order;
+}
+
+/* Make [pfn, pfn + 2^order) an allocation with one reference. */
+static void make_alloc(pfn_t pfn, unsigned int order)
+{
+	m->pgstate[pfn] = (uint8_t)((m->pgstate[pfn] & ~PGS_ALLOC_MASK) | (order + 1));
+	m->mem_map[pfn]._refcount = 1;
+}
+
+/* The head of the first non-empty Movable free list of Normal, from order @from down. */
+static pfn_t free_head(unsigned int from, unsigned int *order)
+{
+	for (int o = (int)from; o >= 0; o--) {
+		pfn_t pfn = normal()->free_area[o].free_list[MIGRATE_MOVABLE].first;
+
+		if (pfn != PFN_NIL) {
+			*order = (unsigned int)o;
+			return pfn;
+		}
+	}
+	ck_abort_msg("no free block");
+	return PFN_NIL;
+}
+
+/* ---- one test per invariant ------------------------------------------------------------- */
+
+START_TEST(zone_spans)
+{
+	normal()->present_pages = normal()->spanned_pages + 1;
+	ck_assert_str_eq(violated(), "zone-spans");
+}
+END_TEST
+
+START_TEST(zone_watermarks)
+{
+	normal()->_watermark[WMARK_MIN] = normal()->_watermark[WMARK_LOW] + 1;
+	ck_assert_str_eq(violated(), "zone-watermarks");
+}
+END_TEST
+
+START_TEST(free_list_membership_flag)
+{
+	unsigned int o;
+
+	__ClearPageBuddy(&m->mem_map[free_head(MAX_ORDER - 1, &o)]); /* PG_buddy flipped */
+	ck_assert_str_eq(violated(), "free-list-membership");
+}
+END_TEST
+
+START_TEST(free_list_membership_order)
+{
+	unsigned int o;
+	pfn_t pfn = free_head(MAX_ORDER - 1, &o);
+
+	m->mem_map[pfn].private = o - 1;
+	ck_assert_str_eq(violated(), "free-list-membership");
+}
+END_TEST
+
+START_TEST(free_list_membership_unlisted)
+{
+	__SetPageBuddy(&m->mem_map[alloc(GFP_KERNEL, 0)]); /* PageBuddy, on no list */
+	ck_assert_str_eq(violated(), "free-list-membership");
+}
+END_TEST
+
+START_TEST(free_list_membership_loop)
+{
+	unsigned int o;
+	pfn_t last;
+
+	free_head(MAX_ORDER - 1, &o);
+	last = normal()->free_area[o].free_list[MIGRATE_MOVABLE].last;
+	m->mem_map[last].lru_next = last; /* the list loops on its last block */
+	ck_assert_str_eq(violated(), "free-list-membership");
+}
+END_TEST
+
+/* An order-2 allocation A..A+3 reshaped: A and A+3 order-0 allocations, A+1 an order-1
+ * free block, which is misaligned. */
+START_TEST(free_block_aligned)
+{
+	pfn_t a = alloc(GFP_KERNEL, 2);
+
+	make_alloc(a, 0);
+	make_alloc(a + 3, 0);
+	make_free(a + 1, 1);
+	ck_assert_str_eq(violated(), "free-block-aligned");
+}
+END_TEST
+
+START_TEST(free_block_zone)
+{
+	unsigned int o;
+	pfn_t pfn = free_head(MAX_ORDER - 1, &o);
+
+	set_page_zone(&m->mem_map[pfn + 1], ZONE_DMA);
+	ck_assert_str_eq(violated(), "free-block-zone");
+}
+END_TEST
+
+/* An order-1 allocation freed as two order-0 blocks that never merged. */
+START_TEST(buddies_merged)
+{
+	pfn_t a = alloc(GFP_KERNEL, 1);
+
+	make_free(a, 0);
+	make_free(a + 1, 0);
+	ck_assert_str_eq(violated(), "buddies-merged");
+}
+END_TEST
+
+START_TEST(nr_free_pages)
+{
+	normal()->vm_stat[NR_FREE_PAGES]++; /* NR_FREE_PAGES out of step */
+	ck_assert_str_eq(violated(), "nr-free-pages");
+}
+END_TEST
+
+START_TEST(free_counts)
+{
+	normal()->free_area[3].nr_free++; /* nr_free bumped */
+	ck_assert_str_eq(violated(), "free-counts");
+}
+END_TEST
+
+START_TEST(free_counts_mt)
+{
+	normal()->free_area[MAX_ORDER - 1].nr_free_mt[MIGRATE_MOVABLE]--;
+	normal()->free_area[MAX_ORDER - 1].nr_free_mt[MIGRATE_UNMOVABLE]++;
+	ck_assert_str_eq(violated(), "free-counts");
+}
+END_TEST
+
+START_TEST(pcp_count)
+{
+	alloc(GFP_KERNEL, 0); /* fills cpu 0's Unmovable list with a batch */
+	ck_assert_int_gt(normal()->pcp[0].count, 0);
+	normal()->pcp[0].count++;
+	ck_assert_str_eq(violated(), "pcp-count");
+}
+END_TEST
+
+START_TEST(pcp_page_state)
+{
+	pfn_t pfn;
+
+	alloc(GFP_KERNEL, 0);
+	pfn = normal()->pcp[0].lists[MIGRATE_UNMOVABLE].first;
+	ck_assert_uint_ne(pfn, PFN_NIL);
+	m->mem_map[pfn]._refcount = 1;
+	ck_assert_str_eq(violated(), "pcp-page-state");
+}
+END_TEST
+
+/* An order-2 allocation A..A+3 reshaped: A an order-1 free block (A, A+1), A+1 also an
+ * order-0 free block, A+2 an order-1 allocation. A+1 is on two free lists. */
+START_TEST(frame_owned_once_two_lists)
+{
+	pfn_t a = alloc(GFP_KERNEL, 2);
+
+	make_free(a, 1);
+	make_free(a + 1, 0);
+	make_alloc(a + 2, 1);
+	ck_assert_str_eq(violated(), "frame-owned-once");
+}
+END_TEST
+
+/* The second page of an order-1 allocation is also a free block. */
+START_TEST(frame_owned_once_free_and_allocated)
+{
+	pfn_t a = alloc(GFP_KERNEL, 1);
+
+	make_free(a + 1, 0);
+	ck_assert_str_eq(violated(), "frame-owned-once");
+}
+END_TEST
+
+START_TEST(frame_accounted)
+{
+	pfn_t text = (pfn_t)(m->layout.text_start >> PAGE_SHIFT);
+
+	ck_assert(PageReserved(&m->mem_map[text]));
+	ClearPageReserved(&m->mem_map[text]); /* neither free, reserved nor allocated */
+	ck_assert_str_eq(violated(), "frame-accounted");
+}
+END_TEST
+
+START_TEST(frame_accounted_reserved_free)
+{
+	unsigned int o;
+
+	SetPageReserved(&m->mem_map[free_head(MAX_ORDER - 1, &o) + 5]);
+	ck_assert_str_eq(violated(), "frame-accounted");
+}
+END_TEST
+
+START_TEST(alloc_head)
+{
+	m->mem_map[alloc(GFP_KERNEL, 0)]._refcount = 0;
+	ck_assert_str_eq(violated(), "alloc-head");
+}
+END_TEST
+
+START_TEST(alloc_tail)
+{
+	m->mem_map[alloc(GFP_KERNEL, 1) + 1]._refcount = 1;
+	ck_assert_str_eq(violated(), "alloc-tail");
+}
+END_TEST
+
+START_TEST(compound_tail_head)
+{
+	pfn_t a = alloc(GFP_KERNEL | __GFP_COMP, 1), b = alloc(GFP_KERNEL | __GFP_COMP, 1);
+
+	m->mem_map[a + 1].lru_next = b; /* a compound tail pointing at the wrong head */
+	ck_assert_str_eq(violated(), "compound-pages");
+}
+END_TEST
+
+START_TEST(compound_order)
+{
+	pfn_t a = alloc(GFP_KERNEL | __GFP_COMP, 2);
+
+	m->mem_map[a + 1].index = (m->mem_map[a + 1].index & ~0xffu) | 1u;
+	ck_assert_str_eq(violated(), "compound-pages");
+}
+END_TEST
+
+START_TEST(highatomic_reserve)
+{
+	normal()->nr_reserved_highatomic += pageblock_nr_pages(m);
+	ck_assert_str_eq(violated(), "highatomic-reserve");
+}
+END_TEST
+
+START_TEST(totalram_pages)
+{
+	m->pgdat.totalram_pages++;
+	ck_assert_str_eq(violated(), "totalram-pages");
+}
+END_TEST
+
+START_TEST(pgd_user_half_empty)
+{
+	pt_write(m, m->pt.swapper_pg_dir + 4, 0x1063); /* pgd[1] maps 4 MiB..8 MiB */
+	ck_assert_str_eq(violated(), "pgd-user-half-empty");
+}
+END_TEST
+
+START_TEST(direct_map)
+{
+	/* the large page of PAGE_OFFSET + 64 MiB sent 4 MiB further */
+	uint64_t pde = m->pt.swapper_pg_dir + (uint64_t)((PAGE_OFFSET + (64u << 20)) >> 22) * 4;
+	pteval_t e = pt_read(m, pde);
+
+	ck_assert(e & _PAGE_PSE);
+	pt_write(m, pde, e + 0x400000);
+	ck_assert_str_eq(violated(), "direct-map");
+}
+END_TEST
+
+/* Before the buddy phase only the page tables are checked, and a clean machine passes. */
+START_TEST(early_phase)
+{
+	struct mm_config cfg;
+	struct mm_error err = {0};
+	struct mm_machine *e;
+	struct mm_report rep = {0};
+
+	mm_config_init(&cfg, false);
+	cfg.mem = 256ull << 20;
+	cfg.stop_after = MM_PHASE_FINAL_PAGE_TABLES;
+	ck_assert_int_eq(mm_machine_create(&cfg, &e, &err), 0);
+	ck_assert_int_eq(mm_check(e, &rep), 0);
+	pt_write(e, e->pt.swapper_pg_dir + 4, 0x1063);
+	ck_assert_int_eq(mm_check(e, &rep), -EFAULT);
+	ck_assert_uint_eq(rep.nr, 1);
+	mm_machine_destroy(e);
+}
+END_TEST
+
+START_TEST(names_are_unique)
+{
+	ck_assert_uint_ge(mm_nr_invariants(), 19);
+	ck_assert_ptr_null(mm_invariant_name(mm_nr_invariants()));
+	for (unsigned int i = 0; i < mm_nr_invariants(); i++)
+		for (unsigned int j = 0; j < i; j++)
+			ck_assert_str_ne(mm_invariant_name(i), mm_invariant_name(j));
+}
+END_TEST
+
+Suite *test_suite(void);
+Suite *test_suite(void)
+{
+	Suite *s = suite_create("check");
+	TCase *tc = tcase_create("invariants");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, zone_spans);
+	tcase_add_test(tc, zone_watermarks);
+	tcase_add_test(tc, free_list_membership_flag);
+	tcase_add_test(tc, free_list_membership_order);
+	tcase_add_test(tc, free_list_membership_unlisted);
+	tcase_add_test(tc, free_list_membership_loop);
+	tcase_add_test(tc, free_block_aligned);
+	tcase_add_test(tc, free_block_zone);
+	tcase_add_test(tc, buddies_merged);
+	tcase_add_test(tc, nr_free_pages);
+	tcase_add_test(tc, free_counts);
+	tcase_add_test(tc, free_counts_mt);
+	tcase_add_test(tc, pcp_count);
+	tcase_add_test(tc, pcp_page_state);
+	tcase_add_test(tc, frame_owned_once_two_lists);
+	tcase_add_test(tc, frame_owned_once_free_and_allocated);
+	tcase_add_test(tc, frame_accounted);
+	tcase_add_test(tc, frame_accounted_reserved_free);
+	tcase_add_test(tc, alloc_head);
+	tcase_add_test(tc, alloc_tail);
+	tcase_add_test(tc, compound_tail_head);
+	tcase_add_test(tc, compound_order);
+	tcase_add_test(tc, highatomic_reserve);
+	tcase_add_test(tc, totalram_pages);
+	tcase_add_test(tc, pgd_user_half_empty);
+	tcase_add_test(tc, direct_map);
+	tcase_add_test(tc, early_phase);
+	tcase_add_test(tc, names_are_unique);
+	suite_add_tcase(s, tc);
+	return s;
+}
