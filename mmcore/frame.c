@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "machine.h"
+#include "mmdebug.h"
 #include "page_alloc.h"
 
 static const char *const state_names[MM_NR_FRAME_STATES] = {
@@ -203,8 +204,10 @@ int mm_alloc_pages(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigne
 				    "(GFP_ZONE_BAD)",
 				    gfp);
 	pfn = order ? PFN_NIL : alloc_page_fast(m, gfp, cpu);
-	if (pfn == PFN_NIL)
+	if (pfn == PFN_NIL && !m->tainted)
 		pfn = __alloc_pages(m, gfp, order, cpu, &forever);
+	if (m->tainted) /* a precondition of the allocator failed on the way */
+		return mm_warned(m, err);
 	if (pfn == PFN_NIL) {
 		mm_gfp_format(gfp, mask, sizeof(mask));
 		if (forever)
@@ -301,7 +304,7 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 		if (freed)
 			*freed = true;
 		free_pages_prepared(m, pfn, 0, cpu);
-		return 0;
+		return mm_warned(m, err);
 	}
 	if (cpu >= m->pgdat.nr_cpus)
 		return mm_set_error(err, -EINVAL, "cpu %u does not exist (the machine has %u)", cpu,
@@ -327,7 +330,7 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 	if (freed)
 		*freed = m->mem_map[pfn]._refcount == 1 || (!PageHead(&m->mem_map[pfn]) && order);
 	__free_pages(m, pfn, order, cpu);
-	return 0;
+	return mm_warned(m, err);
 }
 
 static pfn_t compound_head(const struct mm_machine *m, pfn_t pfn)
@@ -394,7 +397,7 @@ int mm_put_page(struct mm_machine *m, unsigned int cpu, uint32_t pfn, int *refco
 			*refcount = 0;
 		if (freed)
 			*freed = true;
-		return 0;
+		return mm_warned(m, err);
 	}
 	p->_refcount--;
 	if (refcount)
@@ -409,5 +412,5 @@ int mm_drain_all_pages(struct mm_machine *m, struct mm_error *err)
 	if (m->phase < MM_PHASE_BUDDY)
 		return mm_need_phase(m, MM_PHASE_BUDDY, "the per-CPU page lists", err);
 	drain_all_pages(m);
-	return 0;
+	return mm_warned(m, err);
 }

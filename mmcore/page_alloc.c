@@ -15,8 +15,44 @@
 #include <string.h>
 
 #include "machine.h"
+#include "mmdebug.h"
 
 #define PAGE_FLAGS_CHECK_AT_PREP (((1u << NR_PAGEFLAGS) - 1) & ~(1u << PG_hwpoison))
+/* include/linux/page-flags.h (no LRU_GEN bits on i386's Debian config) */
+#define PAGE_FLAGS_CHECK_AT_FREE                                                                   \
+	(1u << PG_lru | 1u << PG_locked | 1u << PG_private | 1u << PG_private_2 |                  \
+	 1u << PG_writeback | 1u << PG_reserved | 1u << PG_slab | 1u << PG_active |                \
+	 1u << PG_unevictable | 1u << PG_mlocked)
+
+/* Mirrors: bad_range(): the page is outside the zone it is being put on or taken from. */
+static bool bad_range(const struct zone *z, pfn_t pfn)
+{
+	return !zone_spans_pfn(z, pfn);
+}
+
+/* PageType(page, 0): _mapcount holds no mapcount, only page-type bits (page-flags.h). */
+static bool page_type_free(const struct page *page)
+{
+	return ((uint32_t)page->_mapcount & PAGE_TYPE_BASE) == PAGE_TYPE_BASE;
+}
+
+/* Mirrors: set_buddy_order() with __SetPageBuddy()'s VM_BUG_ON_PAGE(!PageType(page, 0)):
+ * the head of a free block of @order, queued as @mt. False (and tainted) when the page
+ * already has a type or is mapped: it cannot become a buddy. */
+static bool set_buddy_order(struct mm_machine *m, pfn_t pfn, unsigned int order, unsigned int mt)
+{
+	struct page *page = pfn_to_page(m, pfn);
+
+	if (MM_WARN_ON_ONCE(m, !page_type_free(page),
+			    "VM_BUG_ON_PAGE(!PageType(page, 0)): pfn %#x has _mapcount %#x, it "
+			    "cannot become PageBuddy",
+			    pfn, (uint32_t)page->_mapcount))
+		return false;
+	__SetPageBuddy(page);
+	page->private = order;
+	page->index = mt;
+	return true;
+}
 
 static inline void add_to_free_list(struct mm_machine *m, struct zone *z, pfn_t pfn,
 				    unsigned int order, unsigned int mt, bool tail)
@@ -31,17 +67,29 @@ static inline void add_to_free_list(struct mm_machine *m, struct zone *z, pfn_t 
 	area->nr_free_mt[mt]++;
 }
 
-static inline void del_page_from_free_list(struct mm_machine *m, struct zone *z, pfn_t pfn,
+/*
+ * Mirrors: del_page_from_free_list(), with __ClearPageBuddy()'s VM_BUG_ON_PAGE(!PageBuddy)
+ * and the order check later kernels add: only the head of a free block of @order may be
+ * unlinked. False (and tainted) otherwise, and nothing is touched.
+ */
+static inline bool del_page_from_free_list(struct mm_machine *m, struct zone *z, pfn_t pfn,
 					   unsigned int order, unsigned int mt)
 {
 	struct page *page = pfn_to_page(m, pfn);
 	struct free_area *area = &z->free_area[order];
 
+	if (MM_WARN_ON_ONCE(m, !PageBuddy(page) || page->private != order || page->index != mt,
+			    "VM_BUG_ON_PAGE(!PageBuddy(page)): pfn %#x taken off free_area[%u] "
+			    "%s is buddy %d, order %u, type %u",
+			    pfn, order, mm_migratetype_name((int)mt), PageBuddy(page),
+			    page->private, page->index))
+		return false;
 	pfn_list_del(m->mem_map, &area->free_list[mt], pfn);
 	__ClearPageBuddy(page);
 	page->private = 0;
 	area->nr_free--;
 	area->nr_free_mt[mt]--;
+	return true;
 }
 
 /* The list a free block sits on is the migratetype it was queued with, kept in index. */
@@ -81,14 +129,61 @@ static bool buddy_merge_likely(struct mm_machine *m, pfn_t pfn, pfn_t buddy_pfn,
 	return find_buddy(m, higher, order + 1, &unused);
 }
 
-/* Mirrors: __free_one_page(). */
+/*
+ * __free_one_page - give the free block of 2^@order pages at @pfn back to @z's free lists,
+ * merging it with its buddy for as long as it can.
+ *
+ * Mirrors: mm/page_alloc.c __free_one_page(), find_buddy_page_pfn() and page_is_buddy()
+ * (mm/internal.h).
+ *
+ * The buddy system keeps, for each order k, lists of free blocks of 2^k pages whose first
+ * pfn is a multiple of 2^k. Two such blocks are buddies when together they form one block
+ * of order k + 1 that is again aligned: that is, when their pfns differ only in bit k. So
+ * the buddy of the block at pfn is at
+ *
+ *	buddy_pfn = pfn ^ (1 << order)
+ *
+ * (the lower half finds its upper half by setting the bit, the upper half its lower half by
+ * clearing it), and the merged block starts at pfn & buddy_pfn, the lower of the two. The
+ * loop climbs: while the buddy is itself a free block of exactly this order in the same
+ * zone (PageBuddy, private == order: page_is_buddy()), take it off its list, merge, and try
+ * again one order up; it stops at MAX_ORDER - 1 or at the first buddy that is in use, split
+ * smaller, or in another zone. From pageblock_order up two blocks merge only if their
+ * pageblocks' types may mix (Unmovable, Movable and Reclaimable may; HighAtomic and Isolate
+ * merge only with their own type), so that a reserved pageblock keeps its type.
+ *
+ * The merged block goes to the head of its list, or to the tail when the caller asks
+ * (FPI_TO_TAIL: the boot hand-over) or when buddy_merge_likely() sees that its own buddy
+ * one order up is free already: a block likely to merge soon is the last to be handed out.
+ * NR_FREE_PAGES grows by 2^order unless the block is Isolate (__mod_zone_freepage_state).
+ *
+ * Preconditions, the kernel's VM_BUG_ON_PAGE lines (MM_WARN_ON_ONCE: the block is then not
+ * freed and the machine is tainted): the page carries no PAGE_FLAGS_CHECK_AT_PREP flags and
+ * no page type, pfn is aligned to its order, and @z spans it (bad_range()).
+ */
 void __free_one_page(struct mm_machine *m, struct zone *z, pfn_t pfn, unsigned int order,
 		     unsigned int mt, unsigned int fpi)
 {
 	unsigned int pb_order = pageblock_order(m);
+	struct page *page = pfn_to_page(m, pfn);
 	pfn_t buddy_pfn = pfn;
 	bool to_tail;
 
+	if (MM_WARN_ON_ONCE(m, page->flags & PAGE_FLAGS_CHECK_AT_PREP,
+			    "VM_BUG_ON_PAGE(page->flags & PAGE_FLAGS_CHECK_AT_PREP): pfn %#x has "
+			    "flags %#x",
+			    pfn, page->flags & PAGE_FLAGS_CHECK_AT_PREP) ||
+	    MM_WARN_ON_ONCE(m, pfn & ((1u << order) - 1),
+			    "VM_BUG_ON_PAGE(pfn & ((1 << order) - 1)): pfn %#x is not aligned to "
+			    "order %u",
+			    pfn, order) ||
+	    MM_WARN_ON_ONCE(m, bad_range(z, pfn),
+			    "VM_BUG_ON_PAGE(bad_range(zone, page)): pfn %#x is outside zone %s",
+			    pfn, mm_zone_name((int)z->idx)) ||
+	    MM_WARN_ON_ONCE(m, !page_type_free(page),
+			    "VM_BUG_ON_PAGE(!PageType(page, 0)): pfn %#x has _mapcount %#x", pfn,
+			    (uint32_t)page->_mapcount))
+		return;
 	if (mt != MIGRATE_ISOLATE)
 		z->vm_stat[NR_FREE_PAGES] += 1L << order;
 
@@ -102,18 +197,13 @@ void __free_one_page(struct mm_machine *m, struct zone *z, pfn_t pfn, unsigned i
 			    (!migratetype_is_mergeable(mt) || !migratetype_is_mergeable(buddy_mt)))
 				break;
 		}
-		del_page_from_free_list(m, z, buddy_pfn, order, m->mem_map[buddy_pfn].index);
+		if (!del_page_from_free_list(m, z, buddy_pfn, order, m->mem_map[buddy_pfn].index))
+			break;
 		pfn &= buddy_pfn;
 		order++;
 	}
 
-	{
-		struct page *page = pfn_to_page(m, pfn);
-
-		__SetPageBuddy(page);
-		page->private = order;
-		page->index = mt;
-	}
+	set_buddy_order(m, pfn, order, mt);
 	if (fpi & FPI_TO_TAIL)
 		to_tail = true;
 	else
@@ -135,7 +225,27 @@ static inline unsigned int pindex_to_order(const struct mm_machine *m, int pinde
 	return (unsigned int)pindex / MIGRATE_PCPTYPES;
 }
 
-/* Mirrors: free_pcppages_bulk(). */
+/*
+ * free_pcppages_bulk - give @count pages of CPU @cpu's per-CPU lists of @z back to the
+ * buddy free lists.
+ *
+ * Mirrors: mm/page_alloc.c free_pcppages_bulk().
+ *
+ * In front of the buddy lists, which the kernel guards with zone->lock, each CPU keeps its
+ * own short lists of free blocks (per order up to PAGE_ALLOC_COSTLY_ORDER, and the THP
+ * order, per Unmovable/Movable/Reclaimable): a free goes to the head of one without a lock,
+ * an allocation takes from it, and only when a list runs empty (rmqueue_bulk(), @batch
+ * blocks at once) or pcp->count reaches pcp->high does the CPU take the zone lock. This is
+ * the second half of that: called when count >= high with nr_pcp_free() pages (at least
+ * @batch, more while frees keep coming: free_factor doubles it), by drain_all_pages() with
+ * all of them.
+ *
+ * It starts with the list the last free went to (@pindex), then goes round-robin over the
+ * non-empty lists, taking blocks from each list's tail (the oldest, cache cold) until that
+ * list is empty or @count is reached; each block goes through __free_one_page() with the
+ * migratetype it was queued with, so it merges as any freed block would. A pcp block is
+ * counted in NR_FREE_PAGES only once it reaches the buddy lists.
+ */
 void free_pcppages_bulk(struct mm_machine *m, struct zone *z, int count, unsigned int cpu,
 			int pindex)
 {
@@ -281,27 +391,52 @@ void free_reserved_page(struct mm_machine *m, pfn_t pfn, unsigned int cpu)
 
 /* ==== allocation ======================================================================= */
 
-/* Mirrors: expand(): split a block of order @high down to @low, keeping the lowest part;
- * each upper half goes to the head of its free list. */
+/*
+ * expand - split the free block of order @high at @pfn (already off its list) down to
+ * order @low, giving back every upper half.
+ *
+ * Mirrors: mm/page_alloc.c expand().
+ *
+ * Each round halves the block: the upper half, at pfn + 2^(high-1), becomes a free block of
+ * order high - 1 at the head of its list (of the allocation's type @mt), and the lower half
+ * is split further. What remains is the lowest 2^@low pages, the allocation. So an order-0
+ * page taken from an order-10 block leaves one free block of each order 9, 8, ..., 0 behind
+ * it, and a run of small allocations carved from one block goes up in pfn order.
+ *
+ * Preconditions (VM_BUG_ON_PAGE, MM_WARN_ON_ONCE): each half lies inside @z (bad_range())
+ * and has no page type; otherwise the split stops there and the machine is tainted.
+ */
 static void expand(struct mm_machine *m, struct zone *z, pfn_t pfn, unsigned int low,
 		   unsigned int high, unsigned int mt)
 {
 	unsigned int size = 1u << high;
 
 	while (high > low) {
-		struct page *p;
-
 		high--;
 		size >>= 1;
-		p = pfn_to_page(m, pfn + size);
+		if (MM_WARN_ON_ONCE(m, bad_range(z, pfn + size),
+				    "VM_BUG_ON_PAGE(bad_range(zone, &page[size])): pfn %#x is "
+				    "outside zone %s",
+				    pfn + size, mm_zone_name((int)z->idx)) ||
+		    !set_buddy_order(m, pfn + size, high, mt))
+			return;
 		add_to_free_list(m, z, pfn + size, high, mt, false);
-		__SetPageBuddy(p);
-		p->private = high;
-		p->index = mt;
 	}
 }
 
-/* Mirrors: __rmqueue_smallest(): the head of the smallest non-empty list of @mt. */
+/*
+ * __rmqueue_smallest - take a block of 2^@order pages of migratetype @mt from @z: the head
+ * of the smallest non-empty free list of @mt at @order or above, split down by expand().
+ *
+ * Mirrors: mm/page_alloc.c __rmqueue_smallest().
+ *
+ * Best fit by order: a request is served from a block as small as possible, so that large
+ * blocks stay whole for the requests that need them. The head of the list is taken (freed
+ * blocks that are unlikely to merge were put at the head: the most recently freed, cache
+ * warm). Only lists of @mt are searched; when all are empty __rmqueue() falls back to
+ * stealing from another type (steal_suitable_fallback()) and tries again. The caller
+ * adjusts NR_FREE_PAGES. PFN_NIL when no list of @mt can serve it.
+ */
 static pfn_t __rmqueue_smallest(struct mm_machine *m, struct zone *z, unsigned int order,
 				unsigned int mt)
 {
@@ -312,7 +447,8 @@ static pfn_t __rmqueue_smallest(struct mm_machine *m, struct zone *z, unsigned i
 
 		if (pfn == PFN_NIL)
 			continue;
-		del_page_from_free_list(m, z, pfn, co, mt);
+		if (!del_page_from_free_list(m, z, pfn, co, mt))
+			return PFN_NIL;
 		expand(m, z, pfn, order, co, mt);
 		m->mem_map[pfn].index = mt; /* set_pcppage_migratetype() */
 		return pfn;
@@ -426,7 +562,30 @@ static bool boost_watermark(struct mm_machine *m, struct zone *z)
 	return true;
 }
 
-/* Mirrors: steal_suitable_fallback(). */
+/*
+ * steal_suitable_fallback - an allocation of type @start_type found nothing on its own
+ * lists and takes the free block at @pfn from another type's list: move it, and perhaps its
+ * whole pageblock, over to @start_type.
+ *
+ * Mirrors: mm/page_alloc.c steal_suitable_fallback(), with can_steal_fallback() and
+ * boost_watermark().
+ *
+ * Memory is grouped by mobility in pageblocks (2^pageblock_order pages: 4 MiB on 686, 2 MiB
+ * on PAE) so that unmovable allocations do not end up scattered over every block, where they
+ * would keep large blocks from ever forming again. When a type must borrow (fallbacks[]:
+ * Unmovable tries Reclaimable then Movable, and so on), it borrows big: __rmqueue_fallback()
+ * takes the largest block of the fallback type, and this function decides how much of its
+ * pageblock changes hands:
+ *  - a block of a HighAtomic pageblock: only the block moves, the reserve stays;
+ *  - a block of pageblock_order or more: every pageblock it covers becomes @start_type;
+ *  - otherwise the zone's watermark is boosted (a fallback is a sign of fragmentation:
+ *    kswapd is asked to reclaim a little more), and when stealing the whole block is allowed
+ *    (can_steal_fallback(): a large enough order, or an Unmovable/Reclaimable request) every
+ *    free block of the pageblock moves to @start_type's lists; the pageblock's type changes
+ *    only if its free pages plus the used pages that are alike (movable ones for a Movable
+ *    request; for an old Movable block, the ones that are not movable) are at least half
+ *    the pageblock. A claim of fewer moves only what is free and keeps the block's type.
+ */
 static void steal_suitable_fallback(struct mm_machine *m, struct zone *z, pfn_t pfn,
 				    unsigned int alloc_flags, unsigned int start_type,
 				    bool whole_block)
@@ -510,7 +669,8 @@ static pfn_t __rmqueue(struct mm_machine *m, struct zone *z, unsigned int order,
 
 	for (;;) {
 		pfn = __rmqueue_smallest(m, z, order, mt);
-		if (pfn != PFN_NIL || !__rmqueue_fallback(m, z, order, mt, alloc_flags))
+		if (pfn != PFN_NIL || m->tainted ||
+		    !__rmqueue_fallback(m, z, order, mt, alloc_flags))
 			return pfn;
 	}
 }
@@ -521,7 +681,33 @@ static void mod_zone_freepage_state(struct zone *z, long nr, unsigned int mt)
 		z->vm_stat[NR_FREE_PAGES] += nr;
 }
 
-/* Mirrors: rmqueue_bulk(): @count blocks onto the tail of a pcp list. */
+/*
+ * Mirrors: check_new_page_bad() via check_new_pages(): every page of a block leaving the
+ * free lists must look free: unmapped, no mapping, refcount 0, no flag of
+ * PAGE_FLAGS_CHECK_AT_PREP. The kernel reports bad_page() and leaks the block; mm32 warns
+ * (MM_WARN_ON_ONCE), taints the machine and does not hand the block out. True when bad.
+ */
+static bool check_new_pages(struct mm_machine *m, pfn_t pfn, unsigned int order)
+{
+	for (pfn_t i = pfn; i < pfn + (1u << order); i++) {
+		const struct page *p = pfn_to_page(m, i);
+		const char *why = p->_mapcount != -1 ? "nonzero mapcount"
+				  : p->mapping	     ? "non-NULL mapping"
+				  : p->_refcount     ? "nonzero _refcount"
+				  : p->flags & PAGE_FLAGS_CHECK_AT_PREP
+					  ? "PAGE_FLAGS_CHECK_AT_PREP "
+					    "flag(s) set"
+					  : NULL;
+
+		if (MM_WARN_ON_ONCE(m, why, "bad_page: Bad page state: pfn %#x: %s", i, why))
+			return true;
+	}
+	return false;
+}
+
+/* Mirrors: rmqueue_bulk(): @count blocks onto the tail of a pcp list. Without CONFIG_DEBUG_VM
+ * (mm_debug off) the kernel checks each block here (check_pcp_refill()), with it when it
+ * leaves the pcp list (check_new_pcp()). */
 static int rmqueue_bulk(struct mm_machine *m, struct zone *z, unsigned int order, int count,
 			struct pfn_list *list, unsigned int mt, unsigned int alloc_flags)
 {
@@ -531,6 +717,8 @@ static int rmqueue_bulk(struct mm_machine *m, struct zone *z, unsigned int order
 		pfn_t pfn = __rmqueue(m, z, order, mt, alloc_flags);
 
 		if (pfn == PFN_NIL)
+			break;
+		if (!MM_DEBUG_CHECKS && check_new_pages(m, pfn, order))
 			break;
 		pfn_list_add_tail(m->mem_map, list, pfn);
 		m->pgstate[pfn] =
@@ -561,6 +749,8 @@ static pfn_t rmqueue_pcplist(struct mm_machine *m, struct zone *z, unsigned int 
 			return PFN_NIL;
 	}
 	pfn = list->first;
+	if (MM_DEBUG_CHECKS && check_new_pages(m, pfn, order))
+		return PFN_NIL;
 	pfn_list_del(m->mem_map, list, pfn);
 	m->pgstate[pfn] &= (uint8_t) ~(PGS_PCP | PGS_ALLOC_MASK);
 	pcp->count -= 1 << order;
@@ -581,6 +771,8 @@ static pfn_t rmqueue_buddy(struct mm_machine *m, struct zone *z, unsigned int or
 			return PFN_NIL;
 	}
 	mod_zone_freepage_state(z, -(1L << order), m->mem_map[pfn].index);
+	if (check_new_pages(m, pfn, order))
+		return PFN_NIL;
 	return pfn;
 }
 
@@ -625,7 +817,25 @@ static long zone_watermark_unusable_free(const struct zone *z, unsigned int orde
 	return unusable;
 }
 
-/* Mirrors: __zone_watermark_ok(). */
+/*
+ * __zone_watermark_ok - may an allocation of order @order take pages from @z, which has
+ * @free_pages free, without going below @mark?
+ *
+ * Mirrors: mm/page_alloc.c __zone_watermark_ok() and __zone_watermark_unusable_free().
+ *
+ * Three corrections, then two tests. The pages that cannot serve this request are not
+ * counted: the 2^order - 1 that a block of this order could leave behind, and the
+ * highatomic reserve unless the request may use it (ALLOC_HARDER, ALLOC_OOM). The mark is
+ * lowered for requests that may dig deeper: ALLOC_HIGH (__GFP_HIGH) by half, then
+ * ALLOC_HARDER (GFP_ATOMIC) by a quarter of what is left (ALLOC_OOM by half): GFP_ATOMIC
+ * may go down to 3/8 of the min watermark. Then
+ *  1. free pages must stay above mark + lowmem_reserve[highest_zoneidx]: the protection
+ *     this zone keeps against requests that could have been served by a higher zone (a
+ *     GFP_KERNEL request in DMA must leave DMA's reserve for the requests that need DMA);
+ *  2. for order > 0, enough pages are not enough: some free list of order @order or above
+ *     must hold a block of a type the request may take (the three mergeable types, or
+ *     HighAtomic for ALLOC_HARDER). Free pages scattered in small blocks do not count.
+ */
 bool __zone_watermark_ok(const struct zone *z, unsigned int order, unsigned long mark,
 			 unsigned int highest_zoneidx, unsigned int alloc_flags, long free_pages)
 {
@@ -780,6 +990,11 @@ static void prep_new_page(struct mm_machine *m, pfn_t pfn, unsigned int order, g
 	struct page *p = pfn_to_page(m, pfn);
 
 	p->private = 0;
+	/* set_page_refcounted() */
+	MM_WARN_ON_ONCE(m, p->_refcount,
+			"set_page_refcounted: VM_BUG_ON_PAGE(page_ref_count(page)): pfn %#x leaves "
+			"the allocator with refcount %d",
+			pfn, p->_refcount);
 	p->_refcount = 1;
 	p->lru_next = p->lru_prev = PFN_NIL;
 	if (!m->init_on_free && ((gfp & __GFP_ZERO) || m->init_on_alloc))
@@ -795,7 +1010,7 @@ static pfn_t get_page_from_freelist(struct mm_machine *m, gfp_t gfp, unsigned in
 {
 	int zi;
 
-	for (zi = (int)ac->highest_zoneidx; zi >= 0; zi--) {
+	for (zi = (int)ac->highest_zoneidx; zi >= 0 && !m->tainted; zi--) {
 		struct zone *z = &m->pgdat.node_zones[zi];
 		unsigned long mark;
 		pfn_t pfn;
@@ -1162,12 +1377,49 @@ pfn_t __alloc_pages(struct mm_machine *m, gfp_t gfp, unsigned int order, unsigne
 
 /* ==== freeing by the page's user ======================================================= */
 
-/* Mirrors: free_pages_prepare() (after its checks passed) + free_the_page(). */
+/*
+ * Mirrors: free_pages_prepare()'s bad-page checks (free_page_is_bad(),
+ * free_tail_pages_check()): what frame.c's refusals cannot see, because it takes a
+ * corrupted page to get there. True (the machine tainted, the block not freed, as the
+ * kernel leaks a bad page) when one is bad.
+ */
+static bool free_pages_bad(struct mm_machine *m, pfn_t pfn, unsigned int order)
+{
+	const struct page *page = pfn_to_page(m, pfn);
+
+	if (MM_WARN_ON_ONCE(m, page->mapping, "bad_page: Bad page state: pfn %#x: non-NULL mapping",
+			    pfn) ||
+	    MM_WARN_ON_ONCE(m, page->flags & PAGE_FLAGS_CHECK_AT_FREE,
+			    "bad_page: Bad page state: pfn %#x: PAGE_FLAGS_CHECK_AT_FREE flag(s) "
+			    "set (%#x)",
+			    pfn, page->flags & PAGE_FLAGS_CHECK_AT_FREE))
+		return true;
+	if (!PageHead(page))
+		return false;
+	for (pfn_t i = pfn + 1; i < pfn + (1u << order); i++) {
+		const struct page *t = pfn_to_page(m, i);
+
+		if (MM_WARN_ON_ONCE(m, !PageTail(t) || t->lru_next != pfn,
+				    "bad_page: Bad page state: pfn %#x: corrupted compound_head "
+				    "(%#x, not %#x)",
+				    i, PageTail(t) ? t->lru_next : i, pfn) ||
+		    MM_WARN_ON_ONCE(m, i > pfn + 1 && t->mapping != TAIL_MAPPING,
+				    "bad_page: Bad page state: pfn %#x: corrupted mapping in tail "
+				    "page",
+				    i))
+			return true;
+	}
+	return false;
+}
+
+/* Mirrors: free_pages_prepare() + free_the_page(). */
 void free_pages_prepared(struct mm_machine *m, pfn_t pfn, unsigned int order, unsigned int cpu)
 {
 	struct page *page = pfn_to_page(m, pfn);
 	unsigned int i, nr = 1u << order;
 
+	if (free_pages_bad(m, pfn, order))
+		return;
 	if (PageHead(page)) {
 		for (i = 1; i < nr; i++) {
 			struct page *t = pfn_to_page(m, pfn + i);

@@ -20,12 +20,9 @@
 
 #include "machine.h"
 #include "mmdebug.h"
+#include "page_alloc.h"
 
 #include "common.h"
-
-#define GFP_KERNEL 0xcc0u
-#define GFP_HIGHUSER_MOVABLE 0x100ccau
-#define __GFP_COMP 0x40000u
 
 static struct zone *normal(void)
 {
@@ -382,6 +379,222 @@ START_TEST(names_are_unique)
 }
 END_TEST
 
+/* ---- preconditions: MM_WARN_ON_ONCE ------------------------------------------------------ */
+
+static struct mm_error err;
+
+/* The call failed with -EFAULT naming @what, and the machine is tainted for good. */
+static void expect_warning(int r, const char *what)
+{
+	struct mm_page_alloc a;
+	struct mm_buf log = {0};
+
+	ck_assert_msg(r == -EFAULT, "%d: %s / %s", r, err.msg, m->diag);
+	ck_assert_msg(strstr(err.msg, what), "'%s' does not name %s", err.msg, what);
+	ck_assert(mm_machine_tainted(m));
+	ck_assert_int_eq(mm_alloc_pages(m, 0, GFP_KERNEL, 0, &a, &err), -EFAULT);
+	ck_assert_msg(strstr(err.msg, "tainted") && strstr(err.msg, what), "%s", err.msg);
+	ck_assert_int_eq(mm_dmesg_render(m, &log, &err), 0);
+	ck_assert_msg(strstr(log.data, "WARNING: CPU: 0 PID: 1 at "), "no WARNING in dmesg");
+	mm_buf_free(&log);
+}
+
+/* The block an order-@order Movable allocation will split: the head of the smallest
+ * non-empty Movable list of Normal from @order up; *@co is its order. */
+static pfn_t next_block(unsigned int order, unsigned int *co)
+{
+	for (*co = order; *co < MAX_ORDER; (*co)++) {
+		pfn_t pfn = normal()->free_area[*co].free_list[MIGRATE_MOVABLE].first;
+
+		if (pfn != PFN_NIL)
+			return pfn;
+	}
+	ck_abort_msg("no Movable block");
+	return PFN_NIL;
+}
+
+static int try_alloc(mm_gfp_t gfp, unsigned int order)
+{
+	struct mm_page_alloc a;
+
+	return mm_alloc_pages(m, 0, gfp, order, &a, &err);
+}
+
+START_TEST(del_page_from_free_list_not_buddy)
+{
+	unsigned int co;
+
+	__ClearPageBuddy(&m->mem_map[next_block(8, &co)]);
+	expect_warning(try_alloc(GFP_HIGHUSER_MOVABLE, 8), "VM_BUG_ON_PAGE(!PageBuddy(page))");
+}
+END_TEST
+
+START_TEST(del_page_from_free_list_order)
+{
+	unsigned int co;
+	pfn_t pfn = next_block(8, &co);
+
+	m->mem_map[pfn].private = co - 1;
+	expect_warning(try_alloc(GFP_HIGHUSER_MOVABLE, 8), "VM_BUG_ON_PAGE(!PageBuddy(page))");
+}
+END_TEST
+
+START_TEST(expand_page_type)
+{
+	unsigned int order = 9, co;
+	pfn_t pfn;
+
+	/* empty the order-9 list: the next order-9 request splits an order-10 block */
+	while (normal()->free_area[order].free_list[MIGRATE_MOVABLE].first != PFN_NIL)
+		alloc(GFP_HIGHUSER_MOVABLE, order);
+	pfn = next_block(order, &co);
+	ck_assert_uint_gt(co, order);
+	m->mem_map[pfn + (1u << (co - 1))]._mapcount = 0; /* the first upper half, mapped */
+	expect_warning(try_alloc(GFP_HIGHUSER_MOVABLE, order),
+		       "VM_BUG_ON_PAGE(!PageType(page, 0))");
+}
+END_TEST
+
+/* The zone ends in the middle of the block being split (a corrupted span). */
+START_TEST(expand_bad_range)
+{
+	unsigned int order = 9, co;
+	pfn_t pfn;
+
+	while (normal()->free_area[order].free_list[MIGRATE_MOVABLE].first != PFN_NIL)
+		alloc(GFP_HIGHUSER_MOVABLE, order);
+	pfn = next_block(order, &co);
+	ck_assert_uint_eq(co, order + 1);
+	normal()->spanned_pages = pfn + (1u << order) - normal()->zone_start_pfn;
+	expect_warning(try_alloc(GFP_HIGHUSER_MOVABLE, order), "bad_range(zone, &page[size])");
+}
+END_TEST
+
+/* A page on a pcp list that got mapped cannot become PageBuddy. */
+START_TEST(free_one_page_page_type)
+{
+	pfn_t pfn;
+
+	ck_assert_int_eq(mm_drain_all_pages(m, &err), 0);
+	pfn = alloc(GFP_KERNEL, 0);
+	ck_assert_int_eq(mm_free_pages(m, 0, pfn, 0, NULL, &err), 0);
+	m->mem_map[pfn]._mapcount = 0;
+	expect_warning(mm_drain_all_pages(m, &err), "VM_BUG_ON_PAGE(!PageType(page, 0))");
+}
+END_TEST
+
+START_TEST(check_new_pages_mapping)
+{
+	unsigned int co;
+
+	m->mem_map[next_block(8, &co)].mapping = 0x1234;
+	expect_warning(try_alloc(GFP_HIGHUSER_MOVABLE, 8), "non-NULL mapping");
+}
+END_TEST
+
+START_TEST(set_page_refcounted)
+{
+	pfn_t pfn;
+
+	alloc(GFP_KERNEL, 0);
+	pfn = normal()->pcp[0].lists[MIGRATE_UNMOVABLE].first;
+	ck_assert_uint_ne(pfn, PFN_NIL);
+	m->mem_map[pfn]._refcount = 1;
+	/* checked when the page leaves the pcp list only with CONFIG_DEBUG_VM */
+	expect_warning(try_alloc(GFP_KERNEL, 0),
+		       MM_DEBUG_CHECKS ? "nonzero _refcount" : "set_page_refcounted");
+}
+END_TEST
+
+START_TEST(free_one_page_flags)
+{
+	pfn_t pfn;
+
+	ck_assert_int_eq(mm_drain_all_pages(m, &err), 0); /* the boot filled the lists */
+	pfn = alloc(GFP_KERNEL, 0);
+	ck_assert_int_eq(mm_free_pages(m, 0, pfn, 0, NULL, &err), 0); /* on cpu 0's list */
+	ck_assert_uint_eq(m->pgstate[pfn] & PGS_PCP, PGS_PCP);
+	SetPageFlag(&m->mem_map[pfn], PG_dirty);
+	expect_warning(mm_drain_all_pages(m, &err), "PAGE_FLAGS_CHECK_AT_PREP");
+}
+END_TEST
+
+/* An order-1 allocation whose second page claims to head an order-1 block of its own. */
+START_TEST(free_one_page_aligned)
+{
+	pfn_t a = alloc(GFP_KERNEL, 1);
+	int r;
+
+	make_alloc(a + 1, 1);
+	r = mm_free_pages(m, 0, a + 1, 1, NULL, &err); /* to the pcp list, or through it */
+	if (r == 0)
+		r = mm_drain_all_pages(m, &err);
+	expect_warning(r, "VM_BUG_ON_PAGE(pfn & ((1 << order) - 1))");
+}
+END_TEST
+
+/* A Normal page whose zone bits say DMA goes back to DMA's lists. */
+START_TEST(free_one_page_bad_range)
+{
+	pfn_t pfn = alloc(GFP_KERNEL, 0);
+	int r;
+
+	set_page_zone(&m->mem_map[pfn], ZONE_DMA);
+	r = mm_free_pages(m, 0, pfn, 0, NULL, &err);
+	if (r == 0)
+		r = mm_drain_all_pages(m, &err);
+	expect_warning(r, "bad_range");
+}
+END_TEST
+
+START_TEST(free_pages_prepare_flags)
+{
+	pfn_t pfn = alloc(GFP_KERNEL, 0);
+
+	SetPageFlag(&m->mem_map[pfn], PG_lru);
+	expect_warning(mm_free_pages(m, 0, pfn, 0, NULL, &err), "PAGE_FLAGS_CHECK_AT_FREE");
+}
+END_TEST
+
+START_TEST(free_pages_prepare_mapping)
+{
+	pfn_t pfn = alloc(GFP_KERNEL, 0);
+
+	m->mem_map[pfn].mapping = 0x1234;
+	expect_warning(mm_free_pages(m, 0, pfn, 0, NULL, &err), "non-NULL mapping");
+}
+END_TEST
+
+START_TEST(free_pages_prepare_compound_head)
+{
+	pfn_t a = alloc(GFP_KERNEL | __GFP_COMP, 2);
+
+	m->mem_map[a + 2].lru_next = a + 1;
+	expect_warning(mm_free_pages(m, 0, a, 2, NULL, &err), "corrupted compound_head");
+}
+END_TEST
+
+START_TEST(free_pages_prepare_tail_mapping)
+{
+	pfn_t a = alloc(GFP_KERNEL | __GFP_COMP, 2);
+
+	m->mem_map[a + 3].mapping = 0;
+	expect_warning(mm_free_pages(m, 0, a, 2, NULL, &err), "corrupted mapping in tail page");
+}
+END_TEST
+
+/* Only the first warning is the diagnosis; the machine stays tainted. */
+START_TEST(warn_once)
+{
+	pfn_t a = alloc(GFP_KERNEL, 0), b = alloc(GFP_KERNEL, 0);
+
+	SetPageFlag(&m->mem_map[a], PG_lru);
+	m->mem_map[b].mapping = 0x1234;
+	expect_warning(mm_free_pages(m, 0, a, 0, NULL, &err), "PAGE_FLAGS_CHECK_AT_FREE");
+	expect_warning(mm_free_pages(m, 0, b, 0, NULL, &err), "PAGE_FLAGS_CHECK_AT_FREE");
+}
+END_TEST
+
 Suite *test_suite(void);
 Suite *test_suite(void)
 {
@@ -417,6 +630,25 @@ Suite *test_suite(void)
 	tcase_add_test(tc, direct_map);
 	tcase_add_test(tc, early_phase);
 	tcase_add_test(tc, names_are_unique);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("preconditions");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, del_page_from_free_list_not_buddy);
+	tcase_add_test(tc, del_page_from_free_list_order);
+	tcase_add_test(tc, expand_page_type);
+	tcase_add_test(tc, expand_bad_range);
+	tcase_add_test(tc, check_new_pages_mapping);
+	tcase_add_test(tc, set_page_refcounted);
+	tcase_add_test(tc, free_one_page_flags);
+	tcase_add_test(tc, free_one_page_aligned);
+	tcase_add_test(tc, free_one_page_bad_range);
+	tcase_add_test(tc, free_one_page_page_type);
+	tcase_add_test(tc, free_pages_prepare_flags);
+	tcase_add_test(tc, free_pages_prepare_mapping);
+	tcase_add_test(tc, free_pages_prepare_compound_head);
+	tcase_add_test(tc, free_pages_prepare_tail_mapping);
+	tcase_add_test(tc, warn_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
