@@ -475,10 +475,15 @@ json_t *api_memblock_json(const struct mm_machine *m, struct mm_error *err)
 
 json_t *api_machine_summary(const char *id, const struct mm_machine *m, struct mm_error *err)
 {
-	json_t *o = json_pack("{s:s, s:s, s:o, s:s}", "id", id, "name", id, "config",
+	const char *taint = mm_machine_taint(m);
+	json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:b}", "id", id, "name", id, "config",
 			      api_config_to_json(mm_machine_config(m)), "phase",
-			      mm_boot_phase_name(mm_machine_phase(m)));
+			      mm_boot_phase_name(mm_machine_phase(m)), "tainted", taint != NULL);
 
+	if (o && taint && json_object_set_new(o, "taint", json_string(taint))) {
+		json_decref(o);
+		o = NULL;
+	}
 	if (!o)
 		api_error(err, -ENOMEM, "out of memory building the machine document");
 	return o;

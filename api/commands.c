@@ -16,8 +16,15 @@
 
 #include "codec.h"
 #include "commands.h"
+#include "config.h"
 #include "problem.h"
 #include "scan.h"
+
+/* -Dmm_debug=full: the invariant checker after every command that changed a machine (one
+ * test builds this file again with API_DEBUG_FULL=1, whatever the build's option). */
+#ifndef API_DEBUG_FULL
+#define API_DEBUG_FULL MM_DEBUG_FULL
+#endif
 
 static const struct api_cmd_field *field(const struct api_cmd *cmd, const char *key)
 {
@@ -767,6 +774,12 @@ int api_command_run_env(struct mm_machine *m, const struct api_exec_env *env,
 		r = op->run_env(m, env, cmd, out, ret, err);
 	else
 		r = op->run(m, cmd, cpu ? (unsigned int)cpu->i : 0, out, &changed, err);
+	if (API_DEBUG_FULL && (r == 0 || changed) && !ret->replace) {
+		int bad = mm_debug_check(m, err); /* a violation taints: -EFAULT, journaled */
+
+		if (bad)
+			r = bad;
+	}
 	if (r < 0) {
 		/* nothing of a failed command stays in the text but its error, when the
 		 * machine changed before it failed */

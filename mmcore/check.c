@@ -722,6 +722,24 @@ void mm_warn(struct mm_machine *m, const char *func, const char *fmt, ...)
 	printk(m, "mm32: the machine is tainted; it refuses every further change\n");
 }
 
+int mm_debug_check(struct mm_machine *m, struct mm_error *err)
+{
+	char msg[1][MM_ERR_MAX];
+	struct mm_report rep = {.max = 1, .msgs = msg};
+	int r = mm_check(m, &rep);
+
+	if (r == -ENOMEM)
+		return mm_set_error(err, -ENOMEM, "out of host memory for the checker");
+	if (r)
+		mm_warn(m, "mm_check", "%u violation(s), the first: %s", rep.nr, msg[0]);
+	return mm_warned(m, err);
+}
+
+const char *mm_machine_taint(const struct mm_machine *m)
+{
+	return m->tainted ? m->diag : NULL;
+}
+
 int mm_warned(const struct mm_machine *m, struct mm_error *err)
 {
 	if (!m->tainted)

@@ -126,6 +126,8 @@ int mm_boot_phase_parse(const char *name);
 int mm_machine_phase(const struct mm_machine *m);
 /* True once an invariant broke or a boot step failed: every changing call is -EFAULT. */
 bool mm_machine_tainted(const struct mm_machine *m);
+/* Why: the first warning ("<function>: <check>"), or NULL when the machine is clean. */
+const char *mm_machine_taint(const struct mm_machine *m);
 /*
  * Go on booting through @until (a phase after the current one; -1: the next phase).
  * -EINVAL for a phase already reached. mm_machine_create() of a machine that stops early
@@ -549,6 +551,9 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep);
  * the last). */
 unsigned int mm_nr_invariants(void);
 const char *mm_invariant_name(unsigned int i);
+/* mm_check() after a change (-Dmm_debug=full): a violation taints the machine, its first
+ * message the diagnosis, and returns -EFAULT; -ENOMEM if the checker found no host memory. */
+int mm_debug_check(struct mm_machine *m, struct mm_error *err);
 
 /* ---- helpers shared with the front end --------------------------------------------- */
 

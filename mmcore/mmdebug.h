@@ -21,8 +21,9 @@
  * evaluates to true, so that the primitive can back out instead of corrupting memory it
  * does not own. The public call that ran into it returns -EFAULT (mm_warned()), and a
  * tainted machine refuses every later change with -EFAULT too (mm_need_phase()).
- * MM_VM_BUG_ON is the same, built only with -Dmm_debug=checks or full: the per-page
- * checks the kernel makes only under CONFIG_DEBUG_VM (check_new_pcp()).
+ * With -Dmm_debug=checks (or full) MM_DEBUG_CHECKS moves the bad-page check of a block
+ * handed out from a pcp list to where CONFIG_DEBUG_VM puts it (check_new_pcp(): each
+ * allocation, instead of each refill), as the kernel's debug builds do.
  */
 #ifndef MM_MMDEBUG_H
 #define MM_MMDEBUG_H
@@ -78,12 +79,6 @@ void mm_warn(struct mm_machine *m, const char *func, const char *fmt, ...)
 
 #define MM_WARN_ON_ONCE(m, cond, ...)                                                              \
 	(__builtin_expect(!!(cond), 0) ? (mm_warn((m), __func__, __VA_ARGS__), 1) : 0)
-
-#if MM_DEBUG_CHECKS
-#define MM_VM_BUG_ON(m, cond, ...) MM_WARN_ON_ONCE(m, cond, __VA_ARGS__)
-#else
-#define MM_VM_BUG_ON(m, cond, ...) ((void)(m), 0)
-#endif
 
 /* At the end of a public call: -EFAULT with the machine's diagnosis when a warning fired
  * (or the machine was tainted before), else 0. */
