@@ -26,7 +26,7 @@ static int buf_reserve(struct mm_buf *b, size_t extra)
 	cap = b->cap ? b->cap : 4096;
 	while (cap < want)
 		cap *= 2;
-	p = host_realloc(b->data, cap, 1);
+	p = host_realloc(b->host, b->data, cap, 1);
 	if (!p) {
 		b->cap = SIZE_MAX;
 		return -ENOMEM;

@@ -691,7 +691,7 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 	rep->nr = 0;
 	rep->invariants = 0;
 	if (m->phase >= MM_PHASE_BUDDY) {
-		own = host_calloc(m->layout.max_pfn ? m->layout.max_pfn : 1, 1);
+		own = host_calloc(m->host, m->layout.max_pfn ? m->layout.max_pfn : 1, 1);
 		if (!own)
 			return -ENOMEM;
 		read_ownership(&c, own);

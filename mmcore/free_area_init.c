@@ -102,7 +102,7 @@ static int alloc_node_mem_map(struct mm_machine *m, pfn_t node_start, pfn_t node
 		return ret;
 	m->mem_map_pfns = mm_end;
 	m->mem_map_bytes = (size_t)mm_end * sizeof(struct page);
-	m->mem_map = host_map(m->mem_map_bytes);
+	m->mem_map = host_map(m->host, m->mem_map_bytes);
 	if (!m->mem_map)
 		return mm_set_error(err, -ENOMEM, "out of host memory for mem_map");
 	if (pgstate_cover(m, mm_end))
@@ -162,7 +162,7 @@ static int free_area_init_core(struct mm_machine *m, struct mm_error *err)
 			uint64_t bytes = ((blocks * 4 + 31) / 32) * 4;
 
 			zone->nr_pageblocks = (uint32_t)blocks;
-			zone->pageblock_flags = host_calloc(blocks, 1);
+			zone->pageblock_flags = host_calloc(m->host, blocks, 1);
 			if (!zone->pageblock_flags)
 				return mm_set_error(err, -ENOMEM,
 						    "out of host memory for pageblock flags");

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * host.c - host memory for mmcore: heap objects and large lazily-committed mappings
- * (emulated RAM, mem_map). See host.h.
+ * (emulated RAM, mem_map), each counted in the caller's context. See host.h.
  */
 #include "host.h"
 
@@ -9,14 +9,26 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-void *host_calloc(size_t n, size_t size)
+/* Count one allocation in @h; true when it is the one to fail. */
+static bool host_fails(struct mm_host *h)
 {
+	if (!h)
+		return false;
+	return ++h->nr_allocs == h->fail_nth;
+}
+
+void *host_calloc(struct mm_host *h, size_t n, size_t size)
+{
+	if (host_fails(h))
+		return NULL;
 	return calloc(n ? n : 1, size ? size : 1);
 }
 
-void *host_realloc(void *p, size_t n, size_t size)
+void *host_realloc(struct mm_host *h, void *p, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
+		return NULL;
+	if (host_fails(h))
 		return NULL;
 	return realloc(p, (n && size) ? n * size : 1);
 }
@@ -26,11 +38,14 @@ void host_free(void *p)
 	free(p);
 }
 
-void *host_map(size_t size)
+void *host_map(struct mm_host *h, size_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *p;
 
+	if (host_fails(h))
+		return NULL;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 

@@ -144,7 +144,7 @@ int pgstate_cover(struct mm_machine *m, pfn_t pfns)
 
 	if (n <= m->pgstate_pfns)
 		return 0;
-	p = host_realloc(m->pgstate, n, 1);
+	p = host_realloc(m->host, m->pgstate, n, 1);
 	if (!p)
 		return -ENOMEM;
 	memset(p + m->pgstate_pfns, 0, n - m->pgstate_pfns);
@@ -285,6 +285,15 @@ static int boot_to(struct mm_machine *m, int until, struct mm_error *err)
 	return 0;
 }
 
+/* A boot step whose log line found no host memory: the log would lack it, so the boot
+ * fails as any other host allocation failure does. */
+static int boot_log_status(struct mm_machine *m, struct mm_error *err)
+{
+	if (mm_buf_status(&m->log.text))
+		return mm_set_error(err, -ENOMEM, "out of host memory for the kernel log");
+	return 0;
+}
+
 int mm_boot_continue(struct mm_machine *m, int until, struct mm_error *err)
 {
 	int r;
@@ -301,6 +310,8 @@ int mm_boot_continue(struct mm_machine *m, int until, struct mm_error *err)
 				    "phase '%s' is already done (the machine is after '%s')",
 				    mm_boot_phase_name(until), mm_boot_phase_name(m->phase));
 	r = boot_to(m, until, err);
+	if (!r)
+		r = boot_log_status(m, err);
 	if (r) { /* cannot happen: mm_machine_create() booted this configuration through */
 		m->tainted = true;
 		snprintf(m->diag, sizeof(m->diag), "boot failed in phase '%s': %.180s",
@@ -312,6 +323,18 @@ int mm_boot_continue(struct mm_machine *m, int until, struct mm_error *err)
 
 int mm_machine_create(const struct mm_config *cfg, struct mm_machine **ret, struct mm_error *err)
 {
+	return mm_machine_create_host(cfg, NULL, ret, err);
+}
+
+void mm_machine_set_host(struct mm_machine *m, struct mm_host *host)
+{
+	m->host = m->log.text.host = host;
+	m->memblock.memory.host = m->memblock.reserved.host = host;
+}
+
+int mm_machine_create_host(const struct mm_config *cfg, struct mm_host *host,
+			   struct mm_machine **ret, struct mm_error *err)
+{
 	struct mm_machine *m;
 	unsigned int i;
 	int r;
@@ -322,21 +345,22 @@ int mm_machine_create(const struct mm_config *cfg, struct mm_machine **ret, stru
 	/* a machine that stops early must be able to finish: boot a scratch copy through
 	 * (the boot is deterministic), so boot_continue cannot meet a bad configuration */
 	if (cfg->stop_after < MM_PHASE_BUDDY) {
-		struct mm_config *full = host_calloc(1, sizeof(*full));
+		struct mm_config *full = host_calloc(host, 1, sizeof(*full));
 
 		if (!full)
 			return mm_set_error(err, -ENOMEM, "out of host memory for the machine");
 		*full = *cfg;
 		full->stop_after = MM_PHASE_BUDDY;
-		r = mm_machine_create(full, &m, err);
+		r = mm_machine_create_host(full, host, &m, err);
 		host_free(full);
 		if (r)
 			return r;
 		mm_machine_destroy(m);
 	}
-	m = host_calloc(1, sizeof(*m));
+	m = host_calloc(host, 1, sizeof(*m));
 	if (!m)
 		return mm_set_error(err, -ENOMEM, "out of host memory for the machine");
+	m->host = m->log.text.host = host;
 	m->cfg = *cfg;
 	r = cmdline_parse(cfg->cmdline, &m->cmdline, err);
 	if (r)
@@ -351,13 +375,13 @@ int mm_machine_create(const struct mm_config *cfg, struct mm_machine **ret, stru
 	m->init_on_alloc = true; /* Debian: CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y */
 	m->pgdat.nr_cpus = cfg->cpus;
 	pgdat_init_tunables(&m->pgdat);
-	r = memblock_init(&m->memblock);
+	r = memblock_init(&m->memblock, host);
 	if (r) {
 		mm_set_error(err, r, "out of host memory");
 		goto out_free;
 	}
 	for (i = 0; i < cfg->cpus; i++) {
-		r = tlb_init(&m->cpus[i].tlb, cfg->tlb_entries);
+		r = tlb_init(&m->cpus[i].tlb, cfg->tlb_entries, host);
 		if (r) {
 			mm_set_error(err, r, "out of host memory for the TLBs");
 			goto out_free;
@@ -365,6 +389,8 @@ int mm_machine_create(const struct mm_config *cfg, struct mm_machine **ret, stru
 	}
 	m->phase = -1;
 	r = boot_to(m, cfg->stop_after, err);
+	if (!r)
+		r = boot_log_status(m, err);
 	if (r)
 		goto out_free;
 	*ret = m;

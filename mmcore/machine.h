@@ -113,6 +113,8 @@ struct mm_machine {
 
 	bool tainted;
 	char diag[MM_ERR_MAX];
+
+	struct mm_host *host; /* borrowed: counts host allocations (host.h), NULL: none */
 };
 
 static inline struct page *pfn_to_page(struct mm_machine *m, pfn_t pfn)

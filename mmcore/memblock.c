@@ -12,18 +12,19 @@
 
 #include "host.h"
 
-static int type_init(struct memblock_type *t)
+static int type_init(struct memblock_type *t, struct mm_host *host)
 {
 	t->cnt = 0;
 	t->max = 64;
-	t->regions = host_calloc(t->max, sizeof(*t->regions));
+	t->host = host;
+	t->regions = host_calloc(host, t->max, sizeof(*t->regions));
 	return t->regions ? 0 : -ENOMEM;
 }
 
-int memblock_init(struct memblock *mb)
+int memblock_init(struct memblock *mb, struct mm_host *host)
 {
 	memset(mb, 0, sizeof(*mb));
-	if (type_init(&mb->memory) || type_init(&mb->reserved)) {
+	if (type_init(&mb->memory, host) || type_init(&mb->reserved, host)) {
 		memblock_finish(mb);
 		return -ENOMEM;
 	}
@@ -42,7 +43,8 @@ static int type_insert(struct memblock_type *t, unsigned int at, phys_addr_t bas
 		       const char *name)
 {
 	if (t->cnt == t->max) {
-		struct memblock_region *r = host_realloc(t->regions, t->max * 2, sizeof(*r));
+		struct memblock_region *r =
+			host_realloc(t->host, t->regions, t->max * 2, sizeof(*r));
 
 		if (!r)
 			return -ENOMEM;

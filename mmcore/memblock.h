@@ -27,6 +27,7 @@ struct memblock_type {
 	unsigned int cnt;
 	unsigned int max;
 	struct memblock_region *regions;
+	struct mm_host *host; /* the machine's (host.h) */
 };
 
 struct memblock {
@@ -35,7 +36,7 @@ struct memblock {
 	phys_addr_t current_limit;
 };
 
-int memblock_init(struct memblock *mb);
+int memblock_init(struct memblock *mb, struct mm_host *host);
 void memblock_finish(struct memblock *mb);
 int memblock_add(struct memblock *mb, phys_addr_t base, phys_addr_t size);
 int memblock_reserve(struct memblock *mb, phys_addr_t base, phys_addr_t size, const char *name);

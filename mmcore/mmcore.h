@@ -147,6 +147,25 @@ void mm_kernel_image_defaults(struct mm_kernel_image *img, bool pae);
 
 /* Create and boot a machine; on success *@ret owns it (mm_machine_destroy()). */
 int mm_machine_create(const struct mm_config *cfg, struct mm_machine **ret, struct mm_error *err);
+
+/*
+ * Host allocations, counted, and failed on purpose (tests: Jansson's test_chaos, SQLite's
+ * malloc failure loop). The caller owns the context; a machine borrows it.
+ * @nr_allocs: host allocations made through it so far;
+ * @fail_nth:  the allocation with this number (1-based) fails; 0: none does.
+ * A failed host allocation is -ENOMEM (HTTP 503), and the call that met it leaves nothing
+ * behind: a boot frees all it made, a view gives nothing back.
+ */
+struct mm_host {
+	uint64_t nr_allocs;
+	uint64_t fail_nth;
+};
+/* mm_machine_create() counting every allocation of the boot in @host (may be NULL); the
+ * machine keeps @host for its later calls (mm_machine_set_host()). */
+int mm_machine_create_host(const struct mm_config *cfg, struct mm_host *host,
+			   struct mm_machine **ret, struct mm_error *err);
+/* Count (and fail) the host allocations of @m's later calls in @host; NULL stops it. */
+void mm_machine_set_host(struct mm_machine *m, struct mm_host *host);
 void mm_machine_destroy(struct mm_machine *m);
 const struct mm_config *mm_machine_config(const struct mm_machine *m);
 
@@ -258,6 +277,7 @@ struct mm_buf {
 	char *data;
 	size_t len;
 	size_t cap;
+	struct mm_host *host; /* counts its growth (see struct mm_host); NULL: not counted */
 };
 void mm_buf_free(struct mm_buf *b);
 

@@ -70,7 +70,7 @@ static int cpcompare(const void *a, const void *b)
 }
 
 /* Mirrors: arch/x86/kernel/e820.c e820__update_table(). */
-int e820_update_table(struct e820_table *t)
+int e820_update_table(struct e820_table *t, struct mm_host *host)
 {
 	struct change_point *cp;
 	const struct mm_e820_entry **overlap;
@@ -85,9 +85,9 @@ int e820_update_table(struct e820_table *t)
 		if (t->entries[i].addr + t->entries[i].size < t->entries[i].addr)
 			return -EINVAL;
 
-	cp = host_calloc(2 * t->nr_entries, sizeof(*cp));
-	overlap = host_calloc(t->nr_entries, sizeof(*overlap));
-	out = host_calloc(MM_MAX_E820, sizeof(*out));
+	cp = host_calloc(host, 2 * t->nr_entries, sizeof(*cp));
+	overlap = host_calloc(host, t->nr_entries, sizeof(*overlap));
+	out = host_calloc(host, MM_MAX_E820, sizeof(*out));
 	if (!cp || !overlap || !out) {
 		host_free(cp);
 		host_free(overlap);
@@ -321,7 +321,7 @@ bool e820_all_mapped(const struct e820_table *t, uint64_t start, uint64_t end, u
 int physmem_init(struct mm_machine *m, uint64_t ram_end)
 {
 	m->ram_size = PAGE_ALIGN(ram_end);
-	m->ram = host_map(m->ram_size);
+	m->ram = host_map(m->host, m->ram_size);
 	return m->ram ? 0 : -ENOMEM;
 }
 
@@ -332,7 +332,7 @@ int physmem_grow(struct mm_machine *m, uint64_t ram_end)
 
 	if (size <= m->ram_size)
 		return 0;
-	ram = host_map(size);
+	ram = host_map(m->host, size);
 	if (!ram)
 		return -ENOMEM;
 	memcpy(ram, m->ram, m->ram_size);

@@ -23,7 +23,7 @@ struct e820_table {
 /* The map of QEMU's pc machine (i440FX, SeaBIOS) with @mem bytes of RAM. */
 void e820_build_qemu(struct e820_table *t, uint64_t mem);
 /* Sanitize: sort, resolve overlaps (higher type wins), merge. -EINVAL if it cannot. */
-int e820_update_table(struct e820_table *t);
+int e820_update_table(struct e820_table *t, struct mm_host *host);
 int e820_range_add(struct e820_table *t, uint64_t start, uint64_t size, uint32_t type);
 /* These print the kernel's "e820: update/remove" lines to @m's log. */
 void e820_range_update(struct mm_machine *m, struct e820_table *t, uint64_t start, uint64_t size,

@@ -47,8 +47,8 @@ static void top_table(const struct mm_machine *m, uint64_t *table, unsigned int 
 	}
 }
 
-static int add_range(struct mm_page_tables *pt, size_t *cap, uint32_t va, uint64_t size,
-		     bool mapped, uint64_t flags, bool large, uint64_t phys)
+static int add_range(struct mm_host *host, struct mm_page_tables *pt, size_t *cap, uint32_t va,
+		     uint64_t size, bool mapped, uint64_t flags, bool large, uint64_t phys)
 {
 	struct mm_pt_range *r = pt->nr_ranges ? &pt->ranges[pt->nr_ranges - 1] : NULL;
 
@@ -62,7 +62,7 @@ static int add_range(struct mm_page_tables *pt, size_t *cap, uint32_t va, uint64
 	}
 	if (pt->nr_ranges == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 256;
-		struct mm_pt_range *nr = host_realloc(pt->ranges, ncap, sizeof(*nr));
+		struct mm_pt_range *nr = host_realloc(host, pt->ranges, ncap, sizeof(*nr));
 
 		if (!nr)
 			return -ENOMEM;
@@ -93,7 +93,7 @@ int mm_page_tables_get(const struct mm_machine *m, struct mm_page_tables *pt, st
 	if (m->phase < MM_PHASE_EARLY_PAGE_TABLES)
 		return mm_need_phase(m, MM_PHASE_EARLY_PAGE_TABLES, "the page tables", err);
 	top_table(m, &table, &first, &n, &shift);
-	pt->entries = host_calloc(n - first, sizeof(*pt->entries));
+	pt->entries = host_calloc(m->host, n - first, sizeof(*pt->entries));
 	if (!pt->entries)
 		return mm_set_error(err, -ENOMEM, "out of host memory");
 	for (i = first; table && i < n; i++) {
@@ -103,7 +103,7 @@ int mm_page_tables_get(const struct mm_machine *m, struct mm_page_tables *pt, st
 		struct mm_pt_entry *pe;
 
 		if (!(e & _PAGE_PRESENT)) {
-			if (add_range(pt, &cap, va, size, false, 0, false, 0))
+			if (add_range(m->host, pt, &cap, va, size, false, 0, false, 0))
 				goto nomem;
 			continue;
 		}
@@ -116,7 +116,8 @@ int mm_page_tables_get(const struct mm_machine *m, struct mm_page_tables *pt, st
 		pe->phys = pt_entry_addr(m, e, pe->large);
 		pe->ptrs_per_table = ptrs;
 		if (pe->large) {
-			if (add_range(pt, &cap, va, size, true, e & FLAG_BITS, true, pe->phys))
+			if (add_range(m->host, pt, &cap, va, size, true, e & FLAG_BITS, true,
+				      pe->phys))
 				goto nomem;
 			continue;
 		}
@@ -128,8 +129,8 @@ int mm_page_tables_get(const struct mm_machine *m, struct mm_page_tables *pt, st
 				pe->nonzero_ptes++;
 			if (p & _PAGE_PRESENT)
 				pe->present_ptes++;
-			if (add_range(pt, &cap, pva, PAGE_SIZE, p & _PAGE_PRESENT, p & FLAG_BITS,
-				      false, pt_entry_addr(m, p, false)))
+			if (add_range(m->host, pt, &cap, pva, PAGE_SIZE, p & _PAGE_PRESENT,
+				      p & FLAG_BITS, false, pt_entry_addr(m, p, false)))
 				goto nomem;
 		}
 	}

@@ -120,7 +120,7 @@ static int setup_e820(struct mm_machine *m, struct mm_error *err)
 	int ret;
 
 	m->e820 = m->e820_firmware;
-	ret = e820_update_table(&m->e820);
+	ret = e820_update_table(&m->e820, m->host);
 	if (ret == -ENOMEM)
 		return mm_set_error(err, ret, "out of host memory sanitizing e820");
 	printk(m, "BIOS-provided physical RAM map:\n");
@@ -130,7 +130,7 @@ static int setup_e820(struct mm_machine *m, struct mm_error *err)
 	if (ret)
 		return ret;
 	if (m->e820_userdef) {
-		if (e820_update_table(&m->e820) == -ENOMEM)
+		if (e820_update_table(&m->e820, m->host) == -ENOMEM)
 			return mm_set_error(err, -ENOMEM, "out of host memory sanitizing e820");
 		printk(m, "user-defined physical RAM map:\n");
 		e820_print_table(m, &m->e820, "user");
@@ -152,7 +152,7 @@ static int setup_e820(struct mm_machine *m, struct mm_error *err)
 	/* trim_bios_range() */
 	e820_range_update(m, &m->e820, 0, PAGE_SIZE, MM_E820_RAM, MM_E820_RESERVED);
 	e820_range_remove(m, &m->e820, 0xa0000, 0x100000 - 0xa0000, MM_E820_RAM, true);
-	if (e820_update_table(&m->e820) == -ENOMEM)
+	if (e820_update_table(&m->e820, m->host) == -ENOMEM)
 		return mm_set_error(err, -ENOMEM, "out of host memory sanitizing e820");
 	return 0;
 }

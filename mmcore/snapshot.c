@@ -73,7 +73,7 @@ int mm_snapshot_save(const struct mm_machine *m, mm_write_fn write, void *ctx, s
 	if (r)
 		return r;
 
-	img = host_calloc(1, sizeof(*img));
+	img = host_calloc(m->host, 1, sizeof(*img));
 	if (!img)
 		return mm_set_error(err, -ENOMEM, "out of host memory");
 	memcpy(img, m, sizeof(*img));
@@ -86,6 +86,9 @@ int mm_snapshot_save(const struct mm_machine *m, mm_write_fn write, void *ctx, s
 		img->pgdat.node_zones[z].pageblock_flags = NULL;
 	img->log.text.data = NULL;
 	img->log.text.cap = 0;
+	img->log.text.host = NULL;
+	img->host = NULL;
+	img->memblock.memory.host = img->memblock.reserved.host = NULL;
 	for (i = 0; i < NR_CPUS; i++) {
 		img->cpus[i].tlb.small = NULL;
 		img->cpus[i].tlb.large = NULL;
@@ -173,7 +176,7 @@ int mm_snapshot_load(mm_read_fn read, void *ctx, struct mm_machine **ret, struct
 		r = check_header(&h, err);
 	if (r)
 		return r;
-	m = host_calloc(1, sizeof(*m));
+	m = host_calloc(NULL, 1, sizeof(*m));
 	if (!m)
 		return mm_set_error(err, -ENOMEM, "out of host memory for the machine");
 	r = get(read, ctx, m, sizeof(*m), err);
@@ -181,6 +184,8 @@ int mm_snapshot_load(mm_read_fn read, void *ctx, struct mm_machine **ret, struct
 		host_free(m);
 		return r;
 	}
+	/* no host context comes from a stream (host.h): the restored machine counts nothing */
+	m->host = m->log.text.host = m->memblock.memory.host = m->memblock.reserved.host = NULL;
 	/* from here every pointer is NULL or owned: mm_machine_destroy() can clean up */
 	if (m->cfg.cpus < 1 || m->cfg.cpus > NR_CPUS || m->mem_map_pfns != h.mem_map_pfns ||
 	    m->pgstate_pfns != h.pgstate_pfns || m->ram_size != h.ram_size ||
@@ -199,27 +204,27 @@ int mm_snapshot_load(mm_read_fn read, void *ctx, struct mm_machine **ret, struct
 	m->memblock.memory.max = MM_MAX(h.memory_cnt, 8u);
 	m->memblock.reserved.max = MM_MAX(h.reserved_cnt, 8u);
 	m->memblock.memory.regions =
-		host_calloc(m->memblock.memory.max, sizeof(struct memblock_region));
+		host_calloc(NULL, m->memblock.memory.max, sizeof(struct memblock_region));
 	m->memblock.reserved.regions =
-		host_calloc(m->memblock.reserved.max, sizeof(struct memblock_region));
-	m->ram = host_map(m->ram_size);
-	m->pgstate = host_calloc(m->pgstate_pfns ? m->pgstate_pfns : 1, 1);
+		host_calloc(NULL, m->memblock.reserved.max, sizeof(struct memblock_region));
+	m->ram = host_map(NULL, m->ram_size);
+	m->pgstate = host_calloc(NULL, m->pgstate_pfns ? m->pgstate_pfns : 1, 1);
 	if (m->mem_map_pfns) {
 		m->mem_map_bytes = (size_t)m->mem_map_pfns * sizeof(struct page);
-		m->mem_map = host_map(m->mem_map_bytes);
+		m->mem_map = host_map(NULL, m->mem_map_bytes);
 	} else {
 		m->mem_map_bytes = 0;
 	}
 	for (z = 0; z < MAX_NR_ZONES; z++)
 		if (m->pgdat.node_zones[z].nr_pageblocks)
 			m->pgdat.node_zones[z].pageblock_flags =
-				host_calloc(m->pgdat.node_zones[z].nr_pageblocks, 1);
+				host_calloc(NULL, m->pgdat.node_zones[z].nr_pageblocks, 1);
 	for (i = 0; i < m->cfg.cpus; i++) {
 		struct tlb *t = &m->cpus[i].tlb;
 		unsigned int small = t->nr_small, large = t->nr_large;
 
-		t->small = host_calloc(small ? small : 1, sizeof(*t->small));
-		t->large = host_calloc(large ? large : 1, sizeof(*t->large));
+		t->small = host_calloc(NULL, small ? small : 1, sizeof(*t->small));
+		t->large = host_calloc(NULL, large ? large : 1, sizeof(*t->large));
 	}
 	if (!m->memblock.memory.regions || !m->memblock.reserved.regions || !m->ram ||
 	    !m->pgstate || (m->mem_map_pfns && !m->mem_map)) {
@@ -245,7 +250,7 @@ int mm_snapshot_load(mm_read_fn read, void *ctx, struct mm_machine **ret, struct
 			r = get(read, ctx, m->pgdat.node_zones[z].pageblock_flags,
 				m->pgdat.node_zones[z].nr_pageblocks, err);
 	if (!r && h.log_len) {
-		m->log.text.data = host_calloc(h.log_len + 1, 1);
+		m->log.text.data = host_calloc(NULL, h.log_len + 1, 1);
 		if (!m->log.text.data)
 			r = mm_set_error(err, -ENOMEM, "out of host memory for the log");
 		else {

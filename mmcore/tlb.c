@@ -9,7 +9,7 @@
 
 #include "host.h"
 
-int tlb_init(struct tlb *t, unsigned int entries)
+int tlb_init(struct tlb *t, unsigned int entries, struct mm_host *host)
 {
 	memset(t, 0, sizeof(*t));
 	if (!entries)
@@ -19,8 +19,8 @@ int tlb_init(struct tlb *t, unsigned int entries)
 		t->nr_small <<= 1;
 	t->set_mask = t->nr_small / TLB_WAYS - 1;
 	t->nr_large = entries / 8 < 4 ? 4 : entries / 8;
-	t->small = host_calloc(t->nr_small, sizeof(*t->small));
-	t->large = host_calloc(t->nr_large, sizeof(*t->large));
+	t->small = host_calloc(host, t->nr_small, sizeof(*t->small));
+	t->large = host_calloc(host, t->nr_large, sizeof(*t->large));
 	if (!t->small || !t->large) {
 		tlb_finish(t);
 		return -ENOMEM;

@@ -40,7 +40,7 @@ struct tlb {
 	uint64_t hits, misses, fills, flushes, flushes_all, invlpgs, evictions;
 };
 
-int tlb_init(struct tlb *t, unsigned int entries);
+int tlb_init(struct tlb *t, unsigned int entries, struct mm_host *host);
 void tlb_finish(struct tlb *t);
 /* The entry translating @va, or NULL; nothing changes (tlb_touch() records a use). */
 static inline struct tlb_entry *tlb_peek(const struct tlb *t, uint32_t va)
