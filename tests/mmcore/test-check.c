@@ -533,17 +533,21 @@ START_TEST(free_one_page_aligned)
 }
 END_TEST
 
-/* A Normal page whose zone bits say DMA goes back to DMA's lists. */
+/* A Normal page found on DMA's pcp list goes back to DMA's free lists. */
 START_TEST(free_one_page_bad_range)
 {
-	pfn_t pfn = alloc(GFP_KERNEL, 0);
-	int r;
+	struct zone *dma = &m->pgdat.node_zones[ZONE_DMA];
+	pfn_t pfn;
 
-	set_page_zone(&m->mem_map[pfn], ZONE_DMA);
-	r = mm_free_pages(m, 0, pfn, 0, NULL, &err);
-	if (r == 0)
-		r = mm_drain_all_pages(m, &err);
-	expect_warning(r, "bad_range");
+	ck_assert_int_eq(mm_drain_all_pages(m, &err), 0);
+	alloc(GFP_KERNEL, 0);
+	pfn = normal()->pcp[0].lists[MIGRATE_UNMOVABLE].first;
+	ck_assert_uint_ne(pfn, PFN_NIL);
+	pfn_list_del(m->mem_map, &normal()->pcp[0].lists[MIGRATE_UNMOVABLE], pfn);
+	normal()->pcp[0].count--;
+	pfn_list_add(m->mem_map, &dma->pcp[0].lists[MIGRATE_UNMOVABLE], pfn);
+	dma->pcp[0].count++;
+	expect_warning(mm_drain_all_pages(m, &err), "bad_range(zone, page)");
 }
 END_TEST
 
