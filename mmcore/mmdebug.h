@@ -75,7 +75,7 @@ void check_report(struct mm_check_ctx *c, const char *fmt, ...)
 /* ---- MM_WARN_ON_ONCE ------------------------------------------------------------------- */
 
 void mm_warn(struct mm_machine *m, const char *func, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+	__attribute__((cold, format(printf, 3, 4)));
 
 #define MM_WARN_ON_ONCE(m, cond, ...)                                                              \
 	(__builtin_expect(!!(cond), 0) ? (mm_warn((m), __func__, __VA_ARGS__), 1) : 0)
