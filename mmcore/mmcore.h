@@ -332,7 +332,9 @@ struct mm_page_alloc {
  * Return: 0 with *@out filled; -EINVAL for a bad cpu/order/gfp; -ENOSPC when the kernel's
  * allocation would fail too (its "page allocation failure" report goes to the log unless
  * __GFP_NOWARN). The machine is unchanged on -EINVAL; on -ENOSPC only counters and the
- * log moved, as in the kernel.
+ * log moved, as in the kernel. -EFAULT when a precondition of the allocator fails (the
+ * kernel's VM_BUG_ON_PAGE or bad_page: only a corrupted machine gets there); the machine is
+ * then tainted, as after any -EFAULT.
  */
 int mm_alloc_pages(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigned int order,
 		   struct mm_page_alloc *out, struct mm_error *err);
@@ -342,7 +344,8 @@ int mm_alloc_pages(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigne
  * bad_page or corrupt itself: -EINVAL (422) for a pfn out of range or in a hole, a bad
  * order, a tail page or a page inside a block, an order other than the allocation's;
  * -EBUSY (409) for a page that is free (double free) or reserved, or still mapped.
- * *@freed (may be NULL) says whether pages went back to the allocator.
+ * *@freed (may be NULL) says whether pages went back to the allocator. -EFAULT as for
+ * mm_alloc_pages() when a bad_page check or a precondition of the buddy lists fails.
  */
 int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned int order,
 		  bool *freed, struct mm_error *err);

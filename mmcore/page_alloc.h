@@ -6,12 +6,21 @@
  * free_unref_page, free_unref_page_commit, nr_pcp_free, nr_pcp_high, __free_pages_core,
  * free_reserved_page, adjust_managed_page_count).
  * Locking: none in mmcore; the daemon serializes all calls on one machine.
- * Invariants (check.c):
+ * Invariants (check.c, each under its name; tests/mmcore/test-check.c breaks each one):
  *  (a) page on free_area[k].free_list[mt]  <=>  PageBuddy(page) && page->private == k
+ *      && page->index == mt                                       [free-list-membership]
  *  (b) a free block of order k starts at a pfn with (pfn & ((1 << k) - 1)) == 0
+ *                                                                   [free-block-aligned]
  *  (c) outside pcp lists no free block has a free buddy of the same order that it could
  *      have merged with (same zone, and mergeable types above pageblock order)
- *  (d) sum over k of (free_area[k].nr_free << k) == NR_FREE_PAGES
+ *                                                                       [buddies-merged]
+ *  (d) sum over the lists (Isolate aside) of (blocks << k) == NR_FREE_PAGES [nr-free-pages]
+ *  (e) free_area[k].nr_free and nr_free_mt[mt] == the lengths of the lists  [free-counts]
+ *  (a)-(e) give the kernel's sum over k of (free_area[k].nr_free << k) == NR_FREE_PAGES.
+ *  Also pcp-count, pcp-page-state, frame-owned-once, frame-accounted, alloc-head,
+ *  alloc-tail, compound-pages, highatomic-reserve (see check.c).
+ * Preconditions: the kernel's VM_BUG_ON_PAGE lines of the list and buddy primitives, as
+ * MM_WARN_ON_ONCE (mmdebug.h): a corrupted machine is tainted, the call fails -EFAULT.
  */
 #ifndef MM_PAGE_ALLOC_H
 #define MM_PAGE_ALLOC_H

@@ -54,8 +54,8 @@ START_TEST(clean_session)
 		"{\"op\":\"alloc_pages\",\"gfp\":\"GFP_ATOMIC\",\"order\":2}",
 		"{\"op\":\"set_sysctl\",\"name\":\"min_free_kbytes\",\"value\":4096}",
 		"{\"op\":\"set_sysctl\",\"name\":\"percpu_pagelist_high_fraction\",\"value\":8}",
-		"{\"op\":\"memory_write\",\"addr\":\"0xc2001000\",\"data\":\"deadbeef\",\"space\":"
-		"\"kernel\"}",
+		("{\"op\":\"memory_write\",\"space\":\"kernel\",\"addr\":\"0xc0001000\","
+		 "\"data\":\"ab\"}"),
 		"{\"op\":\"flush_tlb\"}",
 	};
 	struct api_text out = {0};
