@@ -770,6 +770,8 @@ int api_command_run_env(struct mm_machine *m, const struct api_exec_env *env,
 	r = check_args(op, cmd, err);
 	if (r < 0)
 		return r;
+	if (mm_machine_tainted(m) && !op->run_env) /* only a restore replaces a tainted machine */
+		return api_error(err, -EFAULT, "the machine is tainted: %s", mm_machine_taint(m));
 	if (op->run_env)
 		r = op->run_env(m, env, cmd, out, ret, err);
 	else

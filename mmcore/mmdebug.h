@@ -19,8 +19,9 @@
  * warn-and-recover: when @cond holds it stores "<function>: <message>" in m->diag (the
  * first warning only), sets m->tainted, puts a WARNING line in the machine's log, and
  * evaluates to true, so that the primitive can back out instead of corrupting memory it
- * does not own. The public call that ran into it returns -EFAULT (mm_warned()), and a
- * tainted machine refuses every later change with -EFAULT too (mm_need_phase()).
+ * does not own. The public call that ran into it returns -EFAULT (mm_warned()); the
+ * allocator's calls refuse a tainted machine (mm_need_phase()), and the executor refuses
+ * every command on it but snapshot_restore, which replaces it (api/commands.c).
  * With -Dmm_debug=checks (or full) MM_DEBUG_CHECKS moves the bad-page check of a block
  * handed out from a pcp list to where CONFIG_DEBUG_VM puts it (check_new_pcp(): each
  * allocation, instead of each refill), as the kernel's debug builds do.

@@ -96,6 +96,15 @@ START_TEST(corruption_taints)
 	ck_assert_int_eq(run("{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"order\":0}", &out,
 			     &journal, &err),
 			 -EFAULT);
+	/* every command is refused now, unjournaled: a sysctl and a memory write too */
+	ck_assert_int_eq(run("{\"op\":\"set_sysctl\",\"name\":\"watermark_scale_factor\","
+			     "\"value\":30}",
+			     &out, &journal, &err),
+			 -EFAULT);
+	ck_assert(!journal);
+	ck_assert_ptr_nonnull(strstr(err.msg, "free-counts"));
+	ck_assert_int_eq(run("{\"op\":\"flush_tlb\"}", &out, &journal, &err), -EFAULT);
+	ck_assert(!journal);
 	api_text_free(&out);
 }
 END_TEST
