@@ -151,6 +151,8 @@ class DefaultMachineTest(Base):
         self.assertEqual(m['config']['mem'], GiB)
         self.assertIs(m['config']['pae'], False)
         self.assertEqual(m['config']['cpus'], 1)
+        self.assertIs(m['tainted'], False)
+        self.assertNotIn('taint', m)
         ids = [x['id'] for x in self.assertJson(self.daemon.get('/v1/machines'))['machines']]
         self.assertIn('default', ids)
 
