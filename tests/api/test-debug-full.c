@@ -75,6 +75,28 @@ START_TEST(clean_session)
 }
 END_TEST
 
+/* The checker's scratch map is the first host allocation after the command: without it
+ * the check is skipped, and the command keeps its success. */
+START_TEST(checker_without_memory)
+{
+	struct mm_host host = {.fail_nth = 1};
+	struct api_text out = {0};
+	struct mm_error err = {0};
+	bool journal;
+
+	mm_machine_set_host(m, &host);
+	ck_assert_int_eq(run("{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"order\":0}", &out,
+			     &journal, &err),
+			 0);
+	mm_machine_set_host(m, NULL);
+	ck_assert_uint_eq(host.nr_allocs, 1);
+	ck_assert(journal);
+	ck_assert(!mm_machine_tainted(m));
+	ck_assert_int_eq(mm_check(m, NULL), 0);
+	api_text_free(&out);
+}
+END_TEST
+
 START_TEST(corruption_taints)
 {
 	struct api_text out = {0};
@@ -117,6 +139,7 @@ Suite *test_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, clean_session);
+	tcase_add_test(tc, checker_without_memory);
 	tcase_add_test(tc, corruption_taints);
 	suite_add_tcase(s, tc);
 	return s;
