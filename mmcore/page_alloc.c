@@ -79,8 +79,8 @@ static inline bool del_page_from_free_list(struct mm_machine *m, struct zone *z,
 	struct free_area *area = &z->free_area[order];
 
 	if (MM_WARN_ON_ONCE(m, !PageBuddy(page) || page->private != order || page->index != mt,
-			    "VM_BUG_ON_PAGE(!PageBuddy(page)): pfn %#x taken off free_area[%u] "
-			    "%s is buddy %d, order %u, type %u",
+			    "VM_BUG_ON_PAGE(!PageBuddy(page) || buddy_order(page) != order): pfn "
+			    "%#x taken off free_area[%u] %s is buddy %d, order %u, type %u",
 			    pfn, order, mm_migratetype_name((int)mt), PageBuddy(page),
 			    page->private, page->index))
 		return false;

@@ -425,7 +425,8 @@ START_TEST(del_page_from_free_list_not_buddy)
 	unsigned int co;
 
 	__ClearPageBuddy(&m->mem_map[next_block(8, &co)]);
-	expect_warning(try_alloc(GFP_HIGHUSER_MOVABLE, 8), "VM_BUG_ON_PAGE(!PageBuddy(page))");
+	expect_warning(try_alloc(GFP_HIGHUSER_MOVABLE, 8),
+		       "del_page_from_free_list: VM_BUG_ON_PAGE(!PageBuddy(page)");
 }
 END_TEST
 
@@ -435,7 +436,8 @@ START_TEST(del_page_from_free_list_order)
 	pfn_t pfn = next_block(8, &co);
 
 	m->mem_map[pfn].private = co - 1;
-	expect_warning(try_alloc(GFP_HIGHUSER_MOVABLE, 8), "VM_BUG_ON_PAGE(!PageBuddy(page))");
+	expect_warning(try_alloc(GFP_HIGHUSER_MOVABLE, 8),
+		       "del_page_from_free_list: VM_BUG_ON_PAGE(!PageBuddy(page)");
 }
 END_TEST
 
