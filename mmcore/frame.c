@@ -186,6 +186,8 @@ int mm_alloc_pages(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigne
 	bool forever;
 	char mask[256];
 	pfn_t pfn;
+	if (m->tainted) /* it refuses every change (mmdebug.h) */
+		return mm_warned(m, err);
 	if (m->phase < MM_PHASE_BUDDY)
 		return mm_need_phase(m, MM_PHASE_BUDDY, "the page allocator", err);
 
@@ -295,6 +297,8 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 	unsigned int alloc_order;
 	int r;
 
+	if (m->tainted) /* it refuses every change (mmdebug.h) */
+		return mm_warned(m, err);
 	if (m->phase < MM_PHASE_BUDDY)
 		return mm_need_phase(m, MM_PHASE_BUDDY, "the page allocator", err);
 	/* an order-0 page with one reference, as alloc_pages() gave it: straight to pcp */
@@ -341,6 +345,8 @@ static pfn_t compound_head(const struct mm_machine *m, pfn_t pfn)
 int mm_get_page(struct mm_machine *m, uint32_t pfn, int *refcount, struct mm_error *err)
 {
 	struct page *p;
+	if (m->tainted) /* it refuses every change (mmdebug.h) */
+		return mm_warned(m, err);
 	if (m->phase < MM_PHASE_BUDDY)
 		return mm_need_phase(m, MM_PHASE_BUDDY, "struct page (mem_map)", err);
 
@@ -364,6 +370,8 @@ int mm_put_page(struct mm_machine *m, unsigned int cpu, uint32_t pfn, int *refco
 {
 	pfn_t head;
 	struct page *p;
+	if (m->tainted) /* it refuses every change (mmdebug.h) */
+		return mm_warned(m, err);
 	if (m->phase < MM_PHASE_BUDDY)
 		return mm_need_phase(m, MM_PHASE_BUDDY, "the page allocator", err);
 
@@ -409,6 +417,8 @@ int mm_put_page(struct mm_machine *m, unsigned int cpu, uint32_t pfn, int *refco
 
 int mm_drain_all_pages(struct mm_machine *m, struct mm_error *err)
 {
+	if (m->tainted) /* it refuses every change (mmdebug.h) */
+		return mm_warned(m, err);
 	if (m->phase < MM_PHASE_BUDDY)
 		return mm_need_phase(m, MM_PHASE_BUDDY, "the per-CPU page lists", err);
 	drain_all_pages(m);
