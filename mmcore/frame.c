@@ -282,6 +282,13 @@ static int check_free(const struct mm_machine *m, pfn_t pfn, const char *what, s
 	default:
 		break;
 	}
+	if (m->pgstate[pfn] & PGS_KERNEL)
+		return mm_set_error(
+			err, -EBUSY,
+			"%s: pfn %#x is the kernel's own: a page table of the direct map "
+			"(split_large_page() allocated it); freeing it would hand out a "
+			"page that still maps memory",
+			what, pfn);
 	if (!is_alloc_head(m->pgstate[pfn]) || p->_refcount <= 0)
 		return mm_set_error(err, -EBUSY, "%s: pfn %#x has refcount %d and no allocation",
 				    what, pfn, p->_refcount);
@@ -303,8 +310,9 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 		return mm_need_phase(m, MM_PHASE_BUDDY, "the page allocator", err);
 	/* an order-0 page with one reference, as alloc_pages() gave it: straight to pcp */
 	if (!order && cpu < m->pgdat.nr_cpus && pfn < m->layout.max_pfn &&
-	    (m->pgstate[pfn] & (PGS_ALLOC_MASK | PGS_PCP)) == 1 && m->mem_map[pfn]._refcount == 1 &&
-	    m->mem_map[pfn]._mapcount == -1 && !PageReserved(&m->mem_map[pfn])) {
+	    (m->pgstate[pfn] & (PGS_ALLOC_MASK | PGS_PCP | PGS_KERNEL)) == 1 &&
+	    m->mem_map[pfn]._refcount == 1 && m->mem_map[pfn]._mapcount == -1 &&
+	    !PageReserved(&m->mem_map[pfn])) {
 		if (freed)
 			*freed = true;
 		free_pages_prepared(m, pfn, 0, cpu);
@@ -319,8 +327,8 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 				    MAX_ORDER);
 	/* the common case needs none of check_free()'s diagnosis */
 	if (pfn >= m->layout.max_pfn || !is_alloc_head(m->pgstate[pfn]) ||
-	    PageReserved(&m->mem_map[pfn]) || m->mem_map[pfn]._refcount <= 0 ||
-	    m->mem_map[pfn]._mapcount != -1) {
+	    (m->pgstate[pfn] & PGS_KERNEL) || PageReserved(&m->mem_map[pfn]) ||
+	    m->mem_map[pfn]._refcount <= 0 || m->mem_map[pfn]._mapcount != -1) {
 		r = check_free(m, pfn, "free_pages", err);
 		if (r)
 			return r;

@@ -451,6 +451,7 @@ static int split_large_page(struct mm_machine *m, uint64_t pmde, struct mm_error
 	pfn = __alloc_pages(m, GFP_KERNEL, 0, 0, &forever);
 	if (pfn == PFN_NIL)
 		return mm_set_error(err, -ENOSPC, "no page for splitting a large page");
+	m->pgstate[pfn] |= PGS_KERNEL; /* not the API's to free */
 	pt = PFN_PHYS(pfn);
 	zero_page(m, pt);
 	for (i = 0; i < n; i++)

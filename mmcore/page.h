@@ -121,11 +121,16 @@ static inline void init_single_page(struct page *p, unsigned int zone)
  *  PGS_ALLOC_MASK: order + 1 of the allocation that starts at this frame (0: none);
  *  PGS_PCP:        the frame heads a block on some CPU's pcp list;
  *  PGS_RAM_DIRTY:  the frame's RAM may hold non-zero bytes (clear: all zero, so zeroing
- *                  it again can be skipped without changing what the guest sees).
+ *                  it again can be skipped without changing what the guest sees);
+ *  PGS_KERNEL:     the allocation that starts here is the kernel's own (a page table of
+ *                  the direct map that split_large_page() took): only the kernel frees
+ *                  it, a free_pages or put_page from outside is refused as a bad free (in
+ *                  a real kernel such a free would hand out a page that still maps memory).
  */
 #define PGS_ALLOC_MASK 0x0fu
 #define PGS_PCP 0x10u
 #define PGS_RAM_DIRTY 0x20u
+#define PGS_KERNEL 0x40u
 
 /* Tail pages (include/linux/mm_types.h): compound_head = head | 1 aliases lru.next. The
  * host twin keeps the head pfn in lru_next and this marker in lru_prev; the first tail

@@ -1433,7 +1433,7 @@ void free_pages_prepared(struct mm_machine *m, pfn_t pfn, unsigned int order, un
 	page->mapping = 0;
 	page->flags &= ~PAGE_FLAGS_CHECK_AT_PREP;
 	page->_refcount = 0;
-	m->pgstate[pfn] &= (uint8_t)~PGS_ALLOC_MASK;
+	m->pgstate[pfn] &= (uint8_t) ~(PGS_ALLOC_MASK | PGS_KERNEL);
 	if (m->init_on_free)
 		for (i = 0; i < nr; i++) {
 			if (m->pgstate[pfn + i] & PGS_RAM_DIRTY)

@@ -832,6 +832,21 @@ class PagesTest(Base):
         self.assertEqual(self.assertJson(self.daemon.get('/v1/machines/pg/check')),
                          {'ok': True, 'violations': []})
 
+    def test_kernel_page_table_is_not_freed(self):
+        # pfn 8192 of a 1 GiB 686 machine: the PTE page that split_large_page() took for the
+        # direct map at boot (the first page the allocator gave out); freeing it would hand
+        # out a page that still maps memory
+        f = self.frame(8192)
+        self.assertEqual((f['state'], f['refcount']), ('allocated', 1))
+        n = len(self.journal())
+        p = self.free(8192, status=409, slug='conflict')
+        self.assertIn('page table of the direct map', p['detail'])
+        r = self.daemon.post('/v1/machines/pg/commands', {'op': 'put_page', 'pfn': 8192})
+        self.assertProblem(r, 409, 'conflict')
+        self.assertEqual(self.frame(8192), f)
+        self.assertEqual(len(self.journal()), n)
+        self.check_ok()
+
     def test_alloc_free_rest(self):
         before = pcp_and_free(self.zones())
         a = self.alloc('GFP_KERNEL|__GFP_ZERO', cpu=1)

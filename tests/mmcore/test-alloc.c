@@ -316,6 +316,41 @@ START_TEST(bad_frees)
 }
 END_TEST
 
+/* The page tables split_large_page() took from the page allocator at boot are the kernel's:
+ * free_pages and put_page refuse them, on both flavours (issue 15: freed, one was handed out
+ * again and zeroed while it still mapped the direct map). */
+START_TEST(kernel_page_tables_are_not_freed)
+{
+	static const bool flavours[] = {false, true};
+
+	for (size_t f = 0; f < 2; f++) {
+		struct mm_error err = {0};
+		unsigned int found = 0;
+		int rc;
+
+		boot("1G", flavours[f], 1, "");
+		ck_assert_uint_gt(m->pt.split_pages, 0);
+		for (uint32_t pfn = 0; pfn < mm_max_pfn(m); pfn++) {
+			if (!(m->pgstate[pfn] & PGS_KERNEL))
+				continue;
+			found++;
+			refused(pfn, 0, -EBUSY, "the kernel's own");
+			ck_assert_int_eq(mm_put_page(m, 0, pfn, NULL, NULL, &err), -EBUSY);
+			ck_assert_ptr_nonnull(strstr(err.msg, "page table of the direct map"));
+			/* a reference taken and given back is fine; the last one is not */
+			ck_assert_int_eq(mm_get_page(m, pfn, &rc, &err), 0);
+			ck_assert_int_eq(rc, 2);
+			ck_assert_int_eq(mm_put_page(m, 0, pfn, &rc, NULL, &err), 0);
+			ck_assert_int_eq(rc, 1);
+			ck_assert_int_eq(mm_put_page(m, 0, pfn, NULL, NULL, &err), -EBUSY);
+		}
+		ck_assert_uint_eq(found, m->pt.split_pages);
+		if (!f)
+			check_teardown(); /* the checker, then the next flavour */
+	}
+}
+END_TEST
+
 /* Fallback: an unmovable request on a machine whose blocks are all movable steals. */
 START_TEST(fallback_steals_pageblock)
 {
@@ -599,6 +634,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, atomic_below_min);
 	tcase_add_test(tc, refcounts_and_compound);
 	tcase_add_test(tc, bad_frees);
+	tcase_add_test(tc, kernel_page_tables_are_not_freed);
 	tcase_add_test(tc, fallback_steals_pageblock);
 	tcase_add_test(tc, zeroing);
 	tcase_add_test(tc, highatomic_reserve);
