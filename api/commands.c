@@ -280,7 +280,7 @@ static int op_memory_read(struct mm_machine *m, const struct api_cmd *cmd, unsig
 static int op_memory_write(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
 			   struct api_text *out, bool *changed, struct mm_error *err)
 {
-	const struct api_cmd_field *d = field(cmd, "data");
+	const struct api_cmd_field *d = field(cmd, "data"), *force = field(cmd, "force");
 	uint64_t addr;
 	uint8_t *buf;
 	size_t len;
@@ -292,7 +292,8 @@ static int op_memory_write(struct mm_machine *m, const struct api_cmd *cmd, unsi
 	r = api_hex_decode("field 'data'", d->str, &buf, &len, err);
 	if (r < 0)
 		return r;
-	r = mm_mem_write(m, cpu, space, addr, buf, len, err);
+	r = force && force->i ? mm_mem_write_force(m, cpu, space, addr, buf, len, err)
+			      : mm_mem_write(m, cpu, space, addr, buf, len, err);
 	free(buf);
 	if (r < 0)
 		return r;
@@ -435,6 +436,8 @@ static const struct api_op_arg memory_write_args[] = {
 	 .kind = API_ARG_STRING,
 	 .required = true,
 	 .hint = "\"kernel\" or \"phys\", a string"},
+	/* a physical write into the kernel's own frames: refused, or done and tainting */
+	{.name = "force", .kind = API_ARG_BOOL},
 	{0},
 };
 static const struct api_op_arg invlpg_args[] = {
@@ -770,7 +773,9 @@ int api_command_run_env(struct mm_machine *m, const struct api_exec_env *env,
 	r = check_args(op, cmd, err);
 	if (r < 0)
 		return r;
-	if (mm_machine_tainted(m) && !op->run_env) /* only a restore replaces a tainted machine */
+	/* a tainted machine: only a restore (which replaces it) and what changes nothing, a read
+	 * by physical address, so that the damage can still be looked at */
+	if (mm_machine_tainted(m) && !op->run_env && !(op->pure && op->pure(cmd)))
 		return api_error(err, -EFAULT, "the machine is tainted: %s", mm_machine_taint(m));
 	if (op->run_env)
 		r = op->run_env(m, env, cmd, out, ret, err);

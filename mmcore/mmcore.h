@@ -492,6 +492,11 @@ int mm_mem_read(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr
 		void *out, struct mm_error *err);
 int mm_mem_write(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr, const void *in,
 		 size_t len, struct mm_error *err);
+/* A physical write into a frame the kernel owns (PG_reserved, or a page table it allocated)
+ * is refused by mm_mem_write() (-EBUSY); mm_mem_write_force() does it and taints the
+ * machine (MM_WARN_ON_ONCE's taint: it refuses every further change). */
+int mm_mem_write_force(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr,
+		       const void *in, size_t len, struct mm_error *err);
 /* invlpg on @cpu; flush_tlb: @cpu's whole TLB (a CR3 reload keeps global entries when
  * @keep_global). */
 int mm_invlpg(struct mm_machine *m, unsigned int cpu, uint32_t va, struct mm_error *err);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "machine.h"
+#include "mmdebug.h"
 #include "pgtable.h"
 
 #define PF_PROT 0x1u
@@ -281,9 +282,26 @@ static void copy(struct mm_machine *m, uint64_t pa, size_t n, void *out, const v
 	}
 }
 
+/*
+ * The first frame of the physical range [addr, addr + len) that the kernel owns, or PFN_NIL:
+ * PG_reserved (its image, the early page tables, mem_map, what memblock kept) or PGS_KERNEL
+ * (a page table it took from the page allocator). A write there from outside, like one
+ * through /dev/mem, corrupts the kernel under its feet: refused unless forced.
+ */
+static pfn_t kernel_frame(const struct mm_machine *m, uint64_t addr, size_t len)
+{
+	for (pfn_t pfn = (pfn_t)(addr >> PAGE_SHIFT); (uint64_t)pfn << PAGE_SHIFT < addr + len;
+	     pfn++)
+		if (pfn < m->mem_map_pfns &&
+		    (PageReserved(&m->mem_map[pfn]) ||
+		     (pfn < m->pgstate_pfns && (m->pgstate[pfn] & PGS_KERNEL))))
+			return pfn;
+	return PFN_NIL;
+}
+
 /* Check every page of [addr, addr + len) first, then do it: a fault changes nothing. */
 static int mem_access(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr, size_t len,
-		      void *out, const void *in, struct mm_error *err)
+		      void *out, const void *in, bool force, struct mm_error *err)
 {
 	int access = in ? MM_ACCESS_WRITE : MM_ACCESS_READ;
 	struct xlat x;
@@ -295,6 +313,17 @@ static int mem_access(struct mm_machine *m, unsigned int cpu, int space, uint64_
 	if (r)
 		return r;
 	if (space == MM_SPACE_PHYS) {
+		pfn_t kpfn = in ? kernel_frame(m, addr, len) : PFN_NIL;
+
+		if (kpfn != PFN_NIL && !force)
+			return mm_set_error(
+				err, -EBUSY,
+				"memory_write: pfn %#x is the kernel's own (%s): a physical write "
+				"would change the kernel under its feet; send \"force\": true to "
+				"do it "
+				"anyway, which taints the machine",
+				kpfn,
+				PageReserved(&m->mem_map[kpfn]) ? "PG_reserved" : "a page table");
 		for (done = 0; done < len;) {
 			uint64_t a = addr + done;
 			size_t chunk =
@@ -305,6 +334,11 @@ static int mem_access(struct mm_machine *m, unsigned int cpu, int space, uint64_
 			     in ? (const uint8_t *)in + done : NULL);
 			done += chunk;
 		}
+		if (kpfn != PFN_NIL) /* forced: add_taint(TAINT_USER), as the kernel's own words */
+			mm_warn(m, "memory_write",
+				"forced physical write of %zu byte(s) at %#llx into the kernel's "
+				"pfn %#x",
+				len, (unsigned long long)addr, kpfn);
 		return 0;
 	}
 	if ((addr & (PAGE_SIZE - 1)) + len <= PAGE_SIZE) { /* one page: one lookup */
@@ -376,7 +410,7 @@ int mm_mem_read(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr
 		memcpy(out, m->ram + pa, len);
 		return 0;
 	}
-	return mem_access(m, cpu, space, addr, len, out, NULL, err);
+	return mem_access(m, cpu, space, addr, len, out, NULL, false, err);
 }
 
 int mm_mem_write(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr, const void *in,
@@ -388,7 +422,13 @@ int mm_mem_write(struct mm_machine *m, unsigned int cpu, int space, uint64_t add
 		copy(m, pa, len, NULL, in);
 		return 0;
 	}
-	return mem_access(m, cpu, space, addr, len, NULL, in, err);
+	return mem_access(m, cpu, space, addr, len, NULL, in, false, err);
+}
+
+int mm_mem_write_force(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr,
+		       const void *in, size_t len, struct mm_error *err)
+{
+	return mem_access(m, cpu, space, addr, len, NULL, in, true, err);
 }
 
 int mm_invlpg(struct mm_machine *m, unsigned int cpu, uint32_t va, struct mm_error *err)

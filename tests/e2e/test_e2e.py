@@ -1439,6 +1439,41 @@ class PagingTest(PagingBase):
                 t = self.translate(mid, hex(va + 0x1800))
                 self.assertEqual(int(t['phys'], 16), pa + 0x1800)
 
+    def test_phys_write_into_the_kernel(self):
+        # the page directory, the kernel's page tables and its image are the kernel's own: a
+        # physical write there is refused (409) and writes nothing, unless forced, which
+        # writes it and taints the machine (it then refuses every change)
+        for body in ({'name': 'kw', 'mem': '256M'}, {'name': 'kwp', 'mem': '256M', 'pae': True}):
+            mid = body['name']
+            with self.subTest(mid=mid):
+                self.assertEqual(self.daemon.post('/v1/machines', body).status, 201)
+                self.addCleanup(self.daemon.delete, self.m(mid))
+                pgd = int(self.assertJson(self.daemon.get(self.m(mid, '/cpus/0/tlb')))['cr3'], 16)
+                before = self.read(mid, hex(pgd + 0xc00), 8, 'phys')
+                n = len(self.assertJson(self.daemon.get(self.m(mid, '/journal')))['entries'])
+                r = self.daemon.put(self.m(mid, '/memory'),
+                                    {'addr': hex(pgd + 0xc00), 'data': '00' * 8, 'space': 'phys'})
+                p = self.assertProblem(r, 409, 'conflict')
+                self.assertIn("the kernel's own", p['detail'])
+                self.assertIn('force', p['detail'])
+                self.assertEqual(self.read(mid, hex(pgd + 0xc00), 8, 'phys'), before)
+                self.assertEqual(
+                    len(self.assertJson(self.daemon.get(self.m(mid, '/journal')))['entries']), n)
+                self.assertFalse(self.assertJson(self.daemon.get(self.m(mid)))['tainted'])
+                # a frame nobody owns: written as before
+                self.write(mid, '0x8000000', 'feedface', 'phys')
+                # forced: written, journaled, and the machine is tainted
+                r = self.daemon.put(self.m(mid, '/memory'),
+                                    {'addr': hex(pgd + 0xc00), 'data': '00' * 8, 'space': 'phys',
+                                     'force': True})
+                self.assertJson(r)
+                self.assertEqual(self.read(mid, hex(pgd + 0xc00), 8, 'phys'), '00' * 8)
+                mach = self.assertJson(self.daemon.get(self.m(mid)))
+                self.assertTrue(mach['tainted'])
+                self.assertIn('forced physical write', mach['taint'])
+                r = self.daemon.post(self.m(mid, '/pages'), {'gfp': 'GFP_KERNEL'})
+                self.assertProblem(r, 500, 'invariant-violated')
+
     def test_tlb_miss_then_hit(self):
         va, _ = self.page('k')
         self.assertEqual(self.daemon.post(self.m('k', '/cpus/0/tlb/flush')).status, 200)

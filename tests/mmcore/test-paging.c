@@ -254,7 +254,13 @@ START_TEST(memory_access)
 
 		ck_assert_int_eq(mm_mem_read(m, 0, MM_SPACE_PHYS, pte, 4, raw, &err), 0);
 		raw[0] &= (uint8_t)~0x60;
-		ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_PHYS, pte, raw, 4, &err), 0);
+		/* the page table is the kernel's: a physical write is refused... */
+		ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_PHYS, pte, raw, 4, &err), -EBUSY);
+		ck_assert_ptr_nonnull(strstr(err.msg, "the kernel's own"));
+		ck_assert(!mm_machine_tainted(m));
+		/* ...the kernel writes it through its own mapping of it, the direct map */
+		ck_assert_int_eq(
+			mm_mem_write(m, 0, MM_SPACE_KERNEL, PAGE_OFFSET + pte, raw, 4, &err), 0);
 	}
 	ck_assert_int_eq(mm_flush_tlb(m, 0, false, &err), 0);
 	t = tr(0, PAGE_OFFSET + 0x50000, MM_ACCESS_READ);
@@ -325,21 +331,71 @@ static void tlb_rules(bool pae)
 	ck_assert(e[0].global == !pae);
 	pte = t.levels[t.nr_levels - 1].entry_addr;
 	ck_assert_int_eq(mm_mem_read(m, 0, MM_SPACE_PHYS, pte, pae ? 8 : 4, raw, &err), 0);
-	raw[1] ^= 0x10; /* frame + 1 */
-	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_PHYS, pte, raw, pae ? 8 : 4, &err), 0);
+	raw[1] ^= 0x10; /* frame + 1, written as the kernel's set_pte() would: through the
+			 * direct map (a physical write into its page table is refused) */
+	ck_assert_int_eq(
+		mm_mem_write(m, 0, MM_SPACE_KERNEL, PAGE_OFFSET + pte, raw, pae ? 8 : 4, &err), 0);
 	t = tr(0, va, MM_ACCESS_READ);
 	ck_assert_uint_eq(t.phys, 0x60000); /* stale: the TLB still says the old frame */
 	ck_assert_int_eq(mm_invlpg(m, 0, va, &err), 0);
 	t = tr(0, va, MM_ACCESS_READ);
 	ck_assert_uint_eq(t.phys, 0x61000);
 	raw[1] ^= 0x10;
-	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_PHYS, pte, raw, pae ? 8 : 4, &err), 0);
+	ck_assert_int_eq(
+		mm_mem_write(m, 0, MM_SPACE_KERNEL, PAGE_OFFSET + pte, raw, pae ? 8 : 4, &err), 0);
 	ck_assert_int_eq(mm_get_cpu(m, 0, &c, &err), 0);
 	ck_assert_uint_eq(c.tlb_invlpgs, 2);
 	ck_assert_uint_eq(c.tlb_flushes, 1);
-	/* invlpg dropped va's page, and the page walks of tr() fill nothing */
-	ck_assert_int_eq(mm_tlb_entries(m, 0, e, 64, &err), 0);
+	/* invlpg dropped va's page, and the page walks of tr() fill nothing: the one entry is
+	 * the direct map's page that the kernel's writes to the PTE went through */
+	ck_assert_int_eq(mm_tlb_entries(m, 0, e, 64, &err), 1);
+	ck_assert_uint_le(e[0].phys, pte);
+	ck_assert_uint_gt(e[0].phys + e[0].page_size, pte);
+	ck_assert_uint_eq(e[0].va, PAGE_OFFSET + e[0].phys);
 }
+
+/* A physical write into the kernel's own frames is refused; forced, it is done and taints
+ * the machine (issue 15: it silently overwrote the page directory and the image). */
+START_TEST(phys_write_into_the_kernel)
+{
+	static const bool flavours[] = {false, true};
+
+	for (size_t f = 0; f < 2; f++) {
+		struct mm_error err = {0};
+		struct mm_layout l;
+		uint8_t nop = 0x90, back;
+		uint64_t text;
+		int rc;
+
+		boot("512M", flavours[f], 1, "");
+		mm_get_layout(m, &l);
+		text = l.text_start + 0x2000;
+		ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_PHYS, text, &nop, 1, &err), -EBUSY);
+		ck_assert_ptr_nonnull(strstr(err.msg, "PG_reserved"));
+		ck_assert_ptr_nonnull(strstr(err.msg, "force"));
+		ck_assert_int_eq(mm_mem_read(m, 0, MM_SPACE_PHYS, text, 1, &back, &err), 0);
+		ck_assert_uint_ne(back, nop);
+		ck_assert(!mm_machine_tainted(m));
+		rc = mm_mem_write_force(m, 0, MM_SPACE_PHYS, text, &nop, 1, &err);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_int_eq(mm_mem_read(m, 0, MM_SPACE_PHYS, text, 1, &back, &err), 0);
+		ck_assert_uint_eq(back, nop);
+		ck_assert(mm_machine_tainted(m));
+		ck_assert_ptr_nonnull(strstr(mm_machine_taint(m), "forced physical write"));
+		/* a frame nobody owns is written without force, and without a taint */
+		if (!f) {
+			mm_machine_destroy(m);
+			m = NULL;
+			boot("512M", false, 1, "");
+			ck_assert_int_eq(
+				mm_mem_write(m, 0, MM_SPACE_PHYS, 0x10000000, &nop, 1, &err), 0);
+			ck_assert(!mm_machine_tainted(m));
+			mm_machine_destroy(m);
+			m = NULL;
+		}
+	}
+}
+END_TEST
 
 START_TEST(tlb_686)
 {
@@ -368,15 +424,16 @@ START_TEST(checker_sees_page_tables)
 	ck_assert_int_eq(mm_mem_read(m, 0, MM_SPACE_PHYS, pte, 4, raw, &err), 0);
 	memcpy(bad, raw, 4);
 	bad[2] ^= 1; /* 64 KiB further */
-	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_PHYS, pte, bad, 4, &err), 0);
+	/* (the kernel's own page tables: written through the direct map, as the kernel would) */
+	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_KERNEL, PAGE_OFFSET + pte, bad, 4, &err), 0);
 	ck_assert_int_eq(mm_check(m, &rep), -EFAULT);
-	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_PHYS, pte, raw, 4, &err), 0);
+	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_KERNEL, PAGE_OFFSET + pte, raw, 4, &err), 0);
 	ck_assert_int_eq(mm_check(m, &rep), 0);
 	pte = t.levels[0].table + 4; /* pgd[1]: user half */
-	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_PHYS, pte, bad, 4, &err), 0);
+	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_KERNEL, PAGE_OFFSET + pte, bad, 4, &err), 0);
 	ck_assert_int_eq(mm_check(m, &rep), -EFAULT);
 	memset(bad, 0, 4);
-	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_PHYS, pte, bad, 4, &err), 0);
+	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_KERNEL, PAGE_OFFSET + pte, bad, 4, &err), 0);
 }
 END_TEST
 
@@ -541,6 +598,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, translations_686);
 	tcase_add_test(tc, translations_pae);
 	tcase_add_test(tc, memory_access);
+	tcase_add_test(tc, phys_write_into_the_kernel);
 	tcase_add_test(tc, tlb_686);
 	tcase_add_test(tc, tlb_pae);
 	tcase_add_test(tc, checker_sees_page_tables);
