@@ -32,6 +32,7 @@ static const struct api_problem_type problem_types[] = {
 	{-EMEDIUMTYPE, 415, "unsupported-media-type", "Unsupported media type"},
 	{-EIO, 500, "storage-error", "Storage error"},
 	{-ESTALE, 503, "machine-diverged", "Machine differs from its journal"},
+	{-EXFULL, 507, "over-capacity", "Over capacity"},
 	/* access (api/server.c) */
 	{-ENOKEY, 401, "unauthorized", "Unauthorized"},
 	{-EDQUOT, 429, "too-many-requests", "Too many requests"},

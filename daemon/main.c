@@ -237,6 +237,21 @@ static struct api_limits limits_of(const struct settings *c)
 				   .ntokens = c->ntokens};
 }
 
+/* max-host-memory, with 0 meaning three quarters of the host's RAM. */
+static uint64_t host_memory_cap(const struct settings *c)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	if (c->max_host_memory)
+		return c->max_host_memory;
+	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size / 4 * 3 : 0;
+}
+
+static void apply_machine_caps(struct daemon *d, const struct settings *c)
+{
+	registry_set_limits(d->reg, c->max_machines, host_memory_cap(c));
+}
+
 static size_t machine_count(struct daemon *d)
 {
 	json_t *ids;
@@ -300,6 +315,9 @@ static void reload(struct daemon *d)
 	d->cfg.max_connections = n.max_connections;
 	d->cfg.max_client_connections = n.max_client_connections;
 	d->cfg.request_timeout = n.request_timeout;
+	d->cfg.max_machines = n.max_machines;
+	d->cfg.max_host_memory = n.max_host_memory;
+	apply_machine_caps(d, &d->cfg);
 	d->cfg.rate_limit = n.rate_limit;
 	d->cfg.rate_burst = n.rate_burst;
 	d->cfg.shutdown_timeout = n.shutdown_timeout;
@@ -465,7 +483,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("database %s (sync %s)", db, store_sync_name(d.cfg.sync));
-	if (registry_create(st, &d.reg, &err) < 0 || registry_load(d.reg, &err) < 0) {
+	if (registry_create(st, &d.reg, &err) < 0) {
+		log_error("%s", err.msg);
+		goto out;
+	}
+	apply_machine_caps(&d, &d.cfg);
+	log_info("caps: %u machines, %llu MiB of host memory for them", d.cfg.max_machines,
+		 (unsigned long long)(host_memory_cap(&d.cfg) >> 20));
+	if (registry_load(d.reg, &err) < 0) {
 		log_error("%s", err.msg);
 		goto out;
 	}

@@ -30,7 +30,9 @@ struct machine {
 	pthread_mutex_t job_lock;
 	struct snapshot_progress *job; /* the job working on it; guarded by @job_lock */
 	int64_t next_seq;
-	bool diverged; /* differs from its journal (a failed append, then a failed rebuild) */
+	bool diverged;	     /* differs from its journal (a failed append, then a failed rebuild) */
+	uint64_t host_bytes; /* mm_config_host_bytes() of its configuration, charged to the registry
+			      */
 	struct registry *reg;
 	struct api_exec_env env; /* for commands on it: snapshot_restore reads the store */
 };
@@ -46,6 +48,10 @@ struct registry {
 	size_t n, cap;
 	struct store *st;
 	struct jobs *jobs;
+	/* the caps (registry_set_limits(); 0: none) and what the machines hold of them, under
+	 * @lock: a machine is counted from its adoption to its deletion */
+	unsigned int max_machines;
+	uint64_t max_host_bytes, host_bytes;
 };
 
 static inline void freep(void *p)

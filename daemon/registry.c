@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "log.h"
 #include "problem.h"
 #include "rebuild.h"
@@ -48,6 +49,44 @@ int registry_create(struct store *st, struct registry **ret, struct mm_error *er
 	reg->st = st;
 	*ret = reg;
 	return 0;
+}
+
+void registry_set_limits(struct registry *reg, unsigned int max_machines, uint64_t max_host_bytes)
+{
+	pthread_rwlock_wrlock(&reg->lock);
+	reg->max_machines = max_machines;
+	reg->max_host_bytes = max_host_bytes;
+	pthread_rwlock_unlock(&reg->lock);
+}
+
+/* Would one more machine of @cost bytes fit? 0, or -EXFULL naming the cap. Under @lock. */
+static int fits_locked(const struct registry *reg, uint64_t cost, struct mm_error *err)
+{
+	if (reg->max_machines && reg->n >= reg->max_machines)
+		return api_error(
+			err, -EXFULL,
+			"this mm32d holds %zu machines, its max-machines; delete one first",
+			reg->n);
+	if (reg->max_host_bytes && reg->host_bytes + cost > reg->max_host_bytes)
+		return api_error(
+			err, -EXFULL,
+			"the machine would hold %llu MiB of host memory beside the %llu MiB "
+			"the machines hold, over max-host-memory (%llu MiB); delete a "
+			"machine or ask for less RAM",
+			(unsigned long long)(cost >> 20),
+			(unsigned long long)(reg->host_bytes >> 20),
+			(unsigned long long)(reg->max_host_bytes >> 20));
+	return 0;
+}
+
+static int fits(struct registry *reg, uint64_t cost, struct mm_error *err)
+{
+	int r;
+
+	pthread_rwlock_rdlock(&reg->lock);
+	r = fits_locked(reg, cost, err);
+	pthread_rwlock_unlock(&reg->lock);
+	return r;
 }
 
 struct store *registry_store(struct registry *reg)
@@ -167,7 +206,12 @@ int registry_adopt_locked(struct registry *reg, const struct registry_new *nw,
 	char id[API_NAME_MAX];
 	int r;
 
+	uint64_t cost = mm_config_host_bytes(mm_machine_config(nw->m));
+
 	pthread_rwlock_wrlock(&reg->lock);
+	r = fits_locked(reg, cost, err);
+	if (r < 0)
+		goto fail;
 	if (nw->name && nw->name[0]) {
 		snprintf(id, sizeof(id), "%s", nw->name);
 		if (find(reg, id) >= 0) {
@@ -187,6 +231,7 @@ int registry_adopt_locked(struct registry *reg, const struct registry_new *nw,
 		goto fail;
 	}
 	mc->next_seq = nw->next_seq > 0 ? nw->next_seq : 1;
+	mc->host_bytes = cost;
 	sm = (struct store_machine){.id = id,
 				    .config = nw->config,
 				    .origin = nw->origin,
@@ -201,6 +246,7 @@ int registry_adopt_locked(struct registry *reg, const struct registry_new *nw,
 		r = api_error(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
+	reg->host_bytes += cost;
 	pthread_mutex_lock(&mc->lock);
 	pthread_rwlock_unlock(&reg->lock);
 	*ret = (struct api_lease){.id = mc->id, .m = mc->m, .handle = mc};
@@ -243,6 +289,10 @@ static int host_create(void *data, const char *name, const struct mm_config *cfg
 	/* cheap early answer for the common duplicate; re-checked under the write lock */
 	if (name[0] && registry_contains(reg, name))
 		return api_error(err, -EEXIST, "a machine named '%s' already exists", name);
+	/* and for the caps, before a machine that would not fit is built */
+	r = fits(reg, mm_config_host_bytes(cfg), err);
+	if (r < 0)
+		return r;
 	r = mm_machine_create(cfg, &m, err);
 	if (r < 0)
 		return r;
@@ -310,6 +360,7 @@ static int host_delete(void *data, const char *id, struct mm_error *err)
 	}
 	memmove(&reg->v[pos], &reg->v[pos + 1], (reg->n - (size_t)pos - 1) * sizeof(*reg->v));
 	reg->n--;
+	reg->host_bytes -= mc->host_bytes;
 	pthread_rwlock_unlock(&reg->lock);
 	pthread_mutex_unlock(&mc->lock);
 	log_machine(LOG_LEVEL_INFO, mc->id, "machine %s deleted", mc->id);
@@ -576,6 +627,20 @@ static int load_machine(struct registry *reg, const struct stored *s, struct mm_
 	struct rebuild rb;
 	int r;
 
+	/* a machine that no longer fits the caps is left in the store, not built */
+	{
+		json_t *cj = json_loads(s->config ? s->config : "", 0, NULL);
+		struct mm_config *cfg = malloc(sizeof(*cfg));
+		char name[API_NAME_MAX];
+
+		r = cj && cfg ? api_machine_spec_parse(cj, cfg, name, err) : -1;
+		if (r == 0)
+			r = fits(reg, mm_config_host_bytes(cfg), err);
+		json_decref(cj);
+		free(cfg);
+		if (r < -1)
+			return r;
+	}
 	r = machine_rebuild(reg->st, &src, -1, &env, NULL, NULL, &rb, err);
 	if (r < 0)
 		return r;
@@ -585,12 +650,19 @@ static int load_machine(struct registry *reg, const struct stored *s, struct mm_
 		return api_error(err, -ENOMEM, "out of memory");
 	}
 	mc->next_seq = rb.next_seq;
+	mc->host_bytes = mm_config_host_bytes(mm_machine_config(rb.m));
 	pthread_rwlock_wrlock(&reg->lock);
-	r = find(reg, s->id) >= 0 ? -EEXIST : insert(reg, mc);
+	r = fits_locked(reg, mc->host_bytes, err);
+	if (r == 0)
+		r = find(reg, s->id) >= 0 ? api_error(err, -EEXIST, "registered twice")
+		    : insert(reg, mc) < 0 ? api_error(err, -ENOMEM, "out of memory")
+					  : 0;
+	if (r == 0)
+		reg->host_bytes += mc->host_bytes;
 	pthread_rwlock_unlock(&reg->lock);
 	if (r < 0) {
 		machine_free(mc);
-		return api_error(err, r, "cannot register");
+		return r;
 	}
 	if (rb.from_snapshot)
 		log_machine(LOG_LEVEL_INFO, s->id,

@@ -39,6 +39,14 @@ void registry_destroy(struct registry *reg);
  * are logged and left out (and left in the store). Return: 0 or a store error. */
 int registry_load(struct registry *reg, struct mm_error *err);
 
+/*
+ * The caps on what clients may make the daemon hold: @max_machines machines, and
+ * @max_host_bytes of host memory, each machine charged mm_config_host_bytes() of its
+ * configuration (0: no cap). A creation, clone, import or restart beyond either is refused
+ * with -EXFULL (507 over-capacity) naming the cap; nothing is built that would not fit.
+ */
+void registry_set_limits(struct registry *reg, unsigned int max_machines, uint64_t max_host_bytes);
+
 bool registry_contains(struct registry *reg, const char *id);
 /* Create, persist and register a machine (the HTTP path, unlocked afterwards). */
 int registry_add(struct registry *reg, const char *name, const struct mm_config *cfg,

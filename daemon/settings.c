@@ -71,6 +71,11 @@ static const struct key keys[] = {
 	 "largest request body accepted (default 1M)"},
 	{"max-connections", K_UINT, F(max_connections), 0, 1000000, true, "N",
 	 "open connections at once (default 256; 0: no limit)"},
+	{"max-machines", K_UINT, F(max_machines), 0, 1000000, true, "N",
+	 "machines at once (default 1000; 0: no limit)"},
+	{"max-host-memory", K_SIZE, F(max_host_memory), 0, 1ULL << 50, true, "BYTES",
+	 "host memory the machines may hold, each charged its\n"
+	 "mem_map and bookkeeping (default 0: 3/4 of the RAM)"},
 	{"max-client-connections", K_UINT, F(max_client_connections), 0, 1000000, true, "N",
 	 "open connections per client address (default 64; 0: no\n"
 	 "limit)"},
@@ -120,6 +125,7 @@ static void settings_defaults(struct settings *c)
 	c->max_body = 1 << 20;
 	c->max_connections = 256;
 	c->max_client_connections = 64;
+	c->max_machines = 1000;
 	c->request_timeout = 30;
 	c->rate_limit = 0;
 	c->rate_burst = 100;

@@ -55,10 +55,12 @@ struct settings {
 	size_t max_body;
 	unsigned int max_connections;	     /* open connections at once, 0: no limit */
 	unsigned int max_client_connections; /* open connections per client, 0: no limit */
-	unsigned int request_timeout;	     /* seconds for headers, then body; 0: none */
-	unsigned int rate_limit;	     /* requests per second per client, 0: no limit */
-	unsigned int rate_burst;	     /* requests a client may make at once */
-	unsigned int shutdown_timeout;	     /* seconds SIGTERM waits for requests in flight */
+	unsigned int max_machines;	     /* machines at once, 0: no limit */
+	size_t max_host_memory; /* host memory the machines may hold; 0: 3/4 of the host's RAM */
+	unsigned int request_timeout;  /* seconds for headers, then body; 0: none */
+	unsigned int rate_limit;       /* requests per second per client, 0: no limit */
+	unsigned int rate_burst;       /* requests a client may make at once */
+	unsigned int shutdown_timeout; /* seconds SIGTERM waits for requests in flight */
 	bool no_default_machine;
 	bool insecure; /* allow other addresses than loopback without tokens */
 	enum log_level level;

@@ -86,6 +86,17 @@ void mm_config_init(struct mm_config *cfg, bool pae)
 	mm_kernel_image_defaults(&cfg->image, pae);
 }
 
+uint64_t mm_config_host_bytes(const struct mm_config *cfg)
+{
+	/* QEMU's pc map moves what does not fit below its 3 GiB PCI hole above 4 GiB */
+	uint64_t end = cfg->mem > (3ull << 30) ? cfg->mem + (1ull << 30) : cfg->mem;
+
+	for (unsigned int i = 0; i < cfg->nr_e820 && i < MM_MAX_E820; i++)
+		end = i ? MM_MAX(end, cfg->e820[i].addr + cfg->e820[i].size)
+			: cfg->e820[i].addr + cfg->e820[i].size;
+	return (end >> PAGE_SHIFT) * (sizeof(struct page) + 1) + (1ull << 20);
+}
+
 const struct mm_config *mm_machine_config(const struct mm_machine *m)
 {
 	return &m->cfg;

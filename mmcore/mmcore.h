@@ -168,6 +168,14 @@ int mm_machine_create_host(const struct mm_config *cfg, struct mm_host *host,
 void mm_machine_set_host(struct mm_machine *m, struct mm_host *host);
 void mm_machine_destroy(struct mm_machine *m);
 const struct mm_config *mm_machine_config(const struct mm_machine *m);
+/*
+ * An upper bound of the host memory a machine of @cfg holds from its creation on: mem_map
+ * (one struct page per frame up to max_pfn: the end of the e820 map, which QEMU's PCI hole
+ * pushes 1 GiB past the RAM above 3 GiB), the host's bookkeeping per frame, and a MiB for
+ * TLBs, logs and tables. The RAM
+ * the guest writes comes on top, a frame at a time (the rest stays unmapped).
+ */
+uint64_t mm_config_host_bytes(const struct mm_config *cfg);
 
 /* ---- read-only views ---------------------------------------------------------------- */
 

@@ -73,6 +73,8 @@ START_TEST(defaults)
 	ck_assert_uint_eq(c.max_body, 1 << 20);
 	ck_assert_uint_eq(c.max_connections, 256);
 	ck_assert_uint_eq(c.max_client_connections, 64);
+	ck_assert_uint_eq(c.max_machines, 1000);
+	ck_assert_uint_eq(c.max_host_memory, 0);
 	ck_assert_uint_eq(c.request_timeout, 30);
 	ck_assert_uint_eq(c.rate_limit, 0);
 	ck_assert_uint_eq(c.rate_burst, 100);

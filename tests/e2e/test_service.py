@@ -888,6 +888,45 @@ class ClientLimitsTest(Base):
         self.assertEqual(s.request('GET', '/v1/machines/%64efault').status, 200)
 
 
+# ---- caps ------------------------------------------------------------------------------------
+
+class CapsTest(Base):
+    """What clients can make the daemon hold is capped: machines, and the host memory they
+    hold; a refusal is a 507 naming the cap; a restart with smaller caps starts cleanly."""
+
+    def test_machine_and_memory_caps(self):
+        s = self.service('--max-machines', '3', '--max-host-memory', '24M',
+                         '--no-default-machine')
+        for name in ('a', 'b'):
+            r = s.request('POST', '/v1/machines', {'name': name, 'mem': '1G'})
+            self.assertEqual(r.status, 201, r)
+        # a third 1 GiB machine: 9.25 MiB of mem_map and bookkeeping each, over 24 MiB
+        p = self.assertProblem(s.request('POST', '/v1/machines', {'name': 'c', 'mem': '1G'}),
+                               507, 'over-capacity')
+        self.assertIn('max-host-memory (24 MiB)', p['detail'])
+        # a small one fits the memory; then the count is the cap
+        self.assertEqual(s.request('POST', '/v1/machines', {'name': 'c', 'mem': '64M'}).status,
+                         201)
+        p = self.assertProblem(s.request('POST', '/v1/machines', {'name': 'd', 'mem': '64M'}),
+                               507, 'over-capacity')
+        self.assertIn('max-machines', p['detail'])
+        ids = [m['id'] for m in s.request('GET', '/v1/machines').json()['machines']]
+        self.assertEqual(ids, ['a', 'b', 'c'])
+        # a deletion makes room
+        self.assertEqual(s.request('DELETE', '/v1/machines/c').status, 204)
+        self.assertEqual(s.request('POST', '/v1/machines', {'name': 'd', 'mem': '64M'}).status,
+                         201)
+        self.assertEqual(s.stop(), 0)
+        # smaller caps at the next start: what fits comes back, the rest stays in the store
+        s2 = self.service('--max-machines', '2', '--no-default-machine')  # the same tmp: same db
+        ids = [m['id'] for m in s2.request('GET', '/v1/machines').json()['machines']]
+        self.assertEqual(len(ids), 2)
+        self.assertRegex(s2.log(), r'could not be restored: this mm32d holds 2 machines, its '
+                                   r'max-machines')
+        self.assertEqual(s2.request('GET', '/v1/health').status, 200)
+        self.assertEqual(s2.stop(), 0)
+
+
 # ---- metrics ---------------------------------------------------------------------------------
 
 class MetricsTest(Base):
