@@ -10,6 +10,7 @@
 #   make bench         run the benchmarks (figures on the terminal)
 #   make load          a busy class: 64 connections, 60 s, mixed workload (load-asan: ASan build)
 #   make crash-test    kill -9 mid-command and mid-snapshot, 50 rounds
+#   make fuzz          each libFuzzer harness of fuzz/ for FUZZ_SECONDS (60)
 #   make deb           build the Debian package (./mm32d_<version>_<arch>.deb)
 #
 # Variables: BUILD (build directory), BUILD_CLANG (the clang + sanitizers build), MESON_ARGS (extra `meson
@@ -34,7 +35,7 @@ DEBS_RUN := build-essential meson ninja-build pkg-config libmicrohttpd-dev libja
 # command instead (see deps-test): a Node.js from another source has node and npm without
 # these names.
 DEBS_TEST := check curl ca-certificates python3 python3-yaml python3-jsonschema \
-	python3-prometheus-client clang clang-format procps
+	python3-prometheus-client clang libclang-rt-14-dev clang-format procps
 # Tools of the service and packaging tests and of `make deb`, installed without their
 # recommendations: systemd (systemd-analyze, systemd-socket-activate; on a host without
 # systemd as init it installs the tools and starts nothing), debhelper and dpkg-dev
@@ -45,7 +46,7 @@ DEBS_TOOLS := systemd debhelper dpkg-dev man-db git
 MM32D := $(BUILD)/daemon/mm32d
 
 .PHONY: all deps deps-run deps-test deps-npm build build-daemon build-clang run test bench \
-	load load-asan crash-test format format-check clean distclean deb
+	load load-asan crash-test fuzz format format-check clean distclean deb
 
 all: build
 
@@ -140,6 +141,25 @@ load: build
 	./$(BUILD)/bench/load ./$(BUILD)/daemon/mm32d $(LOAD_ARGS)
 load-asan: build-clang
 	$(SANITIZER_ENV) ./$(BUILD_CLANG)/bench/load ./$(BUILD_CLANG)/daemon/mm32d $(LOAD_ARGS)
+
+# libFuzzer, each harness of fuzz/ for FUZZ_SECONDS (in the sanitizer build): the corpus grows
+# in $(BUILD_CLANG)/fuzz-work/<name> (seeded from fuzz/corpus/<name>), a crash lands in
+# $(BUILD_CLANG)/fuzz-artifacts/ and stops the run (copy it into fuzz/corpus/<name> once fixed:
+# `make test` replays it from then on). FUZZERS picks some (e.g. FUZZERS=commands).
+FUZZ_SECONDS ?= 60
+FUZZERS ?= commands spec scan
+fuzz: build-clang
+	@mkdir -p $(BUILD_CLANG)/fuzz-artifacts
+	@for f in $(FUZZERS); do \
+		mkdir -p $(BUILD_CLANG)/fuzz-work/$$f && \
+		echo "fuzz-$$f: $(FUZZ_SECONDS) s" && \
+		$(SANITIZER_ENV) ./$(BUILD_CLANG)/fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) \
+			-max_len=4096 -rss_limit_mb=4096 -print_final_stats=1 \
+			-artifact_prefix=$(BUILD_CLANG)/fuzz-artifacts/$$f- \
+			$(BUILD_CLANG)/fuzz-work/$$f fuzz/corpus/$$f 2>&1 | \
+			grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)' \
+			|| true; \
+	done
 
 # kill -9 while commands stream in and while snapshots are written, CRASH_ROUNDS times (every
 # acknowledged command must survive, every replay verify); `make test` runs 5 rounds.
