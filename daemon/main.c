@@ -249,7 +249,11 @@ static uint64_t host_memory_cap(const struct settings *c)
 
 static void apply_machine_caps(struct daemon *d, const struct settings *c)
 {
+	struct mm_error err = {0};
+
 	registry_set_limits(d->reg, c->max_machines, host_memory_cap(c));
+	if (store_set_max_size(registry_store(d->reg), c->max_db_size, &err) < 0)
+		log_error("max-db-size: %s", err.msg);
 }
 
 static size_t machine_count(struct daemon *d)
@@ -317,6 +321,7 @@ static void reload(struct daemon *d)
 	d->cfg.request_timeout = n.request_timeout;
 	d->cfg.max_machines = n.max_machines;
 	d->cfg.max_host_memory = n.max_host_memory;
+	d->cfg.max_db_size = n.max_db_size;
 	apply_machine_caps(d, &d->cfg);
 	d->cfg.rate_limit = n.rate_limit;
 	d->cfg.rate_burst = n.rate_burst;

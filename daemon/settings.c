@@ -76,6 +76,9 @@ static const struct key keys[] = {
 	{"max-host-memory", K_SIZE, F(max_host_memory), 0, 1ULL << 50, true, "BYTES",
 	 "host memory the machines may hold, each charged its\n"
 	 "mem_map and bookkeeping (default 0: 3/4 of the RAM)"},
+	{"max-db-size", K_SIZE, F(max_db_size), 0, 1ULL << 50, true, "BYTES",
+	 "largest database file (journals, snapshots); beyond,\n"
+	 "writes answer 507 (default 0: the disk is the limit)"},
 	{"max-client-connections", K_UINT, F(max_client_connections), 0, 1000000, true, "N",
 	 "open connections per client address (default 64; 0: no\n"
 	 "limit)"},

@@ -57,6 +57,7 @@ struct settings {
 	unsigned int max_client_connections; /* open connections per client, 0: no limit */
 	unsigned int max_machines;	     /* machines at once, 0: no limit */
 	size_t max_host_memory; /* host memory the machines may hold; 0: 3/4 of the host's RAM */
+	size_t max_db_size;	/* the database file's size; 0: the disk's */
 	unsigned int request_timeout;  /* seconds for headers, then body; 0: none */
 	unsigned int rate_limit;       /* requests per second per client, 0: no limit */
 	unsigned int rate_burst;       /* requests a client may make at once */

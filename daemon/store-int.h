@@ -32,6 +32,7 @@ struct store {
 	pthread_mutex_t lock;
 	sqlite3_stmt *journal_insert; /* prepared on first use; guarded by @lock */
 	enum store_sync sync;	      /* guarded by @lock */
+	int64_t max_pages; /* max-db-size in pages, for every connection (0: none); @lock */
 
 	sqlite3 *snap_db; /* opened on first use; guarded by @snap_lock */
 	pthread_mutex_t snap_lock;
@@ -46,6 +47,8 @@ struct store {
 };
 
 void store_stmt_finalize(sqlite3_stmt **s);
+/* PRAGMA max_page_count of max-db-size on a connection of @st. 0 or -EIO. */
+int store_apply_max_pages(struct store *st, sqlite3 *db);
 #define _cleanup_stmt_ __attribute__((cleanup(store_stmt_finalize)))
 
 /* -EIO (or -ENOMEM) with @db's message, "@what: ...". */

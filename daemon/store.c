@@ -43,6 +43,13 @@ int store_db_error(sqlite3 *db, struct mm_error *err, const char *what)
 {
 	int rc = sqlite3_errcode(db);
 
+	/* the disk, or max-db-size (PRAGMA max_page_count): 507 over-capacity, not a fault */
+	if (rc == SQLITE_FULL)
+		return api_error(
+			err, -EXFULL,
+			"%s: %s (the disk, or the database's max-db-size: delete snapshots "
+			"or machines to make room)",
+			what, sqlite3_errmsg(db));
 	return api_error(err, rc == SQLITE_NOMEM ? -ENOMEM : -EIO, "%s: %s", what,
 			 sqlite3_errmsg(db));
 }
@@ -267,7 +274,8 @@ int store_reader_open(struct store *st, sqlite3 **ret, struct mm_error *err)
 		return r;
 	}
 	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK) {
+	if (sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK ||
+	    store_apply_max_pages(st, db) < 0) {
 		int r = store_db_error(db, err, st->path);
 
 		sqlite3_close(db);
@@ -275,6 +283,45 @@ int store_reader_open(struct store *st, sqlite3 **ret, struct mm_error *err)
 	}
 	*ret = db;
 	return 0;
+}
+
+int store_apply_max_pages(struct store *st, sqlite3 *db)
+{
+	char sql[96];
+	int64_t n;
+
+	pthread_mutex_lock(&st->lock);
+	n = st->max_pages;
+	pthread_mutex_unlock(&st->lock);
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+		 (long long)(n > 0 ? n : 4294967294LL));
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+int store_set_max_size(struct store *st, uint64_t bytes, struct mm_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t page = 0;
+	int r = 0;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA page_size", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		page = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (page <= 0)
+		return db_error(st, err, "reading the page size");
+	pthread_mutex_lock(&st->lock);
+	st->max_pages = bytes ? (int64_t)(bytes / (uint64_t)page) : 0;
+	if (bytes && st->max_pages < 1)
+		st->max_pages = 1;
+	pthread_mutex_unlock(&st->lock);
+	if (store_apply_max_pages(st, st->db) < 0)
+		r = db_error(st, err, "setting max-db-size");
+	pthread_mutex_lock(&st->snap_lock);
+	if (!r && st->snap_db && store_apply_max_pages(st, st->snap_db) < 0)
+		r = store_db_error(st->snap_db, err, "setting max-db-size");
+	pthread_mutex_unlock(&st->snap_lock);
+	return r;
 }
 
 static void store_free(struct store *st)

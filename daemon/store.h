@@ -111,6 +111,12 @@ int store_journal_append(struct store *st, const char *id, int64_t first_seq, in
  * full disk (SQLITE_FULL, -EIO). @extra_pages < 0 lifts the limit.
  */
 int store_limit_size(struct store *st, int64_t extra_pages, struct mm_error *err);
+/*
+ * store_set_max_size - max-db-size: the database file grows to @bytes at most (0: no cap),
+ * on every connection (SQLite's max_page_count). A write beyond fails with -EXFULL (507
+ * over-capacity), like a full disk; deleting snapshots or machines makes room.
+ */
+int store_set_max_size(struct store *st, uint64_t bytes, struct mm_error *err);
 
 /* Calls @fn for every batch of @id that holds entries after @after_seq, in seq order, from
  * a read transaction of its own (appends go on meanwhile, unseen); stops early, returning

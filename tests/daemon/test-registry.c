@@ -507,9 +507,10 @@ START_TEST(journal_full_disk)
 					i ? "," : "");
 	snprintf(batch + off, len - off, "]");
 	ck_assert_msg(store_limit_size(st, 0, &err) == 0, "%s", err.msg);
-	ck_assert_uint_eq(req("POST", "/v1/machines/f/commands", batch), 500);
+	/* a full disk, like max-db-size: 507 Insufficient Storage */
+	ck_assert_uint_eq(req("POST", "/v1/machines/f/commands", batch), 507);
 	ck_assert_str_eq(json_string_value(json_object_get(rep.json, "type")),
-			 "https://mm32.dev/problems/storage-error");
+			 "https://mm32.dev/problems/over-capacity");
 	ck_assert_msg(strstr(json_string_value(json_object_get(rep.json, "detail")),
 			     "database or disk is full") != NULL,
 		      "%s", json_string_value(json_object_get(rep.json, "detail")));

@@ -13,6 +13,7 @@ the test process (see mm32d.py). Run by meson (suite 'service', one test() per c
 import http.client
 import json
 import os
+import random
 import re
 import select
 import shutil
@@ -925,6 +926,32 @@ class CapsTest(Base):
                                    r'max-machines')
         self.assertEqual(s2.request('GET', '/v1/health').status, 200)
         self.assertEqual(s2.stop(), 0)
+
+
+    def test_database_cap(self):
+        s = self.service('--max-db-size', '3M', '--no-default-machine')
+        self.assertEqual(s.request('POST', '/v1/machines', {'name': 'a', 'mem': '256M'}).status,
+                         201)
+        # 32 KiB of random bytes a command, journaled as hex: the journal reaches 3 MiB
+        rng = random.Random(7)
+        refused = None
+        for i in range(200):
+            r = s.request('PUT', '/v1/machines/a/memory',
+                          {'addr': hex(0x8000000 + i * 0x8000), 'space': 'phys',
+                           'data': rng.randbytes(0x8000).hex()})
+            if r.status != 200:
+                refused = r
+                break
+        self.assertIsNotNone(refused, 'max-db-size 3M held 200 writes of 64 KiB of text')
+        p = self.assertProblem(refused, 507, 'over-capacity')
+        self.assertIn('max-db-size', p['detail'])
+        self.assertIn('not journaled and are undone', p['detail'])
+        # the machine is what its journal rebuilds; it still answers, and reads work
+        self.assertEqual(s.request('GET', '/v1/machines/a/check').status, 200)
+        n = len(s.request('GET', '/v1/machines/a/journal').json()['entries'])
+        self.assertEqual(n, i)
+        self.assertEqual(s.request('GET', '/v1/health').status, 200)
+        self.assertEqual(s.stop(), 0)
 
 
 # ---- metrics ---------------------------------------------------------------------------------
