@@ -21,6 +21,8 @@
 #include "machine.h"
 #include "mmdebug.h"
 #include "page_alloc.h"
+#include "host.h"
+#include "snapshot.h"
 
 static const char *const state_names[MM_NR_FRAME_STATES] = {
 	"absent", "reserved", "buddy",	   "buddy_tail",
@@ -431,4 +433,98 @@ int mm_drain_all_pages(struct mm_machine *m, struct mm_error *err)
 		return mm_need_phase(m, MM_PHASE_BUDDY, "the per-CPU page lists", err);
 	drain_all_pages(m);
 	return mm_warned(m, err);
+}
+
+/* ---- snapshot section PAGE: mem_map, every struct page, and the host's pgstate --------- */
+
+/*
+ * PAGE v1: mem_map_pfns, then each struct page's eight words; pgstate_pfns, then each
+ * frame's host state without PGS_RAM_DIRTY (the frames loaded later set it again).
+ */
+void mem_map_snap_save(const struct mm_machine *m, struct snap_out *o)
+{
+	uint8_t chunk[1024];
+	pfn_t pfn;
+
+	snap_put_u32(o, m->mem_map ? m->mem_map_pfns : 0);
+	for (pfn = 0; m->mem_map && pfn < m->mem_map_pfns; pfn++) {
+		const struct page *p = &m->mem_map[pfn];
+
+		snap_put_u32(o, p->flags);
+		snap_put_i32(o, p->_refcount);
+		snap_put_i32(o, p->_mapcount);
+		snap_put_u32(o, p->private);
+		snap_put_u32(o, p->lru_next);
+		snap_put_u32(o, p->lru_prev);
+		snap_put_u32(o, p->index);
+		snap_put_u32(o, p->mapping);
+	}
+	snap_put_u32(o, m->pgstate_pfns);
+	for (pfn = 0; pfn < m->pgstate_pfns; pfn += sizeof(chunk)) {
+		size_t n = MM_MIN(sizeof(chunk), (size_t)(m->pgstate_pfns - pfn)), k;
+
+		for (k = 0; k < n; k++)
+			chunk[k] = m->pgstate[pfn + k] & (uint8_t)~PGS_RAM_DIRTY;
+		snap_put_bytes(o, chunk, n);
+	}
+}
+
+static bool link_ok(const struct mm_machine *m, pfn_t link)
+{
+	return link < m->mem_map_pfns || link == PFN_NIL || link == PFN_TAIL;
+}
+
+/*
+ * mem_map exists from the buddy phase on and covers max_pfn in whole MAX_ORDER blocks;
+ * every lru link is a frame of it or a sentinel; pgstate covers all RAM and all of mem_map.
+ */
+int mem_map_snap_load(struct mm_machine *m, struct snap_in *in)
+{
+	pfn_t pfn, n = snap_get_count(in, 1u << 25, "mem_map's frames");
+
+	if (in->ret)
+		return in->ret;
+	if ((m->phase >= MM_PHASE_BUDDY) != (n != 0) || n % MAX_ORDER_NR_PAGES ||
+	    (n && n < m->layout.max_pfn))
+		return snap_corrupt(in, "mem_map of %u frames in boot phase '%s' (max_pfn %#x)", n,
+				    mm_boot_phase_name(m->phase), m->layout.max_pfn);
+	if (n) {
+		m->mem_map = host_map(m->host, (size_t)n * sizeof(struct page));
+		if (!m->mem_map)
+			return snap_nomem(in, "mem_map");
+		m->mem_map_bytes = (size_t)n * sizeof(struct page);
+		m->mem_map_pfns = n;
+	}
+	for (pfn = 0; pfn < n && !in->ret; pfn++) {
+		struct page *p = &m->mem_map[pfn];
+
+		p->flags = snap_get_u32(in);
+		p->_refcount = snap_get_i32(in);
+		p->_mapcount = snap_get_i32(in);
+		p->private = snap_get_u32(in);
+		p->lru_next = snap_get_u32(in);
+		p->lru_prev = snap_get_u32(in);
+		p->index = snap_get_u32(in);
+		p->mapping = snap_get_u32(in);
+		if (!link_ok(m, p->lru_next) || !link_ok(m, p->lru_prev))
+			return snap_corrupt(in, "pfn %#x links to %#x/%#x, beyond mem_map", pfn,
+					    p->lru_next, p->lru_prev);
+	}
+	n = snap_get_count(in, 1u << 25, "pgstate's frames");
+	if (in->ret)
+		return in->ret;
+	if (n % MAX_ORDER_NR_PAGES || n < m->mem_map_pfns || n < (m->ram_size >> PAGE_SHIFT))
+		return snap_corrupt(in, "pgstate of %u frames for %u of mem_map and %llu of RAM", n,
+				    m->mem_map_pfns,
+				    (unsigned long long)(m->ram_size >> PAGE_SHIFT));
+	m->pgstate = host_calloc(m->host, n ? n : 1, 1);
+	if (!m->pgstate)
+		return snap_nomem(in, "pgstate");
+	m->pgstate_pfns = n;
+	if (snap_get_bytes(in, m->pgstate, n))
+		return in->ret;
+	for (pfn = 0; pfn < n; pfn++)
+		if (m->pgstate[pfn] & ~(PGS_ALLOC_MASK | PGS_PCP))
+			return snap_corrupt(in, "pfn %#x has host state %#x", pfn, m->pgstate[pfn]);
+	return 0;
 }

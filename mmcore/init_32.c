@@ -26,6 +26,7 @@
 #include "machine.h"
 #include "page_alloc.h"
 #include "pgtable.h"
+#include "snapshot.h"
 
 #define INIT_PGT_BUF_PAGES 6
 #define REALMODE_SIZE 0x4000u /* the trampoline blob of Debian's 6.1 image */
@@ -573,4 +574,57 @@ int paging_mark_rodata_ro(struct mm_machine *m, struct mm_error *err)
 	if (!r && m->pt.pti && m->cpu_pge)
 		r = change_page_attr(m, l->text_start, ro_end, _PAGE_GLOBAL, 0, err);
 	return r;
+}
+
+/* ---- snapshot section KPGT: where the kernel's page tables are ------------------------------ */
+
+/* KPGT v1: struct kernel_page_tables; the tables themselves are RAM frames. */
+void paging_snap_save(const struct mm_machine *m, struct snap_out *o)
+{
+	const struct kernel_page_tables *pt = &m->pt;
+
+	snap_put_u64(o, pt->initial_page_table);
+	snap_put_u64(o, pt->initial_pg_pmd);
+	snap_put_u64(o, pt->initial_pg_fixmap);
+	snap_put_u64(o, pt->swapper_pg_dir);
+	snap_put_u64(o, pt->empty_zero_page);
+	snap_put_u64(o, pt->idt_table);
+	snap_put_u64(o, pt->bm_pte);
+	snap_put_u64(o, pt->pkmap_page_table);
+	snap_put_u64(o, pt->real_mode_base);
+	snap_put_u64(o, pt->pgt_buf_start);
+	snap_put_u32(o, pt->pgt_buf_used);
+	snap_put_u32(o, pt->early_pte_pages);
+	snap_put_u32(o, pt->table_pages);
+	snap_put_u32(o, pt->split_pages);
+	snap_put_bool(o, pt->pti);
+}
+
+/* Every table address is read through pt_read(), which stays inside the RAM. */
+int paging_snap_load(struct mm_machine *m, struct snap_in *in)
+{
+	struct kernel_page_tables *pt = &m->pt;
+
+	pt->initial_page_table = snap_get_u64(in);
+	pt->initial_pg_pmd = snap_get_u64(in);
+	pt->initial_pg_fixmap = snap_get_u64(in);
+	pt->swapper_pg_dir = snap_get_u64(in);
+	pt->empty_zero_page = snap_get_u64(in);
+	pt->idt_table = snap_get_u64(in);
+	pt->bm_pte = snap_get_u64(in);
+	pt->pkmap_page_table = snap_get_u64(in);
+	pt->real_mode_base = snap_get_u64(in);
+	pt->pgt_buf_start = snap_get_u64(in);
+	pt->pgt_buf_used = snap_get_u32(in);
+	pt->early_pte_pages = snap_get_u32(in);
+	pt->table_pages = snap_get_u32(in);
+	pt->split_pages = snap_get_u32(in);
+	pt->pti = snap_get_bool(in);
+	if (in->ret)
+		return in->ret;
+	if (pt->swapper_pg_dir + PAGE_SIZE > m->ram_size ||
+	    pt->initial_page_table + PAGE_SIZE > m->ram_size ||
+	    pt->pgt_buf_start + (uint64_t)pt->pgt_buf_used * PAGE_SIZE > m->ram_size)
+		return snap_corrupt(in, "page tables beyond the RAM");
+	return 0;
 }

@@ -12,6 +12,7 @@
  * 8 MiB above high_memory.
  */
 #include "machine.h"
+#include "snapshot.h"
 
 #define FIXADDR_TOP 0xfffff000u
 /* enum fixed_addresses of Debian's 6.1 image (fixtures _kernel/<flavour>/constants.txt) */
@@ -157,4 +158,102 @@ void layout_place_kernel(struct mm_machine *m)
 	l->brk_start = l->bss_end;
 	l->image_end = l->brk_start + init_map_size + PAGE_ALIGN(img->brk_other);
 	l->brk_end = l->brk_start; /* advanced as head_32 and extend_brk() use it */
+}
+
+/* ---- snapshot section LAYT: struct mm_layout, field by field ----------------------------- */
+
+void layout_snap_save(const struct mm_machine *m, struct snap_out *o)
+{
+	const struct mm_layout *l = &m->layout;
+
+	snap_put_u32(o, l->page_offset);
+	snap_put_u32(o, l->high_memory);
+	snap_put_u32(o, l->vmalloc_offset);
+	snap_put_u32(o, l->vmalloc_start);
+	snap_put_u32(o, l->vmalloc_end);
+	snap_put_u32(o, l->vmalloc_reserve);
+	snap_put_u32(o, l->pkmap_base);
+	snap_put_u32(o, l->last_pkmap);
+	snap_put_u32(o, l->ldt_base);
+	snap_put_u32(o, l->cpu_entry_area_base);
+	snap_put_u32(o, l->cpu_entry_area_pages);
+	snap_put_u32(o, l->fixaddr_top);
+	snap_put_u32(o, l->fixaddr_start);
+	snap_put_u32(o, l->fixaddr_tot_start);
+	snap_put_u32(o, l->maxmem_pfn);
+	snap_put_u32(o, l->max_low_pfn);
+	snap_put_u32(o, l->max_pfn);
+	snap_put_u32(o, l->highstart_pfn);
+	snap_put_u32(o, l->highend_pfn);
+	snap_put_u32(o, l->max_pfn_mapped);
+	snap_put_u32(o, l->pmd_size);
+	snap_put_u32(o, l->pageblock_order);
+	snap_put_u64(o, l->text_start);
+	snap_put_u64(o, l->text_end);
+	snap_put_u64(o, l->rodata_start);
+	snap_put_u64(o, l->rodata_end);
+	snap_put_u64(o, l->data_start);
+	snap_put_u64(o, l->data_end);
+	snap_put_u64(o, l->init_start);
+	snap_put_u64(o, l->init_end);
+	snap_put_u64(o, l->bss_start);
+	snap_put_u64(o, l->bss_end);
+	snap_put_u64(o, l->brk_start);
+	snap_put_u64(o, l->brk_end);
+	snap_put_u64(o, l->image_end);
+}
+
+/* The pfns that bound loops over mem_map are checked against it by the PAGE section. */
+int layout_snap_load(struct mm_machine *m, struct snap_in *in)
+{
+	struct mm_layout *l = &m->layout;
+
+	l->page_offset = snap_get_u32(in);
+	l->high_memory = snap_get_u32(in);
+	l->vmalloc_offset = snap_get_u32(in);
+	l->vmalloc_start = snap_get_u32(in);
+	l->vmalloc_end = snap_get_u32(in);
+	l->vmalloc_reserve = snap_get_u32(in);
+	l->pkmap_base = snap_get_u32(in);
+	l->last_pkmap = snap_get_u32(in);
+	l->ldt_base = snap_get_u32(in);
+	l->cpu_entry_area_base = snap_get_u32(in);
+	l->cpu_entry_area_pages = snap_get_u32(in);
+	l->fixaddr_top = snap_get_u32(in);
+	l->fixaddr_start = snap_get_u32(in);
+	l->fixaddr_tot_start = snap_get_u32(in);
+	l->maxmem_pfn = snap_get_u32(in);
+	l->max_low_pfn = snap_get_u32(in);
+	l->max_pfn = snap_get_u32(in);
+	l->highstart_pfn = snap_get_u32(in);
+	l->highend_pfn = snap_get_u32(in);
+	l->max_pfn_mapped = snap_get_u32(in);
+	l->pmd_size = snap_get_u32(in);
+	l->pageblock_order = snap_get_u32(in);
+	l->text_start = snap_get_u64(in);
+	l->text_end = snap_get_u64(in);
+	l->rodata_start = snap_get_u64(in);
+	l->rodata_end = snap_get_u64(in);
+	l->data_start = snap_get_u64(in);
+	l->data_end = snap_get_u64(in);
+	l->init_start = snap_get_u64(in);
+	l->init_end = snap_get_u64(in);
+	l->bss_start = snap_get_u64(in);
+	l->bss_end = snap_get_u64(in);
+	l->brk_start = snap_get_u64(in);
+	l->brk_end = snap_get_u64(in);
+	l->image_end = snap_get_u64(in);
+	if (in->ret)
+		return in->ret;
+	if (l->max_low_pfn > l->max_pfn || l->max_pfn > m->geo.max_arch_pfn ||
+	    (uint64_t)l->max_pfn << PAGE_SHIFT > m->ram_size)
+		return snap_corrupt(in, "max_low_pfn %#x, max_pfn %#x beyond the RAM",
+				    l->max_low_pfn, l->max_pfn);
+	/* the boot goes on writing into the image and freeing the initrd: inside the RAM */
+	if (l->text_start > l->image_end || l->image_end > m->ram_size ||
+	    l->brk_end > m->ram_size || l->init_start > l->init_end ||
+	    l->init_end + m->cfg.image.smp_locks > m->ram_size || m->initrd_start > m->initrd_end ||
+	    m->initrd_end > m->ram_size)
+		return snap_corrupt(in, "the kernel image or the initrd lies beyond the RAM");
+	return 0;
 }

@@ -30,6 +30,7 @@
 
 #include "host.h"
 #include "page_alloc.h"
+#include "snapshot.h"
 
 int mm_set_error(struct mm_error *err, int code, const char *fmt, ...)
 {
@@ -332,6 +333,15 @@ int mm_boot_continue(struct mm_machine *m, int until, struct mm_error *err)
 	return 0;
 }
 
+/* Page-table geometry of the flavour (arch/x86/include/asm/pgtable-{2,3}level_types.h). */
+static void set_geometry(struct mm_machine *m)
+{
+	if (m->cfg.pae)
+		m->geo = (struct paging_geometry){21, 9, 512, 1ULL << 24, 512};
+	else
+		m->geo = (struct paging_geometry){22, 10, 1024, 1ULL << 20, 1024};
+}
+
 int mm_machine_create(const struct mm_config *cfg, struct mm_machine **ret, struct mm_error *err)
 {
 	return mm_machine_create_host(cfg, NULL, ret, err);
@@ -376,10 +386,7 @@ int mm_machine_create_host(const struct mm_config *cfg, struct mm_host *host,
 	r = cmdline_parse(cfg->cmdline, &m->cmdline, err);
 	if (r)
 		goto out_free;
-	if (cfg->pae)
-		m->geo = (struct paging_geometry){21, 9, 512, 1ULL << 24, 512};
-	else
-		m->geo = (struct paging_geometry){22, 10, 1024, 1ULL << 20, 1024};
+	set_geometry(m);
 	m->cpu_pse = true; /* -cpu qemu32,+pse36,+nx */
 	m->cpu_pge = true;
 	m->cpu_nx = cfg->pae;
@@ -427,4 +434,140 @@ void mm_machine_destroy(struct mm_machine *m)
 	memblock_finish(&m->memblock);
 	printk_finish(&m->log);
 	host_free(m);
+}
+
+/* ---- snapshot section MACH: the configuration and the machine's own scalars ---------- */
+
+static void config_snap_save(const struct mm_config *cfg, struct snap_out *o)
+{
+	const struct mm_kernel_image *img = &cfg->image;
+	unsigned int i;
+
+	snap_put_u64(o, cfg->mem);
+	snap_put_bool(o, cfg->pae);
+	snap_put_u32(o, cfg->cpus);
+	snap_put_str(o, cfg->cmdline);
+	snap_put_u64(o, cfg->initrd_size);
+	snap_put_i32(o, cfg->stop_after);
+	snap_put_u32(o, cfg->tlb_entries);
+	snap_put_u32(o, cfg->nr_e820);
+	for (i = 0; i < cfg->nr_e820; i++) {
+		snap_put_u64(o, cfg->e820[i].addr);
+		snap_put_u64(o, cfg->e820[i].size);
+		snap_put_u32(o, cfg->e820[i].type);
+	}
+	snap_put_u32(o, img->text);
+	snap_put_u32(o, img->rodata);
+	snap_put_u32(o, img->rodata_gap);
+	snap_put_u32(o, img->rwdata);
+	snap_put_u32(o, img->data_gap);
+	snap_put_u32(o, img->init);
+	snap_put_u32(o, img->smp_locks);
+	snap_put_u32(o, img->bss_gap);
+	snap_put_u32(o, img->bss);
+	snap_put_u32(o, img->brk_other);
+	snap_put_u32(o, img->percpu_unit);
+	snap_put_u32(o, img->percpu_static);
+	snap_put_u32(o, img->early_misc);
+}
+
+static void config_snap_load(struct mm_config *cfg, struct snap_in *in)
+{
+	struct mm_kernel_image *img = &cfg->image;
+	unsigned int i;
+
+	cfg->mem = snap_get_u64(in);
+	cfg->pae = snap_get_bool(in);
+	cfg->cpus = snap_get_u32(in);
+	snap_get_str(in, cfg->cmdline, sizeof(cfg->cmdline));
+	cfg->initrd_size = snap_get_u64(in);
+	cfg->stop_after = snap_get_i32(in);
+	cfg->tlb_entries = snap_get_u32(in);
+	cfg->nr_e820 = snap_get_count(in, MM_MAX_E820, "the firmware map's entries");
+	for (i = 0; i < cfg->nr_e820; i++) {
+		cfg->e820[i].addr = snap_get_u64(in);
+		cfg->e820[i].size = snap_get_u64(in);
+		cfg->e820[i].type = snap_get_u32(in);
+	}
+	img->text = snap_get_u32(in);
+	img->rodata = snap_get_u32(in);
+	img->rodata_gap = snap_get_u32(in);
+	img->rwdata = snap_get_u32(in);
+	img->data_gap = snap_get_u32(in);
+	img->init = snap_get_u32(in);
+	img->smp_locks = snap_get_u32(in);
+	img->bss_gap = snap_get_u32(in);
+	img->bss = snap_get_u32(in);
+	img->brk_other = snap_get_u32(in);
+	img->percpu_unit = snap_get_u32(in);
+	img->percpu_static = snap_get_u32(in);
+	img->early_misc = snap_get_u32(in);
+}
+
+/*
+ * MACH v1: struct mm_config as the machine was created, then the boot's own state: the
+ * phase reached, the taint and its message, the CPU features, the early parameters' results
+ * and the boot-time bookkeeping the Memory: line and meminfo show.
+ */
+void machine_snap_save(const struct mm_machine *m, struct snap_out *o)
+{
+	config_snap_save(&m->cfg, o);
+	snap_put_i32(o, m->phase);
+	snap_put_bool(o, m->tainted);
+	snap_put_str(o, m->diag);
+	snap_put_bool(o, m->cpu_pse);
+	snap_put_bool(o, m->cpu_pge);
+	snap_put_bool(o, m->cpu_nx);
+	snap_put_bool(o, m->e820_userdef);
+	snap_put_i64(o, m->highmem_pages);
+	snap_put_bool(o, m->init_on_alloc);
+	snap_put_bool(o, m->init_on_free);
+	snap_put_u64(o, m->percpu_pages);
+	snap_put_u64(o, m->direct_pages_4k);
+	snap_put_u64(o, m->direct_pages_large);
+	snap_put_u64(o, m->initrd_start);
+	snap_put_u64(o, m->initrd_end);
+	snap_put_u64(o, m->swiotlb_bytes);
+	snap_put_u64(o, m->swiotlb_base);
+}
+
+int machine_snap_load(struct mm_machine *m, struct snap_in *in)
+{
+	struct mm_error e = {0};
+	int r;
+
+	config_snap_load(&m->cfg, in);
+	m->phase = snap_get_i32(in);
+	m->tainted = snap_get_bool(in);
+	snap_get_str(in, m->diag, sizeof(m->diag));
+	m->cpu_pse = snap_get_bool(in);
+	m->cpu_pge = snap_get_bool(in);
+	m->cpu_nx = snap_get_bool(in);
+	m->e820_userdef = snap_get_bool(in);
+	m->highmem_pages = (long)snap_get_i64(in);
+	m->init_on_alloc = snap_get_bool(in);
+	m->init_on_free = snap_get_bool(in);
+	m->percpu_pages = snap_get_u64(in);
+	m->direct_pages_4k = snap_get_u64(in);
+	m->direct_pages_large = snap_get_u64(in);
+	m->initrd_start = snap_get_u64(in);
+	m->initrd_end = snap_get_u64(in);
+	m->swiotlb_bytes = snap_get_u64(in);
+	m->swiotlb_base = snap_get_u64(in);
+	if (in->ret)
+		return in->ret;
+	/* the configuration passes what mm_machine_create() demands of one */
+	if (validate_config(&m->cfg, &e))
+		return snap_corrupt(in, "its configuration: %s", e.msg);
+	if (m->phase < MM_PHASE_EARLY_PAGE_TABLES || m->phase >= MM_NR_BOOT_PHASES)
+		return snap_corrupt(in, "boot phase %d", m->phase);
+	if (m->highmem_pages < -1)
+		return snap_corrupt(in, "highmem= of %ld pages", m->highmem_pages);
+	r = cmdline_parse(m->cfg.cmdline, &m->cmdline, &e);
+	if (r == -ENOMEM)
+		return snap_nomem(in, "the command line");
+	if (r)
+		return snap_corrupt(in, "its command line: %s", e.msg);
+	set_geometry(m);
+	return 0;
 }

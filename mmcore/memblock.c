@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "host.h"
+#include "machine.h"
+#include "snapshot.h"
 
 static int type_init(struct memblock_type *t, struct mm_host *host)
 {
@@ -297,4 +299,63 @@ uint64_t memblock_memory_in(const struct memblock *mb, phys_addr_t start, phys_a
 			sum += e - s;
 	}
 	return sum;
+}
+
+/* ---- snapshot section MBLK: memblock.memory, memblock.reserved, current_limit ---------- */
+
+static void type_snap_save(const struct memblock_type *t, struct snap_out *o)
+{
+	unsigned int i;
+
+	snap_put_u32(o, t->cnt);
+	for (i = 0; i < t->cnt; i++) {
+		snap_put_u64(o, t->regions[i].base);
+		snap_put_u64(o, t->regions[i].size);
+		snap_put_str(o, t->regions[i].name);
+	}
+}
+
+/* Regions sorted by base, none empty, none wrapping or overlapping the one before. */
+static int type_snap_load(struct memblock_type *t, struct snap_in *in, const char *what)
+{
+	unsigned int i, cnt = snap_get_count(in, 1u << 16, what);
+
+	t->cnt = 0;
+	t->max = MM_MAX(cnt, 64u);
+	t->regions = host_calloc(t->host, t->max, sizeof(*t->regions));
+	if (!t->regions) {
+		t->max = 0;
+		return snap_nomem(in, "memblock");
+	}
+	for (i = 0; i < cnt && !in->ret; i++) {
+		struct memblock_region *r = &t->regions[i];
+
+		r->base = snap_get_u64(in);
+		r->size = snap_get_u64(in);
+		snap_get_str(in, r->name, sizeof(r->name));
+		if (in->ret)
+			break;
+		if (!r->size || r->base + r->size < r->base)
+			return snap_corrupt(in, "%s region %u is empty or wraps", what, i);
+		if (i && r->base < t->regions[i - 1].base + t->regions[i - 1].size)
+			return snap_corrupt(in, "%s region %u overlaps the one before", what, i);
+		t->cnt = i + 1;
+	}
+	return in->ret;
+}
+
+void memblock_snap_save(const struct mm_machine *m, struct snap_out *o)
+{
+	type_snap_save(&m->memblock.memory, o);
+	type_snap_save(&m->memblock.reserved, o);
+	snap_put_u64(o, m->memblock.current_limit);
+}
+
+int memblock_snap_load(struct mm_machine *m, struct snap_in *in)
+{
+	if (type_snap_load(&m->memblock.memory, in, "memory") ||
+	    type_snap_load(&m->memblock.reserved, in, "reserved"))
+		return in->ret;
+	m->memblock.current_limit = snap_get_u64(in);
+	return in->ret;
 }

@@ -551,10 +551,13 @@ void mm_page_tables_free(struct mm_page_tables *pt);
  * A snapshot is the machine's state without its RAM (mm_snapshot_save) plus the RAM
  * frames, which the caller stores itself (mm_ram_page...). The same state always gives the
  * same bytes. mm_snapshot_load() gives a machine with zeroed RAM; load the frames into it
- * with mm_ram_page_load(). A stream of another format version or another build's struct
- * layout is refused (-EINVAL, saying which); a short or corrupt stream is -EBADMSG.
+ * with mm_ram_page_load(). The stream is a sequence of tagged, versioned sections, one per
+ * subsystem (mmcore/snapshot.h): a section of an older version loads with defaults for what
+ * it lacks; format version 1 (a struct image), a newer format or section version, or an
+ * unknown section is refused (-EINVAL, saying which); a short, corrupt or inconsistent
+ * stream is -EBADMSG. The loader treats the stream as hostile.
  */
-#define MM_SNAPSHOT_VERSION 1
+#define MM_SNAPSHOT_VERSION 2
 typedef int (*mm_write_fn)(void *ctx, const void *data, size_t len); /* 0 or -1 */
 typedef int (*mm_read_fn)(void *ctx, void *data, size_t len);	     /* 0: all of it */
 int mm_snapshot_save(const struct mm_machine *m, mm_write_fn write, void *ctx,

@@ -16,6 +16,7 @@
 
 #include "machine.h"
 #include "mmdebug.h"
+#include "snapshot.h"
 
 #define PAGE_FLAGS_CHECK_AT_PREP (((1u << NR_PAGEFLAGS) - 1) & ~(1u << PG_hwpoison))
 /* include/linux/page-flags.h (no LRU_GEN bits on i386's Debian config) */
@@ -1464,4 +1465,49 @@ void __free_pages(struct mm_machine *m, pfn_t pfn, unsigned int order, unsigned 
 		pfn_to_page(m, sub)->_refcount = 0;
 		free_pages_prepared(m, sub, order, cpu);
 	}
+}
+
+/* ---- snapshot section VMEV: the allocator's event counters (/proc/vmstat) ---------------- */
+
+void vm_events_snap_save(const struct mm_machine *m, struct snap_out *o)
+{
+	const struct mm_alloc_events *ev = &m->events;
+	unsigned int z;
+
+	snap_put_u64(o, m->pgfree);
+	for (z = 0; z < MAX_NR_ZONES; z++)
+		snap_put_u64(o, m->pgalloc[z]);
+	for (z = 0; z < MAX_NR_ZONES; z++)
+		snap_put_u64(o, m->allocstall[z]);
+	snap_put_u64(o, ev->kswapd_wakeups);
+	snap_put_u64(o, ev->direct_reclaims);
+	snap_put_u64(o, ev->alloc_failures);
+	snap_put_u64(o, ev->pcp_drains);
+	snap_put_u64(o, ev->highatomic_reserved);
+	snap_put_u64(o, ev->pageblocks_stolen);
+	snap_put_u64(o, ev->fallbacks);
+	snap_put_u32(o, m->nopage_printed);
+	snap_put_u32(o, m->nopage_suppressed);
+}
+
+int vm_events_snap_load(struct mm_machine *m, struct snap_in *in)
+{
+	struct mm_alloc_events *ev = &m->events;
+	unsigned int z;
+
+	m->pgfree = snap_get_u64(in);
+	for (z = 0; z < MAX_NR_ZONES; z++)
+		m->pgalloc[z] = snap_get_u64(in);
+	for (z = 0; z < MAX_NR_ZONES; z++)
+		m->allocstall[z] = snap_get_u64(in);
+	ev->kswapd_wakeups = snap_get_u64(in);
+	ev->direct_reclaims = snap_get_u64(in);
+	ev->alloc_failures = snap_get_u64(in);
+	ev->pcp_drains = snap_get_u64(in);
+	ev->highatomic_reserved = snap_get_u64(in);
+	ev->pageblocks_stolen = snap_get_u64(in);
+	ev->fallbacks = snap_get_u64(in);
+	m->nopage_printed = snap_get_u32(in);
+	m->nopage_suppressed = snap_get_u32(in);
+	return in->ret;
 }

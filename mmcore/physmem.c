@@ -22,6 +22,7 @@
 #include "host.h"
 #include "machine.h"
 #include "printk.h"
+#include "snapshot.h"
 
 void e820_build_qemu(struct e820_table *t, uint64_t mem)
 {
@@ -368,4 +369,54 @@ void e820_reserve_resources_late(struct mm_machine *m)
 		printk(m, "e820: reserve RAM buffer [mem %#010llx-%#010llx]\n",
 		       (unsigned long long)start, (unsigned long long)end);
 	}
+}
+
+/* ---- snapshot section E820: the firmware's and the kernel's maps, the RAM's size ------ */
+
+static void table_snap_save(const struct e820_table *t, struct snap_out *o)
+{
+	unsigned int i;
+
+	snap_put_u32(o, t->nr_entries);
+	for (i = 0; i < t->nr_entries; i++) {
+		snap_put_u64(o, t->entries[i].addr);
+		snap_put_u64(o, t->entries[i].size);
+		snap_put_u32(o, t->entries[i].type);
+	}
+}
+
+static void table_snap_load(struct e820_table *t, struct snap_in *in)
+{
+	unsigned int i;
+
+	t->nr_entries = snap_get_count(in, MM_MAX_E820, "the e820 entries");
+	for (i = 0; i < t->nr_entries; i++) {
+		t->entries[i].addr = snap_get_u64(in);
+		t->entries[i].size = snap_get_u64(in);
+		t->entries[i].type = snap_get_u32(in);
+	}
+}
+
+/* E820 v1: e820_firmware, e820, then the bytes of emulated RAM (the frames come apart). */
+void e820_snap_save(const struct mm_machine *m, struct snap_out *o)
+{
+	table_snap_save(&m->e820_firmware, o);
+	table_snap_save(&m->e820, o);
+	snap_put_u64(o, m->ram_size);
+}
+
+int e820_snap_load(struct mm_machine *m, struct snap_in *in)
+{
+	uint64_t ram_size;
+
+	table_snap_load(&m->e820_firmware, in);
+	table_snap_load(&m->e820, in);
+	ram_size = snap_get_u64(in);
+	if (in->ret)
+		return in->ret;
+	if (ram_size & (PAGE_SIZE - 1) || ram_size > MM_MAX_RAM + (4ULL << 30))
+		return snap_corrupt(in, "RAM of %llu bytes", (unsigned long long)ram_size);
+	if (ram_size && physmem_init(m, ram_size))
+		return snap_nomem(in, "the RAM");
+	return 0;
 }

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "host.h"
 #include "machine.h"
+#include "snapshot.h"
 
 MM_PRINTF(2, 0) static void log_vappend(struct printk_log *log, const char *fmt, va_list ap)
 {
@@ -60,4 +62,38 @@ int mm_dmesg_render(const struct mm_machine *m, struct mm_buf *out, struct mm_er
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* ---- snapshot section LOG_: the log's text, whether its last line is open, the clock ---- */
+
+void printk_snap_save(const struct mm_machine *m, struct snap_out *o)
+{
+	snap_put_u64(o, m->log.text.len);
+	snap_put_bytes(o, m->log.text.data, m->log.text.len);
+	snap_put_bool(o, m->log.open);
+	snap_put_u64(o, m->log.clock_ns);
+}
+
+int printk_snap_load(struct mm_machine *m, struct snap_in *in)
+{
+	uint64_t len = snap_get_u64(in);
+
+	if (in->ret)
+		return in->ret;
+	if (len > (1u << 30))
+		return snap_corrupt(in, "a log of %llu bytes", (unsigned long long)len);
+	if (len) {
+		m->log.text.data = host_calloc(m->host, len + 1, 1);
+		if (!m->log.text.data)
+			return snap_nomem(in, "the log");
+		m->log.text.cap = len + 1;
+		m->log.text.len = len;
+		if (snap_get_bytes(in, m->log.text.data, len))
+			return in->ret;
+		if (memchr(m->log.text.data, '\0', len))
+			return snap_corrupt(in, "the log holds a NUL");
+	}
+	m->log.open = snap_get_bool(in);
+	m->log.clock_ns = snap_get_u64(in);
+	return in->ret;
 }

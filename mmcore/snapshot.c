@@ -1,276 +1,499 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * snapshot.c - the whole machine as a byte stream, and back.
+ * snapshot.c - the whole machine as a byte stream of tagged, versioned sections, and back.
  *
  * What a snapshot holds: everything mmcore keeps about a machine except the RAM contents,
  * which the store keeps frame by frame (deduplicated by content): the configuration, the
  * e820 tables, memblock, the layout, mem_map (every struct page), the zones with their
  * free lists and pcp lists (linked through pfns, so position independent), the pageblock
- * flags, the per-CPU registers and TLBs, the kernel log, the counters.
+ * flags, the kernel's page tables' bookkeeping, the per-CPU registers and TLBs, the kernel
+ * log, the counters. Each subsystem writes and reads its own section (snapshot.h explains
+ * the format and how to add one); this file is the frame around them: the header, the
+ * table of sections in stream order, the end marker, and the rules for versions.
  *
- * Format (version MM_SNAPSHOT_VERSION): a header (magic, version, the sizes of the
- * structures it images, the RAM size), then the image of struct mm_machine with every
- * host pointer zeroed, then the arrays those pointers held, in a fixed order. The image
- * is the build's own layout: a stream from another format version or another struct
- * layout is refused with a message saying which, never misread.
+ * Format history: version 1 was the image of the build's struct mm_machine (any struct
+ * change made every snapshot unloadable); it is refused with a message that says so, and
+ * the daemon rebuilds such machines from their journals. Version 2 is sections.
  * Determinism: two machines in the same state give the same bytes. Pointers, buffer
  * capacities and the host-only "RAM may be non-zero" hints are left out for that reason;
  * a restored machine recomputes the hints from the frames it is given.
+ * Invariants: a section is written once, in table order; its length is the bytes its
+ * writer wrote (counted first, then written, and checked equal); a reader consumes exactly
+ * its section; a loaded machine owns every pointer it holds and nothing else, so
+ * mm_machine_destroy() can free it at any point of a failed load.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "host.h"
 #include "machine.h"
+#include "snapshot.h"
 
 #define SNAP_MAGIC "MM32SNAP"
+#define SNAP_END_TAG "END "
+#define SNAP_SECTION_MAX (1ULL << 36) /* mem_map of 64 GiB is 512 MiB; far above it */
+#define SNAP_IN_BUF (64u << 10)
 
-struct snap_header {
-	char magic[8];
-	uint32_t version;
-	uint32_t machine_size, page_size, zone_size, region_size, tlb_entry_size;
-	uint32_t pae;
-	uint64_t ram_size;
-	uint32_t mem_map_pfns, pgstate_pfns;
-	uint32_t memory_cnt, reserved_cnt;
-	uint64_t log_len;
+struct snap_section {
+	const char *tag;  /* four characters */
+	uint16_t version; /* what this build writes; readers accept 1..version */
+	bool optional;	  /* a stream without it loads with the defaults (version 0) */
+	void (*save)(const struct mm_machine *m, struct snap_out *o);
+	int (*load)(struct mm_machine *m, struct snap_in *in);
 };
 
-static int put(mm_write_fn write, void *ctx, const void *p, size_t n, struct mm_error *err)
+/* Stream order: a section may depend on the ones before it (ZONE checks its lists
+ * against PAGE's mem_map, CPUS sizes its TLBs from MACH's configuration). */
+static const struct snap_section sections[] = {
+	{.tag = "MACH", .version = 1, .save = machine_snap_save, .load = machine_snap_load},
+	{.tag = "E820", .version = 1, .save = e820_snap_save, .load = e820_snap_load},
+	{.tag = "MBLK", .version = 1, .save = memblock_snap_save, .load = memblock_snap_load},
+	{.tag = "LAYT", .version = 1, .save = layout_snap_save, .load = layout_snap_load},
+	{.tag = "PAGE", .version = 1, .save = mem_map_snap_save, .load = mem_map_snap_load},
+	{.tag = "NODE", .version = 1, .save = node_snap_save, .load = node_snap_load},
+	{.tag = "ZONE", .version = 1, .save = zones_snap_save, .load = zones_snap_load},
+	{.tag = "VMEV", .version = 1, .save = vm_events_snap_save, .load = vm_events_snap_load},
+	{.tag = "KPGT", .version = 1, .save = paging_snap_save, .load = paging_snap_load},
+	{.tag = "CPUS", .version = 1, .save = cpus_snap_save, .load = cpus_snap_load},
+	{.tag = "LOG_", .version = 1, .save = printk_snap_save, .load = printk_snap_load},
+};
+
+/* ---- writing ------------------------------------------------------------------------------ */
+
+static void out_flush(struct snap_out *o)
 {
-	if (n && write(ctx, p, n))
-		return mm_set_error(err, -EIO, "writing the snapshot stream failed");
-	return 0;
+	if (o->n && o->write && !o->ret && o->write(o->ctx, o->buf, o->n))
+		o->ret = -EIO;
+	o->n = 0;
+}
+
+void snap_put_bytes(struct snap_out *o, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	o->len += n;
+	if (!o->write)
+		return;
+	while (n) {
+		size_t k = MM_MIN(n, sizeof(o->buf) - o->n);
+
+		memcpy(o->buf + o->n, b, k);
+		o->n += k;
+		b += k;
+		n -= k;
+		if (o->n == sizeof(o->buf))
+			out_flush(o);
+	}
+}
+
+static inline void put_le(struct snap_out *o, uint64_t v, unsigned int bytes)
+{
+	uint8_t b[8];
+	unsigned int i;
+
+	if (!o->write) { /* counting */
+		o->len += bytes;
+		return;
+	}
+	if (sizeof(o->buf) - o->n >= bytes) { /* the common case: room in the buffer */
+		for (i = 0; i < bytes; i++)
+			o->buf[o->n + i] = (uint8_t)(v >> (8 * i));
+		o->n += bytes;
+		o->len += bytes;
+		if (o->n == sizeof(o->buf))
+			out_flush(o);
+		return;
+	}
+	for (i = 0; i < bytes; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+	snap_put_bytes(o, b, bytes);
+}
+
+void snap_put_u8(struct snap_out *o, uint8_t v)
+{
+	put_le(o, v, 1);
+}
+
+void snap_put_u16(struct snap_out *o, uint16_t v)
+{
+	put_le(o, v, 2);
+}
+
+void snap_put_u32(struct snap_out *o, uint32_t v)
+{
+	put_le(o, v, 4);
+}
+
+void snap_put_u64(struct snap_out *o, uint64_t v)
+{
+	put_le(o, v, 8);
+}
+
+void snap_put_str(struct snap_out *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	snap_put_u32(o, (uint32_t)n);
+	snap_put_bytes(o, s, n);
 }
 
 int mm_snapshot_save(const struct mm_machine *m, mm_write_fn write, void *ctx, struct mm_error *err)
 {
-	struct snap_header h;
-	struct mm_machine *img;
-	unsigned int i, z;
-	uint8_t chunk[4096];
-	pfn_t pfn;
-	int r;
+	struct snap_out *o;
+	unsigned int i;
+	int r = 0;
 
 	if (m->phase < MM_PHASE_EARLY_PAGE_TABLES)
 		return mm_set_error(err, -EINVAL, "the machine has not started booting");
-	memset(&h, 0, sizeof(h));
-	memcpy(h.magic, SNAP_MAGIC, 8);
-	h.version = MM_SNAPSHOT_VERSION;
-	h.machine_size = sizeof(struct mm_machine);
-	h.page_size = sizeof(struct page);
-	h.zone_size = sizeof(struct zone);
-	h.region_size = sizeof(struct memblock_region);
-	h.tlb_entry_size = sizeof(struct tlb_entry);
-	h.pae = m->cfg.pae;
-	h.ram_size = m->ram_size;
-	h.mem_map_pfns = m->mem_map_pfns;
-	h.pgstate_pfns = m->pgstate_pfns;
-	h.memory_cnt = m->memblock.memory.cnt;
-	h.reserved_cnt = m->memblock.reserved.cnt;
-	h.log_len = m->log.text.len;
-	r = put(write, ctx, &h, sizeof(h), err);
-	if (r)
-		return r;
-
-	img = host_calloc(m->host, 1, sizeof(*img));
-	if (!img)
+	o = host_calloc(m->host, 1, sizeof(*o));
+	if (!o)
 		return mm_set_error(err, -ENOMEM, "out of host memory");
-	memcpy(img, m, sizeof(*img));
-	img->ram = NULL;
-	img->mem_map = NULL;
-	img->pgstate = NULL;
-	img->memblock.memory.regions = img->memblock.reserved.regions = NULL;
-	img->memblock.memory.max = img->memblock.reserved.max = 0;
-	for (z = 0; z < MAX_NR_ZONES; z++)
-		img->pgdat.node_zones[z].pageblock_flags = NULL;
-	img->log.text.data = NULL;
-	img->log.text.cap = 0;
-	img->log.text.host = NULL;
-	img->host = NULL;
-	img->memblock.memory.host = img->memblock.reserved.host = NULL;
-	for (i = 0; i < NR_CPUS; i++) {
-		img->cpus[i].tlb.small = NULL;
-		img->cpus[i].tlb.large = NULL;
-	}
-	r = put(write, ctx, img, sizeof(*img), err);
-	host_free(img);
-	if (r)
-		return r;
+	o->write = write;
+	o->ctx = ctx;
+	snap_put_bytes(o, SNAP_MAGIC, 8);
+	snap_put_u32(o, MM_SNAPSHOT_VERSION);
+	for (i = 0; i < ARRAY_SIZE(sections) && !o->ret; i++) {
+		const struct snap_section *sec = &sections[i];
+		uint64_t len;
 
-	r = put(write, ctx, m->memblock.memory.regions,
-		m->memblock.memory.cnt * sizeof(struct memblock_region), err);
-	if (!r)
-		r = put(write, ctx, m->memblock.reserved.regions,
-			m->memblock.reserved.cnt * sizeof(struct memblock_region), err);
-	if (!r && m->mem_map)
-		r = put(write, ctx, m->mem_map, (size_t)m->mem_map_pfns * sizeof(struct page), err);
-	/* pgstate without the RAM hints */
-	for (pfn = 0; !r && pfn < m->pgstate_pfns; pfn += sizeof(chunk)) {
-		size_t n = MM_MIN(sizeof(chunk), (size_t)(m->pgstate_pfns - pfn)), k;
-
-		for (k = 0; k < n; k++)
-			chunk[k] = m->pgstate[pfn + k] & (uint8_t)~PGS_RAM_DIRTY;
-		r = put(write, ctx, chunk, n, err);
+		/* the length first: a counting pass of the same writer */
+		o->write = NULL;
+		o->len = 0;
+		sec->save(m, o);
+		len = o->len;
+		o->write = write;
+		snap_put_bytes(o, sec->tag, 4);
+		snap_put_u16(o, sec->version);
+		snap_put_u16(o, 0);
+		snap_put_u64(o, len);
+		o->len = 0;
+		sec->save(m, o);
+		if (o->len != len) {
+			r = mm_set_error(
+				err, -EFAULT,
+				"snapshot section '%s' wrote %llu bytes after counting %llu",
+				sec->tag, (unsigned long long)o->len, (unsigned long long)len);
+			break;
+		}
 	}
-	for (z = 0; !r && z < MAX_NR_ZONES; z++)
-		if (m->pgdat.node_zones[z].pageblock_flags)
-			r = put(write, ctx, m->pgdat.node_zones[z].pageblock_flags,
-				m->pgdat.node_zones[z].nr_pageblocks, err);
-	if (!r)
-		r = put(write, ctx, m->log.text.data, m->log.text.len, err);
-	for (i = 0; !r && i < m->cfg.cpus; i++) {
-		const struct tlb *t = &m->cpus[i].tlb;
-
-		r = put(write, ctx, t->small, t->nr_small * sizeof(*t->small), err);
-		if (!r)
-			r = put(write, ctx, t->large, t->nr_large * sizeof(*t->large), err);
+	if (!r) {
+		snap_put_bytes(o, SNAP_END_TAG, 4);
+		snap_put_u16(o, 1);
+		snap_put_u16(o, 0);
+		snap_put_u64(o, 0);
+		out_flush(o);
+		if (o->ret)
+			r = mm_set_error(err, -EIO, "writing the snapshot stream failed");
 	}
+	host_free(o);
 	return r;
 }
 
-static int get(mm_read_fn read, void *ctx, void *p, size_t n, struct mm_error *err)
+/* ---- reading ------------------------------------------------------------------------------ */
+
+int snap_corrupt(struct snap_in *in, const char *fmt, ...)
 {
-	if (n && read(ctx, p, n))
-		return mm_set_error(err, -EBADMSG,
-				    "the snapshot stream ends early or cannot be read");
+	char why[MM_ERR_MAX];
+	va_list ap;
+
+	if (in->ret)
+		return in->ret;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	in->ret = mm_set_error(in->err, -EBADMSG, "snapshot section '%s' is corrupt: %s", in->tag,
+			       why);
+	return in->ret;
+}
+
+int snap_nomem(struct snap_in *in, const char *what)
+{
+	if (!in->ret)
+		in->ret = mm_set_error(in->err, -ENOMEM, "out of host memory restoring %s", what);
+	return in->ret;
+}
+
+int snap_get_bytes(struct snap_in *in, void *p, size_t n)
+{
+	uint8_t *b = p;
+
+	while (n && !in->ret) {
+		size_t k;
+
+		if (in->pos == in->n) {
+			size_t fill = (size_t)MM_MIN((uint64_t)SNAP_IN_BUF, in->left);
+
+			if (!fill)
+				return snap_corrupt(in, "it ends early");
+			if (in->read(in->ctx, in->buf, fill)) {
+				in->ret = mm_set_error(
+					in->err, -EBADMSG,
+					"the snapshot stream ends early or cannot be read");
+				break;
+			}
+			in->left -= fill;
+			in->pos = 0;
+			in->n = fill;
+		}
+		k = MM_MIN(n, in->n - in->pos);
+		memcpy(b, in->buf + in->pos, k);
+		in->pos += k;
+		b += k;
+		n -= k;
+	}
+	if (in->ret)
+		memset(b, 0, n);
+	return in->ret;
+}
+
+static inline uint64_t get_le(struct snap_in *in, unsigned int bytes)
+{
+	const uint8_t *p;
+	uint8_t b[8];
+	uint64_t v = 0;
+	unsigned int i;
+
+	if (in->n - in->pos >= bytes && !in->ret) { /* the common case: buffered */
+		p = in->buf + in->pos;
+		in->pos += bytes;
+	} else {
+		if (snap_get_bytes(in, b, bytes))
+			return 0;
+		p = b;
+	}
+	for (i = 0; i < bytes; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+uint8_t snap_get_u8(struct snap_in *in)
+{
+	return (uint8_t)get_le(in, 1);
+}
+
+uint16_t snap_get_u16(struct snap_in *in)
+{
+	return (uint16_t)get_le(in, 2);
+}
+
+uint32_t snap_get_u32(struct snap_in *in)
+{
+	return (uint32_t)get_le(in, 4);
+}
+
+uint64_t snap_get_u64(struct snap_in *in)
+{
+	return get_le(in, 8);
+}
+
+bool snap_get_bool(struct snap_in *in)
+{
+	uint8_t v = snap_get_u8(in);
+
+	if (v > 1)
+		snap_corrupt(in, "a boolean is %u", v);
+	return v == 1;
+}
+
+uint32_t snap_get_count(struct snap_in *in, uint32_t max, const char *what)
+{
+	uint32_t v = snap_get_u32(in);
+
+	if (v > max) {
+		snap_corrupt(in, "%s is %u, at most %u", what, v, max);
+		return 0;
+	}
+	return v;
+}
+
+int snap_get_str(struct snap_in *in, char *buf, size_t size)
+{
+	uint32_t n = snap_get_count(in, (uint32_t)(size - 1), "a string's length");
+
+	if (snap_get_bytes(in, buf, n))
+		return in->ret;
+	buf[n] = '\0';
+	if (strlen(buf) != n)
+		return snap_corrupt(in, "a string holds a NUL");
 	return 0;
 }
 
-static int check_header(const struct snap_header *h, struct mm_error *err)
+struct section_header {
+	char tag[5];
+	uint16_t version;
+	uint64_t len;
+};
+
+/* A section header straight from the stream (never through a section's buffer). */
+static int read_header(mm_read_fn read, void *ctx, struct section_header *h, struct mm_error *err)
 {
-	if (memcmp(h->magic, SNAP_MAGIC, 8))
-		return mm_set_error(err, -EBADMSG, "not an mm32 machine snapshot (bad magic)");
-	if (h->version != MM_SNAPSHOT_VERSION)
+	uint8_t b[16];
+	unsigned int i;
+
+	if (read(ctx, b, sizeof(b)))
+		return mm_set_error(err, -EBADMSG,
+				    "the snapshot stream ends early or cannot be read");
+	memcpy(h->tag, b, 4);
+	h->tag[4] = '\0';
+	for (i = 0; i < 4; i++)
+		if (b[i] < 0x20 || b[i] > 0x7e)
+			return mm_set_error(err, -EBADMSG,
+					    "snapshot stream corrupt: a section tag is not text");
+	h->version = (uint16_t)(b[4] | b[5] << 8);
+	h->len = 0;
+	for (i = 0; i < 8; i++)
+		h->len |= (uint64_t)b[8 + i] << (8 * i);
+	if (b[6] || b[7])
+		return mm_set_error(err, -EBADMSG,
+				    "snapshot stream corrupt: section '%s' has reserved bits set",
+				    h->tag);
+	if (h->len > SNAP_SECTION_MAX)
+		return mm_set_error(err, -EBADMSG,
+				    "snapshot stream corrupt: section '%s' claims %llu bytes",
+				    h->tag, (unsigned long long)h->len);
+	return 0;
+}
+
+static int find_section(const char *tag)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sections); i++)
+		if (!memcmp(sections[i].tag, tag, 4))
+			return (int)i;
+	return -1;
+}
+
+/* Run section @i's reader: from the stream (@h) or, when absent, with version 0. */
+static int load_section(struct mm_machine *m, unsigned int i, const struct section_header *h,
+			mm_read_fn read, void *ctx, uint8_t *buf, struct mm_error *err)
+{
+	const struct snap_section *sec = &sections[i];
+	struct snap_in in = {.read = read, .ctx = ctx, .err = err, .buf = buf};
+	int r;
+
+	memcpy(in.tag, sec->tag, 5);
+	if (!h) {
+		if (!sec->optional)
+			return mm_set_error(err, -EBADMSG,
+					    "snapshot stream corrupt: it has no section '%s'",
+					    sec->tag);
+		return sec->load(m, &in);
+	}
+	if (h->version > sec->version)
 		return mm_set_error(err, -EINVAL,
-				    "snapshot format version %u; this mm32 reads version %u only "
-				    "(no migration from that version exists)",
-				    h->version, MM_SNAPSHOT_VERSION);
-	if (h->machine_size != sizeof(struct mm_machine) || h->page_size != sizeof(struct page) ||
-	    h->zone_size != sizeof(struct zone) ||
-	    h->region_size != sizeof(struct memblock_region) ||
-	    h->tlb_entry_size != sizeof(struct tlb_entry))
-		return mm_set_error(
-			err, -EINVAL,
-			"snapshot written by an mm32 build with another machine layout "
-			"(struct sizes %u/%u/%u, this build %zu/%zu/%zu); restore it with "
-			"that build or replay its session",
-			h->machine_size, h->page_size, h->zone_size, sizeof(struct mm_machine),
-			sizeof(struct page), sizeof(struct zone));
-	if (h->ram_size > MM_MAX_RAM + (4ULL << 30) || h->mem_map_pfns > (1u << 25) ||
-	    h->pgstate_pfns > (1u << 25) || h->memory_cnt > (1u << 16) ||
-	    h->reserved_cnt > (1u << 16) || h->log_len > (1u << 30))
-		return mm_set_error(err, -EBADMSG, "snapshot header out of range: corrupt");
+				    "snapshot section '%s' has version %u; this mm32 reads up to "
+				    "version %u (written by a newer mm32?)",
+				    sec->tag, h->version, sec->version);
+	if (h->version == 0)
+		return mm_set_error(err, -EBADMSG,
+				    "snapshot stream corrupt: section '%s' has version 0",
+				    sec->tag);
+	in.version = h->version;
+	in.left = h->len;
+	r = sec->load(m, &in);
+	if (!r && in.ret)
+		r = in.ret;
+	if (!r && (in.left || in.pos != in.n))
+		r = snap_corrupt(&in, "%llu bytes were not read",
+				 (unsigned long long)(in.left + in.n - in.pos));
+	return r;
+}
+
+static int check_header(mm_read_fn read, void *ctx, struct mm_error *err)
+{
+	uint8_t b[12];
+	uint32_t version;
+
+	if (read(ctx, b, sizeof(b)))
+		return mm_set_error(err, -EBADMSG,
+				    "the snapshot stream ends early or cannot be read");
+	if (memcmp(b, SNAP_MAGIC, 8))
+		return mm_set_error(err, -EBADMSG, "not an mm32 machine snapshot (bad magic)");
+	version = (uint32_t)b[8] | (uint32_t)b[9] << 8 | (uint32_t)b[10] << 16 |
+		  (uint32_t)b[11] << 24;
+	if (version == 1)
+		return mm_set_error(err, -EINVAL,
+				    "snapshot format version 1 (the image of one build's struct "
+				    "layout) is no longer read; this mm32 reads version %u: replay "
+				    "the machine's session instead",
+				    MM_SNAPSHOT_VERSION);
+	if (version != MM_SNAPSHOT_VERSION)
+		return mm_set_error(err, -EINVAL,
+				    "snapshot format version %u; this mm32 reads version %u "
+				    "(written by a newer mm32?)",
+				    version, MM_SNAPSHOT_VERSION);
 	return 0;
 }
 
 int mm_snapshot_load(mm_read_fn read, void *ctx, struct mm_machine **ret, struct mm_error *err)
 {
-	struct snap_header h;
+	struct section_header h;
 	struct mm_machine *m;
-	unsigned int i, z;
+	unsigned int next = 0;
+	uint8_t *buf;
 	int r;
 
-	r = get(read, ctx, &h, sizeof(h), err);
-	if (!r)
-		r = check_header(&h, err);
+	r = check_header(read, ctx, err);
 	if (r)
 		return r;
 	m = host_calloc(NULL, 1, sizeof(*m));
-	if (!m)
+	buf = host_calloc(NULL, SNAP_IN_BUF, 1);
+	if (!m || !buf) {
+		host_free(m);
+		host_free(buf);
 		return mm_set_error(err, -ENOMEM, "out of host memory for the machine");
-	r = get(read, ctx, m, sizeof(*m), err);
-	if (r) {
-		host_free(m);
-		return r;
 	}
-	/* no host context comes from a stream (host.h): the restored machine counts nothing */
-	m->host = m->log.text.host = m->memblock.memory.host = m->memblock.reserved.host = NULL;
-	/* from here every pointer is NULL or owned: mm_machine_destroy() can clean up */
-	if (m->cfg.cpus < 1 || m->cfg.cpus > NR_CPUS || m->mem_map_pfns != h.mem_map_pfns ||
-	    m->pgstate_pfns != h.pgstate_pfns || m->ram_size != h.ram_size ||
-	    m->memblock.memory.cnt != h.memory_cnt || m->memblock.reserved.cnt != h.reserved_cnt) {
-		memset(m, 0, sizeof(*m));
-		host_free(m);
-		return mm_set_error(err, -EBADMSG,
-				    "snapshot image disagrees with its header: corrupt");
-	}
-	for (z = 0; z < MAX_NR_ZONES; z++)
-		if (m->pgdat.node_zones[z].nr_pageblocks > (1u << 20)) {
-			memset(m, 0, sizeof(*m));
-			host_free(m);
-			return mm_set_error(err, -EBADMSG, "snapshot zone out of range: corrupt");
-		}
-	m->memblock.memory.max = MM_MAX(h.memory_cnt, 8u);
-	m->memblock.reserved.max = MM_MAX(h.reserved_cnt, 8u);
-	m->memblock.memory.regions =
-		host_calloc(NULL, m->memblock.memory.max, sizeof(struct memblock_region));
-	m->memblock.reserved.regions =
-		host_calloc(NULL, m->memblock.reserved.max, sizeof(struct memblock_region));
-	m->ram = host_map(NULL, m->ram_size);
-	m->pgstate = host_calloc(NULL, m->pgstate_pfns ? m->pgstate_pfns : 1, 1);
-	if (m->mem_map_pfns) {
-		m->mem_map_bytes = (size_t)m->mem_map_pfns * sizeof(struct page);
-		m->mem_map = host_map(NULL, m->mem_map_bytes);
-	} else {
-		m->mem_map_bytes = 0;
-	}
-	for (z = 0; z < MAX_NR_ZONES; z++)
-		if (m->pgdat.node_zones[z].nr_pageblocks)
-			m->pgdat.node_zones[z].pageblock_flags =
-				host_calloc(NULL, m->pgdat.node_zones[z].nr_pageblocks, 1);
-	for (i = 0; i < m->cfg.cpus; i++) {
-		struct tlb *t = &m->cpus[i].tlb;
-		unsigned int small = t->nr_small, large = t->nr_large;
+	/* from here every pointer in @m is NULL or owned: mm_machine_destroy() cleans up */
+	for (;;) {
+		int i;
 
-		t->small = host_calloc(NULL, small ? small : 1, sizeof(*t->small));
-		t->large = host_calloc(NULL, large ? large : 1, sizeof(*t->large));
-	}
-	if (!m->memblock.memory.regions || !m->memblock.reserved.regions || !m->ram ||
-	    !m->pgstate || (m->mem_map_pfns && !m->mem_map)) {
-		r = mm_set_error(err, -ENOMEM, "out of host memory restoring the machine");
-		goto fail;
-	}
-	for (i = 0; i < m->cfg.cpus; i++)
-		if (!m->cpus[i].tlb.small || !m->cpus[i].tlb.large) {
-			r = mm_set_error(err, -ENOMEM, "out of host memory restoring the TLBs");
+		r = read_header(read, ctx, &h, err);
+		if (r)
+			goto fail;
+		if (!memcmp(h.tag, SNAP_END_TAG, 4)) {
+			if (h.version != 1 || h.len) {
+				r = mm_set_error(err, -EBADMSG,
+						 "snapshot stream corrupt: a bad end marker");
+				goto fail;
+			}
+			break;
+		}
+		i = find_section(h.tag);
+		if (i < 0) {
+			r = mm_set_error(err, -EINVAL,
+					 "snapshot section '%s' is unknown to this mm32 (written "
+					 "by a newer mm32?)",
+					 h.tag);
 			goto fail;
 		}
-	r = get(read, ctx, m->memblock.memory.regions,
-		h.memory_cnt * sizeof(struct memblock_region), err);
-	if (!r)
-		r = get(read, ctx, m->memblock.reserved.regions,
-			h.reserved_cnt * sizeof(struct memblock_region), err);
-	if (!r && m->mem_map)
-		r = get(read, ctx, m->mem_map, m->mem_map_bytes, err);
-	if (!r)
-		r = get(read, ctx, m->pgstate, m->pgstate_pfns, err);
-	for (z = 0; !r && z < MAX_NR_ZONES; z++)
-		if (m->pgdat.node_zones[z].pageblock_flags)
-			r = get(read, ctx, m->pgdat.node_zones[z].pageblock_flags,
-				m->pgdat.node_zones[z].nr_pageblocks, err);
-	if (!r && h.log_len) {
-		m->log.text.data = host_calloc(NULL, h.log_len + 1, 1);
-		if (!m->log.text.data)
-			r = mm_set_error(err, -ENOMEM, "out of host memory for the log");
-		else {
-			m->log.text.cap = h.log_len + 1;
-			r = get(read, ctx, m->log.text.data, h.log_len, err);
+		if ((unsigned int)i < next) {
+			r = mm_set_error(err, -EBADMSG,
+					 "snapshot stream corrupt: section '%s' out of order or "
+					 "repeated",
+					 h.tag);
+			goto fail;
 		}
+		for (; next < (unsigned int)i; next++) {
+			r = load_section(m, next, NULL, read, ctx, buf, err);
+			if (r)
+				goto fail;
+		}
+		r = load_section(m, next++, &h, read, ctx, buf, err);
+		if (r)
+			goto fail;
 	}
-	m->log.text.len = h.log_len;
-	for (i = 0; !r && i < m->cfg.cpus; i++) {
-		struct tlb *t = &m->cpus[i].tlb;
-
-		r = get(read, ctx, t->small, t->nr_small * sizeof(*t->small), err);
-		if (!r)
-			r = get(read, ctx, t->large, t->nr_large * sizeof(*t->large), err);
+	for (; next < ARRAY_SIZE(sections); next++) {
+		r = load_section(m, next, NULL, read, ctx, buf, err);
+		if (r)
+			goto fail;
 	}
-	if (r)
-		goto fail;
+	host_free(buf);
 	*ret = m;
 	return 0;
 fail:
+	host_free(buf);
 	mm_machine_destroy(m);
 	return r;
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "host.h"
+#include "machine.h"
+#include "snapshot.h"
 
 int tlb_init(struct tlb *t, unsigned int entries, struct mm_host *host)
 {
@@ -109,4 +111,115 @@ unsigned int tlb_invlpg(struct tlb *t, uint32_t va)
 		dropped++;
 	}
 	return dropped;
+}
+
+/* ---- snapshot section CPUS: each CPU's control registers and TLB ---------------------------- */
+
+static void entry_snap_save(const struct tlb_entry *e, struct snap_out *o)
+{
+	snap_put_u32(o, e->vpn);
+	snap_put_u32(o, e->pfn);
+	snap_put_u32(o, e->stamp);
+	snap_put_u8(o, e->shift);
+	snap_put_u8(o, (uint8_t)(e->valid | e->rw << 1 | e->user << 2 | e->nx << 3 |
+				 e->global << 4 | e->dirty << 5));
+}
+
+static void entry_snap_load(struct tlb_entry *e, struct snap_in *in)
+{
+	uint8_t bits;
+
+	e->vpn = snap_get_u32(in);
+	e->pfn = snap_get_u32(in);
+	e->stamp = snap_get_u32(in);
+	e->shift = snap_get_u8(in);
+	bits = snap_get_u8(in);
+	if (bits >> 6 || (e->shift && e->shift != 12 && e->shift != 21 && e->shift != 22))
+		snap_corrupt(in, "a TLB entry of shift %u, bits %#x", e->shift, bits);
+	e->valid = bits & 1;
+	e->rw = bits >> 1 & 1;
+	e->user = bits >> 2 & 1;
+	e->nx = bits >> 3 & 1;
+	e->global = bits >> 4 & 1;
+	e->dirty = bits >> 5 & 1;
+}
+
+/*
+ * CPUS v1, per CPU of the configuration: CR0.PG/WP, CR3, CR4.PSE/PAE/PGE, EFER.NXE; the
+ * TLB's sizes (which must be what tlb_init() makes of the configuration), its LRU clock and
+ * counters, then every entry, small then large.
+ */
+void cpus_snap_save(const struct mm_machine *m, struct snap_out *o)
+{
+	unsigned int c, i;
+
+	for (c = 0; c < m->cfg.cpus; c++) {
+		const struct mm_cpu_state *cr = &m->cpus[c].cr;
+		const struct tlb *t = &m->cpus[c].tlb;
+
+		snap_put_bool(o, cr->pg);
+		snap_put_bool(o, cr->wp);
+		snap_put_u32(o, cr->cr3);
+		snap_put_bool(o, cr->pse);
+		snap_put_bool(o, cr->pae);
+		snap_put_bool(o, cr->pge);
+		snap_put_bool(o, cr->nxe);
+		snap_put_u32(o, t->nr_small);
+		snap_put_u32(o, t->nr_large);
+		snap_put_u32(o, t->clock);
+		snap_put_u64(o, t->hits);
+		snap_put_u64(o, t->misses);
+		snap_put_u64(o, t->fills);
+		snap_put_u64(o, t->flushes);
+		snap_put_u64(o, t->flushes_all);
+		snap_put_u64(o, t->invlpgs);
+		snap_put_u64(o, t->evictions);
+		for (i = 0; i < t->nr_small; i++)
+			entry_snap_save(&t->small[i], o);
+		for (i = 0; i < t->nr_large; i++)
+			entry_snap_save(&t->large[i], o);
+	}
+}
+
+int cpus_snap_load(struct mm_machine *m, struct snap_in *in)
+{
+	unsigned int c, i;
+
+	for (c = 0; c < m->cfg.cpus && !in->ret; c++) {
+		struct mm_cpu_state *cr = &m->cpus[c].cr;
+		struct tlb *t = &m->cpus[c].tlb;
+		uint32_t nr_small, nr_large;
+
+		cr->pg = snap_get_bool(in);
+		cr->wp = snap_get_bool(in);
+		cr->cr3 = snap_get_u32(in);
+		cr->pse = snap_get_bool(in);
+		cr->pae = snap_get_bool(in);
+		cr->pge = snap_get_bool(in);
+		cr->nxe = snap_get_bool(in);
+		nr_small = snap_get_u32(in);
+		nr_large = snap_get_u32(in);
+		if (in->ret)
+			break;
+		if (tlb_init(t, m->cfg.tlb_entries, m->host))
+			return snap_nomem(in, "the TLBs");
+		if (nr_small != t->nr_small || nr_large != t->nr_large)
+			return snap_corrupt(in,
+					    "CPU %u has a TLB of %u+%u entries, its "
+					    "configuration %u+%u",
+					    c, nr_small, nr_large, t->nr_small, t->nr_large);
+		t->clock = snap_get_u32(in);
+		t->hits = snap_get_u64(in);
+		t->misses = snap_get_u64(in);
+		t->fills = snap_get_u64(in);
+		t->flushes = snap_get_u64(in);
+		t->flushes_all = snap_get_u64(in);
+		t->invlpgs = snap_get_u64(in);
+		t->evictions = snap_get_u64(in);
+		for (i = 0; i < t->nr_small; i++)
+			entry_snap_load(&t->small[i], in);
+		for (i = 0; i < t->nr_large; i++)
+			entry_snap_load(&t->large[i], in);
+	}
+	return in->ret;
 }

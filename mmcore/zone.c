@@ -12,7 +12,11 @@
  * moment it runs, which is why boot order matters: the initcalls run before the init
  * sections are freed, so the watermarks of a fresh machine see the smaller managed count.
  */
+#include <stdio.h>
+
 #include "machine.h"
+#include "host.h"
+#include "snapshot.h"
 
 #define SWAP_CLUSTER_MAX 32UL
 
@@ -259,4 +263,319 @@ void set_pageblock_migratetype(struct pglist_data *pgdat, struct zone *z, pfn_t 
 	if (pgdat->page_group_by_mobility_disabled && mt < MIGRATE_PCPTYPES)
 		mt = MIGRATE_UNMOVABLE;
 	*f = (uint8_t)((*f & ~7u) | mt);
+}
+
+/* ---- snapshot sections NODE and ZONE: pglist_data and its zones ------------------------ */
+
+static void put_list(struct snap_out *o, const struct pfn_list *l)
+{
+	snap_put_u32(o, l->first);
+	snap_put_u32(o, l->last);
+}
+
+static void get_list(struct snap_in *in, struct pfn_list *l)
+{
+	l->first = snap_get_u32(in);
+	l->last = snap_get_u32(in);
+}
+
+/* NODE v1: the node's span and counters, node_stat[] (count first), the sysctls. */
+void node_snap_save(const struct mm_machine *m, struct snap_out *o)
+{
+	const struct pglist_data *pgdat = &m->pgdat;
+	unsigned int i;
+
+	snap_put_u32(o, pgdat->node_start_pfn);
+	snap_put_u32(o, pgdat->node_spanned_pages);
+	snap_put_u32(o, pgdat->node_present_pages);
+	snap_put_u32(o, pgdat->nr_cpus);
+	snap_put_u32(o, pgdat->movable_zone);
+	snap_put_bool(o, pgdat->page_group_by_mobility_disabled);
+	snap_put_u32(o, NR_VM_NODE_STAT_ITEMS);
+	for (i = 0; i < NR_VM_NODE_STAT_ITEMS; i++)
+		snap_put_i64(o, pgdat->node_stat[i]);
+	snap_put_u64(o, pgdat->nr_kernel_pages);
+	snap_put_u64(o, pgdat->nr_all_pages);
+	snap_put_u64(o, pgdat->totalram_pages);
+	snap_put_u64(o, pgdat->totalhigh_pages);
+	snap_put_u64(o, pgdat->totalreserve_pages);
+	snap_put_i32(o, pgdat->min_free_kbytes);
+	snap_put_i32(o, pgdat->user_min_free_kbytes);
+	snap_put_i32(o, pgdat->watermark_scale_factor);
+	snap_put_i32(o, pgdat->watermark_boost_factor);
+	for (i = 0; i < MAX_NR_ZONES; i++)
+		snap_put_i32(o, pgdat->sysctl_lowmem_reserve_ratio[i]);
+	snap_put_i32(o, pgdat->percpu_pagelist_high_fraction);
+	snap_put_bool(o, pgdat->thp_enabled);
+}
+
+/* A node_stat[] shorter than this build's (items appended later) reads its tail as 0. */
+int node_snap_load(struct mm_machine *m, struct snap_in *in)
+{
+	struct pglist_data *pgdat = &m->pgdat;
+	unsigned int i, n;
+
+	pgdat->node_start_pfn = snap_get_u32(in);
+	pgdat->node_spanned_pages = snap_get_u32(in);
+	pgdat->node_present_pages = snap_get_u32(in);
+	pgdat->nr_cpus = snap_get_u32(in);
+	pgdat->movable_zone = snap_get_u32(in);
+	pgdat->page_group_by_mobility_disabled = snap_get_bool(in);
+	n = snap_get_count(in, NR_VM_NODE_STAT_ITEMS, "node_stat's items");
+	for (i = 0; i < n; i++)
+		pgdat->node_stat[i] = (long)snap_get_i64(in);
+	pgdat->nr_kernel_pages = snap_get_u64(in);
+	pgdat->nr_all_pages = snap_get_u64(in);
+	pgdat->totalram_pages = snap_get_u64(in);
+	pgdat->totalhigh_pages = snap_get_u64(in);
+	pgdat->totalreserve_pages = snap_get_u64(in);
+	pgdat->min_free_kbytes = snap_get_i32(in);
+	pgdat->user_min_free_kbytes = snap_get_i32(in);
+	pgdat->watermark_scale_factor = snap_get_i32(in);
+	pgdat->watermark_boost_factor = snap_get_i32(in);
+	for (i = 0; i < MAX_NR_ZONES; i++)
+		pgdat->sysctl_lowmem_reserve_ratio[i] = snap_get_i32(in);
+	pgdat->percpu_pagelist_high_fraction = snap_get_i32(in);
+	pgdat->thp_enabled = snap_get_bool(in);
+	if (in->ret)
+		return in->ret;
+	if (pgdat->nr_cpus != m->cfg.cpus || pgdat->movable_zone >= MAX_NR_ZONES)
+		return snap_corrupt(in, "%u CPUs for a machine of %u, movable zone %u",
+				    pgdat->nr_cpus, m->cfg.cpus, pgdat->movable_zone);
+	return 0;
+}
+
+/*
+ * ZONE v1, per zone: the span, the watermarks and reserves, free_area[] (lists and counts),
+ * the pageblock flags, vm_stat[] (count first), the pcp of every possible CPU (count first).
+ */
+void zones_snap_save(const struct mm_machine *m, struct snap_out *o)
+{
+	unsigned int z, i, k;
+
+	for (z = 0; z < MAX_NR_ZONES; z++) {
+		const struct zone *zone = &m->pgdat.node_zones[z];
+
+		snap_put_u32(o, zone->idx);
+		snap_put_u32(o, zone->zone_start_pfn);
+		snap_put_u32(o, zone->spanned_pages);
+		snap_put_u32(o, zone->present_pages);
+		snap_put_u32(o, zone->managed_pages);
+		for (i = 0; i < NR_WMARK; i++)
+			snap_put_u64(o, zone->_watermark[i]);
+		snap_put_u64(o, zone->watermark_boost);
+		for (i = 0; i < MAX_NR_ZONES; i++)
+			snap_put_i64(o, zone->lowmem_reserve[i]);
+		snap_put_u64(o, zone->nr_reserved_highatomic);
+		snap_put_bool(o, zone->flags_boosted);
+		for (i = 0; i < MAX_ORDER; i++) {
+			const struct free_area *area = &zone->free_area[i];
+
+			for (k = 0; k < MIGRATE_TYPES; k++) {
+				put_list(o, &area->free_list[k]);
+				snap_put_u32(o, area->nr_free_mt[k]);
+			}
+			snap_put_u32(o, area->nr_free);
+		}
+		snap_put_u32(o, zone->pageblock_flags ? zone->nr_pageblocks : 0);
+		if (zone->pageblock_flags)
+			snap_put_bytes(o, zone->pageblock_flags, zone->nr_pageblocks);
+		snap_put_u32(o, NR_VM_ZONE_STAT_ITEMS);
+		for (i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
+			snap_put_i64(o, zone->vm_stat[i]);
+		snap_put_i32(o, zone->stat_threshold);
+		snap_put_u32(o, NR_CPUS);
+		for (i = 0; i < NR_CPUS; i++) {
+			const struct per_cpu_pages *pcp = &zone->pcp[i];
+
+			snap_put_i32(o, pcp->count);
+			snap_put_i32(o, pcp->high);
+			snap_put_i32(o, pcp->batch);
+			snap_put_i32(o, pcp->free_factor);
+			for (k = 0; k < NR_PCP_LISTS; k++)
+				put_list(o, &pcp->lists[k]);
+		}
+	}
+}
+
+/*
+ * Walk one list as the allocator will: every pfn a frame of mem_map not yet on any list
+ * (@seen), its block inside [@lo, @hi), lru_prev pointing back, last where it ends.
+ * Returns the number of blocks, or -1 after snap_corrupt().
+ */
+static long walk_list(struct mm_machine *m, struct snap_in *in, const struct pfn_list *l,
+		      unsigned int order, pfn_t lo, pfn_t hi, uint8_t *seen, const char *what)
+{
+	pfn_t pfn = l->first, prev = PFN_NIL;
+	long n = 0;
+
+	while (pfn != PFN_NIL) {
+		if (pfn < lo || pfn >= hi || hi - pfn < (1u << order) ||
+		    seen[pfn / 8] & (1u << (pfn % 8))) {
+			snap_corrupt(in, "%s: pfn %#x out of its zone or on two lists", what, pfn);
+			return -1;
+		}
+		seen[pfn / 8] |= (uint8_t)(1u << (pfn % 8));
+		if (m->mem_map[pfn].lru_prev != prev) {
+			snap_corrupt(in, "%s: pfn %#x does not link back to %#x", what, pfn, prev);
+			return -1;
+		}
+		prev = pfn;
+		pfn = m->mem_map[pfn].lru_next;
+		n++;
+	}
+	if (l->last != prev) {
+		snap_corrupt(in, "%s: ends at %#x, says %#x", what, prev, l->last);
+		return -1;
+	}
+	return n;
+}
+
+/* The lists and their counters agree, so nothing the allocator follows leaves mem_map. */
+static int check_zone_lists(struct mm_machine *m, struct snap_in *in, struct zone *zone,
+			    uint8_t *seen)
+{
+	pfn_t lo = zone->zone_start_pfn, hi = lo + zone->spanned_pages;
+	unsigned int o, mt, cpu, k;
+	char what[64];
+	long n;
+
+	for (o = 0; o < MAX_ORDER; o++) {
+		uint32_t sum = 0;
+
+		for (mt = 0; mt < MIGRATE_TYPES; mt++) {
+			snprintf(what, sizeof(what), "zone %u free_area[%u] type %u", zone->idx, o,
+				 mt);
+			n = walk_list(m, in, &zone->free_area[o].free_list[mt], o, lo, hi, seen,
+				      what);
+			if (n < 0)
+				return in->ret;
+			if ((uint32_t)n != zone->free_area[o].nr_free_mt[mt])
+				return snap_corrupt(in, "%s: %ld blocks, nr_free_mt %u", what, n,
+						    zone->free_area[o].nr_free_mt[mt]);
+			sum += (uint32_t)n;
+		}
+		if (sum != zone->free_area[o].nr_free)
+			return snap_corrupt(in, "zone %u order %u: %u blocks, nr_free %u",
+					    zone->idx, o, sum, zone->free_area[o].nr_free);
+	}
+	for (cpu = 0; cpu < NR_CPUS; cpu++) {
+		struct per_cpu_pages *pcp = &zone->pcp[cpu];
+		long pages = 0;
+
+		for (k = 0; k < NR_PCP_LISTS; k++) {
+			unsigned int order = k >= 12 ? pageblock_order(m) : k / 3;
+
+			snprintf(what, sizeof(what), "zone %u cpu %u pcp list %u", zone->idx, cpu,
+				 k);
+			n = walk_list(m, in, &pcp->lists[k], order, 0, m->mem_map_pfns, seen, what);
+			if (n < 0)
+				return in->ret;
+			pages += n << order;
+		}
+		if (pages != pcp->count)
+			return snap_corrupt(in,
+					    "zone %u cpu %u: %ld pages on the pcp lists, count %d",
+					    zone->idx, cpu, pages, pcp->count);
+	}
+	return 0;
+}
+
+int zones_snap_load(struct mm_machine *m, struct snap_in *in)
+{
+	bool booted = m->phase >= MM_PHASE_BUDDY;
+	unsigned int z, i, k, n, pb_order = pageblock_order(m);
+	uint8_t *seen = NULL;
+	int r = 0;
+
+	for (z = 0; z < MAX_NR_ZONES && !in->ret; z++) {
+		struct zone *zone = &m->pgdat.node_zones[z];
+		uint64_t blocks;
+
+		zone->idx = snap_get_u32(in);
+		zone->zone_start_pfn = snap_get_u32(in);
+		zone->spanned_pages = snap_get_u32(in);
+		zone->present_pages = snap_get_u32(in);
+		zone->managed_pages = snap_get_u32(in);
+		for (i = 0; i < NR_WMARK; i++)
+			zone->_watermark[i] = (unsigned long)snap_get_u64(in);
+		zone->watermark_boost = (unsigned long)snap_get_u64(in);
+		for (i = 0; i < MAX_NR_ZONES; i++)
+			zone->lowmem_reserve[i] = (long)snap_get_i64(in);
+		zone->nr_reserved_highatomic = (unsigned long)snap_get_u64(in);
+		zone->flags_boosted = snap_get_bool(in);
+		for (i = 0; i < MAX_ORDER; i++) {
+			struct free_area *area = &zone->free_area[i];
+
+			for (k = 0; k < MIGRATE_TYPES; k++) {
+				get_list(in, &area->free_list[k]);
+				area->nr_free_mt[k] = snap_get_u32(in);
+			}
+			area->nr_free = snap_get_u32(in);
+		}
+		if (in->ret)
+			break;
+		/* the span inside mem_map; pageblock flags as setup_usemap() sized them */
+		if (zone->idx != (booted ? z : 0) || (!booted && zone->spanned_pages) ||
+		    (uint64_t)zone->zone_start_pfn + zone->spanned_pages > m->mem_map_pfns ||
+		    zone->present_pages > zone->spanned_pages)
+			return snap_corrupt(in, "zone %u spans [%#x, +%#x) of %#x frames", z,
+					    zone->zone_start_pfn, zone->spanned_pages,
+					    m->mem_map_pfns);
+		blocks = zone->spanned_pages ? (zone->spanned_pages +
+						(zone->zone_start_pfn & ((1u << pb_order) - 1)) +
+						(1u << pb_order) - 1) >>
+						       pb_order
+					     : 0;
+		n = snap_get_count(in, 1u << 20, "the pageblocks");
+		if (in->ret)
+			break;
+		if (n != blocks)
+			return snap_corrupt(in, "zone %u has %u pageblocks, its span %llu", z, n,
+					    (unsigned long long)blocks);
+		if (n) {
+			zone->pageblock_flags = host_calloc(m->host, n, 1);
+			if (!zone->pageblock_flags)
+				return snap_nomem(in, "the pageblock flags");
+			zone->nr_pageblocks = n;
+			if (snap_get_bytes(in, zone->pageblock_flags, n))
+				break;
+			for (i = 0; i < n; i++)
+				if ((zone->pageblock_flags[i] & 7u) >= MIGRATE_TYPES)
+					return snap_corrupt(in, "zone %u pageblock %u has type %u",
+							    z, i, zone->pageblock_flags[i] & 7u);
+		}
+		n = snap_get_count(in, NR_VM_ZONE_STAT_ITEMS, "vm_stat's items");
+		for (i = 0; i < n; i++)
+			zone->vm_stat[i] = (long)snap_get_i64(in);
+		zone->stat_threshold = snap_get_i32(in);
+		n = snap_get_count(in, NR_CPUS, "the pcp CPUs");
+		for (i = 0; i < NR_CPUS; i++) {
+			struct per_cpu_pages *pcp = &zone->pcp[i];
+
+			if (i >= n) { /* written with fewer possible CPUs: the boot pageset */
+				if (booted) {
+					for (k = 0; k < NR_PCP_LISTS; k++)
+						pfn_list_init(&pcp->lists[k]);
+					pcp->batch = 1;
+				}
+				continue;
+			}
+			pcp->count = snap_get_i32(in);
+			pcp->high = snap_get_i32(in);
+			pcp->batch = snap_get_i32(in);
+			pcp->free_factor = snap_get_i32(in);
+			for (k = 0; k < NR_PCP_LISTS; k++)
+				get_list(in, &pcp->lists[k]);
+		}
+	}
+	if (in->ret || !booted)
+		return in->ret;
+	seen = host_calloc(m->host, m->mem_map_pfns / 8 + 1, 1);
+	if (!seen)
+		return snap_nomem(in, "the list check");
+	for (z = 0; z < MAX_NR_ZONES && !r; z++)
+		r = check_zone_lists(m, in, &m->pgdat.node_zones[z], seen);
+	host_free(seen);
+	return r;
 }

@@ -228,6 +228,219 @@ START_TEST(bad_streams)
 }
 END_TEST
 
+/* ---- the section format ------------------------------------------------------------------ */
+
+static uint64_t le(const uint8_t *p, unsigned int n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | p[n];
+	return v;
+}
+
+static void set_le(uint8_t *p, uint64_t v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Offset of the header of section @tag in @x (the stream starts with 12 bytes). */
+static size_t find_section(const struct mem *x, const char *tag)
+{
+	size_t off = 12;
+
+	while (off + 16 <= x->len) {
+		if (!memcmp(x->p + off, tag, 4))
+			return off;
+		off += 16 + le(x->p + off + 8, 8);
+	}
+	ck_abort_msg("no section %s", tag);
+	return 0;
+}
+
+static int load_mem(struct mem *x, struct mm_machine **c, struct mm_error *err)
+{
+	x->pos = 0;
+	*c = NULL;
+	return mm_snapshot_load(mem_read, x, c, err);
+}
+
+/* The sections a snapshot of this build holds, in this order, and nothing else. */
+START_TEST(sections_in_order)
+{
+	static const char *const tags[] = {"MACH", "E820", "MBLK", "LAYT", "PAGE", "NODE",
+					   "ZONE", "VMEV", "KPGT", "CPUS", "LOG_", "END "};
+	struct mem x;
+	size_t off = 12;
+	unsigned int i;
+
+	boot("128M", false, 1, "");
+	x = save(m);
+	ck_assert(!memcmp(x.p, "MM32SNAP", 8));
+	ck_assert_uint_eq(le(x.p + 8, 4), 2);
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+		ck_assert_msg(!memcmp(x.p + off, tags[i], 4), "section %u is %.4s, not %s", i,
+			      (const char *)x.p + off, tags[i]);
+		ck_assert_uint_eq(le(x.p + off + 4, 2), 1);
+		off += 16 + le(x.p + off + 8, 8);
+	}
+	ck_assert_uint_eq(off, x.len);
+	/* PAGE: the count, 32 bytes per struct page, the count, a byte per frame */
+	off = find_section(&x, "PAGE");
+	ck_assert_uint_eq(le(x.p + off + 8, 8), 4 + 32768u * 32 + 4 + 32768u);
+	free(x.p);
+}
+END_TEST
+
+START_TEST(refusals)
+{
+	struct mm_machine *c;
+	struct mm_error err = {0};
+	struct mem x;
+	size_t off;
+
+	boot("128M", false, 1, "");
+	x = save(m);
+	/* format 1, the struct image of old builds: refused, saying so */
+	x.p[8] = 1;
+	ck_assert_int_eq(load_mem(&x, &c, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "format version 1"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "no longer read"));
+	x.p[8] = 2;
+	/* a section this build does not know */
+	off = find_section(&x, "VMEV");
+	memcpy(x.p + off, "KMAP", 4);
+	ck_assert_int_eq(load_mem(&x, &c, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "snapshot section 'KMAP' is unknown to this mm32 (written by a "
+				  "newer mm32?)");
+	memcpy(x.p + off, "VMEV", 4);
+	/* a newer version of a known section */
+	x.p[off + 4] = 2;
+	ck_assert_int_eq(load_mem(&x, &c, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "snapshot section 'VMEV' has version 2; this mm32 reads up to "
+				  "version 1 (written by a newer mm32?)");
+	x.p[off + 4] = 0;
+	ck_assert_int_eq(load_mem(&x, &c, &err), -EBADMSG);
+	x.p[off + 4] = 1;
+	/* a section repeated, or out of order */
+	memcpy(x.p + off, "NODE", 4);
+	ck_assert_int_eq(load_mem(&x, &c, &err), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(err.msg, "out of order or repeated"));
+	memcpy(x.p + off, "VMEV", 4);
+	/* a required section missing: VMEV renamed to the next one's tag */
+	memcpy(x.p + off, "KPGT", 4);
+	ck_assert_int_eq(load_mem(&x, &c, &err), -EBADMSG);
+	memcpy(x.p + off, "VMEV", 4);
+	/* a section longer than its reader reads */
+	set_le(x.p + off + 8, le(x.p + off + 8, 8) + 1, 8);
+	ck_assert_int_eq(load_mem(&x, &c, &err), -EBADMSG);
+	set_le(x.p + off + 8, le(x.p + off + 8, 8) - 2, 8);
+	ck_assert_int_eq(load_mem(&x, &c, &err), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(err.msg, "snapshot section 'VMEV' is corrupt"));
+	set_le(x.p + off + 8, le(x.p + off + 8, 8) + 1, 8);
+	ck_assert_int_eq(load_mem(&x, &c, &err), 0);
+	mm_machine_destroy(c);
+	free(x.p);
+}
+END_TEST
+
+/*
+ * An older section version is a migration: NODE with a node_stat[] one item shorter (as
+ * if the last item had been appended later) loads, the item at its default.
+ */
+START_TEST(shorter_array_reads_defaults)
+{
+	struct mm_machine *c;
+	struct mm_error err = {0};
+	struct mem x, y = {0};
+	size_t off, at;
+	uint64_t len;
+
+	boot("128M", false, 1, "");
+	x = save(m);
+	off = find_section(&x, "NODE");
+	len = le(x.p + off + 8, 8);
+	at = off + 16 + 4 * 5 + 1; /* start, spanned, present, cpus, movable, grouping */
+	ck_assert_uint_eq(le(x.p + at, 4), 41);
+	/* y = x with the count 40 and the last item left out */
+	mem_write(&y, x.p, at);
+	{
+		uint8_t n[4];
+
+		set_le(n, 40, 4);
+		mem_write(&y, n, 4);
+	}
+	mem_write(&y, x.p + at + 4, 40 * 8);
+	mem_write(&y, x.p + at + 4 + 41 * 8, x.len - (at + 4 + 41 * 8));
+	set_le(y.p + off + 8, len - 8, 8);
+	ck_assert_msg(load_mem(&y, &c, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(y.pos, y.len);
+	mm_machine_destroy(c);
+	/* and a longer one than this build has is refused, not read past */
+	set_le(y.p + at, 42, 4);
+	ck_assert_int_eq(load_mem(&y, &c, &err), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(err.msg, "node_stat's items is 42, at most 41"));
+	free(x.p);
+	free(y.p);
+}
+END_TEST
+
+/*
+ * Hostile input: every truncation, and random bytes changed anywhere, give an error or a
+ * machine, never a crash (run under valgrind or ASan to see leaks and stray accesses).
+ */
+START_TEST(hostile_streams)
+{
+	struct mm_machine *c;
+	struct mm_error err = {0};
+	struct mem x;
+	uint32_t seed = 12345;
+	unsigned int i, loaded = 0;
+
+	boot("64M", false, 2, "");
+	{
+		struct mm_page_alloc a;
+
+		ck_assert_int_eq(mm_alloc_pages(m, 0, 0xcc0, 0, &a, &err), 0);
+		ck_assert_int_eq(mm_alloc_pages(m, 1, 0xcc0, 3, &a, &err), 0);
+	}
+	x = save(m);
+	for (i = 0; i < x.len; i += 1 + i / 8) {
+		struct mem s = {x.p, i, i, 0};
+
+		c = NULL;
+		ck_assert_int_eq(mm_snapshot_load(mem_read, &s, &c, &err), -EBADMSG);
+		ck_assert_ptr_null(c);
+	}
+	for (i = 0; i < 400; i++) {
+		uint8_t *copy = malloc(x.len);
+		struct mem s = {copy, x.len, x.len, 0};
+		unsigned int k;
+
+		memcpy(copy, x.p, x.len);
+		for (k = 0; k < 1 + i % 4; k++) {
+			size_t at;
+
+			seed = seed * 1103515245u + 12345u;
+			/* half in the first 4 KiB (headers, configuration, layout), half anywhere */
+			at = (i & 1) ? (seed >> 8) % x.len : (seed >> 8) % 4096;
+			copy[at] ^= (uint8_t)(1u << (seed % 8)) | (uint8_t)(seed >> 24);
+		}
+		c = NULL;
+		if (mm_snapshot_load(mem_read, &s, &c, &err) == 0) {
+			loaded++;
+			mm_machine_destroy(c);
+		} else {
+			ck_assert_ptr_null(c);
+		}
+		free(copy);
+	}
+	ck_assert_uint_lt(loaded, 400);
+	free(x.p);
+}
+END_TEST
+
 Suite *test_suite(void);
 Suite *test_suite(void)
 {
@@ -240,6 +453,10 @@ Suite *test_suite(void)
 	tcase_add_test(tc, round_trip_pae);
 	tcase_add_test(tc, stopped_machine);
 	tcase_add_test(tc, bad_streams);
+	tcase_add_test(tc, sections_in_order);
+	tcase_add_test(tc, refusals);
+	tcase_add_test(tc, shorter_array_reads_defaults);
+	tcase_add_test(tc, hostile_streams);
 	suite_add_tcase(s, tc);
 	return s;
 }

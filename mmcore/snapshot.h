@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snapshot.h - the snapshot's sections: how a subsystem writes and reads its own state.
+ *
+ * Mirrors no kernel file (the kernel has no snapshot; hibernation images RAM, not
+ * structures). A snapshot stream (snapshot.c) is a header and a sequence of sections:
+ *
+ *   "MM32SNAP" u32 format (MM_SNAPSHOT_VERSION)
+ *   section*:  char tag[4]  u16 version  u16 0  u64 length  byte body[length]
+ *   "END " 1 0 0
+ *
+ * all integers little-endian. Each subsystem owns one section and writes it beside the
+ * struct it serializes (zone.c writes the zones, memblock.c memblock, ...), field by field
+ * with the snap_put_*() calls below, never as a memcpy of a struct: the stream does not
+ * depend on the build's struct layout, padding or pointer size, and two machines in the
+ * same state write the same bytes (the state hash hashes them).
+ *
+ * Reading is the reverse, with the input treated as hostile: snap_get_*() never read past
+ * the section's length (a short section is corrupt, not a crash), every count is bounded
+ * with snap_get_count() before anything is allocated for it, every index and link is
+ * checked before use, and a section's reader must consume exactly its body. After the first
+ * error every snap_get_*() returns 0 and the error stays (check in->ret when convenient).
+ *
+ * Versions: a reader gets the version the section was written with (in->version). An
+ * older version is a migration: read what it has, give the new fields their defaults. A
+ * version newer than the build's, a tag the build does not know, or a section out of the
+ * table's order is refused with a message that says so. A section the table marks
+ * optional and the stream lacks (written before the section existed) is loaded with
+ * in->version == 0: every field takes its default.
+ *
+ * Adding a section for a new mechanism (kmap state, vmalloc areas, slab caches):
+ *   1. in the mechanism's file, beside its struct, write
+ *        void kmap_snap_save(const struct mm_machine *m, struct snap_out *o);
+ *        int kmap_snap_load(struct mm_machine *m, struct snap_in *in);
+ *      (version 0 in the loader: the defaults, for snapshots written before it existed);
+ *   2. declare them below and add a row to sections[] in snapshot.c, after the sections it
+ *      depends on, with .optional = true so that older snapshots keep loading;
+ *   3. a new field later: bump the row's version, write the field last, and read it only
+ *      when in->version is new enough (else its default).
+ * Never change what an existing version means: the snapshots in tests/data/snapshots/
+ * must keep loading.
+ */
+#ifndef MM_SNAPSHOT_H
+#define MM_SNAPSHOT_H
+
+#include "types.h"
+
+struct mm_machine;
+
+/* A section being written: counted first, then written (the header holds its length). */
+struct snap_out {
+	mm_write_fn write; /* NULL while counting */
+	void *ctx;
+	uint64_t len;
+	int ret; /* sticky: the first write failure */
+	size_t n;
+	uint8_t buf[4096];
+};
+
+/* A section being read: at most @left more bytes, through a staging buffer. */
+struct snap_in {
+	mm_read_fn read;
+	void *ctx;
+	uint16_t version; /* as written; 0: the stream has no such section */
+	char tag[5];
+	uint64_t left; /* body bytes not yet pulled from the stream */
+	int ret;       /* sticky: the first error, described in *err */
+	struct mm_error *err;
+	size_t pos, n;
+	uint8_t *buf; /* 64 KiB */
+};
+
+void snap_put_bytes(struct snap_out *o, const void *p, size_t n);
+void snap_put_u8(struct snap_out *o, uint8_t v);
+void snap_put_u16(struct snap_out *o, uint16_t v);
+void snap_put_u32(struct snap_out *o, uint32_t v);
+void snap_put_u64(struct snap_out *o, uint64_t v);
+static inline void snap_put_bool(struct snap_out *o, bool v)
+{
+	snap_put_u8(o, v);
+}
+static inline void snap_put_i32(struct snap_out *o, int32_t v)
+{
+	snap_put_u32(o, (uint32_t)v);
+}
+static inline void snap_put_i64(struct snap_out *o, int64_t v)
+{
+	snap_put_u64(o, (uint64_t)v);
+}
+/* A NUL-terminated string: u32 length, then the bytes without the NUL. */
+void snap_put_str(struct snap_out *o, const char *s);
+
+int snap_get_bytes(struct snap_in *in, void *p, size_t n);
+uint8_t snap_get_u8(struct snap_in *in);
+uint16_t snap_get_u16(struct snap_in *in);
+uint32_t snap_get_u32(struct snap_in *in);
+uint64_t snap_get_u64(struct snap_in *in);
+/* A bool must be 0 or 1. */
+bool snap_get_bool(struct snap_in *in);
+static inline int32_t snap_get_i32(struct snap_in *in)
+{
+	return (int32_t)snap_get_u32(in);
+}
+static inline int64_t snap_get_i64(struct snap_in *in)
+{
+	return (int64_t)snap_get_u64(in);
+}
+/* A string into @buf of @size bytes: refused (corrupt) when it does not fit with its NUL
+ * or holds a NUL. */
+int snap_get_str(struct snap_in *in, char *buf, size_t size);
+/* A u32 count, refused (corrupt) above @max; @what names it in the message. */
+uint32_t snap_get_count(struct snap_in *in, uint32_t max, const char *what);
+/* Refuse the section as corrupt: -EBADMSG, "snapshot section 'TAG' is corrupt: ...". */
+int snap_corrupt(struct snap_in *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Host allocation failure while reading: -ENOMEM. */
+int snap_nomem(struct snap_in *in, const char *what);
+
+/* The sections, in stream order (the table is in snapshot.c). */
+void machine_snap_save(const struct mm_machine *m, struct snap_out *o); /* MACH machine.c */
+int machine_snap_load(struct mm_machine *m, struct snap_in *in);
+void e820_snap_save(const struct mm_machine *m, struct snap_out *o); /* E820 physmem.c */
+int e820_snap_load(struct mm_machine *m, struct snap_in *in);
+void memblock_snap_save(const struct mm_machine *m, struct snap_out *o); /* MBLK memblock.c */
+int memblock_snap_load(struct mm_machine *m, struct snap_in *in);
+void layout_snap_save(const struct mm_machine *m, struct snap_out *o); /* LAYT layout.c */
+int layout_snap_load(struct mm_machine *m, struct snap_in *in);
+void mem_map_snap_save(const struct mm_machine *m, struct snap_out *o); /* PAGE frame.c */
+int mem_map_snap_load(struct mm_machine *m, struct snap_in *in);
+void node_snap_save(const struct mm_machine *m, struct snap_out *o); /* NODE zone.c */
+int node_snap_load(struct mm_machine *m, struct snap_in *in);
+void zones_snap_save(const struct mm_machine *m, struct snap_out *o); /* ZONE zone.c */
+int zones_snap_load(struct mm_machine *m, struct snap_in *in);
+void vm_events_snap_save(const struct mm_machine *m, struct snap_out *o); /* VMEV page_alloc.c */
+int vm_events_snap_load(struct mm_machine *m, struct snap_in *in);
+void paging_snap_save(const struct mm_machine *m, struct snap_out *o); /* KPGT init_32.c */
+int paging_snap_load(struct mm_machine *m, struct snap_in *in);
+void cpus_snap_save(const struct mm_machine *m, struct snap_out *o); /* CPUS tlb.c */
+int cpus_snap_load(struct mm_machine *m, struct snap_in *in);
+void printk_snap_save(const struct mm_machine *m, struct snap_out *o); /* LOG_ printk.c */
+int printk_snap_load(struct mm_machine *m, struct snap_in *in);
+
+#endif /* MM_SNAPSHOT_H */
