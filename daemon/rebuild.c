@@ -27,6 +27,7 @@ static int rebuild_start(struct store *st, const struct rebuild_source *src, int
 	struct mm_config *cfg;
 	char name[API_NAME_MAX];
 	int64_t max_seq = until_seq;
+	bool skipped = false;
 	json_t *cj;
 	int r;
 
@@ -43,6 +44,7 @@ static int rebuild_start(struct store *st, const struct rebuild_source *src, int
 		log_machine(LOG_LEVEL_WARN, src->id,
 			    "machine %s: snapshot %lld does not load (%s); trying an older one",
 			    src->id, (long long)meta.id, e.msg);
+		skipped = true;
 		max_seq = meta.seq - 1;
 		store_snapshot_finish(&meta);
 		if (max_seq < 0)
@@ -50,6 +52,11 @@ static int rebuild_start(struct store *st, const struct rebuild_source *src, int
 	}
 	ret->after = 0;
 	ret->from_snapshot = src->base_snapshot;
+	if (skipped) /* every snapshot failed: said above, one by one */
+		log_machine(LOG_LEVEL_WARN, src->id,
+			    "machine %s: no snapshot of it loads; it is rebuilt from %s and its "
+			    "whole journal",
+			    src->id, src->base_snapshot ? "its base snapshot" : "its configuration");
 	if (src->base_snapshot)
 		return snapshot_load(st, src->base_snapshot, true, src->config, &ret->m, NULL, NULL,
 				     err);

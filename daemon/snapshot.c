@@ -738,12 +738,22 @@ int snapshot_load(struct store *st, int64_t id, bool allow_deleted, const char *
 		return r;
 	if (config && (r = snapshot_check_config(sm, config, err)) < 0)
 		goto out;
-	if (sm->format != MM_SNAPSHOT_VERSION) {
+	if (sm->format < MM_SNAPSHOT_VERSION) {
+		/* format 1 was the struct image of one build: no reader for it exists */
+		r = api_error(
+			err, -EINVAL,
+			"snapshot %lld of machine '%s' is in the old format version %d (the "
+			"struct image of an mm32d before format %d), which this mm32d no "
+			"longer reads: replay the session of machine '%s' to rebuild its state",
+			(long long)id, sm->machine_id, sm->format, MM_SNAPSHOT_VERSION,
+			sm->machine_id);
+		goto out;
+	}
+	if (sm->format > MM_SNAPSHOT_VERSION) {
 		r = api_error(err, -EINVAL,
-			      "snapshot %lld has format version %d; this mm32d reads version %d "
-			      "only (no migration from that version exists): replay the session "
-			      "of machine '%s' instead",
-			      (long long)id, sm->format, MM_SNAPSHOT_VERSION, sm->machine_id);
+			      "snapshot %lld has format version %d; this mm32d reads up to version "
+			      "%d (written by a newer mm32d?)",
+			      (long long)id, sm->format, MM_SNAPSHOT_VERSION);
 		goto out;
 	}
 	if (p) {

@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import sqlite3
 import sys
 import threading
@@ -544,6 +545,64 @@ class RestartTest(Helpers, unittest.TestCase):
             logs += d3.log()
         finally:
             sys.stderr.write('--- mm32d logs (restart) ---\n%s\n' % logs[-8000:])
+
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'data', 'snapshots')
+
+
+class OldDatabaseTest(Helpers, unittest.TestCase):
+    """A database made before the sectioned snapshot format (tests/data/snapshots/
+    pre-sections.db, written by mm32d at main 2044777: machines old686 and oldpae, their
+    journals and three snapshots in format 1) still starts: each old snapshot is skipped
+    with a warning naming the machine and the snapshot, the machines are rebuilt from their
+    journals to what that mm32d showed (pre-sections.expect.json), and new snapshots work."""
+
+    def test_old_snapshots_rebuilt_from_journal(self):
+        with open(os.path.join(DATA, 'pre-sections.expect.json'), encoding='utf-8') as f:
+            expect = json.load(f)
+        d = Daemon()
+        shutil.copy(os.path.join(DATA, 'pre-sections.db'), d.db)
+        self.addCleanup(d.kill)
+        d.start()
+        self.daemon = d
+        log = d.log()
+        for mid, sid in (('old686', 2), ('old686', 1), ('oldpae', 3)):
+            self.assertIn('machine %s: snapshot %d does not load (snapshot %d of machine '
+                          "'%s' is in the old format version 1" % (mid, sid, sid, mid), log)
+        for mid, n in (('old686', 5), ('oldpae', 3)):
+            self.assertIn('machine %s: no snapshot of it loads; it is rebuilt from its '
+                          'configuration and its whole journal' % mid, log)
+            self.assertIn('machine %s restored: %d command(s) replayed, 0 failed, '
+                          '0 mismatched\n' % (mid, n), log)
+        for mid, e in expect.items():
+            for f in ('zoneinfo', 'buddyinfo', 'pagetypeinfo', 'meminfo', 'vmstat'):
+                r = d.get('/v1/machines/%s/proc/%s' % (mid, f))
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.text, e[f], '%s %s' % (mid, f))
+            self.assertEqual(d.get('/v1/machines/%s/dmesg' % mid).text, e['dmesg'], mid)
+            self.assertEqual(self.ok(d.get('/v1/machines/%s/cpus/0/tlb' % mid)), e['tlb0'], mid)
+            self.assertEqual(self.journal(mid), e['journal']['entries'], mid)
+        # the old snapshots are listed with their format; restoring one says why it cannot
+        snaps = self.ok(d.get('/v1/machines/old686/snapshots'))['snapshots']
+        self.assertEqual([(s['id'], s['format']) for s in snaps], [(1, 1), (2, 1)])
+        self.problem(d.post('/v1/machines/old686/snapshots/2/restore'), 422,
+                     'invalid-argument', 'no longer reads')
+        # a new snapshot, then a restart from it
+        h = self.hash('old686')
+        s = self.snapshot('old686')
+        self.assertEqual(s['format'], 2)
+        self.assertEqual(s['state_hash'], h['hash'])
+        self.cmds('old686', {'op': 'alloc_pages', 'gfp': 'GFP_KERNEL'})
+        h = self.hash('old686')
+        self.assertEqual(d.stop(), 0, d.log())
+        d2 = Daemon(db=d.db)
+        self.addCleanup(d2.kill)
+        d2.start()
+        self.daemon = d2
+        self.assertEqual(self.hash('old686'), h)
+        self.assertIn('machine old686 restored: 1 command(s) replayed, 0 failed, 0 mismatched '
+                      '(after snapshot %d at seq 5)' % s['id'], d2.log())
+        self.assertEqual(d2.stop(), 0, d2.log())
 
 
 class SessionsTest(Base):
