@@ -423,7 +423,7 @@ START_TEST(hostile_streams)
 			size_t at;
 
 			seed = seed * 1103515245u + 12345u;
-			/* half in the first 4 KiB (headers, configuration, layout), half anywhere */
+			/* half in the first 4 KiB (headers, configuration), half anywhere */
 			at = (i & 1) ? (seed >> 8) % x.len : (seed >> 8) % 4096;
 			copy[at] ^= (uint8_t)(1u << (seed % 8)) | (uint8_t)(seed >> 24);
 		}
