@@ -437,30 +437,43 @@ int mm_drain_all_pages(struct mm_machine *m, struct mm_error *err)
 
 /* ---- snapshot section PAGE: mem_map, every struct page, and the host's pgstate --------- */
 
+#define PAGE_RECORD 32u /* the eight words of a struct page */
+#define PAGE_CHUNK 128u
+
 /*
  * PAGE v1: mem_map_pfns, then each struct page's eight words; pgstate_pfns, then each
  * frame's host state without PGS_RAM_DIRTY (the frames loaded later set it again).
  */
 void mem_map_snap_save(const struct mm_machine *m, struct snap_out *o)
 {
-	uint8_t chunk[1024];
+	uint8_t chunk[1024], rec[PAGE_CHUNK * PAGE_RECORD];
 	pfn_t pfn;
 
 	snap_put_u32(o, m->mem_map ? m->mem_map_pfns : 0);
-	for (pfn = 0; m->mem_map && pfn < m->mem_map_pfns; pfn++) {
-		const struct page *p = &m->mem_map[pfn];
+	if (m->mem_map && snap_counting(o))
+		snap_put_skip(o, (uint64_t)m->mem_map_pfns * PAGE_RECORD);
+	for (pfn = 0; m->mem_map && !snap_counting(o) && pfn < m->mem_map_pfns; pfn += PAGE_CHUNK) {
+		unsigned int n = MM_MIN(PAGE_CHUNK, m->mem_map_pfns - pfn), k;
 
-		snap_put_u32(o, p->flags);
-		snap_put_i32(o, p->_refcount);
-		snap_put_i32(o, p->_mapcount);
-		snap_put_u32(o, p->private);
-		snap_put_u32(o, p->lru_next);
-		snap_put_u32(o, p->lru_prev);
-		snap_put_u32(o, p->index);
-		snap_put_u32(o, p->mapping);
+		for (k = 0; k < n; k++) {
+			const struct page *p = &m->mem_map[pfn + k];
+			uint8_t *r = rec + k * PAGE_RECORD;
+
+			snap_le32(r, p->flags);
+			snap_le32(r + 4, (uint32_t)p->_refcount);
+			snap_le32(r + 8, (uint32_t)p->_mapcount);
+			snap_le32(r + 12, p->private);
+			snap_le32(r + 16, p->lru_next);
+			snap_le32(r + 20, p->lru_prev);
+			snap_le32(r + 24, p->index);
+			snap_le32(r + 28, p->mapping);
+		}
+		snap_put_bytes(o, rec, (size_t)n * PAGE_RECORD);
 	}
 	snap_put_u32(o, m->pgstate_pfns);
-	for (pfn = 0; pfn < m->pgstate_pfns; pfn += sizeof(chunk)) {
+	if (snap_counting(o))
+		snap_put_skip(o, m->pgstate_pfns);
+	for (pfn = 0; !snap_counting(o) && pfn < m->pgstate_pfns; pfn += sizeof(chunk)) {
 		size_t n = MM_MIN(sizeof(chunk), (size_t)(m->pgstate_pfns - pfn)), k;
 
 		for (k = 0; k < n; k++)
@@ -480,6 +493,7 @@ static bool link_ok(const struct mm_machine *m, pfn_t link)
  */
 int mem_map_snap_load(struct mm_machine *m, struct snap_in *in)
 {
+	uint8_t rec[PAGE_CHUNK * PAGE_RECORD];
 	pfn_t pfn, n = snap_get_count(in, 1u << 25, "mem_map's frames");
 
 	if (in->ret)
@@ -495,20 +509,27 @@ int mem_map_snap_load(struct mm_machine *m, struct snap_in *in)
 		m->mem_map_bytes = (size_t)n * sizeof(struct page);
 		m->mem_map_pfns = n;
 	}
-	for (pfn = 0; pfn < n && !in->ret; pfn++) {
-		struct page *p = &m->mem_map[pfn];
+	for (pfn = 0; pfn < n; pfn += PAGE_CHUNK) {
+		unsigned int c = MM_MIN(PAGE_CHUNK, n - pfn), k;
 
-		p->flags = snap_get_u32(in);
-		p->_refcount = snap_get_i32(in);
-		p->_mapcount = snap_get_i32(in);
-		p->private = snap_get_u32(in);
-		p->lru_next = snap_get_u32(in);
-		p->lru_prev = snap_get_u32(in);
-		p->index = snap_get_u32(in);
-		p->mapping = snap_get_u32(in);
-		if (!link_ok(m, p->lru_next) || !link_ok(m, p->lru_prev))
-			return snap_corrupt(in, "pfn %#x links to %#x/%#x, beyond mem_map", pfn,
-					    p->lru_next, p->lru_prev);
+		if (snap_get_bytes(in, rec, (size_t)c * PAGE_RECORD))
+			return in->ret;
+		for (k = 0; k < c; k++) {
+			struct page *p = &m->mem_map[pfn + k];
+			const uint8_t *r = rec + k * PAGE_RECORD;
+
+			p->flags = snap_from_le32(r);
+			p->_refcount = (int32_t)snap_from_le32(r + 4);
+			p->_mapcount = (int32_t)snap_from_le32(r + 8);
+			p->private = snap_from_le32(r + 12);
+			p->lru_next = snap_from_le32(r + 16);
+			p->lru_prev = snap_from_le32(r + 20);
+			p->index = snap_from_le32(r + 24);
+			p->mapping = snap_from_le32(r + 28);
+			if (!link_ok(m, p->lru_next) || !link_ok(m, p->lru_prev))
+				return snap_corrupt(in, "pfn %#x links to %#x/%#x, beyond mem_map",
+						    pfn + k, p->lru_next, p->lru_prev);
+		}
 	}
 	n = snap_get_count(in, 1u << 25, "pgstate's frames");
 	if (in->ret)

@@ -87,6 +87,27 @@ static inline void snap_put_i64(struct snap_out *o, int64_t v)
 {
 	snap_put_u64(o, (uint64_t)v);
 }
+/* Whether this is the counting pass: a writer of a large array may then add its size at
+ * once (snap_put_skip()) instead of encoding every element. */
+static inline bool snap_counting(const struct snap_out *o)
+{
+	return o->write == NULL;
+}
+static inline void snap_put_skip(struct snap_out *o, uint64_t n)
+{
+	o->len += n;
+}
+static inline void snap_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+static inline uint32_t snap_from_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 /* A NUL-terminated string: u32 length, then the bytes without the NUL. */
 void snap_put_str(struct snap_out *o, const char *s);
 
