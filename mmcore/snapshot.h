@@ -32,7 +32,9 @@
  *   1. in the mechanism's file, beside its struct, write
  *        void kmap_snap_save(const struct mm_machine *m, struct snap_out *o);
  *        int kmap_snap_load(struct mm_machine *m, struct snap_in *in);
- *      (version 0 in the loader: the defaults, for snapshots written before it existed);
+ *      version 0 in the loader means the snapshot was written before the mechanism
+ *      existed: give the machine the state this build's boot would have given it (in->ver-
+ *      sion 0 never reads); tests/data/snapshots/ checks exactly that, against a replay;
  *   2. declare them below and add a row to sections[] in snapshot.c, after the sections it
  *      depends on, with .optional = true so that older snapshots keep loading;
  *   3. a new field later: bump the row's version, write the field last, and read it only

@@ -463,6 +463,12 @@ static int check_zone_lists(struct mm_machine *m, struct snap_in *in, struct zon
 		struct per_cpu_pages *pcp = &zone->pcp[cpu];
 		long pages = 0;
 
+		/* batch sizes every refill and drain loop: at least 1, as pageset_update() */
+		if (pcp->batch < 1 || pcp->high < 0 || pcp->free_factor < 0)
+			return snap_corrupt(in, "zone %u cpu %u: pcp batch %d, high %d, factor %d",
+					    zone->idx, cpu, pcp->batch, pcp->high,
+					    pcp->free_factor);
+
 		for (k = 0; k < NR_PCP_LISTS; k++) {
 			unsigned int order = k >= 12 ? pageblock_order(m) : k / 3;
 
