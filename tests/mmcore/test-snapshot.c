@@ -1,6 +1,8 @@
 /* test-snapshot.c - save, load, and the machine goes on exactly as the original would. */
 #include <stdio.h>
 
+#include "machine.h" /* to corrupt a machine before it is saved */
+
 #include "common.h"
 
 struct mem {
@@ -441,6 +443,92 @@ START_TEST(hostile_streams)
 }
 END_TEST
 
+/* Save @m as it is now and expect the load to refuse it as corrupt, naming @why. */
+static void refused(const char *why)
+{
+	struct mm_machine *c = NULL;
+	struct mm_error err = {0};
+	struct mem x = save(m);
+
+	ck_assert_int_eq(mm_snapshot_load(mem_read, &x, &c, &err), -EBADMSG);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strstr(err.msg, why) != NULL, "'%s' does not say '%s'", err.msg, why);
+	free(x.p);
+}
+
+/*
+ * What the allocator follows is checked before it is used: each corruption of a machine
+ * that a stream could carry is refused, with what is wrong. The machine is put back after
+ * each, so the teardown's mm_check() sees it clean.
+ */
+START_TEST(inconsistent_state_refused)
+{
+	struct zone *z;
+	struct free_area *area;
+	pfn_t head, second, saved;
+	uint32_t count;
+	int batch;
+
+	boot("128M", false, 2, "");
+	z = &m->pgdat.node_zones[ZONE_NORMAL];
+	area = &z->free_area[MAX_ORDER - 1];
+	head = area->free_list[MIGRATE_MOVABLE].first;
+	ck_assert_uint_ne(head, PFN_NIL);
+	second = m->mem_map[head].lru_next;
+	ck_assert_uint_ne(second, PFN_NIL);
+
+	/* a link out of mem_map */
+	saved = m->mem_map[5].lru_next;
+	m->mem_map[5].lru_next = m->mem_map_pfns + 5;
+	refused("beyond mem_map");
+	m->mem_map[5].lru_next = saved;
+	/* a list whose second block does not link back to the first */
+	m->mem_map[second].lru_prev = 7;
+	refused("does not link back");
+	m->mem_map[second].lru_prev = head;
+	/* a list that loops */
+	saved = area->free_list[MIGRATE_MOVABLE].last;
+	m->mem_map[saved].lru_next = head;
+	refused("on two lists");
+	m->mem_map[saved].lru_next = PFN_NIL;
+	/* a count that disagrees with its list */
+	area->nr_free_mt[MIGRATE_MOVABLE]++;
+	refused("nr_free_mt");
+	area->nr_free_mt[MIGRATE_MOVABLE]--;
+	count = area->nr_free;
+	area->nr_free = count + 1;
+	refused("nr_free");
+	area->nr_free = count;
+	/* a pcp whose count is not its lists', or whose batch would loop */
+	z->pcp[1].count += 1;
+	refused("pages on the pcp lists");
+	z->pcp[1].count -= 1;
+	batch = z->pcp[0].batch;
+	z->pcp[0].batch = 0;
+	refused("pcp batch 0");
+	z->pcp[0].batch = batch;
+	/* a pageblock of no migratetype */
+	saved = z->pageblock_flags[0];
+	z->pageblock_flags[0] = 7;
+	refused("has type 7");
+	z->pageblock_flags[0] = (uint8_t)saved;
+	/* a zone beyond mem_map */
+	z->spanned_pages += MAX_ORDER_NR_PAGES * 64;
+	refused("spans");
+	z->spanned_pages -= MAX_ORDER_NR_PAGES * 64;
+	/* the kernel image beyond the RAM */
+	m->layout.image_end += m->ram_size;
+	refused("beyond the RAM");
+	m->layout.image_end -= m->ram_size;
+	/* a TLB that is not the configuration's */
+	m->cpus[1].tlb.nr_large--;
+	refused("TLB of");
+	m->cpus[1].tlb.nr_large++;
+	/* and put back, it loads */
+	mm_machine_destroy(clone(m));
+}
+END_TEST
+
 Suite *test_suite(void);
 Suite *test_suite(void)
 {
@@ -457,6 +545,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, shorter_array_reads_defaults);
 	tcase_add_test(tc, hostile_streams);
+	tcase_add_test(tc, inconsistent_state_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
