@@ -39,6 +39,9 @@
  *      depends on, with .optional = true so that older snapshots keep loading;
  *   3. a new field later: bump the row's version, write the field last, and read it only
  *      when in->version is new enough (else its default).
+ * tests/mmcore/test-snapshot.c (every_field_in_a_section) compares every byte of struct
+ * mm_machine before and after a restore: a field nobody serializes fails it; a new host
+ * pointer or capacity (not state) is masked in its image() there.
  * Never change what an existing version means: the snapshots in tests/data/snapshots/
  * must keep loading.
  */
