@@ -11,6 +11,7 @@
  * journal needs no more memory than its biggest request.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,9 +20,16 @@
 #include "rebuild.h"
 #include "snapshot.h"
 
-/* Where @src starts: ret->m, ret->from_snapshot, ret->after. */
+/* Restores of old snapshots inside the journals they are rebuilt from nest at most this deep. */
+#define OLD_SNAPSHOT_MAX_DEPTH 8
+
+static int snapshot_at(struct store *st, int64_t id, const char *config, struct mm_machine **ret,
+		       int depth, struct mm_error *err);
+
+/* Where @src starts: ret->m, ret->from_snapshot, ret->after. @depth: how many old snapshots
+ * are being rebuilt around this rebuild. */
 static int rebuild_start(struct store *st, const struct rebuild_source *src, int64_t until_seq,
-			 struct rebuild *ret, struct mm_error *err)
+			 struct rebuild *ret, int depth, struct mm_error *err)
 {
 	struct store_snapshot meta;
 	struct mm_config *cfg;
@@ -56,10 +64,10 @@ static int rebuild_start(struct store *st, const struct rebuild_source *src, int
 		log_machine(LOG_LEVEL_WARN, src->id,
 			    "machine %s: no snapshot of it loads; it is rebuilt from %s and its "
 			    "whole journal",
-			    src->id, src->base_snapshot ? "its base snapshot" : "its configuration");
-	if (src->base_snapshot)
-		return snapshot_load(st, src->base_snapshot, true, src->config, &ret->m, NULL, NULL,
-				     err);
+			    src->id,
+			    src->base_snapshot ? "its base snapshot" : "its configuration");
+	if (src->base_snapshot) /* a clone: its base is read, or rebuilt when it is old */
+		return snapshot_at(st, src->base_snapshot, src->config, &ret->m, depth + 1, err);
 	cj = json_loads(src->config ? src->config : "", 0, NULL);
 	cfg = malloc(sizeof(*cfg));
 	if (!cj || !cfg) {
@@ -163,16 +171,16 @@ static int rebuild_batch(void *data, int64_t first_seq, int64_t n, const char *t
 	return ret;
 }
 
-int machine_rebuild(struct store *st, const struct rebuild_source *src, int64_t until_seq,
-		    const struct api_exec_env *env, rebuild_entry_fn *fn, void *data,
-		    struct rebuild *ret, struct mm_error *err)
+static int rebuild_at(struct store *st, const struct rebuild_source *src, int64_t until_seq,
+		      const struct api_exec_env *env, rebuild_entry_fn *fn, void *data,
+		      struct rebuild *ret, int depth, struct mm_error *err)
 {
 	struct rebuild_ctx x = {
 		.src = src, .rb = ret, .until = until_seq, .fn = fn, .data = data, .err = err};
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	r = rebuild_start(st, src, until_seq, ret, err);
+	r = rebuild_start(st, src, until_seq, ret, depth, err);
 	if (r < 0)
 		return r;
 	ret->next_seq = ret->after + 1;
@@ -191,4 +199,154 @@ int machine_rebuild(struct store *st, const struct rebuild_source *src, int64_t 
 		return r;
 	}
 	return 0;
+}
+
+int machine_rebuild(struct store *st, const struct rebuild_source *src, int64_t until_seq,
+		    const struct api_exec_env *env, rebuild_entry_fn *fn, void *data,
+		    struct rebuild *ret, struct mm_error *err)
+{
+	return rebuild_at(st, src, until_seq, env, fn, data, ret, 0, err);
+}
+
+/* ---- snapshots of a format this mm32d no longer reads ------------------------------------ */
+
+/* The machines row of an old snapshot's machine. */
+struct owner {
+	char *config;
+	int64_t base;
+	bool found;
+};
+
+static int find_owner(void *data, const struct store_machine *sm)
+{
+	struct owner *o = data;
+
+	o->config = strdup(sm->config ? sm->config : "");
+	o->base = sm->base_snapshot;
+	o->found = true;
+	return o->config ? 0 : -ENOMEM;
+}
+
+/* An old snapshot's rebuild: its environment (a snapshot_restore inside the journal goes one
+ * level deeper) and where an entry that does not give its journaled result is reported. */
+struct old_rebuild {
+	struct store *st;
+	int depth;
+	struct mm_error *err;
+};
+
+static int old_restore(void *data, int64_t id, const struct mm_machine *m, struct mm_machine **ret,
+		       struct api_snapshot_ref *ref, struct mm_error *err)
+{
+	struct old_rebuild *o = data;
+	char *config = snapshot_config_text(m);
+	struct store_snapshot meta;
+	int r;
+
+	if (!config)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = store_snapshot_get(o->st, id, &meta, err);
+	if (r == 0) {
+		r = snapshot_check_config(&meta, config, err);
+		if (r == 0)
+			r = snapshot_at(o->st, id, config, ret, o->depth + 1, err);
+		if (r == 0)
+			snapshot_ref(&meta, ref);
+		store_snapshot_finish(&meta);
+	}
+	free(config);
+	return r;
+}
+
+/* Every entry up to the snapshot's seq must give its journaled result: else the state rebuilt
+ * is not the snapshot's, and the rebuild fails. */
+static int old_entry(void *data, int64_t seq, const struct api_json_span *cmd,
+		     const struct api_json_span *want, int r, const struct api_txn_step *st,
+		     struct api_txn *t, const struct mm_error *e)
+{
+	struct old_rebuild *o = data;
+
+	(void)cmd;
+	if (r < 0 && !st->journal)
+		return api_error(o->err, -EIO, "journal entry %lld fails: %s", (long long)seq,
+				 e->msg);
+	if (t->results.oom || t->cmds.oom)
+		return api_error(o->err, -ENOMEM, "out of memory");
+	if (!api_txn_same_result(st->result.text, st->result.len, want->text, want->len))
+		return api_error(o->err, -EIO,
+				 "journal entry %lld gives another result than it gave",
+				 (long long)seq);
+	return 0;
+}
+
+/* Machine @meta->machine_id after its journal entry @meta->seq. */
+static int rebuild_old(struct store *st, const struct store_snapshot *meta, struct mm_machine **ret,
+		       int depth, struct mm_error *err)
+{
+	struct old_rebuild o = {.st = st, .depth = depth, .err = err};
+	const struct api_exec_env env = {.snapshot_load = old_restore, .data = &o};
+	struct owner own = {0};
+	struct rebuild rb;
+	int r;
+
+	if (depth > OLD_SNAPSHOT_MAX_DEPTH)
+		return api_error(err, -EIO, "snapshot restores nest deeper than %d",
+				 OLD_SNAPSHOT_MAX_DEPTH);
+	r = store_machines_foreach(st, meta->machine_id, find_owner, &own, err);
+	if (r == -ENOENT || (r == 0 && !own.found))
+		r = api_error(err, -ENOENT,
+			      "machine '%s', whose journal would rebuild it, was deleted",
+			      meta->machine_id);
+	if (r == 0) {
+		const struct rebuild_source src = {
+			.id = meta->machine_id, .config = own.config, .base_snapshot = own.base};
+
+		r = rebuild_at(st, &src, meta->seq, &env, old_entry, &o, &rb, depth, err);
+		if (r == 0)
+			*ret = rb.m;
+	}
+	free(own.config);
+	return r;
+}
+
+/* Snapshot @id read (deleted ones too), or rebuilt when it is of an older format. */
+static int snapshot_at(struct store *st, int64_t id, const char *config, struct mm_machine **ret,
+		       int depth, struct mm_error *err)
+{
+	struct store_snapshot meta;
+	char why[MM_ERR_MAX];
+	int r;
+
+	r = store_snapshot_get(st, id, &meta, err);
+	if (r < 0)
+		return r;
+	if (meta.format >= MM_SNAPSHOT_VERSION) {
+		store_snapshot_finish(&meta);
+		return snapshot_load(st, id, true, config, ret, NULL, NULL, err);
+	}
+	r = config ? snapshot_check_config(&meta, config, err) : 0;
+	if (r == 0) {
+		r = rebuild_old(st, &meta, ret, depth, err);
+		if (r < 0) {
+			snprintf(why, sizeof(why), "%s", err->msg);
+			api_error(
+				err, -EIO,
+				"snapshot %lld is in the old format %d, and the journal of machine "
+				"'%s' does not rebuild it: %s",
+				(long long)id, meta.format, meta.machine_id, why);
+		} else {
+			log_warn(
+				"snapshot %lld is in the old format %d: its state was rebuilt from "
+				"the journal of machine '%s' up to seq %lld",
+				(long long)id, meta.format, meta.machine_id, (long long)meta.seq);
+		}
+	}
+	store_snapshot_finish(&meta);
+	return r;
+}
+
+int machine_rebuild_snapshot(struct store *st, int64_t id, const char *config,
+			     struct mm_machine **ret, struct mm_error *err)
+{
+	return snapshot_at(st, id, config, ret, 0, err);
 }

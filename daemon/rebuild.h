@@ -56,4 +56,19 @@ int machine_rebuild(struct store *st, const struct rebuild_source *src, int64_t 
 		    const struct api_exec_env *env, rebuild_entry_fn *fn, void *data,
 		    struct rebuild *ret, struct mm_error *err);
 
+/*
+ * machine_rebuild_snapshot - the machine snapshot @id holds: read from the store (deleted
+ * snapshots included), or, when it is of a format this mm32d no longer reads (format 1, the
+ * struct image of an mm32d before format 2), rebuilt by machine_rebuild() of the machine it
+ * was taken of up to its seq, every entry giving its journaled result (a restore inside that
+ * journal is rebuilt the same way, a few levels deep at most); the log says so. A clone's
+ * base snapshot goes through here in machine_rebuild(), and so does snapshot_restore
+ * (snapshot_restore_load()). @config (may be NULL): the configuration it must have, as
+ * snapshot_check_config() checks it.
+ * Return: 0; -EINVAL for another configuration; -EIO when it cannot be rebuilt (its machine
+ * deleted, its journal giving other results), saying why; what snapshot_load() returns.
+ */
+int machine_rebuild_snapshot(struct store *st, int64_t id, const char *config,
+			     struct mm_machine **ret, struct mm_error *err);
+
 #endif /* DAEMON_REBUILD_H */

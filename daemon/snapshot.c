@@ -23,6 +23,7 @@
 #include <zstd.h>
 
 #include "problem.h"
+#include "rebuild.h"
 #include "snapshot.h"
 
 #define PAGE 4096u
@@ -592,6 +593,18 @@ int snapshot_restore_load(struct store *st, int64_t id, bool allow_deleted,
 
 	if (!config)
 		return api_error(err, -ENOMEM, "out of memory");
+	/* a snapshot of an older format: its state rebuilt from its machine's journal */
+	r = store_snapshot_get(st, id, &meta, err);
+	if (r == 0 && meta.format < MM_SNAPSHOT_VERSION && (allow_deleted || !meta.deleted)) {
+		r = machine_rebuild_snapshot(st, id, config, ret, err);
+		if (r == 0)
+			snapshot_ref(&meta, ref);
+		store_snapshot_finish(&meta);
+		free(config);
+		return r;
+	}
+	if (r == 0)
+		store_snapshot_finish(&meta);
 	r = snapshot_load(st, id, allow_deleted, config, ret, &meta, NULL, err);
 	free(config);
 	if (r < 0)

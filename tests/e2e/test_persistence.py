@@ -552,10 +552,12 @@ DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'data', 's
 
 class OldDatabaseTest(Helpers, unittest.TestCase):
     """A database made before the sectioned snapshot format (tests/data/snapshots/
-    pre-sections.db, written by mm32d at main 2044777: machines old686 and oldpae, their
-    journals and three snapshots in format 1) still starts: each old snapshot is skipped
-    with a warning naming the machine and the snapshot, the machines are rebuilt from their
-    journals to what that mm32d showed (pre-sections.expect.json), and new snapshots work."""
+    pre-sections.db, written by mm32d at main 2044777; every snapshot in format 1) still
+    starts: a machine's own old snapshots are skipped with a warning naming the machine and
+    the snapshot, and it is rebuilt from its journal; the state of an old snapshot that a
+    journal restores, or that a clone starts from, is rebuilt from the journal of the
+    machine it was taken of. Every machine equals what that mm32d showed
+    (pre-sections.expect.json), and new snapshots work."""
 
     def test_old_snapshots_rebuilt_from_journal(self):
         with open(os.path.join(DATA, 'pre-sections.expect.json'), encoding='utf-8') as f:
@@ -569,11 +571,19 @@ class OldDatabaseTest(Helpers, unittest.TestCase):
         for mid, sid in (('old686', 2), ('old686', 1), ('oldpae', 3)):
             self.assertIn('machine %s: snapshot %d does not load (snapshot %d of machine '
                           "'%s' is in the old format version 1" % (mid, sid, sid, mid), log)
-        for mid, n in (('old686', 5), ('oldpae', 3)):
+        for mid in ('old686', 'oldpae'):
             self.assertIn('machine %s: no snapshot of it loads; it is rebuilt from its '
                           'configuration and its whole journal' % mid, log)
-            self.assertIn('machine %s restored: %d command(s) replayed, 0 failed, '
-                          '0 mismatched\n' % (mid, n), log)
+        # old686's journal restores snapshot 1; oldclone starts from snapshot 2
+        for sid, seq in ((1, 2), (2, 4)):
+            self.assertIn("snapshot %d is in the old format 1: its state was rebuilt from the "
+                          "journal of machine 'old686' up to seq %d" % (sid, seq), log)
+        self.assertIn('machine old686 restored: 7 command(s) replayed, 0 failed, '
+                      '0 mismatched\n', log)
+        self.assertIn('machine oldpae restored: 3 command(s) replayed, 0 failed, '
+                      '0 mismatched\n', log)
+        self.assertIn('machine oldclone restored: 1 command(s) replayed, 0 failed, '
+                      '0 mismatched (after snapshot 2 at seq 0)', log)
         for mid, e in expect.items():
             for f in ('zoneinfo', 'buddyinfo', 'pagetypeinfo', 'meminfo', 'vmstat'):
                 r = d.get('/v1/machines/%s/proc/%s' % (mid, f))
@@ -581,12 +591,18 @@ class OldDatabaseTest(Helpers, unittest.TestCase):
                 self.assertEqual(r.text, e[f], '%s %s' % (mid, f))
             self.assertEqual(d.get('/v1/machines/%s/dmesg' % mid).text, e['dmesg'], mid)
             self.assertEqual(self.ok(d.get('/v1/machines/%s/cpus/0/tlb' % mid)), e['tlb0'], mid)
+            self.assertEqual(self.ok(d.get('/v1/machines/%s/memory?addr=0x4000000&len=8'
+                                           '&space=phys' % mid)), e['memory'], mid)
             self.assertEqual(self.journal(mid), e['journal']['entries'], mid)
-        # the old snapshots are listed with their format; restoring one says why it cannot
+        # the old snapshots are listed with their format; restoring one rebuilds its state,
+        # which is what the journal gives up to its seq
         snaps = self.ok(d.get('/v1/machines/old686/snapshots'))['snapshots']
         self.assertEqual([(s['id'], s['format']) for s in snaps], [(1, 1), (2, 1)])
-        self.problem(d.post('/v1/machines/old686/snapshots/2/restore'), 422,
-                     'invalid-argument', 'no longer reads')
+        replay = self.ok(d.post('/v1/sessions/old686/replay', {'until_seq': 4}), 201)
+        self.assertEqual((replay['replayed'], replay['divergences']), (4, 0), replay)
+        r = self.restore('old686', 2)
+        self.assertEqual((r['snapshot'], r['machine'], r['seq']), (2, 'old686', 4), r)
+        self.assertEqual(self.hash('old686')['hash'], replay['state_hash']['hash'])
         # a new snapshot, then a restart from it
         h = self.hash('old686')
         s = self.snapshot('old686')
@@ -601,8 +617,19 @@ class OldDatabaseTest(Helpers, unittest.TestCase):
         self.daemon = d2
         self.assertEqual(self.hash('old686'), h)
         self.assertIn('machine old686 restored: 1 command(s) replayed, 0 failed, 0 mismatched '
-                      '(after snapshot %d at seq 5)' % s['id'], d2.log())
+                      '(after snapshot %d at seq 8)' % s['id'], d2.log())
+        # the limit: once old686 and its journal are gone, nothing rebuilds the old snapshot
+        # oldclone starts from, and the log says so (oldclone's journal stays in the store)
+        self.assertEqual(d2.delete('/v1/machines/old686').status, 204)
         self.assertEqual(d2.stop(), 0, d2.log())
+        d3 = Daemon(db=d.db)
+        self.addCleanup(d3.kill)
+        d3.start()
+        self.assertIn("machine oldclone could not be restored: snapshot 2 is in the old format 1, "
+                      "and the journal of machine 'old686' does not rebuild it: machine "
+                      "'old686', whose journal would rebuild it, was deleted", d3.log())
+        self.assertEqual(d3.get('/v1/machines/oldclone').status, 404)
+        self.assertEqual(d3.stop(), 0, d3.log())
 
 
 class SessionsTest(Base):
