@@ -15,7 +15,12 @@
  * or as is when that does not make it smaller). snapshot_save() computes the state hash on
  * the way and stores it; snapshot_load() computes it again from what it read and refuses a
  * snapshot that does not give it back (a corrupt store), so a restored machine is known to
- * be in the state that was saved.
+ * be in the state that was saved. The state stream is mmcore's sectioned format (format 2,
+ * mmcore/snapshot.h): its bytes do not depend on a build's struct layout, and a section of an
+ * older version loads with defaults. A snapshot is verified against the hash of the bytes it
+ * was saved with; the machine it loads into hashes with this build's sections, which is the
+ * same value as long as no section changed since. Snapshots of format 1 are not read: see
+ * oldsnap.h for how their state is rebuilt from a journal.
  *
  * Locking: the caller holds the machine for the whole call (it is read, or made).
  */
