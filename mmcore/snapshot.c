@@ -16,7 +16,11 @@
  * the daemon rebuilds such machines from their journals. Version 2 is sections.
  * Determinism: two machines in the same state give the same bytes. Pointers, buffer
  * capacities and the host-only "RAM may be non-zero" hints are left out for that reason;
- * a restored machine recomputes the hints from the frames it is given.
+ * a restored machine recomputes the hints from the frames it is given. The host contexts
+ * (struct mm_host in the machine, its memblock types and its log) are the caller's, not
+ * state: no section writes them, a restored machine has none (it counts nothing until
+ * mm_machine_set_host()), and the writer's allocations count in the saved machine's. The
+ * taint and its diagnosis are state (MACH): a tainted machine restores tainted.
  * Invariants: a section is written once, in table order; its length is the bytes its
  * writer wrote (counted first, then written, and checked equal); a reader consumes exactly
  * its section; a loaded machine owns every pointer it holds and nothing else, so

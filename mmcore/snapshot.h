@@ -41,7 +41,8 @@
  *      when in->version is new enough (else its default).
  * tests/mmcore/test-snapshot.c (every_field_in_a_section) compares every byte of struct
  * mm_machine before and after a restore: a field nobody serializes fails it; a new host
- * pointer or capacity (not state) is masked in its image() there.
+ * pointer, host context (struct mm_host *) or capacity (not state) is masked in its image()
+ * there, by design, and nowhere else.
  * Never change what an existing version means: the snapshots in tests/data/snapshots/
  * must keep loading.
  */
