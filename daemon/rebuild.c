@@ -9,6 +9,11 @@
  * whole history after any of them. The journal is read batch by batch (one row per request);
  * each batch's entries run in one struct api_txn, reset between batches so that a long
  * journal needs no more memory than its biggest request.
+ * A snapshot of the old format 1 has no reader; where its state is needed (a restore, a
+ * clone's base, a session import) machine_rebuild_snapshot() gets it from the same
+ * rebuild: machine_rebuild() of the machine it was taken of up to its seq, strictly (an
+ * entry that fails or gives another result fails it). Restores inside that journal recurse,
+ * at most OLD_SNAPSHOT_MAX_DEPTH deep.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -7,7 +7,8 @@
  * undo (a journal append that failed: the machine as the journal has it), and a session
  * replay (sessions.c: up to until_seq, with verification). It starts from the newest snapshot
  * at or before the entry asked for that loads (a snapshot of another format is skipped, and
- * the log says so), else the machine's base snapshot (a clone), else its configuration; then
+ * the log says so), else the machine's base snapshot (a clone; rebuilt in turn by
+ * machine_rebuild_snapshot() when it is of the old format 1), else its configuration; then
  * it runs the journal entries after that point through the transaction (api/txn.h), as HTTP
  * ran them, with the caller's executor environment (a journaled snapshot_restore reads its
  * snapshot again).

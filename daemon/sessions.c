@@ -516,7 +516,15 @@ static int import_header(struct run *rn, json_t *h, struct import_header *ih, st
 		struct store_snapshot meta;
 		json_t *sc;
 
-		r = snapshot_load(rn->st, ih->from_snapshot, true, NULL, &rn->m, &meta, NULL, &e);
+		/* read, or rebuilt from its machine's journal when of the old format */
+		r = machine_rebuild_snapshot(rn->st, ih->from_snapshot, NULL, &rn->m, &e);
+		if (r == 0) {
+			r = store_snapshot_get(rn->st, ih->from_snapshot, &meta, &e);
+			if (r < 0) {
+				mm_machine_destroy(rn->m);
+				rn->m = NULL;
+			}
+		}
 		if (r < 0)
 			return api_error(err, r == -ENOMEM ? r : -EINVAL,
 					 "line 1: from_snapshot %lld: %s",

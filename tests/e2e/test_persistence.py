@@ -594,6 +594,16 @@ class OldDatabaseTest(Helpers, unittest.TestCase):
             self.assertEqual(self.ok(d.get('/v1/machines/%s/memory?addr=0x4000000&len=8'
                                            '&space=phys' % mid)), e['memory'], mid)
             self.assertEqual(self.journal(mid), e['journal']['entries'], mid)
+        # a session import whose header names an old snapshot starts from its state rebuilt
+        # from old686's journal: oldclone's own session imports to oldclone's state
+        text = d.get('/v1/sessions/oldclone/journal').text
+        self.assertIn('"from_snapshot":2', text.splitlines()[0].replace(' ', ''))
+        r = d.request('POST', '/v1/sessions?name=reclone', body=text.encode(),
+                      headers={'Content-Type': 'application/x-ndjson'})
+        imp = self.ok(r, 201)
+        self.assertEqual((imp['machine'], imp['divergences']), ('reclone', 0), imp)
+        self.assertEqual(imp['state_hash']['hash'], self.hash('oldclone')['hash'])
+        self.assertEqual(d.get('/v1/machines/reclone/dmesg').text, expect['oldclone']['dmesg'])
         # the old snapshots are listed with their format; restoring one rebuilds its state,
         # which is what the journal gives up to its seq
         snaps = self.ok(d.get('/v1/machines/old686/snapshots'))['snapshots']
