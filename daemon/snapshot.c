@@ -807,6 +807,8 @@ int snapshot_load(struct store *st, int64_t id, bool allow_deleted, const char *
 		goto out;
 	}
 	r = load_frames(rd, m, s.hash, p, err);
+	if (r == 0)
+		r = mm_snapshot_finish(m, err); /* migrations that need the frames */
 	if (r < 0)
 		goto out;
 	hash_hex(XXH3_128bits_digest(s.hash), hex);

@@ -441,8 +441,10 @@ int mm_drain_all_pages(struct mm_machine *m, struct mm_error *err)
 #define PAGE_CHUNK 128u
 
 /*
- * PAGE v1: mem_map_pfns, then each struct page's eight words; pgstate_pfns, then each
+ * PAGE v2: mem_map_pfns, then each struct page's eight words; pgstate_pfns, then each
  * frame's host state without PGS_RAM_DIRTY (the frames loaded later set it again).
+ * PAGE v1 (before PGS_KERNEL): the same bytes, no PGS_KERNEL bit; the loaded machine gets
+ * the bit back from its page tables once its frames are in (mm_snapshot_finish()).
  */
 void mem_map_snap_save(const struct mm_machine *m, struct snap_out *o)
 {
@@ -544,8 +546,17 @@ int mem_map_snap_load(struct mm_machine *m, struct snap_in *in)
 	m->pgstate_pfns = n;
 	if (snap_get_bytes(in, m->pgstate, n))
 		return in->ret;
-	for (pfn = 0; pfn < n; pfn++)
-		if (m->pgstate[pfn] & ~(PGS_ALLOC_MASK | PGS_PCP))
-			return snap_corrupt(in, "pfn %#x has host state %#x", pfn, m->pgstate[pfn]);
+	for (pfn = 0; pfn < n; pfn++) {
+		uint8_t s = m->pgstate[pfn];
+
+		if (s & ~(PGS_ALLOC_MASK | PGS_PCP | (in->version >= 2 ? PGS_KERNEL : 0)))
+			return snap_corrupt(in, "pfn %#x has host state %#x", pfn, s);
+		/* the kernel's own: the head of an order-0 allocation, never on a pcp list */
+		if ((s & PGS_KERNEL) && (s & (PGS_ALLOC_MASK | PGS_PCP)) != 1)
+			return snap_corrupt(in, "pfn %#x is the kernel's but has host state %#x",
+					    pfn, s);
+	}
+	if (in->version < 2 && n)
+		m->snap_migrate |= SNAP_MIGRATE_PGS_KERNEL;
 	return 0;
 }

@@ -576,6 +576,35 @@ int paging_mark_rodata_ro(struct mm_machine *m, struct mm_error *err)
 	return r;
 }
 
+/*
+ * The page tables split_large_page() took, found again: every page table of the kernel half
+ * that the page allocator handed out (its frame heads an allocation) is the kernel's own,
+ * PGS_KERNEL. The early tables came from brk and memblock and head no allocation. Used for a
+ * snapshot whose PAGE section predates the mark (mm_snapshot_finish()); the tables are read
+ * from RAM, so only once the frames are loaded.
+ */
+void paging_mark_kernel_tables(struct mm_machine *m)
+{
+	uint64_t pmd = m->layout.pmd_size, va;
+
+	if (!m->pgstate || !m->pt.swapper_pg_dir || !pmd)
+		return;
+	for (va = PAGE_OFFSET; va < (1ull << 32); va += pmd) {
+		pteval_t e;
+		pfn_t pfn;
+
+		if (m->cfg.pae &&
+		    !(pt_read(m, m->pt.swapper_pg_dir + (va >> 30) * 8) & _PAGE_PRESENT))
+			continue;
+		e = pt_read(m, pmd_entry_addr(m, m->pt.swapper_pg_dir, (uint32_t)va));
+		if (!(e & _PAGE_PRESENT) || (e & _PAGE_PSE))
+			continue;
+		pfn = (pfn_t)(pt_entry_addr(m, e, false) >> PAGE_SHIFT);
+		if (pfn < m->pgstate_pfns && (m->pgstate[pfn] & (PGS_ALLOC_MASK | PGS_PCP)) == 1)
+			m->pgstate[pfn] |= PGS_KERNEL;
+	}
+}
+
 /* ---- snapshot section KPGT: where the kernel's page tables are ------------------------------ */
 
 /* KPGT v1: struct kernel_page_tables; the tables themselves are RAM frames. */

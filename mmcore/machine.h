@@ -115,6 +115,10 @@ struct mm_machine {
 	char diag[MM_ERR_MAX];
 
 	struct mm_host *host; /* borrowed: counts host allocations (host.h), NULL: none */
+
+	/* host: what a snapshot loaded from older sections still owes once its RAM frames are
+	 * in (SNAP_MIGRATE_*, snapshot.h); mm_snapshot_finish() does it and clears it */
+	unsigned int snap_migrate;
 };
 
 static inline struct page *pfn_to_page(struct mm_machine *m, pfn_t pfn)

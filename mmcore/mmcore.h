@@ -563,6 +563,10 @@ typedef int (*mm_read_fn)(void *ctx, void *data, size_t len);	     /* 0: all of 
 int mm_snapshot_save(const struct mm_machine *m, mm_write_fn write, void *ctx,
 		     struct mm_error *err);
 int mm_snapshot_load(mm_read_fn read, void *ctx, struct mm_machine **ret, struct mm_error *err);
+/* After the last mm_ram_page_load() of a restored machine: what an older section could not
+ * say and the guest's memory does (PAGE v1: which allocations are the kernel's own page
+ * tables) is derived now. A no-op for a stream of current sections; 0, or -EBADMSG. */
+int mm_snapshot_finish(struct mm_machine *m, struct mm_error *err);
 /* RAM frames: how many, whether one may be non-zero (never written ones are zero), its
  * 4096 bytes, and loading one into a restored machine. */
 uint64_t mm_ram_pages(const struct mm_machine *m);

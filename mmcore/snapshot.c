@@ -54,7 +54,7 @@ static const struct snap_section sections[] = {
 	{.tag = "E820", .version = 1, .save = e820_snap_save, .load = e820_snap_load},
 	{.tag = "MBLK", .version = 1, .save = memblock_snap_save, .load = memblock_snap_load},
 	{.tag = "LAYT", .version = 1, .save = layout_snap_save, .load = layout_snap_load},
-	{.tag = "PAGE", .version = 1, .save = mem_map_snap_save, .load = mem_map_snap_load},
+	{.tag = "PAGE", .version = 2, .save = mem_map_snap_save, .load = mem_map_snap_load},
 	{.tag = "NODE", .version = 1, .save = node_snap_save, .load = node_snap_load},
 	{.tag = "ZONE", .version = 1, .save = zones_snap_save, .load = zones_snap_load},
 	{.tag = "VMEV", .version = 1, .save = vm_events_snap_save, .load = vm_events_snap_load},
@@ -500,6 +500,15 @@ fail:
 	host_free(buf);
 	mm_machine_destroy(m);
 	return r;
+}
+
+int mm_snapshot_finish(struct mm_machine *m, struct mm_error *err)
+{
+	(void)err;
+	if (m->snap_migrate & SNAP_MIGRATE_PGS_KERNEL)
+		paging_mark_kernel_tables(m);
+	m->snap_migrate = 0;
+	return 0;
 }
 
 uint64_t mm_ram_pages(const struct mm_machine *m)

@@ -166,4 +166,14 @@ int cpus_snap_load(struct mm_machine *m, struct snap_in *in);
 void printk_snap_save(const struct mm_machine *m, struct snap_out *o); /* LOG_ printk.c */
 int printk_snap_load(struct mm_machine *m, struct snap_in *in);
 
+/*
+ * Migrations that need the RAM: a section reader of an older version that lacks a fact the
+ * guest's memory holds sets its bit in m->snap_migrate, and mm_snapshot_finish() derives
+ * the fact once the frames are loaded.
+ * SNAP_MIGRATE_PGS_KERNEL: PAGE v1 has no PGS_KERNEL; the kernel's page tables say which
+ * allocations are its own (paging_mark_kernel_tables(), init_32.c).
+ */
+#define SNAP_MIGRATE_PGS_KERNEL 0x1u
+void paging_mark_kernel_tables(struct mm_machine *m);
+
 #endif /* MM_SNAPSHOT_H */

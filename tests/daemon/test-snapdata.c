@@ -350,6 +350,7 @@ START_TEST(fixture_loads_at_its_replay)
 			      err.msg);
 	}
 	free(b.p);
+	ck_assert_int_eq(mm_snapshot_finish(loaded, &err), 0);
 
 	/* ... and the machine its journal replays to now */
 	replayed = create(json_object_get(doc, "config"));

@@ -1,8 +1,9 @@
 /* test-snapshot.c - save, load, and the machine goes on exactly as the original would. */
 #include <stdio.h>
 
-#include "machine.h" /* to corrupt a machine before it is saved */
-#include "mmdebug.h" /* mm_warn(): a tainted machine */
+#include "machine.h"  /* to corrupt a machine before it is saved */
+#include "mmdebug.h"  /* mm_warn(): a tainted machine */
+#include "snapshot.h" /* SNAP_MIGRATE_* */
 
 #include "common.h"
 
@@ -62,6 +63,7 @@ static struct mm_machine *clone(struct mm_machine *src)
 	for (pfn = 0; pfn < mm_ram_pages(src); pfn++)
 		if (mm_ram_page_touched(src, pfn))
 			ck_assert_int_eq(mm_ram_page_load(c, pfn, mm_ram_page(src, pfn), &err), 0);
+	ck_assert_int_eq(mm_snapshot_finish(c, &err), 0);
 	free(b.p);
 	return c;
 }
@@ -285,13 +287,76 @@ START_TEST(sections_in_order)
 	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
 		ck_assert_msg(!memcmp(x.p + off, tags[i], 4), "section %u is %.4s, not %s", i,
 			      (const char *)x.p + off, tags[i]);
-		ck_assert_uint_eq(le(x.p + off + 4, 2), 1);
+		/* PAGE v2: pgstate's PGS_KERNEL; END is always 1 */
+		ck_assert_uint_eq(le(x.p + off + 4, 2), strcmp(tags[i], "PAGE") ? 1 : 2);
 		off += 16 + le(x.p + off + 8, 8);
 	}
 	ck_assert_uint_eq(off, x.len);
 	/* PAGE: the count, 32 bytes per struct page, the count, a byte per frame */
 	off = find_section(&x, "PAGE");
 	ck_assert_uint_eq(le(x.p + off + 8, 8), 4 + 32768u * 32 + 4 + 32768u);
+	free(x.p);
+}
+END_TEST
+
+/*
+ * PAGE v1 predates PGS_KERNEL: a stream of it loads without the mark, and once the frames are
+ * in, mm_snapshot_finish() gives it back to exactly the page tables split_large_page() took
+ * (read from the kernel's page tables). PAGE v2 carries the mark, only on the head of an
+ * order-0 allocation; v1 never does.
+ */
+START_TEST(page_v1_gets_pgs_kernel_back)
+{
+	struct mm_machine *c;
+	struct mm_error err = {0};
+	struct mem x;
+	size_t off, pg;
+	uint32_t pfns, kernel = 0, pfn;
+
+	boot("1G", false, 2, "");
+	x = save(m);
+	off = find_section(&x, "PAGE");
+	pg = off + 16 + 4 + (size_t)le(x.p + off + 16, 4) * 32;
+	pfns = (uint32_t)le(x.p + pg, 4);
+	pg += 4;
+	ck_assert_uint_eq(pfns, m->pgstate_pfns);
+	for (pfn = 0; pfn < pfns; pfn++)
+		if (x.p[pg + pfn] & PGS_KERNEL) {
+			kernel++;
+			x.p[pg + pfn] &= (uint8_t)~PGS_KERNEL;
+		}
+	ck_assert_uint_gt(kernel, 0);
+	ck_assert_uint_eq(kernel, m->pt.split_pages);
+	ck_assert(m->pgstate[8192] & PGS_KERNEL); /* the one the kernel image's end split */
+	/* as v2 without the marks it loads as a machine without them ... */
+	ck_assert_int_eq(load_mem(&x, &c, &err), 0);
+	ck_assert_int_eq(mm_snapshot_finish(c, &err), 0);
+	ck_assert(!(c->pgstate[8192] & PGS_KERNEL));
+	mm_machine_destroy(c);
+	/* ... as v1 it gets them back from its page tables once its frames are in */
+	set_le(x.p + off + 4, 1, 2);
+	ck_assert_int_eq(load_mem(&x, &c, &err), 0);
+	ck_assert(!(c->pgstate[8192] & PGS_KERNEL));
+	ck_assert_uint_eq(c->snap_migrate, SNAP_MIGRATE_PGS_KERNEL);
+	for (pfn = 0; pfn < mm_ram_pages(m); pfn++)
+		if (mm_ram_page_touched(m, pfn))
+			ck_assert_int_eq(mm_ram_page_load(c, pfn, mm_ram_page(m, pfn), &err), 0);
+	ck_assert_int_eq(mm_snapshot_finish(c, &err), 0);
+	ck_assert_uint_eq(c->snap_migrate, 0);
+	for (pfn = 0; pfn < pfns; pfn++)
+		ck_assert_msg((c->pgstate[pfn] & PGS_KERNEL) == (m->pgstate[pfn] & PGS_KERNEL),
+			      "pfn %#x", pfn);
+	same_views(m, c);
+	mm_machine_destroy(c);
+	/* v1 with the mark is corrupt; so is v2 with it on a frame that heads no allocation */
+	x.p[pg + 8192] |= PGS_KERNEL;
+	ck_assert_int_eq(load_mem(&x, &c, &err), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(err.msg, "pfn 0x2000 has host state 0x41"));
+	set_le(x.p + off + 4, 2, 2);
+	x.p[pg + 8192] = PGS_KERNEL;
+	ck_assert_int_eq(load_mem(&x, &c, &err), -EBADMSG);
+	ck_assert_ptr_nonnull(
+		strstr(err.msg, "pfn 0x2000 is the kernel's but has host state 0x40"));
 	free(x.p);
 }
 END_TEST
@@ -645,6 +710,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, hostile_streams);
 	tcase_add_test(tc, inconsistent_state_refused);
 	tcase_add_test(tc, every_field_in_a_section);
+	tcase_add_test(tc, page_v1_gets_pgs_kernel_back);
 	suite_add_tcase(s, tc);
 	return s;
 }
