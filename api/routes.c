@@ -37,8 +37,8 @@ static const struct api_route_arg pages_delete_args[] = {
 static const struct api_route_arg boot_continue_args[] = {BODY("until"), {0}};
 static const struct api_route_arg memory_get_args[] = {
 	QUERY("addr"), QUERY("len"), QUERY("space"), QUERY("cpu"), {0}};
-static const struct api_route_arg memory_put_args[] = {
-	BODY("addr"), BODY("data"), BODY("space"), BODY("cpu"), BODY("force"), {0}};
+static const struct api_route_arg memory_put_args[] = {BODY("addr"), BODY("data"),  BODY("space"),
+						       BODY("cpu"),  BODY("force"), {0}};
 static const struct api_route_arg tlb_flush_args[] = {PATH("cpu", 1), QUERY("keep_global"), {0}};
 static const struct api_route_arg tlb_invlpg_args[] = {PATH("cpu", 1), QUERY("va"), {0}};
 
