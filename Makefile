@@ -147,14 +147,15 @@ load-asan: build-clang
 # $(BUILD_CLANG)/fuzz-artifacts/ and stops the run (copy it into fuzz/corpus/<name> once fixed:
 # `make test` replays it from then on). FUZZERS picks some (e.g. FUZZERS=commands).
 FUZZ_SECONDS ?= 60
-FUZZERS ?= commands spec scan
+FUZZERS ?= commands spec scan snapshot
 fuzz: build-clang
 	@mkdir -p $(BUILD_CLANG)/fuzz-artifacts
 	@for f in $(FUZZERS); do \
 		mkdir -p $(BUILD_CLANG)/fuzz-work/$$f && \
 		echo "fuzz-$$f: $(FUZZ_SECONDS) s" && \
 		$(SANITIZER_ENV) ./$(BUILD_CLANG)/fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) \
-			-max_len=4096 -rss_limit_mb=4096 -print_final_stats=1 \
+			-max_len=$$([ $$f = snapshot ] && echo 131072 || echo 4096) -rss_limit_mb=4096 \
+			-print_final_stats=1 \
 			-artifact_prefix=$(BUILD_CLANG)/fuzz-artifacts/$$f- \
 			$(BUILD_CLANG)/fuzz-work/$$f fuzz/corpus/$$f 2>&1 | \
 			grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)' \
