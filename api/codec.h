@@ -89,6 +89,8 @@ const char *api_space_name(int space);
 /* A boot phase by its mm_boot_phase_name(); -EINVAL listing the names for anything else
  * (@s may be NULL: not a string). */
 int api_parse_boot_phase(const char *what, const char *s, int *ret, struct mm_error *err);
+/* The value of one hex digit, either case; -1 for anything else. */
+int api_hex_digit(char c);
 /*
  * api_hex_decode - bytes written as hex digits, two per byte ("deadBEEF"), 1..MM_MEM_MAX
  * bytes. Return: 0 with *@ret (malloc'd, free() it) and *@ret_len; -EINVAL (odd length, a

@@ -19,7 +19,7 @@
 
 /* ---- addresses, spaces, phases, bytes -------------------------------------------------- */
 
-static int hex_digit(char c)
+int api_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -41,7 +41,7 @@ int api_parse_addr(const char *what, const char *s, uint64_t max, uint64_t *ret,
 		goto bad;
 	if (hex) {
 		for (i = 2; s[i]; i++) {
-			int d = hex_digit(s[i]);
+			int d = api_hex_digit(s[i]);
 
 			if (d < 0 || i >= 18)
 				goto bad;
@@ -126,7 +126,7 @@ int api_hex_decode(const char *what, const char *s, uint8_t **ret, size_t *ret_l
 	if (!buf)
 		return api_error(err, -ENOMEM, "out of memory");
 	for (i = 0; i < n; i += 2) {
-		int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+		int hi = api_hex_digit(s[i]), lo = api_hex_digit(s[i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			free(buf);

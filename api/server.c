@@ -31,6 +31,7 @@
 
 #include <microhttpd.h>
 
+#include "codec.h"
 #include "conntrack.h"
 #include "metrics.h"
 #include "problem.h"
@@ -637,17 +638,6 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	api_metrics_connection(lc->srv->host.metrics, -1);
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * "%HH" decoding in place, but for "%00" and "%2F": a NUL would cut the path short and make
  * "/v1/health%00.html" another name of "/v1/health", and a decoded '/' would make
@@ -659,7 +649,8 @@ static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s)
 	char *w = s;
 
 	for (const char *r = s; *r; r++) {
-		int hi = r[0] == '%' ? hex_digit(r[1]) : -1, lo = hi >= 0 ? hex_digit(r[2]) : -1;
+		int hi = r[0] == '%' ? api_hex_digit(r[1]) : -1,
+		    lo = hi >= 0 ? api_hex_digit(r[2]) : -1;
 		int c = hi * 16 + lo;
 
 		if (hi < 0 || lo < 0 || c == 0 || c == '/') {

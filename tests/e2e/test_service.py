@@ -789,51 +789,37 @@ class ClientLimitsTest(Base):
         self.assertEqual(self.request_again(s, 'GET', '/v1/health').status, 200)
         self.assertGreaterEqual(self.closed_total(s, 'max-client-connections'), 1)
 
+    @staticmethod
+    def trickle(s, head, byte, limit=6.0):
+        """Send @head, then @byte every 0.2 s until mm32d closes the connection (or @limit
+        seconds pass); whether it closed, and after how long."""
+        c = socket.create_connection(('127.0.0.1', s.port), timeout=10)
+        c.sendall(head)
+        t0 = time.monotonic()
+        closed = False
+        while not closed and time.monotonic() - t0 < limit:
+            try:
+                c.sendall(byte)
+                c.settimeout(0.2)
+                closed = c.recv(65536) == b''
+            except socket.timeout:
+                pass
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+        c.close()
+        return closed, time.monotonic() - t0
+
     def test_trickled_headers_and_body_are_cut(self):
         s = self.service('--request-timeout', '1')
         # headers: a byte every 0.2 s renews no deadline
-        c = socket.create_connection(('127.0.0.1', s.port), timeout=10)
-        c.sendall(b'GET /v1/health HTTP/1.1\r\n')
-        t0 = time.monotonic()
-        closed = False
-        while time.monotonic() - t0 < 6:
-            try:
-                c.sendall(b'X')
-            except (BrokenPipeError, ConnectionResetError):
-                closed = True
-                break
-            c.settimeout(0.2)
-            try:
-                if c.recv(65536) == b'':
-                    closed = True
-                    break
-            except socket.timeout:
-                pass
-        c.close()
+        closed, took = self.trickle(s, b'GET /v1/health HTTP/1.1\r\n', b'X')
         self.assertTrue(closed, 'a trickled header kept its connection for 6 s')
-        self.assertLess(time.monotonic() - t0, 3.0)
+        self.assertLess(took, 3.0)
         # a body: the headers in time, then a byte every 0.2 s
-        c = socket.create_connection(('127.0.0.1', s.port), timeout=10)
-        c.sendall(b'POST /v1/machines HTTP/1.1\r\nHost: x\r\nContent-Type: application/json'
-                  b'\r\nContent-Length: 100\r\n\r\n{')
-        t0 = time.monotonic()
-        closed = False
-        while time.monotonic() - t0 < 6:
-            try:
-                c.sendall(b' ')
-            except (BrokenPipeError, ConnectionResetError):
-                closed = True
-                break
-            c.settimeout(0.2)
-            try:
-                if c.recv(65536) == b'':
-                    closed = True
-                    break
-            except socket.timeout:
-                pass
-        c.close()
+        closed, took = self.trickle(s, b'POST /v1/machines HTTP/1.1\r\nHost: x\r\nContent-Type: '
+                                    b'application/json\r\nContent-Length: 100\r\n\r\n{', b' ')
         self.assertTrue(closed, 'a trickled body kept its connection for 6 s')
-        self.assertLess(time.monotonic() - t0, 3.0)
+        self.assertLess(took, 3.0)
         self.assertGreaterEqual(self.closed_total(s, 'request-timeout'), 2)
         # an ordinary client is not hurt: keep-alive requests, each in time
         c = socket.create_connection(('127.0.0.1', s.port), timeout=10)
