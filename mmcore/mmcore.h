@@ -558,6 +558,15 @@ void mm_page_tables_free(struct mm_page_tables *pt);
  * stream is -EBADMSG. The loader treats the stream as hostile.
  */
 #define MM_SNAPSHOT_VERSION 2
+/*
+ * The revision of what a boot builds. Every change that makes a boot end in another state
+ * (a new boot-time allocation, a layout or page-table fix, a cache created at boot) bumps it.
+ * A snapshot of any revision keeps loading (its sections migrate); the machine its journal
+ * replays to is the same only within one revision: a stored snapshot is a state of the
+ * model that wrote it. tests/data/snapshots keeps fixtures of every revision: each must
+ * load; those of this revision must also equal their journal's replay.
+ */
+#define MM_BOOT_REVISION 1
 typedef int (*mm_write_fn)(void *ctx, const void *data, size_t len); /* 0 or -1 */
 typedef int (*mm_read_fn)(void *ctx, void *data, size_t len);	     /* 0: all of it */
 int mm_snapshot_save(const struct mm_machine *m, mm_write_fn write, void *ctx,

@@ -177,8 +177,11 @@ class RoutesTest(Base):
         self.assertEqual(self.assertJson(self.daemon.get('/v1/health')), {'status': 'ok'})
 
     def test_version(self):
-        self.assertEqual(self.assertJson(self.daemon.get('/v1/version')),
-                         {'mm32': '0.1.0', 'kernel': '6.1'})
+        v = self.assertJson(self.daemon.get('/v1/version'))
+        self.assertEqual((v['mm32'], v['kernel']), ('0.1.0', '6.1'))
+        self.assertEqual(set(v), {'mm32', 'kernel', 'boot_revision'})
+        self.assertIsInstance(v['boot_revision'], int)
+        self.assertGreaterEqual(v['boot_revision'], 1)
 
     def test_create_get_list_delete(self):
         m = self.create({'name': 'life', 'mem': '512M', 'cpus': 2, 'pae': False, 'cmdline': ''})

@@ -578,6 +578,15 @@ class OldDatabaseTest(Helpers, unittest.TestCase):
         for sid, seq in ((1, 2), (2, 4)):
             self.assertIn("snapshot %d is in the old format 1: its state was rebuilt from the "
                           "journal of machine 'old686' up to seq %d" % (sid, seq), log)
+        # the database was written by boot revision 1; a later revision rebuilds the machines
+        # from their journals with another boot: they come back, but need not be the same
+        if self.ok(d.get('/v1/version'))['boot_revision'] != 1:
+            for mid in ('old686', 'oldpae', 'oldclone'):
+                self.assertRegex(log, r'machine %s restored: \d+ command\(s\) replayed' % mid)
+                for f in ('zoneinfo', 'meminfo'):
+                    self.assertEqual(d.get('/v1/machines/%s/proc/%s' % (mid, f)).status, 200)
+                self.assertEqual(d.get('/v1/machines/%s/check' % mid).status, 200)
+            return
         self.assertIn('machine old686 restored: 7 command(s) replayed, 0 failed, '
                       '0 mismatched\n', log)
         self.assertIn('machine oldpae restored: 3 command(s) replayed, 0 failed, '
