@@ -34,11 +34,10 @@ int h_health(struct api_call *c, struct api_reply *out, struct mm_error *err)
 
 int h_version(struct api_call *c, struct api_reply *out, struct mm_error *err)
 {
-	return api_reply_json(
-		out, 200,
-		json_pack("{s:s, s:s, s:i}", "mm32", MM32_VERSION, "kernel", MM_VERSION_KERNEL,
-			  "boot_revision", MM_BOOT_REVISION),
-		err);
+	return api_reply_json(out, 200,
+			      json_pack("{s:s, s:s, s:i}", "mm32", MM32_VERSION, "kernel",
+					MM_VERSION_KERNEL, "boot_revision", MM_BOOT_REVISION),
+			      err);
 }
 
 int h_list(struct api_call *c, struct api_reply *out, struct mm_error *err)
