@@ -325,7 +325,7 @@ json_t *api_frame_to_json(const struct mm_frame_info *f)
 	       set(o, "block", block) |
 	       set(o, "pcp_cpu", f->pcp_cpu >= 0 ? json_integer(f->pcp_cpu) : json_null()) |
 	       set(o, "compound", compound) |
-	       set(o, "address", f->lowmem ? api_json_hex(f->vaddr) : json_null());
+	       set(o, "address", f->vaddr ? api_json_hex(f->vaddr) : json_null());
 	if (bad) {
 		json_decref(o);
 		return NULL;

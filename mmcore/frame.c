@@ -171,7 +171,7 @@ int mm_get_frame(const struct mm_machine *m, uint32_t pfn, struct mm_frame_info 
 	else if (out->tail)
 		out->compound_order = (int)(m->mem_map[p->lru_next + 1].index & 0xff);
 	out->lowmem = pfn < m->layout.max_low_pfn;
-	out->vaddr = out->lowmem ? PAGE_OFFSET + (pfn << PAGE_SHIFT) : 0;
+	out->vaddr = page_address(m, pfn); /* a kmapped highmem page has one too */
 	return 0;
 }
 
@@ -199,6 +199,13 @@ int mm_alloc_pages(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigne
 	if (order >= MAX_ORDER)
 		return mm_set_error(err, -EINVAL, "order %u is not below MAX_ORDER (%u)", order,
 				    MAX_ORDER);
+	/* prepare_alloc_pages(): might_sleep_if(gfp & __GFP_DIRECT_RECLAIM) */
+	if ((gfp & __GFP_DIRECT_RECLAIM) && highmem_in_atomic(&m->hm, cpu))
+		return mm_set_error(err, -EDEADLK,
+				    "BUG: sleeping function called from invalid context: "
+				    "alloc_pages() may sleep (__GFP_DIRECT_RECLAIM), and CPU %u is "
+				    "in atomic context",
+				    cpu);
 	if (gfp & ~__GFP_BITS_MASK)
 		return mm_set_error(err, -EINVAL, "GFP mask %#x has bits above __GFP_BITS_SHIFT",
 				    gfp);
@@ -297,6 +304,14 @@ static int check_free(const struct mm_machine *m, pfn_t pfn, const char *what, s
 	if (p->_mapcount != -1)
 		return mm_set_error(err, -EBUSY, "%s: bad_page: nonzero mapcount on pfn %#x", what,
 				    pfn);
+	if (p->_refcount == 1 && highmem_block_mapped(m, pfn, pgs_order(m->pgstate[pfn]),
+						      m->layout.max_low_pfn) != PFN_NIL)
+		return mm_set_error(err, -EBUSY,
+				    "%s: pfn %#x is still mapped by kmap() or kmap_local (at pfn "
+				    "%#x): unmap it first",
+				    what, pfn,
+				    highmem_block_mapped(m, pfn, pgs_order(m->pgstate[pfn]),
+							 m->layout.max_low_pfn));
 	return 0;
 }
 
@@ -314,7 +329,8 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 	if (!order && cpu < m->pgdat.nr_cpus && pfn < m->layout.max_pfn &&
 	    (m->pgstate[pfn] & (PGS_ALLOC_MASK | PGS_PCP | PGS_KERNEL)) == 1 &&
 	    m->mem_map[pfn]._refcount == 1 && m->mem_map[pfn]._mapcount == -1 &&
-	    !PageReserved(&m->mem_map[pfn])) {
+	    !PageReserved(&m->mem_map[pfn]) &&
+	    highmem_block_mapped(m, pfn, 0, m->layout.max_low_pfn) == PFN_NIL) {
 		if (freed)
 			*freed = true;
 		free_pages_prepared(m, pfn, 0, cpu);
@@ -330,7 +346,10 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 	/* the common case needs none of check_free()'s diagnosis */
 	if (pfn >= m->layout.max_pfn || !is_alloc_head(m->pgstate[pfn]) ||
 	    (m->pgstate[pfn] & PGS_KERNEL) || PageReserved(&m->mem_map[pfn]) ||
-	    m->mem_map[pfn]._refcount <= 0 || m->mem_map[pfn]._mapcount != -1) {
+	    m->mem_map[pfn]._refcount <= 0 || m->mem_map[pfn]._mapcount != -1 ||
+	    (m->mem_map[pfn]._refcount == 1 &&
+	     highmem_block_mapped(m, pfn, pgs_order(m->pgstate[pfn]), m->layout.max_low_pfn) !=
+		     PFN_NIL)) {
 		r = check_free(m, pfn, "free_pages", err);
 		if (r)
 			return r;

@@ -101,6 +101,7 @@ static int alloc_node_mem_map(struct mm_machine *m, pfn_t node_start, pfn_t node
 	if (ret)
 		return ret;
 	m->mem_map_pfns = mm_end;
+	m->mem_map_phys = pa;
 	m->mem_map_bytes = (size_t)mm_end * sizeof(struct page);
 	m->mem_map = host_map(m->host, m->mem_map_bytes);
 	if (!m->mem_map)

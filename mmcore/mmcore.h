@@ -15,6 +15,7 @@
  *      -ENOENT  no such object (sysctl, file, zone)                       -> HTTP 404
  *      -EBUSY   object in use                                             -> HTTP 409
  *      -ENOSPC  emulated memory exhausted (a fact about the guest)        -> HTTP 409
+ *      -EDEADLK a call that may sleep on a CPU in atomic context          -> HTTP 409
  *      -ENOMEM  the host could not allocate                               -> HTTP 503
  *      -EAGAIN  the machine has not booted that far (names the phase)     -> HTTP 409
  *      -EACCES  the emulated CPU faulted (page fault, in the oops words)  -> HTTP 422
@@ -409,7 +410,7 @@ struct mm_frame_info {
 	uint32_t compound_head;	   /* tail: the head's pfn; else the pfn itself */
 	int compound_order;	   /* of the head (folio order); 0 for a non-compound page */
 	bool lowmem;
-	uint32_t vaddr; /* page_address() for lowmem, else 0 */
+	uint32_t vaddr; /* page_address(): direct map, pkmap address if kmapped, else 0 */
 };
 /* -EINVAL for a pfn at or above max_pfn. */
 int mm_get_frame(const struct mm_machine *m, uint32_t pfn, struct mm_frame_info *out,
@@ -544,6 +545,96 @@ struct mm_page_tables {
 int mm_page_tables_get(const struct mm_machine *m, struct mm_page_tables *out,
 		       struct mm_error *err);
 void mm_page_tables_free(struct mm_page_tables *pt);
+
+/* ---- highmem: kmap, kmap_local_page, kmap_atomic (mm/highmem.c) ------------------ */
+
+#define MM_LAST_PKMAP_MAX 1024 /* LAST_PKMAP: 1024 on 686, 512 on PAE */
+#define MM_KM_MAX_IDX 16       /* kmap_local slots per CPU */
+
+/* What kmap()/kunmap() did. */
+struct mm_kmap {
+	uint32_t pfn;
+	uint32_t address; /* page_address() after it: direct map, pkmap address, or 0 */
+	int slot;	  /* pkmap slot (PKMAP_NR), -1 for lowmem */
+	int count;	  /* pkmap_count[slot] after the call (users + 1) */
+	bool flushed;	  /* kmap: flush_all_zero_pkmaps() cleared slots and flushed the TLBs */
+	bool woke; /* kunmap: the slot became free for reuse: waiters on pkmap_map_wait wake */
+};
+
+/*
+ * kmap(@pfn) from @cpu: a lowmem page's direct-map address (no slot); a highmem page's
+ * pkmap address (kmap_high: one more user of its slot, or a new slot by map_new_virtual,
+ * with flush_all_zero_pkmaps and a TLB flush of every CPU at wrap-around). The PTE is
+ * written into pkmap_page_table in emulated RAM.
+ * Return: 0; -EINVAL for a bad cpu or pfn, a hole or a free page; -EDEADLK when @cpu is in
+ * kmap_atomic context (kmap may sleep: "scheduling while atomic"); -ENOSPC when every
+ * pkmap slot is in use: the kernel would sleep until a kunmap; nothing changed, call again
+ * after one.
+ */
+int mm_kmap(struct mm_machine *m, unsigned int cpu, uint32_t pfn, struct mm_kmap *out,
+	    struct mm_error *err);
+/* kunmap(@pfn): one user less (lowmem: nothing). -ENOENT when the page is not kmapped. */
+int mm_kunmap(struct mm_machine *m, unsigned int cpu, uint32_t pfn, struct mm_kmap *out,
+	      struct mm_error *err);
+
+/* One kmap_local mapping. */
+struct mm_kmap_local {
+	uint32_t pfn;
+	uint32_t address;
+	int idx;     /* position on the CPU's stack, -1 for lowmem (no slot) */
+	int fix_idx; /* its fixmap index, FIX_KMAP_BEGIN + KM_MAX_IDX * cpu + idx */
+	bool atomic; /* mapped by kmap_atomic() */
+};
+
+/*
+ * kmap_local_page(@pfn) (@atomic: kmap_atomic()) on @cpu: lowmem answers its direct-map
+ * address; highmem takes the next fixmap slot of @cpu's stack. kmap_atomic() puts @cpu in
+ * atomic context until the matching kunmap_atomic() (kmap and sleeping allocations there
+ * are refused with -EDEADLK).
+ * Return: 0; -EINVAL for a bad cpu or pfn, a hole or a free page; -ENOSPC past
+ * MM_KM_MAX_IDX nested slots (the kernel BUG()s).
+ */
+int mm_kmap_local(struct mm_machine *m, unsigned int cpu, uint32_t pfn, bool atomic,
+		  struct mm_kmap_local *out, struct mm_error *err);
+/*
+ * kunmap_local(@addr) / kunmap_atomic(@addr) on @cpu: the top of the stack only (-EINVAL,
+ * with the kernel's warning, for any other slot; -ENOENT when the stack is empty); a
+ * direct-map address undoes nothing (kunmap_atomic: leaves atomic context); any other
+ * address is -EINVAL. The slot's PTE is cleared and invlpg'd on @cpu.
+ */
+int mm_kunmap_local(struct mm_machine *m, unsigned int cpu, uint32_t addr, bool atomic,
+		    struct mm_kmap_local *out, struct mm_error *err);
+
+/* The pkmap table. */
+struct mm_pkmap_info {
+	uint32_t pkmap_base;
+	unsigned int last_pkmap;    /* LAST_PKMAP */
+	unsigned int last_pkmap_nr; /* the cursor */
+	unsigned int in_use;	    /* slots with users (count > 1) */
+	unsigned int unused;	    /* slots at count 1: mapped, waiting for the wrap flush */
+	uint64_t flushes;	    /* flush_all_zero_pkmaps() runs that flushed the TLBs */
+	int count[MM_LAST_PKMAP_MAX];
+	uint32_t pfn[MM_LAST_PKMAP_MAX]; /* the page its PTE maps, UINT32_MAX when none */
+};
+int mm_get_pkmap(const struct mm_machine *m, struct mm_pkmap_info *out, struct mm_error *err);
+
+/* @cpu's kmap_local stack, bottom first. */
+struct mm_kmap_local_stack {
+	unsigned int depth;
+	unsigned int atomic_depth; /* kmap_atomic()s not undone (lowmem ones included) */
+	struct mm_kmap_local slots[MM_KM_MAX_IDX];
+};
+int mm_get_kmap_local(const struct mm_machine *m, unsigned int cpu, struct mm_kmap_local_stack *out,
+		      struct mm_error *err);
+/*
+ * preempt_disable() / preempt_enable() on @cpu: atomic context for what runs between them
+ * (a command that says "context": "atomic"); kmap() and sleeping allocations on @cpu are
+ * refused with -EDEADLK meanwhile. -EINVAL for a bad cpu; the enable of a disable only.
+ */
+int mm_preempt_disable(struct mm_machine *m, unsigned int cpu, struct mm_error *err);
+void mm_preempt_enable(struct mm_machine *m, unsigned int cpu);
+/* page_address(@pfn): direct map, pkmap address of a kmapped highmem page, or 0. */
+uint32_t mm_page_address(const struct mm_machine *m, uint32_t pfn);
 
 /* ---- snapshots: the whole machine as bytes ----------------------------------------- */
 

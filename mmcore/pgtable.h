@@ -51,6 +51,8 @@ typedef uint64_t pteval_t;
  * PAE 51..12, here 35..12 (36-bit physical addresses, MAXPHYADDR of qemu32). */
 #define PTE_PFN_MASK_PAE 0x0000000ffffff000ull
 #define PTE_PFN_MASK_2L 0xfffff000ull
+/* PAE: the pfn bits a PROT_NONE entry stores inverted (pgtable-invert.h, L1TF) */
+#define PTE_PFN_INVERT_MASK_PAE 0x000ffffffffff000ull
 
 /* The control state of one CPU that the MMU reads. */
 struct mm_cpu_state {
