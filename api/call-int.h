@@ -14,7 +14,7 @@ struct api_call {
 	const struct api_host *host;
 	const struct api_request *req;
 	const struct api_route *route;
-	const char *cap[2];	    /* the "*" segments */
+	const char *cap[3];	    /* the "*" segments */
 	json_t *body;		    /* parsed body for routes with one */
 	struct api_scan_batch fast; /* or, for a batch of commands, the body as scanned */
 	struct api_lease lease;	    /* for machine routes */
@@ -24,7 +24,7 @@ struct api_call {
 /* The view handlers of api/ (views.c), named in the route table (routes.c). */
 api_handler_fn h_health, h_version, h_metrics, h_list, h_create, h_machine, h_delete, h_proc,
 	h_dmesg, h_layout, h_zones, h_e820, h_memblock, h_sysctl_get, h_frames, h_frame, h_check,
-	h_journal, h_translate, h_cpus, h_tlb, h_page_tables;
+	h_journal, h_translate, h_cpus, h_tlb, h_page_tables, h_kmap, h_kmap_local;
 /* POST /v1/machines/{id}/commands: one command or a batch (router.c) */
 api_handler_fn h_commands;
 /* A command route's request made into its command and run (router.c) */

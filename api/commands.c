@@ -343,6 +343,130 @@ static bool memory_read_pure(const struct api_cmd *cmd)
 	return v && v->type == API_FIELD_STRING && !strcmp(v->str, "phys");
 }
 
+/* ---- highmem: kmap, kmap_local, kmap_atomic (mm/highmem.c) ------------------------------ */
+
+static void text_kmap(struct api_text *out, unsigned int cpu, const struct mm_kmap *k, bool unmap)
+{
+	api_text_puts(out, "{\"cpu\":");
+	api_text_int(out, cpu);
+	api_text_puts(out, ",\"pfn\":");
+	api_text_int(out, k->pfn);
+	api_text_puts(out, ",\"address\":");
+	api_text_hex(out, k->address);
+	api_text_puts(out, ",\"slot\":");
+	if (k->slot < 0) {
+		api_text_puts(out, "null,\"count\":null");
+	} else {
+		api_text_int(out, k->slot);
+		api_text_puts(out, ",\"count\":");
+		api_text_int(out, k->count);
+	}
+	if (unmap)
+		api_text_puts(out, k->woke ? ",\"woke\":true}" : ",\"woke\":false}");
+	else
+		api_text_puts(out, k->flushed ? ",\"flushed\":true}" : ",\"flushed\":false}");
+}
+
+/* kmap {pfn}: -ENOSPC when every pkmap slot is busy (the kernel would sleep): nothing
+ * changed, not journaled; POST /kmap waits and runs it again after a kunmap. */
+static int op_kmap(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		   struct api_text *out, bool *changed, struct mm_error *err)
+{
+	struct mm_kmap k;
+	int r = mm_kmap(m, cpu, (uint32_t)int_arg(cmd, "pfn", 0), &k, err);
+
+	if (r < 0)
+		return r;
+	text_kmap(out, cpu, &k, false);
+	return text_result(out, err);
+}
+
+static int op_kunmap(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		     struct api_text *out, bool *changed, struct mm_error *err)
+{
+	struct mm_kmap k;
+	int r = mm_kunmap(m, cpu, (uint32_t)int_arg(cmd, "pfn", 0), &k, err);
+
+	if (r < 0)
+		return r;
+	text_kmap(out, cpu, &k, true);
+	return text_result(out, err);
+}
+
+static void text_kmap_local(struct api_text *out, unsigned int cpu, const struct mm_kmap_local *k)
+{
+	api_text_puts(out, "{\"cpu\":");
+	api_text_int(out, cpu);
+	api_text_puts(out, ",\"pfn\":");
+	api_text_int(out, k->pfn);
+	api_text_puts(out, ",\"address\":");
+	api_text_hex(out, k->address);
+	api_text_puts(out, ",\"idx\":");
+	if (k->idx < 0) {
+		api_text_puts(out, "null,\"fix_idx\":null");
+	} else {
+		api_text_int(out, k->idx);
+		api_text_puts(out, ",\"fix_idx\":");
+		api_text_int(out, k->fix_idx);
+	}
+	api_text_puts(out, k->atomic ? ",\"atomic\":true}" : ",\"atomic\":false}");
+}
+
+/* kmap_local {pfn, atomic?} (atomic: as kmap_atomic) and kmap_atomic {pfn}. */
+static int kmap_local_common(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			     bool atomic, struct api_text *out, struct mm_error *err)
+{
+	const struct api_cmd_field *a = field(cmd, "atomic");
+	struct mm_kmap_local k;
+	int r = mm_kmap_local(m, cpu, (uint32_t)int_arg(cmd, "pfn", 0), atomic || (a && a->i), &k,
+			      err);
+
+	if (r < 0)
+		return r;
+	text_kmap_local(out, cpu, &k);
+	return text_result(out, err);
+}
+
+static int kunmap_local_common(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			       bool atomic, struct api_text *out, struct mm_error *err)
+{
+	const struct api_cmd_field *a = field(cmd, "atomic");
+	struct mm_kmap_local k;
+	uint64_t addr;
+	int r = addr_field(cmd, "address", UINT32_MAX, &addr, err);
+
+	if (!r)
+		r = mm_kunmap_local(m, cpu, (uint32_t)addr, atomic || (a && a->i), &k, err);
+	if (r < 0)
+		return r;
+	text_kmap_local(out, cpu, &k);
+	return text_result(out, err);
+}
+
+static int op_kmap_local(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			 struct api_text *out, bool *changed, struct mm_error *err)
+{
+	return kmap_local_common(m, cmd, cpu, false, out, err);
+}
+
+static int op_kmap_atomic(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			  struct api_text *out, bool *changed, struct mm_error *err)
+{
+	return kmap_local_common(m, cmd, cpu, true, out, err);
+}
+
+static int op_kunmap_local(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			   struct api_text *out, bool *changed, struct mm_error *err)
+{
+	return kunmap_local_common(m, cmd, cpu, false, out, err);
+}
+
+static int op_kunmap_atomic(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			    struct api_text *out, bool *changed, struct mm_error *err)
+{
+	return kunmap_local_common(m, cmd, cpu, true, out, err);
+}
+
 /* ---- snapshots ------------------------------------------------------------------------- */
 
 /*
@@ -448,6 +572,20 @@ static const struct api_op_arg flush_tlb_args[] = {
 	{.name = "keep_global", .kind = API_ARG_BOOL},
 	{0},
 };
+static const struct api_op_arg kmap_local_args[] = {
+	ARG_PFN,
+	{.name = "atomic", .kind = API_ARG_BOOL},
+	{0},
+};
+static const struct api_op_arg address_args[] = {
+	{.name = "address", .kind = API_ARG_ADDR, .required = true},
+	{0},
+};
+static const struct api_op_arg kunmap_local_args[] = {
+	{.name = "address", .kind = API_ARG_ADDR, .required = true},
+	{.name = "atomic", .kind = API_ARG_BOOL},
+	{0},
+};
 static const struct api_op_arg snapshot_restore_args[] = {
 	{.name = "snapshot", .kind = API_ARG_INT, .required = true, .min = 1, .max = INT64_MAX},
 	{0},
@@ -460,6 +598,12 @@ static const struct api_command_op command_ops[] = {
 	{.op = "free_pages", .args = free_pages_args, .run = op_free_pages},
 	{.op = "get_page", .args = pfn_args, .run = op_get_page},
 	{.op = "invlpg", .args = invlpg_args, .run = op_invlpg},
+	{.op = "kmap", .args = pfn_args, .run = op_kmap},
+	{.op = "kmap_atomic", .args = pfn_args, .run = op_kmap_atomic},
+	{.op = "kmap_local", .args = kmap_local_args, .run = op_kmap_local},
+	{.op = "kunmap", .args = pfn_args, .run = op_kunmap},
+	{.op = "kunmap_atomic", .args = address_args, .run = op_kunmap_atomic},
+	{.op = "kunmap_local", .args = kunmap_local_args, .run = op_kunmap_local},
 	{.op = "memory_read",
 	 .args = memory_read_args,
 	 .run = op_memory_read,
@@ -512,7 +656,7 @@ static bool key_is(const struct api_cmd_field *f, const char *key)
 
 static bool field_accepted(const struct api_command_op *op, const struct api_cmd_field *f)
 {
-	if (key_is(f, "op") || key_is(f, "cpu"))
+	if (key_is(f, "op") || key_is(f, "cpu") || key_is(f, "context"))
 		return true;
 	for (const struct api_op_arg *a = op->args; a->name; a++)
 		if (key_is(f, a->name))
@@ -662,6 +806,12 @@ void api_command_canon(const struct api_cmd *cmd, const struct api_command_op *o
 			v[n++] = &cmd->f[i];
 		}
 	}
+	for (unsigned int i = 0; i < cmd->n; i++) {
+		if (n < API_CMD_FIELDS && key_is(&cmd->f[i], "context")) {
+			names[n] = "context";
+			v[n++] = &cmd->f[i];
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		nlen[i] = v[i]->key_len; /* the key is the name */
 		size += nlen[i] + 4;
@@ -744,8 +894,10 @@ int api_command_run_env(struct mm_machine *m, const struct api_exec_env *env,
 			struct api_command_outcome *ret, struct mm_error *err)
 {
 	const struct api_cmd_field *jop = field(cmd, "op"), *cpu = field(cmd, "cpu");
+	const struct api_cmd_field *ctx = field(cmd, "context");
 	const struct api_command_op *op = NULL;
 	unsigned int ncpus = mm_machine_config(m)->cpus;
+	bool atomic = false;
 	struct api_command_outcome dummy;
 	size_t mark = out->len;
 	bool changed = false;
@@ -777,10 +929,27 @@ int api_command_run_env(struct mm_machine *m, const struct api_exec_env *env,
 	 * by physical address, so that the damage can still be looked at */
 	if (mm_machine_tainted(m) && !op->run_env && !(op->pure && op->pure(cmd)))
 		return api_error(err, -EFAULT, "the machine is tainted: %s", mm_machine_taint(m));
+	if (ctx) {
+		if (ctx->type != API_FIELD_STRING ||
+		    (strcmp(ctx->str, "atomic") && strcmp(ctx->str, "process")))
+			return api_error(err, -EINVAL,
+					 "field 'context' must be \"process\" (the default: the "
+					 "command may sleep) or \"atomic\"");
+		atomic = !strcmp(ctx->str, "atomic");
+	}
+	/* "context": "atomic": the op runs as under preempt_disable() on its CPU, where what
+	 * may sleep (kmap, an allocation with __GFP_DIRECT_RECLAIM) is refused, -EDEADLK */
+	if (atomic) {
+		r = mm_preempt_disable(m, cpu ? (unsigned int)cpu->i : 0, err);
+		if (r < 0)
+			return r;
+	}
 	if (op->run_env)
 		r = op->run_env(m, env, cmd, out, ret, err);
 	else
 		r = op->run(m, cmd, cpu ? (unsigned int)cpu->i : 0, out, &changed, err);
+	if (atomic)
+		mm_preempt_enable(ret->replace ? ret->replace : m, cpu ? (unsigned int)cpu->i : 0);
 	if (API_DEBUG_FULL && (r == 0 || changed) && !ret->replace) {
 		int bad = mm_debug_check(m, err); /* a violation taints: -EFAULT, journaled */
 

@@ -20,7 +20,9 @@
  * runs the same whichever way it came. Results are written as compact JSON text, the bytes
  * that go into the journal and into the reply.
  *
- * Every command may carry "cpu" (an integer 0..cpus-1, the emulated CPU that issues it).
+ * Every command may carry "cpu" (an integer 0..cpus-1, the emulated CPU that issues it) and
+ * "context" ("process", the default, or "atomic": run as under preempt_disable() on that
+ * CPU, where what may sleep is refused with -EDEADLK).
  * Adding an op is adding one entry to the table in commands.c: its name, its fields (struct
  * api_op_arg: name, type, range, required) and its run function. The executor checks every
  * field against that declaration before the op runs, once for every way a command comes in
@@ -28,8 +30,8 @@
  * lists the ops; openapi.yaml's *Command schemas hold the same fields, which a test proves.
  *
  * The canonical text of a command (api_command_canon()) is what the journal keeps: "op", its
- * declared fields in the table's order, then "cpu", compact. The same command journals the
- * same bytes whichever parser read it and however its request spelled it.
+ * declared fields in the table's order, then "cpu", then "context", compact. The same command
+ * journals the same bytes whichever parser read it and however its request spelled it.
  *
  * Locking: the caller holds the machine's lock for the whole call.
  */
@@ -44,8 +46,9 @@
 /* The most commands one request may carry (a batch). */
 #define API_BATCH_MAX 10000
 
-/* Fields a command view holds; no op accepts more than 5 (op, cpu and its own). */
-#define API_CMD_FIELDS 6
+/* Fields a command view holds; no op accepts more (op, cpu, context and at most 4 own:
+ * memory_write's addr, data, space, force). */
+#define API_CMD_FIELDS 7
 
 enum api_field_type { API_FIELD_STRING, API_FIELD_INT, API_FIELD_BOOL, API_FIELD_OTHER };
 
@@ -107,7 +110,7 @@ enum api_arg_kind {
 	API_ARG_ANY,	/* any JSON value; the op reads it (a sysctl's value, a boot phase) */
 };
 
-/* One field of an op besides "op" and "cpu". */
+/* One field of an op besides "op", "cpu" and "context". */
 struct api_op_arg {
 	const char *name; /* NULL ends the list */
 	enum api_arg_kind kind;
@@ -122,7 +125,7 @@ struct api_command_outcome;
 /* An op of the executor. */
 struct api_command_op {
 	const char *op;
-	const struct api_op_arg *args; /* accepted besides "op" and "cpu" */
+	const struct api_op_arg *args; /* accepted besides "op", "cpu" and "context" */
 	/* @changed: set when the op fails after it changed the machine (journaled then) */
 	int (*run)(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
 		   struct api_text *out, bool *changed, struct mm_error *err);

@@ -24,6 +24,8 @@ static const struct api_problem_type problem_types[] = {
 	{-EFAULT, 500, "invariant-violated", "Invariant violated"},
 	{-EAGAIN, 409, "boot-phase", "Not booted that far"},
 	{-EACCES, 422, "page-fault", "Page fault"},
+	{-EDEADLK, 409, "scheduling-while-atomic", "Scheduling while atomic"},
+	{-ETIMEDOUT, 503, "kmap-timeout", "Timed out waiting for a pkmap slot"},
 	/* HTTP layer and daemon */
 	{-EEXIST, 409, "conflict", "Conflict"},
 	{-EBADMSG, 400, "bad-request", "Malformed request body"},

@@ -68,7 +68,7 @@ const struct api_request *api_call_request(const struct api_call *c)
 
 const char *api_call_segment(const struct api_call *c, unsigned int i)
 {
-	return i < 2 ? c->cap[i] : NULL;
+	return i < 3 ? c->cap[i] : NULL;
 }
 
 json_t *api_call_body(const struct api_call *c)
@@ -232,6 +232,8 @@ static int route_command(struct api_call *c, const struct api_command_op *op, js
 	for (const struct api_route_arg *a = rt->args; a->name; a++)
 		if (a->from == API_FROM_QUERY && nknown < 7)
 			known[nknown++] = a->name;
+	if (rt->wait) /* how long the request may wait (api_route_command()), not a field */
+		known[nknown++] = "timeout";
 	known[nknown] = NULL;
 	/* a route that reads the query refuses what it does not read */
 	if (nknown)
@@ -289,6 +291,38 @@ static int route_command(struct api_call *c, const struct api_command_op *op, js
 	return 0;
 }
 
+#define WAIT_DEFAULT_MS 30000u
+#define WAIT_MAX_MS 300000u
+
+/* A .wait route's ?timeout=: seconds (decimals allowed), 0..300, default 30. */
+static int wait_timeout(const struct api_call *c, unsigned int *ret_ms, struct mm_error *err)
+{
+	bool present;
+	const char *v = api_query_value(c, "timeout", &present);
+	char *end = NULL;
+	double t;
+
+	*ret_ms = WAIT_DEFAULT_MS;
+	if (!present)
+		return 0;
+	t = v && *v ? strtod(v, &end) : -1;
+	if (!v || !*v || *end || !(t >= 0) || t * 1000 > WAIT_MAX_MS)
+		return api_error(err, -EINVAL,
+				 "query parameter 'timeout' must be seconds from 0 to %u, not "
+				 "\"%.32s\"",
+				 WAIT_MAX_MS / 1000, v ? v : "");
+	*ret_ms = (unsigned int)(t * 1000);
+	return 0;
+}
+
+/*
+ * A command route's request made into its command and run through the transaction. On a
+ * .wait route a command that would sleep (-ENOSPC: every pkmap slot in use, as the kernel's
+ * kmap_high() sleeps on pkmap_map_wait) answers 503 kmap-timeout with Retry-After, and asks
+ * the transport (api_reply.wait_ms) to hold the request back and dispatch it again when the
+ * machine is woken, for up to ?timeout seconds: nothing changed and nothing was journaled,
+ * so the kmap is journaled where it completes.
+ */
 int api_route_command(struct api_call *c, struct api_reply *out, struct mm_error *err)
 {
 	const struct api_route *rt = c->route;
@@ -296,17 +330,35 @@ int api_route_command(struct api_call *c, struct api_reply *out, struct mm_error
 	struct api_txn_source src = {.n = 1};
 	struct api_txn_live run;
 	struct api_json_span res;
-	json_t *cmd, *result, *extra = NULL;
+	json_t *cmd = NULL, *result, *extra = NULL;
+	unsigned int wait_ms = 0;
 	int r;
 
 	if (!op)
 		return api_error(err, -EINVAL, "unknown op '%s'", rt->op);
 	r = route_command(c, op, &cmd, err);
-	if (r < 0)
+	if (r == 0 && rt->wait)
+		r = wait_timeout(c, &wait_ms, err);
+	if (r < 0) {
+		json_decref(cmd);
 		return r;
+	}
 	src.json = cmd;
 	r = api_txn_live(c->host, &c->lease, &src, rt->pure, &run, &extra, err);
 	json_decref(cmd);
+	if (r == -ENOSPC && rt->wait) {
+		char why[sizeof(err->msg)];
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		json_decref(extra);
+		api_txn_live_finish(&run);
+		out->retry_after = 1;
+		out->wait_ms = wait_ms;
+		snprintf(out->wait_machine, sizeof(out->wait_machine), "%s", c->lease.id);
+		return api_error(err, -ETIMEDOUT,
+				 "%.180s; no kunmap() freed one within the timeout (%u ms)", why,
+				 wait_ms);
+	}
 	api_call_set_extra(c, extra);
 	if (r < 0) {
 		api_txn_live_finish(&run);
@@ -349,7 +401,7 @@ static bool route_match(const char *pattern, char *const *segs, int n, const cha
 		if (i >= n)
 			return false;
 		if (len == 1 && *p == '*') {
-			if (k < 2)
+			if (k < 3)
 				cap[k++] = segs[i];
 		} else if (strlen(segs[i]) != len || strncmp(p, segs[i], len)) {
 			return false;
@@ -385,7 +437,7 @@ static int dispatch(struct api_call *c, struct api_reply *out, struct mm_error *
 	char path[1024], *segs[MAX_SEGS], *save = NULL, *tok;
 	const struct api_route *rt = NULL;
 	unsigned int allowed = 0, want = method_bit(req->method);
-	const char *cap[2] = {NULL, NULL};
+	const char *cap[3] = {NULL, NULL, NULL};
 	size_t len = strlen(req->url);
 	int n = 0, r;
 
@@ -410,7 +462,7 @@ static int dispatch(struct api_call *c, struct api_reply *out, struct mm_error *
 		if (t)
 			nr = c->host->routes ? c->host->nroutes : 0;
 		for (size_t i = 0; i < nr; i++) {
-			const char *try[2] = {NULL, NULL};
+			const char *try[3] = {NULL, NULL, NULL};
 
 			if (!route_match(routes[i].pattern, segs, n, try))
 				continue;
@@ -419,6 +471,7 @@ static int dispatch(struct api_call *c, struct api_reply *out, struct mm_error *
 				rt = &routes[i];
 				cap[0] = try[0];
 				cap[1] = try[1];
+				cap[2] = try[2];
 			}
 		}
 	}
@@ -443,6 +496,7 @@ static int dispatch(struct api_call *c, struct api_reply *out, struct mm_error *
 	}
 	c->cap[0] = cap[0];
 	c->cap[1] = cap[1];
+	c->cap[2] = cap[2];
 	out->route = rt->pattern;
 	c->route = rt;
 
@@ -476,9 +530,14 @@ static int dispatch(struct api_call *c, struct api_reply *out, struct mm_error *
 			return api_error(err, r, "no machine '%.64s'", c->cap[0]);
 		r = (rt->fn ? rt->fn : api_route_command)(c, out, err);
 		c->host->ops->machine_release(c->host->data, &c->lease);
-		return r;
+	} else {
+		r = (rt->fn ? rt->fn : api_route_command)(c, out, err);
 	}
-	return (rt->fn ? rt->fn : api_route_command)(c, out, err);
+	/* a request that may have changed a machine (a kunmap freed a pkmap slot, a restore,
+	 * a deletion): that machine's first waiting kmap runs again (api_reply.wake) */
+	if (rt->method != API_GET && c->cap[0] && !strncmp(rt->pattern, "v1/machines/*", 13))
+		snprintf(out->wake, sizeof(out->wake), "%s", c->cap[0]);
+	return r;
 }
 
 void api_dispatch(const struct api_host *host, const struct api_request *req, struct api_reply *out)

@@ -113,6 +113,11 @@ struct api_host {
 	/* the host's own routes (the daemon's persistence routes), matched after api/'s */
 	const struct api_route *routes;
 	size_t nroutes;
+	/* the transport's kmaps waiting for a pkmap slot of @machine, oldest first, as a new
+	 * JSON array of {"pfn", "cpu", "waited_ms"}; NULL when there is no such transport
+	 * (GET /kmap then lists none). Set by the server (server.c). */
+	json_t *(*kmap_waiters)(void *transport, const char *machine);
+	void *transport;
 };
 
 /* What to answer: a JSON document or text, with a status and maybe a few headers. */
@@ -128,6 +133,18 @@ struct api_reply {
 	const char *route;  /* the matched route's pattern (static), NULL when none matched */
 	/* static; when set, the Content-Type of json_text, which then holds another text */
 	const char *content_type;
+	unsigned int retry_after; /* for 503: the Retry-After header, in seconds (0: none) */
+	/*
+	 * A command that would sleep on a .wait route (a kmap with every pkmap slot busy): the
+	 * transport may hold the request back and dispatch it again when machine @wait_machine
+	 * is woken, until @wait_ms after the request came; the reply as it stands (503) is the
+	 * answer when it cannot wait or the time is up. 0: answer now.
+	 */
+	unsigned int wait_ms;
+	char wait_machine[64];
+	/* the request may have changed machine @wake (a kunmap may have freed a pkmap slot):
+	 * the transport resumes that machine's first waiting request; "" when none */
+	char wake[64];
 };
 
 void api_reply_finish(struct api_reply *r);
@@ -192,6 +209,7 @@ struct api_route {
 	bool batch; /* .fn reads a batch of commands: the body is scanned first (scan.h) */
 	bool pure;  /* a read: a command that changes nothing (api_command_pure()) is not journaled
 		     */
+	bool wait;  /* the op may sleep (kmap): -ENOSPC waits, ?timeout= (api_route_command()) */
 };
 
 /* api/'s own rows (routes.c), *@ret_n of them. */
@@ -200,7 +218,7 @@ const struct api_route *api_routes(size_t *ret_n);
 /* What a handler may read of its call. */
 const struct api_host *api_call_host(const struct api_call *c);
 const struct api_request *api_call_request(const struct api_call *c);
-/* The path's "*" segment @i (0 or 1), NULL when there is none. */
+/* The path's "*" segment @i (0, 1 or 2), NULL when there is none. */
 const char *api_call_segment(const struct api_call *c, unsigned int i);
 /* The parsed body (json null for an empty one); NULL for a route without a body. */
 json_t *api_call_body(const struct api_call *c);

@@ -41,6 +41,12 @@ static const struct api_route_arg memory_put_args[] = {BODY("addr"), BODY("data"
 						       BODY("cpu"),  BODY("force"), {0}};
 static const struct api_route_arg tlb_flush_args[] = {PATH("cpu", 1), QUERY("keep_global"), {0}};
 static const struct api_route_arg tlb_invlpg_args[] = {PATH("cpu", 1), QUERY("va"), {0}};
+static const struct api_route_arg kmap_post_args[] = {BODY("pfn"), BODY("cpu"), {0}};
+static const struct api_route_arg kmap_delete_args[] = {PATH("pfn", 1), QUERY("cpu"), {0}};
+static const struct api_route_arg kmap_local_post_args[] = {
+	PATH("cpu", 1), BODY("pfn"), BODY("atomic"), {0}};
+static const struct api_route_arg kmap_local_delete_args[] = {
+	PATH("cpu", 1), PATH("address", 2), QUERY("atomic"), {0}};
 
 #define M(p) "v1/machines/*" p
 
@@ -71,6 +77,11 @@ static const struct api_route routes[] = {
 	 .method = API_GET,
 	 .machine = true,
 	 .fn = h_page_tables},
+	{.pattern = M("/kmap"), .method = API_GET, .machine = true, .fn = h_kmap},
+	{.pattern = M("/cpus/*/kmap-local"),
+	 .method = API_GET,
+	 .machine = true,
+	 .fn = h_kmap_local},
 	/* commands: one command or a batch, as they come */
 	{.pattern = M("/commands"),
 	 .method = API_POST,
@@ -127,6 +138,30 @@ static const struct api_route routes[] = {
 	 .machine = true,
 	 .op = "invlpg",
 	 .args = tlb_invlpg_args},
+	/* highmem: kmap may sleep (every pkmap slot busy): the request waits (.wait) */
+	{.pattern = M("/kmap"),
+	 .method = API_POST,
+	 .machine = true,
+	 .body = true,
+	 .op = "kmap",
+	 .args = kmap_post_args,
+	 .wait = true},
+	{.pattern = M("/kmap/*"),
+	 .method = API_DELETE,
+	 .machine = true,
+	 .op = "kunmap",
+	 .args = kmap_delete_args},
+	{.pattern = M("/cpus/*/kmap-local"),
+	 .method = API_POST,
+	 .machine = true,
+	 .body = true,
+	 .op = "kmap_local",
+	 .args = kmap_local_post_args},
+	{.pattern = M("/cpus/*/kmap-local/*"),
+	 .method = API_DELETE,
+	 .machine = true,
+	 .op = "kunmap_local",
+	 .args = kmap_local_delete_args},
 };
 
 const struct api_route *api_routes(size_t *ret_n)

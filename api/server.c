@@ -16,6 +16,18 @@
  *
  * Shared state: the limits are atomics, read once per request; the tokens are guarded by
  * a rwlock (written only by api_server_set_limits()); counters are atomics.
+ *
+ * Waiting kmaps (the kernel's sleep on pkmap_map_wait): when the router answers a kmap
+ * with wait_ms (every pkmap slot busy), the connection is suspended
+ * (MHD_suspend_connection: no thread is held) and its request put at the tail of the
+ * waiters, a FIFO kept under wait_lock. A request whose reply names a machine in wake
+ * (a kunmap, a restore, a deletion) resumes that machine's first waiter, which dispatches
+ * its kmap again: it either takes the freed slot (and, answered, resumes the next waiter
+ * of its machine, so several freed slots serve several waiters in order), or suspends again
+ * in its place. A waiter woken while it runs (rewake) runs again instead of suspending, and
+ * so does one whose machine was woken between its first run and its queueing (wake_seq):
+ * no wake-up is lost. One reaper thread resumes the waiters whose time is up; they answer
+ * the router's 503 with Retry-After. At shutdown every waiter is resumed and answers 503.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,6 +75,26 @@ struct api_server {
 	unsigned int connections;
 	unsigned int in_flight;
 	bool stopping;
+	/* waiting kmaps, oldest first; wait_lock guards the list and every waiter in it */
+	pthread_mutex_t wait_lock;
+	pthread_cond_t wait_cond; /* the reaper's: a new deadline, or stop */
+	struct waiter *waiters, **waiters_tail;
+	unsigned long wake_seq; /* wake_machine() calls: a wake between a kmap's run and its
+				 * queueing is not lost */
+	pthread_t reaper;
+	bool reaper_running, reaper_stop;
+};
+
+/* A request waiting for a pkmap slot of machine @machine. */
+struct waiter {
+	struct waiter *next;
+	struct MHD_Connection *conn;
+	char machine[64];
+	json_int_t pfn, cpu;	  /* what it asks for (GET /kmap lists it) */
+	struct timespec start;	  /* when the request came */
+	struct timespec deadline; /* CLOCK_MONOTONIC */
+	bool suspended;		  /* the connection is suspended (and nobody resumed it yet) */
+	bool rewake;		  /* woken while it was running: run again, do not suspend */
 };
 
 struct request {
@@ -79,6 +111,7 @@ struct request {
 	unsigned int retry_after; /* for -EDQUOT */
 	const char *auth_error;	  /* for -ENOKEY: NULL, "invalid_request", "invalid_token" */
 	const char *route;	  /* the route that answered (static), for /metrics */
+	struct waiter *w;	  /* a kmap waiting for a pkmap slot, NULL otherwise */
 	struct api_server *srv;
 	bool counted; /* in /metrics already: counted when the answer is queued */
 };
@@ -207,7 +240,189 @@ static struct MHD_Response *make_response(struct api_server *srv, struct api_rep
 		MHD_destroy_response(resp);
 		return NULL;
 	}
+	if (rep->retry_after) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%u", rep->retry_after);
+		if (MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v) == MHD_NO) {
+			MHD_destroy_response(resp);
+			return NULL;
+		}
+	}
 	return resp;
+}
+
+/* ---- waiting kmaps ---------------------------------------------------------------------- */
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Resume @w's connection; wait_lock held. */
+static void waiter_resume(struct waiter *w)
+{
+	w->suspended = false;
+	MHD_resume_connection(w->conn);
+}
+
+/* A kunmap (or a restore, a deletion) on @machine: its first waiter runs again; wait_lock
+ * held. */
+static void wake_machine(struct api_server *srv, const char *machine)
+{
+	__atomic_add_fetch(&srv->wake_seq, 1, __ATOMIC_RELEASE);
+	for (struct waiter *w = srv->waiters; w; w = w->next) {
+		if (strcmp(w->machine, machine))
+			continue;
+		if (w->suspended)
+			waiter_resume(w);
+		else
+			w->rewake = true;
+		return;
+	}
+}
+
+/* @rq's waiter leaves the queue (answered, or its connection closed); the next waiter of its
+ * machine gets its chance. wait_lock held. */
+static void waiter_remove(struct api_server *srv, struct request *rq)
+{
+	struct waiter *w = rq->w, **p;
+
+	for (p = &srv->waiters; *p && *p != w; p = &(*p)->next)
+		;
+	if (*p) {
+		*p = w->next;
+		if (srv->waiters_tail == &w->next)
+			srv->waiters_tail = p;
+	}
+	rq->w = NULL;
+	wake_machine(srv, w->machine);
+	free(w);
+}
+
+enum wait_outcome { WAIT_ANSWER, WAIT_SUSPENDED, WAIT_AGAIN };
+
+/*
+ * The router says this kmap would sleep: queue it (first time), then suspend its
+ * connection, or run it again at once (woken meanwhile), or answer (time is up, shutting
+ * down, out of memory).
+ */
+static enum wait_outcome kmap_wait(struct api_server *srv, struct MHD_Connection *conn,
+				   struct request *rq, const struct api_reply *rep,
+				   unsigned long seq)
+{
+	enum wait_outcome o = WAIT_ANSWER;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&srv->wait_lock);
+	if (__atomic_load_n(&srv->stopping, __ATOMIC_RELAXED) || !srv->reaper_running)
+		goto out;
+	if (!rq->w) {
+		struct waiter *w = calloc(1, sizeof(*w));
+
+		if (!w)
+			goto out;
+		w->conn = conn;
+		snprintf(w->machine, sizeof(w->machine), "%s", rep->wait_machine);
+		w->start = rq->start;
+		w->pfn = -1;
+		if (rq->body) {
+			json_t *b = json_loadb(rq->body, rq->len, 0, NULL);
+
+			w->pfn = json_integer_value(json_object_get(b, "pfn"));
+			w->cpu = json_integer_value(json_object_get(b, "cpu"));
+			json_decref(b);
+		}
+		w->deadline = rq->start;
+		w->deadline.tv_sec += rep->wait_ms / 1000;
+		w->deadline.tv_nsec += (long)(rep->wait_ms % 1000) * 1000000L;
+		if (w->deadline.tv_nsec >= 1000000000L) {
+			w->deadline.tv_sec++;
+			w->deadline.tv_nsec -= 1000000000L;
+		}
+		*srv->waiters_tail = w;
+		srv->waiters_tail = &w->next;
+		rq->w = w;
+		pthread_cond_signal(&srv->wait_cond);
+		/* a kunmap ran after this kmap and before it was queued: run it again */
+		if (__atomic_load_n(&srv->wake_seq, __ATOMIC_ACQUIRE) != seq)
+			w->rewake = true;
+	}
+	if (!before(&now, &rq->w->deadline))
+		goto out;
+	if (rq->w->rewake) {
+		rq->w->rewake = false;
+		o = WAIT_AGAIN;
+		goto out;
+	}
+	rq->w->suspended = true;
+	MHD_suspend_connection(conn);
+	o = WAIT_SUSPENDED;
+out:
+	pthread_mutex_unlock(&srv->wait_lock);
+	return o;
+}
+
+/* The reaper: resume the waiters whose time is up (they answer 503). */
+static void *reaper_main(void *data)
+{
+	struct api_server *srv = data;
+
+	pthread_mutex_lock(&srv->wait_lock);
+	while (!srv->reaper_stop) {
+		struct timespec now, next;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		next = now;
+		next.tv_sec += 1;
+		for (struct waiter *w = srv->waiters; w; w = w->next) {
+			if (!w->suspended)
+				continue;
+			if (!before(&now, &w->deadline))
+				waiter_resume(w);
+			else if (before(&w->deadline, &next))
+				next = w->deadline;
+		}
+		pthread_cond_timedwait(&srv->wait_cond, &srv->wait_lock, &next);
+	}
+	pthread_mutex_unlock(&srv->wait_lock);
+	return NULL;
+}
+
+/* api_host.kmap_waiters: @machine's waiting kmaps, oldest first. */
+static json_t *server_kmap_waiters(void *transport, const char *machine)
+{
+	struct api_server *srv = transport;
+	json_t *arr = json_array();
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&srv->wait_lock);
+	for (struct waiter *w = srv->waiters; arr && w; w = w->next) {
+		json_int_t ms = (json_int_t)(now.tv_sec - w->start.tv_sec) * 1000 +
+				(now.tv_nsec - w->start.tv_nsec) / 1000000;
+
+		if (strcmp(w->machine, machine))
+			continue;
+		if (json_array_append_new(arr, json_pack("{s:I, s:I, s:I}", "pfn", w->pfn, "cpu",
+							 w->cpu, "waited_ms", ms))) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	pthread_mutex_unlock(&srv->wait_lock);
+	return arr;
+}
+
+/* Every waiter answers now (shutdown). */
+static void resume_all_waiters(struct api_server *srv)
+{
+	pthread_mutex_lock(&srv->wait_lock);
+	for (struct waiter *w = srv->waiters; w; w = w->next)
+		if (w->suspended)
+			waiter_resume(w);
+	pthread_mutex_unlock(&srv->wait_lock);
 }
 
 /*
@@ -495,6 +710,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	struct api_reply rep;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
+	unsigned long seq;
 
 	if (!rq) {
 		rq = calloc(1, sizeof(*rq));
@@ -552,8 +768,32 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		.body_len = rq->len,
 		.body_too_large = rq->too_large,
 	};
+again:
+	seq = __atomic_load_n(&srv->wake_seq, __ATOMIC_ACQUIRE);
 	api_dispatch(&srv->host, &req, &rep);
 	rq->route = rep.route;
+	if (rep.wake[0] || rep.wait_ms || rq->w) {
+		enum wait_outcome o = WAIT_ANSWER;
+
+		if (rep.wake[0]) {
+			pthread_mutex_lock(&srv->wait_lock);
+			wake_machine(srv, rep.wake);
+			pthread_mutex_unlock(&srv->wait_lock);
+		}
+		if (rep.wait_ms)
+			o = kmap_wait(srv, conn, rq, &rep, seq);
+		if (o != WAIT_ANSWER) {
+			api_reply_finish(&rep);
+			if (o == WAIT_AGAIN)
+				goto again;
+			return MHD_YES;
+		}
+		if (rq->w) {
+			pthread_mutex_lock(&srv->wait_lock);
+			waiter_remove(srv, rq);
+			pthread_mutex_unlock(&srv->wait_lock);
+		}
+	}
 	resp = make_response(srv, &rep);
 	if (!resp) {
 		api_reply_finish(&rep);
@@ -576,6 +816,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (!rq)
 		return;
 	api_conn_answered(srv->ct, conn_of(conn));
+	if (rq->w) { /* closed while waiting */
+		pthread_mutex_lock(&srv->wait_lock);
+		waiter_remove(srv, rq);
+		pthread_mutex_unlock(&srv->wait_lock);
+	}
 	ms = ms_since(&rq->start);
 	/* a request whose connection went away before its answer was queued */
 	if (!rq->counted)
@@ -725,7 +970,7 @@ int api_server_set_limits(struct api_server *srv, const struct api_limits *lim)
 static int listener_start(struct api_server *srv, struct listener *lc,
 			  const struct api_listener *al, struct mm_error *err)
 {
-	unsigned int flags = MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	unsigned int flags = MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	struct MHD_OptionItem ops[8];
 	int n = 0;
 
@@ -780,7 +1025,21 @@ int api_server_start(const struct api_server_options *opts, const struct api_hos
 	if (!srv)
 		return api_error(err, -ENOMEM, "out of memory");
 	pthread_rwlock_init(&srv->tokens_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_mutex_init(&srv->wait_lock, NULL);
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&srv->wait_cond, &ca);
+		pthread_condattr_destroy(&ca);
+		srv->waiters_tail = &srv->waiters;
+		/* without the reaper, kmaps that would sleep answer 503 at once */
+		srv->reaper_running = pthread_create(&srv->reaper, NULL, reaper_main, srv) == 0;
+	}
 	srv->host = *host;
+	srv->host.kmap_waiters = server_kmap_waiters;
+	srv->host.transport = srv;
 	srv->opts = *opts;
 	srv->opts.listeners = NULL;
 	srv->opts.limits.tokens = NULL;
@@ -832,6 +1091,7 @@ unsigned int api_server_shutdown(struct api_server *srv, unsigned int timeout_ms
 
 		srv->l[i].quiesced_fd = fd == MHD_INVALID_SOCKET ? -1 : fd;
 	}
+	resume_all_waiters(srv);
 	while ((left = api_server_in_flight(srv)) && waited < timeout_ms) {
 		nanosleep(&tick, NULL);
 		waited += 10;
@@ -844,12 +1104,29 @@ void api_server_stop(struct api_server *srv)
 {
 	if (!srv)
 		return;
+	__atomic_store_n(&srv->stopping, true, __ATOMIC_RELAXED);
+	resume_all_waiters(srv);
 	for (size_t i = 0; i < srv->n; i++) {
 		MHD_stop_daemon(srv->l[i].mhd);
 		if (srv->l[i].quiesced_fd >= 0)
 			close(srv->l[i].quiesced_fd);
 	}
 	api_conntrack_destroy(srv->ct); /* after MHD: no callback uses it any more */
+	if (srv->reaper_running) {
+		pthread_mutex_lock(&srv->wait_lock);
+		srv->reaper_stop = true;
+		pthread_cond_signal(&srv->wait_cond);
+		pthread_mutex_unlock(&srv->wait_lock);
+		pthread_join(srv->reaper, NULL);
+	}
+	while (srv->waiters) { /* connections MHD_stop_daemon() closed without completion */
+		struct waiter *w = srv->waiters;
+
+		srv->waiters = w->next;
+		free(w);
+	}
+	pthread_cond_destroy(&srv->wait_cond);
+	pthread_mutex_destroy(&srv->wait_lock);
 	api_ratelimit_destroy(srv->rl);
 	tokens_free(srv->tokens, srv->ntokens);
 	pthread_rwlock_destroy(&srv->tokens_lock);

@@ -514,3 +514,83 @@ int h_metrics(struct api_call *c, struct api_reply *out, struct mm_error *err)
 	out->content_type = API_METRICS_CONTENT_TYPE;
 	return 0;
 }
+
+/* ---- highmem: the pkmap table, a CPU's kmap_local stack --------------------------------- */
+
+/* GET /kmap: every pkmap slot with its count and page, last_pkmap_nr, the waiting kmaps. */
+int h_kmap(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	struct mm_pkmap_info *pk = malloc(sizeof(*pk));
+	json_t *doc = NULL, *slots, *waiters;
+	int r;
+
+	if (!pk)
+		return api_error(err, -ENOMEM, "out of memory");
+	r = mm_get_pkmap(c->lease.m, pk, err);
+	if (r < 0) {
+		free(pk);
+		return api_call_failed(r, err, "mm_get_pkmap");
+	}
+	slots = json_array();
+	for (unsigned int i = 0; slots && i < pk->last_pkmap; i++) {
+		json_t *s = json_pack("{s:I, s:o, s:I, s:o}", "slot", (json_int_t)i, "address",
+				      api_json_hex(pk->pkmap_base + ((uint64_t)i << 12)), "count",
+				      (json_int_t)pk->count[i], "pfn",
+				      pk->pfn[i] == UINT32_MAX ? json_null()
+							       : json_integer(pk->pfn[i]));
+
+		if (!s || json_array_append_new(slots, s)) {
+			json_decref(slots);
+			slots = NULL;
+		}
+	}
+	waiters = c->host->kmap_waiters ? c->host->kmap_waiters(c->host->transport, c->cap[0])
+					: json_array();
+	if (slots && waiters) { /* json_pack() steals them, also when it fails */
+		doc = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "pkmap_base",
+				api_json_hex(pk->pkmap_base), "last_pkmap",
+				(json_int_t)pk->last_pkmap, "last_pkmap_nr",
+				(json_int_t)pk->last_pkmap_nr, "in_use", (json_int_t)pk->in_use,
+				"unused", (json_int_t)pk->unused, "flushes",
+				(json_int_t)pk->flushes, "slots", slots, "waiters", waiters);
+	} else {
+		json_decref(slots);
+		json_decref(waiters);
+	}
+	free(pk);
+	return api_reply_json(out, 200, doc, err);
+}
+
+/* GET /cpus/{cpu}/kmap-local: the CPU's stack, bottom first. */
+int h_kmap_local(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	struct mm_kmap_local_stack st;
+	unsigned int cpu;
+	json_t *arr;
+	int r;
+
+	r = cpu_param(c, &cpu, err);
+	if (r < 0)
+		return r;
+	r = mm_get_kmap_local(c->lease.m, cpu, &st, err);
+	if (r < 0)
+		return api_call_failed(r, err, "mm_get_kmap_local");
+	arr = json_array();
+	for (unsigned int i = 0; arr && i < st.depth; i++) {
+		const struct mm_kmap_local *k = &st.slots[i];
+		json_t *e = json_pack("{s:I, s:I, s:I, s:o, s:b}", "idx", (json_int_t)k->idx,
+				      "fix_idx", (json_int_t)k->fix_idx, "pfn", (json_int_t)k->pfn,
+				      "address", api_json_hex(k->address), "atomic", k->atomic);
+
+		if (!e || json_array_append_new(arr, e)) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	return api_reply_json(out, 200,
+			      arr ? json_pack("{s:I, s:I, s:I, s:o}", "cpu", (json_int_t)cpu,
+					      "depth", (json_int_t)st.depth, "atomic_depth",
+					      (json_int_t)st.atomic_depth, "stack", arr)
+				  : NULL,
+			      err);
+}

@@ -30,6 +30,8 @@ static const struct {
 	{-EOPNOTSUPP, 405, "method-not-allowed"},
 	{-EMEDIUMTYPE, 415, "unsupported-media-type"},
 	{-EIO, 500, "storage-error"},
+	{-EDEADLK, 409, "scheduling-while-atomic"},
+	{-ETIMEDOUT, 503, "kmap-timeout"},
 };
 
 START_TEST(table_row)
@@ -44,7 +46,7 @@ END_TEST
 
 START_TEST(unknown_errno_is_internal)
 {
-	const struct api_problem_type *pt = api_problem_lookup(-ETIMEDOUT);
+	const struct api_problem_type *pt = api_problem_lookup(-EPIPE);
 
 	ck_assert_uint_eq(pt->status, 500);
 	ck_assert_str_eq(pt->slug, "internal-error");

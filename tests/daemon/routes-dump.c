@@ -49,10 +49,10 @@ static void add_routes(json_t *arr, const struct api_route *r, size_t n, const c
 
 		for (const struct api_route_arg *a = r[i].args; a && a->name; a++)
 			json_object_set_new(args, a->name, json_string(from_name(a->from)));
-		json_array_append_new(arr,
-				      json_pack("{s:s, s:s, s:s, s:s?, s:o}", "path", r[i].pattern,
-						"method", method_name(r[i].method), "owner", owner,
-						"op", r[i].op, "args", args));
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s?, s:o, s:b}", "path",
+						     r[i].pattern, "method",
+						     method_name(r[i].method), "owner", owner, "op",
+						     r[i].op, "args", args, "wait", r[i].wait));
 	}
 }
 

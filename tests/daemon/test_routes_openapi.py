@@ -7,9 +7,11 @@ routes-dump (tests/daemon/routes-dump.c) prints what mm32d serves: api/'s rows
 (api/routes.c) and the daemon's (daemon/routes.c), and the executor's op table
 (api/commands.c). This test reads openapi.yaml and checks:
   - every route is documented (path and method), and every documented operation is served;
-  - a command route's query and path fields are the operation's parameters of that name;
-  - every op has a *Command schema in Command.oneOf whose properties, besides op and cpu,
-    are the op's declared fields, with the same ones required; and every such schema is an op.
+  - a command route's query and path fields are the operation's parameters of that name (a
+    route whose op may wait, a kmap, also takes the request's own "timeout");
+  - every op has a *Command schema in Command.oneOf whose properties, besides op, cpu and
+    context, are the op's declared fields, with the same ones required; and every such schema
+    is an op.
 Usage: test_routes_openapi.py ROUTES_DUMP OPENAPI_YAML
 """
 import json
@@ -78,6 +80,8 @@ class RoutesAndOpenAPI(unittest.TestCase):
             for where in ('query', 'path'):
                 documented = {p['name'] for p in params if p['in'] == where}
                 wanted = {name for name, src in r['args'].items() if src == where}
+                if where == 'query' and r.get('wait'):
+                    wanted.add('timeout')
                 if where == 'path':
                     # the path's own names ({id}, {pfn}, {snapshot}) stand for the fields
                     self.assertEqual(len(wanted), len(documented) - 1, (key, wanted, documented))
@@ -102,8 +106,9 @@ class RoutesAndOpenAPI(unittest.TestCase):
                 self.assertIn(op, self.dump['ops'], '%s names an op the executor lacks' % name)
                 seen[op] = name
                 fields = self.dump['ops'][op]
-                self.assertEqual(set(props) - {'op', 'cpu'}, set(fields), name)
+                self.assertEqual(set(props) - {'op', 'cpu', 'context'}, set(fields), name)
                 self.assertIn('cpu', props, name)
+                self.assertIn('context', props, name)
                 self.assertEqual(set(s.get('required', [])) - {'op'},
                                  {f for f, d in fields.items() if d['required']}, name)
                 self.assertIs(s.get('additionalProperties'), False, name)

@@ -331,6 +331,46 @@ class ContractTest(unittest.TestCase):
           {'op': 'memory_write', 'addr': '0xc1000000', 'data': '00', 'space': 'kernel'},
           want=422)
         c('GET', '/v1/machines/early/journal', want=200)
+        # highmem: kmap, kmap_local, kmap_atomic
+        hp = c('POST', '/v1/machines/p/pages', {'gfp': 'GFP_HIGHUSER'}, want=201).json()['pfn']
+        lp = c('POST', '/v1/machines/p/pages', {'gfp': 'GFP_KERNEL'}, want=201).json()['pfn']
+        c('GET', '/v1/machines/p/kmap', want=200)
+        c('GET', '/v1/machines/nope/kmap', want=404)
+        c('POST', '/v1/machines/p/kmap', {'pfn': hp}, want=200)
+        c('POST', '/v1/machines/p/kmap?timeout=1', {'pfn': lp, 'cpu': 0}, want=200)
+        c('POST', '/v1/machines/p/kmap?timeout=x', {'pfn': hp}, want=422)
+        c('POST', '/v1/machines/p/kmap', {'pfn': 1 << 30}, want=422)
+        c('POST', '/v1/machines/p/kmap', '{', want=400, headers=jh)
+        c('POST', '/v1/machines/p/kmap', '{}', want=415, headers={'Content-Type': 'text/plain'})
+        c('POST', '/v1/machines/p/kmap', json.dumps({'pfn': [0] * (1 << 20)}).encode(),
+          want=413)
+        c('POST', '/v1/machines/nope/kmap', {'pfn': hp}, want=404)
+        c('DELETE', '/v1/machines/p/kmap/%d?cpu=9' % hp, want=422)
+        c('DELETE', '/v1/machines/p/kmap/%d' % hp, want=200)
+        c('DELETE', '/v1/machines/p/kmap/%d' % hp, want=404)
+        kl = c('POST', '/v1/machines/p/cpus/0/kmap-local', {'pfn': hp, 'atomic': True},
+               want=200).json()
+        c('POST', '/v1/machines/p/kmap', {'pfn': hp}, want=409)
+        c('GET', '/v1/machines/p/cpus/0/kmap-local', want=200)
+        c('GET', '/v1/machines/p/cpus/5/kmap-local', want=422)
+        c('GET', '/v1/machines/nope/cpus/0/kmap-local', want=404)
+        c('DELETE', '/v1/machines/p/cpus/0/kmap-local/%s' % kl['address'], want=422)
+        c('DELETE', '/v1/machines/p/cpus/0/kmap-local/%s?atomic=true' % kl['address'],
+          want=200)
+        c('DELETE', '/v1/machines/p/cpus/0/kmap-local/%s' % kl['address'], want=404)
+        c('DELETE', '/v1/machines/nope/cpus/0/kmap-local/0x1000', want=404)
+        c('POST', '/v1/machines/p/cpus/0/kmap-local', {'pfn': hp, 'atomic': 1}, want=422)
+        c('POST', '/v1/machines/p/cpus/0/kmap-local', '{', want=400, headers=jh)
+        c('POST', '/v1/machines/p/cpus/0/kmap-local', '{}', want=415,
+          headers={'Content-Type': 'text/plain'})
+        c('POST', '/v1/machines/p/cpus/0/kmap-local',
+          json.dumps({'pfn': [0] * (1 << 20)}).encode(), want=413)
+        c('POST', '/v1/machines/nope/cpus/0/kmap-local', {'pfn': hp}, want=404)
+        c('POST', '/v1/machines/p/commands', [
+            {'op': 'kmap', 'pfn': hp}, {'op': 'kunmap', 'pfn': hp},
+            {'op': 'kmap_local', 'pfn': hp}, {'op': 'kunmap_local', 'address': '0xfffbb000'},
+            {'op': 'kmap_atomic', 'pfn': lp, 'cpu': 0},
+            {'op': 'kunmap_atomic', 'address': hex(0xc0000000 + (lp << 12))}], want=200)
         c('DELETE', '/v1/machines/early', want=204)
         for m in ('a', 'p', 'e'):
             c('DELETE', '/v1/machines/' + m, want=204)
