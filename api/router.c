@@ -534,8 +534,10 @@ static int dispatch(struct api_call *c, struct api_reply *out, struct mm_error *
 		r = (rt->fn ? rt->fn : api_route_command)(c, out, err);
 	}
 	/* a request that may have changed a machine (a kunmap freed a pkmap slot, a restore,
-	 * a deletion): that machine's first waiting kmap runs again (api_reply.wake) */
-	if (rt->method != API_GET && c->cap[0] && !strncmp(rt->pattern, "v1/machines/*", 13))
+	 * a deletion): that machine's first waiting kmap runs again (api_reply.wake); not a
+	 * kmap that is about to wait itself (it changed nothing, and would wake itself) */
+	if (rt->method != API_GET && c->cap[0] && !out->wait_ms &&
+	    !strncmp(rt->pattern, "v1/machines/*", 13))
 		snprintf(out->wake, sizeof(out->wake), "%s", c->cap[0]);
 	return r;
 }

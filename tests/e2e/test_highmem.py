@@ -230,6 +230,37 @@ class KmapWaitTest(Base):
         self.assertEqual(self.ok(d.get(m + '/check'))['ok'], True)
         d.delete(m)
 
+    def test_waiting_costs_no_cpu(self):
+        """While kmaps wait, mm32d holds no thread and burns no CPU: its CPU time over a
+        second of waiting stays far below a second."""
+        d = self.daemon
+        name, pae, last = FLAVOURS[1]
+        m, pfns = self.full_machine(d, name, pae, last, 3)
+        out = {}
+
+        def waiter(i):
+            out[i] = d.post(m + '/kmap?timeout=20', {'pfn': pfns[last + i]}, timeout=40)
+
+        def cpu_s():
+            with open('/proc/%d/stat' % d.proc.pid) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+        ws = [threading.Thread(target=waiter, args=(i,)) for i in range(3)]
+        for t in ws:
+            t.start()
+        time.sleep(0.5)
+        c0, t0 = cpu_s(), time.monotonic()
+        time.sleep(1.5)
+        used, took = cpu_s() - c0, time.monotonic() - t0
+        self.assertLess(used, 0.2 * took, 'mm32d used %.2f s of CPU in %.2f s' % (used, took))
+        for i in range(3):
+            self.ok(d.delete(m + '/kmap/%d' % pfns[200 + i]))
+        for t in ws:
+            t.join(30)
+        self.assertEqual([out[i].status for i in range(3)], [200] * 3)
+        d.delete(m)
+
     def test_timeout_then_nothing_changed(self):
         for name, pae, last in FLAVOURS:
             with self.subTest(flavour=name):
