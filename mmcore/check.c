@@ -36,7 +36,7 @@
  *  pgd-user-half-empty   swapper_pg_dir maps nothing below PAGE_OFFSET
  *  direct-map            PAGE_OFFSET + pa maps pa for all lowmem RAM and the first MiB;
  *                        no page table of it is free in the page allocator
- *  pkmap-count ... cpu-entry-area   highmem.h (a)-(g), checked in highmem.c
+ *  pkmap-count ... kmapped-not-free   highmem.h (a)-(f), checked in highmem.c
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -615,7 +615,7 @@ static const struct mm_invariant check_invariants[] = {
 	 .min_phase = MM_PHASE_FINAL_PAGE_TABLES,
 	 .check = check_pgd_user_half_empty},
 	{.name = "direct-map", .min_phase = MM_PHASE_FINAL_PAGE_TABLES, .check = check_direct_map},
-	/* highmem.c (highmem.h (a)-(g)) */
+	/* highmem.c (highmem.h (a)-(f)) */
 	{.name = "pkmap-count", .min_phase = MM_PHASE_BUDDY, .check = check_pkmap_count},
 	{.name = "page-address-hash",
 	 .min_phase = MM_PHASE_BUDDY,
@@ -626,7 +626,6 @@ static const struct mm_invariant check_invariants[] = {
 	 .min_phase = MM_PHASE_BUDDY,
 	 .check = check_kmap_atomic_depth},
 	{.name = "kmapped-not-free", .min_phase = MM_PHASE_BUDDY, .check = check_kmapped_not_free},
-	{.name = "cpu-entry-area", .min_phase = MM_PHASE_BUDDY, .check = check_cpu_entry_area},
 };
 
 #define NR_INVARIANTS (sizeof(check_invariants) / sizeof(check_invariants[0]))

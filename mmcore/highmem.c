@@ -36,6 +36,7 @@
 #include "machine.h"
 #include "mmdebug.h"
 #include "page_alloc.h"
+#include "snapshot.h"
 
 static unsigned int last_pkmap(const struct mm_machine *m)
 {
@@ -587,7 +588,7 @@ void mm_preempt_enable(struct mm_machine *m, unsigned int cpu)
 		m->hm.preempt_count[cpu]--;
 }
 
-/* ---- the invariants (highmem.h (a)-(g)), rows of check.c's table ------------------------ */
+/* ---- the invariants (highmem.h (a)-(f)), rows of check.c's table ------------------------ */
 
 static pteval_t pkmap_pte_of(const struct mm_machine *m, unsigned int i)
 {
@@ -742,12 +743,108 @@ void check_kmapped_not_free(struct mm_check_ctx *c)
 	}
 }
 
-/* (g) the cpu_entry_area as the boot filled it. */
-void check_cpu_entry_area(struct mm_check_ctx *c)
-{
-	char msg[MM_ERR_MAX];
-	unsigned int bad = paging_check_cpu_entry_areas(c->m, msg, sizeof(msg));
+/* ---- the snapshot section HIGH (snapshot.h) --------------------------------------------- */
 
-	if (bad)
-		check_report(c, "%s (%u entries differ)", msg, bad);
+/*
+ * Version 1: where mem_map sits (page_slot() hashes struct page addresses), the cursor, every
+ * pkmap slot's count and hash entry, the buckets, and per CPU the kmap_local stack and the
+ * atomic and preempt depths, then the counters. Version 0 (a snapshot from before kmap): the
+ * empty state this build's boot gives (highmem_init()), mem_map where memblock says.
+ */
+void highmem_snap_save(const struct mm_machine *m, struct snap_out *o)
+{
+	const struct mm_highmem *hm = &m->hm;
+	unsigned int i, j;
+
+	snap_put_u64(o, m->mem_map_phys);
+	snap_put_u32(o, hm->last_pkmap_nr);
+	for (i = 0; i < LAST_PKMAP_MAX; i++) {
+		snap_put_i32(o, hm->pkmap_count[i]);
+		snap_put_u32(o, hm->page_address_maps[i].page);
+		snap_put_u32(o, hm->page_address_maps[i].virtual);
+		snap_put_u16(o, (uint16_t)hm->page_address_maps[i].next);
+	}
+	for (i = 0; i < ARRAY_SIZE(hm->page_address_htable); i++)
+		snap_put_u16(o, (uint16_t)hm->page_address_htable[i]);
+	for (i = 0; i < NR_CPUS; i++) {
+		const struct kmap_ctrl *kc = &hm->kmap_ctrl[i];
+
+		snap_put_u32(o, kc->idx);
+		for (j = 0; j < KM_MAX_IDX; j++) {
+			snap_put_u64(o, kc->pteval[j]);
+			snap_put_u32(o, kc->pfn[j]);
+			snap_put_u8(o, kc->atomic[j]);
+		}
+		snap_put_u32(o, hm->atomic_depth[i]);
+		snap_put_u32(o, hm->preempt_count[i]);
+	}
+	snap_put_u64(o, hm->nr_kmap_high);
+	snap_put_u64(o, hm->nr_flush_all_zero);
+	snap_put_u64(o, hm->nr_kmap_local);
+}
+
+int highmem_snap_load(struct mm_machine *m, struct snap_in *in)
+{
+	struct mm_highmem *hm = &m->hm;
+	unsigned int i, j;
+
+	if (in->version == 0) {
+		const struct memblock_type *r = &m->memblock.reserved;
+
+		/* as this build's boot leaves it: empty from permanent_kmaps_init() on, all zero
+		 * before (setup_arch_final_page_tables()) */
+		memset(hm, 0, sizeof(*hm));
+		if (m->phase >= MM_PHASE_FINAL_PAGE_TABLES)
+			highmem_init(m);
+
+		for (i = 0; i < r->cnt; i++)
+			if (!strcmp(r->regions[i].name, "mem_map"))
+				m->mem_map_phys = r->regions[i].base;
+		return 0;
+	}
+	memset(hm, 0, sizeof(*hm));
+	m->mem_map_phys = snap_get_u64(in);
+	hm->last_pkmap_nr = snap_get_u32(in);
+	for (i = 0; i < LAST_PKMAP_MAX; i++) {
+		hm->pkmap_count[i] = snap_get_i32(in);
+		hm->page_address_maps[i].page = snap_get_u32(in);
+		hm->page_address_maps[i].virtual = snap_get_u32(in);
+		hm->page_address_maps[i].next = (int16_t)snap_get_u16(in);
+	}
+	for (i = 0; i < ARRAY_SIZE(hm->page_address_htable); i++)
+		hm->page_address_htable[i] = (int16_t)snap_get_u16(in);
+	for (i = 0; i < NR_CPUS; i++) {
+		struct kmap_ctrl *kc = &hm->kmap_ctrl[i];
+
+		kc->idx = snap_get_u32(in);
+		for (j = 0; j < KM_MAX_IDX; j++) {
+			kc->pteval[j] = snap_get_u64(in);
+			kc->pfn[j] = snap_get_u32(in);
+			kc->atomic[j] = snap_get_u8(in);
+		}
+		hm->atomic_depth[i] = snap_get_u32(in);
+		hm->preempt_count[i] = snap_get_u32(in);
+	}
+	hm->nr_kmap_high = snap_get_u64(in);
+	hm->nr_flush_all_zero = snap_get_u64(in);
+	hm->nr_kmap_local = snap_get_u64(in);
+	if (in->ret)
+		return in->ret;
+	/* hostile input: what the readers of this state index with must be in range */
+	if (hm->last_pkmap_nr >= LAST_PKMAP_MAX)
+		return snap_corrupt(in, "last_pkmap_nr %u", hm->last_pkmap_nr);
+	for (i = 0; i < LAST_PKMAP_MAX; i++)
+		if (hm->page_address_maps[i].next < -1 ||
+		    hm->page_address_maps[i].next >= LAST_PKMAP_MAX)
+			return snap_corrupt(in, "page_address_maps[%u].next %d", i,
+					    hm->page_address_maps[i].next);
+	for (i = 0; i < ARRAY_SIZE(hm->page_address_htable); i++)
+		if (hm->page_address_htable[i] < -1 || hm->page_address_htable[i] >= LAST_PKMAP_MAX)
+			return snap_corrupt(in, "page_address_htable[%u] %d", i,
+					    hm->page_address_htable[i]);
+	for (i = 0; i < NR_CPUS; i++)
+		if (hm->kmap_ctrl[i].idx > KM_MAX_IDX)
+			return snap_corrupt(in, "CPU %u's kmap_local depth %u", i,
+					    hm->kmap_ctrl[i].idx);
+	return 0;
 }

@@ -57,7 +57,7 @@ void mm_kernel_image_defaults(struct mm_kernel_image *img, bool pae)
 		img->init = 0xe4000;
 		img->percpu_static = 103316;
 		img->bss = 0x74000;
-		img->early_misc = 0x1000;
+		img->early_misc = 0x2000;
 	} else { /* linux-image-6.1.0-50-686-pae */
 		img->text = 0x933f00;
 		img->rodata = 0x31d000;
@@ -67,7 +67,7 @@ void mm_kernel_image_defaults(struct mm_kernel_image *img, bool pae)
 		img->init = 0xe8000;
 		img->percpu_static = 104276;
 		img->bss = 0x77000;
-		img->early_misc = 0x1000;
+		img->early_misc = 0x4000;
 	}
 	img->smp_locks = 0x8000;
 	img->bss_gap = 0;

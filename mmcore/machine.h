@@ -82,7 +82,6 @@ struct mm_machine {
 
 	/* boot-time bookkeeping shown by the Memory: line and meminfo */
 	uint64_t percpu_pages;		   /* pcpu_nr_pages() */
-	phys_addr_t percpu_base;	   /* the first chunk: CPU n's unit at n * unit */
 	phys_addr_t mem_map_phys;	   /* where mem_map sits (its kernel address hashes) */
 	uint64_t direct_pages_4k;	   /* DirectMap4k in pages */
 	uint64_t direct_pages_large;	   /* DirectMap4M / DirectMap2M in large pages */
@@ -188,8 +187,6 @@ void paging_map_apic(struct mm_machine *m);
 int paging_set_real_mode_permissions(struct mm_machine *m, struct mm_error *err);
 int paging_protect_idt(struct mm_machine *m, struct mm_error *err);
 int paging_mark_rodata_ro(struct mm_machine *m, struct mm_error *err);
-/* The cpu_entry_area's entries against what the boot wrote: how many differ, the first in @msg */
-unsigned int paging_check_cpu_entry_areas(const struct mm_machine *m, char *msg, size_t size);
 /* @prot as the kernel's PAGE_KERNEL* reach a PTE (__default_kernel_pte_mask, NX support) */
 pteval_t paging_kernel_prot(const struct mm_machine *m, pteval_t prot);
 

@@ -61,6 +61,11 @@ static const struct snap_section sections[] = {
 	{.tag = "KPGT", .version = 1, .save = paging_snap_save, .load = paging_snap_load},
 	{.tag = "CPUS", .version = 1, .save = cpus_snap_save, .load = cpus_snap_load},
 	{.tag = "LOG_", .version = 1, .save = printk_snap_save, .load = printk_snap_load},
+	{.tag = "HIGH",
+	 .version = 1,
+	 .optional = true,
+	 .save = highmem_snap_save,
+	 .load = highmem_snap_load},
 };
 
 /* ---- writing ------------------------------------------------------------------------------ */

@@ -165,6 +165,8 @@ void cpus_snap_save(const struct mm_machine *m, struct snap_out *o); /* CPUS tlb
 int cpus_snap_load(struct mm_machine *m, struct snap_in *in);
 void printk_snap_save(const struct mm_machine *m, struct snap_out *o); /* LOG_ printk.c */
 int printk_snap_load(struct mm_machine *m, struct snap_in *in);
+void highmem_snap_save(const struct mm_machine *m, struct snap_out *o); /* HIGH highmem.c */
+int highmem_snap_load(struct mm_machine *m, struct snap_in *in);
 
 /*
  * Migrations that need the RAM: a section reader of an older version that lacks a fact the

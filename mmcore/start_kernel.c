@@ -41,21 +41,10 @@ static int setup_per_cpu_areas(struct mm_machine *m, struct mm_error *err)
 
 	printk(m, "setup_percpu: NR_CPUS:%d nr_cpumask_bits:%u nr_cpu_ids:%u nr_node_ids:1\n",
 	       NR_CPUS, m->cfg.cpus, m->cfg.cpus);
-	phys_addr_t ai, areas;
-
-	/* pcpu_build_alloc_info()'s ai and the areas array (a page each) come first and are
-	 * freed at the end, leaving a two-page hole above the chunk that later boot
-	 * allocations fill (the cpu_entry_area's page tables on PAE) */
-	ret = memblock_alloc_named(m, PAGE_SIZE, PAGE_SIZE, "pcpu alloc info", &ai, err);
-	if (!ret)
-		ret = memblock_alloc_named(m, PAGE_SIZE, SMP_CACHE_BYTES, "pcpu areas", &areas,
-					   err);
-	if (!ret)
-		ret = memblock_alloc_named(m, unit * m->cfg.cpus, PAGE_SIZE, "percpu first chunk",
-					   &pa, err);
+	ret = memblock_alloc_named(m, unit * m->cfg.cpus, PAGE_SIZE, "percpu first chunk", &pa,
+				   err);
 	if (ret)
 		return ret;
-	m->percpu_base = pa;
 	m->percpu_pages = (unit >> PAGE_SHIFT) * m->cfg.cpus;
 	printk(m, "percpu: Embedded %llu pages/cpu s%u r0 d%llu u%llu\n",
 	       (unsigned long long)(unit >> PAGE_SHIFT), img->percpu_static,
@@ -63,13 +52,7 @@ static int setup_per_cpu_areas(struct mm_machine *m, struct mm_error *err)
 	if (img->early_misc)
 		ret = memblock_alloc_named(m, img->early_misc, PAGE_SIZE, "early allocations", &pa,
 					   err);
-	if (ret)
-		return ret;
-	/* pcpu_free_alloc_info() */
-	if (memblock_phys_free(&m->memblock, areas, PAGE_SIZE) ||
-	    memblock_phys_free(&m->memblock, ai, PAGE_SIZE))
-		return mm_set_error(err, -ENOMEM, "out of host memory in memblock");
-	return 0;
+	return ret;
 }
 
 /* Mirrors: kernel/printk/printk.c setup_log_buf(): more than 17 possible CPUs outgrow the static
