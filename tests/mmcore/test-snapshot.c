@@ -274,8 +274,8 @@ static int load_mem(struct mem *x, struct mm_machine **c, struct mm_error *err)
 /* The sections a snapshot of this build holds, in this order, and nothing else. */
 START_TEST(sections_in_order)
 {
-	static const char *const tags[] = {"MACH", "E820", "MBLK", "LAYT", "PAGE", "NODE",
-					   "ZONE", "VMEV", "KPGT", "CPUS", "LOG_", "HIGH", "END "};
+	static const char *const tags[] = {"MACH", "E820", "MBLK", "LAYT", "PAGE", "NODE", "ZONE",
+					   "VMEV", "KPGT", "CPUS", "LOG_", "HIGH", "END "};
 	struct mem x;
 	size_t off = 12;
 	unsigned int i;
