@@ -326,6 +326,14 @@ json_t *api_frame_to_json(const struct mm_frame_info *f)
 	       set(o, "pcp_cpu", f->pcp_cpu >= 0 ? json_integer(f->pcp_cpu) : json_null()) |
 	       set(o, "compound", compound) |
 	       set(o, "address", f->vaddr ? api_json_hex(f->vaddr) : json_null());
+	/* PG_slab: the struct slab overlay (slab_cache, inuse/objects/frozen, freelist) */
+	bad |= set(o, "slab",
+		   f->slab_cache
+			   ? json_pack("{s:s, s:i, s:i, s:b, s:o}", "cache", f->slab_cache, "inuse",
+				       f->slab_inuse, "objects", f->slab_objects, "frozen",
+				       f->slab_frozen, "freelist", api_json_hex(f->slab_freelist))
+			   : json_null()) |
+	       set(o, "kmalloc_large", json_boolean(f->kmalloc_large));
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -771,4 +779,131 @@ json_t *api_page_tables_to_json(const struct mm_page_tables *pt)
 	o = json_pack("{s:b, s:o, s:o, s:o}", "pae", pt->pae, "pgd", api_json_hex(pt->pgd),
 		      "entries", entries, "ranges", ranges);
 	return o;
+}
+
+/* ---- the slab allocator -------------------------------------------------------------------- */
+
+json_t *api_kmalloc_to_json(const struct mm_kmalloc *a)
+{
+	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:b}", "address", api_json_hex(a->addr),
+			 "cache", a->cache[0] ? json_string(a->cache) : json_null(), "size",
+			 (json_int_t)a->size, "ksize", (json_int_t)a->ksize, "pfn",
+			 (json_int_t)a->pfn, "order", (json_int_t)a->order, "large", a->large);
+}
+
+static json_t *slab_to_json(const struct mm_slab_info *s)
+{
+	return json_pack("{s:I, s:o, s:I, s:I, s:I, s:b, s:o, s:s, s:o, s:o}", "pfn",
+			 (json_int_t)s->pfn, "address", api_json_hex(s->addr), "order",
+			 (json_int_t)s->order, "inuse", (json_int_t)s->inuse, "objects",
+			 (json_int_t)s->objects, "frozen", s->frozen, "freelist",
+			 s->freelist ? api_json_hex(s->freelist) : json_null(), "list", s->list,
+			 "cpu", s->cpu >= 0 ? json_integer(s->cpu) : json_null(), "cpu_freelist",
+			 s->cpu_freelist ? api_json_hex(s->cpu_freelist) : json_null());
+}
+
+json_t *api_cache_to_json(const struct mm_cache_info *ci, const struct mm_slab_info *slabs,
+			  int nslabs)
+{
+	char flags[256], gfp[256];
+	json_t *o, *aliases = json_array();
+	bool bad = !aliases;
+
+	mm_slab_flags_format(ci->flags, flags, sizeof(flags));
+	mm_gfp_format(ci->allocflags, gfp, sizeof(gfp));
+	for (unsigned int i = 0; !bad && i < ci->nr_aliases; i++)
+		bad |= json_array_append_new(aliases, json_string(ci->aliases[i])) != 0;
+	o = json_object();
+	bad |= !o;
+	if (!bad)
+		bad |= set(o, "name", json_string(ci->name)) |
+		       set(o, "object_size", json_integer(ci->object_size)) |
+		       set(o, "size", json_integer(ci->size)) |
+		       set(o, "align", json_integer(ci->align)) |
+		       set(o, "offset", json_integer(ci->offset)) |
+		       set(o, "flags", json_string(flags)) |
+		       set(o, "order", json_integer(ci->order)) |
+		       set(o, "objperslab", json_integer(ci->objperslab)) |
+		       set(o, "pagesperslab", json_integer(1 << ci->order)) |
+		       set(o, "min_order", json_integer(ci->min_order)) |
+		       set(o, "min_objects", json_integer(ci->min_objects)) |
+		       set(o, "allocflags", json_string(gfp)) |
+		       set(o, "refcount", json_integer(ci->refcount)) |
+		       set(o, "min_partial", json_integer(ci->min_partial)) |
+		       set(o, "cpu_partial", json_integer(ci->cpu_partial)) |
+		       set(o, "cpu_partial_slabs", json_integer(ci->cpu_partial_slabs)) |
+		       set(o, "address", api_json_hex(ci->addr)) |
+		       set(o, "boot", json_boolean(ci->boot)) |
+		       set(o, "reclaimable", json_boolean(ci->reclaimable)) |
+		       set(o, "active_objs", json_integer((json_int_t)ci->active_objs)) |
+		       set(o, "num_objs", json_integer((json_int_t)ci->num_objs)) |
+		       set(o, "num_slabs", json_integer((json_int_t)ci->num_slabs)) |
+		       set(o, "nr_partial", json_integer(ci->nr_partial)) |
+		       set(o, "nr_full", json_integer(ci->nr_full)) |
+		       set(o, "nr_cpu_slabs", json_integer(ci->nr_cpu_slabs)) |
+		       set(o, "nr_cpu_partial", json_integer(ci->nr_cpu_partial)) |
+		       set(o, "aliases", aliases);
+	else
+		json_decref(aliases);
+	if (!bad && slabs) {
+		json_t *arr = json_array();
+
+		bad |= !arr;
+		for (int i = 0; !bad && i < nslabs; i++)
+			bad |= json_array_append_new(arr, slab_to_json(&slabs[i])) != 0;
+		bad |= set(o, "slabs", arr);
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+int api_cache_json(struct mm_machine *m, const char *name, json_t **ret, struct mm_error *err)
+{
+	struct mm_cache_info ci;
+	struct mm_slab_info *slabs = NULL;
+	int n, r;
+
+	r = mm_slab_cache_find(m, name, &ci, err);
+	if (r < 0)
+		return r;
+	n = mm_slab_cache_slabs(m, ci.name, NULL, 0, err);
+	if (n < 0)
+		return n;
+	if (n && !(slabs = calloc((size_t)n, sizeof(*slabs))))
+		return api_error(err, -ENOMEM, "out of memory");
+	n = mm_slab_cache_slabs(m, ci.name, slabs, (unsigned int)n, err);
+	*ret = n < 0 ? NULL : api_cache_to_json(&ci, slabs, n);
+	free(slabs);
+	if (n < 0)
+		return n;
+	return *ret ? 0 : api_error(err, -ENOMEM, "out of memory");
+}
+
+int api_slab_json(struct mm_machine *m, json_t **ret, struct mm_error *err)
+{
+	unsigned int n = mm_slab_cache_count(m);
+	json_t *arr = json_array();
+	struct mm_cache_info ci;
+	int r = 0;
+
+	if (!arr)
+		return api_error(err, -ENOMEM, "out of memory");
+	for (unsigned int i = 0; i < n && !r; i++) {
+		json_t *c = NULL;
+
+		r = mm_slab_cache_get(m, i, &ci, err);
+		if (!r)
+			r = api_cache_json(m, ci.name, &c, err);
+		if (!r && json_array_append_new(arr, c))
+			r = api_error(err, -ENOMEM, "out of memory");
+	}
+	if (r) {
+		json_decref(arr);
+		return r;
+	}
+	*ret = json_pack("{s:o}", "caches", arr);
+	return *ret ? 0 : api_error(err, -ENOMEM, "out of memory");
 }

@@ -142,6 +142,19 @@ void api_text_page_ref(struct api_text *t, uint32_t pfn, int refcount, int freed
 /* A decoded page descriptor (GET /v1/machines/{id}/frames/{pfn}), see ROUTES.md. */
 json_t *api_frame_to_json(const struct mm_frame_info *f);
 
+/* ---- the slab allocator ---- */
+
+/* kmalloc / kmem_cache_alloc: {"address","cache","size","ksize","pfn","order","large"};
+ * cache is null for kmalloc(0) and for kmalloc_large. */
+json_t *api_kmalloc_to_json(const struct mm_kmalloc *a);
+/* A cache with its geometry and counts, and its slabs when @slabs is not NULL. */
+json_t *api_cache_to_json(const struct mm_cache_info *ci, const struct mm_slab_info *slabs,
+			  int nslabs);
+/* The cache named @name with its slabs (GET .../slab/caches/{name}); every cache in
+ * /proc/slabinfo order (GET .../slab: {"caches": [...]}). */
+int api_cache_json(struct mm_machine *m, const char *name, json_t **ret, struct mm_error *err);
+int api_slab_json(struct mm_machine *m, json_t **ret, struct mm_error *err);
+
 /* ---- paging ---- */
 
 /* The result of memory_read ({"addr","len","space","data"}, @data given) or memory_write

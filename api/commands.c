@@ -467,6 +467,156 @@ static int op_kunmap_atomic(struct mm_machine *m, const struct api_cmd *cmd, uns
 	return kunmap_local_common(m, cmd, cpu, true, out, err);
 }
 
+/* ---- the slab allocator ------------------------------------------------------------------ */
+
+static int json_result(struct api_text *out, json_t *v, struct mm_error *err)
+{
+	if (!v)
+		return api_error(err, -ENOMEM, "out of memory writing the result");
+	api_text_json(out, v);
+	json_decref(v);
+	return text_result(out, err);
+}
+
+/* The optional string field @name, or @def. */
+static const char *str_arg(const struct api_cmd *cmd, const char *name, const char *def)
+{
+	const struct api_cmd_field *v = field(cmd, name);
+
+	return v ? v->str : def;
+}
+
+static int kaddr_field(const struct api_cmd *cmd, uint32_t *ret, struct mm_error *err)
+{
+	uint64_t a;
+	int r = addr_field(cmd, "address", UINT32_MAX, &a, err);
+
+	if (r == 0)
+		*ret = (uint32_t)a;
+	return r;
+}
+
+static int op_kmalloc(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		      struct api_text *out, bool *changed, struct mm_error *err)
+{
+	struct mm_kmalloc a;
+	mm_gfp_t gfp;
+	int r;
+
+	r = mm_gfp_parse(field(cmd, "gfp")->str, &gfp, err);
+	if (r < 0)
+		return r;
+	r = mm_kmalloc(m, cpu, (uint32_t)int_arg(cmd, "size", 0), gfp, &a, err);
+	if (r == -ENOSPC)
+		*changed = true; /* the page allocator's slow path moved counters and the log */
+	if (r < 0)
+		return r;
+	return json_result(out, api_kmalloc_to_json(&a), err);
+}
+
+static int op_kfree(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		    struct api_text *out, bool *changed, struct mm_error *err)
+{
+	bool freed = false;
+	uint32_t addr = 0;
+	int r;
+
+	r = kaddr_field(cmd, &addr, err);
+	if (r == 0)
+		r = mm_kfree(m, cpu, addr, &freed, err);
+	if (r < 0)
+		return r;
+	return json_result(
+		out, json_pack("{s:o, s:b}", "address", api_json_hex(addr), "freed", freed), err);
+}
+
+static int op_kmem_cache_create(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+				struct api_text *out, bool *changed, struct mm_error *err)
+{
+	const char *name = field(cmd, "name")->str;
+	struct mm_cache_info ci;
+	uint32_t flags;
+	json_t *v;
+	int r;
+
+	r = mm_slab_flags_parse(str_arg(cmd, "flags", "0"), &flags, err);
+	if (r < 0)
+		return r;
+	r = mm_kmem_cache_create(m, cpu, name, (uint32_t)int_arg(cmd, "size", 0),
+				 (uint32_t)int_arg(cmd, "align", 0), flags, &ci, err);
+	if (r == -ENOSPC)
+		*changed = true;
+	if (r < 0)
+		return r;
+	v = api_cache_to_json(&ci, NULL, 0);
+	if (v && (json_object_set_new(v, "merged", json_boolean(ci.merged)) ||
+		  json_object_set_new(v, "created", json_string(name)))) {
+		json_decref(v);
+		v = NULL;
+	}
+	return json_result(out, v, err);
+}
+
+static int op_kmem_cache_destroy(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+				 struct api_text *out, bool *changed, struct mm_error *err)
+{
+	const char *name = field(cmd, "name")->str;
+	int r = mm_kmem_cache_destroy(m, cpu, name, err);
+
+	if (r < 0)
+		return r;
+	return json_result(out, json_pack("{s:s, s:b}", "name", name, "destroyed", 1), err);
+}
+
+static int op_kmem_cache_shrink(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+				struct api_text *out, bool *changed, struct mm_error *err)
+{
+	const char *name = field(cmd, "name")->str;
+	unsigned int freed = 0;
+	int r = mm_kmem_cache_shrink(m, cpu, name, &freed, err);
+
+	if (r < 0)
+		return r;
+	return json_result(
+		out, json_pack("{s:s, s:I}", "name", name, "slabs_freed", (json_int_t)freed), err);
+}
+
+static int op_kmem_cache_alloc(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			       struct api_text *out, bool *changed, struct mm_error *err)
+{
+	struct mm_kmalloc a;
+	mm_gfp_t gfp;
+	int r;
+
+	r = mm_gfp_parse(str_arg(cmd, "gfp", "GFP_KERNEL"), &gfp, err);
+	if (r < 0)
+		return r;
+	r = mm_kmem_cache_alloc(m, cpu, field(cmd, "name")->str, gfp, &a, err);
+	if (r == -ENOSPC)
+		*changed = true;
+	if (r < 0)
+		return r;
+	return json_result(out, api_kmalloc_to_json(&a), err);
+}
+
+static int op_kmem_cache_free(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			      struct api_text *out, bool *changed, struct mm_error *err)
+{
+	const char *name = field(cmd, "name")->str;
+	uint32_t addr = 0;
+	int r;
+
+	r = kaddr_field(cmd, &addr, err);
+	if (r == 0)
+		r = mm_kmem_cache_free(m, cpu, name, addr, err);
+	if (r < 0)
+		return r;
+	return json_result(out,
+			   json_pack("{s:o, s:s, s:b}", "address", api_json_hex(addr), "name", name,
+				     "freed", 1),
+			   err);
+}
+
 /* ---- snapshots ------------------------------------------------------------------------- */
 
 /*
@@ -591,6 +741,37 @@ static const struct api_op_arg snapshot_restore_args[] = {
 	{0},
 };
 
+#define ARG_GFP(req)                                                                               \
+	{                                                                                          \
+		.name = "gfp", .kind = API_ARG_STRING, .required = req,                            \
+		.hint = "a string such as \"GFP_KERNEL\""                                          \
+	}
+#define ARG_CACHE                                                                                  \
+	{                                                                                          \
+		.name = "name", .kind = API_ARG_STRING, .required = true,                          \
+		.hint = "a slab cache's name, a string"                                            \
+	}
+#define ARG_ADDRESS                                                                                \
+	{                                                                                          \
+		.name = "address", .kind = API_ARG_ADDR, .required = true                          \
+	}
+static const struct api_op_arg kmalloc_args[] = {
+	{.name = "size", .kind = API_ARG_INT, .required = true, .min = 0, .max = UINT32_MAX},
+	ARG_GFP(true),
+	{0},
+};
+static const struct api_op_arg kfree_args[] = {ARG_ADDRESS, {0}};
+static const struct api_op_arg kmem_cache_create_args[] = {
+	ARG_CACHE,
+	{.name = "size", .kind = API_ARG_INT, .required = true, .min = 1, .max = UINT32_MAX},
+	{.name = "align", .kind = API_ARG_INT, .min = 0, .max = UINT32_MAX},
+	{.name = "flags", .kind = API_ARG_STRING, .hint = "SLAB_* names joined by '|', a string"},
+	{0},
+};
+static const struct api_op_arg cache_args[] = {ARG_CACHE, {0}};
+static const struct api_op_arg kmem_cache_alloc_args[] = {ARG_CACHE, ARG_GFP(false), {0}};
+static const struct api_op_arg kmem_cache_free_args[] = {ARG_CACHE, ARG_ADDRESS, {0}};
+
 static const struct api_command_op command_ops[] = {
 	{.op = "alloc_pages", .args = alloc_pages_args, .run = op_alloc_pages},
 	{.op = "boot_continue", .args = boot_continue_args, .run = op_boot_continue},
@@ -604,6 +785,13 @@ static const struct api_command_op command_ops[] = {
 	{.op = "kunmap", .args = pfn_args, .run = op_kunmap},
 	{.op = "kunmap_atomic", .args = address_args, .run = op_kunmap_atomic},
 	{.op = "kunmap_local", .args = kunmap_local_args, .run = op_kunmap_local},
+	{.op = "kfree", .args = kfree_args, .run = op_kfree},
+	{.op = "kmalloc", .args = kmalloc_args, .run = op_kmalloc},
+	{.op = "kmem_cache_alloc", .args = kmem_cache_alloc_args, .run = op_kmem_cache_alloc},
+	{.op = "kmem_cache_create", .args = kmem_cache_create_args, .run = op_kmem_cache_create},
+	{.op = "kmem_cache_destroy", .args = cache_args, .run = op_kmem_cache_destroy},
+	{.op = "kmem_cache_free", .args = kmem_cache_free_args, .run = op_kmem_cache_free},
+	{.op = "kmem_cache_shrink", .args = cache_args, .run = op_kmem_cache_shrink},
 	{.op = "memory_read",
 	 .args = memory_read_args,
 	 .run = op_memory_read,

@@ -323,6 +323,38 @@ static int wait_timeout(const struct api_call *c, unsigned int *ret_ms, struct m
  * machine is woken, for up to ?timeout seconds: nothing changed and nothing was journaled,
  * so the kmap is journaled where it completes.
  */
+/*
+ * Location: /v1/machines/{id}/<.location>/<the result's .location_member>, each "*" of
+ * .location the request's next path segment after the machine's, the member an integer
+ * (a pfn) or a string (an address, a name).
+ */
+static void route_location(const struct api_call *c, const struct api_route *rt,
+			   const json_t *result, struct api_reply *out)
+{
+	const json_t *v = json_object_get(result, rt->location_member);
+	size_t off, len = sizeof(out->location);
+	unsigned int seg = 1;
+
+	off = (size_t)snprintf(out->location, len, "/v1/machines/%s/", c->lease.id);
+	for (const char *p = rt->location; *p && off < len; p++) {
+		if (*p == '*' && seg < 3 && c->cap[seg])
+			off += (size_t)snprintf(out->location + off, len - off, "%s",
+						c->cap[seg++]);
+		else
+			out->location[off++] = *p;
+	}
+	if (off >= len) {
+		out->location[len - 1] = '\0';
+		return;
+	}
+	out->location[off] = '\0';
+	if (json_is_string(v))
+		snprintf(out->location + off, len - off, "/%s", json_string_value(v));
+	else
+		snprintf(out->location + off, len - off, "/%" JSON_INTEGER_FORMAT,
+			 json_integer_value(v));
+}
+
 int api_route_command(struct api_call *c, struct api_reply *out, struct mm_error *err)
 {
 	const struct api_route *rt = c->route;
@@ -370,9 +402,7 @@ int api_route_command(struct api_call *c, struct api_reply *out, struct mm_error
 	if (!result)
 		return api_error(err, -ENOMEM, "out of memory");
 	if (rt->location)
-		snprintf(out->location, sizeof(out->location),
-			 "/v1/machines/%s/%s/%" JSON_INTEGER_FORMAT, c->lease.id, rt->location,
-			 json_integer_value(json_object_get(result, rt->location_member)));
+		route_location(c, rt, result, out);
 	return api_reply_json(out, rt->status ? rt->status : 200, result, err);
 }
 

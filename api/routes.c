@@ -47,6 +47,16 @@ static const struct api_route_arg kmap_local_post_args[] = {
 	PATH("cpu", 1), BODY("pfn"), BODY("atomic"), {0}};
 static const struct api_route_arg kmap_local_delete_args[] = {
 	PATH("cpu", 1), PATH("address", 2), QUERY("atomic"), {0}};
+static const struct api_route_arg kmalloc_post_args[] = {
+	BODY("size"), BODY("gfp"), BODY("cpu"), {0}};
+static const struct api_route_arg kmalloc_delete_args[] = {PATH("address", 1), QUERY("cpu"), {0}};
+static const struct api_route_arg caches_post_args[] = {BODY("name"),  BODY("size"), BODY("align"),
+							BODY("flags"), BODY("cpu"),  {0}};
+static const struct api_route_arg cache_args[] = {PATH("name", 1), QUERY("cpu"), {0}};
+static const struct api_route_arg objects_post_args[] = {
+	PATH("name", 1), BODY("gfp"), BODY("cpu"), {0}};
+static const struct api_route_arg object_delete_args[] = {
+	PATH("name", 1), PATH("address", 2), QUERY("cpu"), {0}};
 
 #define M(p) "v1/machines/*" p
 
@@ -82,6 +92,8 @@ static const struct api_route routes[] = {
 	 .method = API_GET,
 	 .machine = true,
 	 .fn = h_kmap_local},
+	{.pattern = M("/slab"), .method = API_GET, .machine = true, .fn = h_slab},
+	{.pattern = M("/slab/caches/*"), .method = API_GET, .machine = true, .fn = h_slab_cache},
 	/* commands: one command or a batch, as they come */
 	{.pattern = M("/commands"),
 	 .method = API_POST,
@@ -162,6 +174,54 @@ static const struct api_route routes[] = {
 	 .machine = true,
 	 .op = "kunmap_local",
 	 .args = kmap_local_delete_args},
+	/* the slab allocator */
+	{.pattern = M("/kmalloc"),
+	 .method = API_POST,
+	 .machine = true,
+	 .body = true,
+	 .op = "kmalloc",
+	 .args = kmalloc_post_args,
+	 .status = 201,
+	 .location = "kmalloc",
+	 .location_member = "address"},
+	{.pattern = M("/kmalloc/*"),
+	 .method = API_DELETE,
+	 .machine = true,
+	 .op = "kfree",
+	 .args = kmalloc_delete_args},
+	{.pattern = M("/slab/caches"),
+	 .method = API_POST,
+	 .machine = true,
+	 .body = true,
+	 .op = "kmem_cache_create",
+	 .args = caches_post_args,
+	 .status = 201,
+	 .location = "slab/caches",
+	 .location_member = "created"},
+	{.pattern = M("/slab/caches/*"),
+	 .method = API_DELETE,
+	 .machine = true,
+	 .op = "kmem_cache_destroy",
+	 .args = cache_args},
+	{.pattern = M("/slab/caches/*/shrink"),
+	 .method = API_POST,
+	 .machine = true,
+	 .op = "kmem_cache_shrink",
+	 .args = cache_args},
+	{.pattern = M("/slab/caches/*/objects"),
+	 .method = API_POST,
+	 .machine = true,
+	 .body = true,
+	 .op = "kmem_cache_alloc",
+	 .args = objects_post_args,
+	 .status = 201,
+	 .location = "slab/caches/*/objects",
+	 .location_member = "address"},
+	{.pattern = M("/slab/caches/*/objects/*"),
+	 .method = API_DELETE,
+	 .machine = true,
+	 .op = "kmem_cache_free",
+	 .args = object_delete_args},
 };
 
 const struct api_route *api_routes(size_t *ret_n)

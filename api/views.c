@@ -237,6 +237,27 @@ int h_frame(struct api_call *c, struct api_reply *out, struct mm_error *err)
 		   : api_error(err, -ENOMEM, "out of memory building the frame");
 }
 
+/* GET .../slab: every cache with its geometry and slabs; GET .../slab/caches/{name}: one. */
+int h_slab(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *doc;
+	int r = api_slab_json(c->lease.m, &doc, err);
+
+	if (r < 0)
+		return api_call_failed(r, err, "the slab view");
+	return api_reply_json(out, 200, doc, err);
+}
+
+int h_slab_cache(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	json_t *doc;
+	int r = api_cache_json(c->lease.m, c->cap[1], &doc, err);
+
+	if (r < 0)
+		return api_call_failed(r, err, "the cache view");
+	return api_reply_json(out, 200, doc, err);
+}
+
 #define FRAMES_DEFAULT 64
 #define FRAMES_MAX 4096
 

@@ -37,6 +37,12 @@
  *  direct-map            PAGE_OFFSET + pa maps pa for all lowmem RAM and the first MiB;
  *                        no page table of it is free in the page allocator
  *  pkmap-count ... kmapped-not-free   highmem.h (a)-(f), checked in highmem.c
+ *  slab-lists            (slab.h (a)) each PG_slab page on exactly one list of its cache,
+ *                        frozen exactly on the CPU lists, with the cache's geometry
+ *  slab-objects          (b) free objects on a freelist once, inside their slab,
+ *                        objects - inuse of them on the slab's own
+ *  slab-node-counts      (c) nr_partial, nr_slabs, total_objects, CPU partial counts
+ *  slab-stat             (d) NR_SLAB_*_B = the slab pages (kmalloc_large unreclaimable)
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -626,6 +632,11 @@ static const struct mm_invariant check_invariants[] = {
 	 .min_phase = MM_PHASE_BUDDY,
 	 .check = check_kmap_atomic_depth},
 	{.name = "kmapped-not-free", .min_phase = MM_PHASE_BUDDY, .check = check_kmapped_not_free},
+	/* slab.c (slab.h (a)-(d)) */
+	{.name = "slab-lists", .min_phase = MM_PHASE_BUDDY, .check = check_slab_lists},
+	{.name = "slab-objects", .min_phase = MM_PHASE_BUDDY, .check = check_slab_objects},
+	{.name = "slab-node-counts", .min_phase = MM_PHASE_BUDDY, .check = check_slab_node_counts},
+	{.name = "slab-stat", .min_phase = MM_PHASE_BUDDY, .check = check_slab_stat},
 };
 
 #define NR_INVARIANTS (sizeof(check_invariants) / sizeof(check_invariants[0]))
@@ -713,6 +724,8 @@ int mm_check(const struct mm_machine *m, struct mm_report *rep_in)
 		if (m->phase >= check_invariants[c.inv].min_phase)
 			check_invariants[c.inv].check(&c);
 	host_free(own);
+	if (c.oom)
+		return -ENOMEM;
 	return rep->nr ? -EFAULT : 0;
 }
 

@@ -266,6 +266,27 @@ int cmdline_parse(const char *s, struct mm_cmdline *out, struct mm_error *err)
 				     out, tok[8] == 'a' ? EARLY_INIT_ON_ALLOC : EARLY_INIT_ON_FREE,
 				     on ? "1" : "0", err)))
 				return ret;
+		} else if (!strcmp(tok, "slub_min_objects") || !strcmp(tok, "slub_max_order") ||
+			   !strcmp(tok, "slub_min_order")) {
+			/* get_option(): a number; the kernel ignores junk, mm32 refuses it */
+			char *end = NULL;
+			unsigned long v = val ? strtoul(val, &end, 0) : 0;
+
+			if (!val || !*val || *end || v > 1000000)
+				return mm_set_error(err, -EINVAL, "Malformed option '%s': \"%s\"",
+						    tok, val ? val : "");
+			if ((ret = add_param(
+				     out,
+				     !strcmp(tok, "slub_min_objects") ? EARLY_SLUB_MIN_OBJECTS
+				     : !strcmp(tok, "slub_max_order") ? EARLY_SLUB_MAX_ORDER
+								      : EARLY_SLUB_MIN_ORDER,
+				     val, err)))
+				return ret;
+		} else if (!strcmp(tok, "slab_nomerge") || !strcmp(tok, "slub_nomerge") ||
+			   !strcmp(tok, "slab_merge") || !strcmp(tok, "slub_merge")) {
+			if ((ret = add_param(out, EARLY_SLAB_NOMERGE, tok[5] == 'n' ? "1" : "0",
+					     err)))
+				return ret;
 		}
 		/* everything else (console=, panic=, nokaslr, ...) is not memory's business */
 	}

@@ -5,9 +5,10 @@
  *
  * Mirrors: lib/cmdline.c (memparse), kernel/params.c (next_arg: quotes, "--"),
  * init/main.c (parse_early_param). The early parameters mm32 acts on are mem=, memmap=,
- * highmem=, vmalloc=, init_on_alloc= and init_on_free=; they are kept in command-line order because
- * the kernel applies them in that order (two memmap= act one after the other). Others are kept as
- * text.
+ * highmem=, vmalloc=, init_on_alloc=, init_on_free= and SLUB's slub_min_objects=,
+ * slub_max_order=, slub_min_order=, slab_nomerge, slab_merge; they are kept in command-line order
+ * because the kernel applies them in that order (two memmap= act one after the other). Others are
+ * kept as text.
  */
 #ifndef MM_CMDLINE_H
 #define MM_CMDLINE_H
@@ -23,6 +24,12 @@ enum early_param {
 	EARLY_VMALLOC,
 	EARLY_INIT_ON_ALLOC, /* value "1" or "0" after kstrtobool() */
 	EARLY_INIT_ON_FREE,
+	/* __setup() parameters of mm/slub.c and mm/slab_common.c (value: the number; for
+	 * slab_nomerge/slub_nomerge "1", for slab_merge "0") */
+	EARLY_SLUB_MIN_OBJECTS,
+	EARLY_SLUB_MAX_ORDER,
+	EARLY_SLUB_MIN_ORDER,
+	EARLY_SLAB_NOMERGE,
 };
 
 struct cmdline_param {

@@ -172,6 +172,18 @@ int mm_get_frame(const struct mm_machine *m, uint32_t pfn, struct mm_frame_info 
 		out->compound_order = (int)(m->mem_map[p->lru_next + 1].index & 0xff);
 	out->lowmem = pfn < m->layout.max_low_pfn;
 	out->vaddr = page_address(m, pfn); /* a kmapped highmem page has one too */
+	if (PageFlag(p, PG_slab)) {
+		/* struct slab overlays struct page: slab_cache in mapping, freelist in index,
+		 * counters (inuse:16, objects:15, frozen:1) in private */
+		const struct kmem_cache *s = slab_cache_of(m, p->mapping);
+
+		out->slab_cache = s ? s->name : NULL;
+		out->slab_inuse = (int)SLAB_INUSE(p);
+		out->slab_objects = (int)SLAB_OBJECTS(p);
+		out->slab_frozen = SLAB_FROZEN(p);
+		out->slab_freelist = p->index;
+	}
+	out->kmalloc_large = !PageFlag(p, PG_slab) && (m->pgstate[pfn] & PGS_SLAB);
 	return 0;
 }
 
@@ -298,6 +310,12 @@ static int check_free(const struct mm_machine *m, pfn_t pfn, const char *what, s
 			"(split_large_page() allocated it); freeing it would hand out a "
 			"page that still maps memory",
 			what, pfn);
+	if (m->pgstate[pfn] & PGS_SLAB)
+		return mm_set_error(err, -EBUSY,
+				    "%s: pfn %#x belongs to the slab allocator (%s): its objects "
+				    "go back with kfree() or kmem_cache_free()",
+				    what, pfn,
+				    PageFlag(p, PG_slab) ? "a slab, PG_slab" : "a kmalloc'd block");
 	if (!is_alloc_head(m->pgstate[pfn]) || p->_refcount <= 0)
 		return mm_set_error(err, -EBUSY, "%s: pfn %#x has refcount %d and no allocation",
 				    what, pfn, p->_refcount);
@@ -327,7 +345,7 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 		return mm_need_phase(m, MM_PHASE_BUDDY, "the page allocator", err);
 	/* an order-0 page with one reference, as alloc_pages() gave it: straight to pcp */
 	if (!order && cpu < m->pgdat.nr_cpus && pfn < m->layout.max_pfn &&
-	    (m->pgstate[pfn] & (PGS_ALLOC_MASK | PGS_PCP | PGS_KERNEL)) == 1 &&
+	    (m->pgstate[pfn] & (PGS_ALLOC_MASK | PGS_PCP | PGS_KERNEL | PGS_SLAB)) == 1 &&
 	    m->mem_map[pfn]._refcount == 1 && m->mem_map[pfn]._mapcount == -1 &&
 	    !PageReserved(&m->mem_map[pfn]) &&
 	    highmem_block_mapped(m, pfn, 0, m->layout.max_low_pfn) == PFN_NIL) {
@@ -345,7 +363,7 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 				    MAX_ORDER);
 	/* the common case needs none of check_free()'s diagnosis */
 	if (pfn >= m->layout.max_pfn || !is_alloc_head(m->pgstate[pfn]) ||
-	    (m->pgstate[pfn] & PGS_KERNEL) || PageReserved(&m->mem_map[pfn]) ||
+	    (m->pgstate[pfn] & (PGS_KERNEL | PGS_SLAB)) || PageReserved(&m->mem_map[pfn]) ||
 	    m->mem_map[pfn]._refcount <= 0 || m->mem_map[pfn]._mapcount != -1 ||
 	    (m->mem_map[pfn]._refcount == 1 &&
 	     highmem_block_mapped(m, pfn, pgs_order(m->pgstate[pfn]), m->layout.max_low_pfn) !=
@@ -464,6 +482,7 @@ int mm_drain_all_pages(struct mm_machine *m, struct mm_error *err)
  * frame's host state without PGS_RAM_DIRTY (the frames loaded later set it again).
  * PAGE v1 (before PGS_KERNEL): the same bytes, no PGS_KERNEL bit; the loaded machine gets
  * the bit back from its page tables once its frames are in (mm_snapshot_finish()).
+ * PAGE v3 adds PGS_SLAB (slab.c); v1 and v2 never have it (no slab before v3).
  */
 void mem_map_snap_save(const struct mm_machine *m, struct snap_out *o)
 {
@@ -568,7 +587,8 @@ int mem_map_snap_load(struct mm_machine *m, struct snap_in *in)
 	for (pfn = 0; pfn < n; pfn++) {
 		uint8_t s = m->pgstate[pfn];
 
-		if (s & ~(PGS_ALLOC_MASK | PGS_PCP | (in->version >= 2 ? PGS_KERNEL : 0)))
+		if (s & ~(PGS_ALLOC_MASK | PGS_PCP | (in->version >= 2 ? PGS_KERNEL : 0) |
+			  (in->version >= 3 ? PGS_SLAB : 0)))
 			return snap_corrupt(in, "pfn %#x has host state %#x", pfn, s);
 		/* the kernel's own: the head of an order-0 allocation, never on a pcp list */
 		if ((s & PGS_KERNEL) && (s & (PGS_ALLOC_MASK | PGS_PCP)) != 1)

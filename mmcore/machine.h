@@ -18,6 +18,7 @@
 #include "physmem.h"
 #include "pgtable.h"
 #include "printk.h"
+#include "slab.h"
 #include "tlb.h"
 #include "zone.h"
 
@@ -115,6 +116,8 @@ struct mm_machine {
 
 	/* highmem.c: the pkmap table, page_address_htable, the kmap_local stacks */
 	struct mm_highmem hm;
+	/* SLUB: the caches, their per-CPU and node lists (slab.h) */
+	struct slab_state slab;
 
 	bool tainted;
 	char diag[MM_ERR_MAX];

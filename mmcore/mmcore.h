@@ -290,7 +290,8 @@ struct mm_buf {
 };
 void mm_buf_free(struct mm_buf *b);
 
-/* @file: "zoneinfo", "buddyinfo", "pagetypeinfo", "meminfo", "vmstat". -ENOENT otherwise. */
+/* @file: "zoneinfo", "buddyinfo", "pagetypeinfo", "meminfo", "vmstat", "slabinfo".
+ * -ENOENT otherwise. */
 int mm_proc_render(const struct mm_machine *m, const char *file, struct mm_buf *out,
 		   struct mm_error *err);
 /* The kernel log, one line per message, with "[    0.000000] " style timestamps. */
@@ -411,6 +412,12 @@ struct mm_frame_info {
 	int compound_order;	   /* of the head (folio order); 0 for a non-compound page */
 	bool lowmem;
 	uint32_t vaddr; /* page_address(): direct map, pkmap address if kmapped, else 0 */
+	/* PG_slab: the struct slab fields; slab_cache is NULL otherwise */
+	const char *slab_cache;
+	int slab_inuse, slab_objects;
+	bool slab_frozen;
+	uint32_t slab_freelist;
+	bool kmalloc_large; /* the head of a block kmalloc took from the page allocator */
 };
 /* -EINVAL for a pfn at or above max_pfn. */
 int mm_get_frame(const struct mm_machine *m, uint32_t pfn, struct mm_frame_info *out,
@@ -433,6 +440,110 @@ struct mm_alloc_events {
 	uint64_t fallbacks;	      /* __rmqueue_fallback() successes */
 };
 void mm_get_alloc_events(const struct mm_machine *m, struct mm_alloc_events *out);
+
+/* ---- the slab allocator (mm/slub.c, mm/slab_common.c) ----------------------------- */
+
+#define MM_SLAB_NAME_MAX 32
+
+/* What kmalloc() or kmem_cache_alloc() handed out. */
+struct mm_kmalloc {
+	uint32_t addr;		      /* kernel virtual; 0x10 (ZERO_SIZE_PTR) for kmalloc(0) */
+	char cache[MM_SLAB_NAME_MAX]; /* the cache; "" for size 0 and for kmalloc_large */
+	uint32_t size;		      /* asked for */
+	uint32_t ksize;		      /* usable: the object's stride, or the pages' size */
+	uint32_t pfn;		      /* the slab's (head) page, or the large block's */
+	unsigned int order;	      /* of the slab, or of the large block */
+	bool large;		      /* above KMALLOC_MAX_CACHE_SIZE: a compound page */
+};
+
+/*
+ * kmalloc(@size, @gfp) on CPU @cpu: the kmalloc cache of the size class (kmalloc-8 ..
+ * kmalloc-8k, with 96 and 192) and of the type the mask selects (__GFP_DMA: dma-kmalloc-*,
+ * __GFP_RECLAIMABLE: kmalloc-rcl-*, __GFP_ACCOUNT: kmalloc-cg-*); above 8 KiB a compound
+ * page from the page allocator. init_on_alloc or __GFP_ZERO zero the object in RAM.
+ * -EINVAL for a bad cpu or mask or a size above KMALLOC_MAX_SIZE (4 MiB); -ENOSPC when the
+ * page allocator could not give a slab (machine unchanged but for counters and the log).
+ */
+int mm_kmalloc(struct mm_machine *m, unsigned int cpu, uint32_t size, mm_gfp_t gfp,
+	       struct mm_kmalloc *out, struct mm_error *err);
+/*
+ * kfree(@addr) on CPU @cpu; NULL and ZERO_SIZE_PTR do nothing (*@freed false). Refused,
+ * machine unchanged: -EINVAL for an address kmalloc never gives (vmalloc space: "use
+ * vfree"; outside the direct map; a page that is no slab; inside an object), -EBUSY for a
+ * double free.
+ */
+int mm_kfree(struct mm_machine *m, unsigned int cpu, uint32_t addr, bool *freed,
+	     struct mm_error *err);
+/* ksize(): the usable size of the object at @addr (refused as kfree would refuse it). */
+int mm_ksize(struct mm_machine *m, uint32_t addr, uint32_t *ret, struct mm_error *err);
+/* kmalloc_size_roundup(): what kmalloc(@size) really gives. */
+uint32_t mm_kmalloc_size_roundup(uint32_t size);
+/* The cache kmalloc(@size, @gfp) uses, NULL for 0 and above 8 KiB. */
+const char *mm_kmalloc_cache_name(struct mm_machine *m, uint32_t size, mm_gfp_t gfp);
+
+/* SLAB_* flags as the kernel names them, joined by '|' ("SLAB_HWCACHE_ALIGN|SLAB_ACCOUNT"). */
+int mm_slab_flags_parse(const char *text, uint32_t *ret, struct mm_error *err);
+size_t mm_slab_flags_format(uint32_t flags, char *buf, size_t size);
+
+/* A cache, its geometry and its counts (as /proc/slabinfo and sysfs show them). */
+struct mm_cache_info {
+	char name[MM_SLAB_NAME_MAX];
+	uint32_t object_size, size, align, offset, flags;
+	unsigned int order, objperslab;	     /* the preferred slab (s->oo) */
+	unsigned int min_order, min_objects; /* the fallback slab (s->min) */
+	uint32_t allocflags;		     /* GFP bits every slab takes */
+	int refcount;			     /* -1: never merged into */
+	unsigned int min_partial, cpu_partial, cpu_partial_slabs;
+	uint32_t addr; /* its struct kmem_cache */
+	bool boot, reclaimable;
+	bool merged; /* mm_kmem_cache_create(): the name became an alias of this cache */
+	unsigned long active_objs, num_objs, num_slabs;
+	unsigned int nr_partial, nr_full, nr_cpu_slabs, nr_cpu_partial;
+	unsigned int nr_aliases; /* up to 8 listed */
+	char aliases[8][MM_SLAB_NAME_MAX];
+};
+/* One slab of a cache and the list it is on: "cpu", "cpu_partial", "partial", "full". */
+struct mm_slab_info {
+	uint32_t pfn, addr;
+	unsigned int order, inuse, objects;
+	bool frozen;
+	uint32_t freelist;     /* slab->freelist */
+	uint32_t cpu_freelist; /* "cpu": c->freelist */
+	const char *list;
+	int cpu; /* for "cpu" and "cpu_partial", else -1 */
+};
+unsigned int mm_slab_cache_count(const struct mm_machine *m);
+/* The @i-th cache in /proc/slabinfo order (the newest first). */
+int mm_slab_cache_get(const struct mm_machine *m, unsigned int i, struct mm_cache_info *out,
+		      struct mm_error *err);
+/* By name, merged names included (-ENOENT). */
+int mm_slab_cache_find(struct mm_machine *m, const char *name, struct mm_cache_info *out,
+		       struct mm_error *err);
+/* The slabs of cache @name: up to @max into @out; returns how many there are. */
+int mm_slab_cache_slabs(const struct mm_machine *m, const char *name, struct mm_slab_info *out,
+			unsigned int max, struct mm_error *err);
+/*
+ * kmem_cache_create(@name, @size, @align, @flags) from CPU @cpu: a new cache, or, as the
+ * kernel does unless slab_nomerge, the name merged into an existing compatible cache
+ * (out->merged; out describes that cache). -EINVAL for a bad name, size (1 .. 4 MiB),
+ * align (a power of two up to 4096) or flags (debug flags are not modelled); -EBUSY for
+ * a name in use.
+ */
+int mm_kmem_cache_create(struct mm_machine *m, unsigned int cpu, const char *name, uint32_t size,
+			 uint32_t align, uint32_t flags, struct mm_cache_info *out,
+			 struct mm_error *err);
+/* kmem_cache_destroy(): -ENOENT for no such cache; -EBUSY while objects are live, for the
+ * boot's caches, and while other names are merged into it. */
+int mm_kmem_cache_destroy(struct mm_machine *m, unsigned int cpu, const char *name,
+			  struct mm_error *err);
+/* kmem_cache_shrink(): *@ret_freed slabs went back to the page allocator. */
+int mm_kmem_cache_shrink(struct mm_machine *m, unsigned int cpu, const char *name,
+			 unsigned int *ret_freed, struct mm_error *err);
+int mm_kmem_cache_alloc(struct mm_machine *m, unsigned int cpu, const char *name, mm_gfp_t gfp,
+			struct mm_kmalloc *out, struct mm_error *err);
+/* kmem_cache_free(): refused as kfree() is, and when the object is of another cache. */
+int mm_kmem_cache_free(struct mm_machine *m, unsigned int cpu, const char *name, uint32_t addr,
+		       struct mm_error *err);
 
 /* ---- paging: page tables, the walk, the TLBs, memory ----------------------------- */
 

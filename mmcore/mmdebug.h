@@ -51,6 +51,8 @@ struct mm_check_ctx {
 	/* free lists that loop or leave mem_map: free-list-membership reports them; the
 	 * invariants that count cannot count them and leave them alone */
 	bool broken[MAX_NR_ZONES][MAX_ORDER][MIGRATE_TYPES];
+	/* an invariant found no host memory for its own scratch: mm_check() returns -ENOMEM */
+	bool oom;
 };
 
 struct mm_invariant {
@@ -80,6 +82,11 @@ void check_pkmap_cursor(struct mm_check_ctx *c);
 void check_kmap_local_stack(struct mm_check_ctx *c);
 void check_kmap_atomic_depth(struct mm_check_ctx *c);
 void check_kmapped_not_free(struct mm_check_ctx *c);
+/* slab.c: the invariants of slab.h (a)-(d) */
+void check_slab_lists(struct mm_check_ctx *c);
+void check_slab_objects(struct mm_check_ctx *c);
+void check_slab_node_counts(struct mm_check_ctx *c);
+void check_slab_stat(struct mm_check_ctx *c);
 
 /* ---- MM_WARN_ON_ONCE ------------------------------------------------------------------- */
 

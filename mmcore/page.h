@@ -126,11 +126,14 @@ static inline void init_single_page(struct page *p, unsigned int zone)
  *                  the direct map that split_large_page() took): only the kernel frees
  *                  it, a free_pages or put_page from outside is refused as a bad free (in
  *                  a real kernel such a free would hand out a page that still maps memory).
+ *  PGS_SLAB:       the frame heads a slab or a kmalloc_large block (slab.c): only kfree()
+ *                  or kmem_cache_free() may give it back.
  */
 #define PGS_ALLOC_MASK 0x0fu
 #define PGS_PCP 0x10u
 #define PGS_RAM_DIRTY 0x20u
 #define PGS_KERNEL 0x40u
+#define PGS_SLAB 0x80u
 
 /* Tail pages (include/linux/mm_types.h): compound_head = head | 1 aliases lru.next. The
  * host twin keeps the head pfn in lru_next and this marker in lru_prev; the first tail

@@ -509,10 +509,12 @@ int mm_proc_render(const struct mm_machine *m, const char *file, struct mm_buf *
 		render_meminfo(m, out);
 	else if (!strcmp(file, "vmstat"))
 		render_vmstat(m, out);
+	else if (!strcmp(file, "slabinfo"))
+		slabinfo_render(m, out);
 	else
 		return mm_set_error(err, -ENOENT,
 				    "no /proc/%s: mm32 renders zoneinfo, buddyinfo, pagetypeinfo, "
-				    "meminfo and vmstat",
+				    "meminfo, vmstat and slabinfo",
 				    file);
 	if (mm_buf_status(out))
 		return mm_set_error(err, -ENOMEM, "out of host memory rendering /proc/%s", file);

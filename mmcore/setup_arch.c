@@ -109,6 +109,8 @@ static int apply_early_params(struct mm_machine *m, struct mm_error *err)
 		case EARLY_INIT_ON_FREE:
 			m->init_on_free = v[0] == '1';
 			break;
+		default: /* SLUB's parameters: kmem_cache_init() reads them */
+			break;
 		}
 	}
 	return 0;

@@ -163,6 +163,8 @@ void paging_snap_save(const struct mm_machine *m, struct snap_out *o); /* KPGT i
 int paging_snap_load(struct mm_machine *m, struct snap_in *in);
 void cpus_snap_save(const struct mm_machine *m, struct snap_out *o); /* CPUS tlb.c */
 int cpus_snap_load(struct mm_machine *m, struct snap_in *in);
+void slab_snap_save(const struct mm_machine *m, struct snap_out *o); /* SLAB slab.c */
+int slab_snap_load(struct mm_machine *m, struct snap_in *in);
 void printk_snap_save(const struct mm_machine *m, struct snap_out *o); /* LOG_ printk.c */
 int printk_snap_load(struct mm_machine *m, struct snap_in *in);
 void highmem_snap_save(const struct mm_machine *m, struct snap_out *o); /* HIGH highmem.c */

@@ -10,6 +10,7 @@
  *   vfs_caches_init_early()                              the dentry and inode hash tables
  *   trap_init() -> setup_cpu_entry_areas()               (init_32.c)
  *   mm_init() -> report_meminit(), swiotlb_init(), mem_init()   (mem_init.c)
+ *     -> kmem_cache_init()                               SLUB and the boot's caches (slab.c)
  *   init_IRQ()                                           the IDT page read-only
  *   setup_per_cpu_pageset()                              real pcp high and batch
  *   check_bugs() -> alternative_instructions()           SMP alternatives freed
@@ -177,6 +178,11 @@ int start_kernel(struct mm_machine *m, struct mm_error *err)
 	if (ret)
 		return ret;
 	mem_init(m);
+	/* mm_init() -> kmem_cache_init() (slab.c), and, for mm32, every cache the rest of the
+	 * boot creates */
+	ret = kmem_cache_init(m, err);
+	if (ret)
+		return ret;
 	if (m->swiotlb_bytes)
 		printk(m, "software IO TLB: mapped [mem 0x%016llx-0x%016llx] (%lluMB)\n",
 		       (unsigned long long)m->swiotlb_base,

@@ -84,6 +84,11 @@ static inline unsigned int ilog2_u64(uint64_t x)
 	return fls_u64(x) - 1;
 }
 
+static inline bool is_power_of_2_u32(uint32_t x)
+{
+	return x && !(x & (x - 1));
+}
+
 static inline unsigned int ffs_u32(uint32_t x) /* __ffs: index of lowest set bit */
 {
 	return (unsigned int)__builtin_ctz(x);

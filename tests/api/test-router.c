@@ -390,8 +390,8 @@ END_TEST
 
 START_TEST(text_views)
 {
-	static const char *const files[] = {"zoneinfo", "buddyinfo", "pagetypeinfo", "meminfo",
-					    "vmstat"};
+	static const char *const files[] = {"zoneinfo", "buddyinfo", "pagetypeinfo",
+					    "meminfo",	"vmstat",    "slabinfo"};
 	char url[128];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -401,7 +401,7 @@ START_TEST(text_views)
 		ck_assert_ptr_null(rep.json);
 		ck_assert_uint_gt(rep.text.len, 0);
 	}
-	req("GET", "/v1/machines/default/proc/slabinfo", NULL);
+	req("GET", "/v1/machines/default/proc/sched_debug", NULL);
 	ck_assert_uint_eq(rep.status, 404);
 	req("GET", "/v1/machines/default/dmesg", NULL);
 	ck_assert_uint_eq(rep.status, 200);

@@ -160,7 +160,7 @@ class ContractTest(unittest.TestCase):
         c('GET', '/v1/machines', want=200)
         for m in ('a', 'p', 'e'):
             c('GET', '/v1/machines/' + m, want=200)
-            for f in ('zoneinfo', 'buddyinfo', 'pagetypeinfo', 'meminfo', 'vmstat'):
+            for f in ('zoneinfo', 'buddyinfo', 'pagetypeinfo', 'meminfo', 'vmstat', 'slabinfo'):
                 c('GET', '/v1/machines/%s/proc/%s' % (m, f), want=200)
             for v in ('dmesg', 'layout', 'zones', 'e820', 'memblock', 'check', 'journal'):
                 c('GET', '/v1/machines/%s/%s' % (m, v), want=200)
@@ -376,11 +376,81 @@ class ContractTest(unittest.TestCase):
             c('DELETE', '/v1/machines/' + m, want=204)
         c('DELETE', '/v1/machines/a', want=404)
 
+        self.slab_operations(c)
         self.persistence_operations(c)
 
         ops = {(m, t) for t, item in SPEC['paths'].items() for m in item
                if m in ('get', 'put', 'post', 'delete', 'patch', 'head', 'options')}
         self.assertEqual(ops - self.covered, set(), 'operations of openapi.yaml not exercised')
+
+    def slab_operations(self, c):
+        """The slab allocator's routes, good and bad input, on 686 and PAE."""
+        jh = {'Content-Type': 'application/json'}
+        for name, pae in (('s', False), ('sp', True)):
+            c('POST', '/v1/machines', {'name': name, 'mem': '512M', 'pae': pae, 'cpus': 2},
+              want=201)
+            b = '/v1/machines/' + name
+            a = c('POST', b + '/kmalloc', {'size': 100, 'gfp': 'GFP_KERNEL'}, want=201).json()
+            big = c('POST', b + '/kmalloc', {'size': 9000, 'gfp': 'GFP_KERNEL', 'cpu': 1},
+                    want=201).json()
+            c('POST', b + '/kmalloc', {'size': 0, 'gfp': 'GFP_KERNEL'}, want=201)
+            c('POST', b + '/kmalloc', {'size': 5 << 20, 'gfp': 'GFP_KERNEL'}, want=422)
+            c('POST', b + '/kmalloc', {'size': 8, 'gfp': 'GFP_BOGUS'}, want=422)
+            c('POST', b + '/kmalloc', {'size': 8}, want=422)
+            c('POST', b + '/kmalloc', {'size': 8, 'gfp': 'GFP_KERNEL', 'x': 1}, want=422)
+            c('POST', b + '/kmalloc', '{', want=400, headers=jh)
+            c('POST', b + '/kmalloc', '{"size": 8}', want=415, headers={'Content-Type': 'text/plain'})
+            c('POST', b + '/kmalloc', json.dumps({'gfp': 'x' * (2 << 20)}).encode(), want=413)
+            c('POST', '/v1/machines/nope/kmalloc', {'size': 8, 'gfp': 'GFP_KERNEL'}, want=404)
+            c('GET', '/v1/machines/%s/frames/%d' % (name, a['pfn']), want=200)
+            c('DELETE', b + '/kmalloc/' + a['address'], want=200)
+            c('DELETE', b + '/kmalloc/' + a['address'], want=409)
+            c('DELETE', b + '/kmalloc/' + big['address'] + '?cpu=1', want=200)
+            c('DELETE', b + '/kmalloc/0xf8000000', want=422)
+            c('DELETE', b + '/kmalloc/0xc2000000?cpu=7', want=422)
+            c('DELETE', b + '/kmalloc/0x10', want=200)
+            c('DELETE', '/v1/machines/nope/kmalloc/0x10', want=404)
+            c('GET', b + '/slab', want=200)
+            c('GET', b + '/slab/caches/kmalloc-128', want=200)
+            c('GET', b + '/slab/caches/nosuch', want=404)
+            c('GET', '/v1/machines/nope/slab', want=404)
+            c('POST', b + '/slab/caches', {'name': 'mine', 'size': 100, 'flags':
+                                          'SLAB_HWCACHE_ALIGN|SLAB_RECLAIM_ACCOUNT'}, want=201)
+            c('POST', b + '/slab/caches', {'name': 'm64', 'size': 64}, want=201)
+            c('POST', b + '/slab/caches', {'name': 'mine', 'size': 100}, want=409)
+            c('POST', b + '/slab/caches', {'name': 'bad name', 'size': 100}, want=422)
+            c('POST', b + '/slab/caches', {'name': 'x', 'size': 10, 'flags': 'SLAB_POISON'},
+              want=422)
+            c('POST', b + '/slab/caches', '{', want=400, headers=jh)
+            c('POST', b + '/slab/caches', '{}', want=415, headers={'Content-Type': 'text/plain'})
+            c('POST', b + '/slab/caches', json.dumps({'name': 'x' * (2 << 20)}).encode(),
+              want=413)
+            c('POST', '/v1/machines/nope/slab/caches', {'name': 'x', 'size': 8}, want=404)
+            o = c('POST', b + '/slab/caches/mine/objects', {}, want=201).json()
+            c('POST', b + '/slab/caches/mine/objects', {'gfp': 'GFP_ATOMIC', 'cpu': 1}, want=201)
+            c('POST', b + '/slab/caches/nosuch/objects', {}, want=404)
+            c('POST', b + '/slab/caches/mine/objects', {'gfp': 'GFP_BOGUS'}, want=422)
+            c('POST', b + '/slab/caches/mine/objects', '{', want=400, headers=jh)
+            c('POST', b + '/slab/caches/mine/objects', '{}', want=415,
+              headers={'Content-Type': 'text/plain'})
+            c('POST', b + '/slab/caches/mine/objects', json.dumps({'gfp': 'x' * (2 << 20)}).encode(),
+              want=413)
+            c('DELETE', b + '/slab/caches/dentry/objects/' + o['address'], want=422)
+            c('DELETE', b + '/slab/caches/mine', want=409)
+            c('DELETE', b + '/slab/caches/mine/objects/' + o['address'], want=200)
+            c('DELETE', b + '/slab/caches/mine/objects/' + o['address'], want=409)
+            c('DELETE', b + '/slab/caches/nosuch/objects/0xc2000000', want=404)
+            c('POST', b + '/slab/caches/mine/shrink?cpu=1', want=200)
+            c('POST', b + '/slab/caches/mine/shrink?cpu=9', want=422)
+            c('POST', b + '/slab/caches/nosuch/shrink', want=404)
+            c('DELETE', b + '/slab/caches/m64', want=200)
+            c('DELETE', b + '/slab/caches/m64', want=404)
+            c('DELETE', b + '/slab/caches/kmalloc-64', want=409)
+            c('DELETE', b + '/slab/caches/mine?cpu=x', want=422)
+            c('POST', b + '/commands', [{'op': 'kmalloc', 'size': 64, 'gfp': 'GFP_KERNEL_ACCOUNT'},
+                                        {'op': 'kmem_cache_shrink', 'name': 'mine'}], want=200)
+            c('POST', b + '/commands', {'op': 'kfree', 'address': '0xf8000000'}, want=422)
+            c('DELETE', '/v1/machines/' + name, want=204)
 
     def persistence_operations(self, c):
         """The state hash, snapshots, jobs, clones and sessions, good and bad input."""

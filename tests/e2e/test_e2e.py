@@ -836,17 +836,23 @@ class PagesTest(Base):
                          {'ok': True, 'violations': []})
 
     def test_kernel_page_table_is_not_freed(self):
-        # pfn 8192 of a 1 GiB 686 machine: the PTE page that split_large_page() took for the
-        # direct map at boot (the first page the allocator gave out); freeing it would hand
+        # the PTE page that split_large_page() took from the page allocator for the direct
+        # map at boot (init_IRQ(), after SLUB's first slabs): the one table page of the
+        # kernel's page tables that is an allocation, not memblock's; freeing it would hand
         # out a page that still maps memory
-        f = self.frame(8192)
-        self.assertEqual((f['state'], f['refcount']), ('allocated', 1))
+        pt = self.assertJson(self.daemon.get('/v1/machines/pg/page-tables/kernel?format=json'))
+        tables = [int(e['phys'], 16) >> 12 for e in pt['entries'] if e['kind'] == 'table']
+        pfns = [t for t in tables if self.frame(t)['state'] == 'allocated']
+        self.assertEqual(len(pfns), 1, pfns)
+        pfn = pfns[0]
+        f = self.frame(pfn)
+        self.assertEqual((f['state'], f['refcount'], f['slab']), ('allocated', 1, None))
         n = len(self.journal())
-        p = self.free(8192, status=409, slug='conflict')
+        p = self.free(pfn, status=409, slug='conflict')
         self.assertIn('page table of the direct map', p['detail'])
-        r = self.daemon.post('/v1/machines/pg/commands', {'op': 'put_page', 'pfn': 8192})
+        r = self.daemon.post('/v1/machines/pg/commands', {'op': 'put_page', 'pfn': pfn})
         self.assertProblem(r, 409, 'conflict')
-        self.assertEqual(self.frame(8192), f)
+        self.assertEqual(self.frame(pfn), f)
         self.assertEqual(len(self.journal()), n)
         self.check_ok()
 
@@ -1715,6 +1721,269 @@ class RestartPagingTest(PagingBase):
             code = d2.stop()
             sys.stderr.write('--- mm32d log (restart paging) ---\n%s\n%s\n' % (d.log(), d2.log()))
         self.assertEqual(code, 0)
+
+class SlabTest(Base):
+    """The slab allocator over HTTP, on 686 and PAE: the boot's caches with the real kernels'
+    geometry, kmalloc's size classes and families, objects that are bytes of RAM, slab pages
+    in the page descriptors, named caches, refused frees that change nothing, journal."""
+
+    ORACLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'oracle')
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for name, pae in (('sl', False), ('slp', True)):
+            r = cls.daemon.post('/v1/machines', {'name': name, 'mem': '1G', 'pae': pae,
+                                                 'cpus': 2})
+            if r.status != 201:
+                raise AssertionError('cannot create the test machine: %r' % r)
+
+    def machines(self):
+        return (('sl', False), ('slp', True))
+
+    def slabinfo(self, m):
+        r = self.daemon.get('/v1/machines/%s/proc/slabinfo' % m)
+        self.assertEqual((r.status, r.content_type), (200, 'text/plain'), r)
+        lines = r.text.splitlines()
+        self.assertEqual(lines[0], 'slabinfo - version: 2.1')
+        out = {}
+        for line in lines[2:]:
+            f = line.split()
+            out[f[0]] = [int(x) for x in (f[1], f[2], f[3], f[4], f[5], f[13], f[14])]
+        return out
+
+    def kmalloc(self, m, size, gfp='GFP_KERNEL', cpu=None, status=201):
+        body = {'size': size, 'gfp': gfp}
+        if cpu is not None:
+            body['cpu'] = cpu
+        r = self.daemon.post('/v1/machines/%s/kmalloc' % m, body)
+        if status != 201:
+            return self.assertProblem(r, status)
+        a = self.assertJson(r, 201)
+        self.assertEqual(r.headers.get('Location'), '/v1/machines/%s/kmalloc/%s' % (m, a['address']))
+        return a
+
+    def kfree(self, m, addr, status=200, slug=None, cpu=None):
+        q = '' if cpu is None else '?cpu=%d' % cpu
+        r = self.daemon.delete('/v1/machines/%s/kmalloc/%s%s' % (m, addr, q))
+        if status == 200:
+            return self.assertJson(r)
+        return self.assertProblem(r, status, slug)
+
+    def state(self, m):
+        return (self.daemon.get('/v1/machines/%s/proc/slabinfo' % m).text,
+                self.daemon.get('/v1/machines/%s/zones' % m).text,
+                self.daemon.get('/v1/machines/%s/slab' % m).text,
+                len(self.assertJson(self.daemon.get('/v1/machines/%s/journal' % m))['entries']))
+
+    def check_ok(self, m):
+        self.assertEqual(self.assertJson(self.daemon.get('/v1/machines/%s/check' % m)),
+                         {'ok': True, 'violations': []})
+
+    def test_geometry_against_the_captures(self):
+        """Every cache of the real kernels' slabinfo with its objsize, objperslab and
+        pagesperslab, on a fresh machine of the same configuration."""
+        for d in sorted(os.listdir(self.ORACLE)):
+            if not d.startswith('686-') or d.endswith('-dyn'):
+                continue
+            with open(os.path.join(self.ORACLE, d, 'cmdline'), encoding='utf-8') as f:
+                cmdline = f.read().strip()
+            mem = re.search(r'686(?:-pae)?-(\d+M)', d).group(1)
+            with self.subTest(config=d):
+                r = self.daemon.post('/v1/machines', {'name': 'o', 'mem': mem,
+                                                      'pae': '-pae-' in d, 'cmdline': cmdline})
+                self.assertEqual(r.status, 201, r)
+                try:
+                    mine = self.slabinfo('o')
+                    with open(os.path.join(self.ORACLE, d, 'slabinfo'), encoding='utf-8') as f:
+                        real = {l.split()[0]: [int(x) for x in l.split()[3:6]]
+                                for l in f.read().splitlines()[2:]}
+                    self.assertEqual(set(mine), set(real))
+                    for name, geo in real.items():
+                        self.assertEqual(mine[name][2:5], geo, name)
+                finally:
+                    self.assertEqual(self.daemon.delete('/v1/machines/o').status, 204)
+
+    def test_kmalloc_classes_and_families(self):
+        for m, _ in self.machines():
+            for size, cache, ksize in ((1, 'kmalloc-8', 8), (65, 'kmalloc-96', 96),
+                                       (129, 'kmalloc-192', 192), (193, 'kmalloc-256', 256),
+                                       (8192, 'kmalloc-8k', 8192)):
+                a = self.kmalloc(m, size)
+                self.assertEqual((a['cache'], a['ksize'], a['large']), (cache, ksize, False))
+                self.kfree(m, a['address'])
+            for gfp, cache in (('GFP_KERNEL_ACCOUNT', 'kmalloc-cg-64'),
+                               ('GFP_KERNEL|__GFP_RECLAIMABLE', 'kmalloc-rcl-64'),
+                               ('GFP_KERNEL|GFP_DMA|__GFP_ACCOUNT', 'dma-kmalloc-64')):
+                a = self.kmalloc(m, 64, gfp)
+                self.assertEqual(a['cache'], cache)
+                f = self.assertJson(self.daemon.get('/v1/machines/%s/frames/%d' % (m, a['pfn'])))
+                self.assertEqual(f['slab']['cache'], cache)
+                self.assertIn('slab', f['flags']['names'])
+                self.kfree(m, a['address'], cpu=1)
+            big = self.kmalloc(m, 20000)
+            self.assertEqual((big['large'], big['order'], big['ksize'], big['cache']),
+                             (True, 3, 32768, None))
+            f = self.assertJson(self.daemon.get('/v1/machines/%s/frames/%d' % (m, big['pfn'])))
+            self.assertTrue(f['kmalloc_large'])
+            self.assertEqual(f['compound']['order'], 3)
+            self.kfree(m, big['address'])
+            self.assertEqual(self.kmalloc(m, 0)['address'], '0x10')
+            self.check_ok(m)
+
+    def test_objects_are_bytes_of_ram(self):
+        for m, _ in self.machines():
+            a = self.kmalloc(m, 64)
+            r = self.daemon.put('/v1/machines/%s/memory' % m,
+                                {'addr': a['address'], 'data': 'deadbeef', 'space': 'kernel'})
+            self.assertEqual(r.status, 200, r)
+            phys = '0x%x' % (int(a['address'], 16) - 0xc0000000)
+            r = self.assertJson(self.daemon.get('/v1/machines/%s/memory?addr=%s&len=4&space=phys'
+                                                % (m, phys)))
+            self.assertEqual(r['data'], 'deadbeef')
+            self.kfree(m, a['address'])
+            # freed on the CPU slab: LIFO, and init_on_alloc zeroes it again
+            b = self.kmalloc(m, 64)
+            self.assertEqual(b['address'], a['address'])
+            r = self.assertJson(self.daemon.get('/v1/machines/%s/memory?addr=%s&len=4&space=phys'
+                                                % (m, phys)))
+            self.assertEqual(r['data'], '00000000')
+            self.kfree(m, b['address'])
+
+    def test_bad_frees_change_nothing(self):
+        for m, _ in self.machines():
+            a = self.kmalloc(m, 100)
+            b = self.kmalloc(m, 100)
+            self.kfree(m, b['address'])
+            page = self.assertJson(self.daemon.post('/v1/machines/%s/pages' % m,
+                                                    {'gfp': 'GFP_KERNEL'}), 201)
+            layout = self.assertJson(self.daemon.get('/v1/machines/%s/layout' % m))
+            before = self.state(m)
+            inside = '0x%x' % (int(a['address'], 16) + 8)
+            for addr, status, slug, words in (
+                    (layout['VMALLOC_START'], 422, 'invalid-argument', 'vfree'),
+                    (b['address'], 409, 'conflict', 'double free'),
+                    (inside, 422, 'invalid-argument', 'not the start of an object'),
+                    (page['address'], 422, 'invalid-argument', 'neither a slab'),
+                    ('0x1000', 422, 'invalid-argument', 'direct map')):
+                with self.subTest(machine=m, addr=addr):
+                    p = self.kfree(m, addr, status, slug)
+                    self.assertIn(words, p['detail'])
+                    self.assertEqual(self.state(m), before)
+            p = self.assertProblem(self.daemon.delete('/v1/machines/%s/pages/%d' % (m, a['pfn'])),
+                                   409, 'conflict')
+            self.assertIn('slab allocator', p['detail'])
+            p = self.assertProblem(self.daemon.delete(
+                '/v1/machines/%s/slab/caches/dentry/objects/%s' % (m, a['address'])), 422)
+            self.assertIn('Wrong slab cache', p['detail'])
+            self.assertEqual(self.state(m), before)
+            self.kfree(m, a['address'])
+            self.check_ok(m)
+
+    def test_named_cache_lifecycle(self):
+        for m, _ in self.machines():
+            base = '/v1/machines/%s/slab/caches' % m
+            r = self.daemon.post(base, {'name': 'lc', 'size': 1000, 'flags':
+                                        'SLAB_HWCACHE_ALIGN|SLAB_RECLAIM_ACCOUNT'})
+            c = self.assertJson(r, 201)
+            self.assertEqual(r.headers.get('Location'), base + '/lc')
+            # 1000 bytes, cache-line aligned: 1024; 2 CPUs: min_objects 12 -> order 2, 16
+            self.assertEqual((c['name'], c['size'], c['order'], c['objperslab'], c['merged']),
+                             ('lc', 1024, 2, 16, False))
+            self.assertEqual(c['allocflags'], '__GFP_COMP|__GFP_RECLAIMABLE')
+            objs = [self.assertJson(self.daemon.post(base + '/lc/objects', {}), 201)
+                    for _ in range(17)]
+            self.assertEqual(self.slabinfo(m)['lc'][:2], [32, 32])
+            v = self.assertJson(self.daemon.get(base + '/lc'))
+            self.assertEqual(sorted(s['list'] for s in v['slabs']), ['cpu', 'full'])
+            p = self.assertProblem(self.daemon.delete(base + '/lc'), 409, 'conflict')
+            self.assertIn('still has objects', p['detail'])
+            for o in objs:
+                self.assertJson(self.daemon.delete(base + '/lc/objects/' + o['address']))
+            self.assertJson(self.daemon.post(base + '/lc/shrink'))
+            self.assertJson(self.daemon.delete(base + '/lc'))
+            self.assertNotIn('lc', self.slabinfo(m))
+            self.assertProblem(self.daemon.post(base + '/lc/objects', {}), 404, 'not-found')
+            self.assertProblem(self.daemon.delete(base + '/lc/objects/' + objs[0]['address']),
+                               404, 'not-found')
+            j = self.assertJson(self.daemon.get('/v1/machines/%s/journal' % m))['entries']
+            self.assertEqual(j[-1]['command'], {'op': 'kmem_cache_destroy', 'name': 'lc'})
+            self.check_ok(m)
+
+    def test_meminfo_counts_slab(self):
+        for m, _ in self.machines():
+            def mi():
+                t = self.daemon.get('/v1/machines/%s/proc/meminfo' % m).text
+                return {k: int(v.split()[0]) for k, v in
+                        (l.split(':', 1) for l in t.splitlines())}
+            before = mi()
+            a = self.kmalloc(m, 100000, 'GFP_KERNEL')
+            after = mi()
+            self.assertEqual(after['SUnreclaim'] - before['SUnreclaim'], 128)
+            self.assertEqual(after['Slab'], after['SReclaimable'] + after['SUnreclaim'])
+            self.kfree(m, a['address'])
+            self.assertEqual(mi()['Slab'], before['Slab'])
+
+
+class RestartSlabTest(unittest.TestCase):
+    """The slab allocator's state comes back after a restart: the journal replays every
+    kmalloc, kfree and cache operation to the same objects, on 686 and PAE."""
+
+    def test_restart_replays_slab(self):
+        d = Daemon()
+        self.addCleanup(d.kill)
+        d.start()
+        views = {}
+        counts = {}
+        for name, pae in (('rs', False), ('rsp', True)):
+            m = '/v1/machines/' + name
+            self.assertEqual(d.post('/v1/machines', {'name': name, 'mem': '1G', 'pae': pae,
+                                                     'cpus': 2}).status, 201)
+            cmds = [{'op': 'kmalloc', 'size': 8 << (i % 12), 'gfp': ('GFP_KERNEL',
+                     'GFP_KERNEL_ACCOUNT', 'GFP_KERNEL|__GFP_RECLAIMABLE')[i % 3], 'cpu': i % 2}
+                    for i in range(300)]
+            r = d.post(m + '/commands', cmds)
+            self.assertEqual(r.status, 200, r)
+            addrs = [x['result']['address'] for x in r.json()['results']]
+            frees = [{'op': 'kfree', 'address': a, 'cpu': (i + 1) % 2}
+                     for i, a in enumerate(addrs) if i % 3 == 0]
+            self.assertEqual(d.post(m + '/commands', frees).status, 200)
+            self.assertEqual(d.post(m + '/slab/caches', {'name': 'keep', 'size': 200}).status,
+                             201)
+            objs = [d.post(m + '/slab/caches/keep/objects', {'cpu': i % 2}).json()['address']
+                    for i in range(40)]
+            for a in objs[::2]:
+                self.assertEqual(d.delete(m + '/slab/caches/keep/objects/' + a).status, 200)
+            self.assertEqual(d.post(m + '/slab/caches/keep/shrink').status, 200)
+            views[name] = {v: d.get(m + v).text for v in ('/slab', '/proc/slabinfo',
+                                                          '/proc/meminfo', '/proc/vmstat',
+                                                          '/zones')}
+            counts[name] = len(d.get(m + '/journal').json()['entries'])
+            self.assertEqual(counts[name], 300 + 100 + 1 + 40 + 20 + 1)
+            views[name]['live'] = objs[1]
+        self.assertEqual(d.stop(), 0, d.log())
+
+        d2 = Daemon(db=d.db)
+        self.addCleanup(d2.kill)
+        d2.start()
+        try:
+            with open(d2.log_path, encoding='utf-8', errors='replace') as f:
+                log = f.read()
+            for name in views:
+                m = '/v1/machines/' + name
+                self.assertIn('%s restored: %d command(s) replayed, 0 failed, 0 mismatched'
+                              % (name, counts[name]), log)
+                live = views[name].pop('live')
+                for v, text in views[name].items():
+                    self.assertEqual(d2.get(m + v).text, text, (name, v))
+                # the objects are real: a live one frees, once
+                self.assertEqual(d2.delete(m + '/slab/caches/keep/objects/' + live).status, 200)
+                self.assertEqual(d2.delete(m + '/slab/caches/keep/objects/' + live).status, 409)
+                self.assertEqual(d2.get(m + '/check').status, 200)
+        finally:
+            code = d2.stop()
+        self.assertEqual(code, 0)
+
 
 if __name__ == '__main__':
     import faulthandler

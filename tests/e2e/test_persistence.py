@@ -431,7 +431,8 @@ class SnapshotTest(Base):
         self.assertEqual(s2['stored']['new_frame_bytes'], PAGE)
         self.assertLess(s2['stored']['added'], 64 << 10)
         used2 = (st2['db_bytes'] - st2['free_bytes']) - (st1['db_bytes'] - st1['free_bytes'])
-        self.assertLess(used2, 128 << 10)
+        # (the state holds SLUB's caches too: about 13 KiB compressed, whole SQLite pages)
+        self.assertLess(used2, 192 << 10)
         self.assertEqual(st2['frames'], st1['frames'] + 1)
         # deleting the first snapshot frees the one page only it had
         r = self.ok(d.delete('/v1/machines/f1/snapshots/%d' % s1['id']))

@@ -95,7 +95,7 @@ START_TEST(meminfo_totals)
 	ck_assert_int_eq(oracle_meminfo(p, "HighTotal"), 0);
 	ck_assert_int_eq(oracle_meminfo(p, "VmallocTotal"), (0xfebfe000L - 0xc87e0000L) >> 10);
 	ck_assert_ptr_nonnull(strstr(p, "Hugepagesize:       4096 kB\n"));
-	ck_assert_int_eq(mm_proc_render(m, "slabinfo", &(struct mm_buf){0}, NULL), -ENOENT);
+	ck_assert_int_eq(mm_proc_render(m, "sched_debug", &(struct mm_buf){0}, NULL), -ENOENT);
 	free(p);
 }
 END_TEST

@@ -275,7 +275,7 @@ static int load_mem(struct mem *x, struct mm_machine **c, struct mm_error *err)
 START_TEST(sections_in_order)
 {
 	static const char *const tags[] = {"MACH", "E820", "MBLK", "LAYT", "PAGE", "NODE", "ZONE",
-					   "VMEV", "KPGT", "CPUS", "LOG_", "HIGH", "END "};
+					   "VMEV", "KPGT", "CPUS", "SLAB", "LOG_", "HIGH", "END "};
 	struct mem x;
 	size_t off = 12;
 	unsigned int i;
@@ -287,8 +287,8 @@ START_TEST(sections_in_order)
 	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
 		ck_assert_msg(!memcmp(x.p + off, tags[i], 4), "section %u is %.4s, not %s", i,
 			      (const char *)x.p + off, tags[i]);
-		/* PAGE v2: pgstate's PGS_KERNEL; END is always 1 */
-		ck_assert_uint_eq(le(x.p + off + 4, 2), strcmp(tags[i], "PAGE") ? 1 : 2);
+		/* PAGE v2: pgstate's PGS_KERNEL, v3: PGS_SLAB; END is always 1 */
+		ck_assert_uint_eq(le(x.p + off + 4, 2), strcmp(tags[i], "PAGE") ? 1 : 3);
 		off += 16 + le(x.p + off + 8, 8);
 	}
 	ck_assert_uint_eq(off, x.len);
