@@ -112,6 +112,10 @@ bool api_name_valid(const char *name);
  */
 int api_machine_spec_parse(const json_t *body, struct mm_config *cfg, char ret_name[API_NAME_MAX],
 			   struct mm_error *err);
+/* The same for a stored configuration (the store's machines row, a session's header): a
+ * missing boot_model is 1, the boot model of every machine made before the field existed. */
+int api_machine_spec_parse_stored(const json_t *body, struct mm_config *cfg,
+				  char ret_name[API_NAME_MAX], struct mm_error *err);
 
 /* {"mem","pae","cpus","cmdline","initrd","tlb_entries","boot":{"stop_after"},"e820"?}: the
  * stored, re-parseable form of @cfg. */

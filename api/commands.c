@@ -657,6 +657,215 @@ static int op_snapshot_restore(struct mm_machine *m, const struct api_exec_env *
 
 /* ---- the table ------------------------------------------------------------------------- */
 
+/* ---- vmalloc, vmap, ioremap, set_memory (mmcore/vmalloc.c) ------------------------------ */
+
+/* A size field (declared API_ARG_ANY): bytes, an integer or a memparse string ("8K"). */
+static int size_field(const struct api_cmd *cmd, const char *name, uint64_t *ret,
+		      struct mm_error *err)
+{
+	const struct api_cmd_field *v = field(cmd, name);
+
+	if (v->type == API_FIELD_INT) {
+		if (v->i < 0)
+			return api_error(err, -EINVAL, "field '%s' must not be negative", name);
+		*ret = (uint64_t)v->i;
+		return 0;
+	}
+	if (v->type != API_FIELD_STRING || mm_parse_size(v->str, ret))
+		return api_error(err, -EINVAL,
+				 "field '%s' must be bytes: an integer or a size such as \"8K\"",
+				 name);
+	return 0;
+}
+
+/* {"address","size","area_size","pages":[pfn...] | "phys"} of the busy area at @area. */
+static void text_vm_area(struct mm_machine *m, struct api_text *out, uint32_t ret_addr,
+			 uint32_t area)
+{
+	struct mm_vmap_area_info a = {0};
+	unsigned int i, n = mm_vmap_area_count(m, MM_VMAP_BUSY);
+
+	for (i = 0; i < n; i++) {
+		mm_vmap_area_get(m, MM_VMAP_BUSY, i, &a);
+		if (a.va_start == area)
+			break;
+	}
+	api_text_puts(out, "{\"address\":");
+	api_text_hex(out, ret_addr);
+	api_text_puts(out, ",\"size\":");
+	api_text_int(out, a.size - ((a.flags & 0x40) ? 0 : 4096)); /* without the guard page */
+	api_text_puts(out, ",\"area_size\":");
+	api_text_int(out, a.size);
+	if (a.flags & 0x1) {
+		api_text_puts(out, ",\"phys\":");
+		api_text_hex(out, a.phys_addr);
+	} else {
+		api_text_puts(out, ",\"pages\":[");
+		for (i = 0; i < a.nr_pfns; i++) {
+			if (i)
+				api_text_puts(out, ",");
+			api_text_int(out, a.pfns[i]);
+		}
+		api_text_puts(out, "]");
+	}
+	api_text_puts(out, "}");
+}
+
+static int op_vmalloc(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		      struct api_text *out, bool *changed, struct mm_error *err)
+{
+	const struct api_cmd_field *z = field(cmd, "zero");
+	uint64_t size;
+	uint32_t addr;
+	int r;
+
+	r = size_field(cmd, "size", &size, err);
+	if (r < 0)
+		return r;
+	r = mm_vmalloc(m, cpu, size, z && z->i, "vmalloc", &addr, err);
+	if (r == -ENOSPC)
+		*changed = true; /* the kernel's warnings went to the log; a purge may have run */
+	if (r < 0)
+		return r;
+	text_vm_area(m, out, addr, addr);
+	return text_result(out, err);
+}
+
+/* vfree, vunmap, iounmap: {"address","vmap_lazy_nr","lazy_max_pages","purges"} */
+static int free_area_op(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			struct api_text *out,
+			int (*fn)(struct mm_machine *, unsigned int, uint32_t, struct mm_error *),
+			struct mm_error *err)
+{
+	struct mm_vmalloc_info vi;
+	uint64_t addr;
+	int r = addr_field(cmd, "address", UINT32_MAX, &addr, err);
+
+	if (r < 0)
+		return r;
+	r = fn(m, cpu, (uint32_t)addr, err);
+	if (r < 0)
+		return r;
+	mm_vmalloc_get_info(m, &vi);
+	api_text_puts(out, "{\"address\":");
+	api_text_hex(out, addr);
+	api_text_puts(out, ",\"vmap_lazy_nr\":");
+	api_text_int(out, (int64_t)vi.vmap_lazy_nr);
+	api_text_puts(out, ",\"lazy_max_pages\":");
+	api_text_int(out, (int64_t)vi.lazy_max_pages);
+	api_text_puts(out, ",\"purges\":");
+	api_text_int(out, (int64_t)vi.nr_purges);
+	api_text_puts(out, "}");
+	return text_result(out, err);
+}
+
+static int op_vfree(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		    struct api_text *out, bool *changed, struct mm_error *err)
+{
+	return free_area_op(m, cmd, cpu, out, mm_vfree, err);
+}
+
+static int op_vunmap(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		     struct api_text *out, bool *changed, struct mm_error *err)
+{
+	return free_area_op(m, cmd, cpu, out, mm_vunmap, err);
+}
+
+static int op_iounmap(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		      struct api_text *out, bool *changed, struct mm_error *err)
+{
+	return free_area_op(m, cmd, cpu, out, mm_iounmap, err);
+}
+
+#define VMAP_MAX_PFNS 65536u
+
+static int op_vmap(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		   struct api_text *out, bool *changed, struct mm_error *err)
+{
+	const struct api_cmd_field *v = field(cmd, "pfns");
+	uint32_t *pfns, addr;
+	const json_t *x;
+	size_t i, n;
+	int r;
+
+	if (!json_is_array(v->json) || !json_array_size(v->json))
+		return api_error(err, -EINVAL, "field 'pfns' must be a non-empty array of pfns");
+	n = json_array_size(v->json);
+	if (n > VMAP_MAX_PFNS)
+		return api_error(err, -EINVAL, "field 'pfns' holds at most %u pfns", VMAP_MAX_PFNS);
+	pfns = calloc(n, sizeof(*pfns));
+	if (!pfns)
+		return api_error(err, -ENOMEM, "out of memory");
+	json_array_foreach(v->json, i, x) {
+		if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+		    json_integer_value(x) > UINT32_MAX) {
+			free(pfns);
+			return api_error(err, -EINVAL, "field 'pfns[%zu]' must be a pfn", i);
+		}
+		pfns[i] = (uint32_t)json_integer_value(x);
+	}
+	r = mm_vmap(m, cpu, pfns, (unsigned int)n, "vmap", &addr, err);
+	free(pfns);
+	if (r == -ENOSPC)
+		*changed = true;
+	if (r < 0)
+		return r;
+	text_vm_area(m, out, addr, addr);
+	return text_result(out, err);
+}
+
+static int op_ioremap(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		      struct api_text *out, bool *changed, struct mm_error *err)
+{
+	uint64_t phys, size;
+	uint32_t addr;
+	int r = addr_field(cmd, "phys", (1ULL << 36) - 1, &phys, err);
+
+	if (r < 0)
+		return r;
+	r = size_field(cmd, "size", &size, err);
+	if (r < 0)
+		return r;
+	r = mm_ioremap(m, cpu, phys, size, "ioremap", &addr, err);
+	if (r == -ENOSPC)
+		*changed = true;
+	if (r < 0)
+		return r;
+	text_vm_area(m, out, addr, addr & ~0xfffu);
+	return text_result(out, err);
+}
+
+static int op_set_memory(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+			 struct api_text *out, bool *changed, struct mm_error *err)
+{
+	static const char *const attrs[] = {"ro", "rw", "x", "nx"};
+	const char *a = field(cmd, "attr")->str;
+	json_int_t pages = int_arg(cmd, "pages", 1);
+	uint64_t addr;
+	int r, attr;
+
+	r = addr_field(cmd, "address", UINT32_MAX, &addr, err);
+	if (r < 0)
+		return r;
+	for (attr = 0; attr < 4 && strcmp(a, attrs[attr]); attr++)
+		;
+	if (attr == 4)
+		return api_error(
+			err, -EINVAL,
+			"field 'attr' must be \"ro\", \"rw\", \"x\" or \"nx\", not \"%.32s\"", a);
+	r = mm_set_memory(m, (uint32_t)addr, (unsigned int)pages, attr, err);
+	if (r < 0)
+		return r;
+	api_text_puts(out, "{\"address\":");
+	api_text_hex(out, addr);
+	api_text_puts(out, ",\"pages\":");
+	api_text_int(out, pages);
+	api_text_puts(out, ",\"attr\":");
+	api_text_str(out, attrs[attr]);
+	api_text_puts(out, "}");
+	return text_result(out, err);
+}
+
 /*
  * Each op's fields besides "op" and "cpu": their type and range, checked once, before the op
  * runs (api_command_run_env()). The order is the order of the canonical text
@@ -771,6 +980,29 @@ static const struct api_op_arg kmem_cache_create_args[] = {
 static const struct api_op_arg cache_args[] = {ARG_CACHE, {0}};
 static const struct api_op_arg kmem_cache_alloc_args[] = {ARG_CACHE, ARG_GFP(false), {0}};
 static const struct api_op_arg kmem_cache_free_args[] = {ARG_CACHE, ARG_ADDRESS, {0}};
+static const struct api_op_arg vmalloc_args[] = {
+	{.name = "size", .kind = API_ARG_ANY, .required = true},
+	{.name = "zero", .kind = API_ARG_BOOL},
+	{0},
+};
+static const struct api_op_arg vmap_args[] = {
+	{.name = "pfns", .kind = API_ARG_ANY, .required = true},
+	{0},
+};
+static const struct api_op_arg ioremap_args[] = {
+	{.name = "phys", .kind = API_ARG_ADDR, .required = true},
+	{.name = "size", .kind = API_ARG_ANY, .required = true},
+	{0},
+};
+static const struct api_op_arg set_memory_args[] = {
+	{.name = "address", .kind = API_ARG_ADDR, .required = true},
+	{.name = "pages", .kind = API_ARG_INT, .min = 1, .max = 1 << 20},
+	{.name = "attr",
+	 .kind = API_ARG_STRING,
+	 .required = true,
+	 .hint = "\"ro\", \"rw\", \"x\" or \"nx\""},
+	{0},
+};
 
 static const struct api_command_op command_ops[] = {
 	{.op = "alloc_pages", .args = alloc_pages_args, .run = op_alloc_pages},
@@ -792,14 +1024,21 @@ static const struct api_command_op command_ops[] = {
 	{.op = "kmem_cache_destroy", .args = cache_args, .run = op_kmem_cache_destroy},
 	{.op = "kmem_cache_free", .args = kmem_cache_free_args, .run = op_kmem_cache_free},
 	{.op = "kmem_cache_shrink", .args = cache_args, .run = op_kmem_cache_shrink},
+	{.op = "iounmap", .args = address_args, .run = op_iounmap},
+	{.op = "ioremap", .args = ioremap_args, .run = op_ioremap},
 	{.op = "memory_read",
 	 .args = memory_read_args,
 	 .run = op_memory_read,
 	 .pure = memory_read_pure},
 	{.op = "memory_write", .args = memory_write_args, .run = op_memory_write},
 	{.op = "put_page", .args = pfn_args, .run = op_put_page},
+	{.op = "set_memory", .args = set_memory_args, .run = op_set_memory},
 	{.op = "set_sysctl", .args = set_sysctl_args, .run = op_set_sysctl},
 	{.op = "snapshot_restore", .args = snapshot_restore_args, .run_env = op_snapshot_restore},
+	{.op = "vfree", .args = address_args, .run = op_vfree},
+	{.op = "vmalloc", .args = vmalloc_args, .run = op_vmalloc},
+	{.op = "vmap", .args = vmap_args, .run = op_vmap},
+	{.op = "vunmap", .args = address_args, .run = op_vunmap},
 };
 
 const struct api_command_op *api_command_ops(size_t *ret_n)

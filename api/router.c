@@ -403,6 +403,14 @@ int api_route_command(struct api_call *c, struct api_reply *out, struct mm_error
 		return api_error(err, -ENOMEM, "out of memory");
 	if (rt->location)
 		route_location(c, rt, result, out);
+	if (rt->location && json_is_string(json_object_get(result, rt->location_member)))
+		snprintf(out->location, sizeof(out->location), "/v1/machines/%s/%s/%s", c->lease.id,
+			 rt->location,
+			 json_string_value(json_object_get(result, rt->location_member)));
+	else if (rt->location)
+		snprintf(out->location, sizeof(out->location),
+			 "/v1/machines/%s/%s/%" JSON_INTEGER_FORMAT, c->lease.id, rt->location,
+			 json_integer_value(json_object_get(result, rt->location_member)));
 	return api_reply_json(out, rt->status ? rt->status : 200, result, err);
 }
 

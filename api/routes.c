@@ -57,6 +57,14 @@ static const struct api_route_arg objects_post_args[] = {
 	PATH("name", 1), BODY("gfp"), BODY("cpu"), {0}};
 static const struct api_route_arg object_delete_args[] = {
 	PATH("name", 1), PATH("address", 2), QUERY("cpu"), {0}};
+static const struct api_route_arg vmalloc_post_args[] = {
+	BODY("size"), BODY("zero"), BODY("cpu"), {0}};
+static const struct api_route_arg area_delete_args[] = {PATH("address", 1), QUERY("cpu"), {0}};
+static const struct api_route_arg vmap_post_args[] = {BODY("pfns"), BODY("cpu"), {0}};
+static const struct api_route_arg ioremap_post_args[] = {
+	BODY("phys"), BODY("size"), BODY("cpu"), {0}};
+static const struct api_route_arg set_memory_args[] = {
+	BODY("address"), BODY("pages"), BODY("attr"), BODY("cpu"), {0}};
 
 #define M(p) "v1/machines/*" p
 
@@ -94,6 +102,7 @@ static const struct api_route routes[] = {
 	 .fn = h_kmap_local},
 	{.pattern = M("/slab"), .method = API_GET, .machine = true, .fn = h_slab},
 	{.pattern = M("/slab/caches/*"), .method = API_GET, .machine = true, .fn = h_slab_cache},
+	{.pattern = M("/vmalloc"), .method = API_GET, .machine = true, .fn = h_vmalloc},
 	/* commands: one command or a batch, as they come */
 	{.pattern = M("/commands"),
 	 .method = API_POST,
@@ -222,6 +231,55 @@ static const struct api_route routes[] = {
 	 .machine = true,
 	 .op = "kmem_cache_free",
 	 .args = object_delete_args},
+	/* vmalloc: the area's address names it (Location) */
+	{.pattern = M("/vmalloc"),
+	 .method = API_POST,
+	 .machine = true,
+	 .body = true,
+	 .op = "vmalloc",
+	 .args = vmalloc_post_args,
+	 .status = 201,
+	 .location = "vmalloc",
+	 .location_member = "address"},
+	{.pattern = M("/vmalloc/*"),
+	 .method = API_DELETE,
+	 .machine = true,
+	 .op = "vfree",
+	 .args = area_delete_args},
+	{.pattern = M("/vmap"),
+	 .method = API_POST,
+	 .machine = true,
+	 .body = true,
+	 .op = "vmap",
+	 .args = vmap_post_args,
+	 .status = 201,
+	 .location = "vmap",
+	 .location_member = "address"},
+	{.pattern = M("/vmap/*"),
+	 .method = API_DELETE,
+	 .machine = true,
+	 .op = "vunmap",
+	 .args = area_delete_args},
+	{.pattern = M("/ioremap"),
+	 .method = API_POST,
+	 .machine = true,
+	 .body = true,
+	 .op = "ioremap",
+	 .args = ioremap_post_args,
+	 .status = 201,
+	 .location = "ioremap",
+	 .location_member = "address"},
+	{.pattern = M("/ioremap/*"),
+	 .method = API_DELETE,
+	 .machine = true,
+	 .op = "iounmap",
+	 .args = area_delete_args},
+	{.pattern = M("/set-memory"),
+	 .method = API_POST,
+	 .machine = true,
+	 .body = true,
+	 .op = "set_memory",
+	 .args = set_memory_args},
 };
 
 const struct api_route *api_routes(size_t *ret_n)

@@ -5,7 +5,9 @@
  * (api_config_to_json(): the machines row of the store, a session's header).
  *
  * Invariant: api_machine_spec_parse(api_config_to_json(cfg)) gives @cfg back, so that a
- * machine restarts, clones and imports with the configuration it was created with.
+ * machine restarts, clones and imports with the configuration it was created with. The
+ * stored form always names boot_model; a stored configuration without it (written before
+ * it existed) is read by api_machine_spec_parse_stored() as revision 1, the boot it had.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -193,8 +195,8 @@ static int parse_boot(const json_t *v, struct mm_config *cfg, struct mm_error *e
 	return 0;
 }
 
-int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
-			   char ret_name[API_NAME_MAX], struct mm_error *err)
+static int spec_parse(const json_t *body, struct mm_config *ret_cfg, char ret_name[API_NAME_MAX],
+		      unsigned int absent_boot_model, struct mm_error *err)
 {
 	const json_t *pae, *v;
 	const char *key;
@@ -208,10 +210,11 @@ int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
 	json_object_foreach((json_t *)body, key, v) {
 		if (strcmp(key, "name") && strcmp(key, "mem") && strcmp(key, "pae") &&
 		    strcmp(key, "cpus") && strcmp(key, "cmdline") && strcmp(key, "e820") &&
-		    strcmp(key, "initrd") && strcmp(key, "tlb_entries") && strcmp(key, "boot"))
+		    strcmp(key, "initrd") && strcmp(key, "tlb_entries") && strcmp(key, "boot") &&
+		    strcmp(key, "boot_model"))
 			return api_error(err, -EINVAL,
 					 "unknown field '%.64s' (known: name, mem, pae, cpus, "
-					 "cmdline, initrd, e820, tlb_entries, boot)",
+					 "cmdline, initrd, e820, tlb_entries, boot, boot_model)",
 					 key);
 	}
 
@@ -352,11 +355,38 @@ int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
 			goto out;
 	}
 
+	cfg->boot_model = absent_boot_model;
+	v = json_object_get(body, "boot_model");
+	if (v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > MM_BOOT_MODEL) {
+			r = api_error(err, -EINVAL,
+				      "field 'boot_model' must be an integer 1..%u (the revision "
+				      "of mm32's boot model)",
+				      MM_BOOT_MODEL);
+			goto out;
+		}
+		cfg->boot_model = (unsigned int)json_integer_value(v);
+	}
+
 	memcpy(ret_cfg, cfg, sizeof(*cfg));
 	strcpy(ret_name, name);
 out:
 	free(cfg);
 	return r;
+}
+
+int api_machine_spec_parse(const json_t *body, struct mm_config *ret_cfg,
+			   char ret_name[API_NAME_MAX], struct mm_error *err)
+{
+	return spec_parse(body, ret_cfg, ret_name, MM_BOOT_MODEL, err);
+}
+
+/* A configuration stored before boot_model existed booted as revision 1. */
+int api_machine_spec_parse_stored(const json_t *body, struct mm_config *ret_cfg,
+				  char ret_name[API_NAME_MAX], struct mm_error *err)
+{
+	return spec_parse(body, ret_cfg, ret_name, MM_BOOT_MODEL_NO_VMALLOC_AREAS, err);
 }
 
 json_t *api_config_to_json(const struct mm_config *cfg)
@@ -371,6 +401,8 @@ json_t *api_config_to_json(const struct mm_config *cfg)
 	      set(o, "cmdline", json_string(cfg->cmdline)) |
 	      set(o, "initrd", json_integer((json_int_t)cfg->initrd_size)) |
 	      set(o, "tlb_entries", json_integer(cfg->tlb_entries ? cfg->tlb_entries : 64)) |
+	      set(o, "boot_model",
+		  json_integer(cfg->boot_model ? cfg->boot_model : MM_BOOT_MODEL)) |
 	      set(o, "boot", json_pack("{s:s}", "stop_after", mm_boot_phase_name(cfg->stop_after)));
 	if (cfg->nr_e820) {
 		json_t *arr = json_array();

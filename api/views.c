@@ -615,3 +615,82 @@ int h_kmap_local(struct api_call *c, struct api_reply *out, struct mm_error *err
 				  : NULL,
 			      err);
 }
+/* GET .../vmalloc: the range, the counters, and the busy, lazy and free vmap areas. */
+int h_vmalloc(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	static const char *const lists[] = {"busy", "lazy", "free"};
+	static const struct {
+		unsigned int bit;
+		const char *name;
+	} flags[] = {{0x1, "VM_IOREMAP"},
+		     {0x2, "VM_ALLOC"},
+		     {0x4, "VM_MAP"},
+		     {0x8, "VM_USERMAP"},
+		     {0x10, "VM_DMA_COHERENT"},
+		     {0x20, "VM_UNINITIALIZED"},
+		     {0x40, "VM_NO_GUARD"},
+		     {0x80, "VM_KASAN"},
+		     {0x100, "VM_FLUSH_RESET_PERMS"},
+		     {0x200, "VM_MAP_PUT_PAGES"}};
+	struct mm_machine *m = c->lease.m;
+	struct mm_vmalloc_info vi;
+	json_t *doc;
+	char hex[24];
+
+	if (mm_machine_phase(m) < MM_PHASE_BUDDY)
+		return api_error(err, -EAGAIN,
+				 "the vmalloc area does not exist yet: the machine stopped after "
+				 "boot phase '%s'; it needs 'buddy'",
+				 mm_boot_phase_name(mm_machine_phase(m)));
+	mm_vmalloc_get_info(m, &vi);
+	doc = json_object();
+	if (!doc)
+		return api_error(err, -ENOMEM, "out of memory");
+#define HEX(v) (snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)(v)), json_string(hex))
+	json_object_set_new(doc, "vmalloc_start", HEX(vi.vmalloc_start));
+	json_object_set_new(doc, "vmalloc_end", HEX(vi.vmalloc_end));
+	json_object_set_new(doc, "vmalloc_used_pages",
+			    json_integer((json_int_t)vi.nr_vmalloc_pages));
+	json_object_set_new(doc, "vmap_lazy_nr", json_integer((json_int_t)vi.vmap_lazy_nr));
+	json_object_set_new(doc, "lazy_max_pages", json_integer((json_int_t)vi.lazy_max_pages));
+	json_object_set_new(doc, "purges", json_integer((json_int_t)vi.nr_purges));
+	json_object_set_new(doc, "purged_pages", json_integer((json_int_t)vi.nr_purged_pages));
+	for (int l = 0; l < 3; l++) {
+		unsigned int n = mm_vmap_area_count(m, l);
+		json_t *arr = json_array();
+
+		for (unsigned int i = 0; arr && i < n; i++) {
+			struct mm_vmap_area_info a;
+			json_t *o = json_object(), *fl, *pg;
+
+			mm_vmap_area_get(m, l, i, &a);
+			json_object_set_new(o, "va_start", HEX(a.va_start));
+			json_object_set_new(o, "va_end", HEX(a.va_end));
+			json_object_set_new(o, "size",
+					    json_integer((json_int_t)(a.va_end - a.va_start)));
+			if (l == MM_VMAP_BUSY && a.has_vm) {
+				json_object_set_new(o, "caller", json_string(a.caller));
+				fl = json_array();
+				for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++)
+					if (a.flags & flags[f].bit)
+						json_array_append_new(fl,
+								      json_string(flags[f].name));
+				json_object_set_new(o, "flags", fl);
+				json_object_set_new(o, "nr_pages", json_integer(a.nr_pages));
+				if (a.phys_addr)
+					json_object_set_new(o, "phys_addr", HEX(a.phys_addr));
+				if (a.pages_area)
+					json_object_set_new(o, "pages_area", HEX(a.pages_area));
+				json_object_set_new(o, "kernel", json_boolean(!a.api));
+				pg = json_array();
+				for (uint32_t k = 0; k < a.nr_pfns; k++)
+					json_array_append_new(pg, json_integer(a.pfns[k]));
+				json_object_set_new(o, "pages", pg);
+			}
+			json_array_append_new(arr, o);
+		}
+		json_object_set_new(doc, lists[l], arr);
+	}
+#undef HEX
+	return api_reply_json(out, 200, doc, err);
+}

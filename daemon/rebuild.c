@@ -81,7 +81,7 @@ static int rebuild_start(struct store *st, const struct rebuild_source *src, int
 		return api_error(err, cfg ? -EIO : -ENOMEM,
 				 "the configuration of machine '%s' is not readable", src->id);
 	}
-	r = api_machine_spec_parse(cj, cfg, name, err);
+	r = api_machine_spec_parse_stored(cj, cfg, name, err);
 	json_decref(cj);
 	if (r == 0)
 		r = mm_machine_create(cfg, &ret->m, err);

@@ -633,7 +633,7 @@ static int load_machine(struct registry *reg, const struct stored *s, struct mm_
 		struct mm_config *cfg = malloc(sizeof(*cfg));
 		char name[API_NAME_MAX];
 
-		r = cj && cfg ? api_machine_spec_parse(cj, cfg, name, err) : -1;
+		r = cj && cfg ? api_machine_spec_parse_stored(cj, cfg, name, err) : -1;
 		if (r == 0)
 			r = fits(reg, mm_config_host_bytes(cfg), err);
 		json_decref(cj);

@@ -508,7 +508,7 @@ static int import_header(struct run *rn, json_t *h, struct import_header *ih, st
 					 "line 1: \"origin\" must be an object or null");
 	}
 	snprintf(ih->machine, sizeof(ih->machine), "%s", mach ? json_string_value(mach) : "");
-	r = api_machine_spec_parse(cfg, &ih->cfg, name, &e);
+	r = api_machine_spec_parse_stored(cfg, &ih->cfg, name, &e);
 	if (r < 0)
 		return api_error(err, -EINVAL, "line 1: config: %s", e.msg);
 	ih->from_snapshot = json_is_integer(from) ? json_integer_value(from) : 0;

@@ -43,6 +43,16 @@
  *                        objects - inuse of them on the slab's own
  *  slab-node-counts      (c) nr_partial, nr_slabs, total_objects, CPU partial counts
  *  slab-stat             (d) NR_SLAB_*_B = the slab pages (kmalloc_large unreclaimable)
+ *  vmap-areas-tile       (vmalloc.c, V1) the busy, free and lazily freed vmap areas tile
+ *                        [1, ULONG_MAX): every address in exactly one
+ *  vmap-areas-merged     (V2) no two free (or two lazily freed) areas touch
+ *  vmap-area-vm          (V3) a busy area's vm_struct: addr, size with the guard page;
+ *                        inside [VMALLOC_START, VMALLOC_END)
+ *  vmalloc-ptes          (V4) every PTE of the range in the mapped part of one busy area,
+ *                        mapping its frame; every page an area maps present
+ *  vmalloc-pages-owned   (V5) every vmalloc'd page and page table of the range an
+ *                        allocation of the kernel's own (PGS_KERNEL), in no two areas
+ *  vmalloc-counters      (V6) nr_vmalloc_pages and vmap_lazy_nr add up
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -637,6 +647,25 @@ static const struct mm_invariant check_invariants[] = {
 	{.name = "slab-objects", .min_phase = MM_PHASE_BUDDY, .check = check_slab_objects},
 	{.name = "slab-node-counts", .min_phase = MM_PHASE_BUDDY, .check = check_slab_node_counts},
 	{.name = "slab-stat", .min_phase = MM_PHASE_BUDDY, .check = check_slab_stat},
+	/* the vmalloc range (vmalloc.c, vmalloc.h V1..V6) */
+	{.name = "vmap-areas-tile",
+	 .min_phase = MM_PHASE_FINAL_PAGE_TABLES,
+	 .check = check_vmap_areas_tile},
+	{.name = "vmap-areas-merged",
+	 .min_phase = MM_PHASE_FINAL_PAGE_TABLES,
+	 .check = check_vmap_areas_merged},
+	{.name = "vmap-area-vm",
+	 .min_phase = MM_PHASE_FINAL_PAGE_TABLES,
+	 .check = check_vmap_area_vm},
+	{.name = "vmalloc-ptes",
+	 .min_phase = MM_PHASE_FINAL_PAGE_TABLES,
+	 .check = check_vmalloc_ptes},
+	{.name = "vmalloc-pages-owned",
+	 .min_phase = MM_PHASE_FINAL_PAGE_TABLES,
+	 .check = check_vmalloc_pages_owned},
+	{.name = "vmalloc-counters",
+	 .min_phase = MM_PHASE_FINAL_PAGE_TABLES,
+	 .check = check_vmalloc_counters},
 };
 
 #define NR_INVARIANTS (sizeof(check_invariants) / sizeof(check_invariants[0]))

@@ -303,13 +303,21 @@ static int check_free(const struct mm_machine *m, pfn_t pfn, const char *what, s
 	default:
 		break;
 	}
-	if (m->pgstate[pfn] & PGS_KERNEL)
+	if (m->pgstate[pfn] & PGS_KERNEL) {
+		char why[160];
+
+		if (vmalloc_kernel_page(m, pfn, why, sizeof(why)))
+			return mm_set_error(err, -EBUSY,
+					    "%s: pfn %#x is the kernel's own: %s; freeing it would "
+					    "hand out a page the kernel still uses",
+					    what, pfn, why);
 		return mm_set_error(
 			err, -EBUSY,
 			"%s: pfn %#x is the kernel's own: a page table of the direct map "
 			"(split_large_page() allocated it); freeing it would hand out a "
 			"page that still maps memory",
 			what, pfn);
+	}
 	if (m->pgstate[pfn] & PGS_SLAB)
 		return mm_set_error(err, -EBUSY,
 				    "%s: pfn %#x belongs to the slab allocator (%s): its objects "

@@ -28,6 +28,7 @@
 #include "page_alloc.h"
 #include "pgtable.h"
 #include "snapshot.h"
+#include "vmalloc.h"
 
 #define INIT_PGT_BUF_PAGES 6
 #define REALMODE_SIZE 0x4000u /* the trampoline blob of Debian's 6.1 image */
@@ -488,8 +489,8 @@ static int split_large_page(struct mm_machine *m, uint64_t pmde, struct mm_error
  * change_page_attr_set_clr() on the direct map of [start, end): set @set and clear @clr on
  * every 4k entry, splitting large pages the range does not cover whole.
  */
-static int change_page_attr(struct mm_machine *m, uint64_t start, uint64_t end, pteval_t set,
-			    pteval_t clr, struct mm_error *err)
+static int __change_page_attr(struct mm_machine *m, uint64_t start, uint64_t end, pteval_t set,
+			      pteval_t clr, bool flush, struct mm_error *err)
 {
 	uint64_t pmd = m->layout.pmd_size, pa;
 	unsigned int cpu;
@@ -532,9 +533,26 @@ static int change_page_attr(struct mm_machine *m, uint64_t start, uint64_t end, 
 		}
 		pa += PAGE_SIZE;
 	}
-	for (cpu = 0; cpu < m->cfg.cpus; cpu++) /* cpa_flush(): flush_tlb_all() */
+	for (cpu = 0; flush && cpu < m->cfg.cpus; cpu++) /* cpa_flush(): flush_tlb_all() */
 		tlb_flush(&m->cpus[cpu].tlb, false);
 	return 0;
+}
+
+/* change_page_attr_set_clr() on the direct map: vm_unmap_aliases() first, then the change
+ * and one flush. */
+static int change_page_attr(struct mm_machine *m, uint64_t start, uint64_t end, pteval_t set,
+			    pteval_t clr, struct mm_error *err)
+{
+	pteval_t s = set, c = clr;
+
+	if (!m->cfg.pae || !m->cpu_nx) {
+		s &= ~_PAGE_NX;
+		c &= ~_PAGE_NX;
+	}
+	if (!s && !c)
+		return 0;
+	vm_unmap_aliases(m);
+	return __change_page_attr(m, start, end, set, clr, true, err);
 }
 
 /* reserve_real_mode(): the trampoline blob, top down below 1 MiB. */
@@ -675,4 +693,22 @@ int paging_snap_load(struct mm_machine *m, struct snap_in *in)
 	    pt->pgt_buf_start + (uint64_t)pt->pgt_buf_used * PAGE_SIZE > m->ram_size)
 		return snap_corrupt(in, "page tables beyond the RAM");
 	return 0;
+}
+
+/* ---- for vmalloc.c: the kernel's tables beyond the direct map ---------------------------- */
+
+uint64_t kernel_pmd_entry(const struct mm_machine *m, uint32_t va)
+{
+	return pmd_entry_addr(m, m->pt.swapper_pg_dir, va);
+}
+
+pteval_t kernel_pte_mask(const struct mm_machine *m, pteval_t prot)
+{
+	return kernel_mask(m, prot);
+}
+
+int cpa_direct_map(struct mm_machine *m, uint64_t start, uint64_t end, pteval_t set, pteval_t clr,
+		   bool flush, struct mm_error *err)
+{
+	return __change_page_attr(m, start, end, set, clr, flush, err);
 }

@@ -84,6 +84,7 @@ void mm_config_init(struct mm_config *cfg, bool pae)
 	cfg->initrd_size = MM_DEFAULT_INITRD;
 	cfg->stop_after = MM_PHASE_BUDDY;
 	cfg->tlb_entries = TLB_DEFAULT_ENTRIES;
+	cfg->boot_model = MM_BOOT_MODEL;
 	mm_kernel_image_defaults(&cfg->image, pae);
 }
 
@@ -121,6 +122,9 @@ static int validate_config(const struct mm_config *cfg, struct mm_error *err)
 				    TLB_MAX_ENTRIES, cfg->tlb_entries);
 	if (cfg->nr_e820 > MM_MAX_E820)
 		return mm_set_error(err, -EINVAL, "at most %d e820 entries", MM_MAX_E820);
+	if (cfg->boot_model > MM_BOOT_MODEL)
+		return mm_set_error(err, -EINVAL, "boot_model must be 1..%u, not %u", MM_BOOT_MODEL,
+				    cfg->boot_model);
 	if (!cfg->nr_e820) {
 		if (cfg->mem == 0 || cfg->mem > MM_MAX_RAM)
 			return mm_set_error(
@@ -433,6 +437,7 @@ void mm_machine_destroy(struct mm_machine *m)
 	physmem_finish(m);
 	memblock_finish(&m->memblock);
 	printk_finish(&m->log);
+	vmalloc_finish(m);
 	host_free(m);
 }
 
@@ -529,6 +534,7 @@ void machine_snap_save(const struct mm_machine *m, struct snap_out *o)
 	snap_put_u64(o, m->initrd_end);
 	snap_put_u64(o, m->swiotlb_bytes);
 	snap_put_u64(o, m->swiotlb_base);
+	snap_put_u32(o, m->cfg.boot_model); /* v2 */
 }
 
 int machine_snap_load(struct mm_machine *m, struct snap_in *in)
@@ -554,6 +560,8 @@ int machine_snap_load(struct mm_machine *m, struct snap_in *in)
 	m->initrd_end = snap_get_u64(in);
 	m->swiotlb_bytes = snap_get_u64(in);
 	m->swiotlb_base = snap_get_u64(in);
+	/* v1 was written before the boot model had revisions: it booted as revision 1 */
+	m->cfg.boot_model = in->version >= 2 ? snap_get_u32(in) : MM_BOOT_MODEL_NO_VMALLOC_AREAS;
 	if (in->ret)
 		return in->ret;
 	/* the configuration passes what mm_machine_create() demands of one */

@@ -20,6 +20,7 @@
 #include "printk.h"
 #include "slab.h"
 #include "tlb.h"
+#include "vmalloc.h"
 #include "zone.h"
 
 /* Page-table geometry of the two flavours (arch/x86/include/asm/pgtable-{2,3}level_types.h) */
@@ -118,6 +119,8 @@ struct mm_machine {
 	struct mm_highmem hm;
 	/* SLUB: the caches, their per-CPU and node lists (slab.h) */
 	struct slab_state slab;
+	/* the vmalloc range: vmap areas (vmalloc.c) */
+	struct vmap_state vmap;
 
 	bool tainted;
 	char diag[MM_ERR_MAX];
@@ -192,6 +195,13 @@ int paging_protect_idt(struct mm_machine *m, struct mm_error *err);
 int paging_mark_rodata_ro(struct mm_machine *m, struct mm_error *err);
 /* @prot as the kernel's PAGE_KERNEL* reach a PTE (__default_kernel_pte_mask, NX support) */
 pteval_t paging_kernel_prot(const struct mm_machine *m, pteval_t prot);
+/* for vmalloc.c: the pmd entry (pgd entry on 686) of @va in swapper_pg_dir; @prot with the
+ * bits this CPU and kernel leave out (NX, GLB under PTI); the direct map's attributes of
+ * [start, end) changed without vm_unmap_aliases(), flushed only when @flush */
+uint64_t kernel_pmd_entry(const struct mm_machine *m, uint32_t va);
+pteval_t kernel_pte_mask(const struct mm_machine *m, pteval_t prot);
+int cpa_direct_map(struct mm_machine *m, uint64_t start, uint64_t end, pteval_t set, pteval_t clr,
+		   bool flush, struct mm_error *err);
 
 /* layout.c */
 void layout_compute_constants(struct mm_machine *m);

@@ -98,7 +98,16 @@ struct mm_config {
 	unsigned int nr_e820;	  /* 0: QEMU's pc map for @mem; else the firmware map below */
 	struct mm_e820_entry e820[MM_MAX_E820];
 	struct mm_kernel_image image;
+	/* The revision of mm32's model of the boot the machine boots with (MM_BOOT_MODEL_*).
+	 * A machine keeps the one it was created with, so that its stored journal replays to
+	 * the same state after a later mm32 models more of the boot; 0: the latest. */
+	unsigned int boot_model;
 };
+/* 1: before the vmalloc areas of the boot (the vmalloc range starts empty); 2: with them
+ * (ACPI, HPET, the BPF page and its direct-map split, SMBIOS, crypto scratch, n_tty). */
+#define MM_BOOT_MODEL_NO_VMALLOC_AREAS 1u
+/* the latest (MM_BOOT_REVISION): mm_config_init()'s and POST /v1/machines' default */
+#define MM_BOOT_MODEL 2u
 
 /*
  * The boot as phases a machine can stop after, in the kernel's order:
@@ -768,7 +777,11 @@ uint32_t mm_page_address(const struct mm_machine *m, uint32_t pfn);
  * model that wrote it. tests/data/snapshots keeps fixtures of every revision: each must
  * load; those of this revision must also equal their journal's replay.
  */
-#define MM_BOOT_REVISION 1
+#define MM_BOOT_REVISION 2 /* 2: vmalloc's boot areas */
+/* A machine boots with the revision its configuration names (struct mm_config.boot_model),
+ * the latest unless it was created before (a stored configuration without it is 1): so a
+ * stored journal replays to the same machine on a later build too. */
+_Static_assert(MM_BOOT_MODEL == MM_BOOT_REVISION, "boot_model's latest is MM_BOOT_REVISION");
 typedef int (*mm_write_fn)(void *ctx, const void *data, size_t len); /* 0 or -1 */
 typedef int (*mm_read_fn)(void *ctx, void *data, size_t len);	     /* 0: all of it */
 int mm_snapshot_save(const struct mm_machine *m, mm_write_fn write, void *ctx,
@@ -808,6 +821,67 @@ const char *mm_invariant_name(unsigned int i);
 /* mm_check() after a change (-Dmm_debug=full): a violation taints the machine, its first
  * message the diagnosis, and returns -EFAULT; -ENOMEM if the checker found no host memory. */
 int mm_debug_check(struct mm_machine *m, struct mm_error *err);
+
+/* ---- vmalloc: vmap areas, vmalloc/vfree, vmap/vunmap, ioremap/iounmap (vmalloc.c) ----- */
+
+/* The three sets of struct vmap_area the kernel keeps (mm/vmalloc.c). */
+enum mm_vmap_list { MM_VMAP_BUSY, MM_VMAP_LAZY, MM_VMAP_FREE };
+
+/* One area; the vm_struct fields only for a busy area with has_vm. Borrowed pointers. */
+struct mm_vmap_area_info {
+	uint64_t va_start, va_end; /* [va_start, va_end) */
+	bool has_vm;
+	uint32_t addr, size; /* size with the guard page */
+	uint32_t flags;	     /* VM_IOREMAP 0x1, VM_ALLOC 0x2, VM_MAP 0x4, ... */
+	uint32_t nr_pages;   /* the kernel's nr_pages (vmalloc only) */
+	uint64_t phys_addr;  /* ioremap */
+	uint32_t pages_area; /* the page array is vmalloc'd there ("vpages"), else 0 */
+	const char *caller;
+	const uint32_t *pfns; /* the frames mapped from addr on (vmalloc, vmap) */
+	uint32_t nr_pfns;
+	bool api; /* made by a command (the boot's own areas are the kernel's) */
+};
+unsigned int mm_vmap_area_count(const struct mm_machine *m, int list);
+int mm_vmap_area_get(const struct mm_machine *m, int list, unsigned int i,
+		     struct mm_vmap_area_info *out);
+
+struct mm_vmalloc_info {
+	uint32_t vmalloc_start, vmalloc_end;
+	uint64_t vmap_lazy_nr;	   /* pages freed lazily, awaiting the purge */
+	uint64_t lazy_max_pages;   /* the purge threshold: fls(online CPUs) * 8192 */
+	uint64_t nr_vmalloc_pages; /* VmallocUsed in pages */
+	uint64_t nr_purges, nr_purged_pages;
+};
+void mm_vmalloc_get_info(const struct mm_machine *m, struct mm_vmalloc_info *out);
+
+/*
+ * vmalloc(@size) (vzalloc() with @zero) by CPU @cpu; @caller names the area in
+ * /proc/vmallocinfo (NULL: "vmalloc"/"vzalloc"). *@ret_addr is the area's start.
+ * -EINVAL: size 0, beyond the vmalloc range or total RAM (nothing changes); -ENOSPC: no
+ * room in the range or no pages (the kernel's warnings are logged; what was taken is given
+ * back); -EAGAIN before the buddy phase.
+ */
+int mm_vmalloc(struct mm_machine *m, unsigned int cpu, uint64_t size, bool zero, const char *caller,
+	       uint32_t *ret_addr, struct mm_error *err);
+/* vfree(@addr): the start of an area vmalloc() made. Refused, nothing changes: -EINVAL
+ * not page aligned, inside an area, or an area of another kind; -ENOENT no area (never
+ * made, or freed already); -EBUSY an area of the kernel's own boot. */
+int mm_vfree(struct mm_machine *m, unsigned int cpu, uint32_t addr, struct mm_error *err);
+/* vmap(@pfns, @count, VM_MAP, PAGE_KERNEL): pages the caller holds (not free). */
+int mm_vmap(struct mm_machine *m, unsigned int cpu, const uint32_t *pfns, unsigned int count,
+	    const char *caller, uint32_t *ret_addr, struct mm_error *err);
+int mm_vunmap(struct mm_machine *m, unsigned int cpu, uint32_t addr, struct mm_error *err);
+/* ioremap(@phys, @size): uncached (UC-), 2 MiB pmd entries where PAE allows them;
+ * *@ret_addr is the address of @phys itself.
+ * -EINVAL for size 0, a range beyond the physical address space, or RAM in use. */
+int mm_ioremap(struct mm_machine *m, unsigned int cpu, uint64_t phys, uint64_t size,
+	       const char *caller, uint32_t *ret_addr, struct mm_error *err);
+int mm_iounmap(struct mm_machine *m, unsigned int cpu, uint32_t addr, struct mm_error *err);
+enum mm_set_memory_attr { MM_SET_MEMORY_RO, MM_SET_MEMORY_RW, MM_SET_MEMORY_X, MM_SET_MEMORY_NX };
+/* set_memory_ro/rw/x/nx(@addr, @numpages) on pages of one area made by a command; ro/rw
+ * change a lowmem page's direct-map alias too (splitting a large page). */
+int mm_set_memory(struct mm_machine *m, uint32_t addr, unsigned int numpages, int attr,
+		  struct mm_error *err);
 
 /* ---- helpers shared with the front end --------------------------------------------- */
 

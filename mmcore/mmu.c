@@ -315,15 +315,21 @@ static int mem_access(struct mm_machine *m, unsigned int cpu, int space, uint64_
 	if (space == MM_SPACE_PHYS) {
 		pfn_t kpfn = in ? kernel_frame(m, addr, len) : PFN_NIL;
 
-		if (kpfn != PFN_NIL && !force)
+		char why[160] = "a page table";
+
+		if (kpfn != PFN_NIL && !force) {
+			if (PageReserved(&m->mem_map[kpfn]))
+				snprintf(why, sizeof(why), "PG_reserved");
+			else
+				vmalloc_kernel_page(m, kpfn, why, sizeof(why));
 			return mm_set_error(
 				err, -EBUSY,
 				"memory_write: pfn %#x is the kernel's own (%s): a physical write "
 				"would change the kernel under its feet; send \"force\": true to "
 				"do it "
 				"anyway, which taints the machine",
-				kpfn,
-				PageReserved(&m->mem_map[kpfn]) ? "PG_reserved" : "a page table");
+				kpfn, why);
+		}
 		for (done = 0; done < len;) {
 			uint64_t a = addr + done;
 			size_t chunk =

@@ -730,15 +730,15 @@ static int rmqueue_bulk(struct mm_machine *m, struct zone *z, unsigned int order
 	return allocated;
 }
 
-/* Mirrors: rmqueue_pcplist() + __rmqueue_pcplist(). */
-static pfn_t rmqueue_pcplist(struct mm_machine *m, struct zone *z, unsigned int order,
-			     unsigned int mt, unsigned int alloc_flags, unsigned int cpu)
+/* Mirrors: __rmqueue_pcplist(): the list's first page, the list refilled by a batch first
+ * when it is empty. */
+static pfn_t __rmqueue_pcplist(struct mm_machine *m, struct zone *z, unsigned int order,
+			       unsigned int mt, unsigned int alloc_flags, unsigned int cpu)
 {
 	struct per_cpu_pages *pcp = &z->pcp[cpu];
 	struct pfn_list *list;
 	pfn_t pfn;
 
-	pcp->free_factor >>= 1;
 	list = &pcp->lists[order_to_pindex(mt, order)];
 	if (pfn_list_empty(list)) {
 		int batch = pcp->batch;
@@ -756,6 +756,14 @@ static pfn_t rmqueue_pcplist(struct mm_machine *m, struct zone *z, unsigned int 
 	m->pgstate[pfn] &= (uint8_t) ~(PGS_PCP | PGS_ALLOC_MASK);
 	pcp->count -= 1 << order;
 	return pfn;
+}
+
+/* Mirrors: rmqueue_pcplist(). */
+static pfn_t rmqueue_pcplist(struct mm_machine *m, struct zone *z, unsigned int order,
+			     unsigned int mt, unsigned int alloc_flags, unsigned int cpu)
+{
+	z->pcp[cpu].free_factor >>= 1;
+	return __rmqueue_pcplist(m, z, order, mt, alloc_flags, cpu);
 }
 
 /* Mirrors: rmqueue_buddy(). */
@@ -1374,6 +1382,63 @@ pfn_t __alloc_pages(struct mm_machine *m, gfp_t gfp, unsigned int order, unsigne
 	if (pfn == PFN_NIL)
 		pfn = alloc_pages_slowpath(m, gfp, order, &ac, loops_forever);
 	return pfn;
+}
+
+/*
+ * Mirrors: __alloc_pages_bulk() with a page array, as vmalloc calls it: order-0 pages
+ * from the first zone of the zonelist that stays above its low watermark with all @nr
+ * pages gone (the mark is raised by @nr), taken one by one from that zone's per-CPU list
+ * (refilled by batches as it empties) without the fast path's per-page checks. One page,
+ * no such zone, or no page at all from the list: one __alloc_pages() instead.
+ * Return: the pages put in @pfns (from index 0).
+ */
+unsigned int __alloc_pages_bulk(struct mm_machine *m, gfp_t gfp, unsigned int nr, unsigned int cpu,
+				pfn_t *pfns)
+{
+	unsigned int flags = ALLOC_WMARK_LOW | (gfp & ALLOC_KSWAPD), got, mt;
+	struct zone *z = NULL;
+	int zi, preferred = -1;
+	bool forever;
+	pfn_t pfn;
+
+	if (!nr)
+		return 0;
+	if (nr == 1)
+		goto failed;
+	mt = gfp_migratetype(gfp, m->pgdat.page_group_by_mobility_disabled);
+	for (zi = (int)gfp_zone(gfp); zi >= 0; zi--) {
+		struct zone *c = &m->pgdat.node_zones[zi];
+
+		if (!managed_zone(c))
+			continue;
+		if (preferred < 0)
+			preferred = zi; /* zonelist_zone_idx(ac.preferred_zoneref) */
+		if (zone_watermark_fast(c, 0, wmark_pages(c, WMARK_LOW) + nr,
+					(unsigned int)preferred, flags, gfp)) {
+			z = c;
+			break;
+		}
+	}
+	if (!z)
+		goto failed;
+	for (got = 0; got < nr; got++) {
+		pfn = __rmqueue_pcplist(m, z, 0, mt, flags, cpu);
+		if (pfn == PFN_NIL) {
+			if (!got)
+				goto failed;
+			break;
+		}
+		prep_new_page(m, pfn, 0, gfp);
+		pfns[got] = pfn;
+	}
+	m->pgalloc[z->idx] += got;
+	return got;
+failed:
+	pfn = __alloc_pages(m, gfp, 0, cpu, &forever);
+	if (pfn == PFN_NIL)
+		return 0;
+	pfns[0] = pfn;
+	return 1;
 }
 
 /* ==== freeing by the page's user ======================================================= */

@@ -50,6 +50,9 @@ void free_pcppages_bulk(struct mm_machine *m, struct zone *z, int count, unsigne
  * would keep retrying (a __GFP_NOFAIL request nothing can satisfy). */
 pfn_t __alloc_pages(struct mm_machine *m, gfp_t gfp, unsigned int order, unsigned int cpu,
 		    bool *loops_forever);
+/* __alloc_pages_bulk() into an array (vmalloc's pages): the pages put in @pfns. */
+unsigned int __alloc_pages_bulk(struct mm_machine *m, gfp_t gfp, unsigned int nr, unsigned int cpu,
+				pfn_t *pfns);
 /* Order 0 from the first eligible zone, as __alloc_pages() would; PFN_NIL: use it. */
 pfn_t alloc_page_fast(struct mm_machine *m, gfp_t gfp, unsigned int cpu);
 bool __zone_watermark_ok(const struct zone *z, unsigned int order, unsigned long mark,

@@ -417,7 +417,7 @@ static void render_meminfo(const struct mm_machine *m, struct mm_buf *b)
 	show_val_kb(b, "CommitLimit:", pgdat->totalram_pages * 50 / 100);
 	show_val_kb(b, "Committed_AS:", 0);
 	mm_buf_printf(b, "VmallocTotal:   %8llu kB\n", (unsigned long long)vmalloc_total);
-	show_val_kb(b, "VmallocUsed:", 0);
+	show_val_kb(b, "VmallocUsed:", m->vmap.nr_vmalloc_pages); /* nr_vmalloc_pages */
 	show_val_kb(b, "VmallocChunk:", 0);
 	show_val_kb(b, "Percpu:", m->percpu_pages);
 	mm_buf_printf(b, "HardwareCorrupted: %5lu kB\n", 0UL);
@@ -493,6 +493,59 @@ static void render_vmstat(const struct mm_machine *m, struct mm_buf *b)
 	mm_buf_puts(b, "nr_unstable 0\n");
 }
 
+/*
+ * /proc/vmallocinfo (mm/vmalloc.c s_show(), show_purge_info()): the busy areas in address
+ * order, "0x%pK-0x%pK %7ld" (size with the guard page), the caller as %pS prints it,
+ * pages=, phys= (%pa: 8 hex digits, 16 with PAE), the kind; then each lazily freed range
+ * as "unpurged vm_area". Addresses are real, as root reads them (kptr_restrict=1).
+ */
+static void render_vmallocinfo(const struct mm_machine *m, struct mm_buf *b)
+{
+	const struct vmap_state *v = &m->vmap;
+	static const struct {
+		uint32_t flag;
+		const char *word;
+	} kinds[] = {{VM_IOREMAP, " ioremap"},
+		     {VM_ALLOC, " vmalloc"},
+		     {VM_MAP, " vmap"},
+		     {VM_USERMAP, " user"},
+		     {VM_DMA_COHERENT, " dma-coherent"}};
+	uint32_t i, k;
+
+	for (i = 0; i < v->nr_busy; i++) {
+		const struct vmap_area *va = &v->busy[i];
+		const struct vm_struct *vm = &va->vm;
+
+		if (!va->has_vm) {
+			mm_buf_printf(b, "0x%08llx-0x%08llx %7llu vm_map_ram\n",
+				      (unsigned long long)va->va_start,
+				      (unsigned long long)va->va_end,
+				      (unsigned long long)(va->va_end - va->va_start));
+			continue;
+		}
+		mm_buf_printf(b, "0x%08x-0x%08llx %7u", vm->addr,
+			      (unsigned long long)vm->addr + vm->size, vm->size);
+		if (vm->caller[0])
+			mm_buf_printf(b, " %s", vm->caller);
+		if (vm->nr_pages)
+			mm_buf_printf(b, " pages=%u", vm->nr_pages);
+		if (vm->phys_addr)
+			mm_buf_printf(b, m->cfg.pae ? " phys=0x%016llx" : " phys=0x%08llx",
+				      (unsigned long long)vm->phys_addr);
+		for (k = 0; k < ARRAY_SIZE(kinds); k++)
+			if (vm->flags & kinds[k].flag)
+				mm_buf_puts(b, kinds[k].word);
+		if (vm->pages_area)
+			mm_buf_puts(b, " vpages");
+		mm_buf_puts(b, "\n");
+	}
+	for (i = 0; i < v->nr_purge; i++)
+		mm_buf_printf(b, "0x%08llx-0x%08llx %7llu unpurged vm_area\n",
+			      (unsigned long long)v->purge[i].va_start,
+			      (unsigned long long)v->purge[i].va_end,
+			      (unsigned long long)(v->purge[i].va_end - v->purge[i].va_start));
+}
+
 int mm_proc_render(const struct mm_machine *m, const char *file, struct mm_buf *out,
 		   struct mm_error *err)
 {
@@ -511,10 +564,12 @@ int mm_proc_render(const struct mm_machine *m, const char *file, struct mm_buf *
 		render_vmstat(m, out);
 	else if (!strcmp(file, "slabinfo"))
 		slabinfo_render(m, out);
+	else if (!strcmp(file, "vmallocinfo"))
+		render_vmallocinfo(m, out);
 	else
 		return mm_set_error(err, -ENOENT,
 				    "no /proc/%s: mm32 renders zoneinfo, buddyinfo, pagetypeinfo, "
-				    "meminfo, vmstat and slabinfo",
+				    "meminfo, vmstat, slabinfo and vmallocinfo",
 				    file);
 	if (mm_buf_status(out))
 		return mm_set_error(err, -ENOMEM, "out of host memory rendering /proc/%s", file);

@@ -50,7 +50,8 @@ struct snap_section {
 /* Stream order: a section may depend on the ones before it (ZONE checks its lists
  * against PAGE's mem_map, CPUS sizes its TLBs from MACH's configuration). */
 static const struct snap_section sections[] = {
-	{.tag = "MACH", .version = 1, .save = machine_snap_save, .load = machine_snap_load},
+	/* MACH v2: the configuration's boot_model */
+	{.tag = "MACH", .version = 2, .save = machine_snap_save, .load = machine_snap_load},
 	{.tag = "E820", .version = 1, .save = e820_snap_save, .load = e820_snap_load},
 	{.tag = "MBLK", .version = 1, .save = memblock_snap_save, .load = memblock_snap_load},
 	{.tag = "LAYT", .version = 1, .save = layout_snap_save, .load = layout_snap_load},
@@ -71,6 +72,12 @@ static const struct snap_section sections[] = {
 	 .optional = true,
 	 .save = highmem_snap_save,
 	 .load = highmem_snap_load},
+	/* the vmap areas (optional: a snapshot from before vmalloc loads as version 0) */
+	{.tag = "VMAP",
+	 .version = 1,
+	 .optional = true,
+	 .save = vmalloc_snap_save,
+	 .load = vmalloc_snap_load},
 };
 
 /* ---- writing ------------------------------------------------------------------------------ */
@@ -515,8 +522,10 @@ fail:
 int mm_snapshot_finish(struct mm_machine *m, struct mm_error *err)
 {
 	(void)err;
-	if (m->snap_migrate & SNAP_MIGRATE_PGS_KERNEL)
-		paging_mark_kernel_tables(m);
+	if (m->snap_migrate & SNAP_MIGRATE_PGS_KERNEL) {
+		paging_mark_kernel_tables(m); /* the vmalloc range's tables among them */
+		vmalloc_mark_kernel_pages(m);
+	}
 	m->snap_migrate = 0;
 	return 0;
 }

@@ -169,15 +169,20 @@ void printk_snap_save(const struct mm_machine *m, struct snap_out *o); /* LOG_ p
 int printk_snap_load(struct mm_machine *m, struct snap_in *in);
 void highmem_snap_save(const struct mm_machine *m, struct snap_out *o); /* HIGH highmem.c */
 int highmem_snap_load(struct mm_machine *m, struct snap_in *in);
+void vmalloc_snap_save(const struct mm_machine *m, struct snap_out *o); /* VMAP vmalloc.c */
+int vmalloc_snap_load(struct mm_machine *m, struct snap_in *in);
 
 /*
  * Migrations that need the RAM: a section reader of an older version that lacks a fact the
  * guest's memory holds sets its bit in m->snap_migrate, and mm_snapshot_finish() derives
  * the fact once the frames are loaded.
  * SNAP_MIGRATE_PGS_KERNEL: PAGE v1 has no PGS_KERNEL; the kernel's page tables say which
- * allocations are its own (paging_mark_kernel_tables(), init_32.c).
+ * allocations are its own (paging_mark_kernel_tables(), init_32.c), and the vmap areas
+ * which pages vmalloc holds (vmalloc_mark_kernel_pages(), vmalloc.c).
  */
 #define SNAP_MIGRATE_PGS_KERNEL 0x1u
 void paging_mark_kernel_tables(struct mm_machine *m);
+/* ... and vmalloc's pages (vmalloc.c), after VMAP. */
+void vmalloc_mark_kernel_pages(struct mm_machine *m);
 
 #endif /* MM_SNAPSHOT_H */

@@ -11,13 +11,16 @@
  *   trap_init() -> setup_cpu_entry_areas()               (init_32.c)
  *   mm_init() -> report_meminit(), swiotlb_init(), mem_init()   (mem_init.c)
  *     -> kmem_cache_init()                               SLUB and the boot's caches (slab.c)
+ *     vmalloc_init()                                     the free vmap space (vmalloc.c)
  *   init_IRQ()                                           the IDT page read-only
  *   setup_per_cpu_pageset()                              real pcp high and batch
+ *   acpi_early_init(), late_time_init()                  ACPI tables and HPET ioremapped
  *   check_bugs() -> alternative_instructions()           SMP alternatives freed
  *   do_pre_smp_initcalls(), smp_init()                   trampoline permissions, other CPUs
- *   do_initcalls(): init_per_zone_wmark_min(), hugepage_init(),
- *     e820__reserve_resources_late(), populate_rootfs() -> free_initrd_mem()
- *   kernel_init(): free_initmem(), mark_rodata_ro()
+ *   do_initcalls(): init_per_zone_wmark_min(), a BPF program (vmalloc, read-only),
+ *     hugepage_init(), acpi_init(), dmi_init() (memremap), e820__reserve_resources_late(),
+ *     populate_rootfs() -> free_initrd_mem(), zswap's crypto scratch buffers
+ *   kernel_init(): console_on_rootfs() (n_tty's vzalloc), free_initmem(), mark_rodata_ro()
  * The helpers below are the early allocations these steps make from memblock, each sized by
  * the kernel's rule from the configuration (CPU count, lowmem, RAM above 4 GiB).
  * Invariants: on return every frame below max_pfn is either in the page allocator, on a pcp
@@ -188,6 +191,10 @@ int start_kernel(struct mm_machine *m, struct mm_error *err)
 		       (unsigned long long)m->swiotlb_base,
 		       (unsigned long long)(m->swiotlb_base + m->swiotlb_bytes),
 		       (unsigned long long)(m->swiotlb_bytes >> 20));
+	/* mm_init() -> vmalloc_init(): the free vmap space */
+	ret = vmalloc_init(m, err);
+	if (ret)
+		return ret;
 
 	/* init_IRQ(): the IDT page read-only (before the pcp lists get their sizes, so the
 	 * page splitting a large page comes through the boot pageset) */
@@ -197,6 +204,12 @@ int start_kernel(struct mm_machine *m, struct mm_error *err)
 	/* setup_per_cpu_pageset(): real pcp sizes (watermarks are still zero) */
 	for (z = 0; z < MAX_NR_ZONES; z++)
 		zone_pcp_update(pgdat, &pgdat->node_zones[z]);
+	/* acpi_early_init(): the FADT and DSDT stay mapped; late_time_init(): the HPET */
+	ret = vmalloc_boot_acpi_early(m, err);
+	if (!ret)
+		ret = vmalloc_boot_hpet(m, err);
+	if (ret)
+		return ret;
 	/* check_bugs() -> alternative_instructions() */
 	free_reserved_area(m, l->init_end, l->init_end + m->cfg.image.smp_locks, 0xcc,
 			   "SMP alternatives");
@@ -208,11 +221,31 @@ int start_kernel(struct mm_machine *m, struct mm_error *err)
 	paging_bring_up_cpus(m);
 	/* initcalls */
 	init_per_zone_wmark_min(m);
+	ret = vmalloc_boot_bpf(m, err); /* a BPF program, read-only */
+	if (ret)
+		return ret;
 	hugepage_init(m);
+	ret = vmalloc_boot_acpi_init(m, err); /* subsys_initcall acpi_init() */
+	if (!ret)
+		ret = vmalloc_boot_dmi(m, err); /* subsys_initcall dmi_init() */
+	if (ret)
+		return ret;
 	e820_reserve_resources_late(m);
 	/* rootfs_initcall populate_rootfs() -> free_initrd_mem() */
 	if (m->cfg.initrd_size)
 		free_reserved_area(m, m->initrd_start, PAGE_ALIGN(m->initrd_end), -1, "initrd");
+	/* late initcalls: zswap's compressor takes the crypto scratch buffers; then
+	 * console_on_rootfs() opens the console. The two transient ranges are the holes a
+	 * real boot leaves around them (README: "vmalloc at boot") */
+	ret = vmalloc_boot_transient(m, VMALLOC_BOOT_HOLE_1, err);
+	if (!ret)
+		ret = vmalloc_boot_crypto_scomp(m, err);
+	if (!ret)
+		ret = vmalloc_boot_transient(m, VMALLOC_BOOT_HOLE_2, err);
+	if (!ret)
+		ret = vmalloc_boot_n_tty(m, err);
+	if (ret)
+		return ret;
 	/* kernel_init(): free_initmem(), mark_rodata_ro() */
 	free_reserved_area(m, l->init_start, l->init_end, 0xcc, "unused kernel image (initmem)");
 	ret = paging_mark_rodata_ro(m, err);

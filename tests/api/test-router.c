@@ -390,8 +390,8 @@ END_TEST
 
 START_TEST(text_views)
 {
-	static const char *const files[] = {"zoneinfo", "buddyinfo", "pagetypeinfo",
-					    "meminfo",	"vmstat",    "slabinfo"};
+	static const char *const files[] = {"zoneinfo", "buddyinfo", "pagetypeinfo", "meminfo",
+					    "vmstat",	"slabinfo",  "vmallocinfo"};
 	char url[128];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -996,10 +996,13 @@ START_TEST(paging_routes)
 	ck_assert(json_is_false(json_object_get(rep.json, "tlb_hit")));
 	ck_assert_int_eq(num(rep.json, "cpu"), 1);
 	ck_assert_str_eq(str(rep.json, "access"), "write");
-	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "levels")), 1); /* 4M page */
+	/* a 4M page, or 4K pages where the boot's read-only BPF page (lowmem on this 256 MiB
+	 * machine) split the 4M page that holds it */
+	ck_assert_uint_eq(json_array_size(json_object_get(rep.json, "levels")),
+			  num(rep.json, "page_size") == 4096 ? 2 : 1);
 	snprintf(phys, sizeof(phys), "0x%x", va + 0x123 - 0xc0000000u);
 	ck_assert_str_eq(str(rep.json, "phys"), phys);
-	ck_assert_int_eq(num(rep.json, "page_size"), 4 << 20);
+	ck_assert(num(rep.json, "page_size") == 4 << 20 || num(rep.json, "page_size") == 4096);
 	ck_assert(json_is_null(json_object_get(rep.json, "fault")));
 
 	/* memory: kernel writes and reads are journaled commands; phys reads are not */
@@ -1034,7 +1037,8 @@ START_TEST(paging_routes)
 	ck_assert(json_is_true(json_object_get(json_object_get(rep.json, "cr0"), "pg")));
 
 	/* the REST forms of invlpg and flush_tlb */
-	snprintf(url, sizeof(url), "/v1/machines/default/cpus/0/tlb/invlpg?va=0x%x", va);
+	/* the page read above (its 4K entry, or the 4M entry holding it) */
+	snprintf(url, sizeof(url), "/v1/machines/default/cpus/0/tlb/invlpg?va=0x%x", va + 0x1000);
 	req("POST", url, NULL);
 	ck_assert_uint_eq(rep.status, 200);
 	ck_assert_uint_eq(journal_len(), j0 + 4);

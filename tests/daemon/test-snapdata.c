@@ -42,7 +42,8 @@
 struct fixture {
 	const char *name;
 	const char *config;
-	const char *commands; /* "$PFN0" is the pfn of the first command's allocation */
+	const char *commands; /* "$PFN0" is the pfn of the first command's allocation, "$ADDR0"
+			       * the address of its vmalloc area */
 	int boot_revision;    /* MM_BOOT_REVISION of the build that wrote it */
 };
 
@@ -70,6 +71,26 @@ static const struct fixture fixtures[] = {
 	 1},
 	{"686-64M-memblock",
 	 "{\"mem\": \"64M\", \"cpus\": 3, \"boot\": {\"stop_after\": \"memblock\"}}", "[]", 1},
+	/* revision 2, vmalloc's boot areas and the VMAP section: vmalloc'd, vzalloc'd, set
+	 * read-only, ioremapped, vfreed lazily */
+	{"686-128M-vmap", "{\"mem\": \"128M\", \"cpus\": 2, \"boot_model\": 2}",
+	 "[{\"op\": \"vmalloc\", \"size\": 12288},"
+	 " {\"op\": \"vmalloc\", \"size\": 4096, \"zero\": true, \"cpu\": 1},"
+	 " {\"op\": \"alloc_pages\", \"gfp\": \"GFP_KERNEL\", \"order\": 0},"
+	 " {\"op\": \"ioremap\", \"phys\": \"0xfebf0010\", \"size\": 100},"
+	 " {\"op\": \"memory_write\", \"addr\": $ADDR0, \"data\": \"c0ffee\","
+	 "  \"space\": \"kernel\"},"
+	 " {\"op\": \"set_memory\", \"address\": $ADDR0, \"pages\": 2, \"attr\": \"ro\"},"
+	 " {\"op\": \"vfree\", \"address\": $ADDR0}]",
+	 2},
+	{"686-pae-1024M-vmap", "{\"mem\": \"1G\", \"pae\": true, \"boot_model\": 2}",
+	 "[{\"op\": \"vmalloc\", \"size\": 65536},"
+	 " {\"op\": \"vmalloc\", \"size\": 8192},"
+	 " {\"op\": \"ioremap\", \"phys\": \"0xfe000000\", \"size\": 4194304},"
+	 " {\"op\": \"memory_write\", \"addr\": $ADDR0, \"data\": \"0123456789abcdef\","
+	 "  \"space\": \"kernel\"},"
+	 " {\"op\": \"vfree\", \"address\": $ADDR0}]",
+	 2},
 };
 
 static char *path_of(const char *name, const char *ext)
@@ -141,7 +162,7 @@ static struct mm_machine *create(const json_t *config)
 	struct mm_machine *m = NULL;
 	char name[API_NAME_MAX];
 
-	ck_assert_msg(api_machine_spec_parse(config, &cfg, name, &err) == 0, "%s", err.msg);
+	ck_assert_msg(api_machine_spec_parse_stored(config, &cfg, name, &err) == 0, "%s", err.msg);
 	ck_assert_msg(mm_machine_create(&cfg, &m, &err) == 0, "%s", err.msg);
 	return m;
 }
@@ -191,27 +212,32 @@ static void write_fixture(const struct fixture *fx)
 	commands = json_loads(text, 0, NULL);
 	if (!commands) {
 		json_t *first, *res = NULL;
-		char pfn_text[16];
+		char pfn_text[16], addr_text[16];
+		const char *const names[] = {"$PFN0", "$ADDR0"}, *values[] = {pfn_text, addr_text};
 		char *q;
 
-		p = strstr(text, "$PFN0");
-		ck_assert_ptr_nonnull(p);
 		{
 			struct mm_machine *scratch = create(config);
+			const char *a;
 
 			first = json_loads(strchr(fx->commands, '{'), JSON_DISABLE_EOF_CHECK, NULL);
 			ck_assert_int_eq(api_command_exec(scratch, first, &res, &err), 0);
 			snprintf(pfn_text, sizeof(pfn_text), "%lld",
 				 (long long)json_integer_value(json_object_get(res, "pfn")));
+			a = json_string_value(json_object_get(res, "address"));
+			snprintf(addr_text, sizeof(addr_text), "\"%s\"", a ? a : "");
 			json_decref(first);
 			json_decref(res);
 			mm_machine_destroy(scratch);
 		}
-		q = malloc(strlen(text) + 16);
-		*p = '\0';
-		sprintf(q, "%s%s%s", text, pfn_text, p + 5);
-		free(text);
-		text = q;
+		for (unsigned int k = 0; k < 2; k++)
+			while ((p = strstr(text, names[k]))) {
+				q = malloc(strlen(text) + 16);
+				*p = '\0';
+				sprintf(q, "%s%s%s", text, values[k], p + strlen(names[k]));
+				free(text);
+				text = q;
+			}
 		commands = json_loads(text, 0, NULL);
 	}
 	ck_assert_ptr_nonnull(commands);

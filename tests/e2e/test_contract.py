@@ -378,6 +378,7 @@ class ContractTest(unittest.TestCase):
 
         self.slab_operations(c)
         self.persistence_operations(c)
+        self.vmalloc_operations(c)
 
         ops = {(m, t) for t, item in SPEC['paths'].items() for m in item
                if m in ('get', 'put', 'post', 'delete', 'patch', 'head', 'options')}
@@ -451,6 +452,95 @@ class ContractTest(unittest.TestCase):
                                         {'op': 'kmem_cache_shrink', 'name': 'mine'}], want=200)
             c('POST', b + '/commands', {'op': 'kfree', 'address': '0xf8000000'}, want=422)
             c('DELETE', '/v1/machines/' + name, want=204)
+    def vmalloc_operations(self, c):
+        """vmalloc, vmap, ioremap, set_memory, their frees and views, good and bad input."""
+        jh = {'Content-Type': 'application/json'}
+        c('POST', '/v1/machines', {'name': 'va', 'mem': '128M'}, want=201)
+        c('POST', '/v1/machines', {'name': 'vp', 'mem': '1G', 'pae': True, 'cpus': 2}, want=201)
+        c('POST', '/v1/machines', {'name': 've', 'mem': '256M',
+                                   'boot': {'stop_after': 'memblock'}}, want=201)
+        for m in ('va', 'vp'):
+            a = c('POST', '/v1/machines/%s/vmalloc' % m, {'size': 8192}, want=201).json()
+            c('POST', '/v1/machines/%s/vmalloc' % m, {'size': '64K', 'zero': True, 'cpu': 0},
+              want=201)
+            c('POST', '/v1/machines/%s/set-memory' % m, {'address': a['address'], 'attr': 'ro'},
+              want=200)
+            c('POST', '/v1/machines/%s/set-memory' % m,
+              {'address': a['address'], 'pages': 2, 'attr': 'x'}, want=200)
+            c('POST', '/v1/machines/%s/set-memory' % m,
+              {'address': a['address'], 'pages': 3, 'attr': 'rw'}, want=422)
+            c('POST', '/v1/machines/%s/set-memory' % m, {'address': '0x1000', 'attr': 'ro'},
+              want=404)
+            c('GET', '/v1/machines/%s/vmalloc' % m, want=200)
+            c('GET', '/v1/machines/%s/proc/vmallocinfo' % m, want=200)
+            c('DELETE', '/v1/machines/%s/vmalloc/%s' % (m, a['address']), want=200)
+            c('DELETE', '/v1/machines/%s/vmalloc/%s?cpu=0' % (m, a['address']), want=404)
+            io = c('POST', '/v1/machines/%s/ioremap' % m, {'phys': '0xfebf0010', 'size': 100},
+                   want=201).json()
+            c('DELETE', '/v1/machines/%s/vmalloc/%s' % (m, io['address']), want=422)
+            c('DELETE', '/v1/machines/%s/ioremap/%s' % (m, io['address']), want=200)
+            c('DELETE', '/v1/machines/%s/ioremap/%s' % (m, io['address']), want=404)
+            pg = c('POST', '/v1/machines/%s/pages' % m, {'gfp': 'GFP_KERNEL'}, want=201).json()
+            v = c('POST', '/v1/machines/%s/vmap' % m, {'pfns': [pg['pfn']]}, want=201).json()
+            c('DELETE', '/v1/machines/%s/vmap/%s' % (m, v['address']), want=200)
+            c('DELETE', '/v1/machines/%s/vmap/x' % m, want=422)
+        c('POST', '/v1/machines/va/vmalloc', {'size': 0}, want=422)
+        c('POST', '/v1/machines/va/vmalloc', {'size': 4096, 'bogus': 1}, want=422)
+        c('POST', '/v1/machines/va/vmalloc', {'size': '2G'}, want=422)
+        c('POST', '/v1/machines/va/vmalloc', '{', want=400, headers=jh)
+        c('POST', '/v1/machines/va/vmalloc', '{}', want=415, headers={'Content-Type': 'text/plain'})
+        c('POST', '/v1/machines/va/vmalloc', json.dumps({'size': 'x' * (2 << 20)}).encode(),
+          want=413)
+        c('POST', '/v1/machines/nope/vmalloc', {'size': 4096}, want=404)
+        c('POST', '/v1/machines/ve/vmalloc', {'size': 4096}, want=409)
+        c('GET', '/v1/machines/ve/vmalloc', want=409)
+        c('GET', '/v1/machines/nope/vmalloc', want=404)
+        c('DELETE', '/v1/machines/va/vmalloc/0xc87e7000', want=409)  # the kernel's BPF page
+        c('DELETE', '/v1/machines/va/vmalloc/0xc87e7001', want=422)
+        c('DELETE', '/v1/machines/nope/vmalloc/0x1000', want=404)
+        c('POST', '/v1/machines/va/vmap', {'pfns': []}, want=422)
+        c('POST', '/v1/machines/va/vmap', {'pfns': [10 ** 9]}, want=422)
+        c('POST', '/v1/machines/va/vmap', '{', want=400, headers=jh)
+        c('POST', '/v1/machines/va/vmap', '{}', want=415, headers={'Content-Type': 'text/plain'})
+        c('POST', '/v1/machines/va/vmap', json.dumps({'pfns': [1] * (1 << 20)}).encode(),
+          want=413)
+        c('POST', '/v1/machines/nope/vmap', {'pfns': [1]}, want=404)
+        c('POST', '/v1/machines/ve/vmap', {'pfns': [1]}, want=409)
+        c('DELETE', '/v1/machines/va/vmap/0xc87e7000', want=422)
+        c('DELETE', '/v1/machines/nope/vmap/0x1000', want=404)
+        c('POST', '/v1/machines/va/ioremap', {'phys': '0x100000', 'size': 4096}, want=422)
+        c('POST', '/v1/machines/va/ioremap', {'phys': '0xfebf0000', 'size': 0}, want=422)
+        c('POST', '/v1/machines/va/ioremap', '{', want=400, headers=jh)
+        c('POST', '/v1/machines/va/ioremap', '{}', want=415, headers={'Content-Type': 'text/plain'})
+        c('POST', '/v1/machines/va/ioremap', json.dumps({'phys': 'x' * (2 << 20)}).encode(),
+          want=413)
+        c('POST', '/v1/machines/nope/ioremap', {'phys': 0, 'size': 1}, want=404)
+        c('POST', '/v1/machines/ve/ioremap', {'phys': '0xfebf0000', 'size': 1}, want=409)
+        c('DELETE', '/v1/machines/va/ioremap/0xc87e0000', want=409)  # the kernel's ACPI map
+        c('DELETE', '/v1/machines/nope/ioremap/0x1000', want=404)
+        c('POST', '/v1/machines/va/set-memory', {'address': '0xc87e7000', 'attr': 'rw'},
+          want=409)
+        c('POST', '/v1/machines/va/set-memory', {'address': '0xc87e7000', 'attr': 'rx'},
+          want=422)
+        c('POST', '/v1/machines/va/set-memory', '{', want=400, headers=jh)
+        c('POST', '/v1/machines/va/set-memory', '{}', want=415,
+          headers={'Content-Type': 'text/plain'})
+        c('POST', '/v1/machines/va/set-memory', json.dumps({'attr': 'x' * (2 << 20)}).encode(),
+          want=413)
+        c('POST', '/v1/machines/nope/set-memory', {'address': 0, 'attr': 'ro'}, want=404)
+        c('POST', '/v1/machines/ve/set-memory', {'address': 0, 'attr': 'ro'}, want=409)
+        pg = c('POST', '/v1/machines/va/pages', {'gfp': 'GFP_KERNEL'}, want=201).json()
+        r = c('POST', '/v1/machines/va/commands', [
+            {'op': 'vmalloc', 'size': 4096}, {'op': 'ioremap', 'phys': '0xfebf0000', 'size': 1},
+            {'op': 'vmap', 'pfns': [pg['pfn']]}], want=200).json()['results']
+        c('POST', '/v1/machines/va/commands', [
+            {'op': 'vfree', 'address': r[0]['result']['address']},
+            {'op': 'iounmap', 'address': r[1]['result']['address']},
+            {'op': 'set_memory', 'address': r[2]['result']['address'], 'attr': 'nx'},
+            {'op': 'vunmap', 'address': r[2]['result']['address']}], want=200)
+        c('GET', '/v1/machines/va/check', want=200)
+        for m in ('va', 'vp', 've'):
+            c('DELETE', '/v1/machines/' + m, want=204)
 
     def persistence_operations(self, c):
         """The state hash, snapshots, jobs, clones and sessions, good and bad input."""

@@ -91,8 +91,13 @@ START_TEST(highuser_fill_order)
 	mm_gfp_t g = gfp("GFP_HIGHUSER_MOVABLE");
 	int seq[16], nseq = 0, z;
 	unsigned long n = 0;
+	uint32_t boost0[MM_NR_ZONES];
 
 	boot("1G", false, 1, "");
+	/* the boot's vmalloc pages (unmovable, HighMem first) stole a HighMem pageblock and
+	 * boosted its watermark; kswapd, which would reset it, is not modelled yet */
+	for (z = MM_ZONE_DMA; z <= MM_ZONE_HIGHMEM; z++)
+		boost0[z] = zone(z).watermark_boost;
 	while (try_alloc(0, g, 0, &a) == 0) {
 		if (!nseq || seq[nseq - 1] != a.zone) {
 			ck_assert_int_lt(nseq, 16);
@@ -100,14 +105,26 @@ START_TEST(highuser_fill_order)
 		}
 		n++;
 	}
-	ck_assert_int_eq(nseq, 6);
-	for (z = 0; z < 6; z++)
+	/* the slow path's round skips HighMem when the last pcp refill of the first round
+	 * already took it below min (the boot's vmalloc areas moved HighMem's pcp lists) */
+	ck_assert_int_ge(nseq, 5);
+	for (z = 0; z < 3; z++)
 		ck_assert_int_eq(seq[z], want[z]);
+	for (z = 3; z < nseq; z++)
+		ck_assert_int_eq(seq[z], want[z + 6 - nseq]);
 	for (z = MM_ZONE_DMA; z <= MM_ZONE_HIGHMEM; z++) {
 		struct mm_zone_info zi = zone(z);
 		long mark = (long)zi.wmark_min + zi.lowmem_reserve[MM_ZONE_MOVABLE];
 
-		ck_assert_uint_eq(zi.watermark_boost, 0); /* no stealing for movable */
+		/* no stealing for movable, except back from the pageblock the boot's vmalloc
+		 * made unmovable in HighMem */
+		if (z == MM_ZONE_HIGHMEM) {
+			/* the last refill may come from the stolen unmovable block: at most
+			 * min + protection is left, never more */
+			ck_assert_int_le((long)zi.free, mark);
+			continue;
+		}
+		ck_assert_uint_eq(zi.watermark_boost, boost0[z]);
 		ck_assert_msg((long)zi.free <= mark && (long)zi.free > mark - zi.pcp[0].batch,
 			      "%s free %llu, min+protection %ld, batch %d", zi.name,
 			      (unsigned long long)zi.free, mark, zi.pcp[0].batch);
@@ -325,7 +342,7 @@ START_TEST(kernel_page_tables_are_not_freed)
 
 	for (size_t f = 0; f < 2; f++) {
 		struct mm_error err = {0};
-		unsigned int found = 0;
+		unsigned int found = 0, vmalloc_owned = 0;
 		int rc;
 
 		boot("1G", flavours[f], 1, "");
@@ -333,9 +350,15 @@ START_TEST(kernel_page_tables_are_not_freed)
 		for (uint32_t pfn = 0; pfn < mm_max_pfn(m); pfn++) {
 			if (!(m->pgstate[pfn] & PGS_KERNEL))
 				continue;
-			found++;
 			refused(pfn, 0, -EBUSY, "the kernel's own");
 			ck_assert_int_eq(mm_put_page(m, 0, pfn, NULL, NULL, &err), -EBUSY);
+			/* the boot's vmalloc'd pages and the vmalloc range's page tables are the
+			 * kernel's too (test-vmalloc.c); the rest are split_large_page()'s */
+			if (strstr(err.msg, "vmalloc")) {
+				vmalloc_owned++;
+				continue;
+			}
+			found++;
 			ck_assert_ptr_nonnull(strstr(err.msg, "page table of the direct map"));
 			/* a reference taken and given back is fine; the last one is not */
 			ck_assert_int_eq(mm_get_page(m, pfn, &rc, &err), 0);
@@ -345,6 +368,21 @@ START_TEST(kernel_page_tables_are_not_freed)
 			ck_assert_int_eq(mm_put_page(m, 0, pfn, NULL, NULL, &err), -EBUSY);
 		}
 		ck_assert_uint_eq(found, m->pt.split_pages);
+		/* ... exactly the pages vmalloc holds and the range's page tables */
+		{
+			struct mm_layout l;
+			unsigned int tables = 0;
+
+			mm_get_layout(m, &l);
+			for (uint64_t va = l.vmalloc_start & ~(uint64_t)(l.pmd_size - 1);
+			     va < l.vmalloc_end; va += l.pmd_size) {
+				pteval_t e = pt_read(m, kernel_pmd_entry(m, (uint32_t)va));
+
+				tables += (e & _PAGE_PRESENT) && !(e & _PAGE_PSE);
+			}
+			ck_assert_uint_gt(m->vmap.nr_vmalloc_pages, 0);
+			ck_assert_uint_eq(vmalloc_owned, m->vmap.nr_vmalloc_pages + tables);
+		}
 		if (!f)
 			check_teardown(); /* the checker, then the next flavour */
 	}

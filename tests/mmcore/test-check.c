@@ -7,7 +7,8 @@
  * flag flipped, nr_free bumped, a pfn on two lists, NR_FREE_PAGES out of step, a compound
  * tail pointing at the wrong head, ...) and expects mm_check() to name that invariant and
  * no other, in mm_report.invariants and at the start of its first message. Removing the
- * invariant's row from check.c makes its test fail (see README.md "Invariants").
+ * invariant's row from check.c makes its test fail (see README.md "Invariants"). The
+ * vmalloc range's invariants (vmalloc.c) run on 686 (_i = 0) and on PAE (_i = 1).
  *
  * The second case, "preconditions", runs the kernel's VM_BUG_ON_PAGE checks of the buddy
  * primitives (MM_WARN_ON_ONCE, mmdebug.h): after a corruption the call that meets it fails
@@ -349,6 +350,148 @@ START_TEST(direct_map)
 }
 END_TEST
 
+/* ---- the vmalloc range (vmalloc.c) ------------------------------------------------------ */
+
+/* _i = 1: the same corruption on a PAE machine (the fixture's machine replaced). */
+static void flavour(int pae)
+{
+	if (!pae)
+		return;
+	mm_machine_destroy(m);
+	boot("256M", true, 2, "");
+	ck_assert_int_eq(mm_check(m, NULL), 0);
+}
+
+/* A one-page vmalloc area made over the API: its vmap_area. */
+static struct vmap_area *vmalloc_area(void)
+{
+	struct mm_error e = {0};
+	uint32_t addr = 0;
+
+	ck_assert_msg(mm_vmalloc(m, 0, 4096, false, NULL, &addr, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(mm_check(m, NULL), 0);
+	return (struct vmap_area *)find_vmap_area(m, addr);
+}
+
+/* The PTE slot of @va in the kernel's page tables. */
+static uint64_t pte_slot(uint32_t va)
+{
+	pteval_t pmde = pt_read(m, kernel_pmd_entry(m, va));
+
+	ck_assert(pmde & _PAGE_PRESENT);
+	ck_assert(!(pmde & _PAGE_PSE));
+	return pt_entry_addr(m, pmde, false) +
+	       (uint64_t)((va >> PAGE_SHIFT) & (m->cfg.pae ? 511u : 1023u)) * pt_entry_size(m);
+}
+
+START_TEST(vmap_areas_tile)
+{
+	flavour(_i);
+	/* the last page of the free space below VMALLOC_START in no area */
+	m->vmap.free[0].va_end -= PAGE_SIZE;
+	ck_assert_str_eq(violated(), "vmap-areas-tile");
+}
+END_TEST
+
+START_TEST(vmap_areas_merged)
+{
+	struct vmap_state *v;
+
+	flavour(_i); /* replaces m: v after it */
+	v = &m->vmap;
+	/* the first free range split into two that touch */
+	if (v->cap_free < v->nr_free + 1) {
+		v->free = realloc(v->free, (v->nr_free + 1) * sizeof(*v->free));
+		v->cap_free = v->nr_free + 1;
+	}
+	memmove(&v->free[1], &v->free[0], v->nr_free * sizeof(*v->free));
+	v->free[0].va_end = v->free[0].va_start + PAGE_SIZE;
+	v->free[1].va_start = v->free[0].va_end;
+	v->nr_free++;
+	ck_assert_str_eq(violated(), "vmap-areas-merged");
+}
+END_TEST
+
+START_TEST(vmap_area_vm)
+{
+	flavour(_i);
+	vmalloc_area()->vm.size += PAGE_SIZE;
+	ck_assert_str_eq(violated(), "vmap-area-vm");
+}
+END_TEST
+
+START_TEST(vmalloc_ptes_guard)
+{
+	struct vmap_area *a;
+	uint64_t slot;
+
+	flavour(_i);
+	a = vmalloc_area();
+	slot = pte_slot((uint32_t)a->va_start);
+	/* the guard page mapped behind vmalloc's back */
+	pt_write(m, slot + pt_entry_size(m), pt_read(m, slot));
+	ck_assert_str_eq(violated(), "vmalloc-ptes");
+}
+END_TEST
+
+START_TEST(vmalloc_ptes_frame)
+{
+	struct vmap_area *a;
+	uint64_t slot;
+
+	flavour(_i);
+	a = vmalloc_area();
+	slot = pte_slot((uint32_t)a->va_start);
+	pt_write(m, slot, pt_read(m, slot) + PAGE_SIZE); /* the next frame */
+	ck_assert_str_eq(violated(), "vmalloc-ptes");
+}
+END_TEST
+
+START_TEST(vmalloc_ptes_large)
+{
+	uint64_t pmd, pmde;
+
+	flavour(_i);
+	pmd = m->cfg.pae ? (2u << 20) : (4u << 20);
+	/* a large entry in the range that no ioremap made */
+	pmde = kernel_pmd_entry(m, (uint32_t)((m->layout.vmalloc_end - (16u << 20)) & ~(pmd - 1)));
+	ck_assert_uint_eq(pt_read(m, pmde), 0);
+	pt_write(m, pmde, 0x2000000 | 0xe3);
+	ck_assert_str_eq(violated(), "vmalloc-ptes");
+}
+END_TEST
+
+START_TEST(vmalloc_pages_owned_page)
+{
+	flavour(_i);
+	/* a vmalloc'd page that free_pages would take */
+	m->pgstate[vmalloc_area()->vm.pages[0]] &= (uint8_t)~PGS_KERNEL;
+	ck_assert_str_eq(violated(), "vmalloc-pages-owned");
+}
+END_TEST
+
+START_TEST(vmalloc_pages_owned_table)
+{
+	struct vmap_area *a;
+
+	flavour(_i);
+	a = vmalloc_area();
+	m->pgstate[pte_slot((uint32_t)a->va_start) >> PAGE_SHIFT] &= (uint8_t)~PGS_KERNEL;
+	ck_assert_str_eq(violated(), "vmalloc-pages-owned");
+}
+END_TEST
+
+START_TEST(vmalloc_counters)
+{
+	flavour(_i);
+	m->vmap.nr_vmalloc_pages++;
+	ck_assert_str_eq(violated(), "vmalloc-counters");
+	m->vmap.nr_vmalloc_pages--;
+	m->vmap.vmap_lazy_nr++;
+	ck_assert_str_eq(violated(), "vmalloc-counters");
+}
+END_TEST
+
 /* Before the buddy phase only the page tables are checked, and a clean machine passes. */
 START_TEST(early_phase)
 {
@@ -371,7 +514,7 @@ END_TEST
 
 START_TEST(names_are_unique)
 {
-	ck_assert_uint_ge(mm_nr_invariants(), 19);
+	ck_assert_uint_ge(mm_nr_invariants(), 25);
 	ck_assert_ptr_null(mm_invariant_name(mm_nr_invariants()));
 	for (unsigned int i = 0; i < mm_nr_invariants(); i++)
 		for (unsigned int j = 0; j < i; j++)
@@ -634,6 +777,15 @@ Suite *test_suite(void)
 	tcase_add_test(tc, totalram_pages);
 	tcase_add_test(tc, pgd_user_half_empty);
 	tcase_add_test(tc, direct_map);
+	tcase_add_loop_test(tc, vmap_areas_tile, 0, 2);
+	tcase_add_loop_test(tc, vmap_areas_merged, 0, 2);
+	tcase_add_loop_test(tc, vmap_area_vm, 0, 2);
+	tcase_add_loop_test(tc, vmalloc_ptes_guard, 0, 2);
+	tcase_add_loop_test(tc, vmalloc_ptes_frame, 0, 2);
+	tcase_add_loop_test(tc, vmalloc_ptes_large, 0, 2);
+	tcase_add_loop_test(tc, vmalloc_pages_owned_page, 0, 2);
+	tcase_add_loop_test(tc, vmalloc_pages_owned_table, 0, 2);
+	tcase_add_loop_test(tc, vmalloc_counters, 0, 2);
 	tcase_add_test(tc, early_phase);
 	tcase_add_test(tc, names_are_unique);
 	suite_add_tcase(s, tc);

@@ -274,8 +274,9 @@ static int load_mem(struct mem *x, struct mm_machine **c, struct mm_error *err)
 /* The sections a snapshot of this build holds, in this order, and nothing else. */
 START_TEST(sections_in_order)
 {
-	static const char *const tags[] = {"MACH", "E820", "MBLK", "LAYT", "PAGE", "NODE", "ZONE",
-					   "VMEV", "KPGT", "CPUS", "SLAB", "LOG_", "HIGH", "END "};
+	static const char *const tags[] = {"MACH", "E820", "MBLK", "LAYT", "PAGE",
+					   "NODE", "ZONE", "VMEV", "KPGT", "CPUS",
+					   "SLAB", "LOG_", "HIGH", "VMAP", "END "};
 	struct mem x;
 	size_t off = 12;
 	unsigned int i;
@@ -287,8 +288,10 @@ START_TEST(sections_in_order)
 	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
 		ck_assert_msg(!memcmp(x.p + off, tags[i], 4), "section %u is %.4s, not %s", i,
 			      (const char *)x.p + off, tags[i]);
-		/* PAGE v2: pgstate's PGS_KERNEL, v3: PGS_SLAB; END is always 1 */
-		ck_assert_uint_eq(le(x.p + off + 4, 2), strcmp(tags[i], "PAGE") ? 1 : 3);
+		/* PAGE v2: pgstate's PGS_KERNEL, v3: PGS_SLAB; MACH v2: boot_model; END is 1 */
+		ck_assert_uint_eq(le(x.p + off + 4, 2), !strcmp(tags[i], "PAGE")   ? 3
+							: !strcmp(tags[i], "MACH") ? 2
+										   : 1);
 		off += 16 + le(x.p + off + 8, 8);
 	}
 	ck_assert_uint_eq(off, x.len);
@@ -300,10 +303,69 @@ START_TEST(sections_in_order)
 END_TEST
 
 /*
+ * MACH v1 predates boot_model: it loads as revision 1, the boot every machine had before
+ * (its vmalloc range empty: VMAP version 0). v2 carries it.
+ */
+START_TEST(mach_v1_is_boot_model_1)
+{
+	struct mm_machine *c;
+	struct mm_error err = {0};
+	struct mm_config cfg;
+	struct mem x;
+	size_t off, len, vm;
+
+	mm_config_init(&cfg, false);
+	cfg.mem = 128ull << 20;
+	cfg.boot_model = MM_BOOT_MODEL_NO_VMALLOC_AREAS;
+	ck_assert_int_eq(mm_machine_create(&cfg, &m, &err), 0);
+	ck_assert_uint_eq(m->vmap.nr_busy, 0);
+	ck_assert_uint_eq(m->vmap.nr_free, 1);
+	x = save(m);
+	ck_assert_int_eq(load_mem(&x, &c, &err), 0);
+	ck_assert_uint_eq(c->cfg.boot_model, 1);
+	mm_machine_destroy(c);
+	/* as MACH v1 (without its last field) and without VMAP, it is the same machine */
+	off = find_section(&x, "MACH");
+	len = le(x.p + off + 8, 8);
+	memmove(x.p + off + 16 + len - 4, x.p + off + 16 + len, x.len - (off + 16 + len));
+	x.len -= 4;
+	set_le(x.p + off + 8, len - 4, 8);
+	set_le(x.p + off + 4, 1, 2);
+	vm = find_section(&x, "VMAP");
+	len = 16 + le(x.p + vm + 8, 8);
+	memmove(x.p + vm, x.p + vm + len, x.len - (vm + len));
+	x.len -= len;
+	ck_assert_int_eq(load_mem(&x, &c, &err), 0);
+	ck_assert_uint_eq(c->cfg.boot_model, 1);
+	ck_assert(c->vmap.ready);
+	ck_assert_uint_eq(c->vmap.nr_free, 1);
+	ck_assert_uint_eq(c->vmap.nr_busy, 0);
+	same_views(m, c);
+	mm_machine_destroy(c);
+	free(x.p);
+}
+END_TEST
+
+/* The page tables under the vmalloc range (each the kernel's own). */
+static uint32_t vmalloc_tables(const struct mm_machine *mm)
+{
+	const struct mm_layout *l = &mm->layout;
+	uint32_t n = 0;
+
+	for (uint64_t va = l->vmalloc_start & ~(uint64_t)(l->pmd_size - 1); va < l->vmalloc_end;
+	     va += l->pmd_size) {
+		pteval_t e = pt_read(mm, kernel_pmd_entry(mm, (uint32_t)va));
+
+		n += (e & _PAGE_PRESENT) && !(e & _PAGE_PSE);
+	}
+	return n;
+}
+
+/*
  * PAGE v1 predates PGS_KERNEL: a stream of it loads without the mark, and once the frames are
- * in, mm_snapshot_finish() gives it back to exactly the page tables split_large_page() took
- * (read from the kernel's page tables). PAGE v2 carries the mark, only on the head of an
- * order-0 allocation; v1 never does.
+ * in, mm_snapshot_finish() gives it back to exactly the page tables split_large_page() and
+ * the vmalloc range took (read from the kernel's page tables) and to vmalloc's pages (VMAP). PAGE
+ * v2 carries the mark, only on the head of an order-0 allocation; v1 never does.
  */
 START_TEST(page_v1_gets_pgs_kernel_back)
 {
@@ -326,7 +388,8 @@ START_TEST(page_v1_gets_pgs_kernel_back)
 			x.p[pg + pfn] &= (uint8_t)~PGS_KERNEL;
 		}
 	ck_assert_uint_gt(kernel, 0);
-	ck_assert_uint_eq(kernel, m->pt.split_pages);
+	/* the direct map's split tables, vmalloc's pages and the vmalloc range's tables */
+	ck_assert_uint_eq(kernel, m->pt.split_pages + m->vmap.nr_vmalloc_pages + vmalloc_tables(m));
 	ck_assert(m->pgstate[8192] & PGS_KERNEL); /* the one the kernel image's end split */
 	/* as v2 without the marks it loads as a machine without them ... */
 	ck_assert_int_eq(load_mem(&x, &c, &err), 0);
@@ -533,7 +596,32 @@ static struct mm_machine *image(const struct mm_machine *src)
 	img->memblock.memory.host = img->memblock.reserved.host = NULL;
 	for (i = 0; i < NR_CPUS; i++)
 		img->cpus[i].tlb.small = img->cpus[i].tlb.large = NULL;
+	img->vmap.busy = NULL; /* compared by same_vmap() */
+	img->vmap.free = img->vmap.purge = NULL;
+	img->vmap.cap_busy = img->vmap.cap_free = img->vmap.cap_purge = 0;
 	return img;
+}
+
+/* The vmap areas (VMAP) behind the pointers image() masks: the same, entry by entry. */
+static void same_vmap(const struct mm_machine *a, const struct mm_machine *b)
+{
+	const struct vmap_state *x = &a->vmap, *y = &b->vmap;
+
+	ck_assert_uint_eq(x->nr_busy, y->nr_busy);
+	ck_assert_uint_eq(x->nr_free, y->nr_free);
+	ck_assert_uint_eq(x->nr_purge, y->nr_purge);
+	for (uint32_t i = 0; i < x->nr_busy; i++) {
+		struct vmap_area p = x->busy[i], q = y->busy[i];
+
+		ck_assert_uint_eq(p.vm.nr_pfns, q.vm.nr_pfns);
+		ck_assert(!p.vm.pages == !q.vm.pages);
+		if (p.vm.pages)
+			ck_assert(!memcmp(p.vm.pages, q.vm.pages, p.vm.nr_pfns * sizeof(pfn_t)));
+		p.vm.pages = q.vm.pages = NULL;
+		ck_assert_msg(!memcmp(&p, &q, sizeof(p)), "busy area %u", i);
+	}
+	ck_assert(!x->nr_free || !memcmp(x->free, y->free, x->nr_free * sizeof(*x->free)));
+	ck_assert(!x->nr_purge || !memcmp(x->purge, y->purge, x->nr_purge * sizeof(*x->purge)));
 }
 
 /*
@@ -597,6 +685,7 @@ START_TEST(every_field_in_a_section)
 				      "case %u: byte %zu of struct mm_machine is %#x after a "
 				      "restore, %#x before",
 				      k, i, y[i], x[i]);
+		same_vmap(m, c);
 		free(a);
 		free(b);
 		mm_machine_destroy(c);
@@ -687,6 +776,22 @@ START_TEST(inconsistent_state_refused)
 	m->cpus[1].tlb.nr_large--;
 	refused("TLB of");
 	m->cpus[1].tlb.nr_large++;
+	/* VMAP: a vm_struct that is not its area's, a frame beyond max_pfn, a gap in the areas */
+	{
+		struct vmap_area *a = &m->vmap.busy[m->vmap.nr_busy - 1];
+		struct vmap_range *fr = &m->vmap.free[m->vmap.nr_free - 1];
+
+		ck_assert(a->has_vm && a->vm.pages && a->vm.nr_pfns);
+		a->vm.size += PAGE_SIZE;
+		refused("the vm_struct of busy area");
+		a->vm.size -= PAGE_SIZE;
+		a->vm.pages[0] += m->layout.max_pfn;
+		refused("is beyond max_pfn");
+		a->vm.pages[0] -= m->layout.max_pfn;
+		fr->va_start += PAGE_SIZE;
+		refused("do not tile the address space");
+		fr->va_start -= PAGE_SIZE;
+	}
 	/* and put back, it loads */
 	mm_machine_destroy(clone(m));
 }
@@ -701,6 +806,7 @@ Suite *test_suite(void)
 	tcase_add_checked_fixture(tc, NULL, check_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, round_trip_686);
+	tcase_add_test(tc, mach_v1_is_boot_model_1);
 	tcase_add_test(tc, round_trip_pae);
 	tcase_add_test(tc, stopped_machine);
 	tcase_add_test(tc, bad_streams);
