@@ -36,7 +36,7 @@
  *  pgd-user-half-empty   swapper_pg_dir maps nothing below PAGE_OFFSET
  *  direct-map            PAGE_OFFSET + pa maps pa for all lowmem RAM and the first MiB;
  *                        no page table of it is free in the page allocator
- *  pkmap-count ... kmapped-not-free   highmem.h (a)-(f), checked in highmem.c
+ *  pkmap-count ... cpu-entry-area   highmem.h (a)-(g), checked in highmem.c
  *  slab-lists            (slab.h (a)) each PG_slab page on exactly one list of its cache,
  *                        frozen exactly on the CPU lists, with the cache's geometry
  *  slab-objects          (b) free objects on a freelist once, inside their slab,
@@ -631,7 +631,7 @@ static const struct mm_invariant check_invariants[] = {
 	 .min_phase = MM_PHASE_FINAL_PAGE_TABLES,
 	 .check = check_pgd_user_half_empty},
 	{.name = "direct-map", .min_phase = MM_PHASE_FINAL_PAGE_TABLES, .check = check_direct_map},
-	/* highmem.c (highmem.h (a)-(f)) */
+	/* highmem.c (highmem.h (a)-(g)) */
 	{.name = "pkmap-count", .min_phase = MM_PHASE_BUDDY, .check = check_pkmap_count},
 	{.name = "page-address-hash",
 	 .min_phase = MM_PHASE_BUDDY,
@@ -642,6 +642,7 @@ static const struct mm_invariant check_invariants[] = {
 	 .min_phase = MM_PHASE_BUDDY,
 	 .check = check_kmap_atomic_depth},
 	{.name = "kmapped-not-free", .min_phase = MM_PHASE_BUDDY, .check = check_kmapped_not_free},
+	{.name = "cpu-entry-area", .min_phase = MM_PHASE_BUDDY, .check = check_cpu_entry_area},
 	/* slab.c (slab.h (a)-(d)) */
 	{.name = "slab-lists", .min_phase = MM_PHASE_BUDDY, .check = check_slab_lists},
 	{.name = "slab-objects", .min_phase = MM_PHASE_BUDDY, .check = check_slab_objects},

@@ -588,7 +588,7 @@ void mm_preempt_enable(struct mm_machine *m, unsigned int cpu)
 		m->hm.preempt_count[cpu]--;
 }
 
-/* ---- the invariants (highmem.h (a)-(f)), rows of check.c's table ------------------------ */
+/* ---- the invariants (highmem.h (a)-(g)), rows of check.c's table ------------------------ */
 
 static pteval_t pkmap_pte_of(const struct mm_machine *m, unsigned int i)
 {
@@ -741,6 +741,16 @@ void check_kmapped_not_free(struct mm_check_ctx *c)
 					     "free",
 					     cpu, i, kc->pfn[i]);
 	}
+}
+
+/* (g) the cpu_entry_area as the boot filled it. */
+void check_cpu_entry_area(struct mm_check_ctx *c)
+{
+	char msg[MM_ERR_MAX];
+	unsigned int bad = paging_check_cpu_entry_areas(c->m, msg, sizeof(msg));
+
+	if (bad)
+		check_report(c, "%s (%u entries differ)", msg, bad);
 }
 
 /* ---- the snapshot section HIGH (snapshot.h) --------------------------------------------- */

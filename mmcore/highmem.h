@@ -22,7 +22,7 @@
  * Locking: none; the daemon serializes calls on one machine (the kernel's kmap_lock).
  * Invariants (rows of check.c's table, checked in highmem.c: pkmap-count (a),
  * page-address-hash (b), pkmap-cursor (c), kmap-local-stack (d), kmap-atomic-depth (e),
- * kmapped-not-free (f)):
+ * kmapped-not-free (f), cpu-entry-area (g)):
  *  (a) pkmap_count[i] >= 0, and pkmap_count[i] == 0  <=>  the pkmap PTE of slot i is none
  *  (b) pkmap_count[i] >= 1  <=>  page_address_maps[i] holds the page its PTE maps, on the
  *      bucket hash_ptr(page), with virtual == PKMAP_ADDR(i); no page is on two slots
@@ -32,6 +32,9 @@
  *  (e) atomic_depth[cpu] >= the kmap_atomic entries on cpu's stack; preempt_count[cpu]
  *      is 0 between calls
  *  (f) a page mapped by pkmap (count > 1) or a kmap_local slot is not free
+ *  (g) the fixmap's cpu_entry_area holds what setup_cpu_entry_areas() and init_IRQ() put
+ *      there: the read-only IDT alias, each CPU's GDT, stacks, TSS and debug store; or
+ *      nothing at all (a machine of boot model 1 or 2, whose boot left it empty)
  */
 #ifndef MM_HIGHMEM_H
 #define MM_HIGHMEM_H

@@ -187,14 +187,21 @@ void paging_early_ioremap_init(struct mm_machine *m)
 	pt_write(m, pmd_entry_addr(m, m->pt.swapper_pg_dir, va), m->pt.bm_pte | _PAGE_TABLE);
 }
 
-/* alloc_low_page(): the brk pgt_buf first, then memblock below max_low_pfn. */
-static int alloc_low_page(struct mm_machine *m, uint64_t *pa, struct mm_error *err)
+/*
+ * alloc_low_pages(): @n physically contiguous pages, from the brk pgt_buf while it has room
+ * for all of them, then from memblock (top down, inside the mapped lowmem).
+ */
+static int alloc_low_pages(struct mm_machine *m, unsigned int n, uint64_t *pa, struct mm_error *err)
 {
-	if (m->pt.pgt_buf_used < INIT_PGT_BUF_PAGES) {
-		*pa = m->pt.pgt_buf_start + (uint64_t)m->pt.pgt_buf_used++ * PAGE_SIZE;
+	unsigned int i;
+
+	if (m->pt.pgt_buf_used + n <= INIT_PGT_BUF_PAGES) {
+		*pa = m->pt.pgt_buf_start + (uint64_t)m->pt.pgt_buf_used * PAGE_SIZE;
+		m->pt.pgt_buf_used += n;
 	} else {
 		phys_addr_t p;
-		int r = memblock_alloc(&m->memblock, PAGE_SIZE, PAGE_SIZE, "page tables", &p);
+		int r = memblock_alloc(&m->memblock, (uint64_t)n * PAGE_SIZE, PAGE_SIZE,
+				       "page tables", &p);
 
 		if (r == -ENOSPC)
 			return mm_set_error(err, -EINVAL,
@@ -204,9 +211,15 @@ static int alloc_low_page(struct mm_machine *m, uint64_t *pa, struct mm_error *e
 			return mm_set_error(err, r, "out of host memory in memblock");
 		*pa = p;
 	}
-	zero_page(m, *pa);
-	m->pt.table_pages++;
+	for (i = 0; i < n; i++)
+		zero_page(m, *pa + (uint64_t)i * PAGE_SIZE);
+	m->pt.table_pages += n;
 	return 0;
+}
+
+static int alloc_low_page(struct mm_machine *m, uint64_t *pa, struct mm_error *err)
+{
+	return alloc_low_pages(m, 1, pa, err);
 }
 
 /* one_page_table_init(): the PTE page under a pmd entry, made if absent (or large). */
@@ -322,18 +335,53 @@ static int init_memory_mapping(struct mm_machine *m, uint64_t start, uint64_t en
 	return 0;
 }
 
-/* page_table_range_init(): PTE pages for every pmd of [start, end). */
+/* The pmds (va >> PMD_SHIFT) of the first and the last kmap_local fixmap slot. */
+static void kmap_pmd_range(const struct mm_machine *m, uint32_t *lo, uint32_t *hi)
+{
+	*lo = __fix_to_virt(FIX_KMAP_END) >> m->geo.pmd_shift;
+	*hi = __fix_to_virt(FIX_KMAP_BEGIN) >> m->geo.pmd_shift;
+	if (!boot_fills_cpu_entry_area(m)) /* boot models 1, 2: not made contiguous */
+		*lo = *hi;
+}
+
+/*
+ * page_table_range_init(): PTE pages for every pmd of [start, end). Where the kmap_local
+ * fixmap slots span several pmds (PAE: 0xffdbc000..0xfffbb000 crosses 0xffe00000), their
+ * PTE pages are moved into one physically contiguous run taken up front
+ * (page_table_range_init_count + page_table_kmap_check), so that the slots' PTEs form one
+ * array, as kmap_local indexes them; the page one_page_table_init() made for such a pmd
+ * is left behind, as the kernel leaves it.
+ */
 static int page_table_range_init(struct mm_machine *m, uint32_t start, uint64_t end,
 				 uint64_t *first, struct mm_error *err)
 {
-	uint64_t va, pt;
+	uint32_t lo, hi, count = 0;
+	uint64_t va, pt, adr = 0;
 	int r;
 
-	for (va = start; va < end; va += m->layout.pmd_size) {
-		r = one_page_table_init(m, pmd_entry_addr(m, m->pt.swapper_pg_dir, (uint32_t)va),
-					&pt, err);
+	kmap_pmd_range(m, &lo, &hi);
+	for (va = start; lo != hi && va < end; va += m->layout.pmd_size)
+		if ((va >> m->geo.pmd_shift) >= lo && (va >> m->geo.pmd_shift) <= hi)
+			count++;
+	if (count) {
+		r = alloc_low_pages(m, count, &adr, err);
 		if (r)
 			return r;
+	}
+	for (va = start; va < end; va += m->layout.pmd_size) {
+		uint64_t pmde = pmd_entry_addr(m, m->pt.swapper_pg_dir, (uint32_t)va);
+
+		r = one_page_table_init(m, pmde, &pt, err);
+		if (r)
+			return r;
+		if (count && (va >> m->geo.pmd_shift) >= lo && (va >> m->geo.pmd_shift) <= hi) {
+			memcpy(m->ram + adr, m->ram + pt, PAGE_SIZE);
+			if (m->pgstate && (adr >> PAGE_SHIFT) < m->pgstate_pfns)
+				m->pgstate[adr >> PAGE_SHIFT] |= PGS_RAM_DIRTY;
+			pt_write(m, pmde, adr | _PAGE_TABLE);
+			pt = adr;
+			adr += PAGE_SIZE;
+		}
 		if (first && va == start)
 			*first = pt;
 	}
@@ -407,15 +455,173 @@ pteval_t paging_kernel_prot(const struct mm_machine *m, pteval_t prot)
 	return kernel_mask(m, prot);
 }
 
-/* trap_init() -> setup_cpu_entry_areas(): PTE pages for the whole CPU entry area. */
+/*
+ * cea_pte(): the entry cea_set_pte() writes for a cpu_entry_area page. Its entries are
+ * shared by the user and the kernel page tables, so they are global whenever the CPU has
+ * PGE, PTI or not; a PROT_NONE entry (not present) never is, and on PAE its pfn is stored
+ * inverted (the L1TF mitigation: pfn 0 reads as all ones).
+ */
+static pteval_t cea_pte(const struct mm_machine *m, uint64_t pa, pteval_t prot)
+{
+	pteval_t e;
+
+	if (!m->cfg.pae || !m->cpu_nx)
+		prot &= ~_PAGE_NX;
+	if (prot & _PAGE_PRESENT) {
+		e = pa | prot;
+		if (m->cpu_pge)
+			e |= _PAGE_GLOBAL;
+		else
+			e &= ~_PAGE_GLOBAL;
+	} else {
+		e = prot | (m->cfg.pae ? ((~pa) & PTE_PFN_INVERT_MASK_PAE) : pa);
+	}
+	return e;
+}
+
+/*
+ * Where the per-CPU variables the cpu_entry_area aliases sit in each CPU's unit of the
+ * first percpu chunk: the start of .data..percpu..page_aligned in Debian's 686 and
+ * 686-pae images (cpu_debug_store, cpu_tss_rw, gdt_page, doublefault_stack,
+ * entry_stack_storage, in link order).
+ */
+#define PCPU_DEBUG_STORE 0u
+#define PCPU_TSS 1u /* 5 pages */
+#define PCPU_GDT 6u
+#define PCPU_DOUBLEFAULT_STACK 7u
+#define PCPU_ENTRY_STACK 8u
+/* struct cpu_entry_area of 32-bit, in pages: gdt, guard, entry stack, guard, doublefault
+ * stack, tss (5), debug_store, debug_store_buffers (32) */
+#define CEA_GDT 0u
+#define CEA_ENTRY_STACK 2u
+#define CEA_DOUBLEFAULT_STACK 4u
+#define CEA_TSS 5u
+#define CEA_TSS_PAGES 5u
+#define CEA_DEBUG_STORE 10u
+#define CEA_DEBUG_BUFFERS 11u
+#define CEA_DEBUG_BUFFER_PAGES 32u
+#define CEA_CPU_PAGES 43u
+#define PAGE_NONE_BITS 0x120ull /* _PAGE_PROTNONE | _PAGE_ACCESSED */
+
+/*
+ * Where pcpu_embed_first_chunk() put the first chunk (CPU n's unit at n * unit): memblock's
+ * reservation "percpu first chunk" (setup_per_cpu_areas(), start_kernel.c), which every
+ * machine past the percpu phase keeps, a restored one too.
+ */
+static phys_addr_t pcpu_first_chunk(const struct mm_machine *m)
+{
+	const struct memblock_type *r = &m->memblock.reserved;
+	unsigned int i;
+
+	for (i = 0; i < r->cnt; i++)
+		if (!strcmp(r->regions[i].name, "percpu first chunk"))
+			return r->regions[i].base;
+	return 0;
+}
+
+/*
+ * setup_cpu_entry_area(@cpu): the entry each page of the CPU's slot gets (0: none, the
+ * guard pages): the GDT, the entry stack, the doublefault stack and the TSS (all
+ * read-write on 32-bit: task switches write them), the Intel debug store, and PROT_NONE
+ * entries for the debug store buffers (so that their page tables exist when perf maps them).
+ */
+static void cea_cpu_ptes(const struct mm_machine *m, unsigned int cpu, pteval_t pte[CEA_CPU_PAGES])
+{
+	uint64_t pcpu = pcpu_first_chunk(m) + cpu * PAGE_ALIGN(m->cfg.image.percpu_unit);
+	unsigned int i;
+
+#define PCPU(n) (pcpu + (uint64_t)(n)*PAGE_SIZE)
+	memset(pte, 0, CEA_CPU_PAGES * sizeof(*pte));
+	pte[CEA_GDT] = cea_pte(m, PCPU(PCPU_GDT), __PAGE_KERNEL);
+	pte[CEA_ENTRY_STACK] = cea_pte(m, PCPU(PCPU_ENTRY_STACK), __PAGE_KERNEL);
+	pte[CEA_DOUBLEFAULT_STACK] = cea_pte(m, PCPU(PCPU_DOUBLEFAULT_STACK), __PAGE_KERNEL);
+	for (i = 0; i < CEA_TSS_PAGES; i++)
+		pte[CEA_TSS + i] = cea_pte(m, PCPU(PCPU_TSS + i), __PAGE_KERNEL);
+	pte[CEA_DEBUG_STORE] = cea_pte(m, PCPU(PCPU_DEBUG_STORE), __PAGE_KERNEL);
+	for (i = 0; i < CEA_DEBUG_BUFFER_PAGES; i++)
+		pte[CEA_DEBUG_BUFFERS + i] = cea_pte(m, 0, PAGE_NONE_BITS);
+#undef PCPU
+}
+
+static uint32_t cea_cpu_base(const struct mm_machine *m, unsigned int cpu)
+{
+	return m->layout.cpu_entry_area_base + PAGE_SIZE + cpu * CEA_CPU_PAGES * PAGE_SIZE;
+}
+
+/*
+ * trap_init() -> setup_cpu_entry_areas(): setup_cpu_entry_area_ptes() makes the PTE pages
+ * of the whole area ([CPU_ENTRY_AREA_BASE, + CPU_ENTRY_AREA_MAP_SIZE), populate_extra_pte:
+ * alloc_low_page(), from memblock once the pgt_buf is spent, as on PAE), then
+ * setup_cpu_entry_area() aliases each possible CPU's per-CPU pages in its 43-page slot,
+ * after the read-only IDT page at the base (mapped later, by init_IRQ()).
+ */
 int paging_setup_cpu_entry_areas(struct mm_machine *m, struct mm_error *err)
 {
 	const struct mm_layout *l = &m->layout;
+	pteval_t pte[CEA_CPU_PAGES];
+	unsigned int cpu, i;
+	int r;
 
-	return page_table_range_init(m, l->cpu_entry_area_base,
-				     (uint64_t)l->cpu_entry_area_base +
-					     (uint64_t)(l->cpu_entry_area_pages + 1) * PAGE_SIZE,
-				     NULL, err);
+	r = page_table_range_init(m, l->cpu_entry_area_base,
+				  (uint64_t)l->cpu_entry_area_base +
+					  (uint64_t)(l->cpu_entry_area_pages + 1) * PAGE_SIZE,
+				  NULL, err);
+	if (r)
+		return r;
+	for (cpu = 0; boot_fills_cpu_entry_area(m) && cpu < m->cfg.cpus; cpu++) {
+		cea_cpu_ptes(m, cpu, pte);
+		for (i = 0; i < CEA_CPU_PAGES; i++)
+			if (pte[i])
+				pt_write(m,
+					 kernel_pte_addr(m, cea_cpu_base(m, cpu) + i * PAGE_SIZE),
+					 pte[i]);
+	}
+	return 0;
+}
+
+/*
+ * The cpu_entry_area as setup_cpu_entry_areas() and init_IRQ() left it: every page of each
+ * CPU's slot and the IDT alias hold the entry they were given (checked once the boot is
+ * done). Reports the first difference into @msg; returns how many differ.
+ */
+unsigned int paging_check_cpu_entry_areas(const struct mm_machine *m, char *msg, size_t size)
+{
+	pteval_t want[CEA_CPU_PAGES];
+	unsigned int cpu, i, bad = 0, used = 0;
+	uint32_t va = m->layout.cpu_entry_area_base;
+	pteval_t have = pt_read(m, kernel_pte_addr(m, va));
+
+	/* A machine of boot model 1 or 2 (mmcore.h, boot_fills_cpu_entry_area()) has an
+	 * empty cpu_entry_area: that boot did not fill it. Its state stays a state of that
+	 * model; any entry at all must be the whole fill. */
+	for (i = 0; i <= m->layout.cpu_entry_area_pages; i++) {
+		uint64_t a = kernel_pte_addr(m, va + i * PAGE_SIZE);
+
+		if (a && pt_read(m, a))
+			used++;
+	}
+	if (!used)
+		return 0;
+	if (have != cea_pte(m, m->pt.idt_table, __PAGE_KERNEL_RO)) {
+		snprintf(msg, size, "cpu_entry_area: the IDT alias at %#x is %#llx", va,
+			 (unsigned long long)have);
+		bad++;
+	}
+	for (cpu = 0; cpu < m->cfg.cpus; cpu++) {
+		cea_cpu_ptes(m, cpu, want);
+		for (i = 0; i < CEA_CPU_PAGES; i++) {
+			va = cea_cpu_base(m, cpu) + i * PAGE_SIZE;
+			have = pt_read(m, kernel_pte_addr(m, va));
+			if (have == want[i])
+				continue;
+			if (!bad++)
+				snprintf(msg, size,
+					 "cpu_entry_area: CPU %u page %u (%#x) is %#llx, not %#llx",
+					 cpu, i, va, (unsigned long long)have,
+					 (unsigned long long)want[i]);
+		}
+	}
+	return bad;
 }
 
 /*
@@ -589,9 +795,16 @@ int paging_set_real_mode_permissions(struct mm_machine *m, struct mm_error *err)
 	return r;
 }
 
-/* init_IRQ() -> idt_setup_apic_and_irq_gates(): the IDT page becomes read-only. */
+/*
+ * init_IRQ() -> idt_setup_apic_and_irq_gates(): the IDT is aliased read-only at the base of
+ * the cpu_entry_area (idt_map_in_cea(), what the CPUs' IDTR points to), and its page in
+ * the direct map becomes read-only.
+ */
 int paging_protect_idt(struct mm_machine *m, struct mm_error *err)
 {
+	if (boot_fills_cpu_entry_area(m))
+		pt_write(m, kernel_pte_addr(m, m->layout.cpu_entry_area_base),
+			 cea_pte(m, m->pt.idt_table, __PAGE_KERNEL_RO));
 	return change_page_attr(m, m->pt.idt_table, m->pt.idt_table + PAGE_SIZE, 0, _PAGE_RW, err);
 }
 

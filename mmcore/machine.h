@@ -193,6 +193,14 @@ void paging_map_apic(struct mm_machine *m);
 int paging_set_real_mode_permissions(struct mm_machine *m, struct mm_error *err);
 int paging_protect_idt(struct mm_machine *m, struct mm_error *err);
 int paging_mark_rodata_ro(struct mm_machine *m, struct mm_error *err);
+/* Boot model 3 on (mmcore.h) fills the cpu_entry_area over the kernel's boot layout; a machine
+ * created with model 1 or 2 boots as it did then (an empty cpu_entry_area). */
+static inline bool boot_fills_cpu_entry_area(const struct mm_machine *m)
+{
+	return !m->cfg.boot_model || m->cfg.boot_model > MM_BOOT_MODEL_NO_CPU_ENTRY_AREA;
+}
+/* The cpu_entry_area's entries against what the boot wrote: how many differ, the first in @msg */
+unsigned int paging_check_cpu_entry_areas(const struct mm_machine *m, char *msg, size_t size);
 /* @prot as the kernel's PAGE_KERNEL* reach a PTE (__default_kernel_pte_mask, NX support) */
 pteval_t paging_kernel_prot(const struct mm_machine *m, pteval_t prot);
 /* for vmalloc.c: the pmd entry (pgd entry on 686) of @va in swapper_pg_dir; @prot with the

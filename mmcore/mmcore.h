@@ -106,8 +106,12 @@ struct mm_config {
 /* 1: before the vmalloc areas of the boot (the vmalloc range starts empty); 2: with them
  * (ACPI, HPET, the BPF page and its direct-map split, SMBIOS, crypto scratch, n_tty). */
 #define MM_BOOT_MODEL_NO_VMALLOC_AREAS 1u
+/* 2: before the cpu_entry_area's fill (setup_cpu_entry_areas(), the IDT alias) and the boot
+ * layout under it (pcpu_embed_first_chunk's freed hole, dmi_setup()'s brk page, PAE's
+ * contiguous kmap_local PTE pages); 3: with them. */
+#define MM_BOOT_MODEL_NO_CPU_ENTRY_AREA 2u
 /* the latest (MM_BOOT_REVISION): mm_config_init()'s and POST /v1/machines' default */
-#define MM_BOOT_MODEL 2u
+#define MM_BOOT_MODEL 3u
 
 /*
  * The boot as phases a machine can stop after, in the kernel's order:
@@ -777,7 +781,7 @@ uint32_t mm_page_address(const struct mm_machine *m, uint32_t pfn);
  * model that wrote it. tests/data/snapshots keeps fixtures of every revision: each must
  * load; those of this revision must also equal their journal's replay.
  */
-#define MM_BOOT_REVISION 2 /* 2: vmalloc's boot areas */
+#define MM_BOOT_REVISION 3 /* 2: vmalloc's boot areas; 3: the cpu_entry_area filled */
 /* A machine boots with the revision its configuration names (struct mm_config.boot_model),
  * the latest unless it was created before (a stored configuration without it is 1): so a
  * stored journal replays to the same machine on a later build too. */

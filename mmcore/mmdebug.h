@@ -83,13 +83,14 @@ void check_report(struct mm_check_ctx *c, const char *fmt, ...)
 	     (pfn) != PFN_NIL && (pfn) < (m)->mem_map_pfns && (guard)++ < (m)->mem_map_pfns;       \
 	     (pfn) = (m)->mem_map[(pfn)].lru_next)
 
-/* highmem.c: the invariants (a)-(f) of highmem.h */
+/* highmem.c: the invariants (a)-(g) of highmem.h */
 void check_pkmap_count(struct mm_check_ctx *c);
 void check_page_address_hash(struct mm_check_ctx *c);
 void check_pkmap_cursor(struct mm_check_ctx *c);
 void check_kmap_local_stack(struct mm_check_ctx *c);
 void check_kmap_atomic_depth(struct mm_check_ctx *c);
 void check_kmapped_not_free(struct mm_check_ctx *c);
+void check_cpu_entry_area(struct mm_check_ctx *c);
 /* slab.c: the invariants of slab.h (a)-(d) */
 void check_slab_lists(struct mm_check_ctx *c);
 void check_slab_objects(struct mm_check_ctx *c);

@@ -246,10 +246,11 @@ static int setup_memblock(struct mm_machine *m, struct mm_error *err)
 					PAGE_ALIGN(m->initrd_end) - m->initrd_start, "initrd");
 	ret |= memblock_reserve(mb, 0, 0x10000, "low 64K");
 	ret |= memblock_reserve(mb, 0x9f000, 0x100000 - 0x9f000, "BIOS regions");
-	/* early_alloc_pgt_buf() + reserve_brk(): head_32's tables, then the pgt_buf (the
-	 * real image's DMI brk page before the pgt_buf is left out: the accounting of
-	 * early allocations is tuned to the captured watermarks without it) */
-	l->brk_end += INIT_PGT_BUF_PAGES * PAGE_SIZE;
+	/* early_alloc_pgt_buf() + reserve_brk(): head_32's tables, dmi_setup()'s page
+	 * (dmi_alloc() -> extend_brk()), then the pgt_buf, whose pages the page tables of the
+	 * direct map's tail, the fixmap, pkmap and the cpu_entry_area take in the captures */
+	l->brk_end +=
+		(boot_fills_cpu_entry_area(m) ? PAGE_SIZE : 0) + INIT_PGT_BUF_PAGES * PAGE_SIZE;
 	ret |= memblock_reserve(mb, l->brk_start, l->brk_end - l->brk_start, "brk");
 	if (ret)
 		return mm_set_error(err, -ENOMEM, "out of host memory in memblock");

@@ -45,18 +45,39 @@ static int setup_per_cpu_areas(struct mm_machine *m, struct mm_error *err)
 
 	printk(m, "setup_percpu: NR_CPUS:%d nr_cpumask_bits:%u nr_cpu_ids:%u nr_node_ids:1\n",
 	       NR_CPUS, m->cfg.cpus, m->cfg.cpus);
-	ret = memblock_alloc_named(m, unit * m->cfg.cpus, PAGE_SIZE, "percpu first chunk", &pa,
-				   err);
+	phys_addr_t ai = 0, areas = 0;
+	bool cea = boot_fills_cpu_entry_area(m);
+	/* the image's other early allocations: boot model 3 (mmcore.h) takes some of their pages
+	 * by name (dmi_setup()'s brk page; on PAE also the hole's two pages, which the
+	 * cpu_entry_area's page tables fill), models 1 and 2 lumped them in */
+	uint64_t named = cea ? (m->cfg.pae ? 0x3000u : 0x1000u) : 0;
+	uint64_t misc = img->early_misc > named ? img->early_misc - named : 0;
+
+	/* pcpu_build_alloc_info()'s ai and the areas array (a page each) come first and are
+	 * freed at the end, leaving a two-page hole above the chunk that later boot
+	 * allocations fill (the cpu_entry_area's page tables on PAE) */
+	ret = cea ? memblock_alloc_named(m, PAGE_SIZE, PAGE_SIZE, "pcpu alloc info", &ai, err) : 0;
+	if (!ret && cea)
+		ret = memblock_alloc_named(m, PAGE_SIZE, SMP_CACHE_BYTES, "pcpu areas", &areas,
+					   err);
+	if (!ret)
+		ret = memblock_alloc_named(m, unit * m->cfg.cpus, PAGE_SIZE, "percpu first chunk",
+					   &pa, err);
 	if (ret)
 		return ret;
 	m->percpu_pages = (unit >> PAGE_SHIFT) * m->cfg.cpus;
 	printk(m, "percpu: Embedded %llu pages/cpu s%u r0 d%llu u%llu\n",
 	       (unsigned long long)(unit >> PAGE_SHIFT), img->percpu_static,
 	       (unsigned long long)(unit - img->percpu_static), (unsigned long long)unit);
-	if (img->early_misc)
-		ret = memblock_alloc_named(m, img->early_misc, PAGE_SIZE, "early allocations", &pa,
-					   err);
-	return ret;
+	if (misc)
+		ret = memblock_alloc_named(m, misc, PAGE_SIZE, "early allocations", &pa, err);
+	if (ret || !cea)
+		return ret;
+	/* pcpu_free_alloc_info() */
+	if (memblock_phys_free(&m->memblock, areas, PAGE_SIZE) ||
+	    memblock_phys_free(&m->memblock, ai, PAGE_SIZE))
+		return mm_set_error(err, -ENOMEM, "out of host memory in memblock");
+	return 0;
 }
 
 /* Mirrors: kernel/printk/printk.c setup_log_buf(): more than 17 possible CPUs outgrow the static

@@ -47,6 +47,28 @@ struct fixture {
 	int boot_revision;    /* MM_BOOT_REVISION of the build that wrote it */
 };
 
+/* the same three machines and journals for every boot revision */
+#define CMDS_686                                                                                   \
+	"[{\"op\": \"alloc_pages\", \"gfp\": \"GFP_KERNEL\", \"order\": 0},"                       \
+	" {\"op\": \"alloc_pages\", \"gfp\": \"GFP_HIGHUSER_MOVABLE\", \"order\": 2, \"cpu\": 0}," \
+	" {\"op\": \"alloc_pages\", \"gfp\": \"GFP_ATOMIC\", \"order\": 3},"                       \
+	" {\"op\": \"set_sysctl\", \"name\": \"min_free_kbytes\", \"value\": 4096},"               \
+	" {\"op\": \"memory_write\", \"addr\": \"0xc4000010\", \"data\": \"deadbeef\","            \
+	"  \"space\": \"kernel\"},"                                                                \
+	" {\"op\": \"invlpg\", \"va\": \"0xc4000000\"},"                                           \
+	" {\"op\": \"free_pages\", \"pfn\": $PFN0, \"order\": 0}]"
+#define CMDS_PAE                                                                                   \
+	"[{\"op\": \"alloc_pages\", \"gfp\": \"GFP_KERNEL|__GFP_ZERO\", \"order\": 1, \"cpu\": "   \
+	"1},"                                                                                      \
+	" {\"op\": \"alloc_pages\", \"gfp\": \"GFP_HIGHUSER_MOVABLE\", \"order\": 0},"             \
+	" {\"op\": \"set_sysctl\", \"name\": \"watermark_scale_factor\", \"value\": 200},"         \
+	" {\"op\": \"set_sysctl\", \"name\": \"lowmem_reserve_ratio\", \"value\": [256, 32, 0, "   \
+	"0]},"                                                                                     \
+	" {\"op\": \"memory_write\", \"addr\": \"0xc8000000\", \"data\": \"0123456789abcdef\","    \
+	"  \"space\": \"kernel\", \"cpu\": 1},"                                                    \
+	" {\"op\": \"flush_tlb\", \"keep_global\": true, \"cpu\": 1},"                             \
+	" {\"op\": \"free_pages\", \"pfn\": $PFN0, \"order\": 1, \"cpu\": 0}]"
+
 static const struct fixture fixtures[] = {
 	{"686-128M", "{\"mem\": \"128M\"}",
 	 "[{\"op\": \"alloc_pages\", \"gfp\": \"GFP_KERNEL\", \"order\": 0},"
@@ -91,6 +113,15 @@ static const struct fixture fixtures[] = {
 	 "  \"space\": \"kernel\"},"
 	 " {\"op\": \"vfree\", \"address\": $ADDR0}]",
 	 2},
+	/* revision 3: the cpu_entry_area filled over the kernel's boot layout; the machines and
+	 * commands of revision 1 */
+	{"686-128M-r3", "{\"mem\": \"128M\", \"boot_model\": 3}", CMDS_686, 3},
+	{"686-pae-1024M-r3", "{\"mem\": \"1G\", \"pae\": true, \"cpus\": 2, \"boot_model\": 3}",
+	 CMDS_PAE, 3},
+	{"686-64M-memblock-r3",
+	 "{\"mem\": \"64M\", \"cpus\": 3, \"boot\": {\"stop_after\": \"memblock\"}, "
+	 "\"boot_model\": 3}",
+	 "[]", 3},
 };
 
 static char *path_of(const char *name, const char *ext)

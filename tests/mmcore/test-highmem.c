@@ -1,11 +1,12 @@
 /* test-highmem.c - kmap on the pkmap table, kmap_local/kmap_atomic on the fixmap slots,
- * page_address(), and the checker's highmem
+ * page_address(), the cpu_entry_area a real kernel fills, and the checker's highmem
  * invariants, each broken on purpose. Every case runs on 686 (_i = 0) and PAE (_i = 1). */
 #include <stdio.h>
 
 #include "machine.h" /* before common.h: its inline helpers name their machine m */
 #include "page_alloc.h"
 #include "common.h"
+#include "oracle.h"
 
 static unsigned int last_pkmap_of(bool pae)
 {
@@ -542,6 +543,147 @@ START_TEST(checker_mapped_page_freed)
 }
 END_TEST
 
+/* (g): a cpu_entry_area entry changed behind the boot's back (the TSS made read-only). */
+START_TEST(checker_cpu_entry_area)
+{
+	struct mm_layout l;
+	struct mm_translation t;
+	uint64_t pte;
+	pteval_t raw;
+
+	boot("1G", _i, 2, "");
+	mm_get_layout(m, &l);
+	t = walk(1, l.cpu_entry_area_base + 4096 + 43 * 4096 + 5 * 4096); /* CPU 1's TSS */
+	ck_assert(t.ok && t.rw);
+	pte = t.levels[t.nr_levels - 1].entry_addr;
+	raw = pt_read(m, pte);
+	pt_write(m, pte, raw & ~(pteval_t)0x2); /* RW */
+	expect_violation_of("cpu-entry-area", "cpu_entry_area: CPU 1 page 5");
+	pt_write(m, pte, raw);
+}
+END_TEST
+
+/* ---- the fixmap and cpu_entry_area of a fresh machine ------------------------------ */
+
+/* Part 2 lines at and above @from, as text. */
+static char *top_lines(const char *text, uint32_t from)
+{
+	const char *p = strstr(text, "## Part 2");
+	size_t cap = 8192, len = 0;
+	char *out = calloc(1, cap);
+
+	ck_assert_ptr_nonnull(p);
+	p = strchr(p, '\n') + 1;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
+
+		if (strtoul(p, NULL, 16) >= from && strncmp(p, "0x", 2) == 0) {
+			ck_assert_uint_lt(len + n, cap);
+			memcpy(out + len, p, n);
+			len += n;
+		}
+		p += n;
+	}
+	return out;
+}
+
+/* Part 1 lines of the top-level entries at and above @from: the PTE page each uses (from the
+ * pgt_buf, memblock or .bss, as on the real kernel) and how many entries it holds. */
+static char *top_entries(const char *text, uint32_t from, bool pae)
+{
+	const char *p = strstr(text, "## Part 1"), *end = strstr(text, "## Part 2");
+	size_t cap = 8192, len = 0;
+	char *out = calloc(1, cap);
+
+	ck_assert_ptr_nonnull(p);
+	p = strchr(p, '\n') + 1;
+	while (p < end) {
+		const char *nl = strchr(p, '\n');
+		unsigned long idx = strtoul(p, NULL, 10);
+		uint32_t va = pae ? 0xc0000000u + (uint32_t)(idx << 21) : (uint32_t)(idx << 22);
+		const char *pt = strstr(p, "pt_phys");
+
+		if (va >= from && pt && pt < nl) {
+			int n = snprintf(out + len, cap - len, "%lu %.*s\n", idx, (int)(nl - pt),
+					 pt);
+
+			len += (size_t)n;
+		}
+		p = nl + 1;
+	}
+	return out;
+}
+
+START_TEST(oracle_fixmap_and_cpu_entry_area)
+{
+	static const char *const dirs[] = {
+		"686-1024M",	 "686-128M",	  "686-2048M",
+		"686-4096M",	 "686-512M",	  "686-512M-highmem256M",
+		"686-pae-1024M", "686-pae-8192M",
+	};
+	unsigned int d, done = 0;
+
+	for (d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+		char dir[1024], *text, *real, *mine, *re, *me;
+		struct mm_config cfg;
+		struct mm_error err = {0};
+		struct mm_layout l;
+		struct mm_buf b = {0};
+
+		snprintf(dir, sizeof(dir), "%s/%s", oracle_root(), dirs[d]);
+		text = oracle_read(dir, "page_tables_kernel");
+		if (!text)
+			continue;
+		ck_assert(oracle_config(dir, &cfg));
+		ck_assert_msg(mm_machine_create(&cfg, &m, &err) == 0, "%s: %s", dir, err.msg);
+		mm_get_layout(m, &l);
+		ck_assert_int_eq(mm_page_tables_render(m, &b, &err), 0);
+		real = top_lines(text, l.cpu_entry_area_base);
+		mine = top_lines(b.data, l.cpu_entry_area_base);
+		ck_assert_msg(!strcmp(real, mine), "%s:\nreal:\n%s\nmine:\n%s", dir, real, mine);
+		re = top_entries(text, l.pkmap_base, cfg.pae);
+		me = top_entries(b.data, l.pkmap_base, cfg.pae);
+		ck_assert_msg(!strcmp(re, me), "%s:\nreal:\n%s\nmine:\n%s", dir, re, me);
+		free(real);
+		free(mine);
+		free(re);
+		free(me);
+		free(text);
+		mm_buf_free(&b);
+		check_teardown();
+		done++;
+	}
+	ck_assert_msg(done, "no oracle fixtures under %s (set MM32_ORACLE_DIR)", oracle_root());
+}
+END_TEST
+
+/* Two CPUs: two cpu_entry_areas, each aliasing its own CPU's per-CPU pages. */
+START_TEST(cpu_entry_area_per_cpu)
+{
+	struct mm_layout l;
+	struct mm_translation t0, t1, idt;
+	uint32_t cea0, cea1;
+
+	boot("1G", _i, 2, "");
+	mm_get_layout(m, &l);
+	cea0 = l.cpu_entry_area_base + 4096;
+	cea1 = cea0 + 43 * 4096;
+	idt = walk(0, l.cpu_entry_area_base);
+	ck_assert(idt.ok && !idt.rw && idt.global);
+	t0 = walk(0, cea0); /* GDT */
+	t1 = walk(1, cea1);
+	ck_assert(t0.ok && t0.rw && t0.global);
+	ck_assert(t1.ok && t1.rw);
+	ck_assert_uint_eq(t1.phys, t0.phys + 135168);
+	ck_assert(!walk(0, cea1 + 4096).ok);	  /* guard page */
+	ck_assert(walk(1, cea1 + 2 * 4096).ok);	  /* entry stack */
+	ck_assert(walk(1, cea1 + 10 * 4096).ok);  /* debug store */
+	ck_assert(!walk(1, cea1 + 11 * 4096).ok); /* PROT_NONE debug buffers */
+	ck_assert(!walk(1, cea1 + 43 * 4096).ok); /* no third CPU */
+}
+END_TEST
+
 /* The pkmap and kmap_local state survives a snapshot. */
 static int buf_write(void *ctx, const void *data, size_t len)
 {
@@ -618,11 +760,14 @@ Suite *test_suite(void)
 	TCase *tc = tcase_create("kmap");
 	TCase *tl = tcase_create("kmap_local");
 	TCase *tk = tcase_create("checker");
+	TCase *tf = tcase_create("fixmap");
 
 	tcase_add_checked_fixture(tc, NULL, check_teardown);
 	tcase_add_checked_fixture(tl, NULL, check_teardown);
 	tcase_add_checked_fixture(tk, NULL, check_teardown);
+	tcase_add_checked_fixture(tf, NULL, check_teardown);
 	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tf, 120);
 	tcase_add_loop_test(tc, kmap_lowmem_takes_no_slot, 0, 2);
 	tcase_add_loop_test(tc, kmap_highmem_first_slot_is_one, 0, 2);
 	tcase_add_loop_test(tc, kmap_every_slot_wrap_and_flush, 0, 2);
@@ -641,9 +786,13 @@ Suite *test_suite(void)
 	tcase_add_loop_test(tk, checker_kmap_local_pte, 0, 2);
 	tcase_add_loop_test(tk, checker_atomic_depth, 0, 2);
 	tcase_add_loop_test(tk, checker_mapped_page_freed, 0, 2);
+	tcase_add_loop_test(tk, checker_cpu_entry_area, 0, 2);
 	tcase_add_loop_test(tk, preempt_disable_refuses_sleeping, 0, 2);
+	tcase_add_test(tf, oracle_fixmap_and_cpu_entry_area);
+	tcase_add_loop_test(tf, cpu_entry_area_per_cpu, 0, 2);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tl);
 	suite_add_tcase(s, tk);
+	suite_add_tcase(s, tf);
 	return s;
 }
