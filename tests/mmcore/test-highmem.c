@@ -563,6 +563,35 @@ START_TEST(checker_cpu_entry_area)
 }
 END_TEST
 
+/*
+ * (g) as on a machine of boot model 1 or 2, whose boot left the cpu_entry_area empty: a wholly
+ * empty area passes; one entry back (the IDT alias) is a partial fill and does not.
+ */
+START_TEST(checker_cpu_entry_area_empty)
+{
+	struct mm_layout l;
+	uint64_t pte, idt;
+	pteval_t idt_raw;
+	unsigned int i;
+
+	boot("1G", _i, 2, "");
+	mm_get_layout(m, &l);
+	idt = kernel_pte_addr(m, l.cpu_entry_area_base);
+	ck_assert_uint_ne(idt, 0);
+	idt_raw = pt_read(m, idt);
+	ck_assert(idt_raw & 1);
+	for (i = 0; i <= l.cpu_entry_area_pages; i++) {
+		pte = kernel_pte_addr(m, l.cpu_entry_area_base + i * 4096u);
+		if (pte)
+			pt_write(m, pte, 0);
+	}
+	ck_assert_int_eq(mm_check(m, NULL), 0);
+	pt_write(m, idt, idt_raw);
+	expect_violation_of("cpu-entry-area", "cpu_entry_area: CPU 0 page 0");
+	pt_write(m, idt, 0); /* empty again, for the teardown's check */
+}
+END_TEST
+
 /* ---- the fixmap and cpu_entry_area of a fresh machine ------------------------------ */
 
 /* Part 2 lines at and above @from, as text. */
@@ -787,6 +816,7 @@ Suite *test_suite(void)
 	tcase_add_loop_test(tk, checker_atomic_depth, 0, 2);
 	tcase_add_loop_test(tk, checker_mapped_page_freed, 0, 2);
 	tcase_add_loop_test(tk, checker_cpu_entry_area, 0, 2);
+	tcase_add_loop_test(tk, checker_cpu_entry_area_empty, 0, 2);
 	tcase_add_loop_test(tk, preempt_disable_refuses_sleeping, 0, 2);
 	tcase_add_test(tf, oracle_fixmap_and_cpu_entry_area);
 	tcase_add_loop_test(tf, cpu_entry_area_per_cpu, 0, 2);
