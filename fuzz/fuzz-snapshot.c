@@ -12,53 +12,15 @@
 #include <string.h>
 
 #include "mmcore.h"
-
-struct src {
-	const uint8_t *p;
-	size_t len, off;
-};
-
-static int rd(void *ctx, void *data, size_t len)
-{
-	struct src *s = ctx;
-
-	if (len > s->len - s->off)
-		return -1;
-	memcpy(data, s->p + s->off, len);
-	s->off += len;
-	return 0;
-}
-
-struct sink {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static int wr(void *ctx, const void *data, size_t len)
-{
-	struct sink *k = ctx;
-
-	if (k->len + len > k->cap) {
-		size_t cap = (k->len + len) * 2;
-		uint8_t *p = realloc(k->p, cap);
-
-		if (!p)
-			return -1;
-		k->p = p;
-		k->cap = cap;
-	}
-	memcpy(k->p + k->len, data, len);
-	k->len += len;
-	return 0;
-}
+#include "../tests/mmcore/snapmem.h"
 
 static struct mm_machine *load(const uint8_t *p, size_t len)
 {
-	struct src s = {.p = p, .len = len};
+	struct mem s = {.p = (uint8_t *)p, .len = len}; /* read only */
 	struct mm_error err = {0};
 	struct mm_machine *m = NULL;
 
-	if (mm_snapshot_load(rd, &s, &m, &err)) {
+	if (mm_snapshot_load(mem_read, &s, &m, &err)) {
 		if (!err.msg[0])
 			abort(); /* a refusal says why */
 		return NULL;
@@ -66,12 +28,12 @@ static struct mm_machine *load(const uint8_t *p, size_t len)
 	return m;
 }
 
-static struct sink save(const struct mm_machine *m)
+static struct mem save(const struct mm_machine *m)
 {
-	struct sink k = {0};
+	struct mem k = {0};
 	struct mm_error err = {0};
 
-	if (mm_snapshot_save(m, wr, &k, &err))
+	if (mm_snapshot_save(m, mem_write, &k, &err))
 		abort(); /* a loaded machine saves */
 	return k;
 }
@@ -80,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mm_machine *m = load(data, size), *again;
-	struct sink a, b;
+	struct mem a, b;
 
 	if (!m)
 		return 0;

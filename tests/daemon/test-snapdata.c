@@ -152,39 +152,7 @@ static void *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-struct mem {
-	uint8_t *p;
-	size_t len, cap, pos;
-};
-
-static int mem_write(void *ctx, const void *data, size_t len)
-{
-	struct mem *b = ctx;
-
-	if (b->len + len > b->cap) {
-		size_t cap = (b->len + len) * 2;
-		uint8_t *p = realloc(b->p, cap);
-
-		if (!p)
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
-	return 0;
-}
-
-static int mem_read(void *ctx, void *data, size_t len)
-{
-	struct mem *b = ctx;
-
-	if (len > b->len - b->pos)
-		return -1;
-	memcpy(data, b->p + b->pos, len);
-	b->pos += len;
-	return 0;
-}
+#include "../mmcore/snapmem.h"
 
 static struct mm_machine *create(const json_t *config)
 {

@@ -1,6 +1,7 @@
 /* oracle.c - parsers for the fixture files; see oracle.h. */
 #include "oracle.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,23 @@ const char *oracle_root(void)
 	const char *e = getenv("MM32_ORACLE_DIR");
 
 	return e && *e ? e : ORACLE_DIR;
+}
+
+int oracle_dirs(char (*dirs)[512], int max)
+{
+	DIR *d = opendir(oracle_root());
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < max) {
+		if (strncmp(de->d_name, "686-", 4))
+			continue;
+		snprintf(dirs[n++], 512, "%s/%s", oracle_root(), de->d_name);
+	}
+	closedir(d);
+	return n;
 }
 
 char *oracle_read(const char *dir, const char *name)

@@ -10,6 +10,9 @@
 /* The folder of the captures: $MM32_ORACLE_DIR if set, else the repository's tests/oracle
  * (ORACLE_DIR, set by tests/meson.build). */
 const char *oracle_root(void);
+/* The capture folders ("686-*") under oracle_root(), as paths into @dirs (at most @max, in
+ * readdir order); their number. */
+int oracle_dirs(char (*dirs)[512], int max);
 /* Read a whole file into a NUL-terminated heap buffer; NULL if missing. */
 char *oracle_read(const char *dir, const char *name);
 /* The configuration the real kernel was booted with: RAM, flavour, CPUs, command line

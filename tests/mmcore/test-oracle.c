@@ -26,22 +26,6 @@
 static char dirs[64][512];
 static int nr_dirs;
 
-static void scan(void)
-{
-	DIR *d = opendir(oracle_root());
-	struct dirent *de;
-
-	nr_dirs = 0;
-	if (!d)
-		return;
-	while ((de = readdir(d)) && nr_dirs < 64) {
-		if (strncmp(de->d_name, "686-", 4))
-			continue;
-		snprintf(dirs[nr_dirs++], sizeof(dirs[0]), "%s/%s", oracle_root(), de->d_name);
-	}
-	closedir(d);
-}
-
 static void numbers_out(char *s)
 {
 	char *w = s;
@@ -334,7 +318,7 @@ Suite *test_suite(void)
 	Suite *s = suite_create("oracle");
 	TCase *tc = tcase_create("boot");
 
-	scan();
+	nr_dirs = oracle_dirs(dirs, 64);
 	tcase_add_checked_fixture(tc, NULL, check_teardown);
 	tcase_set_timeout(tc, 120);
 	if (nr_dirs)

@@ -16,22 +16,6 @@
 static char dirs[64][512];
 static int nr_dirs;
 
-static void scan(void)
-{
-	DIR *d = opendir(oracle_root());
-	struct dirent *de;
-
-	nr_dirs = 0;
-	if (!d)
-		return;
-	while ((de = readdir(d)) && nr_dirs < 64) {
-		if (strncmp(de->d_name, "686-", 4))
-			continue;
-		snprintf(dirs[nr_dirs++], sizeof(dirs[0]), "%s/%s", oracle_root(), de->d_name);
-	}
-	closedir(d);
-}
-
 struct line {
 	char name[64];
 	unsigned long active, num, objsize, perslab, pages, slabs;
@@ -916,7 +900,7 @@ Suite *test_suite(void)
 	TCase *tk = tcase_create("kmalloc");
 	TCase *tx = tcase_create("corrupt");
 
-	scan();
+	nr_dirs = oracle_dirs(dirs, 64);
 	tcase_add_checked_fixture(tc, NULL, check_teardown);
 	tcase_set_timeout(tc, 120);
 	if (nr_dirs)
