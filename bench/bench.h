@@ -49,4 +49,27 @@ static inline void bench_host_cpu(char *buf, size_t size)
 	fclose(f);
 }
 
+/*
+ * One figure of the benchmark report, printed as one line that `make bench` collects:
+ * "BENCH-ROW " and a JSON object. value and reference_value are in the same unit and were
+ * measured in the same run; ratio = value / reference_value, so for a throughput
+ * (higher_is_better) a ratio >= 1 means mm32 is at least as fast as the reference, for a
+ * time (ns/op, ms) a ratio of 4.4 means 4.4 times the reference's time. goal is free text
+ * such as "<= 2x" or ">= 1.0x", or NULL. Names must not contain '"' or '\\'.
+ */
+static inline void bench_row(const char *bench, const char *figure, double value, const char *unit,
+			     const char *reference, double reference_value, int higher_is_better,
+			     const char *goal)
+{
+	double ratio = reference_value > 0 ? value / reference_value : 0;
+
+	printf("BENCH-ROW {\"bench\": \"%s\", \"figure\": \"%s\", \"value\": %.6g, "
+	       "\"unit\": \"%s\", \"reference\": \"%s\", \"reference_value\": %.6g, "
+	       "\"ratio\": %.4g, \"higher_is_better\": %s, \"goal\": %s%s%s}\n",
+	       bench, figure, value, unit, reference, reference_value, ratio,
+	       higher_is_better ? "true" : "false", goal ? "\"" : "", goal ? goal : "null",
+	       goal ? "\"" : "");
+	fflush(stdout);
+}
+
 #endif /* MM32_BENCH_H */
