@@ -494,6 +494,35 @@ uint32_t mm_kmalloc_size_roundup(uint32_t size);
 /* The cache kmalloc(@size, @gfp) uses, NULL for 0 and above 8 KiB. */
 const char *mm_kmalloc_cache_name(struct mm_machine *m, uint32_t size, mm_gfp_t gfp);
 
+/* What kvmalloc() handed out, and how it chose. */
+struct mm_kvmalloc {
+	uint32_t addr;	      /* kernel virtual; 0x10 (ZERO_SIZE_PTR) for size 0 */
+	bool vmalloc;	      /* the vmalloc fallback served it (else kmalloc did) */
+	uint32_t size;	      /* asked for */
+	uint32_t gfp;	      /* the caller's mask (vmalloc's) */
+	uint32_t kmalloc_gfp; /* the kmalloc attempt's: + __GFP_NOWARN|__GFP_NORETRY above a page */
+	struct mm_kmalloc km; /* !vmalloc: what kmalloc gave */
+	char kmalloc_error[256]; /* vmalloc: why the kmalloc attempt failed */
+};
+/*
+ * kvmalloc(@size, @gfp) on CPU @cpu (kvzalloc(): @gfp with __GFP_ZERO), as 6.1's
+ * kvmalloc_node() chooses: kmalloc with the caller's mask up to a page; above a page a
+ * kmalloc attempt with __GFP_NOWARN and (without __GFP_RETRY_MAYFAIL) __GFP_NORETRY, and
+ * when that fails and the mask allows blocking (__GFP_DIRECT_RECLAIM), vmalloc with the
+ * caller's mask. Refused: -EINVAL before anything ran (bad cpu or mask) or when nothing
+ * could change (above INT_MAX; above KMALLOC_MAX_SIZE with a mask that may not block);
+ * -ENOSPC when no allocator could serve it (the attempts' counters and log remain).
+ */
+int mm_kvmalloc(struct mm_machine *m, unsigned int cpu, uint32_t size, mm_gfp_t gfp,
+		struct mm_kvmalloc *out, struct mm_error *err);
+/*
+ * kvfree(@addr) on CPU @cpu: vfree() for a vmalloc address (*@vmalloc true), kfree()
+ * otherwise; refused (naming which and why, nothing changes) as those refuse it. *@freed
+ * false for NULL and ZERO_SIZE_PTR.
+ */
+int mm_kvfree(struct mm_machine *m, unsigned int cpu, uint32_t addr, bool *vmalloc, bool *freed,
+	      struct mm_error *err);
+
 /* SLAB_* flags as the kernel names them, joined by '|' ("SLAB_HWCACHE_ALIGN|SLAB_ACCOUNT"). */
 int mm_slab_flags_parse(const char *text, uint32_t *ret, struct mm_error *err);
 size_t mm_slab_flags_format(uint32_t flags, char *buf, size_t size);

@@ -752,8 +752,9 @@ static int find_object(struct mm_machine *m, const char *what, uint32_t addr,
 
 		if (!allocated && pfn < m->layout.max_pfn && !PageReserved(&m->mem_map[pfn]))
 			return mm_set_error(err, -EBUSY,
-					    "%s: double free: %#x is in pfn %#x, which is free "
-					    "(its slab or kmalloc'd block was freed already)",
+					    "%s: double free: %#x is in free pfn %#x: its slab was "
+					    "released (last object freed, kmem_cache_shrink, "
+					    "kmem_cache_destroy) or its kmalloc'd block freed",
 					    what, addr, pfn);
 		return mm_set_error(err, -EINVAL,
 				    "%s: %#x is in pfn %#x, which is neither a slab nor a block "
@@ -792,6 +793,59 @@ static int find_object(struct mm_machine *m, const char *what, uint32_t addr,
 	*ret_s = s;
 	*ret_slab = head;
 	return 0;
+}
+
+/* Is @s one of kmalloc's own caches (any family)? */
+static bool is_kmalloc_cache(const struct mm_machine *m, const struct kmem_cache *s)
+{
+	int slot = (int)(s - m->slab.caches);
+
+	for (unsigned int t = 0; t < NR_KMALLOC_TYPES; t++)
+		for (unsigned int i = 0; i <= KMALLOC_SHIFT_HIGH; i++)
+			if (m->slab.kmalloc_caches[t][i] == slot)
+				return true;
+	return false;
+}
+
+/*
+ * slab_object_describe - what @addr is to the slab allocator, in words ("a kmalloc object
+ * of cache kmalloc-64", "an object of cache dentry", "inside an object of ...", "a free
+ * object of ...", "a kmalloc'd block of order 2"), for the refusal of a free that is not
+ * kfree's (vfree, vunmap, iounmap, kvfree). False: the address is no slab memory.
+ */
+bool slab_object_describe(const struct mm_machine *m, uint32_t addr, char *buf, size_t len)
+{
+	const struct kmem_cache *s;
+	const struct page *p;
+	pfn_t pfn, head;
+	uint32_t off;
+	bool inside, free, kmalloc;
+
+	if (!m->slab.up || addr < PAGE_OFFSET || addr >= m->layout.high_memory)
+		return false;
+	pfn = va_pfn(addr);
+	if (pfn >= m->layout.max_pfn)
+		return false;
+	head = head_of(m, pfn);
+	if (!(m->pgstate[head] & PGS_SLAB))
+		return false;
+	p = &m->mem_map[head];
+	off = addr - slab_va(head);
+	if (!PageFlag(p, PG_slab)) {
+		snprintf(buf, len, "%s kmalloc'd block of order %u (kmalloc_large)",
+			 off ? "inside a" : "a", block_order(m, head));
+		return true;
+	}
+	s = slab_cache_of(m, p->mapping);
+	if (!s)
+		return false;
+	inside = off % s->size != 0;
+	free = !inside && object_is_free(m, s, head, addr);
+	kmalloc = is_kmalloc_cache(m, s);
+	snprintf(buf, len, "%s%s%s%sobject of cache %s", inside ? "inside " : "",
+		 free || kmalloc ? "a " : "an ", free ? "free " : "", kmalloc ? "kmalloc " : "",
+		 s->name);
+	return true;
 }
 
 /* ==== creating caches ===================================================================== */
@@ -1549,7 +1603,7 @@ void slabinfo_render(const struct mm_machine *m, struct mm_buf *b)
 
 /* ==== the public calls (mmcore.h) ============================================================ */
 
-static int slab_ready(const struct mm_machine *m, unsigned int cpu, struct mm_error *err)
+int slab_ready(const struct mm_machine *m, unsigned int cpu, struct mm_error *err)
 {
 	if (m->phase < MM_PHASE_BUDDY)
 		return mm_need_phase(m, MM_PHASE_BUDDY, "the slab allocator", err);
@@ -1564,7 +1618,7 @@ static int slab_ready(const struct mm_machine *m, unsigned int cpu, struct mm_er
 	return 0;
 }
 
-static int check_gfp(gfp_t gfp, struct mm_error *err)
+int slab_check_gfp(gfp_t gfp, struct mm_error *err)
 {
 	if (gfp & ~__GFP_BITS_MASK)
 		return mm_set_error(err, -EINVAL, "GFP mask %#x has bits above __GFP_BITS_SHIFT",
@@ -1600,7 +1654,7 @@ int mm_kmalloc(struct mm_machine *m, unsigned int cpu, uint32_t size, mm_gfp_t g
 
 	r = slab_ready(m, cpu, err);
 	if (!r)
-		r = check_gfp(gfp, err);
+		r = slab_check_gfp(gfp, err);
 	if (r)
 		return r;
 	if (size > KMALLOC_MAX_SIZE)
@@ -1985,7 +2039,7 @@ int mm_kmem_cache_alloc(struct mm_machine *m, unsigned int cpu, const char *name
 
 	r = slab_ready(m, cpu, err);
 	if (!r)
-		r = check_gfp(gfp, err);
+		r = slab_check_gfp(gfp, err);
 	if (!r)
 		r = lookup(m, "kmem_cache_alloc", name, &s, &alias, err);
 	if (r)

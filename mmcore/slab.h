@@ -170,6 +170,13 @@ struct mm_buf;
 int kmem_cache_init(struct mm_machine *m, struct mm_error *err);
 /* The cache whose struct kmem_cache is at guest address @addr (page->mapping), or NULL. */
 const struct kmem_cache *slab_cache_of(const struct mm_machine *m, uint32_t addr);
+/* The slab allocator is up and @cpu exists (-EAGAIN, -EINVAL); @gfp is a mask kmalloc takes
+ * (-EINVAL). */
+int slab_ready(const struct mm_machine *m, unsigned int cpu, struct mm_error *err);
+int slab_check_gfp(gfp_t gfp, struct mm_error *err);
+/* What @addr is to the slab allocator, in words, for another allocator's refusal to free
+ * it ("a kmalloc object of cache kmalloc-64"); false when it is no slab memory. */
+bool slab_object_describe(const struct mm_machine *m, uint32_t addr, char *buf, size_t len);
 /* /proc/slabinfo */
 void slabinfo_render(const struct mm_machine *m, struct mm_buf *b);
 

@@ -39,6 +39,7 @@
 #include "machine.h"
 #include "mmdebug.h"
 #include "page_alloc.h"
+#include "slab.h"
 #include "snapshot.h"
 
 #define ULONG_MAX_32 0xffffffffULL
@@ -548,7 +549,8 @@ static int vfree_index(struct mm_machine *m, uint32_t i, unsigned int cpu, struc
  * vmalloc'd: "vpages"), the pages (HighMem first), the PTEs.
  */
 static int __vmalloc(struct mm_machine *m, unsigned int cpu, uint64_t size, gfp_t gfp,
-		     const char *caller, bool api, uint32_t *ret_addr, struct mm_error *err)
+		     uint32_t vm_flags, const char *caller, bool api, uint32_t *ret_addr,
+		     struct mm_error *err)
 {
 	struct vmap_area *va;
 	uint32_t idx, addr, nr, pages_area = 0, i;
@@ -557,7 +559,7 @@ static int __vmalloc(struct mm_machine *m, unsigned int cpu, uint64_t size, gfp_
 	int r;
 
 	nr = (uint32_t)(PAGE_ALIGN(size) >> PAGE_SHIFT);
-	r = get_vm_area(m, size, 1, VM_ALLOC | VM_UNINITIALIZED, caller, api, &idx, err);
+	r = get_vm_area(m, size, 1, VM_ALLOC | VM_UNINITIALIZED | vm_flags, caller, api, &idx, err);
 	if (r) {
 		if (r == -ENOSPC)
 			printk(m, "vmalloc error: size %llu, vm_struct allocation failed\n",
@@ -567,7 +569,7 @@ static int __vmalloc(struct mm_machine *m, unsigned int cpu, uint64_t size, gfp_
 	addr = m->vmap.busy[idx].vm.addr;
 	if ((uint64_t)nr * 4 > PAGE_SIZE) { /* the array of struct page pointers */
 		r = __vmalloc(m, cpu, (uint64_t)nr * 4, (gfp & ~(gfp_t)__GFP_HIGHMEM) | __GFP_ZERO,
-			      caller, api, &pages_area, err);
+			      0, caller, api, &pages_area, err);
 		if (r)
 			goto fail_area;
 	}
@@ -580,8 +582,11 @@ static int __vmalloc(struct mm_machine *m, unsigned int cpu, uint64_t size, gfp_
 	va->vm.pages = pages;
 	va->vm.pages_area = pages_area;
 	/* vm_area_alloc_pages(): the bulk allocator in requests of at most 100 pages, then
-	 * single pages for what it did not give */
-	gfp |= __GFP_HIGHMEM | __GFP_NOWARN;
+	 * single pages for what it did not give; HighMem unless the caller asked for a DMA
+	 * zone (__vmalloc_area_node()) */
+	gfp |= __GFP_NOWARN;
+	if (!(gfp & (__GFP_DMA | __GFP_DMA32)))
+		gfp |= __GFP_HIGHMEM;
 	for (i = 0; i < nr;) {
 		unsigned int req = MM_MIN(100u, nr - i),
 			     got = __alloc_pages_bulk(m, gfp & ~(gfp_t)__GFP_NOFAIL, req, cpu,
@@ -946,7 +951,7 @@ int vmalloc_boot_bpf(struct mm_machine *m, struct mm_error *err)
 
 	if (!boot_makes_vmalloc_areas(m))
 		return 0;
-	r = __vmalloc(m, 0, BPF_PROG_PAGES * PAGE_SIZE, GFP_KERNEL | __GFP_ZERO,
+	r = __vmalloc(m, 0, BPF_PROG_PAGES * PAGE_SIZE, GFP_KERNEL | __GFP_ZERO, 0,
 		      "bpf_prog_alloc_no_stats+0x2b/0x1b0", false, &addr, err);
 
 	if (r)
@@ -1019,10 +1024,10 @@ int vmalloc_boot_crypto_scomp(struct mm_machine *m, struct mm_error *err)
 		return 0;
 
 	for (cpu = 0; !r && cpu < m->cfg.cpus; cpu++) {
-		r = __vmalloc(m, 0, SCOMP_SCRATCH_SIZE, GFP_KERNEL,
+		r = __vmalloc(m, 0, SCOMP_SCRATCH_SIZE, GFP_KERNEL, 0,
 			      "crypto_scomp_init_tfm+0x65/0xb0", false, &addr, err);
 		if (!r)
-			r = __vmalloc(m, 0, SCOMP_SCRATCH_SIZE, GFP_KERNEL,
+			r = __vmalloc(m, 0, SCOMP_SCRATCH_SIZE, GFP_KERNEL, 0,
 				      "crypto_scomp_init_tfm+0x78/0xb0", false, &addr, err);
 	}
 	return r;
@@ -1036,13 +1041,13 @@ int vmalloc_boot_n_tty(struct mm_machine *m, struct mm_error *err)
 	if (!boot_makes_vmalloc_areas(m))
 		return 0;
 
-	return __vmalloc(m, 0, N_TTY_DATA_SIZE, GFP_KERNEL | __GFP_ZERO, "n_tty_open+0x16/0x90",
+	return __vmalloc(m, 0, N_TTY_DATA_SIZE, GFP_KERNEL | __GFP_ZERO, 0, "n_tty_open+0x16/0x90",
 			 false, &addr, err);
 }
 
 /* ---- the public operations (mmcore.h) ------------------------------------------------- */
 
-static int vmalloc_ready(const struct mm_machine *m, unsigned int cpu, struct mm_error *err)
+int vmalloc_ready(const struct mm_machine *m, unsigned int cpu, struct mm_error *err)
 {
 	int r = mm_need_phase(m, MM_PHASE_BUDDY, "the vmalloc area", err);
 
@@ -1063,14 +1068,19 @@ static const char *caller_or(const char *caller, const char *dflt)
 	return caller && *caller ? caller : dflt;
 }
 
-int mm_vmalloc(struct mm_machine *m, unsigned int cpu, uint64_t size, bool zero, const char *caller,
-	       uint32_t *ret_addr, struct mm_error *err)
+/*
+ * __vmalloc_node - vmalloc() with the caller's GFP mask and vm flags, for mmcore's own
+ * callers (kvmalloc_node()): refused like vmalloc() (-EINVAL, nothing changes) for size 0,
+ * beyond the range, or above the total pages; then __vmalloc_node_range() over the range.
+ * The readiness of the machine is the caller's to check.
+ * Mirrors: mm/vmalloc.c __vmalloc_node(), __vmalloc_node_range().
+ */
+int __vmalloc_node(struct mm_machine *m, unsigned int cpu, uint64_t size, gfp_t gfp,
+		   uint32_t vm_flags, const char *caller, uint32_t *ret_addr, struct mm_error *err)
 {
 	uint64_t range = (uint64_t)(m->layout.vmalloc_end - m->layout.vmalloc_start);
-	int r = vmalloc_ready(m, cpu, err);
+	int r;
 
-	if (r)
-		return r;
 	if (!size)
 		return mm_set_error(err, -EINVAL,
 				    "vmalloc of size 0 (the kernel warns and "
@@ -1084,10 +1094,26 @@ int mm_vmalloc(struct mm_machine *m, unsigned int cpu, uint64_t size, bool zero,
 		return mm_set_error(
 			err, -EINVAL, "vmalloc error: size %llu, exceeds total pages (%llu)",
 			(unsigned long long)size, (unsigned long long)m->pgdat.totalram_pages);
-	r = __vmalloc(m, cpu, size, GFP_KERNEL | (zero ? __GFP_ZERO : 0),
-		      caller_or(caller, zero ? "vzalloc" : "vmalloc"), true, ret_addr, err);
+	r = __vmalloc(m, cpu, size, gfp, vm_flags, caller, true, ret_addr, err);
 	vmalloc_run_deferred(m);
 	return r;
+}
+
+int mm_vmalloc(struct mm_machine *m, unsigned int cpu, uint64_t size, bool zero, const char *caller,
+	       uint32_t *ret_addr, struct mm_error *err)
+{
+	int r = vmalloc_ready(m, cpu, err);
+
+	if (r)
+		return r;
+	return __vmalloc_node(m, cpu, size, GFP_KERNEL | (zero ? __GFP_ZERO : 0), 0,
+			      caller_or(caller, zero ? "vzalloc" : "vmalloc"), ret_addr, err);
+}
+
+/* Mirrors: is_vmalloc_addr(): inside [VMALLOC_START, VMALLOC_END). */
+bool is_vmalloc_addr(const struct mm_machine *m, uint32_t addr)
+{
+	return addr >= m->layout.vmalloc_start && addr < m->layout.vmalloc_end;
 }
 
 /* The busy index of the area starting at @addr, or a refusal naming what is there. */
@@ -1099,6 +1125,18 @@ static int find_area_start(struct mm_machine *m, uint32_t addr, const char *op, 
 	static const char *const kinds[] = {"ioremap", "vmalloc", "vmap"};
 	const char *kind = "";
 
+	if (!is_vmalloc_addr(m, addr)) {
+		char what[96];
+
+		if (slab_object_describe(m, addr, what, sizeof(what)))
+			return mm_set_error(err, -EINVAL,
+					    "%s(%#x): %#x is %s, not a vmalloc area; use kfree", op,
+					    addr, addr, what);
+		return mm_set_error(err, -EINVAL,
+				    "%s(%#x): not a vmalloc address (VMALLOC_START %#x .. "
+				    "VMALLOC_END %#x): no vm area can be there",
+				    op, addr, m->layout.vmalloc_start, m->layout.vmalloc_end);
+	}
 	if (addr & (PAGE_SIZE - 1))
 		return mm_set_error(err, -EINVAL,
 				    "Trying to %s() bad address (%#x): not page aligned", op, addr);

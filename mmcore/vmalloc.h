@@ -39,6 +39,7 @@
 #ifndef MM_VMALLOC_H
 #define MM_VMALLOC_H
 
+#include "gfp.h"
 #include "types.h"
 
 struct mm_machine;
@@ -54,6 +55,7 @@ struct mm_machine;
 #define VM_KASAN 0x80u
 #define VM_FLUSH_RESET_PERMS 0x100u
 #define VM_MAP_PUT_PAGES 0x200u
+#define VM_ALLOW_HUGE_VMAP 0x400u /* kvmalloc()'s; no huge vmalloc on i386 */
 
 #define VM_CALLER_MAX 48
 
@@ -121,6 +123,15 @@ int vmalloc_boot_dmi(struct mm_machine *m, struct mm_error *err);
 int vmalloc_boot_transient(struct mm_machine *m, uint32_t pages, struct mm_error *err);
 int vmalloc_boot_crypto_scomp(struct mm_machine *m, struct mm_error *err);
 int vmalloc_boot_n_tty(struct mm_machine *m, struct mm_error *err);
+
+/* The vmalloc range is up, @cpu exists, the machine is not tainted. */
+int vmalloc_ready(const struct mm_machine *m, unsigned int cpu, struct mm_error *err);
+/* __vmalloc_node(): vmalloc with the caller's @gfp and @vm_flags (kvmalloc_node()'s
+ * fallback); vmalloc()'s refusals, the machine's readiness checked by the caller. */
+int __vmalloc_node(struct mm_machine *m, unsigned int cpu, uint64_t size, gfp_t gfp,
+		   uint32_t vm_flags, const char *caller, uint32_t *ret_addr, struct mm_error *err);
+/* is_vmalloc_addr(): @addr in [VMALLOC_START, VMALLOC_END). */
+bool is_vmalloc_addr(const struct mm_machine *m, uint32_t addr);
 
 /* The busy area holding @addr, or NULL. */
 const struct vmap_area *find_vmap_area(const struct mm_machine *m, uint64_t addr);
