@@ -617,6 +617,91 @@ static int op_kmem_cache_free(struct mm_machine *m, const struct api_cmd *cmd, u
 			   err);
 }
 
+/* kvmalloc/kvzalloc: {"address","kind","size","gfp","kmalloc_gfp"} and kmalloc's fields
+ * (cache, ksize, pfn, order, large) or the vmalloc area's (area_size, pages) with the
+ * reason the kmalloc attempt failed. */
+static json_t *kvmalloc_to_json(struct mm_machine *m, const struct mm_kvmalloc *a)
+{
+	char gfp[256], kgfp[256];
+	json_t *v, *pages;
+	struct mm_vmap_area_info ai = {0};
+	unsigned int i, n;
+	bool bad = false;
+
+	mm_gfp_format(a->gfp, gfp, sizeof(gfp));
+	mm_gfp_format(a->kmalloc_gfp, kgfp, sizeof(kgfp));
+	if (!a->vmalloc) {
+		v = api_kmalloc_to_json(&a->km);
+		if (v)
+			bad = json_object_set_new(v, "kind", json_string("kmalloc")) ||
+			      json_object_set_new(v, "gfp", json_string(gfp)) ||
+			      json_object_set_new(v, "kmalloc_gfp", json_string(kgfp));
+		if (bad) {
+			json_decref(v);
+			v = NULL;
+		}
+		return v;
+	}
+	n = mm_vmap_area_count(m, MM_VMAP_BUSY);
+	for (i = 0; i < n; i++) {
+		mm_vmap_area_get(m, MM_VMAP_BUSY, i, &ai);
+		if (ai.va_start == a->addr)
+			break;
+	}
+	pages = json_array();
+	for (i = 0; pages && i < ai.nr_pfns; i++)
+		bad |= json_array_append_new(pages, json_integer(ai.pfns[i])) != 0;
+	if (!pages || bad) {
+		json_decref(pages);
+		return NULL;
+	}
+	return json_pack("{s:o, s:s, s:I, s:s, s:s, s:s, s:I, s:o}", "address",
+			 api_json_hex(a->addr), "kind", "vmalloc", "size", (json_int_t)a->size,
+			 "gfp", gfp, "kmalloc_gfp", kgfp, "kmalloc_error", a->kmalloc_error,
+			 "area_size", (json_int_t)ai.size, "pages", pages);
+}
+
+static int op_kvmalloc(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		       struct api_text *out, bool *changed, struct mm_error *err)
+{
+	const struct api_cmd_field *z = field(cmd, "zero");
+	struct mm_kvmalloc a;
+	mm_gfp_t gfp;
+	int r;
+
+	r = mm_gfp_parse(field(cmd, "gfp")->str, &gfp, err);
+	if (r < 0)
+		return r;
+	if (z && z->i)
+		gfp |= 0x100u; /* kvzalloc(): __GFP_ZERO */
+	r = mm_kvmalloc(m, cpu, (uint32_t)int_arg(cmd, "size", 0), gfp, &a, err);
+	if (r == -ENOSPC)
+		*changed = true; /* the attempts' slow paths moved counters and the log */
+	if (r < 0)
+		return r;
+	return json_result(out, kvmalloc_to_json(m, &a), err);
+}
+
+static int op_kvfree(struct mm_machine *m, const struct api_cmd *cmd, unsigned int cpu,
+		     struct api_text *out, bool *changed, struct mm_error *err)
+{
+	bool freed = false, vmalloc = false;
+	uint32_t addr = 0;
+	int r;
+
+	r = kaddr_field(cmd, &addr, err);
+	if (r == 0)
+		r = mm_kvfree(m, cpu, addr, &vmalloc, &freed, err);
+	if (r < 0)
+		return r;
+	return json_result(
+		out,
+		json_pack("{s:o, s:o, s:b}", "address", api_json_hex(addr), "kind",
+			  freed ? json_string(vmalloc ? "vmalloc" : "kmalloc") : json_null(),
+			  "freed", freed),
+		err);
+}
+
 /* ---- snapshots ------------------------------------------------------------------------- */
 
 /*
@@ -970,6 +1055,12 @@ static const struct api_op_arg kmalloc_args[] = {
 	{0},
 };
 static const struct api_op_arg kfree_args[] = {ARG_ADDRESS, {0}};
+static const struct api_op_arg kvmalloc_args[] = {
+	{.name = "size", .kind = API_ARG_INT, .required = true, .min = 0, .max = UINT32_MAX},
+	ARG_GFP(true),
+	{.name = "zero", .kind = API_ARG_BOOL},
+	{0},
+};
 static const struct api_op_arg kmem_cache_create_args[] = {
 	ARG_CACHE,
 	{.name = "size", .kind = API_ARG_INT, .required = true, .min = 1, .max = UINT32_MAX},
@@ -1024,6 +1115,8 @@ static const struct api_command_op command_ops[] = {
 	{.op = "kmem_cache_destroy", .args = cache_args, .run = op_kmem_cache_destroy},
 	{.op = "kmem_cache_free", .args = kmem_cache_free_args, .run = op_kmem_cache_free},
 	{.op = "kmem_cache_shrink", .args = cache_args, .run = op_kmem_cache_shrink},
+	{.op = "kvfree", .args = kfree_args, .run = op_kvfree},
+	{.op = "kvmalloc", .args = kvmalloc_args, .run = op_kvmalloc},
 	{.op = "iounmap", .args = address_args, .run = op_iounmap},
 	{.op = "ioremap", .args = ioremap_args, .run = op_ioremap},
 	{.op = "memory_read",

@@ -50,6 +50,8 @@ static const struct api_route_arg kmap_local_delete_args[] = {
 static const struct api_route_arg kmalloc_post_args[] = {
 	BODY("size"), BODY("gfp"), BODY("cpu"), {0}};
 static const struct api_route_arg kmalloc_delete_args[] = {PATH("address", 1), QUERY("cpu"), {0}};
+static const struct api_route_arg kvmalloc_post_args[] = {
+	BODY("size"), BODY("gfp"), BODY("zero"), BODY("cpu"), {0}};
 static const struct api_route_arg caches_post_args[] = {BODY("name"),  BODY("size"), BODY("align"),
 							BODY("flags"), BODY("cpu"),  {0}};
 static const struct api_route_arg cache_args[] = {PATH("name", 1), QUERY("cpu"), {0}};
@@ -197,6 +199,21 @@ static const struct api_route routes[] = {
 	 .method = API_DELETE,
 	 .machine = true,
 	 .op = "kfree",
+	 .args = kmalloc_delete_args},
+	/* kvmalloc: kmalloc, or vmalloc when that fails; kvfree frees with the right one */
+	{.pattern = M("/kvmalloc"),
+	 .method = API_POST,
+	 .machine = true,
+	 .body = true,
+	 .op = "kvmalloc",
+	 .args = kvmalloc_post_args,
+	 .status = 201,
+	 .location = "kvmalloc",
+	 .location_member = "address"},
+	{.pattern = M("/kvmalloc/*"),
+	 .method = API_DELETE,
+	 .machine = true,
+	 .op = "kvfree",
 	 .args = kmalloc_delete_args},
 	{.pattern = M("/slab/caches"),
 	 .method = API_POST,

@@ -631,7 +631,8 @@ int h_vmalloc(struct api_call *c, struct api_reply *out, struct mm_error *err)
 		     {0x40, "VM_NO_GUARD"},
 		     {0x80, "VM_KASAN"},
 		     {0x100, "VM_FLUSH_RESET_PERMS"},
-		     {0x200, "VM_MAP_PUT_PAGES"}};
+		     {0x200, "VM_MAP_PUT_PAGES"},
+		     {0x400, "VM_ALLOW_HUGE_VMAP"}};
 	struct mm_machine *m = c->lease.m;
 	struct mm_vmalloc_info vi;
 	json_t *doc;
