@@ -10,7 +10,12 @@
  *    lookup of the cache from the page and its double-free check), with Debian's
  *    init_on_alloc=1 (the object is zeroed in emulated RAM) and with init_on_alloc=0;
  *  - 64 KiB: kmalloc_large, an order-4 compound page from the page allocator and back (what
- *    kvmalloc would try first; kvmalloc itself waits for vmalloc).
+ *    kvmalloc tries first);
+ *  - kvmalloc+kvfree of 64 KiB: on the same machine (kmalloc_large serves it, through
+ *    kvmalloc_node()'s choice and kvfree's is_vmalloc_addr()), and on a 128 MiB machine whose
+ *    free memory is all single pages (the kmalloc attempt fails with __GFP_NORETRY, vmalloc
+ *    maps 16 pages; kvfree unmaps them and leaves the addresses to the lazy purge, whose
+ *    runs are part of the figure), beside malloc/free of 64 KiB.
  * The bare cache is SLUB's fast path alone: one slab of objects in a host buffer, a LIFO
  * freelist threaded through the objects, no lookup, no checks; its calls are kept out of
  * line, as calls into mmcore are.
@@ -149,6 +154,59 @@ static double mm_pairs(struct mm_machine *m, uint32_t size, int iters)
 	return best;
 }
 
+static double kv_pairs(struct mm_machine *m, uint32_t size, int iters, bool want_vmalloc)
+{
+	struct mm_kvmalloc a;
+	struct mm_error err;
+	double best = 1e30;
+
+	for (int run = 0; run < RUNS; run++) {
+		double t0 = bench_now_ns();
+
+		for (int i = 0; i < iters; i++) {
+			if (mm_kvmalloc(m, 0, size, GFP_KERNEL, &a, &err) ||
+			    a.vmalloc != want_vmalloc ||
+			    mm_kvfree(m, 0, a.addr, NULL, NULL, &err)) {
+				fprintf(stderr, "bench-slab: kvmalloc: %s\n",
+					a.vmalloc != want_vmalloc ? "the other allocator served it"
+								  : err.msg);
+				exit(1);
+			}
+		}
+		best = BENCH_MIN(best, (bench_now_ns() - t0) / iters);
+	}
+	return best;
+}
+
+/* A 128 MiB machine whose free memory is single pages only: every page taken (past the
+ * watermarks), the even ones given back, whatever merged taken again. */
+static struct mm_machine *fragmented(void)
+{
+	struct mm_config cfg;
+	struct mm_error err;
+	struct mm_machine *m;
+	struct mm_page_alloc pa;
+	const uint32_t take = GFP_KERNEL | 0x20000u | 0x2000u; /* __GFP_MEMALLOC|__GFP_NOWARN */
+	static uint32_t pfns[40000];
+	unsigned int n = 0;
+
+	mm_config_init(&cfg, false);
+	mm_parse_size("128M", &cfg.mem);
+	if (mm_machine_create(&cfg, &m, &err)) {
+		fprintf(stderr, "bench-slab: boot failed: %s\n", err.msg);
+		exit(1);
+	}
+	while (n < 40000 && !mm_alloc_pages(m, 0, take, 0, &pa, &err))
+		pfns[n++] = pa.pfn;
+	for (unsigned int i = 0; i < n; i++)
+		if (!(pfns[i] & 1))
+			mm_free_pages(m, 0, pfns[i], 0, NULL, &err);
+	for (unsigned int o = 10; o >= 1; o--)
+		while (!mm_alloc_pages(m, 0, take, o, &pa, &err))
+			;
+	return m;
+}
+
 static void check(struct mm_machine *m)
 {
 	struct mm_report rep = {0};
@@ -171,6 +229,9 @@ int main(void)
 	double k64 = mm_pairs(on, 64, PAIR_ITERS), k4k = mm_pairs(on, 4096, PAIR_ITERS);
 	double k64n = mm_pairs(off, 64, PAIR_ITERS), k4kn = mm_pairs(off, 4096, PAIR_ITERS);
 	double k64k = mm_pairs(on, 65536, LARGE_ITERS);
+	struct mm_machine *frag = fragmented();
+	double kv64k = kv_pairs(on, 65536, LARGE_ITERS, false);
+	double kv64kv = kv_pairs(frag, 65536, LARGE_ITERS / 10, true);
 
 	bench_host_cpu(cpu, sizeof(cpu));
 	printf("slab allocator, kmalloc+kfree pairs on CPU 0 of a 1 GiB 686 machine, GFP_KERNEL, "
@@ -187,7 +248,22 @@ int main(void)
 	       k4kn / b4kn);
 	printf("%-34s %10.1f %12s %12.1f %8s\n", "64 KiB (kmalloc_large, order 4)", k64k, "-", m64k,
 	       "-");
+	printf("%-34s %10.1f %12s %12.1f %8s\n", "64 KiB kvmalloc+kvfree (kmalloc)", kv64k, "-",
+	       m64k, "-");
+	printf("%-34s %10.1f %12s %12.1f %8s\n", "64 KiB kvmalloc+kvfree (vmalloc)", kv64kv, "-",
+	       m64k, "-");
+	bench_row("slab", "kmalloc+kfree 64 B (ns)", k64, "ns", "bare freelist cache", b64, 0,
+		  NULL);
+	bench_row("slab", "kmalloc+kfree 4 KiB (ns)", k4k, "ns", "bare freelist cache", b4k, 0,
+		  NULL);
+	bench_row("slab", "kmalloc+kfree 64 KiB (ns)", k64k, "ns", "malloc+free 64 KiB", m64k, 0,
+		  NULL);
+	bench_row("slab", "kvmalloc+kvfree 64 KiB, kmalloc (ns)", kv64k, "ns", "malloc+free 64 KiB",
+		  m64k, 0, NULL);
+	bench_row("slab", "kvmalloc+kvfree 64 KiB, vmalloc fallback (ns)", kv64kv, "ns",
+		  "malloc+free 64 KiB", m64k, 0, NULL);
 	check(on);
 	check(off);
+	check(frag);
 	return 0;
 }

@@ -8,7 +8,10 @@
  *  - REST alloc_pages+free_pages pairs (POST /pages, DELETE /pages/{pfn}): the page
  *    allocator's journaled pair, the reference of a changing command;
  *  - REST kmalloc+kfree pairs (POST /kmalloc, DELETE /kmalloc/{address}) of 64 B, 4 KiB and
- *    64 KiB (kmalloc_large: an order-4 compound page; what kvmalloc would try first).
+ *    64 KiB (kmalloc_large: an order-4 compound page; what kvmalloc tries first);
+ *  - REST kvmalloc+kvfree pairs of 64 KiB (POST /kvmalloc, DELETE /kvmalloc/{address}) on
+ *    that machine (kmalloc serves them) and on a 128 MiB machine whose free memory is single
+ *    pages only, made so by batches of commands (the vmalloc fallback serves them).
  * Every command is journaled (SQLite, synchronous=FULL) before its answer. Then GET /check
  * must be ok. Prints the figures; exits non-zero on any failure.
  *
@@ -55,7 +58,7 @@ static void row(const char *what, double t, long n, const char *unit)
 	       t / (double)n * 1e6, n);
 }
 
-static void bench_health(struct httpc_conn *c)
+static double bench_health(struct httpc_conn *c)
 {
 	struct httpc_response r;
 	double t0 = bench_now(), t;
@@ -68,6 +71,7 @@ static void bench_health(struct httpc_conn *c)
 		t = bench_now() - t0;
 	} while (t < seconds);
 	row("GET /v1/health (bare round trip)", t, n, "req");
+	return (double)n / t;
 }
 
 static void bench_pages(struct httpc_conn *c)
@@ -97,29 +101,105 @@ static void bench_pages(struct httpc_conn *c)
 	row("REST alloc_pages+free_pages", t, n, "pairs");
 }
 
-static void bench_kmalloc(struct httpc_conn *c, unsigned int size)
+/* Pairs of POST /@what and DELETE /@what/{address} on machine @mid: pairs per second. */
+static double bench_alloc(struct httpc_conn *c, const char *mid, const char *what,
+			  unsigned int size, const char *want)
 {
 	struct httpc_response r;
-	char body[96], path[160], addr[32], what[64];
+	char body[96], path[160], addr[32], label[64], kind[16];
 	int len = snprintf(body, sizeof(body), "{\"size\":%u,\"gfp\":\"GFP_KERNEL\"}", size);
 	double t0 = bench_now(), t;
 	long n = 0;
 
+	snprintf(path, sizeof(path), "/v1/machines/%s/%s", mid, what);
 	do {
 		for (int i = 0; i < 20; i++, n++) {
-			if (httpc_request(c, "POST", "/v1/machines/slab/kmalloc", body, (size_t)len,
-					  &r) < 0 ||
+			char del[200];
+
+			if (httpc_request(c, "POST", path, body, (size_t)len, &r) < 0 ||
 			    r.status != 201)
-				die("POST /kmalloc answered %d: %.300s", r.status, r.body);
+				die("POST %s answered %d: %.300s", path, r.status, r.body);
 			json_str(r.body, "address", addr, sizeof(addr));
-			snprintf(path, sizeof(path), "/v1/machines/slab/kmalloc/%s", addr);
-			if (httpc_request(c, "DELETE", path, "", 0, &r) < 0 || r.status != 200)
-				die("DELETE %s answered %d: %.300s", path, r.status, r.body);
+			json_str(r.body, "kind", kind, sizeof(kind));
+			if (want && strcmp(kind, want))
+				die("POST %s: %s served it, not %s", path, kind, want);
+			snprintf(del, sizeof(del), "%s/%s", path, addr);
+			if (httpc_request(c, "DELETE", del, "", 0, &r) < 0 || r.status != 200)
+				die("DELETE %s answered %d: %.300s", del, r.status, r.body);
 		}
 		t = bench_now() - t0;
 	} while (t < seconds);
-	snprintf(what, sizeof(what), "REST kmalloc+kfree %u B", size);
-	row(what, t, n, "pairs");
+	snprintf(label, sizeof(label), "REST %s %u B%s%s",
+		 strcmp(what, "kvmalloc") ? "kmalloc+kfree" : "kvmalloc+kvfree", size,
+		 want ? ", " : "", want ? want : "");
+	row(label, t, n, "pairs");
+	return (double)n / t;
+}
+
+/* Machine "frag", 128 MiB: every page taken past the watermarks, the even ones given back,
+ * whatever merged taken again; batches of commands, as a client would send them. */
+static void fragment(struct httpc_conn *c)
+{
+	static const char create[] = "{\"name\":\"frag\",\"mem\":\"128M\"}";
+	static const char take[] = "{\"op\":\"alloc_pages\",\"gfp\":"
+				   "\"GFP_KERNEL|__GFP_MEMALLOC|__GFP_NOWARN\",\"order\":%u}";
+	const char *cmds = "/v1/machines/frag/commands";
+	size_t cap = 8000 * 96 + 16, len;
+	char *buf = malloc(cap);
+	long *pfns = malloc(40000 * sizeof(long));
+	struct httpc_response r;
+	int n = 0;
+
+	if (!buf || !pfns)
+		die("out of memory");
+	if (httpc_request(c, "POST", "/v1/machines", create, sizeof(create) - 1, &r) < 0 ||
+	    r.status != 201)
+		die("creating the machine frag failed (%d)", r.status);
+	for (int done = 0; !done;) {
+		len = 0;
+		buf[len++] = '[';
+		for (int i = 0; i < 8000; i++) {
+			if (i)
+				buf[len++] = ',';
+			len += (size_t)snprintf(buf + len, cap - len, take, 0u);
+		}
+		buf[len++] = ']';
+		if (httpc_request(c, "POST", cmds, buf, len, &r) < 0)
+			die("POST %s failed", cmds);
+		done = r.status != 200;
+		for (const char *p = strstr(r.body, "\"pfn\":"); p && n < 40000;
+		     p = strstr(p + 6, "\"pfn\":"))
+			pfns[n++] = strtol(p + 6, NULL, 10);
+	}
+	for (int i = 0; i < n;) {
+		len = 0;
+		buf[len++] = '[';
+		for (int k = 0; i < n && k < 8000; i++) {
+			if (pfns[i] & 1)
+				continue;
+			if (k++)
+				buf[len++] = ',';
+			len += (size_t)snprintf(buf + len, cap - len,
+						"{\"op\":\"free_pages\",\"pfn\":%ld}", pfns[i]);
+		}
+		buf[len++] = ']';
+		if (httpc_request(c, "POST", cmds, buf, len, &r) < 0 || r.status != 200)
+			die("freeing the even pages answered %d: %.300s", r.status, r.body);
+	}
+	for (unsigned int o = 10; o >= 1; o--) {
+		int status = 200;
+
+		while (status == 200) {
+			len = (size_t)snprintf(buf, cap, "[");
+			len += (size_t)snprintf(buf + len, cap - len, take, o);
+			buf[len++] = ']';
+			if (httpc_request(c, "POST", cmds, buf, len, &r) < 0)
+				die("POST %s failed", cmds);
+			status = r.status;
+		}
+	}
+	free(buf);
+	free(pfns);
 }
 
 int main(int argc, char **argv)
@@ -129,6 +209,7 @@ int main(int argc, char **argv)
 	struct httpc_conn c;
 	struct httpc_response r;
 	char cpu[256];
+	double health, k64, k4k, k64k, kv, kvv;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s MM32D [--seconds S]\n", argv[0]);
@@ -149,12 +230,27 @@ int main(int argc, char **argv)
 	if (httpc_request(&c, "POST", "/v1/machines", body, sizeof(body) - 1, &r) < 0 ||
 	    r.status != 201)
 		die("creating the machine failed (%d)", r.status);
-	bench_health(&c);
+	health = bench_health(&c);
 	bench_pages(&c);
-	bench_kmalloc(&c, 64);
-	bench_kmalloc(&c, 4096);
-	bench_kmalloc(&c, 65536);
+	k64 = bench_alloc(&c, "slab", "kmalloc", 64, NULL);
+	k4k = bench_alloc(&c, "slab", "kmalloc", 4096, NULL);
+	k64k = bench_alloc(&c, "slab", "kmalloc", 65536, NULL);
+	kv = bench_alloc(&c, "slab", "kvmalloc", 65536, "kmalloc");
+	fragment(&c);
+	kvv = bench_alloc(&c, "frag", "kvmalloc", 65536, "vmalloc");
+	bench_row("http-slab", "REST kmalloc+kfree 64 B (pairs/s)", k64, "pairs/s",
+		  "GET /v1/health", health, 1, NULL);
+	bench_row("http-slab", "REST kmalloc+kfree 4 KiB (pairs/s)", k4k, "pairs/s",
+		  "GET /v1/health", health, 1, NULL);
+	bench_row("http-slab", "REST kmalloc+kfree 64 KiB (pairs/s)", k64k, "pairs/s",
+		  "GET /v1/health", health, 1, NULL);
+	bench_row("http-slab", "REST kvmalloc+kvfree 64 KiB, kmalloc (pairs/s)", kv, "pairs/s",
+		  "GET /v1/health", health, 1, NULL);
+	bench_row("http-slab", "REST kvmalloc+kvfree 64 KiB, vmalloc fallback (pairs/s)", kvv,
+		  "pairs/s", "GET /v1/health", health, 1, NULL);
 	if (httpc_request(&c, "GET", "/v1/machines/slab/check", "", 0, &r) < 0 || r.status != 200)
+		die("GET /check answered %d: %.300s", r.status, r.body);
+	if (httpc_request(&c, "GET", "/v1/machines/frag/check", "", 0, &r) < 0 || r.status != 200)
 		die("GET /check answered %d: %.300s", r.status, r.body);
 	httpc_close(&c);
 	return httpc_daemon_stop(&dmn) ? 1 : 0;
