@@ -38,8 +38,9 @@
  * the slow path takes, and that shows in /proc/vmstat: a costly order (above
  * PAGE_ALLOC_COSTLY_ORDER, 3: kmalloc of more than 32 KiB) with __GFP_NORETRY gives up
  * right after the skipped compaction, before direct reclaim (allocstall unchanged); with
- * __GFP_RETRY_MAYFAIL it runs direct reclaim once (allocstall + 1) and then gives up; a
- * plain kmalloc() of the same size also reclaims once and, without __GFP_NOWARN, prints
+ * __GFP_RETRY_MAYFAIL it runs direct reclaim (allocstall + 1 per round: one round when no
+ * block of the order is free, as on fragmented memory) and then gives up; a plain kmalloc()
+ * of the same size also reclaims once and, without __GFP_NOWARN, prints
  * the "page allocation failure" report that kvmalloc's attempt never prints. A real
  * kernel's __GFP_NORETRY attempt could still succeed where mm32's fails when compaction
  * would have assembled the block from movable pages; mm32 says so instead of guessing.
