@@ -54,7 +54,7 @@ static void json_str(const char *s, const char *key, char *out, size_t size)
 /* @what done over and over for @seconds: returns pairs per second; prints the row. */
 static void row(const char *what, double t, long n, const char *unit)
 {
-	printf("%-34s %9.0f %s/s  (%7.1f us each, %ld)\n", what, (double)n / t, unit,
+	printf("%-44s %9.0f %s/s  (%7.1f us each, %ld)\n", what, (double)n / t, unit,
 	       t / (double)n * 1e6, n);
 }
 
