@@ -25,7 +25,7 @@ struct api_call {
 api_handler_fn h_health, h_version, h_metrics, h_list, h_create, h_machine, h_delete, h_proc,
 	h_dmesg, h_layout, h_zones, h_e820, h_memblock, h_sysctl_get, h_frames, h_frame, h_check,
 	h_journal, h_translate, h_cpus, h_tlb, h_page_tables, h_kmap, h_kmap_local, h_slab,
-	h_slab_cache, h_vmalloc;
+	h_slab_cache, h_vmalloc, h_events, h_openapi;
 /* POST /v1/machines/{id}/commands: one command or a batch (router.c) */
 api_handler_fn h_commands;
 /* A command route's request made into its command and run (router.c) */
@@ -41,5 +41,33 @@ int api_query_uint(const struct api_call *c, const char *key, uint32_t max, uint
 /* The address in query argument @key, required, at most @max. */
 int api_query_addr(const struct api_call *c, const char *key, uint64_t max, uint64_t *ret,
 		   struct mm_error *err);
+
+/* ---- http.c: conditional requests, negotiation, paging, ?diff= ---- */
+
+/* The ETag of a view of the leased machine, @kind 'j' (JSON) or 't' (text); "" when the host
+ * tells no state identity. */
+void api_view_etag(const struct api_host *host, const struct api_lease *lease, char kind, char *buf,
+		   size_t size);
+/* Does the If-None-Match header @inm match @etag (weak comparison, lists, "*")? */
+bool api_etag_matches(const char *inm, const char *etag);
+/* The index of the offer @accept prefers (q-values; ties: the earlier offer); 0 without
+ * Accept; -1 when none is acceptable (406). */
+int api_accept_choose(const char *accept, const char *const *offers, size_t n);
+/* ?after= (an integer when @numeric, else text) and ?limit= (1..@limit_max) of a list. */
+int api_query_page(const struct api_call *c, bool numeric, int64_t *ret_after,
+		   const char **ret_after_text, size_t limit_default, size_t limit_max,
+		   size_t *ret_limit, struct mm_error *err);
+/* Link: <url?after=@next&limit=@limit>; rel="next" */
+void api_reply_next(const struct api_call *c, struct api_reply *out, const char *next,
+		    size_t limit);
+/* ?diff=zones of a command route: a capture of the zones before it (NULL when not asked),
+ * and the "diff" member added to its answer after it (frees the capture). */
+struct api_diff;
+int api_diff_begin(const struct api_call *c, struct api_diff **ret, struct mm_error *err);
+int api_diff_end(struct api_call *c, struct api_diff *d, struct api_reply *out,
+		 struct mm_error *err);
+
+#define API_PAGE_DEFAULT 100
+#define API_PAGE_MAX 1000
 
 #endif /* API_CALL_INT_H */

@@ -38,6 +38,11 @@ static const struct api_problem_type problem_types[] = {
 	/* access (api/server.c) */
 	{-ENOKEY, 401, "unauthorized", "Unauthorized"},
 	{-EDQUOT, 429, "too-many-requests", "Too many requests"},
+	/* the dashboard's API (api/http.c, api/server.c) */
+	{-EPROTONOSUPPORT, 406, "not-acceptable", "Not acceptable"},
+	{-EPERM, 403, "origin-not-allowed", "Origin not allowed"},
+	{-EUSERS, 503, "event-streams-full", "Every event stream is in use"},
+	{-EMFILE, 429, "too-many-event-streams", "Too many event streams"},
 };
 
 static const struct api_problem_type problem_internal = {0, 500, "internal-error",

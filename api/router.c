@@ -220,7 +220,7 @@ static int route_command(struct api_call *c, const struct api_command_op *op, js
 			 struct mm_error *err)
 {
 	const struct api_route *rt = c->route;
-	const char *known[8];
+	const char *known[10];
 	size_t nknown = 0;
 	json_t *cmd = json_pack("{s:s}", "op", rt->op), *v = NULL;
 	const char *key;
@@ -234,6 +234,8 @@ static int route_command(struct api_call *c, const struct api_command_op *op, js
 			known[nknown++] = a->name;
 	if (rt->wait) /* how long the request may wait (api_route_command()), not a field */
 		known[nknown++] = "timeout";
+	if (rt->method != API_GET) /* what it changed (dispatch(), http.c), not a field */
+		known[nknown++] = "diff";
 	known[nknown] = NULL;
 	/* a route that reads the query refuses what it does not read */
 	if (nknown)
@@ -469,6 +471,25 @@ static bool content_type_is_json(const char *ct)
 	return len > 5 && !strncasecmp(ct + len - 5, "+json", 5);
 }
 
+/*
+ * A view of a machine (GET, answered 200) carries the ETag of the machine's state and of its
+ * representation; If-None-Match naming it turns the answer into 304 without a body. Not for
+ * views that show more than the machine (.volatile_view) or a stream.
+ */
+static void view_etag(struct api_call *c, const struct api_route *rt, struct api_reply *out)
+{
+	if (rt->volatile_view || out->status != 200 || out->stream ||
+	    (out->json_text && out->content_type))
+		return;
+	api_view_etag(c->host, &c->lease, out->json || out->json_text ? 'j' : 't', out->etag,
+		      sizeof(out->etag));
+	if (out->etag[0] && api_etag_matches(c->req->if_none_match, out->etag)) {
+		api_reply_finish(out);
+		out->status = 304;
+		out->not_modified = true;
+	}
+}
+
 static int dispatch(struct api_call *c, struct api_reply *out, struct mm_error *err)
 {
 	const struct api_request *req = c->req;
@@ -563,10 +584,22 @@ static int dispatch(struct api_call *c, struct api_reply *out, struct mm_error *
 					 jerr.line, jerr.column, jerr.text);
 	}
 	if (rt->machine) {
+		struct api_diff *diff = NULL;
+
 		r = c->host->ops->machine_acquire(c->host->data, c->cap[0], &c->lease, err);
 		if (r < 0)
 			return api_error(err, r, "no machine '%.64s'", c->cap[0]);
-		r = (rt->fn ? rt->fn : api_route_command)(c, out, err);
+		/* a command route's ?diff=: what it changed, read under its lease (http.c) */
+		if (rt->method != API_GET && (rt->op || rt->fn == h_commands))
+			r = api_diff_begin(c, &diff, err);
+		if (r == 0)
+			r = (rt->fn ? rt->fn : api_route_command)(c, out, err);
+		if (r == 0)
+			r = api_diff_end(c, diff, out, err);
+		else
+			free(diff);
+		if (r == 0 && rt->method == API_GET)
+			view_etag(c, rt, out);
 		c->host->ops->machine_release(c->host->data, &c->lease);
 	} else {
 		r = (rt->fn ? rt->fn : api_route_command)(c, out, err);

@@ -52,11 +52,30 @@ struct api_lease {
  */
 struct api_journal_batch {
 	size_t n;
+	const char *time; /* when they were committed (UTC, ISO 8601 with ms): the journal's and
+			   * the event stream's; NULL: the host's clock */
 	const char *commands;
 	size_t commands_len;
 	const char *results;
 	size_t results_len;
 };
+
+/*
+ * The identity of a machine's state: what a view of it is a function of. Two leases with the
+ * same identity see the same machine, byte for byte, so a view rendered for one is the view of
+ * the other (the ETag of a view, a cache of views). The seq alone is not enough: a machine
+ * deleted and created again with the same id starts from seq 0 again, and a rebuild after a
+ * failed journal append goes back to an earlier seq; @generation changes on both, and
+ * @instance when the daemon restarts (its generations start again).
+ */
+struct api_state_id {
+	uint64_t instance;   /* the host's, random at its start */
+	uint64_t generation; /* changes when the machine is created, rebuilt or replaced */
+	int64_t seq;	     /* its last journaled command; 0: none yet */
+};
+
+/* The machine's state identity as an ETag's opaque text, quoted: "<instance>-<gen>-<seq>". */
+void api_state_etag(const struct api_state_id *id, char *buf, size_t size);
 
 struct api_host_ops {
 	/*
@@ -82,9 +101,11 @@ struct api_host_ops {
 	int (*journal_append)(void *data, struct api_lease *lease,
 			      const struct api_journal_batch *b, int64_t *ret_first_seq,
 			      struct mm_error *err);
-	/* The journal as [{"seq","time","command","result"}], seq ascending (new reference). */
-	int (*journal_list)(void *data, struct api_lease *lease, json_t **ret,
-			    struct mm_error *err);
+	/* The journal as [{"seq","time","command","result"}], seq ascending (new reference):
+	 * the entries after seq @after, at most @limit of them (0: all); *@ret_more says whether
+	 * more follow the last one listed. */
+	int (*journal_list)(void *data, struct api_lease *lease, int64_t after, size_t limit,
+			    json_t **ret, bool *ret_more, struct mm_error *err);
 	/* The environment of the executor for commands on the leased machine (NULL: none, and
 	 * then snapshot_restore is refused); may be NULL itself. */
 	const struct api_exec_env *(*exec_env)(void *data, struct api_lease *lease);
@@ -104,6 +125,9 @@ struct api_host_ops {
 	 * unknown snapshot. NULL in a host without snapshots (404). */
 	int (*machine_clone)(void *data, const char *name, int64_t id, struct api_lease *ret,
 			     struct mm_error *err);
+	/* The identity of the leased machine's state (struct api_state_id). May be NULL: then
+	 * no view carries an ETag. */
+	void (*machine_state)(void *data, const struct api_lease *lease, struct api_state_id *ret);
 };
 
 struct api_host {
@@ -117,6 +141,25 @@ struct api_host {
 	 * JSON array of {"pfn", "cpu", "waited_ms"}; NULL when there is no such transport
 	 * (GET /kmap then lists none). Set by the server (server.c). */
 	json_t *(*kmap_waiters)(void *transport, const char *machine);
+	/*
+	 * The live event streams of the transport (server.c; NULL without one: GET /events
+	 * answers 404). events_publish: the @b->n commands of @b, journaled from @first_seq on
+	 * machine @machine, go to its streams (called by the transaction after the commit, the
+	 * machine still locked). events_gone: @machine was deleted; its streams say so and end.
+	 * events_subscribe: a new stream of @machine for client @client, its first bytes @head
+	 * (what the journal replays), within the transport's bounds (-EUSERS: every stream of
+	 * the server in use, -EMFILE: every stream of the client); *@ret is handed to the
+	 * transport in api_reply.stream; @then_end: the stream ends after @head (a replay cut
+	 * short: the client reconnects with the Last-Event-ID it got). Call it with the machine
+	 * locked: nothing is published between the replay and the subscription.
+	 */
+	void (*events_publish)(void *transport, const char *machine, int64_t first_seq,
+			       const struct api_journal_batch *b);
+	void (*events_gone)(void *transport, const char *machine);
+	int (*events_subscribe)(void *transport, const char *machine, const char *client,
+				const char *head, size_t head_len, bool then_end, void **ret,
+				struct mm_error *err);
+	void (*events_cancel)(void *transport, void *stream);
 	void *transport;
 };
 
@@ -145,9 +188,22 @@ struct api_reply {
 	/* the request may have changed machine @wake (a kunmap may have freed a pkmap slot):
 	 * the transport resumes that machine's first waiting request; "" when none */
 	char wake[64];
+	/* conditional requests and negotiation (router.c): the view's ETag (quoted, "" when
+	 * none), and whether the route chose its representation from Accept (Vary: Accept) */
+	char etag[80];
+	bool vary_accept;
+	bool not_modified; /* 304: If-None-Match matched @etag; no body */
+	char link[320];	   /* a Link header (paging: rel="next"), "" when none */
+	/* an event stream (GET /events): the transport streams it instead of a body */
+	void *stream;
 };
 
 void api_reply_finish(struct api_reply *r);
+
+/* One Server-Sent Event of a journaled command (http.c): "id: <seq>", "event: command",
+ * "data: {"seq","time","command","result"}" on one line, and the blank line that ends it. */
+void api_event_command(struct api_text *t, int64_t seq, const char *time, const char *cmd,
+		       size_t cmd_len, const char *result, size_t result_len);
 
 /* One argument of the query string, decoded; @value is NULL for "?key" without '='. */
 struct api_query_arg {
@@ -161,9 +217,12 @@ struct api_request {
 	const char *url;		   /* the decoded path, without the query string */
 	const struct api_query_arg *query; /* the query string's arguments, in order */
 	size_t nquery;
-	const char *content_type; /* NULL when absent */
-	const char *accept;	  /* the Accept header; NULL when absent */
-	const char *body;	  /* may be NULL when body_len == 0 */
+	const char *content_type;  /* NULL when absent */
+	const char *accept;	   /* the Accept header; NULL when absent */
+	const char *if_none_match; /* the If-None-Match header; NULL when absent */
+	const char *last_event_id; /* the Last-Event-ID header; NULL when absent */
+	const char *client;	   /* who the transport counts the request against; may be NULL */
+	const char *body;	   /* may be NULL when body_len == 0 */
 	size_t body_len;
 	bool body_too_large; /* the transport dropped a body beyond its limit */
 };
@@ -210,6 +269,9 @@ struct api_route {
 	bool pure;  /* a read: a command that changes nothing (api_command_pure()) is not journaled
 		     */
 	bool wait;  /* the op may sleep (kmap): -ENOSPC waits, ?timeout= (api_route_command()) */
+	/* a view of a .machine route whose answer depends on more than the machine's state
+	 * (the kmaps waiting in the transport, the store's snapshots, a stream): no ETag */
+	bool volatile_view;
 };
 
 /* api/'s own rows (routes.c), *@ret_n of them. */

@@ -49,6 +49,7 @@
 #include "problem.h"
 #include "ratelimit.h"
 #include "server.h"
+#include "txn.h"
 
 /* One libmicrohttpd daemon: the @cls of its callbacks. */
 struct listener {
@@ -68,9 +69,12 @@ struct api_server {
 	/* limits, changed by api_server_set_limits(), read with __atomic_load_n() */
 	size_t max_body;
 	unsigned int max_connections, rate_limit, rate_burst;
-	pthread_rwlock_t tokens_lock;
+	pthread_rwlock_t tokens_lock; /* guards the tokens and the CORS origins */
 	char **tokens;
 	size_t ntokens;
+	char **origins;
+	size_t norigins;
+	unsigned int max_streams, max_client_streams, heartbeat;
 	/* counters */
 	unsigned int connections;
 	unsigned int in_flight;
@@ -83,7 +87,25 @@ struct api_server {
 				 * queueing is not lost */
 	pthread_t reaper;
 	bool reaper_running, reaper_stop;
+	/* event streams, under wait_lock too */
+	struct stream *streams;
 };
+
+/* An event stream of machine @machine (GET /events): the bytes it has still to send. */
+struct stream {
+	struct stream *next;
+	struct api_server *srv;
+	struct MHD_Connection *conn; /* NULL until its response is queued */
+	char machine[64];
+	char client[64];
+	char *buf;
+	size_t off, len, cap; /* buf[off..len) waits to be sent */
+	bool ended;	      /* after what it has, the end */
+	bool suspended;	      /* its connection is suspended (and nobody resumed it yet) */
+	struct timespec next_ping;
+};
+
+#define STREAM_BUF_MAX (1u << 20)
 
 /* A request waiting for a pkmap slot of machine @machine. */
 struct waiter {
@@ -113,7 +135,11 @@ struct request {
 	const char *route;	  /* the route that answered (static), for /metrics */
 	struct waiter *w;	  /* a kmap waiting for a pkmap slot, NULL otherwise */
 	struct api_server *srv;
-	bool counted; /* in /metrics already: counted when the answer is queued */
+	bool counted;	       /* in /metrics already: counted when the answer is queued */
+	char client[64];       /* the rate limit's key of its client */
+	char cors_origin[256]; /* its Origin, when allowed; "" otherwise */
+	bool cors_on;	       /* origins are configured: answers vary by Origin */
+	bool origin_refused;   /* an Origin was sent and is not allowed */
 };
 
 static unsigned int load_uint(const unsigned int *p)
@@ -185,8 +211,37 @@ static bool close_if_stopping(struct api_server *srv, struct MHD_Response *resp)
 	return MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
 }
 
+/*
+ * The headers every answer may carry: CORS for an allowed Origin, Vary (Origin when origins
+ * are configured, Accept where the route negotiated), and the reply's ETag and Link.
+ */
+static bool common_headers(const struct request *rq, const struct api_reply *rep,
+			   struct MHD_Response *resp)
+{
+	char vary[32] = "";
+
+	if (rep && rep->vary_accept)
+		snprintf(vary, sizeof(vary), "Accept");
+	if (rq->cors_on)
+		snprintf(vary + strlen(vary), sizeof(vary) - strlen(vary), "%sOrigin",
+			 vary[0] ? ", " : "");
+	if ((vary[0] && MHD_add_response_header(resp, "Vary", vary) == MHD_NO) ||
+	    (rq->cors_origin[0] &&
+	     (MHD_add_response_header(resp, "Access-Control-Allow-Origin", rq->cors_origin) ==
+		      MHD_NO ||
+	      MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+				      "ETag, Link, Location, Retry-After") == MHD_NO)))
+		return false;
+	if (rep && rep->etag[0] && MHD_add_response_header(resp, "ETag", rep->etag) == MHD_NO)
+		return false;
+	if (rep && rep->link[0] && MHD_add_response_header(resp, "Link", rep->link) == MHD_NO)
+		return false;
+	return true;
+}
+
 /* The serialized reply: JSON plus a final newline, or the text body. */
-static struct MHD_Response *make_response(struct api_server *srv, struct api_reply *rep)
+static struct MHD_Response *make_response(struct api_server *srv, const struct request *rq,
+					  struct api_reply *rep)
 {
 	struct MHD_Response *resp;
 	const char *ctype = NULL;
@@ -236,7 +291,7 @@ static struct MHD_Response *make_response(struct api_server *srv, struct api_rep
 	     MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, rep->location) == MHD_NO) ||
 	    (rep->allow[0] &&
 	     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow) == MHD_NO) ||
-	    !close_if_stopping(srv, resp)) {
+	    !common_headers(rq, rep, resp) || !close_if_stopping(srv, resp)) {
 		MHD_destroy_response(resp);
 		return NULL;
 	}
@@ -364,7 +419,252 @@ out:
 	return o;
 }
 
-/* The reaper: resume the waiters whose time is up (they answer 503). */
+/* ---- event streams ------------------------------------------------------------------------ */
+
+static void stream_kick(struct stream *st)
+{
+	if (st->suspended && st->conn) {
+		st->suspended = false;
+		MHD_resume_connection(st->conn);
+	}
+}
+
+/* Queue @n bytes on @st; wait_lock held. Beyond STREAM_BUF_MAX waiting, the stream ends
+ * after what it has (whole events): its client reconnects from its Last-Event-ID. */
+static void stream_append(struct stream *st, const char *s, size_t n)
+{
+	if (st->ended)
+		return;
+	if (st->len - st->off + n > STREAM_BUF_MAX) {
+		st->ended = true;
+		return;
+	}
+	if (st->off && st->len + n > st->cap) {
+		memmove(st->buf, st->buf + st->off, st->len - st->off);
+		st->len -= st->off;
+		st->off = 0;
+	}
+	if (st->len + n > st->cap) {
+		size_t cap = st->cap ? st->cap : 4096;
+		char *b;
+
+		while (cap < st->len + n)
+			cap *= 2;
+		b = realloc(st->buf, cap);
+		if (!b) {
+			st->ended = true;
+			return;
+		}
+		st->buf = b;
+		st->cap = cap;
+	}
+	memcpy(st->buf + st->len, s, n);
+	st->len += n;
+}
+
+static void stream_unlink(struct api_server *srv, struct stream *st)
+{
+	for (struct stream **p = &srv->streams; *p; p = &(*p)->next) {
+		if (*p == st) {
+			*p = st->next;
+			return;
+		}
+	}
+}
+
+static void stream_free(struct stream *st)
+{
+	free(st->buf);
+	free(st);
+}
+
+/* api_host.events_publish: the commands of @b, journaled from @first_seq, to @machine's
+ * streams. */
+static void server_events_publish(void *transport, const char *machine, int64_t first_seq,
+				  const struct api_journal_batch *b)
+{
+	struct api_server *srv = transport;
+	struct api_json_span *c = NULL, *r = NULL;
+	struct api_text t = {0};
+	bool any = false;
+
+	pthread_mutex_lock(&srv->wait_lock);
+	for (struct stream *st = srv->streams; st && !any; st = st->next)
+		any = !strcmp(st->machine, machine);
+	pthread_mutex_unlock(&srv->wait_lock);
+	if (!any)
+		return;
+	if (api_txn_split_batch((int64_t)b->n, b->commands, b->commands_len, b->results,
+				b->results_len, &c, &r) < 0)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		api_event_command(&t, first_seq + (int64_t)i, b->time, c[i].text, c[i].len,
+				  r[i].text, r[i].len);
+	free(c);
+	free(r);
+	pthread_mutex_lock(&srv->wait_lock);
+	for (struct stream *st = srv->streams; st; st = st->next) {
+		if (strcmp(st->machine, machine))
+			continue;
+		if (t.oom)
+			st->ended = true; /* it would miss events: it reconnects instead */
+		else
+			stream_append(st, t.data, t.len);
+		stream_kick(st);
+	}
+	pthread_mutex_unlock(&srv->wait_lock);
+	api_text_free(&t);
+}
+
+/* api_host.events_gone: @machine was deleted. */
+static void server_events_gone(void *transport, const char *machine)
+{
+	struct api_server *srv = transport;
+	char ev[160];
+	int n = snprintf(ev, sizeof(ev), "event: deleted\ndata: {\"machine\":\"%.64s\"}\n\n",
+			 machine);
+
+	pthread_mutex_lock(&srv->wait_lock);
+	for (struct stream *st = srv->streams; st; st = st->next) {
+		if (strcmp(st->machine, machine))
+			continue;
+		stream_append(st, ev, (size_t)n);
+		st->ended = true;
+		stream_kick(st);
+	}
+	pthread_mutex_unlock(&srv->wait_lock);
+}
+
+static int server_events_subscribe(void *transport, const char *machine, const char *client,
+				   const char *head, size_t head_len, bool then_end, void **ret,
+				   struct mm_error *err)
+{
+	struct api_server *srv = transport;
+	unsigned int max = load_uint(&srv->max_streams),
+		     max_client = load_uint(&srv->max_client_streams);
+	unsigned int n = 0, nc = 0;
+	struct stream *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return api_error(err, -ENOMEM, "out of memory");
+	st->srv = srv;
+	snprintf(st->machine, sizeof(st->machine), "%s", machine);
+	snprintf(st->client, sizeof(st->client), "%s", client);
+	clock_gettime(CLOCK_MONOTONIC, &st->next_ping);
+	st->next_ping.tv_sec += load_uint(&srv->heartbeat);
+	stream_append(st, head, head_len);
+	if (st->ended) {
+		stream_free(st);
+		return api_error(err, -ENOMEM, "out of memory");
+	}
+	st->ended = then_end;
+	pthread_mutex_lock(&srv->wait_lock);
+	for (struct stream *o = srv->streams; o; o = o->next) {
+		n++;
+		nc += !strcmp(o->client, st->client);
+	}
+	if (__atomic_load_n(&srv->stopping, __ATOMIC_RELAXED) || (max && n >= max)) {
+		pthread_mutex_unlock(&srv->wait_lock);
+		stream_free(st);
+		return api_error(err, -EUSERS,
+				 "every event stream of this server is in use (%u, "
+				 "--max-event-streams); try again later",
+				 n);
+	}
+	if (max_client && nc >= max_client) {
+		pthread_mutex_unlock(&srv->wait_lock);
+		stream_free(st);
+		return api_error(err, -EMFILE,
+				 "this client has %u event streams open already "
+				 "(--max-client-event-streams); close one first",
+				 nc);
+	}
+	st->next = srv->streams;
+	srv->streams = st;
+	pthread_mutex_unlock(&srv->wait_lock);
+	*ret = st;
+	return 0;
+}
+
+/* api_host.events_cancel: a stream whose response was never queued. */
+static void server_events_cancel(void *transport, void *stream)
+{
+	struct api_server *srv = transport;
+
+	pthread_mutex_lock(&srv->wait_lock);
+	stream_unlink(srv, stream);
+	pthread_mutex_unlock(&srv->wait_lock);
+	stream_free(stream);
+}
+
+/* libmicrohttpd's content reader of a stream: what it has; the end once it has nothing and
+ * is ended; else suspend the connection until there is more (no thread waits). */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *st = cls;
+	struct api_server *srv = st->srv;
+	ssize_t n;
+
+	pthread_mutex_lock(&srv->wait_lock);
+	if (st->len > st->off) {
+		size_t k = st->len - st->off < max ? st->len - st->off : max;
+
+		memcpy(buf, st->buf + st->off, k);
+		st->off += k;
+		if (st->off == st->len)
+			st->off = st->len = 0;
+		n = (ssize_t)k;
+	} else if (st->ended || __atomic_load_n(&srv->stopping, __ATOMIC_RELAXED)) {
+		n = MHD_CONTENT_READER_END_OF_STREAM;
+	} else {
+		st->suspended = true;
+		MHD_suspend_connection(st->conn);
+		n = 0;
+	}
+	pthread_mutex_unlock(&srv->wait_lock);
+	return n;
+}
+
+/* The stream's response is gone (its connection closed): the stream goes too. */
+static void stream_done(void *cls)
+{
+	struct stream *st = cls;
+	struct api_server *srv = st->srv;
+
+	pthread_mutex_lock(&srv->wait_lock);
+	stream_unlink(srv, st);
+	pthread_mutex_unlock(&srv->wait_lock);
+	stream_free(st);
+}
+
+/* Every stream ends now (shutdown); wait_lock held. */
+static void end_all_streams(struct api_server *srv)
+{
+	for (struct stream *st = srv->streams; st; st = st->next) {
+		st->ended = true;
+		stream_kick(st);
+	}
+}
+
+/* The heartbeats that are due; wait_lock held. *@next: the earliest one still to come. */
+static void streams_ping(struct api_server *srv, const struct timespec *now, struct timespec *next)
+{
+	for (struct stream *st = srv->streams; st; st = st->next) {
+		if (!st->conn || st->ended)
+			continue;
+		if (!before(now, &st->next_ping)) {
+			stream_append(st, ": ping\n\n", 8);
+			stream_kick(st);
+			st->next_ping = *now;
+			st->next_ping.tv_sec += load_uint(&srv->heartbeat);
+		}
+		if (before(&st->next_ping, next))
+			*next = st->next_ping;
+	}
+}
+
+/* The reaper: resume the waiters whose time is up (they answer 503), and the event streams
+ * whose heartbeat is due. */
 static void *reaper_main(void *data)
 {
 	struct api_server *srv = data;
@@ -384,6 +684,7 @@ static void *reaper_main(void *data)
 			else if (before(&w->deadline, &next))
 				next = w->deadline;
 		}
+		streams_ping(srv, &now, &next);
 		pthread_cond_timedwait(&srv->wait_cond, &srv->wait_lock, &next);
 	}
 	pthread_mutex_unlock(&srv->wait_lock);
@@ -415,13 +716,14 @@ static json_t *server_kmap_waiters(void *transport, const char *machine)
 	return arr;
 }
 
-/* Every waiter answers now (shutdown). */
+/* Every waiter answers now, and every event stream ends (shutdown). */
 static void resume_all_waiters(struct api_server *srv)
 {
 	pthread_mutex_lock(&srv->wait_lock);
 	for (struct waiter *w = srv->waiters; w; w = w->next)
 		if (w->suspended)
 			waiter_resume(w);
+	end_all_streams(srv);
 	pthread_mutex_unlock(&srv->wait_lock);
 }
 
@@ -558,6 +860,9 @@ static bool needs_token(struct api_server *srv, const struct listener *lc, const
 
 	if (lc->local)
 		return false;
+	/* a CORS preflight carries no credentials (Fetch standard): it is answered without */
+	if (!strcmp(method, "OPTIONS"))
+		return false;
 	if ((!strcmp(method, "GET") || !strcmp(method, "HEAD")) &&
 	    (!strcmp(url, "/v1/health") || !strcmp(url, "/v1/health/")))
 		return false;
@@ -688,12 +993,128 @@ static enum MHD_Result queue_refusal(struct api_server *srv, struct MHD_Connecti
 	    /* the bytes after an ambiguous request cannot be trusted to start the next one */
 	    (rq->refused == -EBADMSG &&
 	     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_NO) ||
-	    !close_if_stopping(srv, resp)) {
+	    !common_headers(rq, NULL, resp) || !close_if_stopping(srv, resp)) {
 		MHD_destroy_response(resp);
 		return queue_static_oom(conn, rq);
 	}
 	ret = queue(conn, rq, pt->status, resp);
 	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ---- CORS ------------------------------------------------------------------------------- */
+
+/* The request's Origin against the allowed origins (server.h). */
+static void cors_check(struct api_server *srv, struct MHD_Connection *conn, struct request *rq)
+{
+	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+
+	pthread_rwlock_rdlock(&srv->tokens_lock);
+	rq->cors_on = srv->norigins > 0;
+	for (size_t i = 0; origin && i < srv->norigins; i++) {
+		if (!strcmp(srv->origins[i], "*") || !strcasecmp(srv->origins[i], origin)) {
+			snprintf(rq->cors_origin, sizeof(rq->cors_origin), "%s", origin);
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&srv->tokens_lock);
+	rq->origin_refused = origin && !rq->cors_origin[0];
+}
+
+/*
+ * OPTIONS on any route: 204 with Allow; a preflight (Origin and Access-Control-Request-Method)
+ * of an allowed origin also gets what it may send; of another origin, 403. An unknown path is
+ * 404 as for any method.
+ */
+static enum MHD_Result queue_options(struct api_server *srv, struct MHD_Connection *conn,
+				     struct request *rq, const struct api_request *req)
+{
+	struct api_request probe = *req;
+	struct api_reply rep;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char allow[64];
+	bool preflight = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     "Access-Control-Request-Method") != NULL;
+	int e = 0;
+
+	/* the router's 405 says which methods the path has (404: none) */
+	probe.method = "OPTIONS";
+	api_dispatch(&srv->host, &probe, &rep);
+	rq->route = rep.route;
+	if (rep.status == 404)
+		e = -ENOENT;
+	else if (rq->origin_refused && preflight)
+		e = -EPERM;
+	if (e) {
+		char detail[200];
+
+		api_reply_finish(&rep);
+		snprintf(detail, sizeof(detail), "%s",
+			 e == -ENOENT
+				 ? "no such resource"
+				 : "this origin may not call the API: mm32d allows the origins of "
+				   "--cors-origin (cors-origin = in its configuration file)");
+		rep = (struct api_reply){.status = api_problem_lookup(e)->status, .problem = true};
+		rep.json = api_problem_new(e, detail, req->url);
+	} else {
+		snprintf(allow, sizeof(allow), "%s, OPTIONS", rep.allow);
+		api_reply_finish(&rep);
+		rep = (struct api_reply){.status = 204};
+	}
+	resp = make_response(srv, rq, &rep);
+	if (resp && !e &&
+	    (MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) == MHD_NO ||
+	     (preflight && rq->cors_origin[0] &&
+	      (MHD_add_response_header(resp, "Access-Control-Allow-Methods", allow) == MHD_NO ||
+	       MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+				       "Authorization, Content-Type, If-None-Match, "
+				       "Last-Event-ID, Accept") == MHD_NO ||
+	       MHD_add_response_header(resp, "Access-Control-Max-Age", "600") == MHD_NO)))) {
+		MHD_destroy_response(resp);
+		resp = NULL;
+	}
+	if (!resp) {
+		api_reply_finish(&rep);
+		return queue_static_oom(conn, rq);
+	}
+	ret = queue(conn, rq, rep.status, resp);
+	MHD_destroy_response(resp);
+	api_reply_finish(&rep);
+	return ret;
+}
+
+/* An event stream (api_reply.stream): text/event-stream from stream_read(). */
+static enum MHD_Result queue_stream(struct api_server *srv, struct MHD_Connection *conn,
+				    struct request *rq, struct api_reply *rep)
+{
+	struct stream *st = rep->stream;
+	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+								      stream_read, st, stream_done);
+	enum MHD_Result ret;
+
+	rep->stream = NULL;
+	if (!resp) {
+		server_events_cancel(srv, st);
+		api_reply_finish(rep);
+		return queue_static_oom(conn, rq);
+	}
+	/* from here on the response owns the stream (stream_done()) */
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream") ==
+		    MHD_NO ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_NO ||
+	    MHD_add_response_header(resp, "X-Accel-Buffering", "no") == MHD_NO ||
+	    !common_headers(rq, rep, resp) || !close_if_stopping(srv, resp)) {
+		MHD_destroy_response(resp);
+		api_reply_finish(rep);
+		return queue_static_oom(conn, rq);
+	}
+	pthread_mutex_lock(&srv->wait_lock);
+	st->conn = conn;
+	pthread_mutex_unlock(&srv->wait_lock);
+	ret = queue(conn, rq, 200, resp);
+	MHD_destroy_response(resp);
+	api_reply_finish(rep);
 	return ret;
 }
 
@@ -724,6 +1145,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		__atomic_add_fetch(&srv->in_flight, 1, __ATOMIC_RELAXED);
 		api_metrics_in_flight(srv->host.metrics, 1);
 		api_conn_headers(srv->ct, conn_of(conn));
+		client_key(lc, conn, rq->client, sizeof(rq->client));
+		cors_check(srv, conn, rq);
 		check_access(lc, conn, rq, method, url);
 		return MHD_YES;
 	}
@@ -764,14 +1187,23 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 							    MHD_HTTP_HEADER_CONTENT_TYPE),
 		.accept =
 			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+		.if_none_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_IF_NONE_MATCH),
+		.last_event_id =
+			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID"),
+		.client = rq->client,
 		.body = rq->body,
 		.body_len = rq->len,
 		.body_too_large = rq->too_large,
 	};
+	if (!strcmp(method, "OPTIONS"))
+		return queue_options(srv, conn, rq, &req);
 again:
 	seq = __atomic_load_n(&srv->wake_seq, __ATOMIC_ACQUIRE);
 	api_dispatch(&srv->host, &req, &rep);
 	rq->route = rep.route;
+	if (rep.stream)
+		return queue_stream(srv, conn, rq, &rep);
 	if (rep.wake[0] || rep.wait_ms || rq->w) {
 		enum wait_outcome o = WAIT_ANSWER;
 
@@ -794,7 +1226,7 @@ again:
 			pthread_mutex_unlock(&srv->wait_lock);
 		}
 	}
-	resp = make_response(srv, &rep);
+	resp = make_response(srv, rq, &rep);
 	if (!resp) {
 		api_reply_finish(&rep);
 		return queue_static_oom(conn, rq);
@@ -935,10 +1367,32 @@ static void tokens_free(char **v, size_t n)
 	free(v);
 }
 
+/* A copy of @n strings (NULL for none); -ENOMEM. */
+static int strings_dup(char *const *src, size_t n, char ***ret)
+{
+	char **v = NULL;
+
+	*ret = NULL;
+	if (!n)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = strdup(src[i]);
+		if (!v[i]) {
+			tokens_free(v, i);
+			return -ENOMEM;
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
 int api_server_set_limits(struct api_server *srv, const struct api_limits *lim)
 {
-	char **v = NULL, **old;
-	size_t nold;
+	char **v = NULL, **old, **origins, **old_origins;
+	size_t nold, nold_origins;
 
 	if (lim->ntokens) {
 		v = calloc(lim->ntokens, sizeof(*v));
@@ -952,13 +1406,26 @@ int api_server_set_limits(struct api_server *srv, const struct api_limits *lim)
 			}
 		}
 	}
+	if (strings_dup(lim->cors_origins, lim->ncors_origins, &origins) < 0) {
+		tokens_free(v, lim->ntokens);
+		return -ENOMEM;
+	}
 	pthread_rwlock_wrlock(&srv->tokens_lock);
 	old = srv->tokens;
 	nold = srv->ntokens;
 	srv->tokens = v;
 	srv->ntokens = lim->ntokens;
+	old_origins = srv->origins;
+	nold_origins = srv->norigins;
+	srv->origins = origins;
+	srv->norigins = lim->ncors_origins;
 	pthread_rwlock_unlock(&srv->tokens_lock);
 	tokens_free(old, nold);
+	tokens_free(old_origins, nold_origins);
+	__atomic_store_n(&srv->max_streams, lim->max_event_streams, __ATOMIC_RELAXED);
+	__atomic_store_n(&srv->max_client_streams, lim->max_client_event_streams, __ATOMIC_RELAXED);
+	__atomic_store_n(&srv->heartbeat, lim->event_heartbeat ? lim->event_heartbeat : 15,
+			 __ATOMIC_RELAXED);
 	__atomic_store_n(&srv->max_body, lim->max_body, __ATOMIC_RELAXED);
 	__atomic_store_n(&srv->max_connections, lim->max_connections, __ATOMIC_RELAXED);
 	api_conntrack_set(srv->ct, lim->max_client_connections, lim->request_timeout);
@@ -1039,10 +1506,15 @@ int api_server_start(const struct api_server_options *opts, const struct api_hos
 	}
 	srv->host = *host;
 	srv->host.kmap_waiters = server_kmap_waiters;
+	srv->host.events_publish = server_events_publish;
+	srv->host.events_gone = server_events_gone;
+	srv->host.events_subscribe = server_events_subscribe;
+	srv->host.events_cancel = server_events_cancel;
 	srv->host.transport = srv;
 	srv->opts = *opts;
 	srv->opts.listeners = NULL;
 	srv->opts.limits.tokens = NULL;
+	srv->opts.limits.cors_origins = NULL;
 	if (srv->opts.threads < 1)
 		srv->opts.threads = 1;
 	if (api_ratelimit_create(&srv->rl) < 0 ||
@@ -1125,10 +1597,17 @@ void api_server_stop(struct api_server *srv)
 		srv->waiters = w->next;
 		free(w);
 	}
+	while (srv->streams) { /* streams whose response never came to be */
+		struct stream *st = srv->streams;
+
+		srv->streams = st->next;
+		stream_free(st);
+	}
 	pthread_cond_destroy(&srv->wait_cond);
 	pthread_mutex_destroy(&srv->wait_lock);
 	api_ratelimit_destroy(srv->rl);
 	tokens_free(srv->tokens, srv->ntokens);
+	tokens_free(srv->origins, srv->norigins);
 	pthread_rwlock_destroy(&srv->tokens_lock);
 	free(srv);
 }

@@ -30,6 +30,21 @@
  * '/' that separates a route's segments, or a NUL that ends the path.
  * Refused requests are answered once their body was read and dropped, so a keep-alive
  * connection stays usable. api_server_set_limits() changes all four at run time.
+ *
+ * For pages of other origins (a dashboard, a course's own page): CORS (the Fetch standard)
+ * with a list of allowed origins. An allowed Origin gets Access-Control-Allow-Origin (itself),
+ * Access-Control-Expose-Headers (ETag, Link, Location, Retry-After) and Vary: Origin; another
+ * gets no CORS header, and its preflight 403. OPTIONS answers 204 with Allow (and, for an
+ * allowed origin's preflight, Access-Control-Allow-Methods/-Headers/-Max-Age) on any route;
+ * it needs no token, as a browser's preflight carries none.
+ *
+ * Event streams: GET /v1/machines/{id}/events is answered as text/event-stream that stays
+ * open. A stream holds no thread: its connection is suspended (MHD_suspend_connection) while
+ * it has nothing to send, and resumed when a command is journaled on its machine (the
+ * transaction publishes after the commit), at each heartbeat (": ping", which is also how a
+ * closed client is noticed), when the machine is deleted ("event: deleted", then the end), and
+ * at shutdown (the end). A stream whose client reads slower than commands come (more than
+ * 1 MiB waiting) ends after what it has: the client reconnects with its Last-Event-ID.
  */
 #ifndef API_SERVER_H
 #define API_SERVER_H
@@ -60,6 +75,14 @@ struct api_limits {
 	unsigned int rate_burst;
 	char *const *tokens; /* borrowed; copied by the server */
 	size_t ntokens;
+	/* CORS: the origins whose pages may call the API ("*": any), borrowed and copied; none:
+	 * no CORS header at all, and a preflight from any origin is refused */
+	char *const *cors_origins;
+	size_t ncors_origins;
+	/* event streams (GET /v1/machines/{id}/events): at most @max_event_streams open at once
+	 * (503 beyond), @max_client_event_streams per client (429 beyond); 0: no limit. A
+	 * heartbeat comment every @event_heartbeat seconds (0: 15) */
+	unsigned int max_event_streams, max_client_event_streams, event_heartbeat;
 };
 
 struct api_server_options {

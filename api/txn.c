@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "problem.h"
 #include "router.h"
@@ -253,12 +254,26 @@ static int live_undo(const struct api_host *host, struct api_lease *lease, size_
 			 jerr->msg, n, rerr.msg);
 }
 
+/* The time of a commit, as the journal keeps it: UTC, ISO 8601 with milliseconds. */
+static void commit_time(char buf[32])
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
 int api_txn_live(const struct api_host *host, struct api_lease *lease,
 		 const struct api_txn_source *src, bool allow_pure, struct api_txn_live *run,
 		 json_t **ret_extra, struct mm_error *err)
 {
 	struct api_journal_batch b;
 	struct mm_error jerr = {0};
+	char now[32];
 	int r, rj;
 
 	memset(run, 0, sizeof(*run));
@@ -298,6 +313,8 @@ int api_txn_live(const struct api_host *host, struct api_lease *lease,
 		return r;
 	rj = api_txn_batch(&run->t, &b, &jerr);
 	if (rj == 0) {
+		commit_time(now);
+		b.time = now;
 		rj = host->ops->journal_append(host->data, lease, &b, &run->first_seq, &jerr);
 		if (rj < 0 && jerr.msg[0] == '\0')
 			api_error(&jerr, rj, "appending to the journal failed (%d)", rj);
@@ -306,6 +323,9 @@ int api_txn_live(const struct api_host *host, struct api_lease *lease,
 		run->command_failed = false;
 		return live_undo(host, lease, run->t.n, rj, &jerr, err);
 	}
+	/* durable now: the machine's event streams may tell it (never before the commit) */
+	if (host->events_publish)
+		host->events_publish(host->transport, lease->id, run->first_seq, &b);
 	if (run->failure_journaled)
 		*ret_extra = json_pack("{s:I}", "seq", (json_int_t)(run->first_seq + run->done));
 	return r;

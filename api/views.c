@@ -40,15 +40,66 @@ int h_version(struct api_call *c, struct api_reply *out, struct mm_error *err)
 			      err);
 }
 
+/*
+ * What a dashboard's first screen needs of a machine, from counters only (no /proc text is
+ * rendered): its seq and ETag (the ETag of GET /v1/machines/{id}), MemTotal and MemFree in kB
+ * as /proc/meminfo says them (totalram_pages and NR_FREE_PAGES, 4 kB pages), and each zone's
+ * free pages against its watermarks.
+ */
+static int list_summary(const struct api_call *c, const struct api_lease *lease, json_t *o)
+{
+	struct mm_zone_info *z;
+	struct api_state_id id = {0};
+	struct mm_totals t;
+	json_t *zones = json_array();
+	char etag[80];
+
+	if (!zones)
+		return -ENOMEM;
+	api_view_etag(c->host, lease, 'j', etag, sizeof(etag));
+	if (c->host->ops->machine_state)
+		c->host->ops->machine_state(c->host->data, lease, &id);
+	mm_get_totals(lease->m, &t);
+	z = mm_machine_phase(lease->m) >= MM_PHASE_BUDDY ? malloc(sizeof(*z)) : NULL;
+	for (int i = 0; z && i < MM_NR_ZONES; i++) {
+		if (mm_get_zone(lease->m, i, z) < 0 || !z->populated)
+			continue;
+		json_array_append_new(zones, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "name",
+						       mm_zone_name(i), "free", (json_int_t)z->free,
+						       "min", (json_int_t)z->wmark_min, "low",
+						       (json_int_t)z->wmark_low, "high",
+						       (json_int_t)z->wmark_high, "managed",
+						       (json_int_t)z->managed));
+	}
+	free(z);
+	if (json_object_set_new(o, "seq", json_integer(id.seq)) ||
+	    json_object_set_new(o, "etag", etag[0] ? json_string(etag) : json_null()) ||
+	    json_object_set_new(o, "mem_total_kb",
+				json_integer((json_int_t)t.totalram_pages * 4)) ||
+	    json_object_set_new(o, "mem_free_kb", json_integer((json_int_t)t.nr_free_pages * 4)) ||
+	    json_object_set_new(o, "zones", zones))
+		return -ENOMEM;
+	return 0;
+}
+
+/* GET /v1/machines?after=&limit=: a page of the machines, by id, each with its summary. */
 int h_list(struct api_call *c, struct api_reply *out, struct mm_error *err)
 {
+	static const char *const known[] = {"after", "limit", NULL};
 	json_t *ids, *list = json_array(), *id;
-	size_t i;
+	const char *after, *last = NULL;
+	bool more = false;
+	size_t i, limit;
 	int r;
 
 	if (!list)
 		return api_error(err, -ENOMEM, "out of memory");
-	r = c->host->ops->machine_ids(c->host->data, &ids, err);
+	r = api_query_check(c, known, err);
+	if (r == 0)
+		r = api_query_page(c, false, NULL, &after, API_PAGE_DEFAULT, API_PAGE_MAX, &limit,
+				   err);
+	if (r == 0)
+		r = c->host->ops->machine_ids(c->host->data, &ids, err);
 	if (r < 0) {
 		json_decref(list);
 		return r;
@@ -58,20 +109,37 @@ int h_list(struct api_call *c, struct api_reply *out, struct mm_error *err)
 		struct mm_error ignore;
 		json_t *o;
 
+		if (after && strcmp(json_string_value(id), after) <= 0)
+			continue;
+		if (json_array_size(list) == limit) {
+			more = true;
+			break;
+		}
 		/* a machine deleted since machine_ids() is simply not listed */
 		if (c->host->ops->machine_acquire(c->host->data, json_string_value(id), &lease,
 						  &ignore) < 0)
 			continue;
 		o = api_machine_summary(lease.id, lease.m, err);
+		if (o && list_summary(c, &lease, o) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
 		c->host->ops->machine_release(c->host->data, &lease);
 		if (!o || json_array_append_new(list, o)) {
 			json_decref(ids);
 			json_decref(list);
 			return api_error(err, -ENOMEM, "out of memory");
 		}
+		last = json_string_value(id);
 	}
+	if (more && last)
+		api_reply_next(c, out, last, limit);
+	r = api_reply_json(out, 200,
+			   json_pack("{s:o, s:o}", "machines", list, "next",
+				     more && last ? json_string(last) : json_null()),
+			   err);
 	json_decref(ids);
-	return api_reply_json(out, 200, json_pack("{s:o}", "machines", list), err);
+	return r;
 }
 
 int h_create(struct api_call *c, struct api_reply *out, struct mm_error *err)
@@ -117,6 +185,9 @@ int h_delete(struct api_call *c, struct api_reply *out, struct mm_error *err)
 
 	if (r < 0)
 		return r;
+	/* its event streams say so and end */
+	if (c->host->events_gone)
+		c->host->events_gone(c->host->transport, c->cap[0]);
 	out->status = 204;
 	return 0;
 }
@@ -441,15 +512,6 @@ int h_tlb(struct api_call *c, struct api_reply *out, struct mm_error *err)
 	return api_reply_json(out, 200, doc, err);
 }
 
-/* Does the Accept header ask for JSON before text? (media ranges in order; q ignored) */
-static bool accepts_json(const char *accept)
-{
-	const char *j = accept ? strstr(accept, "application/json") : NULL;
-	const char *t = accept ? strstr(accept, "text/plain") : NULL;
-
-	return j && (!t || j < t);
-}
-
 int h_page_tables(struct api_call *c, struct api_reply *out, struct mm_error *err)
 {
 	static const char *const known[] = {"format", NULL};
@@ -468,7 +530,22 @@ int h_page_tables(struct api_call *c, struct api_reply *out, struct mm_error *er
 				 "query parameter 'format' must be \"text\" or \"json\", not "
 				 "\"%.32s\"",
 				 v);
-	json = present ? !strcmp(v, "json") : accepts_json(c->req->accept);
+	if (present) {
+		json = !strcmp(v, "json");
+	} else {
+		/* the kernel's dump first; JSON when Accept prefers it (q-values, http.c) */
+		static const char *const offers[] = {"text/plain", "application/json"};
+		int k = api_accept_choose(c->req->accept, offers, 2);
+
+		out->vary_accept = true;
+		if (k < 0)
+			return api_error(
+				err, -EPROTONOSUPPORT,
+				"Accept '%.64s' takes none of text/plain, application/json "
+				"(or ?format=text|json)",
+				c->req->accept);
+		json = k == 1;
+	}
 	if (!json) {
 		r = mm_page_tables_render(c->lease.m, &out->text, err);
 		if (r < 0)
@@ -510,14 +587,40 @@ int h_check(struct api_call *c, struct api_reply *out, struct mm_error *err)
 	return api_error(err, -EFAULT, "%u invariant violation(s) found", rep.nr);
 }
 
+/* GET .../journal?after=&limit=: a page of the journal, oldest first; "next" (and the Link
+ * header) is the ?after= of the next page, null on the last. */
 int h_journal(struct api_call *c, struct api_reply *out, struct mm_error *err)
 {
-	json_t *entries;
-	int r = c->host->ops->journal_list(c->host->data, &c->lease, &entries, err);
+	static const char *const known[] = {"after", "limit", NULL};
+	json_t *entries, *last;
+	int64_t after;
+	size_t limit;
+	bool more = false;
+	char next[24];
+	int r;
 
+	r = api_query_check(c, known, err);
+	if (r == 0)
+		r = api_query_page(c, true, &after, NULL, API_PAGE_DEFAULT, API_PAGE_MAX, &limit,
+				   err);
+	if (r < 0)
+		return r;
+	r = c->host->ops->journal_list(c->host->data, &c->lease, after, limit, &entries, &more,
+				       err);
 	if (r < 0)
 		return api_call_failed(r, err, "reading the journal");
-	return api_reply_json(out, 200, json_pack("{s:o}", "entries", entries), err);
+	last = json_array_get(entries, json_array_size(entries) - 1);
+	more = more && last;
+	snprintf(next, sizeof(next), "%" JSON_INTEGER_FORMAT,
+		 json_integer_value(json_object_get(last, "seq")));
+	if (more)
+		api_reply_next(c, out, next, limit);
+	return api_reply_json(
+		out, 200,
+		json_pack("{s:o, s:o}", "entries", entries, "next",
+			  more ? json_integer(json_integer_value(json_object_get(last, "seq")))
+			       : json_null()),
+		err);
 }
 
 int h_metrics(struct api_call *c, struct api_reply *out, struct mm_error *err)
@@ -694,4 +797,106 @@ int h_vmalloc(struct api_call *c, struct api_reply *out, struct mm_error *err)
 	}
 #undef HEX
 	return api_reply_json(out, 200, doc, err);
+}
+
+/* ---- GET .../events: the machine's journal as Server-Sent Events ------------------------ */
+
+#define EVENTS_REPLAY_MAX 1000
+
+/*
+ * A new event stream of the leased machine: first, when the client says where it stopped
+ * (Last-Event-ID, or ?after= for a client that cannot set headers), what the journal holds
+ * after that seq, at most EVENTS_REPLAY_MAX entries (a longer replay ends the stream there:
+ * the client reconnects with the last id it got); then every command as it is journaled. The
+ * machine stays leased from the replay to the subscription, so no command falls between.
+ */
+int h_events(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	static const char *const known[] = {"after", NULL};
+	const struct api_host *h = c->host;
+	const char *from = c->req->last_event_id;
+	struct api_text t = {0};
+	int64_t after = -1;
+	bool more = false, present;
+	json_t *entries = NULL, *e;
+	size_t i;
+	int r;
+
+	if (!h->events_subscribe)
+		return api_error(err, -ENOENT, "this server streams no events");
+	r = api_query_check(c, known, err);
+	if (r < 0)
+		return r;
+	if (!from)
+		from = api_query_value(c, "after", &present);
+	if (from) {
+		int64_t x = 0;
+		size_t k;
+
+		for (k = 0; from[k] >= '0' && from[k] <= '9' && k < 18; k++)
+			x = x * 10 + (from[k] - '0');
+		if (!from[0] || from[k])
+			return api_error(
+				err, -EINVAL,
+				"Last-Event-ID (or ?after=) must be a seq, a decimal integer "
+				">= 0, not \"%.32s\"",
+				from);
+		after = x;
+	}
+	/* how long a browser waits before it reconnects */
+	api_text_puts(&t, "retry: 2000\n\n");
+	if (after >= 0) {
+		r = h->ops->journal_list(h->data, &c->lease, after, EVENTS_REPLAY_MAX, &entries,
+					 &more, err);
+		if (r < 0) {
+			api_text_free(&t);
+			return api_call_failed(r, err, "reading the journal");
+		}
+	}
+	json_array_foreach(entries, i, e) {
+		char *cmd = json_dumps(json_object_get(e, "command"),
+				       JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+		char *res = json_dumps(json_object_get(e, "result"),
+				       JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+
+		if (cmd && res)
+			api_event_command(&t, json_integer_value(json_object_get(e, "seq")),
+					  json_string_value(json_object_get(e, "time")), cmd,
+					  strlen(cmd), res, strlen(res));
+		else
+			t.oom = true;
+		free(cmd);
+		free(res);
+	}
+	json_decref(entries);
+	if (t.oom) {
+		api_text_free(&t);
+		return api_error(err, -ENOMEM, "out of memory");
+	}
+	r = h->events_subscribe(h->transport, c->lease.id, c->req->client ? c->req->client : "",
+				t.data, t.len, more, &out->stream, err);
+	api_text_free(&t);
+	if (r < 0)
+		return r;
+	out->status = 200;
+	return 0;
+}
+
+/* ---- GET /openapi.yaml: the contract, embedded at build time ----------------------------- */
+
+extern const char api_openapi_yaml[];
+extern const size_t api_openapi_yaml_len;
+
+int h_openapi(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	char *t = malloc(api_openapi_yaml_len);
+
+	if (!t)
+		return api_error(err, -ENOMEM, "out of memory");
+	memcpy(t, api_openapi_yaml, api_openapi_yaml_len);
+	out->status = 200;
+	out->json_text = t;
+	out->json_text_len = api_openapi_yaml_len;
+	out->content_type = "application/yaml";
+	return 0;
 }

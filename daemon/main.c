@@ -225,9 +225,17 @@ struct daemon {
 	char where[512]; /* the listeners, for STATUS= */
 };
 
-static struct api_limits limits_of(const struct settings *c)
+/* @origins: room for SETTINGS_ORIGINS_MAX pointers to @c's origins */
+static struct api_limits limits_of(const struct settings *c, char **origins)
 {
+	for (size_t i = 0; i < c->ncors_origins; i++)
+		origins[i] = (char *)c->cors_origins[i];
 	return (struct api_limits){.max_body = c->max_body,
+				   .cors_origins = origins,
+				   .ncors_origins = c->ncors_origins,
+				   .max_event_streams = c->max_event_streams,
+				   .max_client_event_streams = c->max_client_event_streams,
+				   .event_heartbeat = c->event_heartbeat,
 				   .max_connections = c->max_connections,
 				   .max_client_connections = c->max_client_connections,
 				   .request_timeout = c->request_timeout,
@@ -292,6 +300,7 @@ static void reload(struct daemon *d)
 	struct mm_error err = {0};
 	char changed[512];
 	struct api_limits lim;
+	char *origins[SETTINGS_ORIGINS_MAX];
 
 	service_notify("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)now_usec());
 	if (settings_load(&d->args, &n, &err) < 0) {
@@ -303,7 +312,7 @@ static void reload(struct daemon *d)
 		settings_finish(&n);
 		goto out;
 	}
-	lim = limits_of(&n);
+	lim = limits_of(&n, origins);
 	if (api_server_set_limits(d->srv, &lim) < 0) {
 		log_error("reload: out of memory; the running configuration stays");
 		settings_finish(&n);
@@ -326,6 +335,11 @@ static void reload(struct daemon *d)
 	d->cfg.rate_limit = n.rate_limit;
 	d->cfg.rate_burst = n.rate_burst;
 	d->cfg.shutdown_timeout = n.shutdown_timeout;
+	memcpy(d->cfg.cors_origins, n.cors_origins, sizeof(n.cors_origins));
+	d->cfg.ncors_origins = n.ncors_origins;
+	d->cfg.max_event_streams = n.max_event_streams;
+	d->cfg.max_client_event_streams = n.max_client_event_streams;
+	d->cfg.event_heartbeat = n.event_heartbeat;
 	memcpy(d->cfg.token_file, n.token_file, sizeof(n.token_file));
 	settings_finish(&d->cfg);
 	d->cfg.tokens = n.tokens;
@@ -514,11 +528,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	{
+		char *origins[SETTINGS_ORIGINS_MAX];
 		struct api_server_options so = {
 			.listeners = d.ls.v,
 			.nlisteners = d.ls.n,
 			.threads = d.cfg.threads,
-			.limits = limits_of(&d.cfg),
+			.limits = limits_of(&d.cfg, origins),
 			.on_request = on_request,
 			.on_error = on_http_error,
 		};

@@ -30,6 +30,8 @@ struct machine {
 	pthread_mutex_t job_lock;
 	struct snapshot_progress *job; /* the job working on it; guarded by @job_lock */
 	int64_t next_seq;
+	uint64_t generation; /* of its state identity (api_state_id): new when it is created,
+			      * replaced or rebuilt; under @lock */
 	bool diverged;	     /* differs from its journal (a failed append, then a failed rebuild) */
 	uint64_t host_bytes; /* mm_config_host_bytes() of its configuration, charged to the registry
 			      */
@@ -52,6 +54,10 @@ struct registry {
 	 * @lock: a machine is counted from its adoption to its deletion */
 	unsigned int max_machines;
 	uint64_t max_host_bytes, host_bytes;
+	/* the state identities of its machines (api_state_id): @instance is random at its
+	 * creation, @generations counts every machine's new states */
+	uint64_t instance;
+	atomic_uint_fast64_t generations;
 };
 
 static inline void freep(void *p)

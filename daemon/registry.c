@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "codec.h"
 #include "log.h"
@@ -47,6 +49,13 @@ int registry_create(struct store *st, struct registry **ret, struct mm_error *er
 	}
 	pthread_rwlock_init(&reg->lock, NULL);
 	reg->st = st;
+	/* a restart starts the generations again: the instance keeps old ETags from matching */
+	if (getrandom(&reg->instance, sizeof(reg->instance), 0) != sizeof(reg->instance)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		reg->instance = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	}
 	*ret = reg;
 	return 0;
 }
@@ -166,6 +175,7 @@ static struct machine *machine_new(struct registry *reg, const char *id, struct 
 	snprintf(mc->id, sizeof(mc->id), "%s", id);
 	mc->m = m;
 	mc->next_seq = 1;
+	mc->generation = atomic_fetch_add(&reg->generations, 1) + 1;
 	mc->reg = reg;
 	mc->env = (struct api_exec_env){.snapshot_load = registry_live_snapshot_load, .data = mc};
 	pthread_mutex_init(&mc->lock, NULL);
@@ -428,7 +438,10 @@ static int host_journal_append(void *data, struct api_lease *lease,
 	char now[32];
 	int r;
 
-	store_now(now);
+	if (b->time)
+		snprintf(now, sizeof(now), "%s", b->time);
+	else
+		store_now(now);
 	r = store_journal_append(reg->st, mc->id, mc->next_seq, (int64_t)b->n, now, b->commands,
 				 b->commands_len, b->results, b->results_len, err);
 	if (r < 0)
@@ -440,6 +453,9 @@ static int host_journal_append(void *data, struct api_lease *lease,
 
 struct journal_list_ctx {
 	json_t *arr;
+	int64_t after; /* list the entries after this seq */
+	size_t limit;  /* at most this many (0: all) */
+	bool more;     /* one more was there */
 };
 
 static json_t *load_or_null(const struct api_json_span *sp)
@@ -463,9 +479,17 @@ static int journal_list_batch(void *data, int64_t first_seq, int64_t n, const ch
 		return 0;
 	}
 	for (int64_t i = 0; i < n && ret == 0; i++) {
-		json_t *e = json_pack("{s:I, s:s?, s:o, s:o}", "seq", (json_int_t)(first_seq + i),
-				      "time", time, "command", load_or_null(&c[i]), "result",
-				      load_or_null(&r[i]));
+		json_t *e;
+
+		if (first_seq + i <= ctx->after)
+			continue;
+		if (ctx->limit && json_array_size(ctx->arr) == ctx->limit) {
+			ctx->more = true;
+			ret = 1; /* stop: the page is full */
+			break;
+		}
+		e = json_pack("{s:I, s:s?, s:o, s:o}", "seq", (json_int_t)(first_seq + i), "time",
+			      time, "command", load_or_null(&c[i]), "result", load_or_null(&r[i]));
 
 		ret = e && !json_array_append_new(ctx->arr, e) ? 0 : -ENOMEM;
 	}
@@ -474,17 +498,20 @@ static int journal_list_batch(void *data, int64_t first_seq, int64_t n, const ch
 	return ret;
 }
 
-static int host_journal_list(void *data, struct api_lease *lease, json_t **ret,
-			     struct mm_error *err)
+static int host_journal_list(void *data, struct api_lease *lease, int64_t after, size_t limit,
+			     json_t **ret, bool *ret_more, struct mm_error *err)
 {
 	struct registry *reg = data;
 	struct machine *mc = lease->handle;
-	struct journal_list_ctx ctx = {.arr = json_array()};
+	struct journal_list_ctx ctx = {.arr = json_array(), .after = after, .limit = limit};
 	int r;
 
 	if (!ctx.arr)
 		return api_error(err, -ENOMEM, "out of memory");
-	r = store_journal_foreach(reg->st, mc->id, 0, journal_list_batch, &ctx, err);
+	r = store_journal_foreach(reg->st, mc->id, after, journal_list_batch, &ctx, err);
+	if (r > 0)
+		r = 0;
+	*ret_more = ctx.more;
 	if (r < 0) {
 		json_decref(ctx.arr);
 		return r == -ENOMEM ? api_error(err, r, "out of memory") : r;
@@ -506,7 +533,17 @@ static void host_machine_replace(void *data, struct api_lease *lease, struct mm_
 
 	mm_machine_destroy(mc->m);
 	mc->m = m;
+	mc->generation = atomic_fetch_add(&mc->reg->generations, 1) + 1;
 	lease->m = m;
+}
+
+static void host_machine_state(void *data, const struct api_lease *lease, struct api_state_id *ret)
+{
+	struct registry *reg = data;
+	const struct machine *mc = lease->handle;
+
+	*ret = (struct api_state_id){
+		.instance = reg->instance, .generation = mc->generation, .seq = mc->next_seq - 1};
 }
 
 static int stored_one(void *data, const struct store_machine *sm)
@@ -553,6 +590,7 @@ static int host_machine_rebuild(void *data, struct api_lease *lease, struct mm_e
 	mm_machine_destroy(mc->m);
 	mc->m = rb.m;
 	mc->next_seq = rb.next_seq;
+	mc->generation = atomic_fetch_add(&reg->generations, 1) + 1;
 	mc->diverged = false;
 	lease->m = rb.m;
 	lease->diverged = false;
@@ -575,6 +613,7 @@ static const struct api_host_ops registry_ops = {
 	.machine_replace = host_machine_replace,
 	.machine_rebuild = host_machine_rebuild,
 	.machine_clone = registry_clone,
+	.machine_state = host_machine_state,
 };
 
 struct api_host registry_host(struct registry *reg)

@@ -35,7 +35,8 @@ enum key_type {
 	K_BOOL,
 	K_LEVEL,
 	K_SYNC,
-	K_TOKEN, /* file only: appends a token */
+	K_TOKEN,  /* file only: appends a token */
+	K_ORIGIN, /* appends an allowed CORS origin */
 };
 
 struct key {
@@ -95,6 +96,18 @@ static const struct key keys[] = {
 	 "do not create the machine \"default\""},
 	{"insecure", K_BOOL, F(insecure), 0, 1, false, NULL,
 	 "allow a non-loopback --listen without bearer tokens"},
+	{"cors-origin", K_ORIGIN, 0, 0, 0, 0, true, "ORIGIN",
+	 "let pages of this origin call the API (CORS), e.g.\n"
+	 "https://course.example.org or * for any; repeatable;\n"
+	 "empty: none (default: none)"},
+	{"max-event-streams", K_UINT, F(max_event_streams), 0, 1000000, true, "N",
+	 "open event streams (GET .../events) at once (default\n"
+	 "64; 0: no limit)"},
+	{"max-client-event-streams", K_UINT, F(max_client_event_streams), 0, 1000000, true, "N",
+	 "open event streams per client address (default 8; 0:\n"
+	 "no limit)"},
+	{"event-heartbeat", K_UINT, F(event_heartbeat), 1, 3600, true, "SECONDS",
+	 "a comment on every event stream this often (default 15)"},
 	{"log-level", K_LEVEL, F(level), 0, 0, true, "LEVEL",
 	 "error, warn, info (default) or debug"},
 	{"token-file", K_PATH, F(token_file), 0, 0, true, "PATH",
@@ -133,6 +146,9 @@ static void settings_defaults(struct settings *c)
 	c->rate_limit = 0;
 	c->rate_burst = 100;
 	c->shutdown_timeout = 20;
+	c->max_event_streams = 64;
+	c->max_client_event_streams = 8;
+	c->event_heartbeat = 15;
 	c->level = LOG_LEVEL_INFO;
 }
 
@@ -285,6 +301,30 @@ static int token_add(struct settings *c, const char *t, struct mm_error *err)
 	return 0;
 }
 
+/* An origin as a browser sends it: "*", or scheme://host[:port] of http or https, no path.
+ * An empty value clears the list (what `--check-config` prints for none). */
+static int origin_add(struct settings *c, const char *v, struct mm_error *err)
+{
+	if (!v[0]) {
+		c->ncors_origins = 0;
+		return 0;
+	}
+	const char *host = !strncmp(v, "https://", 8)  ? v + 8
+			   : !strncmp(v, "http://", 7) ? v + 7
+						       : NULL;
+
+	if (strcmp(v, "*") &&
+	    (!host || !*host || strpbrk(host, "/ \t?#") || strlen(v) >= SETTINGS_ORIGIN_MAX))
+		return api_error(err, -EINVAL,
+				 "'%.64s' is not an origin: http(s)://host[:port], without a path, "
+				 "or *",
+				 v);
+	if (c->ncors_origins == SETTINGS_ORIGINS_MAX)
+		return api_error(err, -EINVAL, "more than %d origins", SETTINGS_ORIGINS_MAX);
+	snprintf(c->cors_origins[c->ncors_origins++], SETTINGS_ORIGIN_MAX, "%s", v);
+	return 0;
+}
+
 /* Set @k from the text @v. The message in @err does not name the key: the caller does. */
 static int key_set(struct settings *c, const struct key *k, const char *v, struct mm_error *err)
 {
@@ -345,6 +385,8 @@ static int key_set(struct settings *c, const struct key *k, const char *v, struc
 		return api_error(err, -EINVAL, "must be full or normal, not '%s'", v);
 	case K_TOKEN:
 		return token_add(c, v, err);
+	case K_ORIGIN:
+		return origin_add(c, v, err);
 	}
 	/* the string kinds */
 	if (snprintf(field, k->size, "%s", v) >= (int)k->size)
@@ -479,10 +521,13 @@ int settings_load(const struct settings_args *a, struct settings *ret, struct mm
 		if (r < 0)
 			goto fail;
 	}
-	for (size_t i = 0; i < a->n; i++) {
+	for (size_t i = 0, origins = 0; i < a->n; i++) {
 		const struct key *k = key_find(a->opt[i].key);
 		struct mm_error e = {0};
 
+		/* the command line's origins replace the file's */
+		if (k && k->type == K_ORIGIN && !origins++)
+			c.ncors_origins = 0;
 		r = k ? key_set(&c, k, a->opt[i].value, &e) : -EINVAL;
 		if (r < 0) {
 			api_error(err, r, "--%s: %s", a->opt[i].key, k ? e.msg : "unknown option");
@@ -642,6 +687,15 @@ static void key_format(const struct settings *c, const struct key *k, char *buf,
 	case K_TOKEN:
 		snprintf(buf, size, "%zu", c->ntokens);
 		break;
+	case K_ORIGIN: {
+		size_t off = 0;
+
+		buf[0] = '\0';
+		for (size_t i = 0; i < c->ncors_origins && off < size; i++)
+			off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? " " : "",
+						c->cors_origins[i]);
+		break;
+	}
 	default:
 		snprintf(buf, size, "%s", (const char *)field);
 		break;
@@ -676,6 +730,13 @@ void settings_print(const struct settings *c, FILE *f)
 	for (size_t i = 0; i < NKEYS; i++) {
 		if (keys[i].type == K_TOKEN)
 			continue;
+		if (keys[i].type == K_ORIGIN) { /* one line per origin, as the file takes them */
+			for (size_t k = 0; k < c->ncors_origins; k++)
+				fprintf(f, "%s = %s\n", keys[i].name, c->cors_origins[k]);
+			if (!c->ncors_origins)
+				fprintf(f, "%s = \n", keys[i].name);
+			continue;
+		}
 		key_format(c, &keys[i], v, sizeof(v));
 		fprintf(f, "%s = %s\n", keys[i].name, v);
 	}

@@ -32,6 +32,8 @@
 #define SETTINGS_TOKENS_MAX 64
 #define SETTINGS_TOKEN_MIN 16 /* shortest bearer token accepted */
 #define SETTINGS_TOKEN_MAX 256
+#define SETTINGS_ORIGINS_MAX 16
+#define SETTINGS_ORIGIN_MAX 256
 
 /* What the command line said, kept as text so that a reload applies it again. */
 struct settings_args {
@@ -68,6 +70,13 @@ struct settings {
 	char token_file[4096]; /* one token per line; "" for none */
 	char **tokens;	       /* from `token =` lines and the token file */
 	size_t ntokens;
+	/* CORS: the origins whose pages may call the API (cors-origin, repeatable; the command
+	 * line's replace the file's); none by default */
+	char cors_origins[SETTINGS_ORIGINS_MAX][SETTINGS_ORIGIN_MAX];
+	size_t ncors_origins;
+	unsigned int max_event_streams;	       /* open event streams at once, 0: no limit */
+	unsigned int max_client_event_streams; /* per client, 0: no limit */
+	unsigned int event_heartbeat;	       /* seconds between an event stream's pings */
 };
 
 /*

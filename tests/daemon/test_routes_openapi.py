@@ -8,7 +8,8 @@ routes-dump (tests/daemon/routes-dump.c) prints what mm32d serves: api/'s rows
 (api/commands.c). This test reads openapi.yaml and checks:
   - every route is documented (path and method), and every documented operation is served;
   - a command route's query and path fields are the operation's parameters of that name (a
-    route whose op may wait, a kmap, also takes the request's own "timeout");
+    route whose op may wait, a kmap, also takes the request's own "timeout", and every one
+    that changes a machine "diff");
   - every op has a *Command schema in Command.oneOf whose properties, besides op, cpu and
     context, are the op's declared fields, with the same ones required; and every such schema
     is an op.
@@ -82,6 +83,8 @@ class RoutesAndOpenAPI(unittest.TestCase):
                 wanted = {name for name, src in r['args'].items() if src == where}
                 if where == 'query' and r.get('wait'):
                     wanted.add('timeout')
+                if where == 'query' and key[1] != 'get':
+                    wanted.add('diff')  # what it changed (?diff=zones), not a field
                 if where == 'path':
                     # the path's own names ({id}, {pfn}, {snapshot}) stand for the fields
                     self.assertEqual(len(wanted), len(documented) - 1, (key, wanted, documented))

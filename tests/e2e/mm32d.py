@@ -276,6 +276,18 @@ class Daemon:
     def delete(self, path, **kw):
         return self.request('DELETE', path, **kw)
 
+    def journal(self, mid):
+        """Machine @mid's whole journal: GET .../journal a page at a time (its `next`)."""
+        entries, after = [], 0
+        while after is not None:
+            r = self.get('/v1/machines/%s/journal?after=%d&limit=1000' % (mid, after))
+            if r.status != 200:
+                raise AssertionError('GET the journal of %s: %r' % (mid, r))
+            doc = r.json()
+            entries += doc['entries']
+            after = doc['next']
+        return entries
+
     def raw_request(self, method, path, body, headers=(), timeout=30):
         """Send a body that the server may refuse before reading it all (413): write with a
         raw socket, tolerate the server closing early, and parse whatever it answered."""

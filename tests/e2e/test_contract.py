@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sys
+import threading
 import unittest
 
 import jsonschema
@@ -379,10 +380,42 @@ class ContractTest(unittest.TestCase):
         self.slab_operations(c)
         self.persistence_operations(c)
         self.vmalloc_operations(c)
+        self.dashboard_operations(c)
 
         ops = {(m, t) for t, item in SPEC['paths'].items() for m in item
                if m in ('get', 'put', 'post', 'delete', 'patch', 'head', 'options')}
         self.assertEqual(ops - self.covered, set(), 'operations of openapi.yaml not exercised')
+
+    def dashboard_operations(self, c):
+        """The dashboard's API: the contract, paging, 304, 406, ?diff=zones, the event stream
+        (ended by deleting its machine)."""
+        jh = {'Content-Type': 'application/json'}
+        r = c('GET', '/openapi.yaml', want=200)
+        with open(SPEC_PATH, 'rb') as f:
+            self.assertEqual(r.body, f.read())
+        c('POST', '/v1/machines', {'name': 'dash', 'mem': '128M'}, want=201)
+        c('GET', '/v1/machines?limit=1', want=200)
+        c('GET', '/v1/machines?limit=0', want=422)
+        c('PUT', '/v1/machines/dash/sysctl/vm/min_free_kbytes?diff=zones', {'value': 2048},
+          want=200)
+        c('POST', '/v1/machines/dash/commands?diff=zones',
+          [{'op': 'alloc_pages', 'gfp': 'GFP_KERNEL', 'order': 0}], want=200)
+        c('POST', '/v1/machines/dash/pages?diff=zones', {'gfp': 'GFP_KERNEL'}, want=201)
+        c('POST', '/v1/machines/dash/pages?diff=nope', {'gfp': 'GFP_KERNEL'}, want=422)
+        c('GET', '/v1/machines/dash/journal?after=1&limit=1', want=200)
+        c('GET', '/v1/machines/dash/journal?after=-1', want=422)
+        r = c('GET', '/v1/machines/dash/zones', want=200)
+        c('GET', '/v1/machines/dash/zones', want=304, headers={'If-None-Match': r.headers['ETag']})
+        c('GET', '/v1/machines/dash/page-tables/kernel', want=406,
+          headers={'Accept': 'image/png'})
+        c('GET', '/v1/machines/dash/events?after=x', want=422)
+        c('GET', '/v1/machines/nope/events', want=404)
+        # a stream ends when its machine is deleted
+        t = threading.Timer(0.5, self.daemon.delete, ['/v1/machines/dash'])
+        t.start()
+        r = c('GET', '/v1/machines/dash/events?after=0', want=200, headers=jh)
+        t.join()
+        self.assertIn('event: deleted', r.text)
 
     def slab_operations(self, c):
         """The slab allocator's routes, good and bad input, on 686 and PAE."""

@@ -829,7 +829,7 @@ class PagesTest(Base):
         return self.assertJson(self.daemon.get('/v1/machines/pg/zones'))
 
     def journal(self):
-        return self.assertJson(self.daemon.get('/v1/machines/pg/journal'))['entries']
+        return self.daemon.journal('pg')
 
     def check_ok(self):
         self.assertEqual(self.assertJson(self.daemon.get('/v1/machines/pg/check')),
@@ -1196,7 +1196,7 @@ class RestartPagesTest(unittest.TestCase):
                 'buddyinfo': d.get(m + '/proc/buddyinfo').text,
                 'pagetypeinfo': d.get(m + '/proc/pagetypeinfo').text,
                 'vmstat': d.get(m + '/proc/vmstat').text,
-                'journal': d.get(m + '/journal').json()}
+                'journal': d.journal(m.rsplit('/', 1)[1])}
 
     def test_restart_replays_allocations(self):
         d = Daemon()
@@ -1226,7 +1226,7 @@ class RestartPagesTest(unittest.TestCase):
         self.assertEqual(d.delete('%s/pages/%d' % (m, pfns[0])).status, 200)
         self.assertEqual(d.post(m + '/commands', {'op': 'get_page', 'pfn': pfns[1]}).status, 200)
         before = self.snapshot(d, pfns)
-        self.assertEqual(len(before['journal']['entries']), 5 + 500 + 250 + 1 + 1)
+        self.assertEqual(len(before['journal']), 5 + 500 + 250 + 1 + 1)
         code = d.stop()
         self.assertEqual(code, 0, d.log())
 
@@ -1961,7 +1961,7 @@ class RestartSlabTest(unittest.TestCase):
             views[name] = {v: d.get(m + v).text for v in ('/slab', '/proc/slabinfo',
                                                           '/proc/meminfo', '/proc/vmstat',
                                                           '/zones')}
-            counts[name] = len(d.get(m + '/journal').json()['entries'])
+            counts[name] = len(d.journal(m.rsplit('/', 1)[1]))
             self.assertEqual(counts[name], 300 + 100 + 1 + 40 + 20 + 1)
             views[name]['live'] = objs[1]
         self.assertEqual(d.stop(), 0, d.log())

@@ -50,7 +50,7 @@ class Base(ClassDaemon, unittest.TestCase):
         return [x['result'] for x in r['results']]
 
     def journal_len(self, d, m):
-        return len(self.ok(d.get(m + '/journal'))['entries'])
+        return len(d.journal(m.rsplit('/', 1)[1]))
 
 
 class KmapTest(Base):
@@ -190,7 +190,7 @@ class KmapWaitTest(Base):
                 self.assertLess(out[1][2], out[2][2])
                 # the journal holds each waited kmap right after the kunmap that freed its slot
                 ops = [(e['command']['op'], e['command'].get('pfn'))
-                       for e in self.ok(d.get(m + '/journal'))['entries'][n:]]
+                       for e in d.journal(m.rsplit('/', 1)[1])[n:]]
                 self.assertEqual(ops, [('kunmap', pfns[20]), ('kmap', pfns[last]),
                                        ('kunmap', pfns[21]), ('kmap', pfns[last + 1]),
                                        ('kunmap', pfns[22]), ('kmap', pfns[last + 2])])

@@ -98,7 +98,7 @@ class Helpers:
         return self.ok(r)
 
     def journal(self, mid):
-        return self.ok(self.daemon.get('/v1/machines/%s/journal' % mid))['entries']
+        return self.daemon.journal(mid)
 
     def write_pages(self, mid, base, seeds, batch=64):
         """Write one 4096-byte page of page_data(seed) at base + i * 4096 for each seed."""

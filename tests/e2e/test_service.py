@@ -241,7 +241,7 @@ class ConfigTest(Base):
     def test_file_applies_and_command_line_wins(self):
         conf = self.write('mm32d.conf', '[mm32d]\nmax-body = 100\nno-default-machine = true\n')
         s = self.service('--config', conf, '--max-body', '1000')
-        self.assertEqual(s.request('GET', '/v1/machines').json(), {'machines': []})
+        self.assertEqual(s.request('GET', '/v1/machines').json(), {'machines': [], 'next': None})
         body = json.dumps({'mem': '64M', 'cmdline': 'x' * 400})
         self.assertEqual(s.request('POST', '/v1/machines', body,
                                    {'Content-Type': 'application/json'}).status, 201)
