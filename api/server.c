@@ -28,6 +28,16 @@
  * so does one whose machine was woken between its first run and its queueing (wake_seq):
  * no wake-up is lost. One reaper thread resumes the waiters whose time is up; they answer
  * the router's 503 with Retry-After. At shutdown every waiter is resumed and answers 503.
+ *
+ * Event streams (GET .../events, server.h) reuse that machinery: a stream's response comes
+ * from a content reader (stream_read()) that hands out what the stream has, and with nothing
+ * to send suspends its connection; a publish, a deletion, a heartbeat (the reaper's) or the
+ * shutdown appends and resumes it. The streams are a list under wait_lock, which also guards
+ * every stream's buffer and its suspended flag (a connection is resumed only if suspended).
+ * Lock order: a machine's lock (the transaction publishes holding it), then wait_lock.
+ *
+ * CORS (server.h): the request's Origin is checked against the allowed origins once, when its
+ * headers are in; every answer then gets the same CORS and Vary headers (common_headers()).
  */
 #include <arpa/inet.h>
 #include <errno.h>

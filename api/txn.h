@@ -13,7 +13,10 @@
  *   write   the command's canonical text (api_command_canon()) and its result, the bytes the
  *           journal keeps, whatever the parser and however the request spelled the command;
  *   journal (HTTP only: api_txn_live()) every command of a request in one append, committed
- *           before the answer is built;
+ *           before the answer is built, with the commit's time;
+ *   publish (HTTP only) the committed commands to the machine's event streams
+ *           (api_host.events_publish): after the commit, never before, so that no client sees
+ *           an event for a command that is not durable;
  *   compare (restart and replay) a result with the recorded one (api_txn_same_result()).
  *
  * Invariant: a machine never differs from what its journal rebuilds. api_txn_live() runs

@@ -4,8 +4,10 @@
  *
  * Each handler reads the leased machine through mmcore's getters and writes what codec.c
  * makes of it; none changes a machine (the ones that do are command routes, routes.c). Also
- * here: the machines' collection (list, create, clone, delete), which the host owns, the
- * invariant checker's report, the journal and /metrics.
+ * here: the machines' collection (list with each machine's summary, create, clone, delete),
+ * which the host owns, the invariant checker's report, the journal (paged), the journal as it
+ * grows (GET .../events: the replay and the subscription; the transport streams it),
+ * /metrics and /openapi.yaml.
  */
 #include <errno.h>
 #include <inttypes.h>
