@@ -53,21 +53,11 @@ bool api_etag_matches(const char *inm, const char *etag);
 /* The index of the offer @accept prefers (q-values; ties: the earlier offer); 0 without
  * Accept; -1 when none is acceptable (406). */
 int api_accept_choose(const char *accept, const char *const *offers, size_t n);
-/* ?after= (an integer when @numeric, else text) and ?limit= (1..@limit_max) of a list. */
-int api_query_page(const struct api_call *c, bool numeric, int64_t *ret_after,
-		   const char **ret_after_text, size_t limit_default, size_t limit_max,
-		   size_t *ret_limit, struct mm_error *err);
-/* Link: <url?after=@next&limit=@limit>; rel="next" */
-void api_reply_next(const struct api_call *c, struct api_reply *out, const char *next,
-		    size_t limit);
 /* ?diff=zones of a command route: a capture of the zones before it (NULL when not asked),
  * and the "diff" member added to its answer after it (frees the capture). */
 struct api_diff;
 int api_diff_begin(const struct api_call *c, struct api_diff **ret, struct mm_error *err);
 int api_diff_end(struct api_call *c, struct api_diff *d, struct api_reply *out,
 		 struct mm_error *err);
-
-#define API_PAGE_DEFAULT 100
-#define API_PAGE_MAX 1000
 
 #endif /* API_CALL_INT_H */

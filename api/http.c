@@ -234,6 +234,85 @@ void api_reply_next(const struct api_call *c, struct api_reply *out, const char 
 		 c->req->url, next, limit);
 }
 
+/* Two items of a list by their member @key (qsort_r()): integers, or strings byte by byte. */
+static int cmp_key(const void *a, const void *b, void *key)
+{
+	const json_t *x = json_object_get(*(json_t *const *)a, key);
+	const json_t *y = json_object_get(*(json_t *const *)b, key);
+
+	if (json_is_integer(x) || json_is_integer(y)) {
+		json_int_t p = json_integer_value(x), q = json_integer_value(y);
+
+		return (p > q) - (p < q);
+	}
+	return strcmp(json_string_value(x) ? json_string_value(x) : "",
+		      json_string_value(y) ? json_string_value(y) : "");
+}
+
+int api_page_list(struct api_call *c, struct api_reply *out, json_t *doc, const char *member,
+		  const char *key, bool numeric, struct mm_error *err)
+{
+	static const char *const known[] = {"after", "limit", NULL};
+	json_t *all = json_object_get(doc, member), *page = json_array(), *e, *last = NULL;
+	const char *after_text = NULL;
+	int64_t after = 0;
+	size_t n = json_array_size(all), limit, i;
+	json_t **v = calloc(n ? n : 1, sizeof(*v));
+	bool more = false;
+	char next[80];
+	int r;
+
+	r = api_query_check(c, known, err);
+	if (r == 0)
+		r = api_query_page(c, numeric, &after, &after_text, API_PAGE_DEFAULT, API_PAGE_MAX,
+				   &limit, err);
+	if (r == 0 && (!v || !page))
+		r = api_error(err, -ENOMEM, "out of memory");
+	if (r < 0) {
+		free(v);
+		json_decref(page);
+		json_decref(doc);
+		return r;
+	}
+	json_array_foreach(all, i, e)
+		v[i] = e;
+	qsort_r(v, n, sizeof(*v), cmp_key, (void *)key);
+	for (i = 0; i < n; i++) {
+		const json_t *k = json_object_get(v[i], key);
+
+		if (numeric ? json_integer_value(k) <= after
+			    : after_text && strcmp(json_string_value(k) ? json_string_value(k) : "",
+						   after_text) <= 0)
+			continue;
+		if (json_array_size(page) == limit) {
+			more = true;
+			break;
+		}
+		json_array_append(page, v[i]);
+		last = v[i];
+	}
+	free(v);
+	more = more && last;
+	if (more) {
+		const json_t *k = json_object_get(last, key);
+
+		if (numeric)
+			snprintf(next, sizeof(next), "%" JSON_INTEGER_FORMAT,
+				 json_integer_value(k));
+		else
+			snprintf(next, sizeof(next), "%s", json_string_value(k));
+		api_reply_next(c, out, next, limit);
+	}
+	if (json_object_set_new(doc, member, page) ||
+	    json_object_set_new(
+		    doc, "next",
+		    !more     ? json_null()
+		    : numeric ? json_integer(json_integer_value(json_object_get(last, key)))
+			      : json_string(next)))
+		return api_error(err, -ENOMEM, "out of memory");
+	return api_reply_json(out, 200, doc, err);
+}
+
 /* ---- ?diff=zones ------------------------------------------------------------------------ */
 
 /* What a zone shows of itself before and after a command. */

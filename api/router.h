@@ -301,6 +301,27 @@ const char *api_query_value(const struct api_call *c, const char *key, bool *pre
 /* A path segment that is an id (decimal, > 0); anything else names nothing: -ENOENT "no @what". */
 int api_path_id(const char *what, const char *s, int64_t *ret, struct mm_error *err);
 
+/* ---- paging (http.c): the same ?after=&limit= for every list that can grow ---- */
+
+#define API_PAGE_DEFAULT 100
+#define API_PAGE_MAX 1000
+
+/* ?after= (an integer when @numeric, else text) and ?limit= (1..@limit_max) of a list. */
+int api_query_page(const struct api_call *c, bool numeric, int64_t *ret_after,
+		   const char **ret_after_text, size_t limit_default, size_t limit_max,
+		   size_t *ret_limit, struct mm_error *err);
+/* Link: <url?after=@next&limit=@limit>; rel="next" */
+void api_reply_next(const struct api_call *c, struct api_reply *out, const char *next,
+		    size_t limit);
+/*
+ * api_page_list - answer a page of the list @doc[@member], whose items are keyed by member
+ * @key (an integer when @numeric, else a string): sorted by it, those after ?after=, at most
+ * ?limit= (API_PAGE_DEFAULT, API_PAGE_MAX), with "next" in @doc and the Link header. Other query
+ * parameters are refused. Steals @doc.
+ */
+int api_page_list(struct api_call *c, struct api_reply *out, json_t *doc, const char *member,
+		  const char *key, bool numeric, struct mm_error *err);
+
 /* Route @req to its handler and fill @out (zeroed by the caller or not: it is reset). */
 void api_dispatch(const struct api_host *host, const struct api_request *req,
 		  struct api_reply *out);

@@ -83,7 +83,7 @@ static int h_snapshots(struct api_call *c, struct api_reply *out, struct mm_erro
 	r = registry_snapshot_list(reg, api_call_lease(c), &doc, err);
 	if (r < 0)
 		return api_call_failed(r, err, "listing the snapshots");
-	return api_reply_json(out, 200, doc, err);
+	return api_page_list(c, out, doc, "snapshots", "id", true, err);
 }
 
 static int h_snapshot(struct api_call *c, struct api_reply *out, struct mm_error *err)
@@ -127,7 +127,7 @@ static int h_jobs(struct api_call *c, struct api_reply *out, struct mm_error *er
 	r = registry_job_list(reg, &doc, err);
 	if (r < 0)
 		return api_call_failed(r, err, "listing the jobs");
-	return api_reply_json(out, 200, doc, err);
+	return api_page_list(c, out, doc, "jobs", "id", true, err);
 }
 
 static int h_job(struct api_call *c, struct api_reply *out, struct mm_error *err)
@@ -155,7 +155,7 @@ static int h_sessions(struct api_call *c, struct api_reply *out, struct mm_error
 	r = session_list(registry_store(reg), &doc, err);
 	if (r < 0)
 		return api_call_failed(r, err, "listing the sessions");
-	return api_reply_json(out, 200, doc, err);
+	return api_page_list(c, out, doc, "sessions", "id", false, err);
 }
 
 static int h_session(struct api_call *c, struct api_reply *out, struct mm_error *err)

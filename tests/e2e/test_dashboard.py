@@ -575,6 +575,44 @@ class ListPagingTest(Base):
             self.problem(self.daemon.get('/v1/machines?' + q), 422, 'invalid-argument')
 
 
+    def test_snapshots_sessions_jobs_pages(self):
+        self.machine('q1')
+        ids = []
+        for i in range(5):
+            r = self.daemon.post('/v1/machines/q1/snapshots', {'label': 's%d' % i})
+            ids.append(self.assertJson(r, 201)['id'])
+        r = self.daemon.get('/v1/machines/q1/snapshots?limit=2')
+        doc = self.assertJson(r)
+        self.assertEqual([s['id'] for s in doc['snapshots']], ids[:2])
+        self.assertEqual(doc['next'], ids[1])
+        self.assertIn('storage', doc)
+        self.assertEqual(r.headers['Link'], '</v1/machines/q1/snapshots?after=%d&limit=2>; '
+                         'rel="next"' % ids[1])
+        doc = self.assertJson(self.daemon.get('/v1/machines/q1/snapshots?after=%d' % ids[1]))
+        self.assertEqual(([s['id'] for s in doc['snapshots']], doc['next']), (ids[2:], None))
+        # sessions: every machine's journal, by id
+        self.machine('q2')
+        self.machine('q3')
+        doc = self.assertJson(self.daemon.get('/v1/sessions?after=q1&limit=1'))
+        self.assertEqual(([s['id'] for s in doc['sessions']], doc['next']), (['q2'], 'q2'))
+        doc = self.assertJson(self.daemon.get('/v1/sessions?after=q2'))
+        self.assertEqual([s['id'] for s in doc['sessions']], ['q3'])
+        # jobs: an async snapshot makes one
+        for _ in range(2):
+            self.assertEqual(self.daemon.post('/v1/machines/q1/snapshots',
+                                              {'async': True}).status, 202)
+        jobs = self.assertJson(self.daemon.get('/v1/jobs'))['jobs']
+        self.assertGreaterEqual(len(jobs), 2)
+        doc = self.assertJson(self.daemon.get('/v1/jobs?limit=1'))
+        self.assertEqual([j['id'] for j in doc['jobs']], [jobs[0]['id']])
+        self.assertEqual(doc['next'], jobs[0]['id'])
+        doc = self.assertJson(self.daemon.get('/v1/jobs?after=%d&limit=1000' % jobs[0]['id']))
+        self.assertEqual([j['id'] for j in doc['jobs']], [j['id'] for j in jobs[1:]])
+        for url in ('/v1/jobs?limit=0', '/v1/jobs?after=x', '/v1/sessions?limit=2000',
+                    '/v1/machines/q1/snapshots?after=-2', '/v1/sessions?foo=1'):
+            self.problem(self.daemon.get(url), 422, 'invalid-argument')
+
+
 class SummaryDiffTest(Base):
     def test_summary_reads_the_counters(self):
         self.machine('d1', mem='1G')
