@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "call-int.h"
 #include "problem.h"
 #include "router.h"
 #include "txn.h"
@@ -1331,6 +1332,49 @@ END_TEST
 /* A host without a store: the persistence routes are the daemon's (daemon/routes.c), so this
  * host has none of them: 404 whatever the method, and snapshot_restore is refused without
  * touching the machine. */
+/* http.c: If-None-Match's weak comparison, and Accept's q-values. */
+START_TEST(conditional_and_negotiation)
+{
+	static const char *const two[] = {"text/plain", "application/json"};
+	static const struct {
+		const char *accept;
+		int want;
+	} cases[] = {
+		{NULL, 0},
+		{"", 0},
+		{"*/*", 0},
+		{"application/json", 1},
+		{"application/json, text/plain", 0}, /* a tie: the route's order */
+		{"text/plain;q=0.5, application/json", 1},
+		{"text/plain; q=0.5 ,application/json;q=0.4", 0},
+		{"text/*;q=0, */*;q=0.1", 1},
+		{"application/*", 1},
+		{"TEXT/PLAIN;Q=0.2, application/json;q=0.1", 0},
+		{"application/json;q=0.001, text/plain;q=0", 1},
+		{"image/png", -1},
+		{"text/plain;q=0, application/json;q=0.000", -1},
+		{"*/*;q=0", -1},
+		{"text/plain;q=2, application/json;q=0.5", 1}, /* a bad q excludes its range */
+		{"text/plain;level=1;q=0.3, application/json;q=0.2", 0},
+	};
+	const char *tag = "\"ab-1-7-j\"";
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(api_accept_choose(cases[i].accept, two, 2) == cases[i].want, "%s",
+			      cases[i].accept ? cases[i].accept : "(none)");
+	ck_assert(api_etag_matches(tag, tag));
+	ck_assert(api_etag_matches("W/\"ab-1-7-j\"", tag));
+	ck_assert(api_etag_matches("\"x\", W/\"ab-1-7-j\"", tag));
+	ck_assert(api_etag_matches(" * ", tag));
+	ck_assert(!api_etag_matches("\"ab-1-7-t\"", tag));
+	ck_assert(!api_etag_matches("\"ab-1-7\"", tag));
+	ck_assert(!api_etag_matches("ab-1-7-j", tag));
+	ck_assert(!api_etag_matches("\"ab-1-7-j", tag));
+	ck_assert(!api_etag_matches(NULL, tag));
+	ck_assert(!api_etag_matches("*", ""));
+}
+END_TEST
+
 START_TEST(persistence_without_a_store)
 {
 	static const char *const gets[] = {"/v1/machines/default/state-hash",
@@ -1383,6 +1427,7 @@ Suite *test_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, health_and_version);
+	tcase_add_test(tc, conditional_and_negotiation);
 	tcase_add_test(tc, unknown_routes);
 	tcase_add_test(tc, method_not_allowed);
 	tcase_add_test(tc, body_checks);
