@@ -506,8 +506,8 @@ static void server_events_publish(void *transport, const char *machine, int64_t 
 		return;
 	if (api_txn_split_batch((int64_t)b->n, b->commands, b->commands_len, b->results,
 				b->results_len, &c, &r) < 0)
-		return;
-	for (size_t i = 0; i < b->n; i++)
+		t.oom = true; /* the streams end below: they reconnect and replay */
+	for (size_t i = 0; !t.oom && i < b->n; i++)
 		api_event_command(&t, first_seq + (int64_t)i, b->time, c[i].text, c[i].len,
 				  r[i].text, r[i].len);
 	free(c);
