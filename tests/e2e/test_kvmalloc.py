@@ -42,7 +42,7 @@ class KvmallocTest(Base):
         return r.text
 
     def journal_len(self, mid):
-        return len(self.assertJson(self.daemon.get(self.url(mid, 'journal')))['entries'])
+        return len(self.daemon.journal(mid))
 
     def kvmalloc(self, mid, size, gfp='GFP_KERNEL', **kw):
         r = self.daemon.post(self.url(mid, 'kvmalloc'), dict(kw, size=size, gfp=gfp))
