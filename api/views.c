@@ -787,6 +787,9 @@ int h_vmalloc(struct api_call *c, struct api_reply *out, struct mm_error *err)
 					json_object_set_new(o, "phys_addr", HEX(a.phys_addr));
 				if (a.pages_area)
 					json_object_set_new(o, "pages_area", HEX(a.pages_area));
+				if (a.pages_kmalloc)
+					json_object_set_new(o, "pages_kmalloc",
+							    HEX(a.pages_kmalloc));
 				json_object_set_new(o, "kernel", json_boolean(!a.api));
 				pg = json_array();
 				for (uint32_t k = 0; k < a.nr_pfns; k++)

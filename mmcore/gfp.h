@@ -43,6 +43,11 @@ typedef uint32_t gfp_t;
 #define __GFP_BITS_MASK ((1u << __GFP_BITS_SHIFT) - 1)
 
 #define __GFP_RECLAIM (__GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM)
+/* mm/internal.h: the bits that only steer watermarks and reclaim, not placement (6.1 also
+ * has __GFP_NOLOCKDEP, which mm32 does not model) */
+#define GFP_RECLAIM_MASK                                                                           \
+	(__GFP_RECLAIM | __GFP_HIGH | __GFP_IO | __GFP_FS | __GFP_NOWARN | __GFP_RETRY_MAYFAIL |   \
+	 __GFP_NOFAIL | __GFP_NORETRY | __GFP_MEMALLOC | __GFP_NOMEMALLOC | __GFP_ATOMIC)
 #define GFP_ZONEMASK (__GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | __GFP_MOVABLE)
 #define GFP_MOVABLE_MASK (__GFP_RECLAIMABLE | __GFP_MOVABLE)
 #define GFP_MOVABLE_SHIFT 3

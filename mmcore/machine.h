@@ -199,6 +199,13 @@ static inline bool boot_fills_cpu_entry_area(const struct mm_machine *m)
 {
 	return !m->cfg.boot_model || m->cfg.boot_model > MM_BOOT_MODEL_NO_CPU_ENTRY_AREA;
 }
+/* Boot model 4 on (mmcore.h): SLUB's bootstrap slabs and each cache's own objects at
+ * kmem_cache_init(), vmalloc's page arrays allocated; models 1-3 defer the former to first
+ * use and allocate no page array below a page of pointers. */
+static inline bool boot_allocates_slab_pages(const struct mm_machine *m)
+{
+	return !m->cfg.boot_model || m->cfg.boot_model > MM_BOOT_MODEL_NO_SLAB_PAGES;
+}
 /* The cpu_entry_area's entries against what the boot wrote: how many differ, the first in @msg */
 unsigned int paging_check_cpu_entry_areas(const struct mm_machine *m, char *msg, size_t size);
 /* @prot as the kernel's PAGE_KERNEL* reach a PTE (__default_kernel_pte_mask, NX support) */

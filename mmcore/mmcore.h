@@ -110,8 +110,13 @@ struct mm_config {
  * layout under it (pcpu_embed_first_chunk's freed hole, dmi_setup()'s brk page, PAE's
  * contiguous kmap_local PTE pages); 3: with them. */
 #define MM_BOOT_MODEL_NO_CPU_ENTRY_AREA 2u
+/* 3: SLUB's boot pages deferred to first use (kmem_cache and kmem_cache_node empty on a fresh
+ * machine) and vmalloc's page arrays kmalloc'd nowhere; 4: kmem_cache_init()'s bootstrap
+ * slabs and every cache's struct kmem_cache and kmem_cache_node objects at creation, and
+ * __vmalloc_area_node()'s page array (kmalloc'd up to a page, else vmalloc'd). */
+#define MM_BOOT_MODEL_NO_SLAB_PAGES 3u
 /* the latest (MM_BOOT_REVISION): mm_config_init()'s and POST /v1/machines' default */
-#define MM_BOOT_MODEL 3u
+#define MM_BOOT_MODEL 4u
 
 /*
  * The boot as phases a machine can stop after, in the kernel's order:
@@ -810,7 +815,9 @@ uint32_t mm_page_address(const struct mm_machine *m, uint32_t pfn);
  * model that wrote it. tests/data/snapshots keeps fixtures of every revision: each must
  * load; those of this revision must also equal their journal's replay.
  */
-#define MM_BOOT_REVISION 3 /* 2: vmalloc's boot areas; 3: the cpu_entry_area filled */
+/* 2: vmalloc's boot areas; 3: the cpu_entry_area filled; 4: SLUB's boot slabs and vmalloc's
+ * page arrays */
+#define MM_BOOT_REVISION 4
 /* A machine boots with the revision its configuration names (struct mm_config.boot_model),
  * the latest unless it was created before (a stored configuration without it is 1): so a
  * stored journal replays to the same machine on a later build too. */
@@ -864,11 +871,12 @@ enum mm_vmap_list { MM_VMAP_BUSY, MM_VMAP_LAZY, MM_VMAP_FREE };
 struct mm_vmap_area_info {
 	uint64_t va_start, va_end; /* [va_start, va_end) */
 	bool has_vm;
-	uint32_t addr, size; /* size with the guard page */
-	uint32_t flags;	     /* VM_IOREMAP 0x1, VM_ALLOC 0x2, VM_MAP 0x4, ... */
-	uint32_t nr_pages;   /* the kernel's nr_pages (vmalloc only) */
-	uint64_t phys_addr;  /* ioremap */
-	uint32_t pages_area; /* the page array is vmalloc'd there ("vpages"), else 0 */
+	uint32_t addr, size;	/* size with the guard page */
+	uint32_t flags;		/* VM_IOREMAP 0x1, VM_ALLOC 0x2, VM_MAP 0x4, ... */
+	uint32_t nr_pages;	/* the kernel's nr_pages (vmalloc only) */
+	uint64_t phys_addr;	/* ioremap */
+	uint32_t pages_area;	/* the page array is vmalloc'd there ("vpages"), else 0 */
+	uint32_t pages_kmalloc; /* or kmalloc'd there (boot model 4 on), else 0 */
 	const char *caller;
 	const uint32_t *pfns; /* the frames mapped from addr on (vmalloc, vmap) */
 	uint32_t nr_pfns;

@@ -535,7 +535,7 @@ static void render_vmallocinfo(const struct mm_machine *m, struct mm_buf *b)
 		for (k = 0; k < ARRAY_SIZE(kinds); k++)
 			if (vm->flags & kinds[k].flag)
 				mm_buf_puts(b, kinds[k].word);
-		if (vm->pages_area)
+		if (vm->pages_area && is_vmalloc_addr(m, vm->pages_area))
 			mm_buf_puts(b, " vpages");
 		mm_buf_puts(b, "\n");
 	}

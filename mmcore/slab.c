@@ -56,6 +56,7 @@
 #include "mmdebug.h"
 #include "page_alloc.h"
 #include "snapshot.h"
+#include "vmalloc.h"
 
 #define ARCH_KMALLOC_MINALIGN 8u
 #define ARCH_SLAB_MINALIGN 8u
@@ -943,6 +944,8 @@ static int create_cache(struct mm_machine *m, const char *name, unsigned int siz
 	struct kmem_cache *s;
 	uint32_t obj = 0, node = 0, name_addr = 0;
 	unsigned int i;
+	gfp_t ogfp;
+	bool eager;
 
 	if (slot < 0)
 		return mm_set_error(err, -ENOSPC, "mm32 keeps at most %d slab caches",
@@ -981,13 +984,17 @@ static int create_cache(struct mm_machine *m, const char *name, unsigned int siz
 			m->ram[name_addr - PAGE_OFFSET + i] = (uint8_t)name[i];
 		m->pgstate[va_pfn(name_addr)] |= PGS_RAM_DIRTY;
 	}
-	if (kc && !boot) {
-		obj = slab_alloc(m, kc, GFP_KERNEL, cpu);
+	/* the boot's caches too from boot model 4 on (models 1-3 defer theirs to first use:
+	 * slab_materialize()); create_kmalloc_cache() takes its object with GFP_NOWAIT */
+	eager = !boot || boot_allocates_slab_pages(m);
+	ogfp = boot && !st->up ? GFP_NOWAIT : GFP_KERNEL;
+	if (kc && eager) {
+		obj = slab_alloc(m, kc, ogfp, cpu);
 		if (!obj)
 			goto out_free_name;
-		slab_post_alloc(m, kc, GFP_KERNEL | __GFP_ZERO, obj);
+		slab_post_alloc(m, kc, ogfp | __GFP_ZERO, obj);
 	}
-	if (kn && !boot) {
+	if (kn && eager) {
 		node = slab_alloc(m, kn, GFP_KERNEL, cpu);
 		if (!node)
 			goto out_free_obj;
@@ -1150,6 +1157,31 @@ static int kmalloc_object(struct mm_machine *m, uint32_t size, gfp_t gfp, unsign
 	slab_post_alloc(m, s, gfp, obj);
 	*ret = obj;
 	return 0;
+}
+
+/*
+ * slab_kmalloc, slab_kfree - kmalloc()/kfree() for another part of mmcore (vmalloc's page
+ * arrays): @size up to KMALLOC_MAX_CACHE_SIZE from kmalloc's cache for @gfp; a free of
+ * what is no allocated object of a slab changes nothing (its owner checked it).
+ */
+int slab_kmalloc(struct mm_machine *m, uint32_t size, gfp_t gfp, unsigned int cpu, uint32_t *ret,
+		 struct mm_error *err)
+{
+	if (!m->slab.up || !size || size > KMALLOC_MAX_CACHE_SIZE)
+		return mm_set_error(err, -EINVAL, "kmalloc(%u) for mmcore: not a slab's size",
+				    size);
+	return kmalloc_object(m, size, gfp, cpu, ret, err);
+}
+
+void slab_kfree(struct mm_machine *m, uint32_t addr, unsigned int cpu)
+{
+	struct kmem_cache *s;
+	struct mm_error e;
+	enum obj_kind kind;
+	pfn_t slab;
+
+	if (!find_object(m, "kfree", addr, &s, &slab, &kind, &e) && kind == OBJ_SLAB)
+		slab_free(m, s, slab, addr, cpu);
 }
 
 /* ==== boot ==================================================================================== */
@@ -1344,11 +1376,14 @@ static void boot_cache_init(struct mm_machine *m, struct kmem_cache *s, const ch
 
 /*
  * slab_bootstrap - the first slabs: kmem_cache_node's own node structure is the first
- * object of its first slab (early_kmem_cache_node_alloc()), kmem_cache's node comes from it,
- * then both are copied into objects of kmem_cache (bootstrap(), which flushes their CPU
- * slabs). The kernel does this in kmem_cache_init(); mm32 does it when the machine first
- * needs a slab, so that a boot takes no page from the page allocator and journals recorded
- * before mm32 had SLUB replay to the same pages (see slab_materialize()).
+ * object of its first slab (early_kmem_cache_node_alloc(), GFP_NOWAIT), kmem_cache's node
+ * comes from it, then both are copied into objects of kmem_cache (bootstrap(), which
+ * flushes their CPU slabs). From boot model 4 on this runs in kmem_cache_init(), where the
+ * kernel does it, and every cache created after takes its struct kmem_cache and its
+ * kmem_cache_node at creation (create_cache()): a fresh machine's kmem_cache holds one
+ * object per cache. Machines of models 1-3 run it when they first need a slab, so that
+ * their boot takes no page from the page allocator and their journals replay to the same
+ * pages (see slab_materialize()).
  */
 static int slab_bootstrap(struct mm_machine *m)
 {
@@ -1400,9 +1435,10 @@ out_nomem:
 }
 
 /*
- * slab_materialize - a cache of the boot gets its struct kmem_cache and kmem_cache_node
- * objects when it first needs a slab (the kernel allocates them when it creates the cache;
- * the object counts of "kmem_cache" and "kmem_cache_node" grow as caches come into use).
+ * slab_materialize - boot models 1-3: a cache of the boot gets its struct kmem_cache and
+ * kmem_cache_node objects when it first needs a slab (the kernel allocates them when it
+ * creates the cache, as model 4 does; here the object counts of "kmem_cache" and
+ * "kmem_cache_node" grow as caches come into use). Nothing to do on model 4.
  */
 static int slab_materialize(struct mm_machine *m, struct kmem_cache *s, unsigned int cpu)
 {
@@ -1487,6 +1523,12 @@ int kmem_cache_init(struct mm_machine *m, struct mm_error *err)
 	st->kmem_cache = 1;
 	kc->seq = st->next_seq++; /* list_add() in bootstrap order */
 	kn->seq = st->next_seq++;
+	/* boot model 4 on: the first slabs now, as the kernel takes them (models 1-3 defer them
+	 * to the first slab a machine needs, so that their journals replay to the same pages) */
+	if (boot_allocates_slab_pages(m) && slab_bootstrap(m))
+		return mm_set_error(err, -ENOSPC,
+				    "kmem_cache_init: no memory for the bootstrap slabs of "
+				    "kmem_cache_node and kmem_cache");
 
 	/* create_kmalloc_caches() */
 	for (type = 0; type < NR_KMALLOC_TYPES; type++) {
@@ -1698,6 +1740,7 @@ int mm_kmalloc(struct mm_machine *m, unsigned int cpu, uint32_t size, mm_gfp_t g
 int mm_kfree(struct mm_machine *m, unsigned int cpu, uint32_t addr, bool *freed,
 	     struct mm_error *err)
 {
+	uint32_t owner;
 	struct kmem_cache *s;
 	enum obj_kind kind;
 	pfn_t slab;
@@ -1713,6 +1756,11 @@ int mm_kfree(struct mm_machine *m, unsigned int cpu, uint32_t addr, bool *freed,
 	r = find_object(m, "kfree", addr, &s, &slab, &kind, err);
 	if (r)
 		return r;
+	if (kind == OBJ_SLAB && vmalloc_pages_array_of(m, addr, &owner))
+		return mm_set_error(err, -EBUSY,
+				    "kfree: %#x is the page array of the vmalloc area at %#x "
+				    "(__vmalloc_area_node() kmalloc'd it): vfree that area",
+				    addr, owner);
 	if (kind == OBJ_LARGE)
 		free_large_kmalloc(m, slab, cpu);
 	else

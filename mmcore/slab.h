@@ -177,6 +177,12 @@ int slab_check_gfp(gfp_t gfp, struct mm_error *err);
 /* What @addr is to the slab allocator, in words, for another allocator's refusal to free
  * it ("a kmalloc object of cache kmalloc-64"); false when it is no slab memory. */
 bool slab_object_describe(const struct mm_machine *m, uint32_t addr, char *buf, size_t len);
+/* kmalloc()/kfree() for mmcore's own users (vmalloc's page arrays): an object of kmalloc's
+ * cache for @size (at most KMALLOC_MAX_CACHE_SIZE) and @gfp; a free of what is no allocated
+ * slab object does nothing. */
+int slab_kmalloc(struct mm_machine *m, uint32_t size, gfp_t gfp, unsigned int cpu, uint32_t *ret,
+		 struct mm_error *err);
+void slab_kfree(struct mm_machine *m, uint32_t addr, unsigned int cpu);
 /* /proc/slabinfo */
 void slabinfo_render(const struct mm_machine *m, struct mm_buf *b);
 

@@ -29,8 +29,14 @@
  *    (cpa_process_alias()), which splits a 4 MiB (2 MiB) direct-map page; _x/_nx do not
  *    check aliases. HighMem pages have no alias.
  * Invariants: see vmalloc.h (V1..V6), checked by check_vmalloc() in check.c.
- * Not modelled: the kmalloc'd struct vmap_area/vm_struct and page arrays of at most one
- * page (slab is another room), vm_map_ram()'s per-CPU blocks.
+ *  - The array of struct page pointers an area's vm_struct keeps (area->pages, 4 bytes a
+ *    page) is kmalloc'd when it fits a page (areas up to 1024 pages: kmalloc-8 for one or
+ *    two pages, kmalloc-4k for 1024) and vmalloc'd itself beyond that ("vpages" in
+ *    /proc/vmallocinfo, the inner area under the same caller), with the caller's reclaim
+ *    bits and __GFP_ZERO; vfree() frees it the same way (kvfree()). Boot model 4 on: the
+ *    boot's own vmalloc areas take theirs from SLUB too; models 1-3 kmalloc none.
+ * Not modelled: the kmalloc'd struct vmap_area and vm_struct, the array's contents (the
+ * frames are kept on the host), vm_map_ram()'s per-CPU blocks.
  */
 #include <stdio.h>
 #include <string.h>
@@ -567,7 +573,27 @@ static int __vmalloc(struct mm_machine *m, unsigned int cpu, uint64_t size, gfp_
 		return r;
 	}
 	addr = m->vmap.busy[idx].vm.addr;
-	if ((uint64_t)nr * 4 > PAGE_SIZE) { /* the array of struct page pointers */
+	if (boot_allocates_slab_pages(m)) {
+		/* the array of struct page pointers: nested_gfp keeps only the reclaim bits of
+		 * the caller's mask (no zone, no __GFP_ACCOUNT), zeroed; up to a page from
+		 * kmalloc (kmalloc-8 .. kmalloc-4k), beyond that vmalloc'd itself, under the
+		 * same caller */
+		gfp_t nested_gfp = (gfp & GFP_RECLAIM_MASK) | __GFP_ZERO;
+		uint32_t array_size = nr * 4;
+
+		if (array_size > PAGE_SIZE)
+			r = __vmalloc(m, cpu, array_size, nested_gfp, 0, caller, api, &pages_area,
+				      err);
+		else
+			r = slab_kmalloc(m, array_size, nested_gfp, cpu, &pages_area, err);
+		if (r) {
+			printk(m,
+			       "vmalloc error: size %llu, failed to allocated page array size "
+			       "%u\n",
+			       (unsigned long long)nr << PAGE_SHIFT, array_size);
+			goto fail_area;
+		}
+	} else if ((uint64_t)nr * 4 > PAGE_SIZE) { /* boot models 1-3: vmalloc'd arrays only */
 		r = __vmalloc(m, cpu, (uint64_t)nr * 4, (gfp & ~(gfp_t)__GFP_HIGHMEM) | __GFP_ZERO,
 			      0, caller, api, &pages_area, err);
 		if (r)
@@ -678,12 +704,13 @@ static int vfree_index(struct mm_machine *m, uint32_t i, unsigned int cpu, struc
 		for (k = 0; k < vm.nr_pages; k++)
 			__free_pages(m, pages[k], 0, cpu);
 		m->vmap.nr_vmalloc_pages -= vm.nr_pages;
-		if (vm.pages_area) {
+		if (vm.pages_area && is_vmalloc_addr(m, vm.pages_area)) { /* kvfree() */
 			uint32_t j = area_index(m, vm.pages_area);
 
 			if (j < m->vmap.nr_busy && m->vmap.busy[j].vm.addr == vm.pages_area)
 				vfree_index(m, j, cpu, err);
-		}
+		} else if (vm.pages_area)
+			slab_kfree(m, vm.pages_area, cpu);
 	}
 	host_free(pages);
 	return 0;
@@ -1110,6 +1137,18 @@ int mm_vmalloc(struct mm_machine *m, unsigned int cpu, uint64_t size, bool zero,
 			      caller_or(caller, zero ? "vzalloc" : "vmalloc"), ret_addr, err);
 }
 
+bool vmalloc_pages_array_of(const struct mm_machine *m, uint32_t addr, uint32_t *area)
+{
+	if (is_vmalloc_addr(m, addr))
+		return false;
+	for (uint32_t i = 0; i < m->vmap.nr_busy; i++)
+		if (m->vmap.busy[i].has_vm && m->vmap.busy[i].vm.pages_area == addr) {
+			*area = m->vmap.busy[i].vm.addr;
+			return true;
+		}
+	return false;
+}
+
 /* Mirrors: is_vmalloc_addr(): inside [VMALLOC_START, VMALLOC_END). */
 bool is_vmalloc_addr(const struct mm_machine *m, uint32_t addr)
 {
@@ -1313,7 +1352,10 @@ int mm_vmap_area_get(const struct mm_machine *m, int list, unsigned int i,
 		out->flags = va->vm.flags;
 		out->nr_pages = va->vm.nr_pages;
 		out->phys_addr = va->vm.phys_addr;
-		out->pages_area = va->vm.pages_area;
+		if (is_vmalloc_addr(m, va->vm.pages_area))
+			out->pages_area = va->vm.pages_area;
+		else
+			out->pages_kmalloc = va->vm.pages_area;
 		out->caller = va->vm.caller;
 		out->pfns = va->vm.pages;
 		out->nr_pfns = va->vm.nr_pfns;

@@ -66,7 +66,7 @@ struct vm_struct {
 	uint32_t flags;	   /* VM_* */
 	uint32_t nr_pages; /* the kernel's field: VM_ALLOC (and VM_MAP_PUT_PAGES) only */
 	phys_addr_t phys_addr;
-	uint32_t pages_area;	    /* the pages array was itself vmalloc'd here ("vpages"), or 0 */
+	uint32_t pages_area;	    /* area->pages: vmalloc'd ("vpages") or kmalloc'd here, or 0 */
 	uint32_t nr_pfns;	    /* host: frames mapped from addr on (vmalloc and vmap) */
 	pfn_t *pages;		    /* host copy of the kernel's page array: nr_pfns frames */
 	bool api;		    /* made by a command, not by the modelled boot */
@@ -132,6 +132,10 @@ int __vmalloc_node(struct mm_machine *m, unsigned int cpu, uint64_t size, gfp_t 
 		   uint32_t vm_flags, const char *caller, uint32_t *ret_addr, struct mm_error *err);
 /* is_vmalloc_addr(): @addr in [VMALLOC_START, VMALLOC_END). */
 bool is_vmalloc_addr(const struct mm_machine *m, uint32_t addr);
+
+/* Is @addr the kmalloc'd page array of a busy vmalloc area (boot model 4 on)? Its address
+ * in @area. kfree() refuses it: vfree() frees it with the area. */
+bool vmalloc_pages_array_of(const struct mm_machine *m, uint32_t addr, uint32_t *area);
 
 /* The busy area holding @addr, or NULL. */
 const struct vmap_area *find_vmap_area(const struct mm_machine *m, uint64_t addr);
