@@ -122,6 +122,15 @@ static const struct fixture fixtures[] = {
 	 "{\"mem\": \"64M\", \"cpus\": 3, \"boot\": {\"stop_after\": \"memblock\"}, "
 	 "\"boot_model\": 3}",
 	 "[]", 3},
+	/* revision 4: SLUB's bootstrap slabs and every cache's own objects at boot, vmalloc's
+	 * page arrays; the machines and commands of revision 1 */
+	{"686-128M-r4", "{\"mem\": \"128M\", \"boot_model\": 4}", CMDS_686, 4},
+	{"686-pae-1024M-r4", "{\"mem\": \"1G\", \"pae\": true, \"cpus\": 2, \"boot_model\": 4}",
+	 CMDS_PAE, 4},
+	{"686-64M-memblock-r4",
+	 "{\"mem\": \"64M\", \"cpus\": 3, \"boot\": {\"stop_after\": \"memblock\"}, "
+	 "\"boot_model\": 4}",
+	 "[]", 4},
 };
 
 static char *path_of(const char *name, const char *ext)

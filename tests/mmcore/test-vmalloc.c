@@ -320,15 +320,68 @@ START_TEST(vpages_array)
 	a = vmalloc_ok(1025 * 4096ull);
 	ai = area_at(a);
 	ck_assert_uint_ne(ai.pages_area, 0);
+	ck_assert_uint_eq(ai.pages_kmalloc, 0);
 	ck_assert_uint_eq(area_at(ai.pages_area).nr_pages, 2);
+	/* __vmalloc_node(array_size, ..., area->caller): the array's area under the same caller
+	 * (2 pages and the guard), itself with a kmalloc'd array (2 pages: kmalloc-8) */
+	ck_assert_uint_ne(area_at(ai.pages_area).pages_kmalloc, 0);
 	t = render("vmallocinfo");
-	ck_assert_ptr_nonnull(strstr(t, "pages=1025 vmalloc vpages\n"));
+	ck_assert_ptr_nonnull(strstr(t, "   12288 vmalloc pages=2 vmalloc\n"));
+	ck_assert_ptr_nonnull(strstr(t, " 4202496 vmalloc pages=1025 vmalloc vpages\n"));
 	free(t);
 	ck_assert_int_eq(meminfo("VmallocUsed"), (68 + 1025 + 2) * 4);
 	ck_assert_int_eq(mm_vfree(m, 0, a, &err), 0);
 	ck_assert_int_eq(meminfo("VmallocUsed"), 68 * 4);
 	ck_assert_uint_eq(mm_vmap_area_count(m, MM_VMAP_LAZY), 2);
 	run_check();
+}
+END_TEST
+
+/* The page array of an area up to 1024 pages is kmalloc'd (nested_gfp: GFP_KERNEL |
+ * __GFP_ZERO, a normal kmalloc cache), 4 bytes a page: kmalloc-8 for 2 pages, kmalloc-4k for
+ * 1024; no "vpages"; kfree refuses it, vfree frees it. */
+START_TEST(kmalloc_page_array)
+{
+	static const struct {
+		uint32_t pages, ksize;
+		const char *cache;
+	} t[] = {{1, 8, "kmalloc-8"},
+		 {2, 8, "kmalloc-8"},
+		 {3, 16, "kmalloc-16"},
+		 {32, 128, "kmalloc-128"},
+		 {1024, 4096, "kmalloc-4k"}};
+	struct mm_cache_info ci;
+	struct mm_vmap_area_info ai;
+	uint32_t a, arr, ks;
+	unsigned long before;
+	char *v;
+
+	boot("1G", _i, 1, "");
+	for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+		ck_assert_int_eq(mm_slab_cache_find(m, t[k].cache, &ci, &err), 0);
+		before = ci.num_objs;
+		a = vmalloc_ok(t[k].pages * 4096ull);
+		ai = area_at(a);
+		arr = ai.pages_kmalloc;
+		ck_assert_uint_eq(ai.pages_area, 0);
+		ck_assert_uint_ge(arr, 0xc0000000u);
+		ck_assert_int_eq(mm_ksize(m, arr, &ks, &err), 0);
+		ck_assert_uint_eq(ks, t[k].ksize);
+		ck_assert_int_eq(mm_slab_cache_find(m, t[k].cache, &ci, &err), 0);
+		ck_assert_uint_ge(ci.num_objs, before);
+		v = render("vmallocinfo");
+		ck_assert_ptr_null(strstr(v, "vpages"));
+		free(v);
+		/* the array is the area's: kfree (and kvfree) refuse it, nothing changes */
+		ck_assert_int_eq(mm_kfree(m, 0, arr, NULL, &err), -EBUSY);
+		ck_assert_ptr_nonnull(strstr(err.msg, "page array of the vmalloc area"));
+		ck_assert_int_eq(mm_ksize(m, arr, &ks, &err), 0);
+		ck_assert_int_eq(mm_vfree(m, 0, a, &err), 0);
+		/* kvfree(area->pages): the object is free again */
+		ck_assert_int_eq(mm_kfree(m, 0, arr, NULL, &err), -EBUSY);
+		ck_assert_ptr_nonnull(strstr(err.msg, "free already"));
+		run_check();
+	}
 }
 END_TEST
 
@@ -677,6 +730,7 @@ Suite *test_suite(void)
 	tcase_add_loop_test(tc, lazy_purge_one_flush, 0, 2);
 	tcase_add_loop_test(tc, bytes_reach_frames, 0, 2);
 	tcase_add_loop_test(tc, vpages_array, 0, 2);
+	tcase_add_loop_test(tc, kmalloc_page_array, 0, 2);
 	tcase_add_loop_test(tc, bulk_watermark_moves_down, 0, 2);
 	tcase_add_loop_test(tc, vmap_frames, 0, 2);
 	tcase_add_loop_test(tc, ioremap_rules, 0, 2);
