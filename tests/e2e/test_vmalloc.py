@@ -88,9 +88,9 @@ class VmallocTest(Base):
         self.assertTrue(all(a['kernel'] for a in v['busy']))
 
     def test_boot_model(self):
-        # boot_model 2 and 3 (the default) make the boot's areas; 1 boots as every machine made
+        # boot_model 2..4 (4 the default) make the boot's areas; 1 boots as every machine made
         # before the field did, its vmalloc range empty; the stored config names it
-        for model, areas in ((None, True), (3, True), (2, True), (1, False)):
+        for model, areas in ((None, True), (4, True), (3, True), (2, True), (1, False)):
             body = {'name': 'bm%s' % model, 'mem': '128M'}
             if model:
                 body['boot_model'] = model
@@ -98,15 +98,15 @@ class VmallocTest(Base):
             m = self.assertJson(r, 201)
             self.addCleanup(self.daemon.delete, '/v1/machines/' + body['name'])
             with self.subTest(model=model):
-                self.assertEqual(m['config']['boot_model'], model or 3)
+                self.assertEqual(m['config']['boot_model'], model or 4)
                 info = self.text(body['name'], 'proc/vmallocinfo')
                 self.assertEqual(bool(info), areas)
                 v = self.assertJson(self.daemon.get(self.url(body['name'], 'vmalloc')))
                 self.assertEqual(v['vmalloc_used_pages'], 1 + 2 * 32 + 3 if areas else 0)
-        for bad in (0, 4, '2', True):
+        for bad in (0, 5, '2', True):
             p = self.assertProblem(self.daemon.post('/v1/machines', {'mem': '128M',
                                                                      'boot_model': bad}), 422)
-            self.assertIn("'boot_model' must be an integer 1..3", p['detail'])
+            self.assertIn("'boot_model' must be an integer 1..4", p['detail'])
 
     def test_vmalloc_vfree_guard_and_frames(self):
         for mid in ('k', 'kp'):

@@ -113,6 +113,24 @@ START_TEST(oracle_geometry)
 			      "%s: %s: %lu objects in %lu slabs", dirs[_i], mine[i].name,
 			      mine[i].active, mine[i].slabs);
 	}
+	/* all unreclaimable: Slab = SUnreclaim = nr_slab_unreclaimable pages (11 on one CPU) */
+	{
+		unsigned long pages = 0;
+		char line[64], *mi = render("meminfo"), *vs = render("vmstat");
+
+		for (i = 0; i < nm; i++)
+			pages += mine[i].slabs * mine[i].pages;
+		ck_assert_uint_eq(pages, 11);
+		snprintf(line, sizeof(line), "\nSlab:           %8lu kB\n", pages * 4);
+		ck_assert_msg(strstr(mi, line), "%s", line);
+		snprintf(line, sizeof(line), "\nSUnreclaim:     %8lu kB\n", pages * 4);
+		ck_assert_msg(strstr(mi, line), "%s", line);
+		snprintf(line, sizeof(line), "\nnr_slab_unreclaimable %lu\n", pages);
+		ck_assert_msg(strstr(vs, line), "%s", line);
+		ck_assert_ptr_nonnull(strstr(vs, "\nnr_slab_reclaimable 0\n"));
+		free(mi);
+		free(vs);
+	}
 	free(me);
 	/* boot model 3 takes no page for a slab at boot */
 	mm_machine_destroy(m);
