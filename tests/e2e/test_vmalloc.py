@@ -148,6 +148,41 @@ class VmallocTest(Base):
                 self.assertEqual(self.daemon.delete(self.url(mid, 'vmalloc/' + b['address'])).status,
                                  200)
 
+    def test_page_arrays(self):
+        # __vmalloc_area_node(): the array of page pointers (4 bytes a page) kmalloc'd up to a
+        # page, vmalloc'd beyond ("vpages", under the same caller); kfree refuses it, vfree
+        # frees it
+        for mid in ('k', 'kp'):
+            with self.subTest(mid=mid):
+                a = self.vmalloc(mid, 2 * 4096)
+                v = self.assertJson(self.daemon.get(self.url(mid, 'vmalloc')))
+                area = next(x for x in v['busy'] if x['va_start'] == a['address'])
+                self.assertNotIn('pages_area', area)
+                arr = area['pages_kmalloc']
+                page = self.assertJson(self.daemon.get(self.url(
+                    mid, 'frames/%d' % ((int(arr, 16) - 0xc0000000) >> 12))))
+                self.assertEqual(page['slab']['cache'], 'kmalloc-8')
+                n = self.journal_len(mid)
+                p = self.assertProblem(self.daemon.delete(self.url(mid, 'kmalloc/' + arr)), 409)
+                self.assertIn('page array of the vmalloc area at %s' % a['address'],
+                              p['detail'])
+                self.assertEqual(self.journal_len(mid), n)
+                b = self.vmalloc(mid, 1025 * 4096)
+                v = self.assertJson(self.daemon.get(self.url(mid, 'vmalloc')))
+                area = next(x for x in v['busy'] if x['va_start'] == b['address'])
+                inner = next(x for x in v['busy'] if x['va_start'] == area['pages_area'])
+                self.assertEqual(inner['nr_pages'], 2)
+                self.assertEqual(inner['caller'], area['caller'])
+                self.assertIn('pages_kmalloc', inner)
+                info = self.text(mid, 'proc/vmallocinfo')
+                self.assertIn(' 4202496 vmalloc pages=1025 vmalloc vpages\n', info)
+                self.assertIn('   12288 vmalloc pages=2 vmalloc\n', info)
+                for x in (a, b):
+                    self.assertEqual(self.daemon.delete(
+                        self.url(mid, 'vmalloc/' + x['address'])).status, 200)
+                p = self.assertProblem(self.daemon.delete(self.url(mid, 'kmalloc/' + arr)), 409)
+                self.assertIn('free already', p['detail'])
+
     def test_lazy_purge_one_flush(self):
         for mid in ('k', 'kp'):
             with self.subTest(mid=mid):
