@@ -151,8 +151,11 @@ class VmallocTest(Base):
     def test_page_arrays(self):
         # __vmalloc_area_node(): the array of page pointers (4 bytes a page) kmalloc'd up to a
         # page, vmalloc'd beyond ("vpages", under the same caller); kfree refuses it, vfree
-        # frees it
-        for mid in ('k', 'kp'):
+        # frees it (machines of their own: the frees leave lazy areas)
+        for mid, pae in (('pa', False), ('pap', True)):
+            self.assertEqual(self.daemon.post('/v1/machines', {'name': mid, 'mem': '1G',
+                                                               'pae': pae}).status, 201)
+            self.addCleanup(self.daemon.delete, '/v1/machines/' + mid)
             with self.subTest(mid=mid):
                 a = self.vmalloc(mid, 2 * 4096)
                 v = self.assertJson(self.daemon.get(self.url(mid, 'vmalloc')))
