@@ -53,6 +53,8 @@
  *  vmalloc-pages-owned   (V5) every vmalloc'd page and page table of the range an
  *                        allocation of the kernel's own (PGS_KERNEL), in no two areas
  *  vmalloc-counters      (V6) nr_vmalloc_pages and vmap_lazy_nr add up
+ *  vmalloc-page-array    (V7) each VM_ALLOC area's page array vmalloc'd over a page, else
+ *                        (boot model 4 on) an allocated object of its kmalloc cache
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -648,7 +650,7 @@ static const struct mm_invariant check_invariants[] = {
 	{.name = "slab-objects", .min_phase = MM_PHASE_BUDDY, .check = check_slab_objects},
 	{.name = "slab-node-counts", .min_phase = MM_PHASE_BUDDY, .check = check_slab_node_counts},
 	{.name = "slab-stat", .min_phase = MM_PHASE_BUDDY, .check = check_slab_stat},
-	/* the vmalloc range (vmalloc.c, vmalloc.h V1..V6) */
+	/* the vmalloc range (vmalloc.c, vmalloc.h V1..V7) */
 	{.name = "vmap-areas-tile",
 	 .min_phase = MM_PHASE_FINAL_PAGE_TABLES,
 	 .check = check_vmap_areas_tile},
@@ -667,6 +669,9 @@ static const struct mm_invariant check_invariants[] = {
 	{.name = "vmalloc-counters",
 	 .min_phase = MM_PHASE_FINAL_PAGE_TABLES,
 	 .check = check_vmalloc_counters},
+	{.name = "vmalloc-page-array",
+	 .min_phase = MM_PHASE_BUDDY,
+	 .check = check_vmalloc_page_array},
 };
 
 #define NR_INVARIANTS (sizeof(check_invariants) / sizeof(check_invariants[0]))

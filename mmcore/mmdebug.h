@@ -61,13 +61,14 @@ struct mm_invariant {
 	void (*check)(struct mm_check_ctx *c);
 };
 
-/* The vmalloc range's invariants (vmalloc.c; vmalloc.h V1..V6). */
+/* The vmalloc range's invariants (vmalloc.c; vmalloc.h V1..V7). */
 void check_vmap_areas_tile(struct mm_check_ctx *c);
 void check_vmap_areas_merged(struct mm_check_ctx *c);
 void check_vmap_area_vm(struct mm_check_ctx *c);
 void check_vmalloc_ptes(struct mm_check_ctx *c);
 void check_vmalloc_pages_owned(struct mm_check_ctx *c);
 void check_vmalloc_counters(struct mm_check_ctx *c);
+void check_vmalloc_page_array(struct mm_check_ctx *c);
 
 /* Report a violation of the running invariant, prefixed with its name. */
 void check_report(struct mm_check_ctx *c, const char *fmt, ...)

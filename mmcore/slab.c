@@ -1184,6 +1184,27 @@ void slab_kfree(struct mm_machine *m, uint32_t addr, unsigned int cpu)
 		slab_free(m, s, slab, addr, cpu);
 }
 
+bool slab_is_kmalloc_object(const struct mm_machine *m, uint32_t addr, uint32_t size)
+{
+	const struct slab_state *st = &m->slab;
+	const struct kmem_cache *s;
+	int16_t slot;
+	pfn_t head;
+	uint32_t off;
+
+	if (!st->up || !size || size > KMALLOC_MAX_CACHE_SIZE || addr < PAGE_OFFSET ||
+	    addr >= m->layout.high_memory || va_pfn(addr) >= m->layout.max_pfn)
+		return false;
+	slot = st->kmalloc_caches[KMALLOC_NORMAL][kmalloc_index(size)];
+	head = head_of(m, va_pfn(addr));
+	if (slot < 0 || !(m->pgstate[head] & PGS_SLAB) || !PageFlag(&m->mem_map[head], PG_slab))
+		return false;
+	s = slab_cache_of(m, m->mem_map[head].mapping);
+	off = addr - slab_va(head);
+	return s == &st->caches[slot] && !(off % s->size) &&
+	       off / s->size < SLAB_OBJECTS(&m->mem_map[head]) && !object_is_free(m, s, head, addr);
+}
+
 /* ==== boot ==================================================================================== */
 
 #define BOOT_IF_HIGHMEM 1

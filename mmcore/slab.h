@@ -183,6 +183,8 @@ bool slab_object_describe(const struct mm_machine *m, uint32_t addr, char *buf, 
 int slab_kmalloc(struct mm_machine *m, uint32_t size, gfp_t gfp, unsigned int cpu, uint32_t *ret,
 		 struct mm_error *err);
 void slab_kfree(struct mm_machine *m, uint32_t addr, unsigned int cpu);
+/* Is @addr the start of an allocated object of the normal kmalloc cache for @size? */
+bool slab_is_kmalloc_object(const struct mm_machine *m, uint32_t addr, uint32_t size);
 /* /proc/slabinfo */
 void slabinfo_render(const struct mm_machine *m, struct mm_buf *b);
 

@@ -1137,6 +1137,43 @@ int mm_vmalloc(struct mm_machine *m, unsigned int cpu, uint64_t size, bool zero,
 			      caller_or(caller, zero ? "vzalloc" : "vmalloc"), ret_addr, err);
 }
 
+/* (V7) vmalloc-page-array (vmalloc.h) */
+void check_vmalloc_page_array(struct mm_check_ctx *c)
+{
+	const struct mm_machine *m = c->m;
+	const struct vmap_state *v = &m->vmap;
+	bool kmallocs = boot_allocates_slab_pages(m);
+
+	if (!v->ready)
+		return;
+	for (uint32_t i = 0; i < v->nr_busy; i++) {
+		const struct vm_struct *vm = &v->busy[i].vm;
+		uint64_t array = (uint64_t)vm->nr_pages * 4;
+
+		if (!v->busy[i].has_vm || !(vm->flags & VM_ALLOC) || (vm->flags & VM_UNINITIALIZED))
+			continue;
+		if (array > PAGE_SIZE) {
+			const struct vmap_area *pa =
+				vm->pages_area ? find_vmap_area(m, vm->pages_area) : NULL;
+
+			if (!pa || !pa->has_vm || pa->vm.addr != vm->pages_area ||
+			    !(pa->vm.flags & VM_ALLOC) ||
+			    pa->vm.nr_pages != PAGE_ALIGN(array) >> PAGE_SHIFT)
+				check_report(c,
+					     "area %#x (%u pages): its page array of %llu bytes is "
+					     "no vmalloc area of its size (pages %#x)",
+					     vm->addr, vm->nr_pages, (unsigned long long)array,
+					     vm->pages_area);
+		} else if (kmallocs ? !slab_is_kmalloc_object(m, vm->pages_area, (uint32_t)array)
+				    : vm->pages_area != 0)
+			check_report(c, "area %#x (%u pages): page array %#x is %s", vm->addr,
+				     vm->nr_pages, vm->pages_area,
+				     kmallocs ? "no allocated object of kmalloc's cache for its "
+						"size"
+					      : "set on a machine of boot model 1-3");
+	}
+}
+
 bool vmalloc_pages_array_of(const struct mm_machine *m, uint32_t addr, uint32_t *area)
 {
 	if (is_vmalloc_addr(m, addr))

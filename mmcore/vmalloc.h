@@ -34,7 +34,10 @@
  *       put_page from outside refuse it, a physical write needs "force"); no page belongs
  *       to two areas;
  *  (V6) vmalloc-counters: nr_vmalloc_pages is the sum of nr_pages of the VM_ALLOC areas
- *       and vmap_lazy_nr the number of pages on the purge list.
+ *       and vmap_lazy_nr the number of pages on the purge list;
+ *  (V7) vmalloc-page-array: a VM_ALLOC area's page array (nr_pages * 4 bytes) is a busy
+ *       VM_ALLOC area of that many bytes' pages when it is over a page, else (boot model 4
+ *       on) an allocated object of the normal kmalloc cache of its size, else none.
  */
 #ifndef MM_VMALLOC_H
 #define MM_VMALLOC_H

@@ -492,6 +492,30 @@ START_TEST(vmalloc_counters)
 }
 END_TEST
 
+START_TEST(vmalloc_page_array)
+{
+	struct vmap_area *a;
+	struct mm_error e = {0};
+	uint32_t arr, big = 0;
+
+	flavour(_i);
+	a = vmalloc_area();
+	arr = a->vm.pages_area; /* kmalloc-8 */
+	ck_assert_uint_ne(arr, 0);
+	a->vm.pages_area = 0; /* no array */
+	ck_assert_str_eq(violated(), "vmalloc-page-array");
+	a->vm.pages_area = arr + 8; /* a free object of kmalloc-8 beside it */
+	ck_assert_str_eq(violated(), "vmalloc-page-array");
+	a->vm.pages_area = arr;
+	ck_assert_int_eq(mm_check(m, NULL), 0);
+	/* over a page: the array's own area must be there, of its size */
+	ck_assert_int_eq(mm_vmalloc(m, 0, 1025 * 4096ull, false, NULL, &big, &e), 0);
+	a = (struct vmap_area *)find_vmap_area(m, big);
+	a->vm.pages_area = arr;
+	ck_assert_str_eq(violated(), "vmalloc-page-array");
+}
+END_TEST
+
 /* Before the buddy phase only the page tables are checked, and a clean machine passes. */
 START_TEST(early_phase)
 {
@@ -786,6 +810,7 @@ Suite *test_suite(void)
 	tcase_add_loop_test(tc, vmalloc_pages_owned_page, 0, 2);
 	tcase_add_loop_test(tc, vmalloc_pages_owned_table, 0, 2);
 	tcase_add_loop_test(tc, vmalloc_counters, 0, 2);
+	tcase_add_loop_test(tc, vmalloc_page_array, 0, 2);
 	tcase_add_test(tc, early_phase);
 	tcase_add_test(tc, names_are_unique);
 	suite_add_tcase(s, tc);
