@@ -571,6 +571,49 @@ START_TEST(bad_frees)
 }
 END_TEST
 
+/* kmem_cache holds exactly one object per cache from the boot on (boot model 4): with
+ * slab_nomerge every named cache is a new one and takes a struct kmem_cache (and a
+ * kmem_cache_node), so the free objects left in kmem_cache's last slab are used up by
+ * exactly that many caches, the next one takes a new slab; destroy gives both back. */
+START_TEST(kmem_cache_object_per_cache)
+{
+	struct mm_cache_info kc, kn, ci;
+	struct mm_error err;
+	unsigned long nr, spare, k;
+	char name[32], *t;
+
+	boot("128M", pae_of(_i), 1, "slab_nomerge");
+	t = render("slabinfo");
+	nr = (unsigned long)parse_slabinfo(t, mine, 400);
+	free(t);
+	ck_assert_int_eq(mm_slab_cache_find(m, "kmem_cache", &kc, &err), 0);
+	ck_assert_int_eq(mm_slab_cache_find(m, "kmem_cache_node", &kn, &err), 0);
+	ck_assert_uint_eq(kc.num_slabs, (nr + kc.objperslab - 1) / kc.objperslab);
+	ck_assert_uint_eq(kn.num_slabs, (nr + kn.objperslab - 1) / kn.objperslab);
+	spare = kc.num_objs - nr;
+	for (k = 0; k < spare; k++) {
+		snprintf(name, sizeof(name), "t%lu", k);
+		ck_assert_int_eq(mm_kmem_cache_create(m, 0, name, 100, 0, 0, &ci, &err), 0);
+		ck_assert(!ci.merged);
+	}
+	ck_assert_int_eq(mm_slab_cache_find(m, "kmem_cache", &ci, &err), 0);
+	ck_assert_uint_eq(ci.num_slabs, kc.num_slabs);
+	ck_assert_int_eq(mm_kmem_cache_create(m, 0, "one-more", 100, 0, 0, &ci, &err), 0);
+	ck_assert_int_eq(mm_slab_cache_find(m, "kmem_cache", &ci, &err), 0);
+	ck_assert_uint_eq(ci.num_slabs, kc.num_slabs + 1);
+	ck_assert_uint_eq(ci.active_objs, kc.num_objs + ci.objperslab);
+	ck_assert_int_eq(mm_slab_cache_find(m, "kmem_cache_node", &ci, &err), 0);
+	ck_assert_uint_eq(ci.num_slabs, (nr + spare + 1 + kn.objperslab - 1) / kn.objperslab);
+	/* kmem_cache_destroy: the object goes back (its slab stays: min_partial) */
+	ck_assert_int_eq(mm_kmem_cache_destroy(m, 0, "one-more", &err), 0);
+	ck_assert_int_eq(mm_slab_cache_find(m, "kmem_cache", &ci, &err), 0);
+	ck_assert_uint_eq(ci.num_slabs, kc.num_slabs + 1);
+	ck_assert_int_eq(mm_kmem_cache_create(m, 0, "again", 100, 0, 0, &ci, &err), 0);
+	ck_assert_int_eq(mm_slab_cache_find(m, "kmem_cache", &ci, &err), 0);
+	ck_assert_uint_eq(ci.num_slabs, kc.num_slabs + 1);
+}
+END_TEST
+
 START_TEST(named_caches)
 {
 	struct mm_cache_info ci;
@@ -965,6 +1008,7 @@ Suite *test_suite(void)
 	tcase_add_loop_test(tk, slab_lists, 0, 2);
 	tcase_add_loop_test(tk, bad_frees, 0, 2);
 	tcase_add_loop_test(tk, named_caches, 0, 2);
+	tcase_add_loop_test(tk, kmem_cache_object_per_cache, 0, 2);
 	tcase_add_loop_test(tk, meminfo_slab, 0, 2);
 	tcase_add_loop_test(tk, snapshot_roundtrip, 0, 2);
 	suite_add_tcase(s, tk);
