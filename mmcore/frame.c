@@ -194,12 +194,33 @@ void mm_get_alloc_events(const struct mm_machine *m, struct mm_alloc_events *out
 
 /* ---- alloc_pages / free_pages / get_page / put_page ---------------------------------- */
 
-int mm_alloc_pages(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigned int order,
-		   struct mm_page_alloc *out, struct mm_error *err)
+/* Why __alloc_pages() gave nothing (kept out of mm_alloc_pages(): its buffer and its
+ * formatting would weigh on every call). */
+static int alloc_failed(const struct mm_machine *m, mm_gfp_t gfp, unsigned int order, bool forever,
+			struct mm_error *err)
 {
-	bool forever;
 	char mask[256];
-	pfn_t pfn;
+
+	(void)m;
+	mm_gfp_format(gfp, mask, sizeof(mask));
+	if (forever)
+		return mm_set_error(err, -ENOSPC,
+				    "page allocation order:%u, mode:%#x(%s) cannot be "
+				    "satisfied: the kernel would retry this __GFP_NOFAIL "
+				    "allocation for ever (reclaim and the OOM killer are not "
+				    "modelled yet)",
+				    order, gfp, mask);
+	return mm_set_error(err, -ENOSPC,
+			    "page allocation failure: order:%u, mode:%#x(%s): no zone up to "
+			    "%s can give it without dipping below what the mask may use, "
+			    "and reclaim made no progress",
+			    order, gfp, mask, mm_zone_name((int)gfp_zone(gfp)));
+}
+
+/* mm_alloc_pages()'s refusals, in the order it makes them: 0 when none applies. */
+static int alloc_refused(const struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp,
+			 unsigned int order, struct mm_error *err)
+{
 	if (m->tainted) /* it refuses every change (mmdebug.h) */
 		return mm_warned(m, err);
 	if (m->phase < MM_PHASE_BUDDY)
@@ -226,35 +247,64 @@ int mm_alloc_pages(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigne
 				    "GFP mask %#x combines zone modifiers the kernel rejects "
 				    "(GFP_ZONE_BAD)",
 				    gfp);
-	pfn = order ? PFN_NIL : alloc_page_fast(m, gfp, cpu);
-	if (pfn == PFN_NIL && !m->tainted)
-		pfn = __alloc_pages(m, gfp, order, cpu, &forever);
-	if (m->tainted) /* a precondition of the allocator failed on the way */
-		return mm_warned(m, err);
-	if (pfn == PFN_NIL) {
-		mm_gfp_format(gfp, mask, sizeof(mask));
-		if (forever)
-			return mm_set_error(
-				err, -ENOSPC,
-				"page allocation order:%u, mode:%#x(%s) cannot be "
-				"satisfied: the kernel would retry this __GFP_NOFAIL "
-				"allocation for ever (reclaim and the OOM killer are not "
-				"modelled yet)",
-				order, gfp, mask);
-		return mm_set_error(
-			err, -ENOSPC,
-			"page allocation failure: order:%u, mode:%#x(%s): no zone up to "
-			"%s can give it without dipping below what the mask may use, "
-			"and reclaim made no progress",
-			order, gfp, mask, mm_zone_name((int)gfp_zone(gfp)));
-	}
+	return 0;
+}
+
+/* What mm_alloc_pages() answers for the block it got at @pfn. */
+static inline void alloc_result(const struct mm_machine *m, pfn_t pfn, mm_gfp_t gfp,
+				unsigned int order, struct mm_page_alloc *out)
+{
 	out->pfn = pfn;
 	out->order = order;
 	out->zone = (int)page_zonenum(&m->mem_map[pfn]);
 	out->migratetype = (int)gfp_migratetype(gfp, m->pgdat.page_group_by_mobility_disabled);
 	out->lowmem = pfn < m->layout.max_low_pfn;
 	out->vaddr = out->lowmem ? PAGE_OFFSET + (pfn << PAGE_SHIFT) : 0;
+}
+
+/* mm_alloc_pages() once alloc_page_fast() has had its go (@pfn; PFN_NIL when it gave
+ * nothing, or was not tried): __alloc_pages(), then the answer. */
+static int alloc_pages_finish(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp,
+			      unsigned int order, pfn_t pfn, struct mm_page_alloc *out,
+			      struct mm_error *err)
+{
+	bool forever = false;
+
+	if (pfn == PFN_NIL && !m->tainted)
+		pfn = __alloc_pages(m, gfp, order, cpu, &forever);
+	if (m->tainted) /* a precondition of the allocator failed on the way */
+		return mm_warned(m, err);
+	if (pfn == PFN_NIL)
+		return alloc_failed(m, gfp, order, forever, err);
+	alloc_result(m, pfn, gfp, order, out);
 	return 0;
+}
+
+/*
+ * The common call (order 0, a machine that may allocate, a mask with nothing to refuse)
+ * goes straight to alloc_page_fast(); any other goes through the refusals one by one
+ * first, so that the answer to a bad call is the same whichever way it came.
+ */
+int mm_alloc_pages(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigned int order,
+		   struct mm_page_alloc *out, struct mm_error *err)
+{
+	pfn_t pfn = PFN_NIL;
+	int r;
+
+	if (!order && !m->tainted && m->phase >= MM_PHASE_BUDDY && cpu < m->pgdat.nr_cpus &&
+	    !(gfp & ~__GFP_BITS_MASK) && !gfp_zone_bad(gfp) &&
+	    !((gfp & __GFP_DIRECT_RECLAIM) && highmem_in_atomic(&m->hm, cpu))) {
+		pfn = alloc_page_fast(m, gfp, cpu);
+		if (pfn != PFN_NIL && !m->tainted) {
+			alloc_result(m, pfn, gfp, 0, out);
+			return 0;
+		}
+		return alloc_pages_finish(m, cpu, gfp, 0, pfn, out, err);
+	}
+	r = alloc_refused(m, cpu, gfp, order, err);
+	if (r)
+		return r;
+	return alloc_pages_finish(m, cpu, gfp, order, pfn, out, err);
 }
 
 /* The checks free_pages_prepare()/bad_page() would make, and the ones the kernel cannot. */
@@ -359,8 +409,8 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 	    highmem_block_mapped(m, pfn, 0, m->layout.max_low_pfn) == PFN_NIL) {
 		if (freed)
 			*freed = true;
-		free_pages_prepared(m, pfn, 0, cpu);
-		return mm_warned(m, err);
+		free_page_fast(m, pfn, cpu);
+		return m->tainted ? mm_warned(m, err) : 0;
 	}
 	if (cpu >= m->pgdat.nr_cpus)
 		return mm_set_error(err, -EINVAL, "cpu %u does not exist (the machine has %u)", cpu,

@@ -46,6 +46,14 @@ enum pageflags {
 	NR_PAGEFLAGS
 };
 
+/* include/linux/page-flags.h: the flags a page may not carry when it is handed out, and
+ * when it is freed (no LRU_GEN bits on i386's Debian config) */
+#define PAGE_FLAGS_CHECK_AT_PREP (((1u << NR_PAGEFLAGS) - 1) & ~(1u << PG_hwpoison))
+#define PAGE_FLAGS_CHECK_AT_FREE                                                                   \
+	(1u << PG_lru | 1u << PG_locked | 1u << PG_private | 1u << PG_private_2 |                  \
+	 1u << PG_writeback | 1u << PG_reserved | 1u << PG_slab | 1u << PG_active |                \
+	 1u << PG_unevictable | 1u << PG_mlocked)
+
 #define ZONES_PGSHIFT 30
 #define ZONES_MASK 3u
 

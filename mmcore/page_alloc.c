@@ -18,13 +18,6 @@
 #include "mmdebug.h"
 #include "snapshot.h"
 
-#define PAGE_FLAGS_CHECK_AT_PREP (((1u << NR_PAGEFLAGS) - 1) & ~(1u << PG_hwpoison))
-/* include/linux/page-flags.h (no LRU_GEN bits on i386's Debian config) */
-#define PAGE_FLAGS_CHECK_AT_FREE                                                                   \
-	(1u << PG_lru | 1u << PG_locked | 1u << PG_private | 1u << PG_private_2 |                  \
-	 1u << PG_writeback | 1u << PG_reserved | 1u << PG_slab | 1u << PG_active |                \
-	 1u << PG_unevictable | 1u << PG_mlocked)
-
 /* Mirrors: bad_range(): the page is outside the zone it is being put on or taken from. */
 static bool bad_range(const struct zone *z, pfn_t pfn)
 {
@@ -212,13 +205,6 @@ void __free_one_page(struct mm_machine *m, struct zone *z, pfn_t pfn, unsigned i
 	add_to_free_list(m, z, pfn, order, mt, to_tail);
 }
 
-static inline int order_to_pindex(unsigned int mt, unsigned int order)
-{
-	if (order > PAGE_ALLOC_COSTLY_ORDER)
-		return NR_LOWORDER_PCP_LISTS + (mt == MIGRATE_MOVABLE);
-	return (int)(MIGRATE_PCPTYPES * order + mt);
-}
-
 static inline unsigned int pindex_to_order(const struct mm_machine *m, int pindex)
 {
 	if (pindex >= NR_LOWORDER_PCP_LISTS)
@@ -284,29 +270,6 @@ void free_pcppages_bulk(struct mm_machine *m, struct zone *z, int count, unsigne
 			__free_one_page(m, z, pfn, order, mt, FPI_NONE);
 		} while (count > 0 && !pfn_list_empty(list));
 	}
-}
-
-static int nr_pcp_free(struct per_cpu_pages *pcp, int high, int batch, bool free_high)
-{
-	int min_nr_free, max_nr_free;
-
-	if (free_high)
-		return pcp->count;
-	if (high < batch) /* pcp disabled or boot pageset */
-		return 1;
-	min_nr_free = batch;
-	max_nr_free = high - batch;
-	batch <<= pcp->free_factor;
-	if (batch < max_nr_free)
-		pcp->free_factor++;
-	return MM_MAX(min_nr_free, MM_MIN(batch, max_nr_free));
-}
-
-static int nr_pcp_high(const struct per_cpu_pages *pcp, bool free_high)
-{
-	if (!pcp->high || free_high)
-		return 0;
-	return pcp->high;
 }
 
 /* Mirrors: free_unref_page() + free_unref_page_commit(). */
@@ -797,8 +760,8 @@ static void wakeup_kswapd(struct mm_machine *m, struct zone *z, unsigned int ord
 }
 
 /* Mirrors: rmqueue(). */
-static pfn_t rmqueue(struct mm_machine *m, struct zone *z, unsigned int order, unsigned int mt,
-		     unsigned int alloc_flags, unsigned int cpu)
+pfn_t rmqueue(struct mm_machine *m, struct zone *z, unsigned int order, unsigned int mt,
+	      unsigned int alloc_flags, unsigned int cpu)
 {
 	pfn_t pfn = PFN_NIL;
 
@@ -994,7 +957,7 @@ static void prep_compound_page(struct mm_machine *m, pfn_t pfn, unsigned int ord
 }
 
 /* Mirrors: prep_new_page() -> post_alloc_hook(). */
-static void prep_new_page(struct mm_machine *m, pfn_t pfn, unsigned int order, gfp_t gfp)
+void prep_new_page(struct mm_machine *m, pfn_t pfn, unsigned int order, gfp_t gfp)
 {
 	struct page *p = pfn_to_page(m, pfn);
 
@@ -1340,30 +1303,6 @@ nopage:
 fail:
 	warn_alloc(m, gfp, order, ac);
 	return PFN_NIL;
-}
-
-/*
- * The common case of __alloc_pages() without its layers: the first zone of the zonelist,
- * as the fast path's get_page_from_freelist() tries it. PFN_NIL sends the caller to the
- * full path, which then does exactly what it would have done anyway.
- */
-pfn_t alloc_page_fast(struct mm_machine *m, gfp_t gfp, unsigned int cpu)
-{
-	unsigned int hz = gfp_zone(gfp), zi = hz;
-	unsigned int flags = ALLOC_WMARK_LOW | (gfp & ALLOC_KSWAPD);
-	struct zone *z;
-	pfn_t pfn;
-
-	for (z = &m->pgdat.node_zones[zi]; !managed_zone(z); z = &m->pgdat.node_zones[--zi])
-		if (!zi)
-			return PFN_NIL;
-	if (!zone_watermark_fast(z, 0, wmark_pages(z, WMARK_LOW), hz, flags, gfp))
-		return PFN_NIL;
-	pfn = rmqueue(m, z, 0, gfp_migratetype(gfp, m->pgdat.page_group_by_mobility_disabled),
-		      flags, cpu);
-	if (pfn != PFN_NIL)
-		prep_new_page(m, pfn, 0, gfp);
-	return pfn;
 }
 
 /* Mirrors: __alloc_pages(). */
