@@ -262,14 +262,16 @@ static inline void alloc_result(const struct mm_machine *m, pfn_t pfn, mm_gfp_t 
 	out->vaddr = out->lowmem ? PAGE_OFFSET + (pfn << PAGE_SHIFT) : 0;
 }
 
-/* mm_alloc_pages() once alloc_page_fast() has had its go (@pfn; PFN_NIL when it gave
- * nothing, or was not tried): __alloc_pages(), then the answer. */
-static int alloc_pages_finish(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp,
-			      unsigned int order, pfn_t pfn, struct mm_page_alloc *out,
-			      struct mm_error *err)
+/* mm_alloc_pages() past its refusals, without alloc_page_pcp(): alloc_page_fast() at order
+ * 0, __alloc_pages() when that gives nothing, then the answer. */
+static int __attribute__((noinline))
+alloc_pages_full(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigned int order,
+		 struct mm_page_alloc *out, struct mm_error *err)
 {
 	bool forever = false;
+	pfn_t pfn;
 
+	pfn = order ? PFN_NIL : alloc_page_fast(m, gfp, cpu);
 	if (pfn == PFN_NIL && !m->tainted)
 		pfn = __alloc_pages(m, gfp, order, cpu, &forever);
 	if (m->tainted) /* a precondition of the allocator failed on the way */
@@ -280,31 +282,38 @@ static int alloc_pages_finish(struct mm_machine *m, unsigned int cpu, mm_gfp_t g
 	return 0;
 }
 
+/* mm_alloc_pages() for a call its common case does not take: the refusals, then the rest. */
+static int __attribute__((noinline))
+alloc_pages_checked(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigned int order,
+		    struct mm_page_alloc *out, struct mm_error *err)
+{
+	int r = alloc_refused(m, cpu, gfp, order, err);
+
+	if (r)
+		return r;
+	return alloc_pages_full(m, cpu, gfp, order, out, err);
+}
+
 /*
- * The common call (order 0, a machine that may allocate, a mask with nothing to refuse)
- * goes straight to alloc_page_fast(); any other goes through the refusals one by one
- * first, so that the answer to a bad call is the same whichever way it came.
+ * The common call (order 0, a machine that may allocate, a mask with nothing to refuse, a
+ * pcp list ready to give a page) is served by alloc_page_pcp() inline and calls nothing;
+ * any other goes on to the full path, the refusals one by one first, so that the answer to
+ * every call is the same whichever way it came.
  */
 int mm_alloc_pages(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigned int order,
 		   struct mm_page_alloc *out, struct mm_error *err)
 {
-	pfn_t pfn = PFN_NIL;
-	int r;
+	pfn_t pfn;
 
-	if (!order && !m->tainted && m->phase >= MM_PHASE_BUDDY && cpu < m->pgdat.nr_cpus &&
-	    !(gfp & ~__GFP_BITS_MASK) && !gfp_zone_bad(gfp) &&
-	    !((gfp & __GFP_DIRECT_RECLAIM) && highmem_in_atomic(&m->hm, cpu))) {
-		pfn = alloc_page_fast(m, gfp, cpu);
-		if (pfn != PFN_NIL && !m->tainted) {
-			alloc_result(m, pfn, gfp, 0, out);
-			return 0;
-		}
-		return alloc_pages_finish(m, cpu, gfp, 0, pfn, out, err);
-	}
-	r = alloc_refused(m, cpu, gfp, order, err);
-	if (r)
-		return r;
-	return alloc_pages_finish(m, cpu, gfp, order, pfn, out, err);
+	if (order || m->tainted || m->phase < MM_PHASE_BUDDY || cpu >= m->pgdat.nr_cpus ||
+	    (gfp & ~__GFP_BITS_MASK) || gfp_zone_bad(gfp) ||
+	    ((gfp & __GFP_DIRECT_RECLAIM) && highmem_in_atomic(&m->hm, cpu)))
+		return alloc_pages_checked(m, cpu, gfp, order, out, err);
+	pfn = alloc_page_pcp(m, gfp, cpu);
+	if (pfn == PFN_NIL)
+		return alloc_pages_full(m, cpu, gfp, 0, out, err);
+	alloc_result(m, pfn, gfp, 0, out);
+	return 0;
 }
 
 /* The checks free_pages_prepare()/bad_page() would make, and the ones the kernel cannot. */
@@ -391,8 +400,10 @@ static int check_free(const struct mm_machine *m, pfn_t pfn, const char *what, s
 	return 0;
 }
 
-int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned int order,
-		  bool *freed, struct mm_error *err)
+/* mm_free_pages() for a call its common case does not take: every check in its order. */
+static int __attribute__((noinline))
+free_pages_checked(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned int order,
+		   bool *freed, struct mm_error *err)
 {
 	unsigned int alloc_order;
 	int r;
@@ -440,6 +451,26 @@ int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned
 		*freed = m->mem_map[pfn]._refcount == 1 || (!PageHead(&m->mem_map[pfn]) && order);
 	__free_pages(m, pfn, order, cpu);
 	return mm_warned(m, err);
+}
+
+/*
+ * The common call (order 0, a lowmem page with one reference, as alloc_pages() gave it,
+ * that free_page_pcp() can queue without a drain) calls nothing; any other goes through
+ * every check in free_pages_checked(), which then frees it as the full path does.
+ */
+int mm_free_pages(struct mm_machine *m, unsigned int cpu, uint32_t pfn, unsigned int order,
+		  bool *freed, struct mm_error *err)
+{
+	if (!order && !m->tainted && m->phase >= MM_PHASE_BUDDY && cpu < m->pgdat.nr_cpus &&
+	    pfn < m->layout.max_low_pfn && pfn < m->layout.max_pfn &&
+	    (m->pgstate[pfn] & (PGS_ALLOC_MASK | PGS_PCP | PGS_KERNEL | PGS_SLAB)) == 1 &&
+	    m->mem_map[pfn]._refcount == 1 && m->mem_map[pfn]._mapcount == -1 &&
+	    !PageReserved(&m->mem_map[pfn]) && free_page_pcp(m, pfn, cpu)) {
+		if (freed)
+			*freed = true;
+		return 0;
+	}
+	return free_pages_checked(m, cpu, pfn, order, freed, err);
 }
 
 static pfn_t compound_head(const struct mm_machine *m, pfn_t pfn)

@@ -113,66 +113,71 @@ static inline int nr_pcp_high(const struct per_cpu_pages *pcp, bool free_high)
 
 /*
  * alloc_page_fast - the common case of __alloc_pages() for one page, without its layers:
- * the first zone of the zonelist, as the fast path's get_page_from_freelist() tries it,
- * when that zone is above its low watermark and the pcp list of the request's type has a
- * page. PFN_NIL, with nothing changed, sends the caller to the full path, which then does
- * exactly what it would have done anyway.
- *
- * Mirrors: the order-0 walk through __alloc_pages() -> get_page_from_freelist() ->
- * zone_watermark_fast() -> rmqueue() -> rmqueue_pcplist() -> __rmqueue_pcplist() ->
- * prep_new_page(), flattened: the same tests on the same fields in the same order, the
- * same stores, so a machine cannot tell which path served it.
- *
- * What it takes, step by step (a student following one page):
- *  - gfp_zone() picks the highest zone the mask may use; the zonelist walks down from it
- *    to the first zone that manages pages;
- *  - zone_watermark_fast() at order 0: NR_FREE_PAGES less the highatomic reserve must stay
- *    above the low watermark (with its boost) plus lowmem_reserve[] for that zone; when it
- *    does not, the full path decides (it may still succeed further down the zonelist);
- *  - rmqueue_pcplist(): halve the CPU's free_factor, take the first page of the list of
- *    the request's migratetype (pindex = migratetype at order 0); an empty list means a
- *    refill from the buddy (rmqueue_bulk()), left to the full rmqueue();
- *  - prep_new_page(): refcount 1, off every list, the allocation recorded in pgstate;
- *    a page whose RAM must be zeroed (init_on_alloc, __GFP_ZERO) or whose refcount is not
- *    0 (a bad page: the warning) goes through the full prep_new_page().
- * The pcp list is the intrusive list on struct page (lru links as pfns), as the kernel's.
+ * the first zone of the zonelist, as the fast path's get_page_from_freelist() tries it.
+ * PFN_NIL sends the caller on to __alloc_pages(), as it always has: with nothing changed
+ * when the first zone is below its low watermark (the full path decides), or after
+ * rmqueue() found no page in that zone (as the full path's own first try would have).
+ * (page_alloc.c; alloc_page_pcp() below is its common case, inline.)
  */
-static inline pfn_t alloc_page_fast(struct mm_machine *m, gfp_t gfp, unsigned int cpu)
+pfn_t alloc_page_fast(struct mm_machine *m, gfp_t gfp, unsigned int cpu);
+/* free_pages_prepared(m, pfn, 0, cpu) for an order-0 allocation with one reference,
+ * unmapped, given back by its user (the caller has checked it may be freed): the pcp
+ * path flattened (page_alloc.c; free_page_pcp() below is its common case, inline). */
+void free_page_fast(struct mm_machine *m, pfn_t pfn, unsigned int cpu);
+
+/*
+ * alloc_page_pcp - alloc_page_fast() when nothing is uncommon: the first zone of the
+ * zonelist is the one gfp_zone() names, it is above its low watermark, and the pcp list of
+ * the request's migratetype on @cpu has a page that needs no zeroing and looks free. Then
+ * that page, taken as the kernel takes it; else PFN_NIL with nothing changed (the caller
+ * goes on with alloc_page_fast(), which handles the rest).
+ *
+ * Mirrors, flattened: __alloc_pages() -> get_page_from_freelist() -> zone_watermark_fast()
+ * -> rmqueue() -> rmqueue_pcplist() -> __rmqueue_pcplist() -> prep_new_page(). Step by step
+ * (a student following one page):
+ *  - gfp_zone() picks the highest zone the mask may use (GFP_KERNEL: Normal);
+ *  - zone_watermark_fast() at order 0: NR_FREE_PAGES less the highatomic reserve must stay
+ *    above the low watermark (with its boost) plus lowmem_reserve[] for that zone; at order
+ *    0, without ALLOC_HIGH/HARDER/OOM, that first test is also its only way to say yes;
+ *  - rmqueue_pcplist(): halve the CPU's free_factor and take the first page of the list of
+ *    the request's migratetype (pindex = migratetype at order 0); an empty list would need
+ *    a refill from the buddy (rmqueue_bulk()), and a boosted zone a kswapd wake-up;
+ *  - prep_new_page(): refcount 1, off every list, the allocation recorded in pgstate; a
+ *    page to zero (init_on_alloc, __GFP_ZERO, its RAM written) or one that does not look
+ *    free (check_new_page()'s refcount) is left to the full path.
+ * Every test comes before the first store, so that PFN_NIL changes nothing; the stores
+ * are the ones the full path makes, with the same values.
+ */
+static inline pfn_t alloc_page_pcp(struct mm_machine *m, gfp_t gfp, unsigned int cpu)
 {
-	unsigned int hz = gfp_zone(gfp), zi = hz, mt;
-	unsigned int flags = ALLOC_WMARK_LOW | (gfp & ALLOC_KSWAPD);
+	unsigned int hz = gfp_zone(gfp), mt;
 	struct zone *z = &m->pgdat.node_zones[hz];
 	struct per_cpu_pages *pcp;
 	struct pfn_list *list;
 	struct page *p;
-	long free, usable;
+	long free;
 	pfn_t pfn, next;
 	uint8_t s;
 
-	while (!managed_zone(z)) {
-		if (!zi)
-			return PFN_NIL;
-		z = &m->pgdat.node_zones[--zi];
-	}
-	/* zone_watermark_fast(z, 0, low_wmark_pages(z), hz, flags): its first test, which at
-	 * order 0 without ALLOC_HIGH/HARDER/OOM is also its only way to say yes */
+	if (MM_DEBUG_CHECKS || !managed_zone(z) || z->flags_boosted)
+		return PFN_NIL;
 	free = z->vm_stat[NR_FREE_PAGES];
-	usable = free - MM_MIN(free, (long)z->nr_reserved_highatomic);
-	if (usable <= (long)(z->_watermark[WMARK_LOW] + z->watermark_boost) + z->lowmem_reserve[hz])
+	if (free - MM_MIN(free, (long)z->nr_reserved_highatomic) <=
+	    (long)(z->_watermark[WMARK_LOW] + z->watermark_boost) + z->lowmem_reserve[hz])
 		return PFN_NIL;
 	mt = gfp_migratetype(gfp, m->pgdat.page_group_by_mobility_disabled);
 	pcp = &z->pcp[cpu];
 	list = &pcp->lists[order_to_pindex(mt, 0)];
 	pfn = list->first;
-	if (MM_DEBUG_CHECKS || pfn == PFN_NIL || z->flags_boosted) {
-		pfn = rmqueue(m, z, 0, mt, flags, cpu);
-		if (pfn != PFN_NIL)
-			prep_new_page(m, pfn, 0, gfp);
-		return pfn;
-	}
+	if (pfn == PFN_NIL)
+		return PFN_NIL;
+	p = &m->mem_map[pfn];
+	s = m->pgstate[pfn];
+	if (p->_refcount ||
+	    ((s & PGS_RAM_DIRTY) && !m->init_on_free && ((gfp & __GFP_ZERO) || m->init_on_alloc)))
+		return PFN_NIL;
 	/* __rmqueue_pcplist(): the first page off the list */
 	pcp->free_factor >>= 1;
-	p = &m->mem_map[pfn];
 	next = p->lru_next;
 	list->first = next;
 	if (next != PFN_NIL)
@@ -180,36 +185,27 @@ static inline pfn_t alloc_page_fast(struct mm_machine *m, gfp_t gfp, unsigned in
 	else
 		list->last = PFN_NIL;
 	p->lru_next = p->lru_prev = PFN_NIL;
-	s = (uint8_t)(m->pgstate[pfn] & ~(PGS_PCP | PGS_ALLOC_MASK));
 	pcp->count--;
 	m->pgalloc[z->idx]++;
 	/* prep_new_page() */
-	if (p->_refcount ||
-	    ((s & PGS_RAM_DIRTY) && !m->init_on_free && ((gfp & __GFP_ZERO) || m->init_on_alloc))) {
-		m->pgstate[pfn] = s;
-		prep_new_page(m, pfn, 0, gfp);
-		return pfn;
-	}
 	p->private = 0;
 	p->_refcount = 1;
-	m->pgstate[pfn] = (uint8_t)(s | 1u); /* order 0 + 1 */
+	m->pgstate[pfn] = (uint8_t)((s & ~(PGS_PCP | PGS_ALLOC_MASK)) | 1u); /* order 0 + 1 */
 	return pfn;
 }
 
 /*
- * free_page_fast - free_pages_prepared() + free_the_page() for one order-0 page that its
- * only user gives back (the caller has checked: an order-0 allocation, refcount 1, not
- * mapped, not reserved, not the kernel's or the slab's, not kmapped).
+ * free_page_pcp - free_page_fast() when nothing is uncommon: the page passes
+ * free_pages_prepare()'s bad-page checks, init_on_free is off, its pageblock is of a pcp
+ * type, and one more page keeps @cpu's list count below pcp->high (no drain). Then the page
+ * goes to the head of the pcp list of its pageblock's migratetype, as the kernel puts it,
+ * and true; else false with nothing changed (the caller goes on with free_page_fast()).
  *
- * Mirrors: free_pages_prepare() -> free_unref_page() -> free_unref_page_commit(),
- * flattened as alloc_page_fast() is: the page goes to the head of the pcp list of its
- * pageblock's migratetype on @cpu, pgfree counts it, and when the list count reaches
- * pcp->high a batch is drained to the buddy (free_pcppages_bulk(), nr_pcp_free()).
- * Anything uncommon goes the full way: a page that would fail free_pages_prepare()'s
- * bad-page checks (a mapping, PAGE_FLAGS_CHECK_AT_FREE flags: the warning), init_on_free
- * (zeroing), a pageblock of type HighAtomic or Isolate (free_unref_page()'s own rules).
+ * Mirrors, flattened: free_pages_prepare() -> free_unref_page() -> free_unref_page_commit():
+ * flags cleared, refcount 0, the migratetype read from the pageblock and kept in the page
+ * (index), pgfree counted, list_add() to the pcp list, pcp->count up by one.
  */
-static inline void free_page_fast(struct mm_machine *m, pfn_t pfn, unsigned int cpu)
+static inline bool free_page_pcp(struct mm_machine *m, pfn_t pfn, unsigned int cpu)
 {
 	struct page *p = &m->mem_map[pfn];
 	struct per_cpu_pages *pcp;
@@ -218,23 +214,19 @@ static inline void free_page_fast(struct mm_machine *m, pfn_t pfn, unsigned int 
 	unsigned int mt;
 	pfn_t first;
 
-	if (p->mapping || (p->flags & PAGE_FLAGS_CHECK_AT_FREE) || m->init_on_free) {
-		free_pages_prepared(m, pfn, 0, cpu);
-		return;
-	}
-	p->flags &= ~PAGE_FLAGS_CHECK_AT_PREP;
-	p->_refcount = 0;
+	if (p->mapping || (p->flags & PAGE_FLAGS_CHECK_AT_FREE) || m->init_on_free)
+		return false;
 	z = &m->pgdat.node_zones[page_zonenum(p)];
 	mt = get_pfnblock_migratetype(z, pfn, pageblock_order(m));
-	if (mt >= MIGRATE_PCPTYPES) {
-		m->pgstate[pfn] &= (uint8_t) ~(PGS_ALLOC_MASK | PGS_KERNEL);
-		free_the_page(m, pfn, 0, cpu);
-		return;
-	}
-	/* free_unref_page_commit() */
+	if (mt >= MIGRATE_PCPTYPES)
+		return false;
+	pcp = &z->pcp[cpu];
+	if (pcp->count + 1 >= nr_pcp_high(pcp, false))
+		return false;
+	p->flags &= ~PAGE_FLAGS_CHECK_AT_PREP;
+	p->_refcount = 0;
 	p->index = mt;
 	m->pgfree++;
-	pcp = &z->pcp[cpu];
 	list = &pcp->lists[order_to_pindex(mt, 0)];
 	first = list->first;
 	p->lru_prev = PFN_NIL;
@@ -244,12 +236,10 @@ static inline void free_page_fast(struct mm_machine *m, pfn_t pfn, unsigned int 
 	else
 		list->last = pfn;
 	list->first = pfn;
+	pcp->count++;
 	m->pgstate[pfn] =
 		(uint8_t)((m->pgstate[pfn] & ~(PGS_ALLOC_MASK | PGS_KERNEL)) | PGS_PCP | 1u);
-	if (++pcp->count >= nr_pcp_high(pcp, false))
-		free_pcppages_bulk(m, z,
-				   nr_pcp_free(pcp, nr_pcp_high(pcp, false), pcp->batch, false),
-				   cpu, order_to_pindex(mt, 0));
+	return true;
 }
 
 #endif /* MM_PAGE_ALLOC_H */
