@@ -4,9 +4,11 @@
  * mm_check(), ending with every page freed and buddyinfo back to its post-boot state. */
 #include <stdio.h>
 
-#include "machine.h" /* RAM contents for the __GFP_ZERO test only */
+#include "machine.h"	/* RAM contents for the __GFP_ZERO test, zone state for the pcp one */
+#include "page_alloc.h" /* alloc_page_pcp(), free_page_pcp() */
 
 #include "common.h"
+#include "snapmem.h"
 
 static mm_gfp_t gfp(const char *text)
 {
@@ -527,6 +529,147 @@ START_TEST(zeroing)
 }
 END_TEST
 
+/* The machine's whole state as a snapshot stream (the caller frees .p). */
+static struct mem snap_of(void)
+{
+	struct mem b = {0};
+	struct mm_error err = {0};
+
+	ck_assert_msg(mm_snapshot_save(m, mem_write, &b, &err) == 0, "%s", err.msg);
+	return b;
+}
+
+/* Nothing changed since @before was taken (and @before is freed). */
+static void unchanged_since(struct mem *before, const char *what)
+{
+	struct mem now = snap_of();
+
+	ck_assert_msg(now.len == before->len && !memcmp(now.p, before->p, now.len),
+		      "%s changed the machine", what);
+	free(now.p);
+	free(before->p);
+}
+
+/*
+ * The order-0 pair's inline common case (alloc_page_pcp(), free_page_pcp(), issue 16)
+ * declines with nothing changed wherever the kernel's path does something uncommon, and
+ * the public calls then do what the full path does: an empty pcp list (refill), RAM to
+ * zero (init_on_alloc), a boosted zone (kswapd), a zone below its low watermark, a
+ * pageblock of type HighAtomic (the Movable list, index kept), a list at pcp->high (a
+ * drain), init_on_free, and a pcp page that does not look free (the warning).
+ */
+START_TEST(pcp_common_case_declines)
+{
+	mm_gfp_t k = gfp("GFP_KERNEL");
+	struct mm_page_alloc a, b;
+	struct mm_error err = {0};
+	struct zone *z;
+	struct mem s;
+	unsigned long mark, kswapd;
+	unsigned char ram[64];
+	pfn_t pfn;
+	int count, high;
+
+	boot("1G", false, 1, ""); /* init_on_alloc=1, Debian's default */
+	z = &m->pgdat.node_zones[ZONE_NORMAL];
+	/* the common case: LIFO through the Normal zone's Unmovable list */
+	ck_assert_int_eq(try_alloc(0, k, 0, &a), 0);
+	free_ok(0, a.pfn, 0);
+	pfn = alloc_page_pcp(m, k, 0);
+	ck_assert_uint_eq(pfn, a.pfn);
+	ck_assert(free_page_pcp(m, pfn, 0));
+
+	/* an empty list: rmqueue_bulk() refills it with a batch */
+	ck_assert_int_eq(mm_drain_all_pages(m, &err), 0);
+	s = snap_of();
+	ck_assert_uint_eq(alloc_page_pcp(m, k, 0), PFN_NIL);
+	unchanged_since(&s, "alloc_page_pcp on an empty list");
+	ck_assert_int_eq(try_alloc(0, k, 0, &a), 0);
+	ck_assert_int_eq(z->pcp[0].count, z->pcp[0].batch - 1);
+
+	/* RAM written, init_on_alloc: the full path zeroes it */
+	memset(ram, 0x5a, sizeof(ram));
+	ck_assert_int_eq(mm_mem_write(m, 0, MM_SPACE_PHYS, PFN_PHYS(a.pfn), ram, sizeof(ram), &err),
+			 0);
+	free_ok(0, a.pfn, 0);
+	s = snap_of();
+	ck_assert_uint_eq(alloc_page_pcp(m, k, 0), PFN_NIL);
+	unchanged_since(&s, "alloc_page_pcp on a page to zero");
+	ck_assert_int_eq(try_alloc(0, k, 0, &b), 0);
+	ck_assert_uint_eq(b.pfn, a.pfn);
+	ck_assert_uint_eq(m->ram[PFN_PHYS(b.pfn)], 0);
+	free_ok(0, b.pfn, 0);
+
+	/* a boosted zone: the full path's rmqueue() wakes kswapd */
+	z->flags_boosted = true;
+	kswapd = m->events.kswapd_wakeups;
+	s = snap_of();
+	ck_assert_uint_eq(alloc_page_pcp(m, k, 0), PFN_NIL);
+	unchanged_since(&s, "alloc_page_pcp in a boosted zone");
+	ck_assert_int_eq(try_alloc(0, k, 0, &a), 0);
+	ck_assert(!z->flags_boosted);
+	ck_assert_uint_eq(m->events.kswapd_wakeups, kswapd + 1);
+	free_ok(0, a.pfn, 0);
+
+	/* at the low watermark: the full path decides (here: DMA, the next zone down) */
+	mark = z->_watermark[WMARK_LOW];
+	z->_watermark[WMARK_LOW] = (unsigned long)z->vm_stat[NR_FREE_PAGES];
+	s = snap_of();
+	ck_assert_uint_eq(alloc_page_pcp(m, k, 0), PFN_NIL);
+	unchanged_since(&s, "alloc_page_pcp at the low watermark");
+	ck_assert_int_eq(try_alloc(0, k, 0, &a), 0);
+	ck_assert_int_eq(a.zone, MM_ZONE_DMA);
+	free_ok(0, a.pfn, 0);
+	z->_watermark[WMARK_LOW] = mark;
+
+	/* a HighAtomic pageblock: free_unref_page() queues it on the Movable list */
+	ck_assert_int_eq(try_alloc(0, k, 0, &a), 0);
+	set_pageblock_migratetype(&m->pgdat, z, a.pfn, pageblock_order(m), MIGRATE_HIGHATOMIC);
+	s = snap_of();
+	ck_assert(!free_page_pcp(m, a.pfn, 0));
+	unchanged_since(&s, "free_page_pcp into a HighAtomic pageblock");
+	free_ok(0, a.pfn, 0);
+	ck_assert_uint_eq(z->pcp[0].lists[MIGRATE_MOVABLE].first, a.pfn);
+	ck_assert_uint_eq(m->mem_map[a.pfn].index, MIGRATE_HIGHATOMIC);
+	ck_assert_int_eq(mm_drain_all_pages(m, &err), 0);
+	set_pageblock_migratetype(&m->pgdat, z, a.pfn, pageblock_order(m), MIGRATE_MOVABLE);
+
+	/* one page short of pcp->high: the free drains a batch */
+	ck_assert_int_eq(try_alloc(0, k, 0, &a), 0);
+	count = z->pcp[0].count;
+	high = z->pcp[0].high;
+	z->pcp[0].high = count + 1;
+	s = snap_of();
+	ck_assert(!free_page_pcp(m, a.pfn, 0));
+	unchanged_since(&s, "free_page_pcp at pcp->high");
+	free_ok(0, a.pfn, 0);
+	ck_assert_int_lt(z->pcp[0].count, count + 1); /* free_pcppages_bulk() ran */
+	z->pcp[0].high = high;
+
+	/* a pcp page with a reference: prep_new_page()'s warning, on the full path */
+	ck_assert_int_eq(try_alloc(0, k, 0, &a), 0);
+	free_ok(0, a.pfn, 0);
+	pfn = z->pcp[0].lists[MIGRATE_UNMOVABLE].first;
+	ck_assert_uint_ne(pfn, PFN_NIL);
+	m->mem_map[pfn]._refcount = 3;
+	s = snap_of();
+	ck_assert_uint_eq(alloc_page_pcp(m, k, 0), PFN_NIL);
+	unchanged_since(&s, "alloc_page_pcp on a page that does not look free");
+	ck_assert_int_eq(mm_alloc_pages(m, 0, k, 0, &a, &err), -EFAULT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "set_page_refcounted"));
+	mm_machine_destroy(m);
+	m = NULL;
+
+	/* init_on_free: the full path zeroes on free */
+	boot("1G", false, 1, "init_on_free=1");
+	ck_assert_int_eq(try_alloc(0, k, 0, &a), 0);
+	s = snap_of();
+	ck_assert(!free_page_pcp(m, a.pfn, 0));
+	unchanged_since(&s, "free_page_pcp with init_on_free");
+	free_ok(0, a.pfn, 0);
+}
+END_TEST
+
 /* xorshift64* */
 static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
@@ -677,6 +820,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, zeroing);
 	tcase_add_test(tc, highatomic_reserve);
 	tcase_add_test(tc, fallback_table_order);
+	tcase_add_test(tc, pcp_common_case_declines);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tr, NULL, check_teardown);
 	tcase_set_timeout(tr, 280);
