@@ -196,12 +196,10 @@ void mm_get_alloc_events(const struct mm_machine *m, struct mm_alloc_events *out
 
 /* Why __alloc_pages() gave nothing (kept out of mm_alloc_pages(): its buffer and its
  * formatting would weigh on every call). */
-static int alloc_failed(const struct mm_machine *m, mm_gfp_t gfp, unsigned int order, bool forever,
-			struct mm_error *err)
+static int alloc_failed(mm_gfp_t gfp, unsigned int order, bool forever, struct mm_error *err)
 {
 	char mask[256];
 
-	(void)m;
 	mm_gfp_format(gfp, mask, sizeof(mask));
 	if (forever)
 		return mm_set_error(err, -ENOSPC,
@@ -277,7 +275,7 @@ alloc_pages_full(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigned 
 	if (m->tainted) /* a precondition of the allocator failed on the way */
 		return mm_warned(m, err);
 	if (pfn == PFN_NIL)
-		return alloc_failed(m, gfp, order, forever, err);
+		return alloc_failed(gfp, order, forever, err);
 	alloc_result(m, pfn, gfp, order, out);
 	return 0;
 }
