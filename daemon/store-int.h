@@ -44,6 +44,13 @@ struct store {
 	pthread_mutex_t ckpt_lock;
 	pthread_cond_t ckpt_cond;
 	bool ckpt_wanted, ckpt_stop; /* guarded by @ckpt_lock */
+
+	/* the group commit (store_journal_append()): rows waiting for the next leader */
+	pthread_mutex_t group_lock;			 /* after @lock, when both are taken */
+	pthread_cond_t group_cond;			 /* a group is done */
+	struct store_append *group_head, **group_tail;	 /* @group_lock */
+	bool group_leader;				 /* a leader is committing; @group_lock */
+	int64_t group_rows, group_queued, group_commits; /* @group_lock */
 };
 
 void store_stmt_finalize(sqlite3_stmt **s);

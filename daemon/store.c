@@ -328,6 +328,8 @@ static void store_free(struct store *st)
 {
 	pthread_cond_destroy(&st->ckpt_cond);
 	pthread_mutex_destroy(&st->ckpt_lock);
+	pthread_cond_destroy(&st->group_cond);
+	pthread_mutex_destroy(&st->group_lock);
 	pthread_mutex_destroy(&st->snap_lock);
 	pthread_mutex_destroy(&st->lock);
 	free(st->path);
@@ -346,6 +348,9 @@ int store_open(const char *path, struct store **ret, struct mm_error *err)
 	pthread_mutex_init(&st->snap_lock, NULL);
 	pthread_mutex_init(&st->ckpt_lock, NULL);
 	pthread_cond_init(&st->ckpt_cond, NULL);
+	pthread_mutex_init(&st->group_lock, NULL);
+	pthread_cond_init(&st->group_cond, NULL);
+	st->group_tail = &st->group_head;
 	st->path = strdup(path);
 	if (!st->path) {
 		store_free(st);
@@ -627,18 +632,59 @@ out:
 	return r;
 }
 
-/* ---- the journal ----------------------------------------------------------------------- */
+/* ---- the journal: group commit ---------------------------------------------------------- */
 
-int store_journal_append(struct store *st, const char *id, int64_t first_seq, int64_t n,
-			 const char *time, const char *commands, size_t commands_len,
-			 const char *results, size_t results_len, struct mm_error *err)
+/*
+ * One request's journal row, waiting in the group-commit queue. It lives on its caller's
+ * stack: the caller returns only once the leader marked it @done.
+ */
+struct store_append {
+	const char *id, *time, *commands, *results;
+	int64_t first_seq, n;
+	size_t commands_len, results_len;
+	struct mm_error *err;
+	int r;
+	bool done;
+	struct store_append *next;
+};
+
+/* Insert row @a with the prepared statement (caller holds @lock, statement prepared). */
+static int append_insert(struct store *st, struct store_append *a)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = st->journal_insert;
 	int r = 0;
 
-	if (commands_len > INT_MAX || results_len > INT_MAX)
-		return api_error(err, -EIO, "appending to the journal: entries too large");
-	pthread_mutex_lock(&st->lock);
+	if (sqlite3_bind_text(s, 1, a->id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, a->first_seq) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 3, a->n) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 4, a->time, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 5, a->commands, (int)a->commands_len, SQLITE_STATIC) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_text(s, 6, a->results, (int)a->results_len, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		r = db_error(st, a->err, "appending to the journal");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return r;
+}
+
+/* Every row of @g that has not failed yet fails with the connection's error (@what). */
+static void group_fail(struct store *st, struct store_append *g, const char *what)
+{
+	for (struct store_append *a = g; a; a = a->next)
+		if (!a->r)
+			a->r = db_error(st, a->err, what);
+}
+
+/*
+ * Commit the rows of group @g in one transaction, so one sync (caller holds @lock).
+ * A row whose INSERT fails (a constraint, the size cap) fails alone: SQLite undoes that
+ * statement only, and the others commit. When SQLite had to roll the whole transaction back
+ * (an I/O error, a full disk), or the COMMIT fails, every row of the group fails: each
+ * caller then undoes its own commands (api_txn_live() rebuilds its machine).
+ */
+static bool group_commit(struct store *st, struct store_append *g)
+{
 	if (!st->journal_insert &&
 	    sqlite3_prepare_v3(st->db,
 			       "INSERT INTO journal_batches "
@@ -646,23 +692,110 @@ int store_journal_append(struct store *st, const char *id, int64_t first_seq, in
 			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 			       -1, SQLITE_PREPARE_PERSISTENT, &st->journal_insert,
 			       NULL) != SQLITE_OK) {
-		r = db_error(st, err, "appending to the journal");
-		goto out;
+		group_fail(st, g, "appending to the journal");
+		return false;
 	}
-	s = st->journal_insert;
-	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, first_seq) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 3, n) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 4, time, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 5, commands, (int)commands_len, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 6, results, (int)results_len, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE)
-		r = db_error(st, err, "appending to the journal");
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-out:
-	pthread_mutex_unlock(&st->lock);
-	return r;
+	/* one row alone: its INSERT is its own transaction, as without a group */
+	if (!g->next) {
+		g->r = append_insert(st, g);
+		return g->r == 0;
+	}
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		group_fail(st, g, "appending to the journal");
+		return false;
+	}
+	for (struct store_append *a = g; a; a = a->next) {
+		a->r = append_insert(st, a);
+		if (a->r == 0 || !sqlite3_get_autocommit(st->db))
+			continue;
+		/* SQLite rolled the transaction back: the rows before are gone too */
+		for (struct store_append *b = g; b != a; b = b->next)
+			b->r = api_error(b->err, a->r, "%s", a->err->msg);
+		for (struct store_append *b = a->next; b; b = b->next)
+			b->r = api_error(b->err, a->r, "%s", a->err->msg);
+		return false;
+	}
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		group_fail(st, g, "committing the journal");
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		/* the rows that had succeeded are gone with the transaction */
+		return false;
+	}
+	return true;
+}
+
+/*
+ * store_journal_append - the group commit. The caller's row joins the queue; the first
+ * caller to find no leader becomes the leader: it takes @lock, then the whole queue (every
+ * row that arrived meanwhile, its own among them), commits them in one transaction, marks
+ * them done and wakes their callers. A caller returns once its own row is committed (or
+ * failed), so an answer still follows its command onto the disk, and with synchronous=FULL
+ * N concurrent requests (other machines, other batches) share one sync instead of N.
+ */
+int store_journal_append(struct store *st, const char *id, int64_t first_seq, int64_t n,
+			 const char *time, const char *commands, size_t commands_len,
+			 const char *results, size_t results_len, struct mm_error *err)
+{
+	struct store_append me = {.id = id,
+				  .time = time,
+				  .commands = commands,
+				  .results = results,
+				  .first_seq = first_seq,
+				  .n = n,
+				  .commands_len = commands_len,
+				  .results_len = results_len,
+				  .err = err};
+
+	if (commands_len > INT_MAX || results_len > INT_MAX)
+		return api_error(err, -EIO, "appending to the journal: entries too large");
+	pthread_mutex_lock(&st->group_lock);
+	*st->group_tail = &me;
+	st->group_tail = &me.next;
+	st->group_queued++;
+	while (!me.done) {
+		struct store_append *g;
+		bool committed;
+		size_t k = 0;
+
+		if (st->group_leader) {
+			pthread_cond_wait(&st->group_cond, &st->group_lock);
+			continue;
+		}
+		st->group_leader = true;
+		pthread_mutex_unlock(&st->group_lock);
+		/* whoever arrives while we wait for the store joins this group */
+		pthread_mutex_lock(&st->lock);
+		pthread_mutex_lock(&st->group_lock);
+		g = st->group_head;
+		st->group_head = NULL;
+		st->group_tail = &st->group_head;
+		for (struct store_append *a = g; a; a = a->next)
+			k++;
+		st->group_queued -= k;
+		st->group_rows += k;
+		pthread_mutex_unlock(&st->group_lock);
+		committed = group_commit(st, g);
+		pthread_mutex_unlock(&st->lock);
+		pthread_mutex_lock(&st->group_lock);
+		st->group_commits += committed;
+		for (struct store_append *a = g, *next; a; a = next) {
+			next = a->next;
+			a->done = true;
+		}
+		st->group_leader = false;
+		pthread_cond_broadcast(&st->group_cond);
+	}
+	pthread_mutex_unlock(&st->group_lock);
+	return me.r;
+}
+
+void store_group_stats(struct store *st, struct store_group_stats *ret)
+{
+	pthread_mutex_lock(&st->group_lock);
+	ret->commits = st->group_commits;
+	ret->rows = st->group_rows;
+	ret->queued = st->group_queued;
+	pthread_mutex_unlock(&st->group_lock);
 }
 
 int store_limit_size(struct store *st, int64_t extra_pages, struct mm_error *err)

@@ -17,7 +17,8 @@
  *
  * Each write is one statement or one transaction, committed before it returns: once
  * store_journal_append() returned 0, the entries are durable in the chosen mode. The
- * commands of one request are one row (schema/002_journal_batches.sql), so one sync.
+ * commands of one request are one row (schema/002_journal_batches.sql), and the rows of
+ * concurrent requests are committed together (group commit), so one sync for all of them.
  *
  * Locking: callable from any thread; see store-int.h for the connections and mutexes.
  * Errors: -EIO (or -ENOMEM) with SQLite's message in @err; -ENOENT for what does not exist.
@@ -99,12 +100,20 @@ int store_machines_foreach(struct store *st, const char *id, store_machine_fn *f
 /*
  * store_journal_append - append the @n commands of one request as journal entries
  * @first_seq .. @first_seq + @n - 1: @commands and @results are JSON arrays of @n elements
- * (texts of the given lengths, not NUL-terminated), @time when they ran. One statement, one
- * transaction: on 0 the entries are durable, on failure none was added.
+ * (texts of the given lengths, not NUL-terminated), @time when they ran. One row, committed
+ * with the rows of every request appending meanwhile (a group commit: one transaction, one
+ * sync for all of them): on 0 the entries are durable, on failure none was added (a failed
+ * COMMIT fails every row of its group, and each caller undoes its own commands).
  */
 int store_journal_append(struct store *st, const char *id, int64_t first_seq, int64_t n,
 			 const char *time, const char *commands, size_t commands_len,
 			 const char *results, size_t results_len, struct mm_error *err);
+/* The group commit's counters: @rows appended in @commits transactions (so syncs), and the
+ * rows waiting for a leader now. */
+struct store_group_stats {
+	int64_t rows, commits, queued;
+};
+void store_group_stats(struct store *st, struct store_group_stats *ret);
 /*
  * store_limit_size - a full disk, for tests: the journal's connection may grow the database by
  * @extra_pages pages at most (PRAGMA max_page_count); a write beyond fails as SQLite fails on a

@@ -223,6 +223,174 @@ START_TEST(journal_append_read_cascade)
 }
 END_TEST
 
+/* ---- the group commit ---- */
+
+#define GROUP 8
+
+struct group_arg {
+	int i;
+	int64_t seq;
+	const char *cmds; /* NULL: a small one */
+	int r;
+	struct mm_error err;
+};
+
+struct group_run {
+	struct group_arg args[GROUP];
+	pthread_t t[GROUP];
+};
+
+static void *group_appender(void *data)
+{
+	struct group_arg *a = data;
+	char id[16];
+
+	snprintf(id, sizeof(id), "g%d", a->i);
+	a->r = append(id, a->seq, 1, a->cmds ? a->cmds : "[{\"op\":\"x\"}]", "[1]", &a->err);
+	return NULL;
+}
+
+/* Called with the store's lock held (store_machines_foreach()): the appenders queue up
+ * behind it until every one of them waits; when it returns, they go at once. */
+static int group_hold(void *data, const struct store_machine *m)
+{
+	struct group_run *g = data;
+	struct store_group_stats gs;
+
+	(void)m;
+	for (int i = 0; i < GROUP; i++)
+		ck_assert_int_eq(pthread_create(&g->t[i], NULL, group_appender, &g->args[i]), 0);
+	do {
+		usleep(1000);
+		store_group_stats(st, &gs);
+	} while (gs.queued < GROUP);
+	return -1; /* stop: one machine is enough */
+}
+
+/* GROUP appenders of one row each, all waiting at once; returns when all are done. */
+static void group_run(struct group_run *g)
+{
+	struct mm_error err = {0};
+
+	ck_assert_int_eq(store_machines_foreach(st, "g0", group_hold, g, &err), -1);
+	for (int i = 0; i < GROUP; i++)
+		pthread_join(g->t[i], NULL);
+}
+
+static int64_t journal_rows(const char *id)
+{
+	struct mm_error err = {0};
+	struct rows r = {0};
+
+	ck_assert_msg(store_journal_foreach(st, id, 0, collect_batch, &r, &err) == 0, "%s",
+		      err.msg);
+	return r.n;
+}
+
+/* Rows that arrive while the store is busy are committed together: one transaction (one
+ * sync) for the eight of them, each durable when its call returns. */
+START_TEST(group_commit_one_transaction)
+{
+	struct mm_error err = {0};
+	struct store_group_stats before, after;
+	struct group_run g = {0};
+
+	for (int i = 0; i < GROUP; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "g%d", i);
+		ck_assert_int_eq(machine_insert(id, "{}", &err), 0);
+		g.args[i] = (struct group_arg){.i = i, .seq = 1};
+	}
+	store_group_stats(st, &before);
+	group_run(&g);
+	store_group_stats(st, &after);
+	for (int i = 0; i < GROUP; i++) {
+		char id[16];
+
+		ck_assert_msg(g.args[i].r == 0, "%s", g.args[i].err.msg);
+		snprintf(id, sizeof(id), "g%d", i);
+		ck_assert_int_eq(journal_rows(id), 1);
+	}
+	ck_assert_int_eq(after.rows - before.rows, GROUP);
+	ck_assert_int_eq(after.commits - before.commits, 1);
+	ck_assert_int_eq(after.queued, 0);
+	/* alone, a row is its own commit */
+	ck_assert_int_eq(append("g0", 2, 1, "[{}]", "[1]", &err), 0);
+	store_group_stats(st, &before);
+	ck_assert_int_eq(before.commits - after.commits, 1);
+}
+END_TEST
+
+/* A row of the group that fails (its seq is taken, its machine is gone) fails alone: the
+ * others are committed, and it left nothing behind. */
+START_TEST(group_commit_row_fails_alone)
+{
+	struct mm_error err = {0};
+	struct group_run g = {0};
+
+	for (int i = 0; i < GROUP; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "g%d", i);
+		if (i != 5)
+			ck_assert_int_eq(machine_insert(id, "{}", &err), 0);
+		g.args[i] = (struct group_arg){.i = i, .seq = 1};
+	}
+	ck_assert_int_eq(append("g3", 1, 1, "[{}]", "[1]", &err), 0);
+	group_run(&g);
+	for (int i = 0; i < GROUP; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "g%d", i);
+		if (i == 3 || i == 5) {
+			ck_assert_msg(g.args[i].r == -EIO, "row %d: %d", i, g.args[i].r);
+			ck_assert_str_ne(g.args[i].err.msg, "");
+		} else {
+			ck_assert_msg(g.args[i].r == 0, "%s", g.args[i].err.msg);
+		}
+		ck_assert_int_eq(journal_rows(id), i == 5 ? 0 : 1);
+	}
+}
+END_TEST
+
+/* A full disk in the middle of a group: what returned 0 is in the journal, what failed is
+ * not (over-capacity, so its caller undoes its commands), and later appends go on. */
+START_TEST(group_commit_full_disk)
+{
+	struct mm_error err = {0};
+	struct group_run g = {0};
+	static char big[80000];
+	int failed = 0;
+
+	/* rows larger than a page: each one needs pages the file cannot grow by */
+	memset(big, 'x', sizeof(big) - 1);
+	for (int i = 0; i < GROUP; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "g%d", i);
+		ck_assert_int_eq(machine_insert(id, "{}", &err), 0);
+		g.args[i] = (struct group_arg){.i = i, .seq = 1, .cmds = big};
+	}
+	ck_assert_int_eq(store_limit_size(st, 0, &err), 0);
+	group_run(&g);
+	for (int i = 0; i < GROUP; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "g%d", i);
+		if (g.args[i].r) {
+			ck_assert_int_eq(g.args[i].r, -EXFULL);
+			ck_assert_str_ne(g.args[i].err.msg, "");
+			failed++;
+		}
+		ck_assert_int_eq(journal_rows(id), g.args[i].r ? 0 : 1);
+	}
+	ck_assert_int_gt(failed, 0);
+	ck_assert_int_eq(store_limit_size(st, -1, &err), 0);
+	ck_assert_msg(append("g0", 9, 1, big, "[1]", &err) == 0, "%s", err.msg);
+}
+END_TEST
+
 /* Texts are given by length: nothing after them is stored. */
 START_TEST(journal_texts_by_length)
 {
@@ -814,6 +982,9 @@ Suite *test_suite(void)
 	tcase_add_test(tc, migration_003_keeps_machines);
 	tcase_add_test(tc, migration_004_keeps_frames);
 	tcase_add_test(tc, sync_modes);
+	tcase_add_test(tc, group_commit_one_transaction);
+	tcase_add_test(tc, group_commit_row_fails_alone);
+	tcase_add_test(tc, group_commit_full_disk);
 	tcase_add_test(tc, orphan_frames_collected_at_open);
 	suite_add_tcase(s, tc);
 	return s;
