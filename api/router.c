@@ -478,16 +478,112 @@ static bool content_type_is_json(const char *ct)
  */
 static void view_etag(struct api_call *c, const struct api_route *rt, struct api_reply *out)
 {
+	/* a text kept by the view cache is json_text with text/plain: a text all the same */
+	bool cached_text = out->json_text && out->content_type &&
+			   !strncmp(out->content_type, "text/plain", 10);
+
 	if (rt->volatile_view || out->status != 200 || out->stream ||
-	    (out->json_text && out->content_type))
+	    (out->json_text && out->content_type && !cached_text))
 		return;
-	api_view_etag(c->host, &c->lease, out->json || out->json_text ? 'j' : 't', out->etag,
-		      sizeof(out->etag));
+	api_view_etag(c->host, &c->lease, (out->json || out->json_text) && !cached_text ? 'j' : 't',
+		      out->etag, sizeof(out->etag));
 	if (out->etag[0] && api_etag_matches(c->req->if_none_match, out->etag)) {
 		api_reply_finish(out);
 		out->status = 304;
 		out->not_modified = true;
 	}
+}
+
+/* @s (malloc'd, @len bytes) with the final newline the transport adds to JSON; frees @s and
+ * returns NULL when memory runs out. */
+static char *realloc_newline(char *s, size_t *len)
+{
+	char *t = realloc(s, *len + 2);
+
+	if (!t) {
+		free(s);
+		return NULL;
+	}
+	t[(*len)++] = '\n';
+	t[*len] = '\0';
+	return t;
+}
+
+/* The key of a cached view: the path, each query argument and the Accept header, each with
+ * its length, so that no two requests share one. NULL when memory runs out. */
+static char *view_key(const struct api_request *req)
+{
+	struct api_text k = {0};
+	char num[24];
+
+#define KEY_PART(s)                                                                                \
+	do {                                                                                       \
+		const char *s_ = (s) ? (s) : "";                                                   \
+		snprintf(num, sizeof(num), "%zu:", strlen(s_));                                    \
+		api_text_puts(&k, num);                                                            \
+		api_text_puts(&k, s_);                                                             \
+	} while (0)
+	KEY_PART(req->method);
+	KEY_PART(req->url);
+	for (size_t i = 0; i < req->nquery; i++) {
+		KEY_PART(req->query[i].key);
+		api_text_puts(&k, req->query[i].value ? "=" : "-");
+		KEY_PART(req->query[i].value);
+	}
+	KEY_PART(req->accept);
+#undef KEY_PART
+	if (k.oom) {
+		api_text_free(&k);
+		return NULL;
+	}
+	return k.data;
+}
+
+/*
+ * A .cache view: the answer kept for this request at the machine's state version, else the
+ * handler's, kept for the next request (viewcache.h). A hit answers the same bytes the
+ * handler's reply would serialize to: JSON as the transport writes it, or the text.
+ */
+static int cached_view(struct api_call *c, const struct api_route *rt, struct api_reply *out,
+		       struct mm_error *err)
+{
+	const char *ctype;
+	char *key = view_key(c->req), *body;
+	size_t len;
+	int r;
+
+	if (key && api_view_cache_get(c->lease.cache, c->lease.version, key, &body, &len, &ctype)) {
+		out->status = 200;
+		out->json_text = body;
+		out->json_text_len = len;
+		/* JSON as the transport's default type, as the handler's own answer has it */
+		out->content_type = strcmp(ctype, "application/json") ? ctype : NULL;
+		free(key);
+		return 0;
+	}
+	r = rt->fn(c, out, err);
+	if (r == 0 && key && out->status == 200 && !out->problem) {
+		if (out->json) {
+			body = json_dumps(out->json, JSON_COMPACT | JSON_ENSURE_ASCII);
+			len = body ? strlen(body) : 0;
+			if (body)
+				body = realloc_newline(body, &len);
+			if (body)
+				api_view_cache_put(c->lease.cache, c->lease.version, key, body, len,
+						   "application/json");
+			free(body);
+		} else if (out->json_text) {
+			api_view_cache_put(c->lease.cache, c->lease.version, key, out->json_text,
+					   out->json_text_len,
+					   out->content_type ? out->content_type
+							     : "application/json");
+		} else if (out->text.data) {
+			api_view_cache_put(c->lease.cache, c->lease.version, key, out->text.data,
+					   out->text.len, "text/plain; charset=utf-8");
+		}
+	}
+	free(key);
+	return r;
 }
 
 static int dispatch(struct api_call *c, struct api_reply *out, struct mm_error *err)
@@ -592,7 +688,9 @@ static int dispatch(struct api_call *c, struct api_reply *out, struct mm_error *
 		/* a command route's ?diff=: what it changed, read under its lease (http.c) */
 		if (rt->method != API_GET && (rt->op || rt->fn == h_commands))
 			r = api_diff_begin(c, &diff, err);
-		if (r == 0)
+		if (r == 0 && rt->cache && c->lease.cache)
+			r = cached_view(c, rt, out, err);
+		else if (r == 0)
 			r = (rt->fn ? rt->fn : api_route_command)(c, out, err);
 		if (r == 0)
 			r = api_diff_end(c, diff, out, err);

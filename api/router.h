@@ -35,6 +35,7 @@
 #include "codec.h"
 #include "commands.h"
 #include "mmcore.h"
+#include "viewcache.h"
 
 struct api_route;
 
@@ -44,6 +45,10 @@ struct api_lease {
 	struct mm_machine *m; /* valid until release */
 	void *handle;	      /* the host's */
 	bool diverged;	      /* it differs from its journal: rebuild before any change */
+	/* the version of its state (viewcache.h): the host's generation of the machine and
+	 * the seq of its last journal entry; the key of its views' cache and of an ETag */
+	struct api_state_version version;
+	struct api_view_cache *cache; /* the host's, for this machine; NULL: none */
 };
 
 /*
@@ -272,6 +277,8 @@ struct api_route {
 	/* a view of a .machine route whose answer depends on more than the machine's state
 	 * (the kmaps waiting in the transport, the store's snapshots, a stream): no ETag */
 	bool volatile_view;
+	bool cache; /* a view of the leased machine's state alone: its 200 answers are kept per
+		     * state version (viewcache.h) and served again until the machine changes */
 };
 
 /* api/'s own rows (routes.c), *@ret_n of them. */

@@ -37,6 +37,9 @@ struct machine {
 			      */
 	struct registry *reg;
 	struct api_exec_env env; /* for commands on it: snapshot_restore reads the store */
+	/* views rendered once per state (api/viewcache.h), keyed by @generation (new with every
+	 * struct mm_machine put in @m: machine_set()) and the seq; made on first use */
+	struct api_view_cache *views;
 };
 
 struct stored {
@@ -59,6 +62,13 @@ struct registry {
 	uint64_t instance;
 	atomic_uint_fast64_t generations;
 };
+
+/* Put @m behind @mc (the old one is the caller's): a new generation of its state version. */
+static inline void machine_set(struct machine *mc, struct mm_machine *m)
+{
+	mc->m = m;
+	mc->generation = atomic_fetch_add(&mc->reg->generations, 1) + 1;
+}
 
 static inline void freep(void *p)
 {

@@ -108,6 +108,7 @@ static void machine_free(struct machine *mc)
 	if (!mc)
 		return;
 	mm_machine_destroy(mc->m);
+	api_view_cache_free(mc->views);
 	pthread_mutex_destroy(&mc->lock);
 	pthread_cond_destroy(&mc->cond);
 	pthread_mutex_destroy(&mc->job_lock);
@@ -173,10 +174,9 @@ static struct machine *machine_new(struct registry *reg, const char *id, struct 
 	if (!mc)
 		return NULL;
 	snprintf(mc->id, sizeof(mc->id), "%s", id);
-	mc->m = m;
-	mc->next_seq = 1;
-	mc->generation = atomic_fetch_add(&reg->generations, 1) + 1;
 	mc->reg = reg;
+	machine_set(mc, m);
+	mc->next_seq = 1;
 	mc->env = (struct api_exec_env){.snapshot_load = registry_live_snapshot_load, .data = mc};
 	pthread_mutex_init(&mc->lock, NULL);
 	pthread_cond_init(&mc->cond, NULL);
@@ -416,7 +416,14 @@ static int host_acquire(void *data, const char *id, struct api_lease *ret, struc
 	mc = reg->v[pos];
 	machine_lock(mc);
 	pthread_rwlock_unlock(&reg->lock);
-	*ret = (struct api_lease){.id = mc->id, .m = mc->m, .handle = mc, .diverged = mc->diverged};
+	if (!mc->views)
+		mc->views = api_view_cache_new(); /* NULL: no cache, answers rendered each time */
+	*ret = (struct api_lease){.id = mc->id,
+				  .m = mc->m,
+				  .handle = mc,
+				  .diverged = mc->diverged,
+				  .version = {mc->generation, mc->next_seq - 1},
+				  .cache = mc->views};
 	return 0;
 }
 
@@ -532,8 +539,7 @@ static void host_machine_replace(void *data, struct api_lease *lease, struct mm_
 	struct machine *mc = lease->handle;
 
 	mm_machine_destroy(mc->m);
-	mc->m = m;
-	mc->generation = atomic_fetch_add(&mc->reg->generations, 1) + 1;
+	machine_set(mc, m);
 	lease->m = m;
 }
 
@@ -588,9 +594,8 @@ static int host_machine_rebuild(void *data, struct api_lease *lease, struct mm_e
 		return r;
 	}
 	mm_machine_destroy(mc->m);
-	mc->m = rb.m;
+	machine_set(mc, rb.m);
 	mc->next_seq = rb.next_seq;
-	mc->generation = atomic_fetch_add(&reg->generations, 1) + 1;
 	mc->diverged = false;
 	lease->m = rb.m;
 	lease->diverged = false;

@@ -29,6 +29,9 @@ static struct fake {
 	int appends;	/* calls of journal_append */
 	int rebuilds;	/* calls of machine_rebuild */
 	char last[512]; /* the commands of the last append, as the journal got them */
+	/* views rendered once per state (viewcache.h), as the daemon keeps them */
+	struct api_view_cache *cache[FAKE_MAX];
+	uint64_t gen[FAKE_MAX], generations;
 } fake;
 
 static int fake_find(const char *id)
@@ -59,6 +62,8 @@ static int fake_create(void *data, const char *name, const struct mm_config *cfg
 		return r;
 	snprintf(fake.id[fake.n], API_NAME_MAX, "%s", id);
 	fake.journal[fake.n] = json_array();
+	fake.cache[fake.n] = api_view_cache_new();
+	fake.gen[fake.n] = ++fake.generations;
 	*ret = (struct api_lease){
 		.id = fake.id[fake.n], .m = fake.m[fake.n], .handle = (void *)(intptr_t)fake.n};
 	fake.n++;
@@ -74,7 +79,10 @@ static int fake_delete(void *data, const char *id, struct mm_error *err)
 	ck_assert_int_eq(mm_check(fake.m[i], NULL), 0);
 	mm_machine_destroy(fake.m[i]);
 	json_decref(fake.journal[i]);
+	api_view_cache_free(fake.cache[i]);
 	fake.n--;
+	memmove(&fake.cache[i], &fake.cache[i + 1], (size_t)(fake.n - i) * sizeof(fake.cache[0]));
+	memmove(&fake.gen[i], &fake.gen[i + 1], (size_t)(fake.n - i) * sizeof(fake.gen[0]));
 	memmove(&fake.id[i], &fake.id[i + 1], (size_t)(fake.n - i) * sizeof(fake.id[0]));
 	memmove(&fake.m[i], &fake.m[i + 1], (size_t)(fake.n - i) * sizeof(fake.m[0]));
 	memmove(&fake.journal[i], &fake.journal[i + 1],
@@ -96,10 +104,13 @@ static int fake_acquire(void *data, const char *id, struct api_lease *ret, struc
 
 	if (i < 0)
 		return api_error(err, -ENOENT, "no machine '%s'", id);
-	*ret = (struct api_lease){.id = fake.id[i],
-				  .m = fake.m[i],
-				  .handle = (void *)(intptr_t)i,
-				  .diverged = fake.diverged[i]};
+	*ret = (struct api_lease){
+		.id = fake.id[i],
+		.m = fake.m[i],
+		.handle = (void *)(intptr_t)i,
+		.diverged = fake.diverged[i],
+		.version = {fake.gen[i], (int64_t)json_array_size(fake.journal[i])},
+		.cache = fake.cache[i]};
 	return 0;
 }
 
@@ -190,6 +201,7 @@ static int fake_rebuild(void *data, struct api_lease *lease, struct mm_error *er
 	api_txn_finish(&t);
 	mm_machine_destroy(fake.m[i]);
 	fake.m[i] = t.m;
+	fake.gen[i] = ++fake.generations;
 	lease->m = t.m;
 	fake.diverged[i] = lease->diverged = false;
 	return 0;
@@ -242,7 +254,8 @@ static void req_ct(const char *method, const char *url, const char *ctype, const
 	api_reply_finish(&rep);
 	api_dispatch(&host, &rq, &rep);
 	/* a body the router wrote as text: read it back for the assertions */
-	if (!rep.json && rep.json_text) {
+	if (!rep.json && rep.json_text &&
+	    (!rep.content_type || !strcmp(rep.content_type, "application/json"))) {
 		json_error_t jerr;
 
 		rep.json = json_loadb(rep.json_text, rep.json_text_len, 0, &jerr);
@@ -280,6 +293,7 @@ static void teardown(void)
 		ck_assert_int_eq(mm_check(fake.m[i], NULL), 0);
 		mm_machine_destroy(fake.m[i]);
 		json_decref(fake.journal[i]);
+		api_view_cache_free(fake.cache[i]);
 	}
 }
 
@@ -1418,6 +1432,211 @@ START_TEST(persistence_without_a_store)
 }
 END_TEST
 
+/* The bytes of the reply as the transport sends them: the text, or JSON with its newline. */
+static char *reply_bytes(size_t *len, const char **ctype)
+{
+	char *b;
+
+	if (rep.json_text) {
+		*len = rep.json_text_len;
+		*ctype = rep.content_type ? rep.content_type : "application/json";
+		b = malloc(*len + 1);
+		memcpy(b, rep.json_text, *len);
+	} else if (rep.json) {
+		char *s = json_dumps(rep.json, JSON_COMPACT | JSON_ENSURE_ASCII);
+
+		*len = strlen(s) + 1;
+		*ctype = "application/json";
+		b = malloc(*len + 1);
+		memcpy(b, s, *len - 1);
+		b[*len - 1] = '\n';
+		free(s);
+	} else {
+		*len = rep.text.len;
+		*ctype = "text/plain; charset=utf-8";
+		b = malloc(*len + 1);
+		memcpy(b, rep.text.data, *len);
+	}
+	b[*len] = '\0';
+	return b;
+}
+
+static void cache_counts(int i, uint64_t *hits, uint64_t *misses)
+{
+	api_view_cache_counts(fake.cache[i], hits, misses);
+}
+
+/* A view asked twice at one state is rendered once; the second answer is the same bytes
+ * and Content-Type. */
+START_TEST(views_cached_per_state)
+{
+	static const char *const urls[] = {
+		"/v1/machines/default/proc/zoneinfo", "/v1/machines/default/zones",
+		"/v1/machines/default/frames?start=8192&count=2",
+		"/v1/machines/default/frames?start=8192&count=3", "/v1/machines/default/dmesg"};
+	uint64_t hits, misses;
+
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		const char *ct1, *ct2;
+		size_t n1, n2;
+		char *a, *b;
+
+		cache_counts(0, &hits, &misses);
+		req("GET", urls[i], NULL);
+		ck_assert_uint_eq(rep.status, 200);
+		a = reply_bytes(&n1, &ct1);
+		req("GET", urls[i], NULL);
+		ck_assert_uint_eq(rep.status, 200);
+		b = reply_bytes(&n2, &ct2);
+		ck_assert_msg(n1 == n2 && !memcmp(a, b, n1), "%s: another answer from the cache",
+			      urls[i]);
+		ck_assert_str_eq(ct1, ct2);
+		/* the second came from the cache, as the transport's bytes */
+		ck_assert_ptr_nonnull(rep.json_text);
+		{
+			uint64_t h, m;
+
+			cache_counts(0, &h, &m);
+			ck_assert_uint_eq(h, hits + 1);
+			ck_assert_uint_eq(m, misses + 1);
+		}
+		free(a);
+		free(b);
+	}
+	/* the Accept header is part of the key */
+	req("GET", "/v1/machines/default/page-tables/kernel", NULL);
+	ck_assert_ptr_null(rep.json);
+	ck_assert_uint_gt(rep.text.len, 0);
+	req_accept = "application/json";
+	req("GET", "/v1/machines/default/page-tables/kernel", NULL);
+	ck_assert_ptr_nonnull(rep.json);
+	req_accept = NULL;
+	req("GET", "/v1/machines/default/page-tables/kernel", NULL);
+	ck_assert_str_eq(rep.content_type, "text/plain; charset=utf-8");
+	/* a failure is not kept */
+	cache_counts(0, &hits, &misses);
+	req("GET", "/v1/machines/default/frames/99999999", NULL);
+	ck_assert_uint_ne(rep.status, 200);
+	req("GET", "/v1/machines/default/frames/99999999", NULL);
+	ck_assert_uint_ne(rep.status, 200);
+	{
+		uint64_t h, m;
+
+		cache_counts(0, &h, &m);
+		ck_assert_uint_eq(h, hits);
+		ck_assert_uint_eq(m, misses + 2);
+	}
+}
+END_TEST
+
+/* A command moves the seq: the next view is rendered again, and shows the change. A failed
+ * commit (the machine rebuilt) and a machine deleted and made again under the same id are new
+ * generations: nothing of the old state is served. */
+START_TEST(views_cache_follows_the_state)
+{
+	uint64_t hits, misses, h2, m2;
+	const char *ct;
+	size_t n1, n2;
+	char *a, *b;
+
+	req("GET", "/v1/machines/default/proc/buddyinfo", NULL);
+	a = reply_bytes(&n1, &ct);
+	req("POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_KERNEL\",\"order\":3}");
+	ck_assert_uint_eq(rep.status, 201);
+	cache_counts(0, &hits, &misses);
+	req("GET", "/v1/machines/default/proc/buddyinfo", NULL);
+	b = reply_bytes(&n2, &ct);
+	cache_counts(0, &h2, &m2);
+	ck_assert_uint_eq(h2, hits);
+	ck_assert_uint_eq(m2, misses + 1);
+	ck_assert_msg(n1 != n2 || memcmp(a, b, n1), "buddyinfo did not change");
+	free(a);
+	free(b);
+
+	/* a commit that fails: the commands are undone by a rebuild, a new generation */
+	req("GET", "/v1/machines/default/proc/buddyinfo", NULL);
+	a = reply_bytes(&n1, &ct);
+	fake.fail_journal = true;
+	req("POST", "/v1/machines/default/pages", "{\"gfp\":\"GFP_KERNEL\",\"order\":3}");
+	ck_assert_uint_eq(rep.status, 500);
+	fake.fail_journal = false;
+	cache_counts(0, &hits, &misses);
+	req("GET", "/v1/machines/default/proc/buddyinfo", NULL);
+	b = reply_bytes(&n2, &ct);
+	cache_counts(0, &h2, &m2);
+	ck_assert_uint_eq(m2, misses + 1);
+	ck_assert_msg(n1 == n2 && !memcmp(a, b, n1), "the rebuilt machine shows another state");
+	free(a);
+	free(b);
+
+	/* deleted and made again under the same id, with another size: its own texts */
+	req("GET", "/v1/machines/default/proc/zoneinfo", NULL);
+	a = reply_bytes(&n1, &ct);
+	req("DELETE", "/v1/machines/default", NULL);
+	ck_assert_uint_eq(rep.status, 204);
+	req("POST", "/v1/machines", "{\"name\":\"default\",\"mem\":\"128M\",\"cpus\":2}");
+	ck_assert_uint_eq(rep.status, 201);
+	req("GET", "/v1/machines/default/proc/zoneinfo", NULL);
+	b = reply_bytes(&n2, &ct);
+	ck_assert_msg(n1 != n2 || memcmp(a, b, n1), "zoneinfo of the old machine served");
+	free(a);
+	free(b);
+}
+END_TEST
+
+/* The cache's bounds: entries, bytes per answer, bytes in all; and a version that moves
+ * empties it. */
+START_TEST(view_cache_bounds)
+{
+	struct api_view_cache *vc = api_view_cache_new();
+	struct api_state_version v1 = {1, 5}, v2 = {1, 6}, v3 = {2, 5};
+	static char big[API_VIEW_CACHE_MAX_BYTES + 1];
+	const char *ct;
+	char key[32], *b;
+	size_t len;
+
+	ck_assert_ptr_nonnull(vc);
+	api_view_cache_put(vc, v1, "a", "hello", 5, "text/plain");
+	ck_assert(api_view_cache_get(vc, v1, "a", &b, &len, &ct));
+	ck_assert_uint_eq(len, 5);
+	ck_assert(!memcmp(b, "hello", 5));
+	ck_assert_str_eq(ct, "text/plain");
+	free(b);
+	ck_assert(!api_view_cache_get(vc, v1, "b", &b, &len, &ct));
+	/* another seq, another generation: not the same state */
+	ck_assert(!api_view_cache_get(vc, v2, "a", &b, &len, &ct));
+	api_view_cache_put(vc, v2, "a", "hello", 5, "text/plain");
+	ck_assert(!api_view_cache_get(vc, v3, "a", &b, &len, &ct));
+	ck_assert(!api_view_cache_get(vc, v2, "a", &b, &len, &ct));
+	/* too large: not kept */
+	api_view_cache_put(vc, v3, "big", big, sizeof(big), "text/plain");
+	ck_assert(!api_view_cache_get(vc, v3, "big", &b, &len, &ct));
+	/* at most API_VIEW_CACHE_ENTRIES: the least recently used goes */
+	for (int i = 0; i < API_VIEW_CACHE_ENTRIES; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		api_view_cache_put(vc, v3, key, key, strlen(key), "text/plain");
+	}
+	ck_assert(api_view_cache_get(vc, v3, "k0", &b, &len, &ct)); /* k1 is the oldest now */
+	free(b);
+	api_view_cache_put(vc, v3, "one more", "x", 1, "text/plain");
+	ck_assert(!api_view_cache_get(vc, v3, "k1", &b, &len, &ct));
+	ck_assert(api_view_cache_get(vc, v3, "k0", &b, &len, &ct));
+	free(b);
+	ck_assert(api_view_cache_get(vc, v3, "one more", &b, &len, &ct));
+	free(b);
+	/* the byte budget: four answers of the largest size fit, a fifth pushes one out */
+	for (int i = 0; i < 5; i++) {
+		snprintf(key, sizeof(key), "b%d", i);
+		api_view_cache_put(vc, v3, key, big, API_VIEW_CACHE_MAX_BYTES, "text/plain");
+	}
+	ck_assert(!api_view_cache_get(vc, v3, "b0", &b, &len, &ct));
+	ck_assert(api_view_cache_get(vc, v3, "b4", &b, &len, &ct));
+	ck_assert_uint_eq(len, API_VIEW_CACHE_MAX_BYTES);
+	free(b);
+	api_view_cache_free(vc);
+}
+END_TEST
+
 Suite *test_suite(void); /* called by tests/check-main.c */
 
 Suite *test_suite(void)
@@ -1433,6 +1652,9 @@ Suite *test_suite(void)
 	tcase_add_test(tc, body_checks);
 	tcase_add_test(tc, create_list_delete);
 	tcase_add_test(tc, text_views);
+	tcase_add_test(tc, views_cached_per_state);
+	tcase_add_test(tc, views_cache_follows_the_state);
+	tcase_add_test(tc, view_cache_bounds);
 	tcase_add_test(tc, json_views);
 	tcase_add_test(tc, sysctl_put_is_journaled);
 	tcase_add_test(tc, commands_single_and_batch);
