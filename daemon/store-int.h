@@ -53,6 +53,9 @@ struct store {
 	int64_t group_rows, group_queued, group_commits; /* @group_lock */
 };
 
+/* The snapshot frames' file beside the store's: the store's path and this. */
+#define STORE_FRAMES_SUFFIX ".frames"
+
 void store_stmt_finalize(sqlite3_stmt **s);
 /* PRAGMA max_page_count of max-db-size on a connection of @st. 0 or -EIO. */
 int store_apply_max_pages(struct store *st, sqlite3 *db);

@@ -365,6 +365,30 @@ static void on_snap_wal(void *data)
 	store_checkpoint_wanted(data);
 }
 
+/*
+ * The durability of the snapshot connection's commits between two snapshots: the main
+ * file's NORMAL (the snapshot row's own commit is made with the store's mode), the frames'
+ * file's the store's mode. The frames are in a file of their own, whose WAL the snapshot
+ * row's sync does not reach: each batch of frames is synced itself (with --sync full), so
+ * that a snapshot on the disk never maps a frame that is not.
+ */
+static int snap_sync(struct store *st, sqlite3 *db)
+{
+	enum store_sync mode;
+
+	pthread_mutex_lock(&st->lock);
+	mode = st->sync;
+	pthread_mutex_unlock(&st->lock);
+	return sqlite3_exec(
+		       db,
+		       mode == STORE_SYNC_NORMAL
+			       ? "PRAGMA main.synchronous = NORMAL; PRAGMA fr.synchronous = NORMAL"
+			       : "PRAGMA main.synchronous = NORMAL; PRAGMA fr.synchronous = FULL",
+		       NULL, NULL, NULL) == SQLITE_OK
+		       ? 0
+		       : -EIO;
+}
+
 static int snap_db(struct store *st, struct mm_error *err)
 {
 	int r;
@@ -379,7 +403,7 @@ static int snap_db(struct store *st, struct mm_error *err)
 	 * database by the checkpointer thread, never by the snapshot */
 	sqlite3_wal_autocheckpoint(st->snap_db, 0);
 	sqlite3_wal_hook(st->snap_db, snap_wal_hook, st);
-	if (store_apply_sync(st->snap_db, STORE_SYNC_NORMAL) < 0) {
+	if (snap_sync(st, st->snap_db) < 0) {
 		r = store_db_error(st->snap_db, err, "opening the snapshot connection");
 		sqlite3_close(st->snap_db);
 		st->snap_db = NULL;
@@ -470,6 +494,8 @@ int store_snap_writer_begin(struct store *st, int64_t hint, struct store_snap_wr
 	}
 	pthread_mutex_lock(&st->snap_lock);
 	r = snap_db(st, err);
+	if (r == 0 && snap_sync(st, st->snap_db) < 0)
+		r = store_db_error(st->snap_db, err, "opening the snapshot connection");
 	if (r < 0)
 		goto fail;
 	if (sqlite3_prepare_v2(st->snap_db, "SELECT coalesce(max(id), 0), count(*) FROM frame_keys",
@@ -687,7 +713,7 @@ int store_snap_writer_commit(struct store_snap_writer *w, struct store_snapshot 
 	meta->new_frame_bytes = w->new_frame_bytes;
 	*ret_id = meta->id;
 out:
-	store_apply_sync(db, STORE_SYNC_NORMAL);
+	sqlite3_exec(db, "PRAGMA main.synchronous = NORMAL", NULL, NULL, NULL);
 	pthread_mutex_unlock(&st->lock);
 	free(z);
 	return r;
@@ -1017,6 +1043,7 @@ static int int_query(sqlite3 *db, const char *sql, int64_t *a, int64_t *b, int64
 
 int store_stats(struct store *st, struct store_stats *ret, struct mm_error *err)
 {
+	int64_t fr_page = 0, fr_pages = 0, fr_free = 0;
 	sqlite3 *db;
 	int r;
 
@@ -1025,9 +1052,12 @@ int store_stats(struct store *st, struct store_stats *ret, struct mm_error *err)
 	if (r < 0)
 		return r;
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-	    int_query(db, "PRAGMA page_size", &ret->page_size, NULL, NULL) < 0 ||
-	    int_query(db, "PRAGMA page_count", &ret->pages, NULL, NULL) < 0 ||
-	    int_query(db, "PRAGMA freelist_count", &ret->free_pages, NULL, NULL) < 0 ||
+	    int_query(db, "PRAGMA main.page_size", &ret->page_size, NULL, NULL) < 0 ||
+	    int_query(db, "PRAGMA main.page_count", &ret->pages, NULL, NULL) < 0 ||
+	    int_query(db, "PRAGMA main.freelist_count", &ret->free_pages, NULL, NULL) < 0 ||
+	    int_query(db, "PRAGMA fr.page_size", &fr_page, NULL, NULL) < 0 ||
+	    int_query(db, "PRAGMA fr.page_count", &fr_pages, NULL, NULL) < 0 ||
+	    int_query(db, "PRAGMA fr.freelist_count", &fr_free, NULL, NULL) < 0 ||
 	    int_query(db, "SELECT count(*), coalesce(sum(size), 0) FROM frame_keys", &ret->frames,
 		      &ret->frame_bytes, NULL) < 0 ||
 	    int_query(db,
@@ -1035,6 +1065,12 @@ int store_stats(struct store *st, struct store_stats *ret, struct mm_error *err)
 		      "coalesce(sum(length(state) + length(frame_map)), 0) FROM snapshots",
 		      &ret->snapshots, &ret->retained, &ret->snapshot_bytes) < 0)
 		r = store_db_error(db, err, "reading the store's statistics");
+	/* both files, counted in the main file's pages (the frames' are a whole number of
+	 * them: 64 KiB, or both 64 KiB in a database made before the split) */
+	if (r == 0 && ret->page_size > 0 && fr_page % ret->page_size == 0) {
+		ret->pages += fr_pages * (fr_page / ret->page_size);
+		ret->free_pages += fr_free * (fr_page / ret->page_size);
+	}
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close(db);
 	return r;

@@ -34,6 +34,15 @@ static void setup(void)
 	ck_assert_msg(store_open(path, &st, &err) == 0, "%s", err.msg);
 }
 
+/* The snapshot frames' file beside the store's (daemon/store.c, attach_frames()). */
+static const char *frames_path(void)
+{
+	static char p[300];
+
+	snprintf(p, sizeof(p), "%s.frames", path);
+	return p;
+}
+
 static void teardown(void)
 {
 	char p[300];
@@ -44,6 +53,13 @@ static void teardown(void)
 	snprintf(p, sizeof(p), "%s-wal", path);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+	/* the snapshot frames' file beside it, with its WAL */
+	snprintf(p, sizeof(p), "%s.frames", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s.frames-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s.frames-shm", path);
 	unlink(p);
 	rmdir(dir);
 }
@@ -879,6 +895,98 @@ START_TEST(sync_modes)
 }
 END_TEST
 
+/* PRAGMA @sql's integer on @db. */
+static int64_t db_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	int64_t v;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* A new store: the journal in 4 KiB pages (a command writes little), the frames in a file of
+ * their own in 64 KiB pages; the main file holds no frames. */
+START_TEST(page_sizes_of_a_new_store)
+{
+	static unsigned int a[3] = {1, 2, 3};
+	sqlite3 *db;
+
+	ck_assert_int_eq(machine_insert("m", "{}", &(struct mm_error){0}), 0);
+	write_snapshot("m", 1, a, 3, NULL);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(db_int(db, "PRAGMA page_size"), 4096);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'frames'"), 0);
+	sqlite3_close(db);
+	ck_assert_int_eq(sqlite3_open(frames_path(), &db), SQLITE_OK);
+	ck_assert_int_eq(db_int(db, "PRAGMA page_size"), 65536);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM frame_keys"), 3);
+	sqlite3_close(db);
+	check_snapshot(1, a, 3);
+}
+END_TEST
+
+/* A database of the format before: one file of 64 KiB pages with the frames in it. It opens,
+ * its frames move to their own file (nothing lost: the snapshot reads back, its contents
+ * are known and not stored again), it keeps its page size, and its journal goes on. */
+START_TEST(database_of_one_file_migrates)
+{
+	static unsigned int a[3] = {1, 2, 3};
+	struct mm_error err = {0};
+	struct store_stats stats;
+	struct rows r = {0};
+	char p[400];
+	sqlite3 *db;
+	int64_t n;
+
+	ck_assert_int_eq(machine_insert("m", "{}", &err), 0);
+	ck_assert_int_eq(append("m", 1, 1, "[{}]", "[1]", &err), 0);
+	write_snapshot("m", 1, a, 3, NULL);
+	store_close(st);
+	st = NULL;
+	/* back to the old layout: the frames in the main file, of 64 KiB pages */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(p, sizeof(p), "ATTACH DATABASE '%s' AS fr", frames_path());
+	ck_assert_int_eq(sqlite3_exec(db, p, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(db,
+			     "CREATE TABLE main.frames (id INTEGER PRIMARY KEY, data BLOB "
+			     "NOT NULL);"
+			     "CREATE TABLE main.frame_keys (id INTEGER PRIMARY KEY REFERENCES "
+			     "frames(id) ON DELETE CASCADE, hash BLOB NOT NULL CHECK "
+			     "(length(hash) = 16), size INTEGER NOT NULL);"
+			     "INSERT INTO main.frames SELECT * FROM fr.frames;"
+			     "INSERT INTO main.frame_keys SELECT * FROM fr.frame_keys;"
+			     "DETACH DATABASE fr;"
+			     "PRAGMA journal_mode = DELETE; PRAGMA page_size = 65536; VACUUM;"
+			     "PRAGMA journal_mode = WAL;",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	ck_assert_int_eq(db_int(db, "PRAGMA page_size"), 65536);
+	sqlite3_close(db);
+	unlink(frames_path());
+	snprintf(p, sizeof(p), "%s-wal", frames_path());
+	unlink(p);
+
+	ck_assert_msg(store_open(path, &st, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(store_stats(st, &stats, &err), 0);
+	ck_assert_int_eq(stats.frames, 3);
+	check_snapshot(1, a, 3);
+	write_snapshot("m", 1, a, 3, &n);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(append("m", 2, 1, "[{}]", "[2]", &err), 0);
+	ck_assert_int_eq(store_journal_foreach(st, "m", 0, collect_batch, &r, &err), 0);
+	ck_assert_int_eq(r.n, 2);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(db_int(db, "PRAGMA page_size"), 65536);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'frames'"), 0);
+	sqlite3_close(db);
+}
+END_TEST
+
 /* Frames no snapshot maps (a crash in the middle of a snapshot) go at the next open. */
 START_TEST(orphan_frames_collected_at_open)
 {
@@ -889,7 +997,7 @@ START_TEST(orphan_frames_collected_at_open)
 
 	ck_assert_int_eq(machine_insert("m", "{}", &err), 0);
 	write_snapshot("m", 1, a, 2, NULL);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open(frames_path(), &db), SQLITE_OK);
 	ck_assert_int_eq(
 		sqlite3_exec(db,
 			     "PRAGMA foreign_keys = ON;"
@@ -985,6 +1093,8 @@ Suite *test_suite(void)
 	tcase_add_test(tc, group_commit_one_transaction);
 	tcase_add_test(tc, group_commit_row_fails_alone);
 	tcase_add_test(tc, group_commit_full_disk);
+	tcase_add_test(tc, page_sizes_of_a_new_store);
+	tcase_add_test(tc, database_of_one_file_migrates);
 	tcase_add_test(tc, orphan_frames_collected_at_open);
 	suite_add_tcase(s, tc);
 	return s;
