@@ -7,7 +7,7 @@
 #                      AddressSanitizer + UndefinedBehaviorSanitizer and run the suites there
 #                      too; check clang-format
 #   make format-check  clang-format --dry-run --Werror on every C file
-#   make bench         run the benchmarks (figures on the terminal)
+#   make bench         run the benchmarks: one report, build/bench/report.md and report.json
 #   make load          a busy class: 64 connections, 60 s, mixed workload (load-asan: ASan build)
 #   make crash-test    kill -9 mid-command and mid-snapshot, 50 rounds
 #   make fuzz          each libFuzzer harness of fuzz/ for FUZZ_SECONDS (60)
@@ -45,7 +45,7 @@ DEBS_TOOLS := systemd debhelper dpkg-dev man-db git
 
 MM32D := $(BUILD)/daemon/mm32d
 
-.PHONY: all deps deps-run deps-test deps-npm build build-daemon build-clang run test bench \
+.PHONY: all deps deps-run deps-test deps-npm build build-daemon build-clang run test bench bench-tools \
 	load load-asan crash-test fuzz format format-check clean distclean deb
 
 all: build
@@ -128,9 +128,27 @@ test: deps build build-clang format-check
 		$(if $(SUITE),--suite $(SUITE),--no-suite packaging)
 
 # --verbose: meson hands the benchmarks' stdout to the terminal only when asked to; without
-# it `make bench` would print OK lines and no figures. Benchmarks run one at a time.
-bench: build
-	meson test -C $(BUILD) --benchmark --verbose --num-processes 1
+# it `make bench` would print OK lines and no figures. Benchmarks run one at a time, and
+# bench/report.py makes one table of the figures they printed (BENCH-ROW lines), each beside
+# its reference: $(BUILD)/bench/report.md and report.json. The references nginx and wrk are
+# installed here (as root, when missing), not by `make deps`.
+bench: build bench-tools
+	mkdir -p $(BUILD)/bench
+	{ meson test -C $(BUILD) --benchmark --verbose --num-processes 1; echo "make-bench-exit $$?"; } \
+		2>&1 | tee $(BUILD)/bench/bench.log
+	/usr/bin/python3 bench/report.py $(BUILD)/bench/bench.log $(BUILD)/bench/report
+	grep -q '^make-bench-exit 0$$' $(BUILD)/bench/bench.log
+
+bench-tools:
+	@if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+				--no-install-recommends nginx-light wrk; \
+		else \
+			echo "make bench: nginx or wrk is missing (as root it installs them): the rows" \
+				"beside nginx are left out"; \
+		fi; \
+	fi
 
 # A busy class against the real mm32d (bench/load.c): 64 connections for 60 s, a mixed
 # workload over 8 machines; requests/s, latency percentiles, answers by status. Fails on any

@@ -178,6 +178,12 @@ static void bench_snapshot(void)
 	store_close(st); /* checkpoints the WAL into the database file */
 	t_close = bench_now() - t;
 	uncache(db);
+	{
+		char fr[700];
+
+		snprintf(fr, sizeof(fr), "%s.frames", db); /* the frames' file beside it */
+		uncache(fr);
+	}
 
 	if (store_open(db, &st, &err))
 		die(db, &err);
@@ -218,6 +224,12 @@ static void bench_snapshot(void)
 	       t_ddw > 0 ? (ram / t_restore) / ((double)bytes / t_ddw) : 0);
 	printf("   restore / dd read          %8.2f x\n",
 	       t_ddr > 0 ? (ram / t_restore) / ((double)bytes / t_ddr) : 0);
+	bench_row("persist", "snapshot of 1 GiB of guest RAM (synced)", ram / t_snap / 1e6, "MB/s",
+		  "dd of the same bytes, bs=1M conv=fdatasync",
+		  t_ddw > 0 ? (double)bytes / t_ddw / 1e6 : 0, 1, ">= 0.5x");
+	bench_row("persist", "restore of it, database uncached", ram / t_restore / 1e6, "MB/s",
+		  "dd read of the same bytes, uncached",
+		  t_ddr > 0 ? (double)bytes / t_ddr / 1e6 : 0, 1, NULL);
 	printf("   size in the store: frames %.1f MiB (%lld distinct), state %.1f KiB (%.1f MiB "
 	       "raw), map %.1f KiB;\n"
 	       "   database grew by %.1f MiB for %.1f MiB of guest RAM (%.0f %%), RAM size 4096 "
@@ -377,6 +389,12 @@ static void bench_journal_replay(void)
 	       (double)n / t_full, nbatches / t_full);
 	printf("   journaled, --sync normal   %10.0f commands/s\n", (double)n / t_normal);
 	printf("   not journaled (reference)  %10.0f commands/s\n", (double)n / t_none);
+	bench_row("persist", "batches of 1000 journaled, --sync full (router, no HTTP)",
+		  (double)n / t_full, "commands/s", "the same, not journaled", (double)n / t_none,
+		  1, NULL);
+	bench_row("persist", "batches of 1000 journaled, --sync normal (router, no HTTP)",
+		  (double)n / t_normal, "commands/s", "the same, not journaled", (double)n / t_none,
+		  1, NULL);
 
 	/* 3. replay: the session of "j" (2 x n commands), verified, into a new machine */
 	t = bench_now();
@@ -437,6 +455,10 @@ static void bench_journal_replay(void)
 	       (double)replayed / t_replay);
 	printf("   restart (registry_load)    %10.0f commands/s\n", (double)tx.n / t_restart);
 	printf("   executor alone (reference) %10.0f commands/s\n", (double)tx.n / t_exec);
+	bench_row("persist", "replay of a session (verified)", (double)replayed / t_replay,
+		  "commands/s", "the executor alone", (double)tx.n / t_exec, 1, NULL);
+	bench_row("persist", "restart replaying the journal", (double)tx.n / t_restart,
+		  "commands/s", "the executor alone", (double)tx.n / t_exec, 1, NULL);
 
 	registry_destroy(reg);
 	store_close(st);

@@ -10,7 +10,9 @@
  *  (b) batches: POST /v1/machines/{id}/commands with 1000 commands, alternately 1000
  *      order-0 alloc_pages and the 1000 free_pages of what they returned, as guest
  *      operations (commands) per second;
- *  (c) the same batches from several connections at once, one machine each.
+ *  (c) the same batches from several connections at once, one machine each;
+ *  (d) the reference of (b) and (c): the executor alone (api_command_exec_text(), in this
+ *      process, no HTTP, no journal) over the same commands on a machine of the same size.
  * Every command is journaled (SQLite, synchronous=FULL) before its answer, as always.
  * Then GET /check must still be ok. Prints the figures; exits non-zero on any failure.
  *
@@ -35,6 +37,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "commands.h"
 #include "httpc.h"
 
 static double seconds = 3.0;
@@ -197,7 +200,7 @@ static void *batch_thread(void *arg)
 	return NULL;
 }
 
-static void bench_batches(int n)
+static double bench_batches(int n)
 {
 	static int round;
 	struct batch_run *br = calloc((size_t)n, sizeof(*br));
@@ -224,6 +227,59 @@ static void bench_batches(int n)
 	       batch, n, ops / secs, ta / (ops / 2 / batch) * 1e3, tf / (ops / 2 / batch) * 1e3);
 	free(br);
 	free(th);
+	return ops / secs;
+}
+
+/* (d) The executor alone: the alloc batch's commands, then the free_pages of what they
+ * returned, one by one in this process, for as long as a figure takes; commands per second. */
+static double executor_alone(void)
+{
+	struct mm_config cfg;
+	struct mm_machine *m;
+	struct mm_error err = {0};
+	struct api_text out = {0};
+	long *pfns = malloc((size_t)batch * sizeof(*pfns));
+	long ops = 0;
+	double t0 = bench_now(), t;
+
+	mm_config_init(&cfg, false);
+	cfg.mem = 1ull << 30;
+	cfg.cpus = 2;
+	if (!pfns || mm_machine_create(&cfg, &m, &err) < 0)
+		die("executor alone: %s", err.msg);
+	do {
+		for (int i = 0; i < batch; i++) {
+			char cmd[96];
+			int n = snprintf(
+				cmd, sizeof(cmd),
+				"{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\",\"cpu\":%d}",
+				i & 1);
+			const char *p;
+
+			out.len = 0;
+			if (api_command_exec_text(m, cmd, (size_t)n, &out, NULL, &err) < 0)
+				die("executor alone: %s", err.msg);
+			p = strstr(out.data, "\"pfn\":");
+			pfns[i] = p ? strtol(p + 6, NULL, 10) : -1;
+		}
+		for (int i = 0; i < batch; i++) {
+			char cmd[96];
+			int n = snprintf(cmd, sizeof(cmd),
+					 "{\"op\":\"free_pages\",\"pfn\":%ld,\"cpu\":%d}", pfns[i],
+					 i & 1);
+
+			out.len = 0;
+			if (api_command_exec_text(m, cmd, (size_t)n, &out, NULL, &err) < 0)
+				die("executor alone: %s", err.msg);
+		}
+		ops += 2L * batch;
+		t = bench_now() - t0;
+	} while (t < seconds);
+	api_text_free(&out);
+	mm_machine_destroy(m);
+	free(pfns);
+	printf("the executor alone, same commands:   %9.0f guest ops/s\n", (double)ops / t);
+	return (double)ops / t;
 }
 
 int main(int argc, char **argv)
@@ -252,9 +308,20 @@ int main(int argc, char **argv)
 	printf("mm32d %s, database in %s, 1 GiB machines (686, 2 CPUs), %.1f s per figure\n",
 	       argv[1], dmn.tmpdir, seconds);
 	bench_rest();
-	bench_batches(1);
-	if (connections > 1)
-		bench_batches(connections);
+	double one = bench_batches(1), many = connections > 1 ? bench_batches(connections) : 0;
+
 	httpc_daemon_stop(&dmn);
+	double exec = executor_alone();
+	char figure[96];
+
+	snprintf(figure, sizeof(figure), "batches of %d over HTTP, 1 connection", batch);
+	bench_row("http-alloc", figure, one, "guest ops/s", "the executor alone", exec, 1,
+		  ">= 1M ops/s and >= 0.3x");
+	if (connections > 1) {
+		snprintf(figure, sizeof(figure), "batches of %d over HTTP, %d connections", batch,
+			 connections);
+		bench_row("http-alloc", figure, many, "guest ops/s", "the executor alone", exec, 1,
+			  ">= 1M ops/s and >= 0.3x");
+	}
 	return 0;
 }
