@@ -266,6 +266,17 @@ static void run_flavour(bool pae)
 	       pae ? "686-pae" : "686", t_cycle, b_cycle, t_cycle / b_cycle);
 	printf("%-8s kmap_local+kunmap_local          %7.1f ns   bare %6.1f ns   x%.1f\n",
 	       pae ? "686-pae" : "686", t_local, b_local, t_local / b_local);
+	bench_row("highmem",
+		  pae ? "686-pae kmap+kunmap, page in the table"
+		      : "686 kmap+kunmap, page in the table",
+		  t_hit, "ns", "bare pkmap table", b_hit, 0, NULL);
+	bench_row("highmem",
+		  pae ? "686-pae kmap+kunmap, new slot each time"
+		      : "686 kmap+kunmap, new slot each time",
+		  t_cycle, "ns", "bare pkmap table", b_cycle, 0, NULL);
+	bench_row("highmem",
+		  pae ? "686-pae kmap_local+kunmap_local" : "686 kmap_local+kunmap_local", t_local,
+		  "ns", "bare kmap_local stack", b_local, 0, NULL);
 	if (mm_check(m, NULL)) {
 		fprintf(stderr, "bench-highmem: the checker complains after the run\n");
 		exit(1);

@@ -218,6 +218,14 @@ int main(void)
 
 			printf("%-8s %6u %12.0f %12.0f %12.0f %10.1f\n", pae ? "686-pae" : "686",
 			       sizes[s], tm, tp, tb, tm / tb);
+			{
+				char fig[96];
+
+				snprintf(fig, sizeof(fig), "%s vmalloc+vfree of %u pages",
+					 pae ? "686-pae" : "686", sizes[s]);
+				bench_row("vmalloc", fig, tm, "ns", "bare first-fit allocator", tb,
+					  0, NULL);
+			}
 		}
 		if (mm_check(m, &rep)) {
 			fprintf(stderr, "bench-vmalloc: the checker found %u violations\n", rep.nr);

@@ -261,6 +261,8 @@ static void bench_waiting(struct httpc_conn *c)
 	printf("while %d kmaps wait: GET /zones %8.0f requests/s, with none waiting %8.0f (x%.2f); "
 	       "every waiter served after a kunmap\n",
 	       nw, 2 * busy / ROUNDS, 2 * idle / ROUNDS, busy / idle);
+	bench_row("http-kmap", "GET /zones while kmaps wait", 2 * busy / ROUNDS, "req/s",
+		  "GET /zones with none waiting", 2 * idle / ROUNDS, 1, NULL);
 	free(pfns);
 	free(w);
 }
@@ -305,15 +307,19 @@ int main(int argc, char **argv)
 
 		create(&c, machines[i].name, machines[i].pae);
 		alloc_pages(&c, machines[i].name, "GFP_HIGHUSER", 1, &pfn);
-		printf("%-8s kmap+kunmap             %7.0f pairs/s\n",
-		       machines[i].pae ? "686-pae" : "686",
-		       rate(pair_kmap, &c, machines[i].name, pfn));
-		printf("%-8s kmap_local+kunmap_local %7.0f pairs/s\n",
-		       machines[i].pae ? "686-pae" : "686",
-		       rate(pair_kmap_local, &c, machines[i].name, pfn));
-		printf("%-8s alloc+free (reference)  %7.0f pairs/s\n",
-		       machines[i].pae ? "686-pae" : "686",
-		       rate(pair_alloc, &c, machines[i].name, 0));
+		const char *flavour = machines[i].pae ? "686-pae" : "686";
+		double kmap = rate(pair_kmap, &c, machines[i].name, pfn);
+		double local = rate(pair_kmap_local, &c, machines[i].name, pfn);
+		double alloc = rate(pair_alloc, &c, machines[i].name, 0);
+		char fig[64];
+
+		printf("%-8s kmap+kunmap             %7.0f pairs/s\n", flavour, kmap);
+		printf("%-8s kmap_local+kunmap_local %7.0f pairs/s\n", flavour, local);
+		printf("%-8s alloc+free (reference)  %7.0f pairs/s\n", flavour, alloc);
+		snprintf(fig, sizeof(fig), "%s REST kmap+kunmap", flavour);
+		bench_row("http-kmap", fig, kmap, "pairs/s", "REST alloc+free", alloc, 1, NULL);
+		snprintf(fig, sizeof(fig), "%s REST kmap_local+kunmap_local", flavour);
+		bench_row("http-kmap", fig, local, "pairs/s", "REST alloc+free", alloc, 1, NULL);
 	}
 	printf("GET /v1/health x2 (HTTP alone)  %7.0f pairs/s\n", rate(pair_health, &c, NULL, 0));
 	bench_waiting(&c);

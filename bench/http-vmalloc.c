@@ -127,8 +127,10 @@ static void run(const char *exe, const char *sync)
 			 names[pae], pae ? "true" : "false");
 		call("POST", "/v1/machines", body, 201);
 		snprintf(base, sizeof(base), "/v1/machines/%s", names[pae]);
+		double rv[3];
+
 		for (i = 0; i < 3; i++) {
-			r = rate(base, VMALLOC, sizes[i]);
+			r = rv[i] = rate(base, VMALLOC, sizes[i]);
 			snprintf(label, sizeof(label), "vmalloc+vfree %u", sizes[i]);
 			printf("%-8s %-26s %10.0f %10.1f\n", pae ? "686-pae" : "686", label, r,
 			       1e6 / r);
@@ -136,6 +138,14 @@ static void run(const char *exe, const char *sync)
 		r = rate(base, PAGES, 1);
 		printf("%-8s %-26s %10.0f %10.1f\n", pae ? "686-pae" : "686",
 		       "alloc_pages+free_pages", r, 1e6 / r);
+		for (i = 0; i < 3; i++) {
+			char fig[64];
+
+			snprintf(fig, sizeof(fig), "%s REST vmalloc+vfree of %u pages",
+				 pae ? "686-pae" : "686", sizes[i]);
+			bench_row("http-vmalloc", fig, rv[i], "pairs/s",
+				  "REST alloc_pages+free_pages", r, 1, NULL);
+		}
 		r = rate(base, HEALTH, 0);
 		printf("%-8s %-26s %10.0f %10.1f\n", pae ? "686-pae" : "686", "GET /v1/health x2",
 		       r, 1e6 / r);
