@@ -36,18 +36,81 @@ static int buf_reserve(struct mm_buf *b, size_t extra)
 	return 0;
 }
 
+/*
+ * Formatted: written straight into the room the buffer has (most appends fit: the buffer
+ * keeps BUF_SLACK bytes free), and formatted a second time only when it did not fit.
+ */
+#define BUF_SLACK 256
+
 void mm_buf_vprintf(struct mm_buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
+	size_t room;
 	int n;
 
-	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
-	va_end(ap2);
-	if (n < 0 || buf_reserve(b, (size_t)n))
+	if (buf_reserve(b, BUF_SLACK))
 		return;
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	room = b->cap - b->len;
+	va_copy(ap2, ap);
+	n = vsnprintf(b->data + b->len, room, fmt, ap2);
+	va_end(ap2);
+	if (n < 0) {
+		b->data[b->len] = '\0';
+		return;
+	}
+	if ((size_t)n >= room) {
+		if (buf_reserve(b, (size_t)n)) {
+			b->data[b->len] = '\0';
+			return;
+		}
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
+}
+
+void mm_buf_put(struct mm_buf *b, const char *s, size_t n)
+{
+	if (buf_reserve(b, n))
+		return;
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void mm_buf_putu(struct mm_buf *b, unsigned long v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	mm_buf_put(b, tmp + i, sizeof(tmp) - i);
+}
+
+void mm_buf_puti(struct mm_buf *b, long v)
+{
+	if (v < 0) {
+		mm_buf_put(b, "-", 1);
+		mm_buf_putu(b, 0UL - (unsigned long)v);
+	} else {
+		mm_buf_putu(b, (unsigned long)v);
+	}
+}
+
+void mm_buf_puts_left(struct mm_buf *b, const char *s, size_t width)
+{
+	static const char spaces[] = "                                ";
+	size_t n = strlen(s);
+
+	mm_buf_put(b, s, n);
+	while (n < width) {
+		size_t k = width - n < sizeof(spaces) - 1 ? width - n : sizeof(spaces) - 1;
+
+		mm_buf_put(b, spaces, k);
+		n += k;
+	}
 }
 
 void mm_buf_printf(struct mm_buf *b, const char *fmt, ...)

@@ -19,6 +19,15 @@ void mm_buf_printf(struct mm_buf *b, const char *fmt, ...) MM_PRINTF(2, 3);
 #include <stdarg.h>
 void mm_buf_vprintf(struct mm_buf *b, const char *fmt, va_list ap) MM_PRINTF(2, 0);
 void mm_buf_puts(struct mm_buf *b, const char *s);
+/*
+ * Appenders without a format, for renderers whose cost is their many small fields (a
+ * /proc/zoneinfo has about 200): @n bytes of @s; @v in decimal, as "%lu" and "%ld" write it;
+ * @s left-justified in @width columns, as "%-*s" writes it.
+ */
+void mm_buf_put(struct mm_buf *b, const char *s, size_t n);
+void mm_buf_putu(struct mm_buf *b, unsigned long v);
+void mm_buf_puti(struct mm_buf *b, long v);
+void mm_buf_puts_left(struct mm_buf *b, const char *s, size_t width);
 int mm_buf_status(const struct mm_buf *b);
 
 #endif /* MM_BUF_H */

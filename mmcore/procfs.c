@@ -216,36 +216,53 @@ static void zoneinfo_show_zone(const struct mm_machine *m, struct mm_buf *b, uns
 	mm_buf_printf(b, "Node %d, zone %8s", 0, mm_zone_name((int)idx));
 	if (populated_zone(z) && !*printed_node_stats) {
 		mm_buf_puts(b, "\n  per-node stats");
-		for (i = 0; i < NR_VM_NODE_STAT_ITEMS; i++)
-			mm_buf_printf(b, "\n      %-12s %lu", node_stat_names[i],
-				      (unsigned long)pgdat->node_stat[i]);
+		for (i = 0; i < NR_VM_NODE_STAT_ITEMS; i++) {
+			/* "\n      %-12s %lu", without a format (about 40 of them) */
+			mm_buf_put(b, "\n      ", 7);
+			mm_buf_puts_left(b, node_stat_names[i], 12);
+			mm_buf_put(b, " ", 1);
+			mm_buf_putu(b, (unsigned long)pgdat->node_stat[i]);
+		}
 		*printed_node_stats = true;
 	}
-	mm_buf_printf(b,
-		      "\n  pages free     %lu"
-		      "\n        boost    %lu"
-		      "\n        min      %lu"
-		      "\n        low      %lu"
-		      "\n        high     %lu"
-		      "\n        spanned  %lu"
-		      "\n        present  %lu"
-		      "\n        managed  %lu"
-		      "\n        cma      %lu",
-		      (unsigned long)z->vm_stat[NR_FREE_PAGES], z->watermark_boost,
-		      min_wmark_pages(z), low_wmark_pages(z), high_wmark_pages(z),
-		      (unsigned long)z->spanned_pages, (unsigned long)z->present_pages,
-		      (unsigned long)z->managed_pages, 0UL);
-	mm_buf_printf(b, "\n        protection: (%ld", z->lowmem_reserve[0]);
-	for (i = 1; i < MAX_NR_ZONES; i++)
-		mm_buf_printf(b, ", %ld", z->lowmem_reserve[i]);
+	{
+		const struct {
+			const char *label;
+			unsigned long v;
+		} f[] = {
+			{"\n  pages free     ", (unsigned long)z->vm_stat[NR_FREE_PAGES]},
+			{"\n        boost    ", z->watermark_boost},
+			{"\n        min      ", min_wmark_pages(z)},
+			{"\n        low      ", low_wmark_pages(z)},
+			{"\n        high     ", high_wmark_pages(z)},
+			{"\n        spanned  ", (unsigned long)z->spanned_pages},
+			{"\n        present  ", (unsigned long)z->present_pages},
+			{"\n        managed  ", (unsigned long)z->managed_pages},
+			{"\n        cma      ", 0UL},
+		};
+
+		for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+			mm_buf_puts(b, f[i].label);
+			mm_buf_putu(b, f[i].v);
+		}
+	}
+	mm_buf_puts(b, "\n        protection: (");
+	for (i = 0; i < MAX_NR_ZONES; i++) {
+		if (i)
+			mm_buf_put(b, ", ", 2);
+		mm_buf_puti(b, z->lowmem_reserve[i]);
+	}
 	mm_buf_puts(b, ")");
 	if (!populated_zone(z)) {
 		mm_buf_puts(b, "\n");
 		return;
 	}
-	for (i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
-		mm_buf_printf(b, "\n      %-12s %lu", zone_stat_names[i],
-			      (unsigned long)z->vm_stat[i]);
+	for (i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++) {
+		mm_buf_put(b, "\n      ", 7);
+		mm_buf_puts_left(b, zone_stat_names[i], 12);
+		mm_buf_put(b, " ", 1);
+		mm_buf_putu(b, (unsigned long)z->vm_stat[i]);
+	}
 	mm_buf_puts(b, "\n  pagesets");
 	for (cpu = 0; cpu < pgdat->nr_cpus; cpu++) {
 		const struct per_cpu_pages *pcp = &z->pcp[cpu];
