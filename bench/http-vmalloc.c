@@ -141,8 +141,8 @@ static void run(const char *exe, const char *sync)
 		for (i = 0; i < 3; i++) {
 			char fig[64];
 
-			snprintf(fig, sizeof(fig), "%s REST vmalloc+vfree of %u pages",
-				 pae ? "686-pae" : "686", sizes[i]);
+			snprintf(fig, sizeof(fig), "%s REST vmalloc+vfree of %u pages, --sync %s",
+				 pae ? "686-pae" : "686", sizes[i], sync);
 			bench_row("http-vmalloc", fig, rv[i], "pairs/s",
 				  "REST alloc_pages+free_pages", r, 1, NULL);
 		}

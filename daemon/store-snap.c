@@ -366,27 +366,33 @@ static void on_snap_wal(void *data)
 }
 
 /*
- * The durability of the snapshot connection's commits between two snapshots: the main
- * file's NORMAL (the snapshot row's own commit is made with the store's mode), the frames'
- * file's the store's mode. The frames are in a file of their own, whose WAL the snapshot
- * row's sync does not reach: each batch of frames is synced itself (with --sync full), so
- * that a snapshot on the disk never maps a frame that is not.
+ * The snapshot connection writes frames with synchronous=NORMAL in both files: a batch of
+ * frames reaches the disk with the next sync of its file's WAL. The snapshot row's own commit
+ * (with the store's mode) syncs the main file's WAL only, since the frames are in a file of
+ * their own: so before it, frames_sync() makes the frames' WAL durable with one write of its
+ * own (fr's user_version, a commit of synchronous=FULL), so that a snapshot on the disk never
+ * maps a frame that is not.
  */
-static int snap_sync(struct store *st, sqlite3 *db)
+static int frames_sync(sqlite3 *db, struct mm_error *err)
 {
-	enum store_sync mode;
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	char sql[96];
+	int64_t v = 0;
 
-	pthread_mutex_lock(&st->lock);
-	mode = st->sync;
-	pthread_mutex_unlock(&st->lock);
-	return sqlite3_exec(
-		       db,
-		       mode == STORE_SYNC_NORMAL
-			       ? "PRAGMA main.synchronous = NORMAL; PRAGMA fr.synchronous = NORMAL"
-			       : "PRAGMA main.synchronous = NORMAL; PRAGMA fr.synchronous = FULL",
-		       NULL, NULL, NULL) == SQLITE_OK
-		       ? 0
-		       : -EIO;
+	if (sqlite3_prepare_v2(db, "PRAGMA fr.user_version", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA fr.synchronous = FULL; BEGIN IMMEDIATE; PRAGMA fr.user_version = %d; "
+		 "COMMIT",
+		 (int)((v + 1) & 0x3fffffff));
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		int r = store_db_error(db, err, "syncing the snapshot's frames");
+
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
+	return 0;
 }
 
 static int snap_db(struct store *st, struct mm_error *err)
@@ -403,7 +409,7 @@ static int snap_db(struct store *st, struct mm_error *err)
 	 * database by the checkpointer thread, never by the snapshot */
 	sqlite3_wal_autocheckpoint(st->snap_db, 0);
 	sqlite3_wal_hook(st->snap_db, snap_wal_hook, st);
-	if (snap_sync(st, st->snap_db) < 0) {
+	if (store_apply_sync(st->snap_db, STORE_SYNC_NORMAL) < 0) {
 		r = store_db_error(st->snap_db, err, "opening the snapshot connection");
 		sqlite3_close(st->snap_db);
 		st->snap_db = NULL;
@@ -494,8 +500,6 @@ int store_snap_writer_begin(struct store *st, int64_t hint, struct store_snap_wr
 	}
 	pthread_mutex_lock(&st->snap_lock);
 	r = snap_db(st, err);
-	if (r == 0 && snap_sync(st, st->snap_db) < 0)
-		r = store_db_error(st->snap_db, err, "opening the snapshot connection");
 	if (r < 0)
 		goto fail;
 	if (sqlite3_prepare_v2(st->snap_db, "SELECT coalesce(max(id), 0), count(*) FROM frame_keys",
@@ -666,8 +670,13 @@ int store_snap_writer_commit(struct store_snap_writer *w, struct store_snapshot 
 	if (!meta->created_at[0])
 		store_now(meta->created_at);
 	pthread_mutex_lock(&st->lock);
-	/* this commit is the snapshot's: durable as the store's mode says, and with it every
-	 * frame written before it */
+	/* this commit is the snapshot's: durable as the store's mode says, and before it every
+	 * frame written for it (their own file's WAL, synced by frames_sync()) */
+	if (st->sync == STORE_SYNC_FULL) {
+		r = frames_sync(db, err);
+		if (r < 0)
+			goto out;
+	}
 	store_apply_sync(db, st->sync);
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		r = store_db_error(db, err, "storing the snapshot");
@@ -713,7 +722,7 @@ int store_snap_writer_commit(struct store_snap_writer *w, struct store_snapshot 
 	meta->new_frame_bytes = w->new_frame_bytes;
 	*ret_id = meta->id;
 out:
-	sqlite3_exec(db, "PRAGMA main.synchronous = NORMAL", NULL, NULL, NULL);
+	store_apply_sync(db, STORE_SYNC_NORMAL);
 	pthread_mutex_unlock(&st->lock);
 	free(z);
 	return r;
