@@ -577,6 +577,10 @@ void mem_map_snap_save(const struct mm_machine *m, struct snap_out *o)
 	pfn_t pfn;
 
 	snap_put_u32(o, m->mem_map ? m->mem_map_pfns : 0);
+	if (o->frames_shared) { /* a clone's stream (clone.c): the clone maps them */
+		snap_put_u32(o, m->pgstate_pfns);
+		return;
+	}
 	if (m->mem_map && snap_counting(o))
 		snap_put_skip(o, (uint64_t)m->mem_map_pfns * PAGE_RECORD);
 	for (pfn = 0; m->mem_map && !snap_counting(o) && pfn < m->mem_map_pfns; pfn += PAGE_CHUNK) {
@@ -609,6 +613,33 @@ void mem_map_snap_save(const struct mm_machine *m, struct snap_out *o)
 	}
 }
 
+/* A clone's PAGE (clone.c): mem_map copy-on-write from the template's file, pgstate copied
+ * whole (the "RAM may be non-zero" hints included: the clone's RAM is the template's). */
+static int clone_mem_map(struct mm_machine *m, const struct mm_machine *src, pfn_t n,
+			 struct snap_in *in)
+{
+	pfn_t ps = snap_get_u32(in);
+
+	if (in->ret)
+		return in->ret;
+	if (n != (src->mem_map ? src->mem_map_pfns : 0) || ps != src->pgstate_pfns)
+		return snap_corrupt(in, "a clone's frames differ from its template's");
+	if (n) {
+		m->mem_map = host_map_cow(m->host, src->share->fd, src->share->mem_map_off,
+					  src->mem_map_bytes);
+		if (!m->mem_map)
+			return snap_nomem(in, "mem_map");
+		m->mem_map_bytes = src->mem_map_bytes;
+		m->mem_map_pfns = n;
+	}
+	m->pgstate = host_calloc(m->host, ps ? ps : 1, 1);
+	if (!m->pgstate)
+		return snap_nomem(in, "pgstate");
+	m->pgstate_pfns = ps;
+	memcpy(m->pgstate, src->pgstate, ps);
+	return 0;
+}
+
 static bool link_ok(const struct mm_machine *m, pfn_t link)
 {
 	return link < m->mem_map_pfns || link == PFN_NIL || link == PFN_TAIL;
@@ -629,6 +660,8 @@ int mem_map_snap_load(struct mm_machine *m, struct snap_in *in)
 	    (n && n < m->layout.max_pfn))
 		return snap_corrupt(in, "mem_map of %u frames in boot phase '%s' (max_pfn %#x)", n,
 				    mm_boot_phase_name(m->phase), m->layout.max_pfn);
+	if (in->share_src)
+		return clone_mem_map(m, in->share_src, n, in);
 	if (n) {
 		m->mem_map = host_map(m->host, (size_t)n * sizeof(struct page));
 		if (!m->mem_map)

@@ -29,4 +29,20 @@ void host_free(void *p);
 void *host_map(struct mm_host *h, size_t size);
 void host_unmap(void *p, size_t size);
 
+/*
+ * Shared, copy-on-write host memory (clone.c): a sealed memory file holds a template's frames
+ * and each clone maps it privately, so the host's MMU copies a 4 KiB host page the first
+ * time a clone writes it, and a write can never reach the template or a sibling.
+ *  host_share_create(): an anonymous memory file of @size bytes (untouched: holes, zero),
+ *    its descriptor in *@fd, and a writable shared view of it in *@view for filling;
+ *  host_share_seal(): after unmapping the view, forbid every later write, growth or
+ *    shrink of the file (F_SEAL_WRITE: the kernel refuses them, for anyone);
+ *  host_map_cow(): a private view of [@off, @off + @size) of the file (MAP_PRIVATE).
+ * Each returns 0 or -ENOMEM (host memory or descriptors exhausted).
+ */
+int host_share_create(struct mm_host *h, size_t size, int *fd, void **view);
+int host_share_seal(int fd);
+void *host_map_cow(struct mm_host *h, int fd, size_t off, size_t size);
+void host_share_close(int fd);
+
 #endif /* MM_HOST_H */

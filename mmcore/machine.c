@@ -438,6 +438,9 @@ void mm_machine_destroy(struct mm_machine *m)
 	memblock_finish(&m->memblock);
 	printk_finish(&m->log);
 	vmalloc_finish(m);
+	if (m->share)
+		host_share_close(m->share->fd);
+	host_free(m->share);
 	host_free(m);
 }
 

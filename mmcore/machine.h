@@ -57,6 +57,13 @@ struct kernel_page_tables {
 	bool pti;		      /* page table isolation: kernel mappings not global */
 };
 
+/* clone.c: the sealed memory file holding a template's mem_map and RAM, which the template
+ * and each of its clones map copy-on-write (host.h host_map_cow()). */
+struct mm_share {
+	int fd;
+	size_t mem_map_off, ram_off; /* where each array starts in the file */
+};
+
 struct mm_machine {
 	struct mm_config cfg;
 	struct mm_cmdline cmdline;
@@ -126,6 +133,8 @@ struct mm_machine {
 	char diag[MM_ERR_MAX];
 
 	struct mm_host *host; /* borrowed: counts host allocations (host.h), NULL: none */
+	/* host: a template's shared frames (mm_machine_share(), clone.c); NULL: its own */
+	struct mm_share *share;
 
 	/* host: what a snapshot loaded from older sections still owes once its RAM frames are
 	 * in (SNAP_MIGRATE_*, snapshot.h); mm_snapshot_finish() does it and clears it */

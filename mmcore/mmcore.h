@@ -186,6 +186,24 @@ int mm_machine_create_host(const struct mm_config *cfg, struct mm_host *host,
 /* Count (and fail) the host allocations of @m's later calls in @host; NULL stops it. */
 void mm_machine_set_host(struct mm_machine *m, struct mm_host *host);
 void mm_machine_destroy(struct mm_machine *m);
+
+/*
+ * Cheap machines (clone.c): many machines of one configuration share one booted template.
+ * mm_machine_share() moves @m's mem_map and RAM into a sealed host memory file that @m and
+ * its clones map copy-on-write; @m stays a working machine (0, -ENOMEM, or -EFAULT when
+ * tainted; sharing twice is a no-op). mm_machine_clone() gives a machine in exactly
+ * @tmpl's state (the same snapshot bytes, RAM, views, and so every later answer) in about
+ * a millisecond, whose frames cost host memory only once it writes them, a 4 KiB host page
+ * (128 struct pages, or one frame of RAM) at a time: the host's MMU copies a page the first
+ * time a clone writes it, so no write can reach the template or another clone. -EINVAL if
+ * @tmpl is not shared (mm_machine_share() first) or tainted; -ENOMEM. The clone counts its
+ * later allocations in @host (may be NULL); the file lives while any machine maps it.
+ */
+int mm_machine_share(struct mm_machine *m, struct mm_error *err);
+int mm_machine_clone(const struct mm_machine *tmpl, struct mm_host *host, struct mm_machine **ret,
+		     struct mm_error *err);
+/* Whether two configurations boot the same machine (every field of struct mm_config). */
+bool mm_config_same(const struct mm_config *a, const struct mm_config *b);
 const struct mm_config *mm_machine_config(const struct mm_machine *m);
 /*
  * An upper bound of the host memory a machine of @cfg holds from its creation on: mem_map

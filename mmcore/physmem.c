@@ -416,6 +416,17 @@ int e820_snap_load(struct mm_machine *m, struct snap_in *in)
 		return in->ret;
 	if (ram_size & (PAGE_SIZE - 1) || ram_size > MM_MAX_RAM + (4ULL << 30))
 		return snap_corrupt(in, "RAM of %llu bytes", (unsigned long long)ram_size);
+	if (in->share_src && ram_size) { /* a clone (clone.c): the template's RAM, copy-on-write */
+		const struct mm_machine *src = in->share_src;
+
+		if (ram_size != src->ram_size)
+			return snap_corrupt(in, "a clone's RAM differs from its template's");
+		m->ram = host_map_cow(m->host, src->share->fd, src->share->ram_off, ram_size);
+		if (!m->ram)
+			return snap_nomem(in, "the RAM");
+		m->ram_size = ram_size;
+		return 0;
+	}
 	if (ram_size && physmem_init(m, ram_size))
 		return snap_nomem(in, "the RAM");
 	return 0;

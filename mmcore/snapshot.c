@@ -161,6 +161,12 @@ void snap_put_str(struct snap_out *o, const char *s)
 
 int mm_snapshot_save(const struct mm_machine *m, mm_write_fn write, void *ctx, struct mm_error *err)
 {
+	return snapshot_save_stream(m, write, ctx, false, err);
+}
+
+int snapshot_save_stream(const struct mm_machine *m, mm_write_fn write, void *ctx,
+			 bool frames_shared, struct mm_error *err)
+{
 	struct snap_out *o;
 	unsigned int i;
 	int r = 0;
@@ -172,6 +178,7 @@ int mm_snapshot_save(const struct mm_machine *m, mm_write_fn write, void *ctx, s
 		return mm_set_error(err, -ENOMEM, "out of host memory");
 	o->write = write;
 	o->ctx = ctx;
+	o->frames_shared = frames_shared;
 	snap_put_bytes(o, SNAP_MAGIC, 8);
 	snap_put_u32(o, MM_SNAPSHOT_VERSION);
 	for (i = 0; i < ARRAY_SIZE(sections) && !o->ret; i++) {
@@ -388,10 +395,11 @@ static int find_section(const char *tag)
 
 /* Run section @i's reader: from the stream (@h) or, when absent, with version 0. */
 static int load_section(struct mm_machine *m, unsigned int i, const struct section_header *h,
-			mm_read_fn read, void *ctx, uint8_t *buf, struct mm_error *err)
+			mm_read_fn read, void *ctx, uint8_t *buf, const struct mm_machine *src,
+			struct mm_error *err)
 {
 	const struct snap_section *sec = &sections[i];
-	struct snap_in in = {.read = read, .ctx = ctx, .err = err, .buf = buf};
+	struct snap_in in = {.read = read, .ctx = ctx, .err = err, .buf = buf, .share_src = src};
 	int r;
 
 	memcpy(in.tag, sec->tag, 5);
@@ -450,6 +458,12 @@ static int check_header(mm_read_fn read, void *ctx, struct mm_error *err)
 
 int mm_snapshot_load(mm_read_fn read, void *ctx, struct mm_machine **ret, struct mm_error *err)
 {
+	return snapshot_load_stream(read, ctx, NULL, ret, err);
+}
+
+int snapshot_load_stream(mm_read_fn read, void *ctx, const struct mm_machine *src,
+			 struct mm_machine **ret, struct mm_error *err)
+{
 	struct section_header h;
 	struct mm_machine *m;
 	unsigned int next = 0;
@@ -497,16 +511,16 @@ int mm_snapshot_load(mm_read_fn read, void *ctx, struct mm_machine **ret, struct
 			goto fail;
 		}
 		for (; next < (unsigned int)i; next++) {
-			r = load_section(m, next, NULL, read, ctx, buf, err);
+			r = load_section(m, next, NULL, read, ctx, buf, src, err);
 			if (r)
 				goto fail;
 		}
-		r = load_section(m, next++, &h, read, ctx, buf, err);
+		r = load_section(m, next++, &h, read, ctx, buf, src, err);
 		if (r)
 			goto fail;
 	}
 	for (; next < ARRAY_SIZE(sections); next++) {
-		r = load_section(m, next, NULL, read, ctx, buf, err);
+		r = load_section(m, next, NULL, read, ctx, buf, src, err);
 		if (r)
 			goto fail;
 	}

@@ -58,7 +58,8 @@ struct snap_out {
 	mm_write_fn write; /* NULL while counting */
 	void *ctx;
 	uint64_t len;
-	int ret; /* sticky: the first write failure */
+	int ret;	    /* sticky: the first write failure */
+	bool frames_shared; /* clone.c: mem_map and pgstate left out (the clone maps them) */
 	size_t n;
 	uint8_t buf[4096];
 };
@@ -72,6 +73,7 @@ struct snap_in {
 	uint64_t left; /* body bytes not yet pulled from the stream */
 	int ret;       /* sticky: the first error, described in *err */
 	struct mm_error *err;
+	const struct mm_machine *share_src; /* clone.c: frames from this template's file */
 	size_t pos, n;
 	uint8_t *buf; /* 64 KiB */
 };
@@ -141,6 +143,13 @@ uint32_t snap_get_count(struct snap_in *in, uint32_t max, const char *what);
 int snap_corrupt(struct snap_in *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Host allocation failure while reading: -ENOMEM. */
 int snap_nomem(struct snap_in *in, const char *what);
+
+/* clone.c: a stream that leaves the frames out (mem_map, pgstate: @frames_shared), and its
+ * load, which maps them copy-on-write from @src's shared memory file (mm_machine_share()). */
+int snapshot_save_stream(const struct mm_machine *m, mm_write_fn write, void *ctx,
+			 bool frames_shared, struct mm_error *err);
+int snapshot_load_stream(mm_read_fn read, void *ctx, const struct mm_machine *src,
+			 struct mm_machine **ret, struct mm_error *err);
 
 /* The sections, in stream order (the table is in snapshot.c). */
 void machine_snap_save(const struct mm_machine *m, struct snap_out *o); /* MACH machine.c */

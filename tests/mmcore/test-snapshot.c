@@ -571,6 +571,7 @@ static struct mm_machine *image(const struct mm_machine *src)
 	img->log.text.cap = 0;
 	img->log.text.host = NULL;
 	img->host = NULL;
+	img->share = NULL;
 	img->memblock.memory.host = img->memblock.reserved.host = NULL;
 	for (i = 0; i < NR_CPUS; i++)
 		img->cpus[i].tlb.small = img->cpus[i].tlb.large = NULL;
