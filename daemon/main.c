@@ -39,6 +39,7 @@
 #include "service.h"
 #include "settings.h"
 #include "store.h"
+#include "templates.h"
 
 /* mkdir -p the parent directory of @path. */
 static int mkdir_parents(const char *path)
@@ -606,6 +607,7 @@ out:
 	if (d.ls.unix_path[0])
 		unlink(d.ls.unix_path);
 	registry_destroy(d.reg);
+	templates_clear();
 	/* closing the store checkpoints the WAL: every journal entry is in the database file */
 	store_close(st);
 	api_metrics_destroy(metrics);

@@ -24,6 +24,7 @@
 #include "problem.h"
 #include "rebuild.h"
 #include "snapshot.h"
+#include "templates.h"
 
 /* Restores of old snapshots inside the journals they are rebuilt from nest at most this deep. */
 #define OLD_SNAPSHOT_MAX_DEPTH 8
@@ -84,7 +85,7 @@ static int rebuild_start(struct store *st, const struct rebuild_source *src, int
 	r = api_machine_spec_parse_stored(cj, cfg, name, err);
 	json_decref(cj);
 	if (r == 0)
-		r = mm_machine_create(cfg, &ret->m, err);
+		r = machine_boot(cfg, &ret->m, err);
 	free(cfg);
 	return r;
 }

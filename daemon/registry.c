@@ -33,6 +33,7 @@
 #include "rebuild.h"
 #include "registry-int.h"
 #include "routes.h"
+#include "templates.h"
 #include "txn.h"
 
 int registry_create(struct store *st, struct registry **ret, struct mm_error *err)
@@ -303,7 +304,7 @@ static int host_create(void *data, const char *name, const struct mm_config *cfg
 	r = fits(reg, mm_config_host_bytes(cfg), err);
 	if (r < 0)
 		return r;
-	r = mm_machine_create(cfg, &m, err);
+	r = machine_boot(cfg, &m, err);
 	if (r < 0)
 		return r;
 	config = snapshot_config_text(m);

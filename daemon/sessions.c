@@ -19,6 +19,7 @@
 #include "problem.h"
 #include "sessions.h"
 #include "snapshot.h"
+#include "templates.h"
 
 #define SESSION_FORMAT 1
 #define NDJSON_BATCH_MAX API_BATCH_MAX
@@ -541,7 +542,7 @@ static int import_header(struct run *rn, json_t *h, struct import_header *ih, st
 		}
 		json_decref(sc);
 	} else {
-		r = mm_machine_create(&ih->cfg, &rn->m, &e);
+		r = machine_boot(&ih->cfg, &rn->m, &e);
 		if (r < 0)
 			return api_error(err, r == -ENOMEM ? r : -EINVAL,
 					 "line 1: the configuration cannot boot: %s", e.msg);

@@ -575,7 +575,9 @@ int zones_snap_load(struct mm_machine *m, struct snap_in *in)
 				get_list(in, &pcp->lists[k]);
 		}
 	}
-	if (in->ret || !booted)
+	/* a clone's stream (clone.c) comes from a live machine, not from a file: its lists are
+	 * that machine's, and walking them would touch every shared page of mem_map */
+	if (in->ret || !booted || in->share_src)
 		return in->ret;
 	seen = host_calloc(m->host, m->mem_map_pfns / 8 + 1, 1);
 	if (!seen)
