@@ -698,7 +698,16 @@ int api_metrics_render(const struct api_host *host, struct api_metrics *m, struc
 		struct api_lease lease;
 		struct mm_error ignore;
 
-		/* a machine deleted since machine_ids() is simply not there */
+		const char *state = "ready";
+		char why[8];
+
+		/* a machine being restored or unloaded has no figures yet (and is not waited for);
+		 * a machine deleted since machine_ids() is simply not there */
+		if (host->ops->machine_status &&
+		    (host->ops->machine_status(host->data, json_string_value(id), &state, why,
+					       sizeof(why)) < 0 ||
+		     strcmp(state, "ready")))
+			continue;
 		if (host->ops->machine_acquire(host->data, json_string_value(id), &lease, &ignore) <
 		    0)
 			continue;

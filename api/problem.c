@@ -35,6 +35,7 @@ static const struct api_problem_type problem_types[] = {
 	{-EIO, 500, "storage-error", "Storage error"},
 	{-ESTALE, 503, "machine-diverged", "Machine differs from its journal"},
 	{-EXFULL, 507, "over-capacity", "Over capacity"},
+	{-EINPROGRESS, 503, "machine-restoring", "Machine being restored"},
 	/* access (api/server.c) */
 	{-ENOKEY, 401, "unauthorized", "Unauthorized"},
 	{-EDQUOT, 429, "too-many-requests", "Too many requests"},

@@ -453,6 +453,38 @@ static bool route_match(const char *pattern, char *const *segs, int n, const cha
 	return i == n;
 }
 
+bool api_route_slow(const struct api_host *host, const char *method, const char *url)
+{
+	char path[1024], *segs[MAX_SEGS], *save = NULL, *tok;
+	unsigned int want = method_bit(method);
+	size_t len = strlen(url);
+	int n = 0;
+
+	if (url[0] != '/' || len >= sizeof(path) || !want)
+		return false;
+	memcpy(path, url, len + 1);
+	for (tok = strtok_r(path, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (n == MAX_SEGS)
+			return false;
+		segs[n++] = tok;
+	}
+	for (int t = 0; t < 2; t++) {
+		size_t nr;
+		const struct api_route *routes = t ? host->routes : api_routes(&nr);
+
+		if (t)
+			nr = host->routes ? host->nroutes : 0;
+		for (size_t i = 0; i < nr; i++) {
+			const char *cap[3];
+
+			if (routes[i].method == want &&
+			    route_match(routes[i].pattern, segs, n, cap))
+				return routes[i].slow;
+		}
+	}
+	return false;
+}
+
 static bool content_type_is_json(const char *ct)
 {
 	size_t len = strcspn(ct, ";");
@@ -683,8 +715,10 @@ static int dispatch(struct api_call *c, struct api_reply *out, struct mm_error *
 		struct api_diff *diff = NULL;
 
 		r = c->host->ops->machine_acquire(c->host->data, c->cap[0], &c->lease, err);
-		if (r < 0)
+		if (r == -ENOENT)
 			return api_error(err, r, "no machine '%.64s'", c->cap[0]);
+		if (r < 0) /* being restored, or unloaded: the host said why */
+			return r;
 		/* a command route's ?diff=: what it changed, read under its lease (http.c) */
 		if (rt->method != API_GET && (rt->op || rt->fn == h_commands))
 			r = api_diff_begin(c, &diff, err);
@@ -729,6 +763,8 @@ void api_dispatch(const struct api_host *host, const struct api_request *req, st
 	api_reply_finish(out);
 	pt = api_problem_lookup(r);
 	out->status = pt->status;
+	if (r == -EINPROGRESS) /* a machine being restored at start-up: soon there */
+		out->retry_after = 1;
 	out->problem = true;
 	out->json = api_problem_new(r, err.msg, req->url);
 	if (out->json && c.extra)

@@ -133,6 +133,15 @@ struct api_host_ops {
 	/* The identity of the leased machine's state (struct api_state_id). May be NULL: then
 	 * no view carries an ETag. */
 	void (*machine_state)(void *data, const struct api_lease *lease, struct api_state_id *ret);
+	/*
+	 * Whether machine @id can be acquired now, without waiting: *@state "ready", or
+	 * "restoring" (a restart brings it back in the background: machine_acquire() waits a
+	 * while, then fails with -EINPROGRESS, 503 with Retry-After) or "unloaded" (with why in
+	 * @reason: over the caps at start-up, or its restore failed). -ENOENT if unknown.
+	 * May be NULL: every machine is ready.
+	 */
+	int (*machine_status)(void *data, const char *id, const char **state, char *reason,
+			      size_t size);
 };
 
 struct api_host {
@@ -279,7 +288,12 @@ struct api_route {
 	bool volatile_view;
 	bool cache; /* a view of the leased machine's state alone: its 200 answers are kept per
 		     * state version (viewcache.h) and served again until the machine changes */
+	bool slow;  /* may take long (a boot, a snapshot, a restore, a replay): the server runs it
+		     * off its HTTP workers (server.c), so that it delays no other request */
 };
+
+/* Whether the route @method @url matches is .slow (server.c runs it on its slow pool). */
+bool api_route_slow(const struct api_host *host, const char *method, const char *url);
 
 /* api/'s own rows (routes.c), *@ret_n of them. */
 const struct api_route *api_routes(size_t *ret_n);

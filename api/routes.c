@@ -76,9 +76,9 @@ static const struct api_route routes[] = {
 	{.pattern = "metrics", .method = API_GET, .fn = h_metrics},
 	{.pattern = "openapi.yaml", .method = API_GET, .fn = h_openapi},
 	{.pattern = "v1/machines", .method = API_GET, .fn = h_list},
-	{.pattern = "v1/machines", .method = API_POST, .body = true, .fn = h_create},
+	{.pattern = "v1/machines", .method = API_POST, .body = true, .fn = h_create, .slow = true},
 	{.pattern = M(""), .method = API_GET, .machine = true, .fn = h_machine},
-	{.pattern = M(""), .method = API_DELETE, .fn = h_delete},
+	{.pattern = M(""), .method = API_DELETE, .fn = h_delete, .slow = true},
 	/* views */
 	{.pattern = M("/proc/*"), .method = API_GET, .machine = true, .fn = h_proc, .cache = true},
 	{.pattern = M("/dmesg"), .method = API_GET, .machine = true, .fn = h_dmesg, .cache = true},

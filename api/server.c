@@ -99,6 +99,14 @@ struct api_server {
 	bool reaper_running, reaper_stop;
 	/* event streams, under wait_lock too */
 	struct stream *streams;
+	/* the slow pool: requests of .slow routes, run off the HTTP workers (their connections
+	 * suspended meanwhile), oldest first; slow_lock guards the queue */
+	pthread_mutex_t slow_lock;
+	pthread_cond_t slow_cond;
+	struct request *slow_head, **slow_tail;
+	pthread_t slow[API_SLOW_THREADS];
+	unsigned int nslow;
+	bool slow_stop;
 };
 
 /* An event stream of machine @machine (GET /events): the bytes it has still to send. */
@@ -150,6 +158,13 @@ struct request {
 	char cors_origin[256]; /* its Origin, when allowed; "" otherwise */
 	bool cors_on;	       /* origins are configured: answers vary by Origin */
 	bool origin_refused;   /* an Origin was sent and is not allowed */
+	/* a request of a .slow route: run by the slow pool (@slow_req), answered (@slow_rep)
+	 * when its connection is resumed */
+	struct request *slow_next;
+	struct MHD_Connection *conn;
+	struct api_request slow_req;
+	struct api_reply slow_rep;
+	bool slow_queued, slow_done;
 };
 
 static unsigned int load_uint(const unsigned int *p)
@@ -1130,6 +1145,53 @@ static enum MHD_Result queue_stream(struct api_server *srv, struct MHD_Connectio
 
 /* ---- libmicrohttpd's callbacks --------------------------------------------------------- */
 
+/* ---- the slow pool ------------------------------------------------------------------------- */
+
+/* Suspend @conn and queue @rq (a request of a .slow route) for the slow pool. */
+static void slow_queue(struct api_server *srv, struct MHD_Connection *conn, struct request *rq,
+		       const struct api_request *req)
+{
+	rq->conn = conn;
+	rq->slow_req = *req; /* its strings are MHD's or @rq's: valid until the request ends */
+	rq->slow_queued = true;
+	MHD_suspend_connection(conn);
+	pthread_mutex_lock(&srv->slow_lock);
+	rq->slow_next = NULL;
+	*srv->slow_tail = rq;
+	srv->slow_tail = &rq->slow_next;
+	pthread_cond_signal(&srv->slow_cond);
+	pthread_mutex_unlock(&srv->slow_lock);
+}
+
+/* A thread of the slow pool: dispatch, then resume the connection, whose next call of
+ * on_access() queues the answer. At stop the queue is drained first. */
+static void *slow_main(void *data)
+{
+	struct api_server *srv = data;
+
+	pthread_mutex_lock(&srv->slow_lock);
+	for (;;) {
+		struct request *rq = srv->slow_head;
+
+		if (!rq) {
+			if (srv->slow_stop)
+				break;
+			pthread_cond_wait(&srv->slow_cond, &srv->slow_lock);
+			continue;
+		}
+		srv->slow_head = rq->slow_next;
+		if (!srv->slow_head)
+			srv->slow_tail = &srv->slow_head;
+		pthread_mutex_unlock(&srv->slow_lock);
+		api_dispatch(&srv->host, &rq->slow_req, &rq->slow_rep);
+		rq->slow_done = true;
+		MHD_resume_connection(rq->conn);
+		pthread_mutex_lock(&srv->slow_lock);
+	}
+	pthread_mutex_unlock(&srv->slow_lock);
+	return NULL;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
 				 const char *method, const char *version, const char *upload_data,
 				 size_t *upload_data_size, void **req_cls)
@@ -1208,9 +1270,21 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	};
 	if (!strcmp(method, "OPTIONS"))
 		return queue_options(srv, conn, rq, &req);
+	if (rq->slow_done) { /* back from the slow pool: its answer */
+		rep = rq->slow_rep;
+		rq->slow_done = false;
+		seq = __atomic_load_n(&srv->wake_seq, __ATOMIC_ACQUIRE);
+		goto answered;
+	}
+	if (!rq->slow_queued && srv->nslow && !__atomic_load_n(&srv->stopping, __ATOMIC_RELAXED) &&
+	    api_route_slow(&srv->host, method, url)) {
+		slow_queue(srv, conn, rq, &req);
+		return MHD_YES;
+	}
 again:
 	seq = __atomic_load_n(&srv->wake_seq, __ATOMIC_ACQUIRE);
 	api_dispatch(&srv->host, &req, &rep);
+answered:
 	rq->route = rep.route;
 	if (rep.stream)
 		return queue_stream(srv, conn, rq, &rep);
@@ -1267,6 +1341,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	/* a request whose connection went away before its answer was queued */
 	if (!rq->counted)
 		api_metrics_in_flight(srv->host.metrics, -1);
+	if (rq->slow_done) /* answered by the slow pool, but the connection went away */
+		api_reply_finish(&rq->slow_rep);
 	if (srv->opts.on_request)
 		srv->opts.on_request(srv->opts.cb_data, rq->method ? rq->method : "?",
 				     rq->url ? rq->url : "?", rq->status, ms);
@@ -1514,6 +1590,13 @@ int api_server_start(const struct api_server_options *opts, const struct api_hos
 		/* without the reaper, kmaps that would sleep answer 503 at once */
 		srv->reaper_running = pthread_create(&srv->reaper, NULL, reaper_main, srv) == 0;
 	}
+	pthread_mutex_init(&srv->slow_lock, NULL);
+	pthread_cond_init(&srv->slow_cond, NULL);
+	srv->slow_tail = &srv->slow_head;
+	/* without a slow pool, slow requests run on the HTTP workers as any other */
+	while (srv->nslow < API_SLOW_THREADS &&
+	       pthread_create(&srv->slow[srv->nslow], NULL, slow_main, srv) == 0)
+		srv->nslow++;
 	srv->host = *host;
 	srv->host.kmap_waiters = server_kmap_waiters;
 	srv->host.events_publish = server_events_publish;
@@ -1588,6 +1671,14 @@ void api_server_stop(struct api_server *srv)
 		return;
 	__atomic_store_n(&srv->stopping, true, __ATOMIC_RELAXED);
 	resume_all_waiters(srv);
+	/* the slow pool finishes what it was given (and resumes those connections) first */
+	pthread_mutex_lock(&srv->slow_lock);
+	srv->slow_stop = true;
+	pthread_cond_broadcast(&srv->slow_cond);
+	pthread_mutex_unlock(&srv->slow_lock);
+	for (unsigned int i = 0; i < srv->nslow; i++)
+		pthread_join(srv->slow[i], NULL);
+	srv->nslow = 0;
 	for (size_t i = 0; i < srv->n; i++) {
 		MHD_stop_daemon(srv->l[i].mhd);
 		if (srv->l[i].quiesced_fd >= 0)
@@ -1615,6 +1706,8 @@ void api_server_stop(struct api_server *srv)
 	}
 	pthread_cond_destroy(&srv->wait_cond);
 	pthread_mutex_destroy(&srv->wait_lock);
+	pthread_cond_destroy(&srv->slow_cond);
+	pthread_mutex_destroy(&srv->slow_lock);
 	api_ratelimit_destroy(srv->rl);
 	tokens_free(srv->tokens, srv->ntokens);
 	tokens_free(srv->origins, srv->norigins);

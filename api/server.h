@@ -6,7 +6,10 @@
  * UNIX socket), all sharing one set of limits, one rate limiter and one set of counters.
  * libmicrohttpd runs its own threads (epoll, or poll/select where epoll is missing, with a
  * pool of @threads workers); requests on different machines run in parallel, requests on
- * one machine are serialized by the host's machine lock. The server never logs: it reports
+ * one machine are serialized by the host's machine lock. A request of a .slow route (a
+ * create, a delete, a snapshot, a restore, a session import or replay) is run by one of
+ * API_SLOW_THREADS threads of the server's slow pool instead, its connection suspended
+ * meanwhile (no worker is held): a slow request delays no other. The server never logs: it reports
  * each finished request and each libmicrohttpd complaint through callbacks, and the
  * daemon decides what to print.
  *
@@ -48,6 +51,8 @@
  */
 #ifndef API_SERVER_H
 #define API_SERVER_H
+
+#define API_SLOW_THREADS 2
 
 #include <stddef.h>
 #include <stdint.h>

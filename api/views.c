@@ -109,6 +109,8 @@ int h_list(struct api_call *c, struct api_reply *out, struct mm_error *err)
 	json_array_foreach(ids, i, id) {
 		struct api_lease lease;
 		struct mm_error ignore;
+		const char *state = "ready";
+		char why[200] = "";
 		json_t *o;
 
 		if (after && strcmp(json_string_value(id), after) <= 0)
@@ -116,6 +118,25 @@ int h_list(struct api_call *c, struct api_reply *out, struct mm_error *err)
 		if (json_array_size(list) == limit) {
 			more = true;
 			break;
+		}
+		/* a machine being restored or left unloaded is listed with its state, unwaited */
+		if (c->host->ops->machine_status &&
+		    c->host->ops->machine_status(c->host->data, json_string_value(id), &state, why,
+						 sizeof(why)) < 0)
+			continue;
+		if (strcmp(state, "ready")) {
+			o = json_pack("{s:O, s:O, s:s}", "id", id, "name", id, "state", state);
+			if (o && why[0] && json_object_set_new(o, "reason", json_string(why))) {
+				json_decref(o);
+				o = NULL;
+			}
+			if (!o || json_array_append_new(list, o)) {
+				json_decref(ids);
+				json_decref(list);
+				return api_error(err, -ENOMEM, "out of memory");
+			}
+			last = json_string_value(id);
+			continue;
 		}
 		/* a machine deleted since machine_ids() is simply not listed */
 		if (c->host->ops->machine_acquire(c->host->data, json_string_value(id), &lease,
@@ -127,6 +148,10 @@ int h_list(struct api_call *c, struct api_reply *out, struct mm_error *err)
 			o = NULL;
 		}
 		c->host->ops->machine_release(c->host->data, &lease);
+		if (o && json_object_set_new(o, "state", json_string("ready"))) {
+			json_decref(o);
+			o = NULL;
+		}
 		if (!o || json_array_append_new(list, o)) {
 			json_decref(ids);
 			json_decref(list);

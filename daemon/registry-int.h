@@ -20,6 +20,15 @@
 /* A machine whose touched RAM is above this is snapshotted by a job (202), unless told. */
 #define SNAPSHOT_SYNC_FRAMES (64u << 10) /* 256 MiB */
 
+/* What a machine of the registry is (struct machine.state, guarded by its @lock): in memory;
+ * being restored at start-up (no mmcore machine yet: requests wait for it, bounded, then
+ * answer 503 with Retry-After); left unloaded with a reason (over the caps, or its restore
+ * failed: requests answer with the reason, it can be deleted). */
+enum machine_state { MACHINE_READY, MACHINE_RESTORING, MACHINE_UNLOADED };
+
+/* How long a request waits for a machine being restored before its 503 (Retry-After: 1). */
+#define RESTORE_WAIT_MS 2000
+
 struct machine {
 	char id[API_NAME_MAX];
 	struct mm_machine *m;
@@ -40,6 +49,16 @@ struct machine {
 	/* views rendered once per state (api/viewcache.h), keyed by @generation (new with every
 	 * struct mm_machine put in @m: machine_set()) and the seq; made on first use */
 	struct api_view_cache *views;
+	/* start-up (registry_load() and its restore thread): the state, the requests waiting
+	 * for the restore (a deleter waits for them to leave), why it is unloaded (the code
+	 * its requests get, and the reason), and what it is restored from */
+	atomic_int state; /* enum machine_state; written under @lock, read without */
+	unsigned int waiters;
+	int unloaded_code;
+	char unloaded_why[200]; /* written before @state becomes MACHINE_UNLOADED, then fixed */
+	char *config;
+	int64_t base_snapshot;
+	bool taken; /* the restore thread has it (guarded by the restorer's lock) */
 };
 
 struct stored {
@@ -61,6 +80,18 @@ struct registry {
 	 * creation, @generations counts every machine's new states */
 	uint64_t instance;
 	atomic_uint_fast64_t generations;
+	size_t n_unloaded; /* machines left unloaded: in @v, not counted by the caps */
+	/* the background restore of registry_load(): one thread through the machines in id
+	 * order, the ones requests wait for first */
+	struct {
+		pthread_mutex_t lock;
+		pthread_t thread;
+		bool started;
+		atomic_bool stop;
+		struct machine **order, **wanted; /* @order: borrowed from @v at start-up */
+		size_t n, next, nwanted;
+		atomic_size_t done;
+	} rs;
 };
 
 /* Put @m behind @mc (the old one is the caller's): a new generation of its state version. */

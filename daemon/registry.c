@@ -33,6 +33,7 @@
 #include "rebuild.h"
 #include "registry-int.h"
 #include "routes.h"
+#include "service.h"
 #include "templates.h"
 #include "txn.h"
 
@@ -49,6 +50,7 @@ int registry_create(struct store *st, struct registry **ret, struct mm_error *er
 		return r;
 	}
 	pthread_rwlock_init(&reg->lock, NULL);
+	pthread_mutex_init(&reg->rs.lock, NULL);
 	reg->st = st;
 	/* a restart starts the generations again: the instance keeps old ETags from matching */
 	if (getrandom(&reg->instance, sizeof(reg->instance), 0) != sizeof(reg->instance)) {
@@ -72,11 +74,11 @@ void registry_set_limits(struct registry *reg, unsigned int max_machines, uint64
 /* Would one more machine of @cost bytes fit? 0, or -EXFULL naming the cap. Under @lock. */
 static int fits_locked(const struct registry *reg, uint64_t cost, struct mm_error *err)
 {
-	if (reg->max_machines && reg->n >= reg->max_machines)
+	if (reg->max_machines && reg->n - reg->n_unloaded >= reg->max_machines)
 		return api_error(
 			err, -EXFULL,
 			"this mm32d holds %zu machines, its max-machines; delete one first",
-			reg->n);
+			reg->n - reg->n_unloaded);
 	if (reg->max_host_bytes && reg->host_bytes + cost > reg->max_host_bytes)
 		return api_error(
 			err, -EXFULL,
@@ -110,6 +112,7 @@ static void machine_free(struct machine *mc)
 		return;
 	mm_machine_destroy(mc->m);
 	api_view_cache_free(mc->views);
+	free(mc->config);
 	pthread_mutex_destroy(&mc->lock);
 	pthread_cond_destroy(&mc->cond);
 	pthread_mutex_destroy(&mc->job_lock);
@@ -120,7 +123,13 @@ void registry_destroy(struct registry *reg)
 {
 	if (!reg)
 		return;
-	/* first the jobs: they hold machines */
+	/* first the restore thread and the jobs: they hold machines */
+	atomic_store(&reg->rs.stop, true);
+	if (reg->rs.started)
+		pthread_join(reg->rs.thread, NULL);
+	free(reg->rs.order);
+	free(reg->rs.wanted);
+	pthread_mutex_destroy(&reg->rs.lock);
 	jobs_destroy(reg->jobs);
 	for (size_t i = 0; i < reg->n; i++)
 		machine_free(reg->v[i]);
@@ -195,12 +204,59 @@ bool registry_contains(struct registry *reg, const char *id)
 	return found;
 }
 
-/* Lock @mc for a lease: after the jobs that reserved it have had it. */
-static void machine_lock(struct machine *mc)
+/* ---- the background restore of a start-up ------------------------------------------------ */
+
+/* A request waits for @mc (being restored): it comes next. Under @mc's lock (the registry's
+ * may be held too: the order is registry, machine, restorer). */
+static void restore_want(struct registry *reg, struct machine *mc)
 {
-	pthread_mutex_lock(&mc->lock);
-	while (mc->reserved)
-		pthread_cond_wait(&mc->cond, &mc->lock);
+	pthread_mutex_lock(&reg->rs.lock);
+	if (!mc->taken && reg->rs.wanted) {
+		size_t i;
+
+		for (i = 0; i < reg->rs.nwanted && reg->rs.wanted[i] != mc; i++)
+			;
+		if (i == reg->rs.nwanted && reg->rs.nwanted < reg->rs.n)
+			reg->rs.wanted[reg->rs.nwanted++] = mc;
+	}
+	pthread_mutex_unlock(&reg->rs.lock);
+}
+
+/* @mc leaves the registry: the restorer's lists must not point at it. */
+static void restore_forget(struct registry *reg, struct machine *mc)
+{
+	pthread_mutex_lock(&reg->rs.lock);
+	for (size_t i = 0; i < reg->rs.n; i++)
+		if (reg->rs.order[i] == mc)
+			reg->rs.order[i] = NULL;
+	for (size_t i = 0; i < reg->rs.nwanted; i++)
+		if (reg->rs.wanted[i] == mc)
+			reg->rs.wanted[i] = NULL;
+	pthread_mutex_unlock(&reg->rs.lock);
+}
+
+/* Under @mc's lock: wait until it is restored (or unloaded), at most RESTORE_WAIT_MS.
+ * 0, or -EINPROGRESS (503, Retry-After). */
+static int wait_restored(struct machine *mc, struct mm_error *err)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += RESTORE_WAIT_MS / 1000;
+	until.tv_nsec += (long)(RESTORE_WAIT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (atomic_load(&mc->state) == MACHINE_RESTORING && !atomic_load(&mc->doomed))
+		if (pthread_cond_timedwait(&mc->cond, &mc->lock, &until) == ETIMEDOUT)
+			break;
+	if (atomic_load(&mc->state) == MACHINE_RESTORING)
+		return api_error(err, -EINPROGRESS,
+				 "machine '%.64s' is being restored (the daemon has just started); "
+				 "retry in a moment",
+				 mc->id);
+	return 0;
 }
 
 /* ---- adopting a machine ------------------------------------------------------------------ */
@@ -352,6 +408,18 @@ static int host_delete(void *data, const char *id, struct mm_error *err)
 		return api_error(err, -ENOENT, "no machine '%.64s'", id);
 	}
 	mc = reg->v[pos];
+	pthread_mutex_lock(&mc->lock);
+	if (mc->state == MACHINE_RESTORING) { /* it comes next; deleted once it is back */
+		restore_want(reg, mc);
+		pthread_mutex_unlock(&mc->lock);
+		pthread_rwlock_unlock(&reg->lock);
+		return api_error(
+			err, -EINPROGRESS,
+			"machine '%.64s' is being restored (start-up); delete it once it is "
+			"(GET /v1/machines shows its state)",
+			id);
+	}
+	pthread_mutex_unlock(&mc->lock);
 	/* a snapshot of it being written stops; jobs waiting for it give up */
 	atomic_store(&mc->doomed, true);
 	pthread_mutex_lock(&mc->job_lock);
@@ -360,7 +428,7 @@ static int host_delete(void *data, const char *id, struct mm_error *err)
 	pthread_mutex_unlock(&mc->job_lock);
 	/* wait for the current lease holder; no new one can come while we hold the registry */
 	pthread_mutex_lock(&mc->lock);
-	while (mc->reserved)
+	while (mc->reserved || mc->waiters)
 		pthread_cond_wait(&mc->cond, &mc->lock);
 	r = store_machine_delete(reg->st, id, err);
 	if (r < 0 && r != -ENOENT) {
@@ -372,6 +440,9 @@ static int host_delete(void *data, const char *id, struct mm_error *err)
 	memmove(&reg->v[pos], &reg->v[pos + 1], (reg->n - (size_t)pos - 1) * sizeof(*reg->v));
 	reg->n--;
 	reg->host_bytes -= mc->host_bytes;
+	if (mc->state == MACHINE_UNLOADED)
+		reg->n_unloaded--;
+	restore_forget(reg, mc);
 	pthread_rwlock_unlock(&reg->lock);
 	pthread_mutex_unlock(&mc->lock);
 	log_machine(LOG_LEVEL_INFO, mc->id, "machine %s deleted", mc->id);
@@ -415,8 +486,38 @@ static int host_acquire(void *data, const char *id, struct api_lease *ret, struc
 		return api_error(err, -ENOENT, "no machine '%.64s'", id);
 	}
 	mc = reg->v[pos];
-	machine_lock(mc);
-	pthread_rwlock_unlock(&reg->lock);
+	pthread_mutex_lock(&mc->lock);
+	if (mc->state != MACHINE_RESTORING) {
+		while (mc->reserved)
+			pthread_cond_wait(&mc->cond, &mc->lock);
+		pthread_rwlock_unlock(&reg->lock);
+	} else {
+		int r;
+
+		/* wait for its restore without the registry lock; counted in @waiters, so that a
+		 * deleter waits for us before it frees the machine */
+		mc->waiters++;
+		pthread_rwlock_unlock(&reg->lock);
+		restore_want(reg, mc);
+		r = wait_restored(mc, err);
+		while (!r && mc->reserved)
+			pthread_cond_wait(&mc->cond, &mc->lock);
+		mc->waiters--;
+		pthread_cond_broadcast(&mc->cond);
+		if (!r && atomic_load(&mc->doomed))
+			r = api_error(err, -ENOENT, "no machine '%.64s'", id);
+		if (r < 0) {
+			pthread_mutex_unlock(&mc->lock);
+			return r;
+		}
+	}
+	if (mc->state == MACHINE_UNLOADED) {
+		int r = api_error(err, mc->unloaded_code, "machine '%.64s' is not loaded: %s", id,
+				  mc->unloaded_why);
+
+		pthread_mutex_unlock(&mc->lock);
+		return r;
+	}
 	if (!mc->views)
 		mc->views = api_view_cache_new(); /* NULL: no cache, answers rendered each time */
 	*ret = (struct api_lease){.id = mc->id,
@@ -426,6 +527,26 @@ static int host_acquire(void *data, const char *id, struct api_lease *ret, struc
 				  .version = {mc->generation, mc->next_seq - 1},
 				  .cache = mc->views};
 	return 0;
+}
+
+static int host_state(void *data, const char *id, const char **state, char *reason, size_t size)
+{
+	static const char *const names[] = {"ready", "restoring", "unloaded"};
+	struct registry *reg = data;
+	long pos;
+
+	pthread_rwlock_rdlock(&reg->lock);
+	pos = find(reg, id);
+	if (pos >= 0) {
+		struct machine *mc = reg->v[pos];
+
+		int st = atomic_load(&mc->state); /* not its lock: a request may hold that */
+
+		*state = names[st];
+		snprintf(reason, size, "%s", st == MACHINE_UNLOADED ? mc->unloaded_why : "");
+	}
+	pthread_rwlock_unlock(&reg->lock);
+	return pos >= 0 ? 0 : -ENOENT;
 }
 
 static void host_release(void *data, struct api_lease *lease)
@@ -620,6 +741,7 @@ static const struct api_host_ops registry_ops = {
 	.machine_rebuild = host_machine_rebuild,
 	.machine_clone = registry_clone,
 	.machine_state = host_machine_state,
+	.machine_status = host_state,
 };
 
 struct api_host registry_host(struct registry *reg)
@@ -662,64 +784,168 @@ static int collect_machine(void *data, const struct store_machine *sm)
 	return 0;
 }
 
-static int load_machine(struct registry *reg, const struct stored *s, struct mm_error *err)
+/* Bring @mc back (its restore thread): rebuilt from its store, then ready; or unloaded with
+ * the reason when that fails (its charge given back). */
+static void restore_one(struct registry *reg, struct machine *mc)
 {
 	const struct rebuild_source src = {
-		.id = s->id, .config = s->config, .base_snapshot = s->base_snapshot};
+		.id = mc->id, .config = mc->config, .base_snapshot = mc->base_snapshot};
 	const struct api_exec_env env = {.snapshot_load = registry_replay_snapshot_load,
 					 .data = reg};
-	struct machine *mc;
-	struct rebuild rb;
-	int r;
+	struct mm_error e = {0};
+	struct rebuild rb = {0};
+	int r = machine_rebuild(reg->st, &src, -1, &env, NULL, NULL, &rb, &e);
 
-	/* a machine that no longer fits the caps is left in the store, not built */
-	{
-		json_t *cj = json_loads(s->config ? s->config : "", 0, NULL);
-		struct mm_config *cfg = malloc(sizeof(*cfg));
-		char name[API_NAME_MAX];
-
-		r = cj && cfg ? api_machine_spec_parse_stored(cj, cfg, name, err) : -1;
-		if (r == 0)
-			r = fits(reg, mm_config_host_bytes(cfg), err);
-		json_decref(cj);
-		free(cfg);
-		if (r < -1)
-			return r;
-	}
-	r = machine_rebuild(reg->st, &src, -1, &env, NULL, NULL, &rb, err);
-	if (r < 0)
-		return r;
-	mc = machine_new(reg, s->id, rb.m);
-	if (!mc) {
-		mm_machine_destroy(rb.m);
-		return api_error(err, -ENOMEM, "out of memory");
-	}
-	mc->next_seq = rb.next_seq;
-	mc->host_bytes = mm_config_host_bytes(mm_machine_config(rb.m));
-	pthread_rwlock_wrlock(&reg->lock);
-	r = fits_locked(reg, mc->host_bytes, err);
-	if (r == 0)
-		r = find(reg, s->id) >= 0 ? api_error(err, -EEXIST, "registered twice")
-		    : insert(reg, mc) < 0 ? api_error(err, -ENOMEM, "out of memory")
-					  : 0;
-	if (r == 0)
-		reg->host_bytes += mc->host_bytes;
-	pthread_rwlock_unlock(&reg->lock);
 	if (r < 0) {
-		machine_free(mc);
-		return r;
+		log_machine(LOG_LEVEL_ERROR, mc->id, "machine %s could not be restored: %s", mc->id,
+			    e.msg);
+		pthread_rwlock_wrlock(&reg->lock); /* the order: registry, then machine */
+		pthread_mutex_lock(&mc->lock);
+		snprintf(mc->unloaded_why, sizeof(mc->unloaded_why), "its restore failed: %.170s",
+			 e.msg);
+		mc->unloaded_code = -EIO;
+		reg->host_bytes -= mc->host_bytes;
+		mc->host_bytes = 0;
+		reg->n_unloaded++;
+		atomic_store(&mc->state, MACHINE_UNLOADED);
+		pthread_cond_broadcast(&mc->cond);
+		pthread_mutex_unlock(&mc->lock);
+		pthread_rwlock_unlock(&reg->lock);
+		return;
 	}
+	pthread_mutex_lock(&mc->lock);
+	mc->m = rb.m;
+	mc->next_seq = rb.next_seq;
+	atomic_store(&mc->state, MACHINE_READY);
+	pthread_cond_broadcast(&mc->cond);
+	pthread_mutex_unlock(&mc->lock);
 	if (rb.from_snapshot)
-		log_machine(LOG_LEVEL_INFO, s->id,
+		log_machine(LOG_LEVEL_INFO, mc->id,
 			    "machine %s restored: %lu command(s) replayed, %lu failed, %lu "
 			    "mismatched (after snapshot %lld at seq %lld)",
-			    s->id, rb.replayed, rb.failed, rb.mismatched,
+			    mc->id, rb.replayed, rb.failed, rb.mismatched,
 			    (long long)rb.from_snapshot, (long long)rb.after);
 	else
-		log_machine(LOG_LEVEL_INFO, s->id,
+		log_machine(LOG_LEVEL_INFO, mc->id,
 			    "machine %s restored: %lu command(s) replayed, %lu failed, %lu "
 			    "mismatched",
-			    s->id, rb.replayed, rb.failed, rb.mismatched);
+			    mc->id, rb.replayed, rb.failed, rb.mismatched);
+}
+
+/* The next machine to restore: one a request waits for, else the next in id order. */
+static struct machine *restore_next(struct registry *reg)
+{
+	struct machine *mc = NULL;
+
+	pthread_mutex_lock(&reg->rs.lock);
+	while (!mc && reg->rs.nwanted) {
+		mc = reg->rs.wanted[--reg->rs.nwanted];
+		if (mc && mc->taken)
+			mc = NULL;
+	}
+	while (!mc && reg->rs.next < reg->rs.n) {
+		mc = reg->rs.order[reg->rs.next++];
+		if (mc && mc->taken)
+			mc = NULL;
+	}
+	if (mc)
+		mc->taken = true;
+	pthread_mutex_unlock(&reg->rs.lock);
+	return mc;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The restore thread: every machine of the store, one after another, while the daemon
+ * answers; systemd sees the progress in STATUS= (at most ten times a second). */
+static void *restore_main(void *data)
+{
+	struct registry *reg = data;
+	double t0 = now_s(), last = 0;
+	struct machine *mc;
+	size_t done = 0, unloaded;
+
+	while (!atomic_load(&reg->rs.stop) && (mc = restore_next(reg))) {
+		restore_one(reg, mc);
+		atomic_store(&reg->rs.done, ++done);
+		if (now_s() - last >= 0.1) {
+			last = now_s();
+			service_notify("STATUS=Restoring machines: %zu of %zu", done, reg->rs.n);
+		}
+	}
+	pthread_rwlock_rdlock(&reg->lock);
+	unloaded = reg->n_unloaded;
+	pthread_rwlock_unlock(&reg->lock);
+	if (!atomic_load(&reg->rs.stop)) {
+		service_notify("STATUS=Restored %zu machine(s) in %.1f s; %zu unloaded", done,
+			       now_s() - t0, unloaded);
+		log_info("restored %zu machine(s) in %.2f s in the background; %zu left unloaded",
+			 done, now_s() - t0, unloaded);
+	}
+	return NULL;
+}
+
+/* Register stored machine @s: restoring when it fits the caps, else unloaded (the reason
+ * shown in GET /v1/machines). Steals @s->config. */
+static int register_stored(struct registry *reg, struct stored *s)
+{
+	struct machine *mc = machine_new(reg, s->id, NULL);
+	struct mm_config *cfg = malloc(sizeof(*cfg));
+	json_t *cj = json_loads(s->config ? s->config : "", 0, NULL);
+	struct mm_error e = {0};
+	char name[API_NAME_MAX];
+	int r;
+
+	if (!mc || !cfg) {
+		free(cfg);
+		json_decref(cj);
+		machine_free(mc);
+		return -ENOMEM;
+	}
+	mc->config = s->config;
+	s->config = NULL;
+	mc->base_snapshot = s->base_snapshot;
+	r = cj ? api_machine_spec_parse_stored(cj, cfg, name, &e)
+	       : api_error(&e, -EIO, "its configuration is not JSON");
+	json_decref(cj);
+	pthread_rwlock_wrlock(&reg->lock);
+	if (r < 0) {
+		mc->unloaded_code = -EIO;
+		snprintf(mc->unloaded_why, sizeof(mc->unloaded_why),
+			 "its configuration cannot be read: %.150s", e.msg);
+	} else {
+		mc->host_bytes = mm_config_host_bytes(cfg);
+		r = fits_locked(reg, mc->host_bytes, &e);
+		if (r < 0) {
+			mc->unloaded_code = r;
+			mc->host_bytes = 0;
+			snprintf(mc->unloaded_why, sizeof(mc->unloaded_why),
+				 "it does not fit the caps: %.160s", e.msg);
+		}
+	}
+	free(cfg);
+	atomic_store(&mc->state, r < 0 ? MACHINE_UNLOADED : MACHINE_RESTORING);
+	if (find(reg, mc->id) >= 0 || insert(reg, mc) < 0) {
+		pthread_rwlock_unlock(&reg->lock);
+		machine_free(mc);
+		return -ENOMEM;
+	}
+	if (r < 0) {
+		reg->n_unloaded++;
+	} else {
+		reg->host_bytes += mc->host_bytes;
+		reg->rs.order[reg->rs.n++] = mc;
+	}
+	pthread_rwlock_unlock(&reg->lock);
+	if (r < 0)
+		log_machine(LOG_LEVEL_WARN, mc->id, "machine %s left unloaded: %s", mc->id,
+			    mc->unloaded_why);
 	return 0;
 }
 
@@ -731,18 +957,35 @@ int registry_load(struct registry *reg, struct mm_error *err)
 	r = store_machines_foreach(reg->st, NULL, collect_machine, &ctx, err);
 	if (r == -ENOMEM)
 		api_error(err, r, "out of memory");
+	if (r == 0 && ctx.n) {
+		reg->rs.order = calloc(ctx.n, sizeof(*reg->rs.order));
+		reg->rs.wanted = calloc(ctx.n, sizeof(*reg->rs.wanted));
+		if (!reg->rs.order || !reg->rs.wanted)
+			r = api_error(err, -ENOMEM, "out of memory");
+	}
 	for (size_t i = 0; r == 0 && i < ctx.n; i++) {
-		struct mm_error e = {0};
-
-		if (!api_name_valid(ctx.v[i].id) || load_machine(reg, &ctx.v[i], &e) < 0)
+		if (!api_name_valid(ctx.v[i].id)) {
 			log_machine(LOG_LEVEL_ERROR, ctx.v[i].id,
-				    "machine %s could not be restored: %s", ctx.v[i].id,
-				    e.msg[0] ? e.msg : "invalid id");
+				    "machine %s could not be restored: invalid id", ctx.v[i].id);
+			continue;
+		}
+		if (register_stored(reg, &ctx.v[i]) < 0)
+			r = api_error(err, -ENOMEM, "out of memory");
+		/* the start is not over until the machines are registered: systemd waits */
+		if (i % 1000 == 999)
+			service_notify("EXTEND_TIMEOUT_USEC=10000000\nSTATUS=Reading machines: %zu "
+				       "of %zu",
+				       i + 1, ctx.n);
 	}
 	for (size_t i = 0; i < ctx.n; i++) {
 		free(ctx.v[i].id);
 		free(ctx.v[i].config);
 	}
 	free(ctx.v);
+	if (r == 0 && reg->rs.n) {
+		if (pthread_create(&reg->rs.thread, NULL, restore_main, reg))
+			return api_error(err, -ENOMEM, "cannot start the restore thread");
+		reg->rs.started = true;
+	}
 	return r;
 }

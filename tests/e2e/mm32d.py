@@ -161,8 +161,13 @@ class Daemon:
         self._timer = None
 
     # -- process -------------------------------------------------------------------------
-    def start(self, timeout=15):
+    def start(self, timeout=15, restored=True):
+        """Start mm32d and wait for /v1/health. Over an existing database the machines come
+        back in the background: with @restored (the default) wait until GET /v1/machines lists
+        none "restoring" too, as the tests that look at them right away expect."""
         last = None
+        restart = restored and os.path.exists(self.db) and not any(
+            a.startswith('--rate-limit') for a in self.args)
         for attempt in range(3):  # another process may take the port between probe and bind
             self.port = free_port()
             # --config=: no configuration file, whatever the host has in /etc
@@ -186,6 +191,8 @@ class Daemon:
                     break
                 try:
                     if self.request('GET', '/v1/health', timeout=1).status == 200:
+                        if restart:
+                            self.wait_restored(deadline)
                         return self
                 except OSError:
                     pass
@@ -194,6 +201,15 @@ class Daemon:
                 ' '.join(argv), self.proc.poll(), self.log())
             self.kill()
         raise AssertionError(last)
+
+    def wait_restored(self, deadline):
+        """Until GET /v1/machines lists no machine "restoring" (or it does not answer 200:
+        tokens, say), at most until @deadline."""
+        while time.monotonic() < deadline:
+            r = self.request('GET', '/v1/machines', timeout=5)
+            if r.status != 200 or b'"restoring"' not in r.body:
+                return
+            time.sleep(0.02)
 
     def _remove(self):
         self.kill()  # a daemon still running: stopped, and its log read, before it goes

@@ -66,6 +66,10 @@ class Service:
         self.watchdog_s = watchdog
 
     def start(self, wait=True, stderr=None):
+        # over an existing database the machines come back in the background: wait_ready()
+        # waits for them too (GET /v1/machines lists none "restoring")
+        self.restart = os.path.exists(self.db) and not any(
+            a.startswith('--rate-limit') for a in self.argv)
         log = open(self.log_path, 'ab')
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
                                      stderr=stderr or log, env=self.env,
@@ -87,6 +91,11 @@ class Service:
                                                                    self.log()))
             try:
                 if self.request('GET', '/v1/health', timeout=1).status == 200:
+                    while getattr(self, 'restart', False) and time.monotonic() < deadline:
+                        r = self.request('GET', '/v1/machines', timeout=5)
+                        if r.status != 200 or b'"restoring"' not in r.body:
+                            break
+                        time.sleep(0.02)
                     return
             except OSError:
                 pass
@@ -904,13 +913,21 @@ class CapsTest(Base):
         self.assertEqual(s.request('POST', '/v1/machines', {'name': 'd', 'mem': '64M'}).status,
                          201)
         self.assertEqual(s.stop(), 0)
-        # smaller caps at the next start: what fits comes back, the rest stays in the store
+        # smaller caps at the next start: what fits comes back, the rest stays in the store,
+        # listed as unloaded with the reason (not a crash loop)
         s2 = self.service('--max-machines', '2', '--no-default-machine')  # the same tmp: same db
-        ids = [m['id'] for m in s2.request('GET', '/v1/machines').json()['machines']]
-        self.assertEqual(len(ids), 2)
-        self.assertRegex(s2.log(), r'could not be restored: this mm32d holds 2 machines, its '
-                                   r'max-machines')
+        ms = s2.request('GET', '/v1/machines').json()['machines']
+        self.assertEqual([(m['id'], m['state']) for m in ms],
+                         [('a', 'ready'), ('b', 'ready'), ('d', 'unloaded')])
+        self.assertRegex(ms[2]['reason'], r'this mm32d holds 2 machines, its max-machines')
+        self.assertRegex(s2.log(), r'machine d left unloaded: it does not fit the caps: this '
+                                   r'mm32d holds 2 machines, its max-machines')
+        p = self.assertProblem(s2.request('GET', '/v1/machines/d'), 507, 'over-capacity')
+        self.assertIn('is not loaded', p['detail'])
         self.assertEqual(s2.request('GET', '/v1/health').status, 200)
+        # an unloaded machine is not counted by the caps, and can be deleted
+        self.assertEqual(s2.request('DELETE', '/v1/machines/d').status, 204)
+        self.assertEqual(s2.request('GET', '/v1/machines/d').status, 404)
         self.assertEqual(s2.stop(), 0)
 
 
