@@ -870,8 +870,14 @@ static void *restore_main(void *data)
 	double t0 = now_s(), last = 0;
 	struct machine *mc;
 	size_t done = 0, unloaded;
+	/* MM32_RESTORE_DELAY_MS: a pause before each restore, for the tests that must see a
+	 * machine still being restored (tests/e2e/test_scale.py); never set in service */
+	const char *delay = getenv("MM32_RESTORE_DELAY_MS");
+	long delay_ms = delay ? strtol(delay, NULL, 10) : 0;
 
 	while (!atomic_load(&reg->rs.stop) && (mc = restore_next(reg))) {
+		for (long t = 0; t < delay_ms && !atomic_load(&reg->rs.stop); t += 10)
+			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 		restore_one(reg, mc);
 		atomic_store(&reg->rs.done, ++done);
 		if (now_s() - last >= 0.1) {
