@@ -1276,7 +1276,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		seq = __atomic_load_n(&srv->wake_seq, __ATOMIC_ACQUIRE);
 		goto answered;
 	}
-	if (!rq->slow_queued && srv->nslow && !__atomic_load_n(&srv->stopping, __ATOMIC_RELAXED) &&
+	/* no read is slow: a GET or HEAD never pays for the route lookup */
+	if (!rq->slow_queued && srv->nslow && method[0] != 'G' && method[0] != 'H' &&
+	    !__atomic_load_n(&srv->stopping, __ATOMIC_RELAXED) &&
 	    api_route_slow(&srv->host, method, url)) {
 		slow_queue(srv, conn, rq, &req);
 		return MHD_YES;

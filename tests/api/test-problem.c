@@ -32,6 +32,7 @@ static const struct {
 	{-EIO, 500, "storage-error"},
 	{-EDEADLK, 409, "scheduling-while-atomic"},
 	{-ETIMEDOUT, 503, "kmap-timeout"},
+	{-EINPROGRESS, 503, "machine-restoring"},
 };
 
 START_TEST(table_row)

@@ -346,6 +346,22 @@ START_TEST(method_not_allowed)
 }
 END_TEST
 
+/* The routes the server runs on its slow pool (server.c): a boot, a deletion; never a read. */
+START_TEST(slow_routes)
+{
+	ck_assert(api_route_slow(&host, "POST", "/v1/machines"));
+	ck_assert(api_route_slow(&host, "POST", "/v1/machines/"));
+	ck_assert(api_route_slow(&host, "DELETE", "/v1/machines/default"));
+	ck_assert(!api_route_slow(&host, "GET", "/v1/machines"));
+	ck_assert(!api_route_slow(&host, "HEAD", "/v1/machines/default"));
+	ck_assert(!api_route_slow(&host, "POST", "/v1/machines/default/pages"));
+	ck_assert(!api_route_slow(&host, "POST", "/v1/machines/default/commands"));
+	ck_assert(!api_route_slow(&host, "POST", "/v1/nowhere"));
+	ck_assert(!api_route_slow(&host, "BREW", "/v1/machines"));
+	ck_assert(!api_route_slow(&host, "POST", "v1/machines"));
+}
+END_TEST
+
 START_TEST(body_checks)
 {
 	struct api_request rq = {.method = "POST", .url = "/v1/machines", .body_too_large = true};
@@ -1649,6 +1665,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, conditional_and_negotiation);
 	tcase_add_test(tc, unknown_routes);
 	tcase_add_test(tc, method_not_allowed);
+	tcase_add_test(tc, slow_routes);
 	tcase_add_test(tc, body_checks);
 	tcase_add_test(tc, create_list_delete);
 	tcase_add_test(tc, text_views);
