@@ -11,6 +11,11 @@
  * The journal's next seq is kept per machine and only advanced after the entry was
  * committed; it is read and written under the machine's mutex.
  *
+ * A start registers every stored machine at once, "restoring", and one restore thread
+ * rebuilds them while the daemon answers (registry_load()): a request for a machine not back
+ * yet puts it at the front of the queue and waits for it without the registry lock, counted
+ * in the machine's waiters (a deleter waits for them); a machine over the caps, or whose
+ * restore failed, stays "unloaded" with the reason, not charged to the caps.
  * Restarts re-create every machine with machine_rebuild() (rebuild.h): from its newest
  * snapshot, its base snapshot (a clone), or its stored configuration, boot.stop_after included
  * (a machine created stopped at an early boot phase comes back stopped there, and its

@@ -35,8 +35,14 @@ int registry_create(struct store *st, struct registry **ret, struct mm_error *er
 /* Stop the jobs, destroy every machine (the store keeps them). Accepts NULL. */
 void registry_destroy(struct registry *reg);
 
-/* Re-create every stored machine and replay its journal. Machines that fail to come back
- * are logged and left out (and left in the store). Return: 0 or a store error. */
+/*
+ * registry_load - register every stored machine at once and restore them in the background.
+ * A machine that fits the caps is "restoring" until a restore thread has rebuilt it (id
+ * order, the machines requests wait for first: a request waits up to RESTORE_WAIT_MS, then
+ * -EINPROGRESS, 503 with Retry-After); one that does not, or whose restore fails, is
+ * "unloaded" with the reason (logged, listed, left in the store, deletable). systemd sees the
+ * progress in STATUS=. Return: 0 or a store error; the daemon can answer as soon as it returns.
+ */
 int registry_load(struct registry *reg, struct mm_error *err);
 
 /*
