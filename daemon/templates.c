@@ -84,7 +84,7 @@ int machine_boot(const struct mm_config *cfg, struct mm_machine **ret, struct mm
 	uint64_t bytes = mm_config_host_bytes(cfg);
 	int r;
 
-	if (cfg->stop_after != MM_PHASE_BUDDY || bytes > TEMPLATES_MAX_BYTES || !templates_on())
+	if (cfg->stop_after != MM_PHASE_BUDDY || bytes > TEMPLATE_MAX_ONE_BYTES || !templates_on())
 		return mm_machine_create(cfg, ret, err);
 	pthread_mutex_lock(&cache.lock);
 	t = find_locked(cfg);

@@ -7,14 +7,14 @@
  * keeps one booted template per configuration (mmcore's mm_machine_share()) and gives every
  * later machine of that configuration as mm_machine_clone() of it: milliseconds, and host
  * memory only for what the machine writes (mmcore/clone.c). A clone is the machine a
- * scratch boot gives, byte for byte (tests/mmcore/test-clone.c, e2e/test-templates.py).
+ * scratch boot gives, byte for byte (tests/mmcore/test-clone.c, tests/e2e/test_scale.py).
  *
  * machine_boot() is the one place the daemon boots a machine from a configuration: a
  * create, a restart from a stored configuration, a session import.
  * Invariants: a template is never handed out and never changes; only whole boots
- * (stop_after "buddy") are templated; at most TEMPLATES_MAX templates and
- * TEMPLATES_MAX_BYTES of their mm_config_host_bytes() are kept (the least recently used
- * goes first; its clones keep their frames: the host frees them with the last mapping).
+ * (stop_after "buddy") of at most TEMPLATE_MAX_ONE_BYTES are templated; at most TEMPLATES_MAX
+ * templates and TEMPLATES_MAX_BYTES of their mm_config_host_bytes() are kept (the least recently
+ * used goes first; its clones keep their frames: the host frees them with the last mapping).
  * MM32_TEMPLATES=0 in the environment turns the cache off (every machine a scratch boot).
  * Locking: one mutex around the cache; boots run outside it.
  */
@@ -25,6 +25,9 @@
 
 #define TEMPLATES_MAX 16
 #define TEMPLATES_MAX_BYTES (1ULL << 30)
+/* A configuration above this (about 28 GiB of RAM) is booted from scratch each time: its
+ * template would keep that much after its machines are gone, for the odd big machine. */
+#define TEMPLATE_MAX_ONE_BYTES (256ULL << 20)
 
 /* mm_machine_create(@cfg), through the template cache. */
 int machine_boot(const struct mm_config *cfg, struct mm_machine **ret, struct mm_error *err);
