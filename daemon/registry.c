@@ -819,7 +819,7 @@ static void restore_one(struct registry *reg, struct machine *mc)
 		return;
 	}
 	pthread_mutex_lock(&mc->lock);
-	mc->m = rb.m;
+	machine_set(mc, rb.m); /* a new generation: the views of its state start afresh */
 	mc->next_seq = rb.next_seq;
 	atomic_store(&mc->state, MACHINE_READY);
 	pthread_cond_broadcast(&mc->cond);
