@@ -120,11 +120,14 @@ run: build-daemon
 # build runs every suite but packaging (which builds a .deb of the tree, not of a build): a
 # report aborts a Check suite (halt_on_error) and fails an e2e test (the harness reads each
 # daemon's log).
+# The sanitizer build runs two to three times slower than the release one (more on a busy
+# host): its time limits, meson's and Check's own, are three times the release build's.
 SANITIZER_ENV := UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 CK_TIMEOUT_MULTIPLIER=3
 test: deps build build-clang format-check
 	MM32_REQUIRE_TOOLS=1 meson test -C $(BUILD) --print-errorlogs $(if $(SUITE),--suite $(SUITE))
 	MM32_REQUIRE_TOOLS=1 $(SANITIZER_ENV) meson test -C $(BUILD_CLANG) --print-errorlogs \
+		--timeout-multiplier 3 \
 		$(if $(SUITE),--suite $(SUITE),--no-suite packaging)
 
 # --verbose: meson hands the benchmarks' stdout to the terminal only when asked to; without
