@@ -2338,9 +2338,13 @@ static void for_each_slab(struct mm_check_ctx *c, slab_visit_fn *fn, void *arg)
 	}
 }
 
+/* The order of the slab whose head page is @pfn, as its first tail page records it; the
+ * checker reads corrupted machines too: a head at the last pfn reads as order 0. */
 static unsigned int slab_order_of(const struct mm_machine *m, pfn_t pfn)
 {
-	return PageHead(&m->mem_map[pfn]) ? (m->mem_map[pfn + 1].index & 0xff) : 0;
+	if (!PageHead(&m->mem_map[pfn]) || pfn + 1 >= m->layout.max_pfn)
+		return 0;
+	return m->mem_map[pfn + 1].index & 0xff;
 }
 
 static void visit_lists(struct mm_check_ctx *c, const struct kmem_cache *s, pfn_t pfn,
@@ -2556,6 +2560,7 @@ void check_slab_stat(struct mm_check_ctx *c)
 {
 	const struct mm_machine *m = c->m;
 	uint64_t rec = 0, unrec = 0;
+	unsigned int order;
 
 	if (!m->slab.up)
 		return;
@@ -2566,10 +2571,16 @@ void check_slab_stat(struct mm_check_ctx *c)
 		if (PageTail(p) || !(PageFlag(p, PG_slab) || (m->pgstate[pfn] & PGS_SLAB)))
 			continue;
 		s = PageFlag(p, PG_slab) ? slab_cache_of(m, p->mapping) : NULL;
+		order = slab_order_of(m, pfn);
+		if (order >= MAX_ORDER) { /* a corrupted head: slab-lists names the slab */
+			check_report(c, "slab pfn %#x: order %u is not below MAX_ORDER", pfn,
+				     order);
+			continue;
+		}
 		if (s && (s->flags & SLAB_RECLAIM_ACCOUNT))
-			rec += 1u << slab_order_of(m, pfn);
+			rec += 1u << order;
 		else
-			unrec += 1u << slab_order_of(m, pfn);
+			unrec += 1u << order;
 	}
 	if ((uint64_t)m->pgdat.node_stat[NR_SLAB_RECLAIMABLE_B] != rec ||
 	    (uint64_t)m->pgdat.node_stat[NR_SLAB_UNRECLAIMABLE_B] != unrec)

@@ -944,6 +944,20 @@ START_TEST(corrupt_slab_stat)
 }
 END_TEST
 
+/* A slab head whose recorded order is garbage: the checker names it, and reads no further
+ * than the machine's pages (no shift by the garbage: UBSan would halt). */
+START_TEST(corrupt_slab_order)
+{
+	struct mm_kmalloc a;
+
+	boot("256M", pae_of(_i), 1, "");
+	a = km(8192, "GFP_KERNEL"); /* kmalloc-8k: a slab of order > 0 */
+	ck_assert(PageHead(&m->mem_map[a.pfn]));
+	m->mem_map[a.pfn + 1].index = (m->mem_map[a.pfn + 1].index & ~0xffu) | 200;
+	expect_violation("compound-pages,slab-lists,slab-stat", "order 200");
+}
+END_TEST
+
 START_TEST(corrupt_orphan_slab)
 {
 	struct kmem_cache *s;
@@ -1023,6 +1037,7 @@ Suite *test_suite(void)
 	tcase_add_loop_test(tx, corrupt_total_objects, 0, 2);
 	tcase_add_loop_test(tx, corrupt_slab_stat, 0, 2);
 	tcase_add_loop_test(tx, corrupt_orphan_slab, 0, 2);
+	tcase_add_loop_test(tx, corrupt_slab_order, 0, 2);
 	tcase_add_loop_test(tx, corrupt_frozen, 0, 2);
 	tcase_add_loop_test(tx, corrupt_cpu_partial_count, 0, 2);
 	suite_add_tcase(s, tx);
