@@ -2307,8 +2307,9 @@ int mm_kmem_cache_destroy(struct mm_machine *m, unsigned int cpu, const char *na
 typedef void slab_visit_fn(struct mm_check_ctx *c, const struct kmem_cache *s, pfn_t pfn,
 			   const char *list, bool frozen, uint32_t cpu_freelist, void *arg);
 
-static void walk_list(struct mm_check_ctx *c, const struct kmem_cache *s, const struct pfn_list *l,
-		      const char *name, bool frozen, slab_visit_fn *fn, void *arg)
+static void slab_check_walk_list(struct mm_check_ctx *c, const struct kmem_cache *s,
+				 const struct pfn_list *l, const char *name, bool frozen,
+				 slab_visit_fn *fn, void *arg)
 {
 	const struct mm_machine *m = c->m;
 	pfn_t pfn, guard;
@@ -2331,10 +2332,10 @@ static void for_each_slab(struct mm_check_ctx *c, slab_visit_fn *fn, void *arg)
 
 			if (cc->slab != PFN_NIL && cc->slab < c->m->mem_map_pfns)
 				fn(c, s, cc->slab, "cpu", true, cc->freelist, arg);
-			walk_list(c, s, &cc->partial, "cpu_partial", true, fn, arg);
+			slab_check_walk_list(c, s, &cc->partial, "cpu_partial", true, fn, arg);
 		}
-		walk_list(c, s, &s->node.partial, "partial", false, fn, arg);
-		walk_list(c, s, &s->node.full, "full", false, fn, arg);
+		slab_check_walk_list(c, s, &s->node.partial, "partial", false, fn, arg);
+		slab_check_walk_list(c, s, &s->node.full, "full", false, fn, arg);
 	}
 }
 
