@@ -142,6 +142,10 @@ struct api_host_ops {
 	 */
 	int (*machine_status)(void *data, const char *id, const char **state, char *reason,
 			      size_t size);
+	/* Before a request's @n commands run: 0 when the leased machine's journal has room for
+	 * at least one more entry, else -EXFULL naming the cap (nothing runs). May be NULL (no
+	 * cap); journal_append has the last word. */
+	int (*journal_room)(void *data, struct api_lease *lease, size_t n, struct mm_error *err);
 };
 
 struct api_host {

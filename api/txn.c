@@ -285,6 +285,9 @@ int api_txn_live(const struct api_host *host, struct api_lease *lease,
 	run->host = host;
 	run->lease = lease;
 	r = live_check(host, lease, err);
+	/* a full journal refuses before anything runs (a batch that fills it is undone) */
+	if (r == 0 && !allow_pure && host->ops->journal_room)
+		r = host->ops->journal_room(host->data, lease, src->n, err);
 	if (r < 0)
 		return r;
 	run->t.m = lease->m;

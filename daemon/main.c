@@ -261,6 +261,7 @@ static void apply_machine_caps(struct daemon *d, const struct settings *c)
 	struct mm_error err = {0};
 
 	registry_set_limits(d->reg, c->max_machines, host_memory_cap(c));
+	registry_set_machine_limits(d->reg, c->max_snapshots_per_machine, c->max_session_commands);
 	if (store_set_max_size(registry_store(d->reg), c->max_db_size, &err) < 0)
 		log_error("max-db-size: %s", err.msg);
 }
@@ -332,6 +333,8 @@ static void reload(struct daemon *d)
 	d->cfg.max_machines = n.max_machines;
 	d->cfg.max_host_memory = n.max_host_memory;
 	d->cfg.max_db_size = n.max_db_size;
+	d->cfg.max_snapshots_per_machine = n.max_snapshots_per_machine;
+	d->cfg.max_session_commands = n.max_session_commands;
 	apply_machine_caps(d, &d->cfg);
 	d->cfg.rate_limit = n.rate_limit;
 	d->cfg.rate_burst = n.rate_burst;

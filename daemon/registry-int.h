@@ -92,6 +92,8 @@ struct registry {
 		size_t n, next, nwanted;
 		atomic_size_t done;
 	} rs;
+	/* per machine (registry_set_machine_limits(); 0: none), read with __atomic_load_n() */
+	unsigned int max_snapshots, max_session_commands;
 };
 
 /* Put @m behind @mc (the old one is the caller's): a new generation of its state version. */

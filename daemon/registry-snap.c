@@ -147,6 +147,28 @@ out:
 	return r;
 }
 
+/* max-snapshots-per-machine: room for one more beside the listed ones and the jobs queued
+ * for it (its lock held)? 0 or -EXFULL naming the cap. */
+static int snapshot_room(struct registry *reg, struct machine *mc, struct mm_error *err)
+{
+	unsigned int cap = __atomic_load_n(&reg->max_snapshots, __ATOMIC_RELAXED);
+	int64_t n = 0;
+	int r;
+
+	if (!cap)
+		return 0;
+	r = store_snapshot_count(reg->st, mc->id, &n, err);
+	if (r < 0)
+		return r;
+	n += mc->reserved;
+	if (n >= (int64_t)cap)
+		return api_error(err, -EXFULL,
+				 "machine '%s' has %lld snapshots, its max-snapshots-per-machine "
+				 "(%u): delete one first",
+				 mc->id, (long long)n, cap);
+	return 0;
+}
+
 int registry_snapshot_create(struct registry *reg, struct api_lease *lease, const char *label,
 			     int async, json_t **ret, bool *ret_job, struct mm_error *err)
 {
@@ -161,6 +183,9 @@ int registry_snapshot_create(struct registry *reg, struct api_lease *lease, cons
 			"machine '%s' differs from its journal (a journal write failed and "
 			"so did its rebuild): it is not snapshotted until it is rebuilt",
 			mc->id);
+	r = snapshot_room(reg, mc, err);
+	if (r < 0)
+		return r;
 	if (async < 0)
 		async = snapshot_touched_frames(mc->m) > SNAPSHOT_SYNC_FRAMES;
 	if (!async) {

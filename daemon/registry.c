@@ -76,6 +76,18 @@ void registry_set_limits(struct registry *reg, unsigned int max_machines, uint64
 	pthread_rwlock_unlock(&reg->lock);
 }
 
+void registry_set_machine_limits(struct registry *reg, unsigned int max_snapshots,
+				 unsigned int max_session_commands)
+{
+	__atomic_store_n(&reg->max_snapshots, max_snapshots, __ATOMIC_RELAXED);
+	__atomic_store_n(&reg->max_session_commands, max_session_commands, __ATOMIC_RELAXED);
+}
+
+unsigned int registry_max_session_commands(struct registry *reg)
+{
+	return __atomic_load_n(&reg->max_session_commands, __ATOMIC_RELAXED);
+}
+
 /* Would one more machine of @cost bytes fit? 0, or -EXFULL naming the cap. Under @lock. */
 static int fits_locked(const struct registry *reg, uint64_t cost, struct mm_error *err)
 {
@@ -96,7 +108,7 @@ static int fits_locked(const struct registry *reg, uint64_t cost, struct mm_erro
 	return 0;
 }
 
-static int fits(struct registry *reg, uint64_t cost, struct mm_error *err)
+int registry_fits(struct registry *reg, uint64_t cost, struct mm_error *err)
 {
 	int r;
 
@@ -362,7 +374,7 @@ static int host_create(void *data, const char *name, const struct mm_config *cfg
 	if (name[0] && registry_contains(reg, name))
 		return api_error(err, -EEXIST, "a machine named '%s' already exists", name);
 	/* and for the caps, before a machine that would not fit is built */
-	r = fits(reg, mm_config_host_bytes(cfg), err);
+	r = registry_fits(reg, mm_config_host_bytes(cfg), err);
 	if (r < 0)
 		return r;
 	r = machine_boot(cfg, &m, err);
@@ -563,6 +575,27 @@ static void host_release(void *data, struct api_lease *lease)
 	lease->handle = NULL;
 }
 
+/* Room for @n more entries in @mc's journal under max-session-commands? 0 or -EXFULL. */
+static int session_room(struct registry *reg, const struct machine *mc, size_t n,
+			struct mm_error *err)
+{
+	unsigned int cap = registry_max_session_commands(reg);
+
+	if (cap && mc->next_seq - 1 + (int64_t)n > (int64_t)cap)
+		return api_error(err, -EXFULL,
+				 "machine '%s' has %lld commands in its journal; %zu more would go "
+				 "over max-session-commands (%u): export its session, or start a "
+				 "new machine from a snapshot of it",
+				 mc->id, (long long)(mc->next_seq - 1), n, cap);
+	return 0;
+}
+
+static int host_journal_room(void *data, struct api_lease *lease, size_t n, struct mm_error *err)
+{
+	(void)n; /* commands that fail or change nothing are not journaled: room for one */
+	return session_room(data, lease->handle, 1, err);
+}
+
 static int host_journal_append(void *data, struct api_lease *lease,
 			       const struct api_journal_batch *b, int64_t *ret_first_seq,
 			       struct mm_error *err)
@@ -572,6 +605,10 @@ static int host_journal_append(void *data, struct api_lease *lease,
 	char now[32];
 	int r;
 
+	/* max-session-commands: refused before anything is written (the transaction undoes) */
+	r = session_room(reg, mc, b->n, err);
+	if (r < 0)
+		return r;
 	if (b->time)
 		snprintf(now, sizeof(now), "%s", b->time);
 	else
@@ -747,6 +784,7 @@ static const struct api_host_ops registry_ops = {
 	.machine_clone = registry_clone,
 	.machine_state = host_machine_state,
 	.machine_status = host_state,
+	.journal_room = host_journal_room,
 };
 
 struct api_host registry_host(struct registry *reg)

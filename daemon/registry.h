@@ -52,6 +52,20 @@ int registry_load(struct registry *reg, struct mm_error *err);
  * with -EXFULL (507 over-capacity) naming the cap; nothing is built that would not fit.
  */
 void registry_set_limits(struct registry *reg, unsigned int max_machines, uint64_t max_host_bytes);
+/*
+ * The caps on what one machine may make the store hold: @max_snapshots listed snapshots (a
+ * snapshot beyond is refused, -EXFULL: 507 naming the cap; delete one first), and
+ * @max_session_commands entries in its journal, its recorded session (a request whose
+ * commands would go beyond is refused whole and undone, -EXFULL; a session import or replay
+ * longer than that too). 0: no cap.
+ */
+void registry_set_machine_limits(struct registry *reg, unsigned int max_snapshots,
+				 unsigned int max_session_commands);
+/* Would a machine costing @cost bytes (mm_config_host_bytes()) fit under max-machines and
+ * max-host-memory now? 0 or -EXFULL naming the cap (the adoption checks again). */
+int registry_fits(struct registry *reg, uint64_t cost, struct mm_error *err);
+/* max-session-commands (0: none), for the session importer. */
+unsigned int registry_max_session_commands(struct registry *reg);
 
 bool registry_contains(struct registry *reg, const char *id);
 /* Create, persist and register a machine (the HTTP path, unlocked afterwards). */

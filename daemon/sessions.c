@@ -211,6 +211,11 @@ struct run {
 	int64_t *uses; /* the snapshots its journal restores */
 	size_t nuses, capuses;
 	bool verify;
+	/* an import's bounds: max-session-commands (0: none), and the host memory the
+	 * configuration may cost before it is booted (-EXFULL from @fits: refused) */
+	unsigned int max_commands;
+	int (*fits)(void *data, uint64_t cost, struct mm_error *err);
+	void *fits_data;
 	/* the new journal */
 	struct out_batch *b;
 	size_t nb, capb;
@@ -542,6 +547,10 @@ static int import_header(struct run *rn, json_t *h, struct import_header *ih, st
 		}
 		json_decref(sc);
 	} else {
+		/* the caps first: nothing is built that would not fit */
+		r = rn->fits ? rn->fits(rn->fits_data, mm_config_host_bytes(&ih->cfg), err) : 0;
+		if (r < 0)
+			return r;
 		r = machine_boot(&ih->cfg, &rn->m, &e);
 		if (r < 0)
 			return api_error(err, r == -ENOMEM ? r : -EINVAL,
@@ -582,6 +591,11 @@ static int import_entry(struct run *rn, json_t *o, unsigned long lineno, struct 
 				 lineno);
 	if (!res)
 		return api_error(err, -EINVAL, "line %lu: \"result\" is required", lineno);
+	if (rn->max_commands && rn->next_seq > (int64_t)rn->max_commands)
+		return api_error(err, -EXFULL,
+				 "line %lu: the session holds more than %u commands, the "
+				 "max-session-commands of this mm32d",
+				 lineno, rn->max_commands);
 	if (time)
 		t = json_string_value(time);
 	else {
@@ -637,25 +651,21 @@ out:
 	return r;
 }
 
-int session_import(struct registry *reg, const char *name, const char *body, size_t len,
-		   json_t **ret, struct mm_error *err)
+/* Parse and run the session in @body into @rn (its new machine and journal), @ih its header.
+ * Nothing is stored. */
+static int import_run(struct run *rn, struct import_header *ih, const char *body, size_t len,
+		      struct mm_error *err)
 {
-	struct import_header ih = {0};
 	struct out_batch *cur = NULL;
-	char id[API_NAME_MAX], hash[STORE_HASH_HEX], origin[160];
-	const char *line;
 	unsigned long lineno = 0;
+	const char *line;
 	size_t pos = 0, n;
-	struct run rn;
-	int r = 0;
+	int r;
 
-	run_init(&rn, registry_store(reg), true);
-	if (!body || !len) {
-		r = api_error(err, -EINVAL,
-			      "the body must be a session in NDJSON: a header line, then one line "
-			      "per journal entry");
-		goto out;
-	}
+	if (!body || !len)
+		return api_error(err, -EINVAL,
+				 "the body must be a session in NDJSON: a header line, then one "
+				 "line per journal entry");
 	while (next_line(body, len, &pos, &line, &n)) {
 		json_t *o;
 
@@ -664,19 +674,41 @@ int session_import(struct registry *reg, const char *name, const char *body, siz
 			break; /* the newline at the end */
 		r = parse_line(line, n, lineno, &o, err);
 		if (r < 0)
-			goto out;
+			return r;
 		if (lineno == 1)
-			r = import_header(&rn, o, &ih, err);
+			r = import_header(rn, o, ih, err);
 		else
-			r = import_entry(&rn, o, lineno, &cur, err);
+			r = import_entry(rn, o, lineno, &cur, err);
 		json_decref(o);
 		if (r < 0)
-			goto out;
+			return r;
 	}
-	if (!rn.m) {
-		r = api_error(err, -EINVAL, "the body must start with the session's header line");
+	if (!rn->m)
+		return api_error(err, -EINVAL,
+				 "the body must start with the session's header line");
+	return 0;
+}
+
+static int registry_fits_cb(void *data, uint64_t cost, struct mm_error *err)
+{
+	return registry_fits(data, cost, err);
+}
+
+int session_import(struct registry *reg, const char *name, const char *body, size_t len,
+		   json_t **ret, struct mm_error *err)
+{
+	struct import_header ih = {0};
+	char id[API_NAME_MAX], hash[STORE_HASH_HEX], origin[160];
+	struct run rn;
+	int r;
+
+	run_init(&rn, registry_store(reg), true);
+	rn.max_commands = registry_max_session_commands(reg);
+	rn.fits = registry_fits_cb;
+	rn.fits_data = reg;
+	r = import_run(&rn, &ih, body, len, err);
+	if (r < 0)
 		goto out;
-	}
 	r = snapshot_state_hash(rn.m, hash, err);
 	if (r < 0)
 		goto out;
@@ -694,6 +726,26 @@ int session_import(struct registry *reg, const char *name, const char *body, siz
 	else if (!*ret)
 		r = api_error(err, -ENOMEM, "out of memory");
 out:
+	free(ih.config);
+	run_finish(&rn);
+	return r;
+}
+
+int session_import_check(struct store *st, const char *body, size_t len,
+			 const struct session_import_limits *lim, char hash[STORE_HASH_HEX],
+			 struct mm_error *err)
+{
+	struct import_header ih = {0};
+	struct run rn;
+	int r;
+
+	run_init(&rn, st, true);
+	rn.max_commands = lim->max_commands;
+	rn.fits = lim->fits;
+	rn.fits_data = lim->data;
+	r = import_run(&rn, &ih, body, len, err);
+	if (r == 0)
+		r = snapshot_state_hash(rn.m, hash, err);
 	free(ih.config);
 	run_finish(&rn);
 	return r;

@@ -49,6 +49,21 @@ int session_get(struct store *st, const char *id, json_t **ret, struct mm_error 
 int session_export(struct store *st, const char *id, struct api_text *out, struct mm_error *err);
 int session_import(struct registry *reg, const char *name, const char *body, size_t len,
 		   json_t **ret, struct mm_error *err);
+/*
+ * session_import_check - what an import does short of storing: parse the NDJSON session in
+ * @body, boot its configuration (when @lim->fits, of a cost it accepts), run every command and
+ * give the state hash of the result; nothing is stored and no registry is needed (@st is read
+ * for a "from_snapshot"). The fuzzer's entry point (fuzz/fuzz-session.c); session_import()
+ * runs the same parser. 0 or the import's error.
+ */
+struct session_import_limits {
+	unsigned int max_commands;				      /* entries; 0: no limit */
+	int (*fits)(void *data, uint64_t cost, struct mm_error *err); /* NULL: any */
+	void *data;
+};
+int session_import_check(struct store *st, const char *body, size_t len,
+			 const struct session_import_limits *lim, char hash[STORE_HASH_HEX],
+			 struct mm_error *err);
 int session_replay(struct registry *reg, const char *id, const struct session_replay_req *req,
 		   json_t **ret, struct mm_error *err);
 

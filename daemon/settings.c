@@ -80,6 +80,11 @@ static const struct key keys[] = {
 	{"max-db-size", K_SIZE, F(max_db_size), 0, 1ULL << 50, true, "BYTES",
 	 "largest database file (journals, snapshots); beyond,\n"
 	 "writes answer 507 (default 0: the disk is the limit)"},
+	{"max-snapshots-per-machine", K_UINT, F(max_snapshots_per_machine), 0, 1000000, true, "N",
+	 "snapshots a machine may keep (default 100; 0: no limit)"},
+	{"max-session-commands", K_UINT, F(max_session_commands), 0, 1000000000, true, "N",
+	 "commands a machine's session (its journal) may hold;\n"
+	 "an import too (default 1000000; 0: no limit)"},
 	{"max-client-connections", K_UINT, F(max_client_connections), 0, 1000000, true, "N",
 	 "open connections per client address (default 64; 0: no\n"
 	 "limit)"},
@@ -142,6 +147,8 @@ static void settings_defaults(struct settings *c)
 	c->max_connections = 256;
 	c->max_client_connections = 64;
 	c->max_machines = 1000;
+	c->max_snapshots_per_machine = 100;
+	c->max_session_commands = 1000000;
 	c->request_timeout = 30;
 	c->rate_limit = 0;
 	c->rate_burst = 100;

@@ -55,9 +55,11 @@ struct settings {
 	enum store_sync sync;	       /* the store's durability (full: every commit synced) */
 	unsigned int threads;
 	size_t max_body;
-	unsigned int max_connections;	     /* open connections at once, 0: no limit */
-	unsigned int max_client_connections; /* open connections per client, 0: no limit */
-	unsigned int max_machines;	     /* machines at once, 0: no limit */
+	unsigned int max_connections;		/* open connections at once, 0: no limit */
+	unsigned int max_client_connections;	/* open connections per client, 0: no limit */
+	unsigned int max_machines;		/* machines at once, 0: no limit */
+	unsigned int max_snapshots_per_machine; /* listed snapshots of one machine, 0: no limit */
+	unsigned int max_session_commands;	/* journal entries of one machine, 0: no limit */
 	size_t max_host_memory; /* host memory the machines may hold; 0: 3/4 of the host's RAM */
 	size_t max_db_size;	/* the database file's size; 0: the disk's */
 	unsigned int request_timeout;  /* seconds for headers, then body; 0: none */

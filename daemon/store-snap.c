@@ -238,6 +238,26 @@ int store_snapshot_latest(struct store *st, const char *machine_id, int64_t max_
 	return r == -ENOENT ? api_error(err, r, "machine '%s' has no snapshot", machine_id) : r;
 }
 
+int store_snapshot_count(struct store *st, const char *machine_id, int64_t *ret,
+			 struct mm_error *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = 0;
+
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(
+		    st->db, "SELECT count(*) FROM snapshots WHERE machine_id = ?1 AND deleted = 0",
+		    -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		r = store_db_error(st->db, err, "counting snapshots");
+	else
+		*ret = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s); /* no read transaction left open (a later BEGIN IMMEDIATE) */
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
 int store_snapshots_foreach(struct store *st, const char *machine_id, store_snapshot_fn *fn,
 			    void *data, struct mm_error *err)
 {

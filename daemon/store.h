@@ -173,6 +173,9 @@ int store_snapshot_latest(struct store *st, const char *machine_id, int64_t max_
 typedef int store_snapshot_fn(void *data, const struct store_snapshot *s);
 int store_snapshots_foreach(struct store *st, const char *machine_id, store_snapshot_fn *fn,
 			    void *data, struct mm_error *err);
+/* How many snapshots of @machine_id are listed (not deleted): *@ret. 0 or a store error. */
+int store_snapshot_count(struct store *st, const char *machine_id, int64_t *ret,
+			 struct mm_error *err);
 /*
  * store_snapshot_delete - delete snapshot @id of @machine_id: gone at once when no machine
  * needs it, else kept (*@ret_retained) unlisted until none does. Its frames are collected

@@ -957,6 +957,68 @@ class CapsTest(Base):
         self.assertEqual(s.stop(), 0)
 
 
+    def test_snapshot_cap(self):
+        s = self.service('--max-snapshots-per-machine', '2', '--no-default-machine')
+        for name in ('a', 'b'):
+            self.assertEqual(s.request('POST', '/v1/machines', {'name': name, 'mem': '64M'}).status,
+                             201)
+        ids = []
+        for i in range(2):
+            r = s.request('POST', '/v1/machines/a/snapshots', {})
+            self.assertEqual(r.status, 201, r)
+            ids.append(r.json()['id'])
+        p = self.assertProblem(s.request('POST', '/v1/machines/a/snapshots', {}), 507,
+                               'over-capacity')
+        self.assertIn("machine 'a' has 2 snapshots, its max-snapshots-per-machine (2)",
+                      p['detail'])
+        # per machine: b has room; a deletion makes room on a
+        self.assertEqual(s.request('POST', '/v1/machines/b/snapshots', {}).status, 201)
+        self.assertEqual(s.request('DELETE', '/v1/machines/a/snapshots/%d' % ids[0]).status, 200)
+        self.assertEqual(s.request('POST', '/v1/machines/a/snapshots', {}).status, 201)
+        self.assertEqual(s.stop(), 0)
+
+    def test_session_cap(self):
+        s = self.service('--max-session-commands', '3', '--no-default-machine')
+        self.assertEqual(s.request('POST', '/v1/machines', {'name': 'a', 'mem': '64M'}).status,
+                         201)
+        cmd = {'op': 'set_sysctl', 'name': 'watermark_scale_factor', 'value': 20}
+        # a batch that would go over is refused whole, and undone
+        p = self.assertProblem(s.request('POST', '/v1/machines/a/commands', [cmd] * 4), 507,
+                               'over-capacity')
+        self.assertIn('max-session-commands (3)', p['detail'])
+        self.assertEqual(s.request('GET', '/v1/machines/a/journal').json()['entries'], [])
+        for v in (11, 12, 13):
+            r = s.request('POST', '/v1/machines/a/commands', dict(cmd, value=v))
+            self.assertEqual(r.status, 200, r)
+        # full: refused before it runs, the machine as its journal says
+        p = self.assertProblem(s.request('POST', '/v1/machines/a/commands', dict(cmd, value=99)),
+                               507, 'over-capacity')
+        self.assertIn("machine 'a' has 3 commands in its journal", p['detail'])
+        self.assertEqual(s.request('GET', '/v1/machines/a/sysctl/vm/watermark_scale_factor')
+                         .json()['value'], 13)
+        # an import longer than the cap is refused, naming it
+        text = s.request('GET', '/v1/sessions/a/journal').text
+        line = text.splitlines()[-1]
+        longer = text + line.replace('"seq":3', '"seq":4') + '\n'
+        r = s.request('POST', '/v1/sessions?name=b', body=longer.encode(),
+                      headers={'Content-Type': 'application/x-ndjson'})
+        p = self.assertProblem(r, 507, 'over-capacity')
+        self.assertIn('line 5: the session holds more than 3 commands', p['detail'])
+        r = s.request('POST', '/v1/sessions?name=b', body=text.encode(),
+                      headers={'Content-Type': 'application/x-ndjson'})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(s.stop(), 0)
+
+    def test_import_checks_memory_cap_before_booting(self):
+        s = self.service('--max-host-memory', '24M', '--no-default-machine')
+        body = json.dumps({'mm32_session': 1, 'config': {'mem': '64G', 'pae': True}}) + '\n'
+        r = s.request('POST', '/v1/sessions?name=big', body=body.encode(),
+                      headers={'Content-Type': 'application/x-ndjson'})
+        p = self.assertProblem(r, 507, 'over-capacity')
+        self.assertIn('max-host-memory (24 MiB)', p['detail'])
+        self.assertEqual(s.stop(), 0)
+
+
 # ---- metrics ---------------------------------------------------------------------------------
 
 class MetricsTest(Base):
