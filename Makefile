@@ -168,7 +168,7 @@ load-asan: build-clang
 # $(BUILD_CLANG)/fuzz-artifacts/ and stops the run (copy it into fuzz/corpus/<name> once fixed:
 # `make test` replays it from then on). FUZZERS picks some (e.g. FUZZERS=commands).
 FUZZ_SECONDS ?= 60
-FUZZERS ?= commands spec scan snapshot
+FUZZERS ?= commands spec scan snapshot session http
 fuzz: build-clang
 	@mkdir -p $(BUILD_CLANG)/fuzz-artifacts
 	@for f in $(FUZZERS); do \
