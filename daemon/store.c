@@ -7,6 +7,12 @@
  * _cleanup_), except the journal insert: it is on the command path, so it is prepared once
  * (SQLITE_PREPARE_PERSISTENT), reset after each use and finalized by store_close().
  *
+ * A batch's commands are stored as text, or, when the text is large (JOURNAL_ZSTD_MIN bytes
+ * or more: memory_write's hex) and shrinks, as one zstd frame in commands_zstd with commands
+ * '' (schema/005_journal_zstd.sql); store_journal_foreach() hands back the same text either
+ * way. A frame is trusted no further than its own header: its content size is checked against
+ * JOURNAL_TEXT_MAX before anything is allocated, and the decompressed size must match it.
+ *
  * Checkpoints run in a thread of their own with its own connection (checkpointer()), woken
  * by the WAL hook when the WAL has grown past CKPT_PAGES: a commit then costs the writing
  * of its own pages and one sync, never the copy of the whole WAL into the database.
@@ -21,6 +27,7 @@
 #include <time.h>
 
 #include <sqlite3.h>
+#include <zstd.h>
 
 #include "problem.h"
 #include "schema.h"
@@ -36,6 +43,11 @@
 #define FRAMES_PAGE_SIZE "65536"
 /* At most this many pages are copied with the writers held off. */
 #define CKPT_LOCKED_PAGES 256
+/* A batch's commands text this long or longer is stored zstd-compressed (when it shrinks). */
+#define JOURNAL_ZSTD_MIN 1024
+#define JOURNAL_ZSTD_LEVEL 3
+/* The largest commands text a stored frame may claim (a batch of bodies of at most 1 GiB). */
+#define JOURNAL_TEXT_MAX (1ull << 31)
 
 /* PRAGMA @sql's one integer on @db; 0 when it cannot be read. */
 static int64_t pragma_int(sqlite3 *db, const char *sql)
@@ -519,6 +531,34 @@ static int bind_text(sqlite3_stmt *s, int i, const char *v)
 	return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
 }
 
+/*
+ * Bind a batch's commands text @c (@len bytes) to parameters @i (commands) and @i + 1
+ * (commands_zstd): as text, or compressed into *@z (the caller frees it after the step).
+ */
+static int bind_commands(sqlite3_stmt *s, int i, const char *c, size_t len, void **z)
+{
+	size_t cap, zlen;
+
+	*z = NULL;
+	if (len >= JOURNAL_ZSTD_MIN) {
+		cap = ZSTD_compressBound(len);
+		*z = malloc(cap);
+		if (!*z)
+			return SQLITE_NOMEM;
+		zlen = ZSTD_compress(*z, cap, c, len, JOURNAL_ZSTD_LEVEL);
+		if (!ZSTD_isError(zlen) && zlen < len && zlen <= INT_MAX) {
+			if (sqlite3_bind_text(s, i, "", 0, SQLITE_STATIC) != SQLITE_OK)
+				return SQLITE_ERROR;
+			return sqlite3_bind_blob(s, i + 1, *z, (int)zlen, SQLITE_STATIC);
+		}
+		free(*z);
+		*z = NULL;
+	}
+	if (sqlite3_bind_text(s, i, c, (int)len, SQLITE_STATIC) != SQLITE_OK)
+		return SQLITE_ERROR;
+	return sqlite3_bind_null(s, i + 1);
+}
+
 static int insert_batches(sqlite3 *db, const char *id, const struct store_batch *b, size_t nb,
 			  struct mm_error *err)
 {
@@ -528,24 +568,32 @@ static int insert_batches(sqlite3 *db, const char *id, const struct store_batch 
 		return 0;
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO journal_batches "
-			       "(machine_id, first_seq, n, time, commands, results) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			       "(machine_id, first_seq, n, time, results, commands, commands_zstd) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 			       -1, &s, NULL) != SQLITE_OK)
 		return store_db_error(db, err, "storing the journal");
 	for (size_t i = 0; i < nb; i++) {
+		void *z = NULL;
+		int rc;
+
 		if (b[i].commands_len > INT_MAX || b[i].results_len > INT_MAX)
 			return api_error(err, -EIO, "storing the journal: entries too large");
-		if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+		rc = bind_commands(s, 6, b[i].commands, b[i].commands_len, &z);
+		if (rc == SQLITE_NOMEM)
+			return api_error(err, -ENOMEM, "out of memory");
+		if (rc != SQLITE_OK ||
+		    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
 		    sqlite3_bind_int64(s, 2, b[i].first_seq) != SQLITE_OK ||
 		    sqlite3_bind_int64(s, 3, b[i].n) != SQLITE_OK ||
 		    sqlite3_bind_text(s, 4, b[i].time, -1, SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 5, b[i].commands, (int)b[i].commands_len, SQLITE_STATIC) !=
+		    sqlite3_bind_text(s, 5, b[i].results, (int)b[i].results_len, SQLITE_STATIC) !=
 			    SQLITE_OK ||
-		    sqlite3_bind_text(s, 6, b[i].results, (int)b[i].results_len, SQLITE_STATIC) !=
-			    SQLITE_OK ||
-		    sqlite3_step(s) != SQLITE_DONE)
+		    sqlite3_step(s) != SQLITE_DONE) {
+			free(z);
 			return store_db_error(db, err, "storing the journal");
+		}
 		sqlite3_reset(s);
+		free(z);
 	}
 	return 0;
 }
@@ -756,19 +804,25 @@ struct store_append {
 static int append_insert(struct store *st, struct store_append *a)
 {
 	sqlite3_stmt *s = st->journal_insert;
-	int r = 0;
+	void *z = NULL;
+	int r = 0, rc;
 
-	if (sqlite3_bind_text(s, 1, a->id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, a->first_seq) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 3, a->n) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 4, a->time, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 5, a->commands, (int)a->commands_len, SQLITE_STATIC) !=
-		    SQLITE_OK ||
-	    sqlite3_bind_text(s, 6, a->results, (int)a->results_len, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE)
+	/* the commands as text, or as one zstd frame of it when long (bind_commands()) */
+	rc = bind_commands(s, 6, a->commands, a->commands_len, &z);
+	if (rc == SQLITE_NOMEM)
+		r = api_error(a->err, -ENOMEM, "out of memory");
+	else if (rc != SQLITE_OK ||
+		 sqlite3_bind_text(s, 1, a->id, -1, SQLITE_STATIC) != SQLITE_OK ||
+		 sqlite3_bind_int64(s, 2, a->first_seq) != SQLITE_OK ||
+		 sqlite3_bind_int64(s, 3, a->n) != SQLITE_OK ||
+		 sqlite3_bind_text(s, 4, a->time, -1, SQLITE_STATIC) != SQLITE_OK ||
+		 sqlite3_bind_text(s, 5, a->results, (int)a->results_len, SQLITE_STATIC) !=
+			 SQLITE_OK ||
+		 sqlite3_step(s) != SQLITE_DONE)
 		r = db_error(st, a->err, "appending to the journal");
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	free(z);
 	return r;
 }
 
@@ -792,8 +846,8 @@ static bool group_commit(struct store *st, struct store_append *g)
 	if (!st->journal_insert &&
 	    sqlite3_prepare_v3(st->db,
 			       "INSERT INTO journal_batches "
-			       "(machine_id, first_seq, n, time, commands, results) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			       "(machine_id, first_seq, n, time, results, commands, commands_zstd) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 			       -1, SQLITE_PREPARE_PERSISTENT, &st->journal_insert,
 			       NULL) != SQLITE_OK) {
 		group_fail(st, g, "appending to the journal");
@@ -927,6 +981,36 @@ out:
 	return r;
 }
 
+/* The commands text of the batch at @first_seq from its zstd frame @z: *@ret (malloc'd,
+ * NUL-terminated) of *@ret_len bytes. -EIO for a frame that is not one (a damaged row). */
+static int journal_unzstd(const void *z, size_t zlen, char **ret, size_t *ret_len,
+			  int64_t first_seq, struct mm_error *err)
+{
+	unsigned long long n = ZSTD_getFrameContentSize(z, zlen);
+	size_t got;
+	char *p;
+
+	if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR || n > JOURNAL_TEXT_MAX)
+		return api_error(err, -EIO,
+				 "reading the journal: the batch at seq %lld is not a zstd frame "
+				 "of commands",
+				 (long long)first_seq);
+	p = malloc((size_t)n + 1);
+	if (!p)
+		return api_error(err, -ENOMEM, "out of memory");
+	got = ZSTD_decompress(p, (size_t)n, z, zlen);
+	if (ZSTD_isError(got) || got != n) {
+		free(p);
+		return api_error(err, -EIO,
+				 "reading the journal: the batch at seq %lld does not decompress",
+				 (long long)first_seq);
+	}
+	p[n] = '\0';
+	*ret = p;
+	*ret_len = (size_t)n;
+	return 0;
+}
+
 int store_journal_foreach(struct store *st, const char *id, int64_t after_seq, store_journal_fn *fn,
 			  void *data, struct mm_error *err)
 {
@@ -941,7 +1025,8 @@ int store_journal_foreach(struct store *st, const char *id, int64_t after_seq, s
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(
 		    db,
-		    "SELECT first_seq, n, time, commands, results FROM journal_batches "
+		    "SELECT first_seq, n, time, commands, results, commands_zstd "
+		    "FROM journal_batches "
 		    "WHERE machine_id = ?1 AND first_seq >= coalesce((SELECT max(first_seq) "
 		    "FROM journal_batches WHERE machine_id = ?1 AND first_seq <= ?2 + 1), 0) "
 		    "AND first_seq + n - 1 > ?2 ORDER BY first_seq",
@@ -956,11 +1041,21 @@ int store_journal_foreach(struct store *st, const char *id, int64_t after_seq, s
 		size_t commands_len = (size_t)sqlite3_column_bytes(s, 3);
 		const char *results = (const char *)sqlite3_column_text(s, 4);
 		size_t results_len = (size_t)sqlite3_column_bytes(s, 4);
+		char *text = NULL;
 
+		if (sqlite3_column_type(s, 5) == SQLITE_BLOB) {
+			r = journal_unzstd(sqlite3_column_blob(s, 5),
+					   (size_t)sqlite3_column_bytes(s, 5), &text, &commands_len,
+					   sqlite3_column_int64(s, 0), err);
+			if (r < 0)
+				goto out;
+			commands = text;
+		}
 		r = fn(data, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
 		       (const char *)sqlite3_column_text(s, 2), commands ? commands : "",
 		       commands ? commands_len : 0, results ? results : "",
 		       results ? results_len : 0);
+		free(text);
 		if (r != 0)
 			goto out;
 	}

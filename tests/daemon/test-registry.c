@@ -495,7 +495,7 @@ START_TEST(journal_full_disk)
 	char *h0, *h1, *h2;
 	json_int_t seq0, seq1, seq2;
 	struct mm_error err = {0};
-	size_t len = 64 + 1000 * 64, off = 0;
+	size_t len = 128 + 2 * 65536 + 1000 * 64, off = 0;
 	char *batch = malloc(len);
 
 	ck_assert_uint_eq(req("POST", "/v1/machines", "{\"name\":\"f\",\"mem\":\"256M\"}"), 201);
@@ -507,11 +507,19 @@ START_TEST(journal_full_disk)
 	h0 = state_hash("f", &seq0);
 	ck_assert_int_eq(seq0, 2);
 
-	off += (size_t)snprintf(batch + off, len - off, "[");
-	for (int i = 0; i < 1000; i++)
+	/* 64 KiB of random bytes first: the batch needs new pages however it is stored
+	 * (schema/005: a large batch is compressed; a thousand alloc_pages alone would fit in
+	 * the free space of a page) */
+	off += (size_t)snprintf(batch + off, len - off,
+				"[{\"op\":\"memory_write\",\"space\":\"phys\",\"addr\":"
+				"\"0x8000000\",\"data\":\"");
+	srand(15);
+	for (int i = 0; i < 65536; i++)
+		off += (size_t)snprintf(batch + off, len - off, "%02x", (unsigned)rand() & 0xff);
+	off += (size_t)snprintf(batch + off, len - off, "\"}");
+	for (int i = 1; i < 1000; i++)
 		off += (size_t)snprintf(batch + off, len - off,
-					"%s{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\"}",
-					i ? "," : "");
+					",{\"op\":\"alloc_pages\",\"gfp\":\"GFP_KERNEL\"}");
 	snprintf(batch + off, len - off, "]");
 	ck_assert_msg(store_limit_size(st, 0, &err) == 0, "%s", err.msg);
 	/* a full disk, like max-db-size: 507 Insufficient Storage */

@@ -432,6 +432,113 @@ START_TEST(journal_texts_by_length)
 }
 END_TEST
 
+/* A long text, as collected whole (collect_text). */
+struct text_rows {
+	size_t n;
+	char *text[4];
+	size_t len[4];
+};
+
+static int collect_text(void *data, int64_t first_seq, int64_t n, const char *time,
+			const char *commands, size_t commands_len, const char *results,
+			size_t results_len)
+{
+	struct text_rows *r = data;
+
+	ck_assert_uint_lt(r->n, 4);
+	ck_assert_uint_eq(commands[commands_len], '\0');
+	r->text[r->n] = strndup(commands, commands_len);
+	r->len[r->n] = commands_len;
+	r->n++;
+	return 0;
+}
+
+/* The bytes of the batches' commands as stored: length(commands), length(commands_zstd). */
+static void stored_sizes(int64_t first_seq, int64_t *text, int64_t *z)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_prepare_v2(db,
+				   "SELECT length(commands), coalesce(length(commands_zstd), "
+				   "-1) FROM journal_batches WHERE first_seq = ?1",
+				   -1, &s, NULL),
+		SQLITE_OK);
+	sqlite3_bind_int64(s, 1, first_seq);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	*text = sqlite3_column_int64(s, 0);
+	*z = sqlite3_column_int64(s, 1);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+/*
+ * schema/005: a large commands text (memory_write's hex) is stored as a zstd frame of about
+ * half its size for random bytes, and read back byte for byte; a small one stays text; a row
+ * of the old format (text, commands_zstd NULL) reads as before; a damaged frame is -EIO.
+ */
+START_TEST(journal_large_commands_compressed)
+{
+	static const char pre[] = "[{\"op\":\"memory_write\",\"addr\":\"0x1000\",\"data\":\"";
+	size_t nbytes = 32768, len = sizeof(pre) - 1 + 2 * nbytes + 3;
+	char *big = malloc(len + 1), *p = big;
+	struct mm_error err = {0};
+	struct text_rows r = {0};
+	int64_t text, z;
+	sqlite3 *db;
+
+	p += sprintf(p, "%s", pre);
+	srand(5);
+	for (size_t i = 0; i < nbytes; i++)
+		p += sprintf(p, "%02x", (unsigned)rand() & 0xff);
+	p += sprintf(p, "\"}]");
+	ck_assert_uint_eq((size_t)(p - big), len);
+	ck_assert_int_eq(machine_insert("a", "{}", &err), 0);
+	ck_assert_int_eq(append("a", 1, 1, big, "[{}]", &err), 0);
+	ck_assert_int_eq(append("a", 2, 1, "[{\"op\":\"x\"}]", "[1]", &err), 0);
+	stored_sizes(1, &text, &z);
+	ck_assert_int_eq(text, 0);
+	/* random bytes: a byte written costs a byte stored, and a little */
+	ck_assert_int_ge(z, (int64_t)nbytes);
+	ck_assert_int_le(z, (int64_t)nbytes * 21 / 20);
+	stored_sizes(2, &text, &z);
+	ck_assert_int_eq(text, 12);
+	ck_assert_int_eq(z, -1);
+	/* a row as a database of schema 4 holds it, after the migration */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(db,
+			     "INSERT INTO journal_batches (machine_id, first_seq, n, time, "
+			     "commands, results) VALUES ('a', 3, 1, "
+			     "'2024-01-01T00:00:00.000Z', '[{\"op\":\"old\"}]', '[2]')",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(store_journal_foreach(st, "a", 0, collect_text, &r, &err), 0);
+	ck_assert_uint_eq(r.n, 3);
+	ck_assert_uint_eq(r.len[0], len);
+	ck_assert_int_eq(memcmp(r.text[0], big, len), 0);
+	ck_assert_str_eq(r.text[1], "[{\"op\":\"x\"}]");
+	ck_assert_str_eq(r.text[2], "[{\"op\":\"old\"}]");
+	for (size_t i = 0; i < r.n; i++)
+		free(r.text[i]);
+	/* a damaged frame: refused, not trusted */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+				      "UPDATE journal_batches SET commands_zstd = "
+				      "substr(commands_zstd, 1, 100) WHERE first_seq = 1",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(store_journal_foreach(st, "a", 0, collect_text, &r, &err), -EIO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "seq 1"));
+	free(big);
+}
+END_TEST
+
 /* A database of schema 1 with journal rows: 002 makes each row a batch of one. */
 START_TEST(migration_002_keeps_the_journal)
 {
@@ -1078,6 +1185,7 @@ Suite *test_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, migrations_apply);
+	tcase_add_test(tc, journal_large_commands_compressed);
 	tcase_add_test(tc, reopen_keeps_data);
 	tcase_add_test(tc, newer_schema_refused);
 	tcase_add_test(tc, machine_round_trip);
