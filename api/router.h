@@ -146,6 +146,11 @@ struct api_host_ops {
 	 * at least one more entry, else -EXFULL naming the cap (nothing runs). May be NULL (no
 	 * cap); journal_append has the last word. */
 	int (*journal_room)(void *data, struct api_lease *lease, size_t n, struct mm_error *err);
+	/* Where the leased machine's journal starts: *@ret_snapshot 0 when it is whole, else the
+	 * snapshot it was compacted behind and *@ret_seq that snapshot's seq (GET .../journal
+	 * says so). May be NULL (journals are whole). */
+	int (*journal_base)(void *data, struct api_lease *lease, int64_t *ret_snapshot,
+			    int64_t *ret_seq, struct mm_error *err);
 };
 
 struct api_host {

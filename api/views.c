@@ -615,12 +615,13 @@ int h_check(struct api_call *c, struct api_reply *out, struct mm_error *err)
 }
 
 /* GET .../journal?after=&limit=: a page of the journal, oldest first; "next" (and the Link
- * header) is the ?after= of the next page, null on the last. */
+ * header) is the ?after= of the next page, null on the last; "compacted" the snapshot a
+ * compacted journal starts after (null: it is whole). */
 int h_journal(struct api_call *c, struct api_reply *out, struct mm_error *err)
 {
 	static const char *const known[] = {"after", "limit", NULL};
 	json_t *entries, *last;
-	int64_t after;
+	int64_t after, base = 0, base_seq = 0;
 	size_t limit;
 	bool more = false;
 	char next[24];
@@ -636,6 +637,13 @@ int h_journal(struct api_call *c, struct api_reply *out, struct mm_error *err)
 				       err);
 	if (r < 0)
 		return api_call_failed(r, err, "reading the journal");
+	/* where it starts: after the snapshot it was compacted behind, or at the start */
+	if (c->host->ops->journal_base)
+		r = c->host->ops->journal_base(c->host->data, &c->lease, &base, &base_seq, err);
+	if (r < 0) {
+		json_decref(entries);
+		return api_call_failed(r, err, "reading the journal");
+	}
 	last = json_array_get(entries, json_array_size(entries) - 1);
 	more = more && last;
 	snprintf(next, sizeof(next), "%" JSON_INTEGER_FORMAT,
@@ -644,8 +652,12 @@ int h_journal(struct api_call *c, struct api_reply *out, struct mm_error *err)
 		api_reply_next(c, out, next, limit);
 	return api_reply_json(
 		out, 200,
-		json_pack("{s:o, s:o}", "entries", entries, "next",
+		json_pack("{s:o, s:o, s:o}", "entries", entries, "next",
 			  more ? json_integer(json_integer_value(json_object_get(last, "seq")))
+			       : json_null(),
+			  "compacted",
+			  base ? json_pack("{s:I, s:I}", "snapshot", (json_int_t)base, "seq",
+					   (json_int_t)base_seq)
 			       : json_null()),
 		err);
 }

@@ -6,7 +6,10 @@
  * "Newest snapshot that loads" walks back one snapshot at a time: a snapshot that does not
  * load (a format this build cannot read, a corrupt one) is logged and passed over for an
  * older one, down to the base snapshot or the configuration, because the journal holds the
- * whole history after any of them. The journal is read batch by batch (one row per request);
+ * whole history after any of them, unless the journal was compacted behind a snapshot
+ * (store_journal_compact()): then the walk stops at that snapshot, its base, which must load
+ * (the entries before it are gone), and a rebuild to an entry before it is refused. The
+ * journal is read batch by batch (one row per request);
  * each batch's entries run in one struct api_txn, reset between batches so that a long
  * journal needs no more memory than its biggest request.
  * A snapshot of the old format 1 has no reader; where its state is needed (a restore, a
@@ -42,11 +45,26 @@ static int rebuild_start(struct store *st, const struct rebuild_source *src, int
 	char name[API_NAME_MAX];
 	int64_t max_seq = until_seq;
 	bool skipped = false;
+	int64_t base = 0, base_seq = 0;
 	json_t *cj;
 	int r;
 
+	/* a journal compacted behind a snapshot: nothing before it can be rebuilt */
+	r = store_journal_base(st, src->id, &base, &base_seq, err);
+	if (r < 0)
+		return r;
+	if (base && until_seq >= 0 && until_seq < base_seq)
+		return api_error(err, -ENOENT,
+				 "machine '%s''s journal is compacted behind snapshot %lld: its "
+				 "entries up to seq %lld are gone",
+				 src->id, (long long)base, (long long)base_seq);
 	while (store_snapshot_latest(st, src->id, max_seq, &meta, NULL) == 0) {
 		struct mm_error e = {0};
+
+		if (base && meta.seq < base_seq) {
+			store_snapshot_finish(&meta);
+			break;
+		}
 
 		r = snapshot_load(st, meta.id, false, src->config, &ret->m, NULL, NULL, &e);
 		if (r == 0) {
@@ -63,6 +81,14 @@ static int rebuild_start(struct store *st, const struct rebuild_source *src, int
 		store_snapshot_finish(&meta);
 		if (max_seq < 0)
 			break;
+	}
+	if (base) { /* the newer ones did not load: the base must */
+		r = snapshot_load(st, base, true, src->config, &ret->m, NULL, NULL, err);
+		if (r < 0)
+			return r;
+		ret->after = base_seq;
+		ret->from_snapshot = base;
+		return 0;
 	}
 	ret->after = 0;
 	ret->from_snapshot = src->base_snapshot;

@@ -39,8 +39,9 @@ struct machine {
 	pthread_mutex_t job_lock;
 	struct snapshot_progress *job; /* the job working on it; guarded by @job_lock */
 	int64_t next_seq;
-	uint64_t generation; /* of its state identity (api_state_id): new when it is created,
-			      * replaced or rebuilt; under @lock */
+	uint64_t generation;   /* of its state identity (api_state_id): new when it is created,
+				* replaced or rebuilt; under @lock */
+	int64_t journal_start; /* the seq its journal was compacted up to (0: whole); @lock */
 	bool diverged;	     /* differs from its journal (a failed append, then a failed rebuild) */
 	uint64_t host_bytes; /* mm_config_host_bytes() of its configuration, charged to the registry
 			      */

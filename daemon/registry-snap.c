@@ -286,6 +286,37 @@ int registry_snapshot_delete(struct registry *reg, const char *machine, int64_t 
 	return *ret ? 0 : api_error(err, -ENOMEM, "out of memory");
 }
 
+int registry_journal_compact(struct registry *reg, struct api_lease *lease, int64_t id,
+			     json_t **ret, struct mm_error *err)
+{
+	struct machine *mc = lease->handle;
+	struct store_compact sc;
+	int r;
+
+	struct store_gc_stats gc = {0};
+	struct mm_error gc_err = {0};
+
+	r = store_journal_compact(reg->st, mc->id, id, &sc, err);
+	if (r < 0)
+		return r;
+	mc->journal_start = sc.seq;
+	/* the frames of the deleted snapshots the dropped entries kept */
+	if (store_gc(reg->st, &gc, &gc_err) < 0)
+		log_warn("collecting frames after compacting machine %s's journal: %s", mc->id,
+			 gc_err.msg);
+	log_machine(LOG_LEVEL_INFO, mc->id,
+		    "machine %s: journal compacted behind snapshot %lld (seq %lld): %lld entries "
+		    "in %lld batches, %lld bytes, dropped",
+		    mc->id, (long long)id, (long long)sc.seq, (long long)sc.entries,
+		    (long long)sc.batches, (long long)sc.bytes);
+	*ret = json_pack("{s:s, s:{s:I, s:I}, s:{s:I, s:I, s:I}, s:I}", "machine", mc->id,
+			 "compacted", "snapshot", (json_int_t)id, "seq", (json_int_t)sc.seq,
+			 "dropped", "entries", (json_int_t)sc.entries, "batches",
+			 (json_int_t)sc.batches, "bytes", (json_int_t)sc.bytes, "next_seq",
+			 (json_int_t)mc->next_seq);
+	return *ret ? 0 : api_error(err, -ENOMEM, "out of memory");
+}
+
 int registry_clone(void *data, const char *name, int64_t id, struct api_lease *ret,
 		   struct mm_error *err)
 {

@@ -581,12 +581,15 @@ static int session_room(struct registry *reg, const struct machine *mc, size_t n
 {
 	unsigned int cap = registry_max_session_commands(reg);
 
-	if (cap && mc->next_seq - 1 + (int64_t)n > (int64_t)cap)
+	int64_t held = mc->next_seq - 1 - mc->journal_start;
+
+	if (cap && held + (int64_t)n > (int64_t)cap)
 		return api_error(err, -EXFULL,
 				 "machine '%s' has %lld commands in its journal; %zu more would go "
-				 "over max-session-commands (%u): export its session, or start a "
-				 "new machine from a snapshot of it",
-				 mc->id, (long long)(mc->next_seq - 1), n, cap);
+				 "over max-session-commands (%u): compact its journal behind a "
+				 "snapshot (POST .../journal/compact), or start a new machine from "
+				 "a snapshot of it",
+				 mc->id, (long long)held, n, cap);
 	return 0;
 }
 
@@ -691,6 +694,15 @@ static int host_journal_list(void *data, struct api_lease *lease, int64_t after,
 	return 0;
 }
 
+static int host_journal_base(void *data, struct api_lease *lease, int64_t *ret_snapshot,
+			     int64_t *ret_seq, struct mm_error *err)
+{
+	struct registry *reg = data;
+	struct machine *mc = lease->handle;
+
+	return store_journal_base(reg->st, mc->id, ret_snapshot, ret_seq, err);
+}
+
 static const struct api_exec_env *host_exec_env(void *data, struct api_lease *lease)
 {
 	struct machine *mc = lease->handle;
@@ -785,6 +797,7 @@ static const struct api_host_ops registry_ops = {
 	.machine_state = host_machine_state,
 	.machine_status = host_state,
 	.journal_room = host_journal_room,
+	.journal_base = host_journal_base,
 };
 
 struct api_host registry_host(struct registry *reg)
@@ -837,8 +850,14 @@ static void restore_one(struct registry *reg, struct machine *mc)
 					 .data = reg};
 	struct mm_error e = {0};
 	struct rebuild rb = {0};
+	int64_t base, start = 0;
 	int r = machine_rebuild(reg->st, &src, -1, &env, NULL, NULL, &rb, &e);
 
+	/* where its journal starts: after the snapshot it was compacted behind, if it was */
+	if (r == 0 && (r = store_journal_base(reg->st, mc->id, &base, &start, &e)) < 0) {
+		mm_machine_destroy(rb.m);
+		rb.m = NULL;
+	}
 	if (r < 0) {
 		log_machine(LOG_LEVEL_ERROR, mc->id, "machine %s could not be restored: %s", mc->id,
 			    e.msg);
@@ -859,6 +878,7 @@ static void restore_one(struct registry *reg, struct machine *mc)
 	pthread_mutex_lock(&mc->lock);
 	machine_set(mc, rb.m); /* a new generation: the views of its state start afresh */
 	mc->next_seq = rb.next_seq;
+	mc->journal_start = start;
 	atomic_store(&mc->state, MACHINE_READY);
 	pthread_cond_broadcast(&mc->cond);
 	pthread_mutex_unlock(&mc->lock);

@@ -61,6 +61,15 @@ void registry_set_limits(struct registry *reg, unsigned int max_machines, uint64
  */
 void registry_set_machine_limits(struct registry *reg, unsigned int max_snapshots,
 				 unsigned int max_session_commands);
+/*
+ * registry_journal_compact - POST /v1/machines/{id}/journal/compact: the leased machine's
+ * journal up to its snapshot @id is dropped, in one transaction (store_journal_compact());
+ * the snapshot becomes the base its restarts and rebuilds start from, pinned (its deletion is
+ * refused, 409). The machine itself does not change. *@ret: {"machine", "compacted":
+ * {"snapshot", "seq"}, "dropped": {"entries", "batches", "bytes"}, "next_seq"}.
+ */
+int registry_journal_compact(struct registry *reg, struct api_lease *lease, int64_t id,
+			     json_t **ret, struct mm_error *err);
 /* Would a machine costing @cost bytes (mm_config_host_bytes()) fit under max-machines and
  * max-host-memory now? 0 or -EXFULL naming the cap (the adoption checks again). */
 int registry_fits(struct registry *reg, uint64_t cost, struct mm_error *err);

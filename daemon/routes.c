@@ -118,6 +118,24 @@ static int h_snapshot_delete(struct api_call *c, struct api_reply *out, struct m
 	return api_reply_json(out, 200, doc, err);
 }
 
+static int h_journal_compact(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	struct registry *reg = api_call_host(c)->data;
+	json_t *body = api_call_body(c), *v = json_object_get(body, "snapshot");
+	json_t *doc;
+	int r;
+
+	if (!json_is_object(body) || json_object_size(body) != 1 || !json_is_integer(v) ||
+	    json_integer_value(v) < 1)
+		return api_error(err, -EINVAL,
+				 "the body must be {\"snapshot\": <id>}: the snapshot of this "
+				 "machine to compact its journal behind");
+	r = registry_journal_compact(reg, api_call_lease(c), json_integer_value(v), &doc, err);
+	if (r < 0)
+		return api_call_failed(r, err, "compacting the journal");
+	return api_reply_json(out, 200, doc, err);
+}
+
 static int h_jobs(struct api_call *c, struct api_reply *out, struct mm_error *err)
 {
 	struct registry *reg = api_call_host(c)->data;
@@ -324,6 +342,11 @@ static const struct api_route routes[] = {
 	 .op = "snapshot_restore",
 	 .args = restore_args,
 	 .slow = true},
+	{.pattern = M("/journal/compact"),
+	 .method = API_POST,
+	 .machine = true,
+	 .body = true,
+	 .fn = h_journal_compact},
 	{.pattern = "v1/jobs", .method = API_GET, .fn = h_jobs},
 	{.pattern = "v1/jobs/*", .method = API_GET, .fn = h_job},
 	{.pattern = "v1/sessions", .method = API_GET, .fn = h_sessions},

@@ -182,8 +182,19 @@ int session_export(struct store *st, const char *id, struct api_text *out, struc
 {
 	int r = store_machines_foreach(st, id, export_header, out, err);
 
+	int64_t base = 0, base_seq = 0;
+
 	if (r == -ENOENT)
 		return api_error(err, r, "no session '%.64s'", id);
+	if (r == 0)
+		r = store_journal_base(st, id, &base, &base_seq, err);
+	/* a session is a whole journal from seq 1: a compacted one is not */
+	if (r == 0 && base)
+		return api_error(err, -EBUSY,
+				 "the journal of '%s' is compacted behind snapshot %lld: its "
+				 "entries up to seq %lld are gone, so it is no whole session; "
+				 "replay it (from that snapshot), or clone the snapshot",
+				 id, (long long)base, (long long)base_seq);
 	if (r == 0)
 		r = store_journal_foreach(st, id, 0, export_batch, out, err);
 	if (r == -EIO && !err->msg[0])

@@ -295,7 +295,7 @@ out:
 int store_snapshot_delete(struct store *st, const char *machine_id, int64_t id, bool *ret_retained,
 			  struct mm_error *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *mark = NULL, *left = NULL;
+	_cleanup_stmt_ sqlite3_stmt *mark = NULL, *left = NULL, *base = NULL;
 	int r = 0;
 
 	pthread_mutex_lock(&st->lock);
@@ -303,6 +303,25 @@ int store_snapshot_delete(struct store *st, const char *machine_id, int64_t id, 
 		r = store_db_error(st->db, err, "deleting the snapshot");
 		goto out;
 	}
+	/* the base of a compacted journal: what came before it is nowhere else */
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT m.id, s.seq FROM machines m JOIN snapshots s "
+			       "ON s.id = m.journal_base WHERE m.journal_base = ?1",
+			       -1, &base, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(base, 1, id) != SQLITE_OK) {
+		r = store_db_error(st->db, err, "deleting the snapshot");
+		goto rollback;
+	}
+	if (sqlite3_step(base) == SQLITE_ROW) {
+		r = api_error(err, -EBUSY,
+			      "snapshot %lld is the base of machine '%.64s''s journal, compacted "
+			      "behind it at seq %lld (the entries before are gone): it cannot be "
+			      "deleted while that machine exists",
+			      (long long)id, (const char *)sqlite3_column_text(base, 0),
+			      (long long)sqlite3_column_int64(base, 1));
+		goto rollback;
+	}
+	sqlite3_reset(base);
 	if (sqlite3_prepare_v2(st->db,
 			       "UPDATE snapshots SET deleted = 1 "
 			       "WHERE id = ?1 AND machine_id = ?2 AND deleted = 0",

@@ -9,7 +9,7 @@
  *
  * A batch's commands are stored as text, or, when the text is large (JOURNAL_ZSTD_MIN bytes
  * or more: memory_write's hex) and shrinks, as one zstd frame in commands_zstd with commands
- * '' (schema/005_journal_zstd.sql); store_journal_foreach() hands back the same text either
+ * '' (schema/005_journal_compact.sql); store_journal_foreach() hands back the same text either
  * way. A frame is trusted no further than its own header: its content size is checked against
  * JOURNAL_TEXT_MAX before anything is allocated, and the decompressed size must match it.
  *
@@ -954,6 +954,143 @@ void store_group_stats(struct store *st, struct store_group_stats *ret)
 	ret->rows = st->group_rows;
 	ret->queued = st->group_queued;
 	pthread_mutex_unlock(&st->group_lock);
+}
+
+int store_journal_base(struct store *st, const char *id, int64_t *ret_snapshot, int64_t *ret_seq,
+		       struct mm_error *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = 0;
+
+	*ret_snapshot = 0;
+	*ret_seq = 0;
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(
+		    st->db,
+		    "SELECT coalesce(m.journal_base, 0), coalesce(s.seq, 0) FROM machines m "
+		    "LEFT JOIN snapshots s ON s.id = m.journal_base WHERE m.id = ?1",
+		    -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+		r = db_error(st, err, "reading the journal's base");
+		goto out;
+	}
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*ret_snapshot = sqlite3_column_int64(s, 0);
+		*ret_seq = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s); /* no read transaction left open */
+out:
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+/* One integer from @sql with @id bound as ?1 and @n as ?2 (when it has one): *@ret (0 when no
+ * row). */
+static int query_int(sqlite3 *db, const char *sql, const char *id, int64_t n, int64_t *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int rc;
+
+	*ret = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    (sqlite3_bind_parameter_count(s) >= 2 && sqlite3_bind_int64(s, 2, n) != SQLITE_OK))
+		return SQLITE_ERROR;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(s, 0);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int store_journal_compact(struct store *st, const char *id, int64_t snapshot,
+			  struct store_compact *ret, struct mm_error *err)
+{
+	int64_t seq = -1, old_seq = 0, straddle = 0, x;
+	int r = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		r = db_error(st, err, "compacting the journal");
+		goto out;
+	}
+	if (query_int(st->db,
+		      "SELECT seq + 1 FROM snapshots WHERE id = ?2 AND machine_id = ?1 "
+		      "AND deleted = 0",
+		      id, snapshot, &seq) != SQLITE_OK ||
+	    query_int(st->db,
+		      "SELECT coalesce(s.seq, 0) FROM machines m JOIN snapshots s "
+		      "ON s.id = m.journal_base WHERE m.id = ?1",
+		      id, 0, &old_seq) != SQLITE_OK ||
+	    query_int(st->db,
+		      "SELECT first_seq FROM journal_batches WHERE machine_id = ?1 "
+		      "AND first_seq <= ?2 AND first_seq + n - 1 > ?2",
+		      id, seq - 1, &straddle) != SQLITE_OK) {
+		r = db_error(st, err, "compacting the journal");
+		goto rollback;
+	}
+	if (seq-- <= 0) {
+		r = api_error(err, -ENOENT, "machine '%.64s' has no snapshot %lld", id,
+			      (long long)snapshot);
+		goto rollback;
+	}
+	if (seq < old_seq) {
+		r = api_error(err, -EBUSY,
+			      "machine '%.64s''s journal is compacted up to seq %lld already; "
+			      "snapshot %lld is of seq %lld, before that",
+			      id, (long long)old_seq, (long long)snapshot, (long long)seq);
+		goto rollback;
+	}
+	if (straddle) {
+		r = api_error(err, -EBUSY,
+			      "snapshot %lld (seq %lld) falls inside the request journaled at seq "
+			      "%lld: compact behind a snapshot taken between requests",
+			      (long long)snapshot, (long long)seq, (long long)straddle);
+		goto rollback;
+	}
+	if (query_int(st->db,
+		      "SELECT count(*) FROM journal_batches WHERE machine_id = ?1 "
+		      "AND first_seq + n - 1 <= ?2",
+		      id, seq, &ret->batches) != SQLITE_OK ||
+	    query_int(st->db,
+		      "SELECT coalesce(sum(n), 0) FROM journal_batches WHERE machine_id = ?1 "
+		      "AND first_seq + n - 1 <= ?2",
+		      id, seq, &ret->entries) != SQLITE_OK ||
+	    query_int(st->db,
+		      "SELECT coalesce(sum(length(commands) + coalesce(length(commands_zstd), 0) + "
+		      "length(results) + length(time)), 0) FROM journal_batches "
+		      "WHERE machine_id = ?1 AND first_seq + n - 1 <= ?2",
+		      id, seq, &ret->bytes) != SQLITE_OK ||
+	    query_int(
+		    st->db,
+		    "DELETE FROM journal_batches WHERE machine_id = ?1 AND first_seq + n - 1 <= ?2",
+		    id, seq, &x) != SQLITE_OK ||
+	    query_int(st->db, "UPDATE machines SET journal_base = ?2 WHERE id = ?1", id, snapshot,
+		      &x) != SQLITE_OK ||
+	    query_int(st->db,
+		      "INSERT OR IGNORE INTO snapshot_uses (snapshot_id, machine_id) "
+		      "VALUES (?2, ?1)",
+		      id, snapshot, &x) != SQLITE_OK ||
+	    /* nothing left after the base: the snapshots the dropped entries restored, and an
+	     * older base, are needed no more (a clone's base still is) */
+	    query_int(st->db,
+		      "DELETE FROM snapshot_uses WHERE machine_id = ?1 AND snapshot_id != ?2 "
+		      "AND snapshot_id IS NOT (SELECT base_snapshot FROM machines WHERE id = ?1) "
+		      "AND NOT EXISTS (SELECT 1 FROM journal_batches WHERE machine_id = ?1)",
+		      id, snapshot, &x) != SQLITE_OK ||
+	    store_purge_snapshots_locked(st, err) < 0 ||
+	    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		r = db_error(st, err, "compacting the journal");
+		goto rollback;
+	}
+	ret->snapshot = snapshot;
+	ret->seq = seq;
+	goto out;
+rollback:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&st->lock);
+	return r;
 }
 
 int store_limit_size(struct store *st, int64_t extra_pages, struct mm_error *err)

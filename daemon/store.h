@@ -173,6 +173,22 @@ int store_snapshot_latest(struct store *st, const char *machine_id, int64_t max_
 typedef int store_snapshot_fn(void *data, const struct store_snapshot *s);
 int store_snapshots_foreach(struct store *st, const char *machine_id, store_snapshot_fn *fn,
 			    void *data, struct mm_error *err);
+/*
+ * store_journal_compact - compact machine @id's journal behind its snapshot @snapshot, in one
+ * transaction: the batches up to the snapshot's seq are deleted, the machine's journal_base
+ * becomes the snapshot, which is pinned (snapshot_uses; store_snapshot_delete() refuses it,
+ * -EBUSY). -ENOENT: no such snapshot of @id; -EBUSY: the snapshot is older than the current
+ * base, or falls inside a batch (a request's commands are never split). *@ret: what went.
+ */
+struct store_compact {
+	int64_t snapshot, seq;		 /* the new base and its seq */
+	int64_t batches, entries, bytes; /* what was deleted (bytes: as stored) */
+};
+int store_journal_compact(struct store *st, const char *id, int64_t snapshot,
+			  struct store_compact *ret, struct mm_error *err);
+/* Machine @id's journal base: its snapshot and seq (0, 0: the journal is whole). */
+int store_journal_base(struct store *st, const char *id, int64_t *ret_snapshot, int64_t *ret_seq,
+		       struct mm_error *err);
 /* How many snapshots of @machine_id are listed (not deleted): *@ret. 0 or a store error. */
 int store_snapshot_count(struct store *st, const char *machine_id, int64_t *ret,
 			 struct mm_error *err);

@@ -651,6 +651,19 @@ class ContractTest(unittest.TestCase):
           want=413)
         c('DELETE', '/v1/machines/sa/snapshots/%d' % s['id'], want=200)
         c('DELETE', '/v1/machines/sa/snapshots/%d' % s['id'], want=404)
+        # compaction behind a snapshot: the base is pinned, the session no longer whole
+        c('GET', '/v1/machines/sa/journal', want=200)
+        t = c('POST', '/v1/machines/sa/snapshots', want=201).json()
+        c('POST', '/v1/machines/sa/journal/compact', {'snapshot': t['id']}, want=200)
+        c('GET', '/v1/machines/sa/journal', want=200)
+        c('POST', '/v1/machines/sa/journal/compact', {'snapshot': 999999}, want=404)
+        c('POST', '/v1/machines/sa/journal/compact', {'snapshot': 'x'}, want=422)
+        c('POST', '/v1/machines/sa/journal/compact', '{', want=400, headers=jh)
+        c('POST', '/v1/machines/sa/journal/compact', '{}', want=415,
+          headers={'Content-Type': 'text/plain'})
+        c('POST', '/v1/machines/nope/journal/compact', {'snapshot': 1}, want=404)
+        c('DELETE', '/v1/machines/sa/snapshots/%d' % t['id'], want=409)
+        c('GET', '/v1/sessions/sa/journal', want=409)
         c('DELETE', '/v1/machines/sa', want=204)
 
 

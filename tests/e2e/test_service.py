@@ -1019,6 +1019,129 @@ class CapsTest(Base):
         self.assertEqual(s.stop(), 0)
 
 
+# ---- journal compaction ----------------------------------------------------------------------
+
+class JournalCompactTest(Base):
+    """POST /v1/machines/{id}/journal/compact {"snapshot": sid}: the entries up to the
+    snapshot's seq are dropped in one transaction, the snapshot becomes the base restarts start
+    from and cannot be deleted; a restart gives the same state; the disk stays bounded."""
+
+    def write(self, s, i, rng, n=1, size=0x10000):
+        for k in range(n):
+            r = s.request('PUT', '/v1/machines/a/memory',
+                          {'addr': hex(0x3000000 + ((i * n + k) % 16) * size), 'space': 'phys',
+                           'data': rng.randbytes(size).hex()})
+            self.assertEqual(r.status, 200, r)
+
+    def test_compact_restart_and_pinned_base(self):
+        s = self.service('--no-default-machine', '--max-session-commands', '12')
+        self.assertEqual(s.request('POST', '/v1/machines', {'name': 'a', 'mem': '64M'}).status,
+                         201)
+        rng = random.Random(3)
+        self.write(s, 0, rng, 4)
+        r = s.request('POST', '/v1/machines/a/commands',
+                      [{'op': 'alloc_pages', 'gfp': 'GFP_KERNEL', 'order': 2},
+                       {'op': 'set_sysctl', 'name': 'min_free_kbytes', 'value': 1500}])
+        self.assertEqual(r.status, 200, r)
+        snap = s.request('POST', '/v1/machines/a/snapshots', {}).json()
+        self.assertEqual(snap['seq'], 6)
+        self.write(s, 1, rng, 2)
+        j = s.request('GET', '/v1/machines/a/journal').json()
+        self.assertIsNone(j['compacted'])
+        self.assertEqual([e['seq'] for e in j['entries']], list(range(1, 9)))
+        # bad requests first
+        for body in ({}, {'snapshot': 'x'}, {'snapshot': 0}, {'snapshot': 1, 'x': 1}, []):
+            r = s.request('POST', '/v1/machines/a/journal/compact', body)
+            self.assertIn(r.status, (400, 422), (body, r))
+            self.assertEqual(r.content_type, 'application/problem+json')
+            self.assertIn('{"snapshot": <id>}', r.json()['detail'])
+        self.assertProblem(s.request('POST', '/v1/machines/a/journal/compact',
+                                     {'snapshot': snap['id'] + 100}), 404, 'not-found')
+        # the full journal (12 entries) can take 4 more
+        r = s.request('POST', '/v1/machines/a/journal/compact', {'snapshot': snap['id']})
+        self.assertEqual(r.status, 200, r)
+        doc = r.json()
+        self.assertEqual(doc['compacted'], {'snapshot': snap['id'], 'seq': 6})
+        self.assertEqual(doc['dropped']['entries'], 6)
+        self.assertEqual(doc['next_seq'], 9)
+        self.assertGreater(doc['dropped']['bytes'], 4 * 0x10000)
+        j = s.request('GET', '/v1/machines/a/journal').json()
+        self.assertEqual(j['compacted'], {'snapshot': snap['id'], 'seq': 6})
+        self.assertEqual([e['seq'] for e in j['entries']], [7, 8])
+        # max-session-commands counts what the journal holds: 2 now, room for 10
+        self.write(s, 2, rng, 10)
+        self.assertProblem(s.request('PUT', '/v1/machines/a/memory',
+                                     {'addr': '0x3800000', 'space': 'phys', 'data': '00'}),
+                           507, 'over-capacity')
+        h1 = s.request('GET', '/v1/machines/a/state-hash').json()
+        self.assertEqual(h1['seq'], 18)
+        # the base is pinned
+        p = self.assertProblem(s.request('DELETE', '/v1/machines/a/snapshots/%d' % snap['id']),
+                               409, 'conflict')
+        self.assertIn("is the base of machine 'a''s journal, compacted behind it at seq 6",
+                      p['detail'])
+        # a compacted journal is no whole session: export says so; replay starts from the base
+        self.assertProblem(s.request('GET', '/v1/sessions/a/journal'), 409, 'conflict')
+        rp = s.request('POST', '/v1/sessions/a/replay', {'until_seq': 3})
+        self.assertEqual(rp.status, 404, rp)
+        rp = s.request('POST', '/v1/sessions/a/replay', {'name': 'b'})
+        self.assertEqual(rp.status, 201, rp)
+        self.assertEqual(rp.json()['state_hash']['hash'], h1['hash'])
+        self.assertEqual(s.stop(), 0)
+        # a restart rebuilds it from the base and the entries after it: the same state
+        s2 = self.service('--no-default-machine', '--max-session-commands', '12')
+        h2 = s2.request('GET', '/v1/machines/a/state-hash').json()
+        self.assertEqual(h2, h1)
+        self.assertEqual(s2.request('GET', '/v1/machines/a/check').status, 200)
+        j = s2.request('GET', '/v1/machines/a/journal').json()
+        self.assertEqual(j['compacted'], {'snapshot': snap['id'], 'seq': 6})
+        self.assertEqual(len(j['entries']), 12)
+        # deleting the machine unpins its base
+        self.assertEqual(s2.request('DELETE', '/v1/machines/b').status, 204)
+        self.assertEqual(s2.request('DELETE', '/v1/machines/a').status, 204)
+        self.assertEqual(s2.stop(), 0)
+
+    def test_compaction_bounds_the_disk(self):
+        """16 writes of 64 KiB of random bytes a round, then a snapshot; with compaction behind
+        it and the previous base deleted, the database stops growing; without, it grows by the
+        journal and the snapshots every round."""
+        sizes = {}
+        for compact in (False, True):
+            name = 'c%d' % compact
+            s = self.service('--no-default-machine', '--sync', 'normal',
+                             '--db', os.path.join(self.tmp, name + '.db'))
+            self.assertEqual(s.request('POST', '/v1/machines', {'name': 'a', 'mem': '64M'})
+                             .status, 201)
+            rng = random.Random(9)
+            prev = None
+            grown = []
+            for rnd in range(8):
+                self.write(s, rnd, rng, 16)
+                snap = s.request('POST', '/v1/machines/a/snapshots', {}).json()
+                if compact:
+                    r = s.request('POST', '/v1/machines/a/journal/compact',
+                                  {'snapshot': snap['id']})
+                    self.assertEqual(r.status, 200, r)
+                if prev is not None:
+                    self.assertEqual(s.request('DELETE', '/v1/machines/a/snapshots/%d' % prev)
+                                     .status, 200)
+                prev = snap['id']
+                grown.append(sum(os.path.getsize(os.path.join(self.tmp, f))
+                                 for f in os.listdir(self.tmp) if f.startswith(name + '.db')))
+            sizes[compact] = grown
+            h = s.request('GET', '/v1/machines/a/state-hash').json()
+            self.assertEqual(s.stop(), 0)
+            s = self.service('--no-default-machine', '--db', os.path.join(self.tmp, name + '.db'))
+            self.assertEqual(s.request('GET', '/v1/machines/a/state-hash').json(), h)
+            self.assertEqual(s.stop(), 0)
+        print('\ndatabase bytes after each round (16 x 64 KiB written): without compaction %s; '
+              'with %s' % (sizes[False], sizes[True]), file=sys.stderr)
+        # with compaction: the last rounds add (almost) nothing
+        self.assertLess(sizes[True][-1] - sizes[True][3], 2 * 0x100000)
+        # without: a round's 1 MiB of writes stays, journaled
+        self.assertGreater(sizes[False][-1] - sizes[False][3], 4 * 0x100000)
+
+
 # ---- metrics ---------------------------------------------------------------------------------
 
 class MetricsTest(Base):

@@ -1,4 +1,5 @@
--- 005_journal_zstd.sql - a batch's commands may be stored zstd-compressed.
+-- 005_journal_compact.sql - a batch's commands may be stored zstd-compressed, and a machine's
+-- journal may be compacted behind one of its snapshots.
 --
 -- A memory_write carries its bytes as a hex string in the command's JSON text: journaled as
 -- text, each byte written cost two bytes of the database, and more with the JSON around it.
@@ -10,3 +11,10 @@
 -- text appended: GET journal, session export and replay see the commands as they were.
 -- Rows of earlier versions are left as they are (commands_zstd NULL) and read as before.
 ALTER TABLE journal_batches ADD COLUMN commands_zstd BLOB;
+
+-- machines.journal_base: the snapshot of the machine its journal was compacted behind
+-- (POST /v1/machines/{id}/journal/compact): the entries up to that snapshot's seq are gone, the
+-- machine is rebuilt from it (or a newer snapshot) and the entries after it. The snapshot is
+-- pinned: a snapshot_uses row keeps it, and deleting it is refused while it is a base. NULL:
+-- the journal is whole.
+ALTER TABLE machines ADD COLUMN journal_base INTEGER REFERENCES snapshots(id);
