@@ -245,6 +245,11 @@ static int alloc_refused(const struct mm_machine *m, unsigned int cpu, mm_gfp_t 
 				    "GFP mask %#x combines zone modifiers the kernel rejects "
 				    "(GFP_ZONE_BAD)",
 				    gfp);
+	if (gfp_migratetype_bad(gfp))
+		return mm_set_error(err, -EINVAL,
+				    "GFP mask %#x has both __GFP_MOVABLE and __GFP_RECLAIMABLE: "
+				    "gfp_migratetype() warns, it is no migratetype",
+				    gfp);
 	return 0;
 }
 
@@ -304,7 +309,7 @@ int mm_alloc_pages(struct mm_machine *m, unsigned int cpu, mm_gfp_t gfp, unsigne
 	pfn_t pfn;
 
 	if (order || m->tainted || m->phase < MM_PHASE_BUDDY || cpu >= m->pgdat.nr_cpus ||
-	    (gfp & ~__GFP_BITS_MASK) || gfp_zone_bad(gfp) ||
+	    (gfp & ~__GFP_BITS_MASK) || gfp_zone_bad(gfp) || gfp_migratetype_bad(gfp) ||
 	    ((gfp & __GFP_DIRECT_RECLAIM) && highmem_in_atomic(&m->hm, cpu)))
 		return alloc_pages_checked(m, cpu, gfp, order, out, err);
 	pfn = alloc_page_pcp(m, gfp, cpu);

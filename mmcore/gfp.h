@@ -102,6 +102,17 @@ static inline bool gfp_zone_bad(gfp_t gfp)
 	return (GFP_ZONE_BAD >> (gfp & GFP_ZONEMASK)) & 1;
 }
 
+/*
+ * Both mobility bits: gfp_migratetype() warns (VM_WARN_ON) and would give 3, which is
+ * MIGRATE_HIGHATOMIC, a type no caller may ask for (the kernel's fallbacks[] has no row for
+ * it; mm32's __rmqueue() looped on it without end: found by fuzz-commands). Refused, like
+ * GFP_ZONE_BAD.
+ */
+static inline bool gfp_migratetype_bad(gfp_t gfp)
+{
+	return (gfp & GFP_MOVABLE_MASK) == GFP_MOVABLE_MASK;
+}
+
 static inline unsigned int gfp_migratetype(gfp_t gfp, bool mobility_disabled)
 {
 	if (mobility_disabled)

@@ -1691,6 +1691,11 @@ int slab_check_gfp(gfp_t gfp, struct mm_error *err)
 				    "GFP mask %#x combines zone modifiers the kernel rejects "
 				    "(GFP_ZONE_BAD)",
 				    gfp);
+	if (gfp_migratetype_bad(gfp))
+		return mm_set_error(err, -EINVAL,
+				    "GFP mask %#x has both __GFP_MOVABLE and __GFP_RECLAIMABLE: "
+				    "gfp_migratetype() warns, it is no migratetype",
+				    gfp);
 	return 0;
 }
 

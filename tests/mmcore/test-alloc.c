@@ -332,6 +332,21 @@ START_TEST(bad_frees)
 	ck_assert_int_eq(try_alloc(0, gfp("GFP_KERNEL"), 11, &a), -EINVAL);
 	ck_assert_int_eq(try_alloc(5, gfp("GFP_KERNEL"), 0, &a), -EINVAL);
 	ck_assert_int_eq(try_alloc(0, 0x3 /* DMA|HIGHMEM */, 0, &a), -EINVAL); /* GFP_ZONE_BAD */
+	/* __GFP_MOVABLE|__GFP_RECLAIMABLE is no migratetype (fuzz-commands: it made __rmqueue()
+	 * loop without end), at any order, through kmalloc too */
+	for (unsigned int o = 0; o < 4; o++)
+		ck_assert_int_eq(
+			try_alloc(0, gfp("GFP_KERNEL|__GFP_MOVABLE|__GFP_RECLAIMABLE"), o, &a),
+			-EINVAL);
+	{
+		struct mm_kmalloc k;
+
+		ck_assert_int_eq(mm_kmalloc(m, 0, 64,
+					    gfp("GFP_KERNEL|__GFP_MOVABLE|__GFP_RECLAIMABLE"), &k,
+					    &err),
+				 -EINVAL);
+		ck_assert_ptr_nonnull(strstr(err.msg, "__GFP_MOVABLE and __GFP_RECLAIMABLE"));
+	}
 }
 END_TEST
 
