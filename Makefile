@@ -163,7 +163,8 @@ load: build
 load-asan: build-clang
 	$(SANITIZER_ENV) ./$(BUILD_CLANG)/bench/load ./$(BUILD_CLANG)/daemon/mm32d $(LOAD_ARGS)
 
-# libFuzzer, each harness of fuzz/ for FUZZ_SECONDS (in the sanitizer build): the corpus grows
+# libFuzzer, each harness of fuzz/ for FUZZ_SECONDS (in the sanitizer build; an input that runs
+# over 60 s is a hang, reported as a crash is): the corpus grows
 # in $(BUILD_CLANG)/fuzz-work/<name> (seeded from fuzz/corpus/<name>), a crash lands in
 # $(BUILD_CLANG)/fuzz-artifacts/ and stops the run (copy it into fuzz/corpus/<name> once fixed:
 # `make test` replays it from then on). FUZZERS picks some (e.g. FUZZERS=commands).
@@ -176,7 +177,7 @@ fuzz: build-clang
 		echo "fuzz-$$f: $(FUZZ_SECONDS) s" && \
 		$(SANITIZER_ENV) ./$(BUILD_CLANG)/fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) \
 			-max_len=$$([ $$f = snapshot ] && echo 131072 || echo 4096) -rss_limit_mb=4096 \
-			-print_final_stats=1 \
+			-print_final_stats=1 -timeout=60 \
 			-artifact_prefix=$(BUILD_CLANG)/fuzz-artifacts/$$f- \
 			$(BUILD_CLANG)/fuzz-work/$$f fuzz/corpus/$$f 2>&1 | \
 			grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)' \
