@@ -300,6 +300,8 @@ int registry_journal_compact(struct registry *reg, struct api_lease *lease, int6
 	if (r < 0)
 		return r;
 	mc->journal_start = sc.seq;
+	/* what the store says of it changed: a new state identity (no ETag of before matches) */
+	mc->generation = atomic_fetch_add(&reg->generations, 1) + 1;
 	/* the frames of the deleted snapshots the dropped entries kept */
 	if (store_gc(reg->st, &gc, &gc_err) < 0)
 		log_warn("collecting frames after compacting machine %s's journal: %s", mc->id,
