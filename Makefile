@@ -40,8 +40,9 @@ DEBS_TEST := check curl ca-certificates python3 python3-yaml python3-jsonschema 
 # recommendations: systemd (systemd-analyze, systemd-socket-activate; on a host without
 # systemd as init it installs the tools and starts nothing), debhelper and dpkg-dev
 # (dpkg-buildpackage), man-db (the man page check), git (build-deb.sh copies the tracked
-# files). None of them starts a server.
-DEBS_TOOLS := systemd debhelper dpkg-dev man-db git
+# files), chromium (the browser that the dashboard's test, suite `browser`, drives headless
+# through playwright-core). None of them starts a server.
+DEBS_TOOLS := systemd debhelper dpkg-dev man-db git chromium
 
 MM32D := $(BUILD)/daemon/mm32d
 

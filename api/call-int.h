@@ -26,6 +26,8 @@ api_handler_fn h_health, h_version, h_metrics, h_list, h_create, h_machine, h_de
 	h_dmesg, h_layout, h_zones, h_e820, h_memblock, h_sysctl_get, h_frames, h_frame, h_check,
 	h_journal, h_translate, h_cpus, h_tlb, h_page_tables, h_kmap, h_kmap_local, h_slab,
 	h_slab_cache, h_vmalloc, h_events, h_openapi;
+/* GET .../memmap: one byte per frame (memmap.c); GET / and /web/{file}: the dashboard (web.c) */
+api_handler_fn h_memmap, h_web_index, h_web_file;
 /* POST /v1/machines/{id}/commands: one command or a batch (router.c) */
 api_handler_fn h_commands;
 /* A command route's request made into its command and run (router.c) */

@@ -771,6 +771,7 @@ void api_dispatch(const struct api_host *host, const struct api_request *req, st
 		json_object_update(out->json, c.extra);
 	json_decref(c.extra);
 	out->location[0] = '\0';
+	out->headers = NULL;
 	if (pt->status != 405)
 		out->allow[0] = '\0';
 }

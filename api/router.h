@@ -200,6 +200,9 @@ struct api_reply {
 	/* static; when set, the Content-Type of json_text, which then holds another text */
 	const char *content_type;
 	unsigned int retry_after; /* for 503: the Retry-After header, in seconds (0: none) */
+	/* static; more headers as name, value pairs ending in NULL (the dashboard's files:
+	 * ETag, Cache-Control, Content-Security-Policy); NULL: none */
+	const char *const *headers;
 	/*
 	 * A command that would sleep on a .wait route (a kmap with every pkmap slot busy): the
 	 * transport may hold the request back and dispatch it again when machine @wait_machine

@@ -75,6 +75,9 @@ static const struct api_route routes[] = {
 	{.pattern = "v1/version", .method = API_GET, .fn = h_version},
 	{.pattern = "metrics", .method = API_GET, .fn = h_metrics},
 	{.pattern = "openapi.yaml", .method = API_GET, .fn = h_openapi},
+	/* the dashboard (web/, embedded at build time) */
+	{.pattern = "", .method = API_GET, .fn = h_web_index},
+	{.pattern = "web/*", .method = API_GET, .fn = h_web_file},
 	{.pattern = "v1/machines", .method = API_GET, .fn = h_list},
 	{.pattern = "v1/machines", .method = API_POST, .body = true, .fn = h_create, .slow = true},
 	{.pattern = M(""), .method = API_GET, .machine = true, .fn = h_machine},
@@ -109,6 +112,8 @@ static const struct api_route routes[] = {
 	 .machine = true,
 	 .fn = h_frame,
 	 .cache = true},
+	/* one byte a frame (1 MiB for 4 GiB): beyond the view cache's answers, so not .cache */
+	{.pattern = M("/memmap"), .method = API_GET, .machine = true, .fn = h_memmap},
 	{.pattern = M("/check"), .method = API_GET, .machine = true, .fn = h_check},
 	{.pattern = M("/journal"),
 	 .method = API_GET,

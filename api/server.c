@@ -320,6 +320,12 @@ static struct MHD_Response *make_response(struct api_server *srv, const struct r
 		MHD_destroy_response(resp);
 		return NULL;
 	}
+	for (const char *const *h = rep->headers; h && h[0] && h[1]; h += 2) {
+		if (MHD_add_response_header(resp, h[0], h[1]) == MHD_NO) {
+			MHD_destroy_response(resp);
+			return NULL;
+		}
+	}
 	if (rep->retry_after) {
 		char v[16];
 

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * embed.c - build-time tool: turn the dashboard's files (web/) into a C table (web.h).
+ *
+ * Usage: web-embed OUTPUT.c FILE...
+ * Runs on the build machine with libc alone (no xxd, no Python), like schema/embed.c. Each
+ * file becomes a row {name, Content-Type, bytes, length, ETag}: the name is the file's base
+ * name, the Content-Type follows its extension (an unknown one is refused, so nothing is ever
+ * served as a guess), and the ETag is a strong validator made of the FNV-1a 64 hash of the
+ * bytes, so it changes exactly when the file does. A generated row "views.json" lists the
+ * view modules (the files named view-*.js, in the order given): the page imports each one,
+ * so adding a view is one file (and its name in web/meson.build).
+ *
+ * Invariants: names are unique and made of [A-Za-z0-9._-] (they are URL segments); the
+ * table is sorted by name (web_asset_find() bisects it).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct input {
+	const char *path;
+	const char *name;
+	const char *ctype;
+	unsigned char *data;
+	size_t len;
+};
+
+static const struct {
+	const char *ext, *ctype;
+} types[] = {
+	{".html", "text/html; charset=utf-8"},
+	{".js", "text/javascript; charset=utf-8"},
+	{".css", "text/css; charset=utf-8"},
+	{".json", "application/json"},
+	{".svg", "image/svg+xml"},
+	{".png", "image/png"},
+	{".ico", "image/x-icon"},
+};
+
+static const char *ctype_of(const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		size_t e = strlen(types[i].ext);
+
+		if (n > e && !strcmp(name + n - e, types[i].ext))
+			return types[i].ctype;
+	}
+	return NULL;
+}
+
+static int read_file(struct input *in)
+{
+	FILE *f = fopen(in->path, "rb");
+	size_t cap = 4096;
+
+	if (!f) {
+		perror(in->path);
+		return -1;
+	}
+	in->data = malloc(cap);
+	in->len = 0;
+	while (in->data) {
+		size_t got = fread(in->data + in->len, 1, cap - in->len, f);
+
+		in->len += got;
+		if (in->len < cap)
+			break;
+		cap *= 2;
+		in->data = realloc(in->data, cap);
+	}
+	fclose(f);
+	return in->data ? 0 : -1;
+}
+
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static int cmp_input(const void *a, const void *b)
+{
+	return strcmp(((const struct input *)a)->name, ((const struct input *)b)->name);
+}
+
+/* The bytes as an array (a string literal beyond 4095 bytes is not ISO C). */
+static void emit_data(FILE *out, int i, const unsigned char *d, size_t n)
+{
+	fprintf(out, "static const unsigned char d%d[%zu] = {", i, n ? n : 1);
+	for (size_t k = 0; k < n; k++)
+		fprintf(out, "%s%u,", k % 24 ? "" : "\n\t", d[k]);
+	fputs(n ? "\n};\n" : "0};\n", out);
+}
+
+static void emit_row(FILE *out, int i, const struct input *in)
+{
+	fprintf(out,
+		"\t{\"%s\", \"%s\", d%d, %zu,\n\t (const char *const[]){\"ETag\", "
+		"\"\\\"%016llx\\\"\", WEB_HEADERS, NULL}},\n",
+		in->name, in->ctype, i, in->len, (unsigned long long)fnv1a(in->data, in->len));
+}
+
+int main(int argc, char **argv)
+{
+	int n = argc - 2, nviews = 0;
+	struct input *in;
+	char *views;
+	size_t vlen = 0, vcap = 64;
+	FILE *out;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s OUTPUT.c FILE...\n", argv[0]);
+		return 2;
+	}
+	in = calloc((size_t)n + 1, sizeof(*in));
+	views = malloc(vcap);
+	if (!in || !views)
+		return 1;
+	vlen = (size_t)snprintf(views, vcap, "[");
+	for (int i = 0; i < n; i++) {
+		const char *base = strrchr(argv[i + 2], '/');
+		size_t blen;
+
+		in[i].path = argv[i + 2];
+		in[i].name = base ? base + 1 : argv[i + 2];
+		in[i].ctype = ctype_of(in[i].name);
+		if (!in[i].ctype ||
+		    strspn(in[i].name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
+				       "tuvwxyz0123456789._-") != strlen(in[i].name)) {
+			fprintf(stderr, "%s: unknown extension or a name not [A-Za-z0-9._-]\n",
+				in[i].path);
+			return 1;
+		}
+		if (read_file(&in[i]))
+			return 1;
+		blen = strlen(in[i].name);
+		if (!strncmp(in[i].name, "view-", 5) && blen > 8 &&
+		    !strcmp(in[i].name + blen - 3, ".js")) {
+			if (vlen + blen + 8 > vcap) {
+				vcap = 2 * (vlen + blen + 8);
+				views = realloc(views, vcap);
+				if (!views)
+					return 1;
+			}
+			vlen += (size_t)snprintf(views + vlen, vcap - vlen, "%s\"%s\"",
+						 nviews++ ? "," : "", in[i].name);
+		}
+	}
+	if (vlen + 3 > vcap && !(views = realloc(views, vcap = vlen + 3)))
+		return 1;
+	memcpy(views + vlen, "]\n", 3);
+	in[n].name = "views.json";
+	in[n].ctype = "application/json";
+	in[n].data = (unsigned char *)views;
+	in[n].len = vlen + 2;
+	qsort(in, (size_t)n + 1, sizeof(*in), cmp_input);
+	for (int i = 1; i <= n; i++) {
+		if (!strcmp(in[i].name, in[i - 1].name)) {
+			fprintf(stderr, "%s: two files named %s\n", argv[0], in[i].name);
+			return 1;
+		}
+	}
+
+	out = fopen(argv[1], "w");
+	if (!out) {
+		perror(argv[1]);
+		return 1;
+	}
+	fputs("/* Generated by web/embed.c from the files of web/. Do not edit. */\n"
+	      "#include \"web.h\"\n\n",
+	      out);
+	for (int i = 0; i <= n; i++)
+		emit_data(out, i, in[i].data, in[i].len);
+	fputs("\nconst struct web_asset web_assets[] = {\n", out);
+	for (int i = 0; i <= n; i++)
+		emit_row(out, i, &in[i]);
+	fprintf(out, "};\n\nconst unsigned int web_nr_assets = %d;\n", n + 1);
+	if (fclose(out)) {
+		perror(argv[1]);
+		return 1;
+	}
+	for (int i = 0; i <= n; i++)
+		free(in[i].data);
+	free(in);
+	return 0;
+}
