@@ -333,7 +333,8 @@ json_t *api_frame_to_json(const struct mm_frame_info *f)
 				       f->slab_inuse, "objects", f->slab_objects, "frozen",
 				       f->slab_frozen, "freelist", api_json_hex(f->slab_freelist))
 			   : json_null()) |
-	       set(o, "kmalloc_large", json_boolean(f->kmalloc_large));
+	       set(o, "kmalloc_large", json_boolean(f->kmalloc_large)) |
+	       set(o, "kernel_own", json_boolean(f->kernel_own));
 	if (bad) {
 		json_decref(o);
 		return NULL;

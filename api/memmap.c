@@ -7,7 +7,8 @@
  * Mirrors: what include/linux/mm_types.h's struct page says about a frame, read through
  * mm_get_frame() as /frames reads it, reduced to what a map colours: where the frame is
  * (free on a buddy list, free on a per-CPU list, allocated, reserved, absent) and for whom
- * (a slab, a page table, a kmalloc_large block, a kmapped HighMem page), with the order of
+ * (a slab, a page table, a kmalloc_large block, a kmapped HighMem page, the kernel's own
+ * pages), with the order of
  * the block it belongs to.
  *
  * The byte: bits 7..4 the kind, bits 3..0 the block's order (0..10; 15 when it has none):
@@ -16,6 +17,7 @@
  *   4 allocated by alloc_pages()         5 slab (PG_slab: the slab's pages)
  *   6 page table (page_type PG_table)    7 kmalloc_large (pages kmalloc took directly)
  *   8 a HighMem page mapped by kmap (pkmap) or kmap_local
+ *   9 the kernel's own (PGS_KERNEL: a page table it allocated, a vmalloc'd page)
  * A tail page is of its block's kind: the head's. Invariants: the answer has exactly
  * min(count, max_pfn - start) bytes; count is bounded (MEMMAP_MAX) like every list.
  */
@@ -39,6 +41,7 @@ enum memmap_kind {
 	MEMMAP_PAGE_TABLE,
 	MEMMAP_KMALLOC_LARGE,
 	MEMMAP_KMAPPED,
+	MEMMAP_KERNEL_OWN,
 };
 
 /* The byte of a frame that heads its block (or is alone). */
@@ -68,6 +71,8 @@ static uint8_t memmap_byte(const struct mm_frame_info *f)
 			k = MEMMAP_PAGE_TABLE;
 		else if (f->kmalloc_large)
 			k = MEMMAP_KMALLOC_LARGE;
+		else if (f->kernel_own)
+			k = MEMMAP_KERNEL_OWN;
 		else if (!f->lowmem && f->vaddr)
 			k = MEMMAP_KMAPPED;
 		else
@@ -135,6 +140,7 @@ int h_memmap(struct api_call *c, struct api_reply *out, struct mm_error *err)
 					return api_call_failed(r, err, "mm_get_frame");
 				}
 				head_pfn = (uint32_t)f.block_pfn;
+				h.vaddr = 0; /* the head's own kmap is not the block's */
 				head_byte = memmap_byte(&h);
 			}
 			buf[i] = !f.lowmem && f.vaddr

@@ -184,6 +184,7 @@ int mm_get_frame(const struct mm_machine *m, uint32_t pfn, struct mm_frame_info 
 		out->slab_freelist = p->index;
 	}
 	out->kmalloc_large = !PageFlag(p, PG_slab) && (m->pgstate[pfn] & PGS_SLAB);
+	out->kernel_own = (m->pgstate[pfn] & PGS_KERNEL) != 0;
 	return 0;
 }
 

@@ -454,6 +454,8 @@ struct mm_frame_info {
 	bool slab_frozen;
 	uint32_t slab_freelist;
 	bool kmalloc_large; /* the head of a block kmalloc took from the page allocator */
+	bool kernel_own;    /* the head of an allocation that is the kernel's own: a page table it
+			     * allocated, a vmalloc'd page (only the kernel frees it) */
 };
 /* -EINVAL for a pfn at or above max_pfn. */
 int mm_get_frame(const struct mm_machine *m, uint32_t pfn, struct mm_frame_info *out,

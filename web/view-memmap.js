@@ -14,11 +14,11 @@ export const order = 30;
 
 const COLS = 1024;
 const KINDS = ['absent', 'reserved', 'free (buddy)', 'free (per-CPU list)', 'allocated', 'slab',
-  'page table', 'kmalloc_large', 'kmapped (HighMem)'];
+  'page table', 'kmalloc_large', 'kmapped (HighMem)', 'kernel\'s own (page table, vmalloc)'];
 // free blocks: green, darker for higher orders; the rest one colour a kind
 const FREE = Array.from({ length: 11 }, (_, o) => [200 - o * 14, 235 - o * 9, 190 - o * 15]);
 const KIND_RGB = [[250, 250, 250], [120, 120, 120], null, [102, 194, 165], [56, 108, 176],
-  [253, 174, 97], [153, 112, 171], [166, 86, 40], [231, 41, 138]];
+  [253, 174, 97], [153, 112, 171], [166, 86, 40], [231, 41, 138], [128, 0, 38]];
 
 function rgb(b, high) {
   const k = b >> 4, o = b & 15;
@@ -48,6 +48,7 @@ const EXPLAIN = {
   address: 'page_address(): its kernel virtual address: the direct map for lowmem, a pkmap slot if kmapped, else none.',
   slab: 'struct slab overlays struct page: its cache, objects in use, total objects, frozen (a CPU slab), freelist.',
   kmalloc_large: 'the head of a block kmalloc() took straight from the page allocator (size > 8 KiB).',
+  kernel_own: 'the head of an allocation that is the kernel\'s own: a page table it allocated or a vmalloc\'d page; only the kernel frees it.',
 };
 
 function describe(f) {

@@ -99,8 +99,11 @@ class ContractTest(unittest.TestCase):
         if 'location' in {h.lower() for h in resp.get('headers', {})}:
             self.assertTrue(r.headers.get('Location'), (method, path))
         schema = content[r.content_type].get('schema', {})
-        value = r.json() if r.content_type.endswith('json') and 'ndjson' not in r.content_type \
-            else r.text
+        if r.content_type == 'application/octet-stream':
+            value = r.body.decode('latin-1')  # bytes as a string of code points 0..255
+        else:
+            value = r.json() if r.content_type.endswith('json') and 'ndjson' not in r.content_type \
+                else r.text
         errs = validate(schema, value)
         self.assertEqual(errs, [], '%s %s %d: %s' % (method, path, r.status, value))
         return r
@@ -159,6 +162,17 @@ class ContractTest(unittest.TestCase):
         c('POST', '/v1/machines', json.dumps({'mem': '1G', 'cmdline': 'x' * (2 << 20)}).encode(),
           want=413)
         c('GET', '/v1/machines', want=200)
+        # the dashboard and its files, the memory map a byte a frame
+        etag = c('GET', '/', want=200).headers.get('ETag')
+        c('GET', '/', want=304, headers={'If-None-Match': etag})
+        for f in ('app.js', 'style.css', 'favicon.svg', 'views.json'):
+            c('GET', '/web/' + f, want=200)
+        c('GET', '/web/nope.js', want=404)
+        c('GET', '/web/app.js', want=304, headers={
+            'If-None-Match': c('GET', '/web/app.js').headers.get('ETag')})
+        c('GET', '/v1/machines/a/memmap?start=0&count=4096', want=200)
+        c('GET', '/v1/machines/a/memmap?count=0', want=422)
+        c('GET', '/v1/machines/nope/memmap', want=404)
         for m in ('a', 'p', 'e'):
             c('GET', '/v1/machines/' + m, want=200)
             for f in ('zoneinfo', 'buddyinfo', 'pagetypeinfo', 'meminfo', 'vmstat', 'slabinfo'):
@@ -257,7 +271,7 @@ class ContractTest(unittest.TestCase):
         c('GET', '/v1/machines/early', want=200)
         c('GET', '/v1/machines', want=200)
         for path in ('/zones', '/proc/zoneinfo', '/sysctl/vm/min_free_kbytes', '/frames',
-                     '/frames/300'):
+                     '/frames/300', '/memmap'):
             c('GET', '/v1/machines/early' + path, want=409)
         c('PUT', '/v1/machines/early/sysctl/vm/min_free_kbytes', {'value': 8192}, want=409)
         c('POST', '/v1/machines/early/pages', {'gfp': 'GFP_KERNEL'}, want=409)
