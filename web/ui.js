@@ -23,7 +23,7 @@ const SVG = 'http://www.w3.org/2000/svg';
 export function s(tag, attrs, ...children) {
   const el = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined) el.setAttribute(k, v);
-  for (const c of children.flat()) if (c) el.append(c instanceof Node ? c : document.createTextNode(c));
+  for (const c of children.flat(Infinity)) if (c) el.append(c instanceof Node ? c : document.createTextNode(c));
   return el;
 }
 
@@ -35,7 +35,7 @@ export function table(head, rows, attrs) {
 
 export const kib = (pages) => `${(pages * 4).toLocaleString('en')} KiB`;
 export const mib = (bytes) => `${(bytes / 1048576).toLocaleString('en', { maximumFractionDigits: 1 })} MiB`;
-export const hex = (n) => `0x${(n >>> 0).toString(16)}`;
+export const hex = (n) => `0x${Math.trunc(n).toString(16)}`;
 export const num = (n) => (typeof n === 'number' ? n.toLocaleString('en') : String(n));
 
 export function toast(msg, bad) {
@@ -74,20 +74,23 @@ export function lineChart(series, opts = {}) {
   const pts = series.flatMap((x) => x.points);
   if (!pts.length) return c;
   let x0 = Math.min(...pts.map((p) => p[0])), x1 = Math.max(...pts.map((p) => p[0]));
-  let y1 = Math.max(...pts.map((p) => p[1]), ...(opts.hlines || []).map((l) => l.y));
+  // the y axis spans the points (a change of a few pages stays visible), and the horizontal
+  // lines that fall near them
+  let y0 = Math.min(...pts.map((p) => p[1])), y1 = Math.max(...pts.map((p) => p[1]));
+  const span = Math.max(y1 - y0, 16);
+  y0 = Math.max(0, y0 - span * 0.1); y1 += span * 0.1;
   if (x1 === x0) x1 = x0 + 1;
-  if (y1 <= 0) y1 = 1;
   const X = (x) => pad + (x - x0) / (x1 - x0) * (W - pad - 10);
-  const Y = (y) => H - 20 - y / y1 * (H - 30);
+  const Y = (y) => H - 20 - (y - y0) / (y1 - y0) * (H - 30);
   g.font = '11px sans-serif';
   g.fillStyle = '#555';
   g.strokeStyle = '#ccc';
   g.beginPath(); g.moveTo(pad, 10); g.lineTo(pad, H - 20); g.lineTo(W - 10, H - 20); g.stroke();
-  g.fillText(num(y1), 2, 14);
-  g.fillText('0', 2, H - 20);
+  g.fillText(num(Math.round(y1)), 2, 14);
+  g.fillText(num(Math.round(y0)), 2, H - 20);
   g.fillText(`seq ${x0}`, pad, H - 5);
   g.fillText(`seq ${x1}`, W - 60, H - 5);
-  for (const l of opts.hlines || []) {
+  for (const l of (opts.hlines || []).filter((x) => x.y >= y0 && x.y <= y1)) {
     g.strokeStyle = l.color; g.setLineDash([4, 3]);
     g.beginPath(); g.moveTo(pad, Y(l.y)); g.lineTo(W - 10, Y(l.y)); g.stroke();
     g.fillStyle = l.color; g.fillText(l.name, W - 50, Y(l.y) - 2);

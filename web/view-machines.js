@@ -8,11 +8,14 @@ export const title = 'Machines';
 export const order = 0;
 export const global = true;
 
+// the summary GET /v1/machines gives each machine (seq, MemTotal/MemFree, each zone's free
+// pages against its watermarks): the first screen in one request
 function summary(x) {
-  const s = x.summary || {};
-  const free = s.zones ? s.zones.map((z) => `${z.name} ${num(z.free)}`).join(', ') : '';
-  const mem = s.MemTotal !== undefined ? `${num(s.MemFree)} / ${num(s.MemTotal)} kB free` : '';
-  return [s.seq !== undefined ? `seq ${s.seq}` : '', mem, free].filter(Boolean).join(' · ') || x.phase;
+  const parts = [];
+  if (x.seq !== undefined) parts.push(`seq ${x.seq}`);
+  if (x.mem_total_kb !== undefined) parts.push(`MemFree ${num(x.mem_free_kb)} of ${num(x.mem_total_kb)} kB`);
+  for (const z of x.zones || []) parts.push(`${z.name} ${num(z.free)} free${z.free < z.low ? ' (below low)' : ''}`);
+  return parts.join(' · ') || `phase ${x.phase}`;
 }
 
 export async function render(machine, api, ctx) {

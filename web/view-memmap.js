@@ -17,7 +17,7 @@ const KINDS = ['absent', 'reserved', 'free (buddy)', 'free (per-CPU list)', 'all
   'page table', 'kmalloc_large', 'kmapped (HighMem)', 'kernel\'s own (page table, vmalloc)'];
 // free blocks: green, darker for higher orders; the rest one colour a kind
 const FREE = Array.from({ length: 11 }, (_, o) => [200 - o * 14, 235 - o * 9, 190 - o * 15]);
-const KIND_RGB = [[250, 250, 250], [120, 120, 120], null, [102, 194, 165], [56, 108, 176],
+const KIND_RGB = [[228, 228, 228], [120, 120, 120], null, [102, 194, 165], [56, 108, 176],
   [253, 174, 97], [153, 112, 171], [166, 86, 40], [231, 41, 138], [128, 0, 38]];
 
 function rgb(b, high) {
@@ -66,11 +66,13 @@ export async function render(machine, api, ctx) {
   off.width = COLS; off.height = rows;
   const og = off.getContext('2d');
   const img = og.createImageData(COLS, rows);
-  const view = h('canvas', { width: 1024, height: 512, class: 'memmap', id: 'memmap' });
+  // 512 rows at most on screen (2 GiB at one pixel a frame); a bigger machine starts fitted
+  const view = h('canvas', { width: 1024, height: Math.min(512, Math.max(128, rows)), class: 'memmap', id: 'memmap' });
   const vg = view.getContext('2d');
   const status = h('p', { class: 'muted', id: 'memmap-status' });
   const info = h('div', { id: 'frame-panel' }, h('p', { class: 'muted' }, 'Click a frame to see its struct page.'));
-  const st = { z: 1, ox: 0, oy: 0 };
+  const fit = Math.min(1, view.height / rows);
+  const st = { z: fit, ox: 0, oy: 0 };
 
   function paint() {
     // keep the map in view: no panning past its last column or row
@@ -78,7 +80,7 @@ export async function render(machine, api, ctx) {
     st.oy = Math.max(0, Math.min(st.oy, rows - view.height / st.z));
     Object.assign(view.dataset, { z: st.z, ox: st.ox, oy: st.oy });
     vg.imageSmoothingEnabled = false;
-    vg.fillStyle = '#fff';
+    vg.fillStyle = '#fbfbfd';
     vg.fillRect(0, 0, view.width, view.height);
     vg.drawImage(off, st.ox, st.oy, view.width / st.z, view.height / st.z, 0, 0, view.width, view.height);
     if (high < maxPfn) { // the HighMem boundary
@@ -130,7 +132,7 @@ export async function render(machine, api, ctx) {
     info.replaceChildren(h('h3', null, `struct page of pfn ${num(pfn)} (${hex(pfn)}): ${f.state}`), describe(f));
   }
   function zoom(f, cx = view.width / 2, cy = view.height / 2) {
-    const nz = Math.min(32, Math.max(0.25, st.z * f));
+    const nz = Math.min(32, Math.max(fit, st.z * f));
     st.ox += cx / st.z - cx / nz; st.oy += cy / st.z - cy / nz; st.z = nz;
     paint();
   }
@@ -162,8 +164,8 @@ export async function render(machine, api, ctx) {
         'Wheel or buttons zoom, drag pans, click a frame for its struct page.'),
       h('div', { class: 'row' },
         h('button', { onclick: () => zoom(2), id: 'zoom-in' }, 'zoom +'), h('button', { onclick: () => zoom(0.5) }, 'zoom −'),
-        h('button', { onclick: () => { st.z = 1; st.ox = 0; st.oy = 0; paint(); } }, 'whole'),
-        h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); const p = Number(goto.value); if (p >= 0 && p < maxPfn) { st.z = 16; st.ox = Math.max(0, p % COLS - 32); st.oy = Math.max(0, Math.floor(p / COLS) - 16); paint(); open(p); } } },
+        h('button', { onclick: () => { st.z = fit; st.ox = 0; st.oy = 0; paint(); } }, 'whole'),
+        h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); const p = Number(goto.value); if (p >= 0 && p < maxPfn) { st.z = 16; st.ox = p % COLS - view.width / 32; st.oy = Math.floor(p / COLS) - view.height / 32; paint(); open(p); } } },
           goto, h('button', { type: 'submit' }, 'open pfn'))),
       view, status,
       h('p', { class: 'legend' }, KINDS.map((k, i) => {

@@ -32,19 +32,26 @@ export async function render(machine, api) {
     regions.map(([n, a, b, c]) => s('rect', { x: X(a), y: 10, width: Math.max(1, X(b) - X(a)), height: 30, fill: c, stroke: '#555', 'stroke-width': 0.3 }, s('title', null, `${n}: ${hex(a)}-${hex(b)} (${mib(b - a)})`))),
     [0, 1, 2, 3].map((g) => s('text', { x: X(g * 2 ** 30) + 2, y: 55, 'font-size': 10 }, `${g} GiB`)),
     s('text', { x: X(P(L.PAGE_OFFSET)) + 2, y: 66, 'font-size': 10 }, `PAGE_OFFSET ${L.PAGE_OFFSET}`));
-  // the top 256 MiB, where everything but the direct map lives, at its own scale
-  const T0 = P(L.VMALLOC_START) - 8 * 2 ** 20, TW = G4 - T0, XT = (a) => (a - T0) / TW * W;
-  const top = s('svg', { width: W + 10, height: 90, class: 'vspace' },
-    regions.filter((r) => r[2] > T0).map(([n, a, b, c]) => [
-      s('rect', { x: XT(Math.max(a, T0)), y: 10, width: Math.max(1, XT(b) - XT(Math.max(a, T0))), height: 30, fill: c, stroke: '#555', 'stroke-width': 0.3 }, s('title', null, `${n}: ${hex(a)}-${hex(b)}`)),
-      s('text', { x: XT(Math.max(a, T0)) + 1, y: 52 + (regions.indexOf(regions.find((r) => r[0] === n)) % 3) * 11, 'font-size': 9 }, n)]),
-    vm.busy.map((a) => s('rect', { x: XT(P(a.va_start)), y: 14, width: Math.max(0.7, XT(P(a.va_end)) - XT(P(a.va_start))), height: 22, fill: a.kernel ? '#006d2c' : '#a50f15' }, s('title', null, `${a.va_start}-${a.va_end} ${a.caller || ''} ${(a.flags || []).join('|')}`))));
+  // a region of the space at its own scale: the regions in it, and marks (live areas)
+  const strip = (lo, hi, marks) => {
+    const XS = (x) => (Math.min(Math.max(x, lo), hi) - lo) / (hi - lo) * W;
+    const inside = regions.filter(([, a, b]) => b > lo && a < hi);
+    return s('svg', { width: W + 10, height: 34 + inside.length * 11, class: 'vspace' },
+      inside.map(([n, a, b, c], i) => [
+        s('rect', { x: XS(a), y: 4, width: Math.max(1, XS(b) - XS(a)), height: 24, fill: c, stroke: '#555', 'stroke-width': 0.3 }, s('title', null, `${n}: ${hex(a)}-${hex(b)}`)),
+        s('text', { x: Math.min(XS(a) + 1, W - 120), y: 40 + i * 11, 'font-size': 10 }, `${n} ${hex(a)}`)]),
+      (marks || []).map(([a, b, kernel, t]) => s('rect', { x: XS(a), y: 8, width: Math.max(0.8, XS(b) - XS(a)), height: 16, fill: kernel ? '#006d2c' : '#a50f15' }, s('title', null, t))));
+  };
+  const vmRange = strip(P(L.VMALLOC_START), P(L.VMALLOC_END),
+    vm.busy.map((a) => [P(a.va_start), P(a.va_end), a.kernel, `${a.va_start}-${a.va_end} ${a.caller || ''} ${(a.flags || []).join('|')}`]));
+  const top = strip(P(L.PKMAP_BASE), G4);
   const slots = h('div', { class: 'slots', id: 'pkmap-slots' }, km.slots.map((x) => h('span', {
     class: x.count === 0 ? 'slot' : x.count === 1 ? 'slot stale' : 'slot used', title: `slot ${x.slot} ${x.address}: count ${x.count}${x.pfn !== null ? `, pfn ${x.pfn}` : ''}`,
   })));
   return h('div', null,
     section('4 GiB to scale', h('p', { class: 'muted' }, `PAGE_OFFSET ${L.PAGE_OFFSET} · high_memory ${L.high_memory} · VMALLOC ${L.VMALLOC_START}-${L.VMALLOC_END} · PKMAP_BASE ${L.PKMAP_BASE} · FIXADDR_START ${L.FIXADDR_START}`), scale,
-      h('h3', null, `The top of the address space from ${hex(T0)} (vmalloc areas dark: green the kernel's, red yours)`), top,
+      h('h3', null, `vmalloc, ${L.VMALLOC_START}-${L.VMALLOC_END}: the live areas (dark green: the boot's, red: yours)`), vmRange,
+      h('h3', null, `The top ${mib(G4 - P(L.PKMAP_BASE))} from PKMAP_BASE: pkmap, the LDT remap, the cpu_entry_area, the fixmap`), top,
       table(['region', 'start', 'end', 'size'], regions.map(([n, a, b]) => [n, hex(a), hex(b), mib(b - a)]), { class: 'small' })),
     section(`vmalloc: ${vm.busy.length} live areas, ${num(vm.vmalloc_used_pages)} pages, ${vm.vmap_lazy_nr} lazily freed`,
       table(['start', 'end', 'size', 'pages', 'caller', 'flags'], vm.busy.map((a) => [a.va_start, a.va_end, num(a.size), a.nr_pages, a.caller || '', (a.flags || []).join('|')]), { class: 'small', id: 'vmalloc-areas' })),

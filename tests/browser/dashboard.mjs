@@ -160,11 +160,19 @@ if (big) {
     window.mm32.perfLog[window.mm32.perfLog.length - 1].seq >= s + 1000, [seq1, n], { timeout: 20000 });
   const upd = await page.evaluate(() => window.mm32.perf);
   const t1 = Date.now();
+  await shot('memmap-4g');
   // responsive: a zoom repaints at once
   const z = await page.evaluate(() => { const t = performance.now(); document.getElementById('zoom-in').click(); return performance.now() - t; });
+  // the reference, measured in the same run: the same frames as /frames JSON (4096 a request)
+  const ref = await page.evaluate(async (u) => {
+    const t = performance.now();
+    const j = await (await fetch(u)).json();
+    return { frames: j.frames.length, ms: performance.now() - t };
+  }, `/v1/machines/${big}/frames?start=200000&count=4096`);
+  const refAll = ref.ms / ref.frames * first.frames;
+  console.log(`PERF reference /frames JSON: ${ref.frames} frames in ${ref.ms.toFixed(1)} ms, ${(refAll / 1000).toFixed(1)} s for ${first.frames} frames; memmap fetch is ${(refAll / first.fetch_ms).toFixed(0)}x faster`);
   console.log(`PERF memmap frames=${first.frames} first_fetch_ms=${first.fetch_ms} first_draw_ms=${first.draw_ms} first_total_ms=${first.total_ms}`);
   console.log(`PERF memmap_update_after_1000_allocs fetch_ms=${upd.fetch_ms} draw_ms=${upd.draw_ms} total_ms=${upd.total_ms} seen_after_ms=${t1 - t0} zoom_repaint_ms=${z.toFixed(1)}`);
-  await shot('memmap-4g');
 }
 
 await browser.close();
