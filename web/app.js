@@ -42,6 +42,7 @@ async function fillMachines(selected) {
   const sel = document.getElementById('machine');
   let list = [];
   try { list = (await api.get('/v1/machines')).machines; } catch (e) { toast(e.message, true); }
+  ctx.machines = list;
   sel.replaceChildren(...list.map((x) => h('option', { value: x.id }, `${x.id} (${x.config.mem / 1048576} MiB${x.config.pae ? ', PAE' : ''})`)));
   if (selected && list.some((x) => x.id === selected)) sel.value = selected;
   return list;
@@ -72,7 +73,11 @@ function changed(seq, data) {
   timer = setTimeout(refresh, 150); // a burst of events costs one refresh
 }
 
+// the machine's last seq: the list's summary has it; else the state hash says it (slower: it
+// hashes the machine)
 async function lastSeq(id) {
+  const x = ctx.machines && ctx.machines.find((y) => y.id === id);
+  if (x && typeof x.seq === 'number') return x.seq;
   try { return (await api.get(m(id, '/state-hash'))).seq; } catch (e) { return 0; }
 }
 

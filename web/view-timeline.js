@@ -7,11 +7,15 @@ export const id = 'timeline';
 export const title = 'Timeline';
 export const order = 80;
 
-const PAGE = 50;
+const PAGE = 50, FETCH = 1000; // a table page; a journal page (GET /journal?after=&limit=)
+const window_ = new Map(); // machine -> the seq the fetched journal page starts after (null: the newest)
 
 export async function render(machine, api, ctx) {
-  const [j, snaps] = await Promise.all([api.get(api.m(machine, `/journal?after=0&limit=${PAGE * 20}`)), api.get(api.m(machine, '/snapshots'))]);
-  const entries = j.entries || [];
+  const want = window_.get(machine);
+  const after = want ?? Math.max(0, ctx.seq - FETCH);
+  const [j, snaps] = await Promise.all([api.get(api.m(machine, `/journal?after=${after}&limit=${FETCH}`)), api.get(api.m(machine, '/snapshots'))]);
+  // a daemon without paging answers the whole journal: keep the page asked for
+  const entries = (j.entries || []).filter((e) => e.seq > after).slice(0, FETCH);
   const last = entries.length ? entries[entries.length - 1].seq : 0;
   const bySeq = new Map(snaps.snapshots.map((x) => [x.seq, x]));
   const st = { page: Math.max(0, Math.ceil(entries.length / PAGE) - 1) };
@@ -41,8 +45,13 @@ export async function render(machine, api, ctx) {
     if (r) { await ctx.refreshMachines(); ctx.go('timeline', r.machine); }
   } }, h('label', { class: 'field' }, h('span', null, 'until seq'), until), h('label', { class: 'field' }, h('span', null, 'new machine'), name),
   h('button', { type: 'submit' }, 'replay into a new machine'));
+  const first = entries.length ? entries[0].seq : after;
+  const pager = h('div', { class: 'row' },
+    h('button', { disabled: after === 0, onclick: () => { window_.set(machine, Math.max(0, after - FETCH)); ctx.refresh(); } }, `older ${FETCH}`),
+    h('button', { disabled: want === undefined, onclick: () => { window_.delete(machine); ctx.refresh(); } }, 'newest'),
+    h('span', { class: 'muted' }, entries.length ? ` seq ${first}..${last} of ${ctx.seq || last}` : ' no command yet'));
   return h('div', null,
-    section(`Journal of ${machine}: ${entries.length} commands${j.next ? ' (more: paged)' : ''}`, bar, body),
+    section(`Journal of ${machine}`, pager, bar, body),
     section('Replay', h('p', { class: 'muted' }, 'A new machine boots with the same configuration and runs the journal up to the seq, every result compared with the journaled one.'), replay),
     section('Snapshots', snaps.snapshots.length ? table(['id', 'seq', 'label', 'taken', 'frames', ''], snaps.snapshots.map((x) => [x.id, x.seq, x.label || '', x.created_at, x.frames,
       h('span', null,

@@ -310,13 +310,10 @@ END_TEST
 
 START_TEST(unknown_routes)
 {
-	static const char *const urls[] = {"/",
-					   "/v1",
-					   "/v2/health",
-					   "/v1/healthz",
-					   "/v1/machines/default/nope",
-					   "/v1//machines",
-					   "/v1/machines/default/sysctl/kernel/x",
+	static const char *const urls[] = {"/web/nope.js",  "/web",
+					   "/v1",	    "/v2/health",
+					   "/v1/healthz",   "/v1/machines/default/nope",
+					   "/v1//machines", "/v1/machines/default/sysctl/kernel/x",
 					   "health"};
 
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
@@ -325,6 +322,85 @@ START_TEST(unknown_routes)
 		ck_assert_str_eq(slug(), "not-found");
 		ck_assert_str_eq(json_string_value(json_object_get(rep.json, "instance")), urls[i]);
 	}
+}
+END_TEST
+
+/* The value of response header @name among the reply's extra headers, NULL when absent. */
+static const char *reply_header(const struct api_reply *r, const char *name)
+{
+	for (const char *const *h = r->headers; h && h[0]; h += 2)
+		if (!strcmp(h[0], name))
+			return h[1];
+	return NULL;
+}
+
+/* The dashboard's files (api/web.c): by exact name, with their type, ETag, CSP, and 304. */
+START_TEST(web_files)
+{
+	struct api_request rq = {.method = "GET", .url = "/"};
+	struct api_reply r = {0};
+	const char *etag, *csp;
+	json_t *views;
+
+	api_dispatch(&host, &rq, &r);
+	ck_assert_uint_eq(r.status, 200);
+	ck_assert_str_eq(r.content_type, "text/html; charset=utf-8");
+	ck_assert_ptr_nonnull(strstr(r.json_text, "<script type=\"module\" src=\"/web/app.js\">"));
+	etag = reply_header(&r, "ETag");
+	ck_assert_ptr_nonnull(etag);
+	ck_assert_uint_eq(strlen(etag), 18);
+	csp = reply_header(&r, "Content-Security-Policy");
+	ck_assert_ptr_nonnull(csp);
+	ck_assert_ptr_nonnull(strstr(csp, "default-src 'none'; script-src 'self';"));
+	ck_assert_str_eq(reply_header(&r, "Cache-Control"), "no-cache");
+	api_reply_finish(&r);
+	/* the same ETag among others: 304 without a body; another one: 200 */
+	rq.if_none_match = "\"0123456789abcdef\", W/\"x\"";
+	api_dispatch(&host, &rq, &r);
+	ck_assert_uint_eq(r.status, 200);
+	api_reply_finish(&r);
+	{
+		char inm[64];
+
+		snprintf(inm, sizeof(inm), "\"0123456789abcdef\", %s", etag);
+		rq.if_none_match = inm;
+		api_dispatch(&host, &rq, &r);
+		ck_assert_uint_eq(r.status, 304);
+		ck_assert_ptr_null(r.json_text);
+		ck_assert_str_eq(reply_header(&r, "ETag"), etag);
+		api_reply_finish(&r);
+	}
+	rq.if_none_match = NULL;
+	/* the view modules are listed; a file by its name, with its type */
+	rq.url = "/web/views.json";
+	api_dispatch(&host, &rq, &r);
+	ck_assert_uint_eq(r.status, 200);
+	ck_assert_str_eq(r.content_type, "application/json");
+	views = json_loadb(r.json_text, r.json_text_len, 0, NULL);
+	ck_assert(json_is_array(views));
+	ck_assert_uint_ge(json_array_size(views), 9);
+	for (size_t i = 0; i < json_array_size(views); i++)
+		ck_assert_int_eq(strncmp(json_string_value(json_array_get(views, i)), "view-", 5),
+				 0);
+	json_decref(views);
+	api_reply_finish(&r);
+	rq.url = "/web/app.js";
+	api_dispatch(&host, &rq, &r);
+	ck_assert_uint_eq(r.status, 200);
+	ck_assert_str_eq(r.content_type, "text/javascript; charset=utf-8");
+	ck_assert_str_ne(reply_header(&r, "ETag"), etag);
+	api_reply_finish(&r);
+	/* no other name, and a refusal carries none of the file's headers */
+	rq.url = "/web/embed.c";
+	api_dispatch(&host, &rq, &r);
+	ck_assert_uint_eq(r.status, 404);
+	ck_assert_ptr_null(r.headers);
+	api_reply_finish(&r);
+	rq.method = "POST";
+	rq.url = "/";
+	api_dispatch(&host, &rq, &r);
+	ck_assert_uint_eq(r.status, 405);
+	api_reply_finish(&r);
 }
 END_TEST
 
@@ -1664,6 +1740,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, health_and_version);
 	tcase_add_test(tc, conditional_and_negotiation);
 	tcase_add_test(tc, unknown_routes);
+	tcase_add_test(tc, web_files);
 	tcase_add_test(tc, method_not_allowed);
 	tcase_add_test(tc, slow_routes);
 	tcase_add_test(tc, body_checks);

@@ -196,7 +196,9 @@ def method_and_path_cases():
     yield 'POST', M + '/zones', {}
     yield 'DELETE', M + '/proc/zoneinfo', None
     yield 'POST', '/v1/health', {}
-    for path in ('/', '/v1', '/v2/machines', '/v1/machine', '/v1/machines/nope',
+    for path in ('/web', '/web/../meson.build', '/web/%2e%2e%2fmeson.build', '/web/a/b.js',
+                 '/web/embed.c', '/web/' + 'x' * 4000, '/v1', '/v2/machines', '/v1/machine',
+                 '/v1/machines/nope',
                  '/v1/machines/nope/pages', '/v1/machines/h/nope', '/v1/machines/h/proc/nope',
                  '/v1/machines/h/proc/../zones', '/v1/machines/h%2fzones', '/v1/machines/h%00',
                  '/v1/machines/h/proc/zoneinfo%00', '//v1//machines', '/v1/machines/' + 'x' * 4000,
