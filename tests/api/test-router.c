@@ -378,7 +378,7 @@ START_TEST(web_files)
 	ck_assert_str_eq(r.content_type, "application/json");
 	views = json_loadb(r.json_text, r.json_text_len, 0, NULL);
 	ck_assert(json_is_array(views));
-	ck_assert_uint_ge(json_array_size(views), 9);
+	ck_assert_uint_ge(json_array_size(views), 10);
 	for (size_t i = 0; i < json_array_size(views); i++)
 		ck_assert_int_eq(strncmp(json_string_value(json_array_get(views, i)), "view-", 5),
 				 0);

@@ -37,7 +37,7 @@ const text = async (sel) => (await page.locator(sel).first().textContent()) || '
 step('the page loads, with every view in the navigation');
 await page.goto(`${base}/`);
 await page.waitForSelector('nav a[data-view="memmap"]');
-for (const v of ['machines', 'zones', 'buddy', 'memmap', 'vspace', 'tlb', 'walk', 'actions', 'timeline'])
+for (const v of ['machines', 'zones', 'buddy', 'memmap', 'slab', 'vspace', 'tlb', 'walk', 'actions', 'timeline'])
   assert.equal(await page.locator(`nav a[data-view="${v}"]`).count(), 1, `view ${v} in the navigation`);
 
 step('create a machine with the configuration form');
@@ -131,7 +131,7 @@ assert.equal(mode, hasEvents ? 'sse' : 'poll');
 await shot('zones');
 
 step('the other views render');
-for (const [v, sel] of [['vspace', '#vspace'], ['tlb', 'section.card'], ['timeline', '#journal table']]) {
+for (const [v, sel] of [['slab', '#slab-caches'], ['vspace', '#vspace'], ['tlb', 'section.card'], ['timeline', '#journal table']]) {
   await page.goto(`${base}/#/${v}/web1`);
   await page.waitForSelector(sel);
   await shot(v);
