@@ -27,6 +27,14 @@ function rgb(b, high) {
   return c;
 }
 
+// every byte's colour as one RGBA word (little-endian ABGR), lowmem then HighMem: drawing a
+// frame is one table lookup and one store
+const PALETTE = new Uint32Array(512);
+for (let i = 0; i < 512; i++) {
+  const c = rgb(i & 255, i > 255).map((x) => Math.round(Math.min(255, x)));
+  PALETTE[i] = (255 << 24 | c[2] << 16 | c[1] << 8 | c[0]) >>> 0;
+}
+
 const EXPLAIN = {
   pfn: 'page frame number: the physical address >> PAGE_SHIFT (12).',
   phys: 'physical address of the frame (PFN_PHYS).',
@@ -99,13 +107,13 @@ export async function render(machine, api, ctx) {
       const j = new Uint8Array(all.length + more.length); j.set(all); j.set(more, all.length); all = j;
     }
     const t1 = performance.now();
-    const d = img.data;
+    const d = new Uint32Array(img.data.buffer);
+    const perByte = new Uint32Array(256);
+    const lo = Math.min(high, all.length);
+    for (let i = 0; i < lo; i++) { const b = all[i]; d[i] = PALETTE[b]; perByte[b]++; }
+    for (let i = lo; i < all.length; i++) { const b = all[i]; d[i] = PALETTE[256 + b]; perByte[b]++; }
     const counts = new Array(KINDS.length).fill(0);
-    for (let i = 0; i < all.length; i++) {
-      const b = all[i], c = rgb(b, i >= high), p = i * 4;
-      d[p] = c[0]; d[p + 1] = c[1]; d[p + 2] = c[2]; d[p + 3] = 255;
-      counts[b >> 4]++;
-    }
+    perByte.forEach((n, b) => { if (n) counts[b >> 4] += n; });
     og.putImageData(img, 0, 0);
     paint();
     const t2 = performance.now();
