@@ -48,12 +48,12 @@ export async function render(machine, api, ctx) {
     else run(`${n} × alloc_pages(${cmd.gfp}, ${cmd.order})`, async () => (await api.command(machine, Array(n).fill(cmd))).results.map((x) => x.result), pagesKeep);
   } }, field('gfp', gfp), field('order', aorder), field('cpu', acpu), field('how many', count), h('button', { type: 'submit' }, 'alloc_pages'));
   const fpfn = int('pfn', ''), forder = int('order', 0, { max: 10 });
-  const free = h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); run(`free_pages(${fpfn.value}, ${forder.value})`, () => api.del(api.m(machine, `/pages/${fpfn.value}?order=${forder.value}`))); } },
+  const free = h('form', { id: 'free', class: 'row', onsubmit: (e) => { e.preventDefault(); run(`free_pages(${fpfn.value}, ${forder.value})`, () => api.del(api.m(machine, `/pages/${fpfn.value}?order=${forder.value}`))); } },
     field('pfn', fpfn), field('order', forder), h('button', { type: 'submit' }, 'free_pages'));
 
   // kmap / kunmap, kmap_local
   const kpfn = int('pfn', ''), kcpu = int('cpu', 0);
-  const kmap = h('form', { class: 'row', onsubmit: (e) => { e.preventDefault();
+  const kmap = h('form', { id: 'kmap', class: 'row', onsubmit: (e) => { e.preventDefault();
     run(`kmap(pfn ${kpfn.value})`, () => api.post(api.m(machine, '/kmap?timeout=5'), { pfn: Number(kpfn.value), cpu: Number(kcpu.value) }),
       (r) => ({ what: `kmap pfn ${r.pfn} at ${r.address} (slot ${r.slot})`, undoLabel: 'kunmap', undo: undo(`kunmap ${r.pfn}`, () => api.del(api.m(machine, `/kmap/${r.pfn}`))) }));
   } }, field('pfn (HighMem, allocated)', kpfn), field('cpu', kcpu), h('button', { type: 'submit' }, 'kmap'),
@@ -62,12 +62,12 @@ export async function render(machine, api, ctx) {
 
   // vmalloc / vfree, kmalloc / kfree
   const vsize = text('size', '8192');
-  const vmalloc = h('form', { class: 'row', onsubmit: (e) => { e.preventDefault();
+  const vmalloc = h('form', { id: 'vmalloc', class: 'row', onsubmit: (e) => { e.preventDefault();
     run(`vmalloc(${vsize.value})`, () => api.post(api.m(machine, '/vmalloc'), { size: Number(vsize.value) }),
       (r) => ({ what: `vmalloc ${r.address} (${r.size} bytes, pfns ${r.pages.join(',')})`, undoLabel: 'vfree', undo: undo(`vfree ${r.address}`, () => api.del(api.m(machine, `/vmalloc/${r.address}`))) }));
   } }, field('size (bytes)', vsize), h('button', { type: 'submit' }, 'vmalloc'));
   const ksize = text('size', '100'), kgfp = sel('gfp', GFP, 'GFP_KERNEL');
-  const kmalloc = h('form', { class: 'row', onsubmit: (e) => { e.preventDefault();
+  const kmalloc = h('form', { id: 'kmalloc', class: 'row', onsubmit: (e) => { e.preventDefault();
     run(`kmalloc(${ksize.value})`, () => api.post(api.m(machine, '/kmalloc'), { size: Number(ksize.value), gfp: kgfp.value }),
       (r) => ({ what: `kmalloc ${r.address} (${r.cache || 'large'}, ksize ${r.ksize})`, undoLabel: 'kfree', undo: undo(`kfree ${r.address}`, () => api.del(api.m(machine, `/kmalloc/${r.address}`))) }));
   } }, field('size (bytes)', ksize), field('gfp', kgfp), h('button', { type: 'submit' }, 'kmalloc'));
@@ -76,7 +76,7 @@ export async function render(machine, api, ctx) {
   const sname = sel('name', SYSCTLS, 'min_free_kbytes'), svalue = text('value', '', 16);
   const loadSysctl = async () => { const r = await act(() => api.get(api.m(machine, `/sysctl/vm/${sname.value}`))); if (r) svalue.value = Array.isArray(r.value) ? r.value.join(' ') : r.value; };
   sname.addEventListener('change', loadSysctl);
-  const sysctl = h('form', { class: 'row', onsubmit: (e) => { e.preventDefault();
+  const sysctl = h('form', { id: 'sysctl', class: 'row', onsubmit: (e) => { e.preventDefault();
     const v = svalue.value.trim().split(/[\s,]+/).map(Number);
     run(`vm.${sname.value} = ${svalue.value}`, () => api.put(api.m(machine, `/sysctl/vm/${sname.value}`), { value: sname.value === 'lowmem_reserve_ratio' ? v : v[0] }));
   } }, field('vm.', sname), field('value', svalue), h('button', { type: 'submit' }, 'write'));
@@ -84,7 +84,7 @@ export async function render(machine, api, ctx) {
 
   // snapshots
   const label = text('label', '', 16);
-  const snap = h('form', { class: 'row', onsubmit: (e) => { e.preventDefault();
+  const snap = h('form', { id: 'snapshot', class: 'row', onsubmit: (e) => { e.preventDefault();
     run('snapshot', () => api.post(api.m(machine, '/snapshots'), label.value ? { label: label.value } : {}));
   } }, field('label', label), h('button', { type: 'submit' }, 'take a snapshot'));
 

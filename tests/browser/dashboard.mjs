@@ -42,14 +42,14 @@ for (const v of ['machines', 'zones', 'buddy', 'memmap', 'slab', 'vspace', 'tlb'
 
 step('create a machine with the configuration form');
 await page.fill('#create input[name=name]', 'web1');
-await page.fill('#create input[name=mem]', '256M');
+await page.fill('#create input[name=mem]', '1G');
 await page.fill('#create input[name=cpus]', '2');
 await page.fill('#create input[name=cmdline]', 'vmalloc=64M');
 await page.click('#create button[type=submit]');
 await page.waitForURL(/#\/zones\/web1/);
 await page.waitForSelector('svg.wmark');
 const made = JSON.parse(curl(`${base}/v1/machines/web1`));
-assert.equal(made.config.mem, 256 * 1048576);
+assert.equal(made.config.mem, 1 << 30);
 assert.equal(made.config.cpus, 2);
 assert.equal(made.config.cmdline, 'vmalloc=64M');
 await page.click('nav a[data-view="machines"]');
@@ -73,7 +73,6 @@ await page.click('#alloc button[type=submit]');
 await page.waitForFunction(() => document.querySelectorAll('#held tr').length >= 6);
 const allocs = JSON.parse(curl(`${base}/v1/machines/web1/journal`)).entries.filter((e) => e.command.op === 'alloc_pages');
 assert.equal(allocs.length, 5, 'five alloc_pages journaled');
-await shot('actions');
 await page.goto(`${base}/#/buddy/web1`);
 await page.waitForSelector('#buddyinfo');
 const buddyAfter = await text('#buddyinfo');
@@ -115,6 +114,40 @@ assert.match(await text('#walk-result'), new RegExp(`physical ${allocs[0].result
 assert.match(await text('#walk-result table'), /pgd/);
 await shot('walk');
 
+step('the other actions, each a command: vmalloc, kmalloc, kmap/kunmap, a sysctl, a snapshot');
+await page.goto(`${base}/#/actions/web1`);
+await page.waitForSelector('#vmalloc');
+const heldRows = () => page.locator('#held tr').count();
+let rows = await heldRows();
+await page.fill('#vmalloc input[name=size]', '16384');
+await page.click('#vmalloc button[type=submit]');
+await page.waitForFunction((n) => document.querySelectorAll('#held tr').length > n, rows);
+assert.match(await text('#held'), /vmalloc 0x[0-9a-f]+ \(16384 bytes/);
+rows = await heldRows();
+await page.fill('#kmalloc input[name=size]', '100');
+await page.click('#kmalloc button[type=submit]');
+await page.waitForFunction((n) => document.querySelectorAll('#held tr').length > n, rows);
+assert.match(await text('#held'), /kmalloc 0x[0-9a-f]+ \(kmalloc-128, ksize 128\)/);
+const hp = JSON.parse(curl(`${base}/v1/machines/web1/pages`, '-d', '{"gfp": "GFP_HIGHUSER"}'));
+rows = await heldRows();
+await page.fill('#kmap input[name=pfn]', String(hp.pfn));
+await page.click('#kmap button[type=submit]');
+await page.waitForFunction((n) => document.querySelectorAll('#held tr').length > n, rows);
+const slot = () => JSON.parse(curl(`${base}/v1/machines/web1/kmap`)).slots.find((x) => x.pfn === hp.pfn);
+assert.equal(slot().count, 2, 'kmap: the slot maps the page');
+await page.locator('#held tr', { hasText: `kmap pfn ${hp.pfn}` }).locator('button').click();
+await page.waitForFunction(() => !document.getElementById('held').textContent.includes('kmap pfn'));
+assert.equal(slot().count, 1, 'kunmap: unmapped, flushed at the next wrap');
+await page.selectOption('#sysctl select[name=name]', 'min_free_kbytes');
+await page.fill('#sysctl input[name=value]', '8192');
+await page.click('#sysctl button[type=submit]');
+await page.waitForFunction(() => document.getElementById('action-log').textContent.includes('vm.min_free_kbytes = 8192'));
+assert.equal(JSON.parse(curl(`${base}/v1/machines/web1/sysctl/vm/min_free_kbytes`)).value, 8192);
+await page.fill('#snapshot input[name=label]', 'from-the-page');
+await page.click('#snapshot button[type=submit]');
+await page.waitForFunction(() => document.getElementById('action-log').textContent.includes('"label":"from-the-page"'));
+await shot('actions');
+
 step('live updates from another client (curl)');
 await page.goto(`${base}/#/zones/web1`);
 await page.waitForSelector('svg.wmark');
@@ -137,6 +170,7 @@ for (const [v, sel] of [['slab', '#slab-caches'], ['vspace', '#vspace'], ['tlb',
   await shot(v);
 }
 assert.match(await text('#journal'), /alloc_pages/);
+assert.ok(await page.locator('#journal .snapmark').count() >= 1, 'the snapshot is marked on its seq');
 
 step('replay to a chosen seq into a new machine');
 await page.fill('#until-seq', '3');
