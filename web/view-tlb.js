@@ -10,7 +10,7 @@ export const order = 50;
 export async function render(machine, api, ctx) {
   const { cpus } = await api.get(api.m(machine, '/cpus'));
   const tlbs = await Promise.all(cpus.map((c) => api.get(api.m(machine, `/cpus/${c.cpu}/tlb`))));
-  return h('div', null, tlbs.map((t) => section(`CPU ${t.cpu}`,
+  return h('div', { id: 'tlbs' }, tlbs.map((t) => section(`CPU ${t.cpu}`,
     h('p', { class: 'muted' }, `CR3 ${t.cr3} · CR0.PG ${t.cr0.pg} WP ${t.cr0.wp} · CR4.PSE ${t.cr4.pse} PAE ${t.cr4.pae} PGE ${t.cr4.pge} · EFER.NXE ${t.efer.nxe} · `,
       `capacity ${t.capacity.small} small + ${t.capacity.large} large`),
     h('p', null, Object.entries(t.counters).map(([k, v]) => `${k} ${num(v)}`).join(' · ')),

@@ -30,7 +30,7 @@ const hasEvents = (() => {
   } catch (e) { return (e.stdout || '').toString() === '200'; }
 })();
 console.log(`# the daemon ${hasEvents ? 'streams' : 'does not stream'} events`);
-const shot = (name) => page.screenshot({ path: `${shots}/${name}.png` });
+const shot = async (name) => { await page.evaluate(() => window.scrollTo(0, 0)); await page.screenshot({ path: `${shots}/${name}.png` }); };
 const curl = (...args) => execFileSync('curl', ['-sS', '--fail-with-body', ...args], { encoding: 'utf-8' });
 const text = async (sel) => (await page.locator(sel).first().textContent()) || '';
 
@@ -164,12 +164,18 @@ assert.equal(mode, hasEvents ? 'sse' : 'poll');
 await shot('zones');
 
 step('the other views render');
-for (const [v, sel] of [['slab', '#slab-caches'], ['vspace', '#vspace'], ['tlb', 'section.card'], ['timeline', '#journal table']]) {
+curl(`${base}/v1/machines/web1/memory?addr=0xc0100000&len=4&space=kernel`); // a TLB entry to show
+for (const [v, sel] of [['slab', '#slab-caches'], ['vspace', '#vspace'], ['tlb', '#tlbs'], ['timeline', '#journal table']]) {
   await page.goto(`${base}/#/${v}/web1`);
   await page.waitForSelector(sel);
   await shot(v);
 }
 assert.match(await text('#journal'), /alloc_pages/);
+await page.goto(`${base}/#/tlb/web1`);
+await page.waitForSelector('#tlbs table');
+assert.match(await text('#tlbs'), /0xc0100000|0xc0000000/);
+await page.goto(`${base}/#/timeline/web1`);
+await page.waitForSelector('#journal table');
 assert.ok(await page.locator('#journal .snapmark').count() >= 1, 'the snapshot is marked on its seq');
 
 step('replay to a chosen seq into a new machine');
