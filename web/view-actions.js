@@ -1,6 +1,7 @@
 // view-actions.js - change the machine, every action a command through the one path
 // (HTTP -> command -> executor -> mmcore -> journal): alloc_pages/free_pages with the GFP
-// flags the kernel names, kmap/kunmap, vmalloc/vfree, kmalloc/kfree, sysctls, snapshots.
+// flags the kernel names, kmap/kunmap, vmalloc/vfree, kmalloc/kfree, kvmalloc/kvfree,
+// sysctls, snapshots.
 import { h, section, field, act, table } from './ui.js';
 
 export const id = 'actions';
@@ -72,9 +73,24 @@ export async function render(machine, api, ctx) {
       (r) => ({ what: `kmalloc ${r.address} (${r.cache || 'large'}, ksize ${r.ksize})`, undoLabel: 'kfree', undo: undo(`kfree ${r.address}`, () => api.del(api.m(machine, `/kmalloc/${r.address}`))) }));
   } }, field('size (bytes)', ksize), field('gfp', kgfp), h('button', { type: 'submit' }, 'kmalloc'));
 
+  // kvmalloc / kvfree: kmalloc, or vmalloc when that fails (mm/util.c)
+  const kvsize = text('size', '100000'), kvgfp = sel('gfp', GFP, 'GFP_KERNEL');
+  const kvmalloc = h('form', { id: 'kvmalloc', class: 'row', onsubmit: (e) => { e.preventDefault();
+    run(`kvmalloc(${kvsize.value})`, () => api.post(api.m(machine, '/kvmalloc'), { size: Number(kvsize.value), gfp: kvgfp.value }),
+      (r) => ({ what: `kvmalloc ${r.address} (${r.kind}, ${r.size} bytes)`, undoLabel: 'kvfree', undo: undo(`kvfree ${r.address}`, () => api.del(api.m(machine, `/kvmalloc/${r.address}`))) }));
+  } }, field('size (bytes)', kvsize), field('gfp', kvgfp), h('button', { type: 'submit' }, 'kvmalloc'));
+
   // sysctls
   const sname = sel('name', SYSCTLS, 'min_free_kbytes'), svalue = text('value', '', 16);
-  const loadSysctl = async () => { const r = await act(() => api.get(api.m(machine, `/sysctl/vm/${sname.value}`))); if (r) svalue.value = Array.isArray(r.value) ? r.value.join(' ') : r.value; };
+  // the current value, unless the user typed one meanwhile
+  let typed = false;
+  svalue.addEventListener('input', () => { typed = true; });
+  const loadSysctl = async () => {
+    typed = false;
+    const r = await act(() => api.get(api.m(machine, `/sysctl/vm/${sname.value}`)));
+    if (r && !typed) svalue.value = Array.isArray(r.value) ? r.value.join(' ') : r.value;
+    svalue.dataset.loaded = sname.value;
+  };
   sname.addEventListener('change', loadSysctl);
   const sysctl = h('form', { id: 'sysctl', class: 'row', onsubmit: (e) => { e.preventDefault();
     const v = svalue.value.trim().split(/[\s,]+/).map(Number);
@@ -93,6 +109,7 @@ export async function render(machine, api, ctx) {
     section('alloc_pages / free_pages', h('p', { class: 'muted' }, 'GFP flags as the kernel names them: the base picks the zones (HIGHUSER reaches HighMem, DMA the first 16 MiB) and the migrate type (MOVABLE); the modifiers change how hard the allocator tries.'),
       alloc, h('div', { class: 'mods' }, mods), free),
     section('kmap / kmap_local_page', kmap), section('vmalloc', vmalloc), section('kmalloc (SLUB)', kmalloc),
+    section('kvmalloc: kmalloc, else vmalloc', kvmalloc),
     section('sysctl vm.*', sysctl), section('snapshots', snap),
     section('What you hold (free it again)', heldEl), section('Results', log));
 }
