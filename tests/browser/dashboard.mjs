@@ -6,7 +6,8 @@
 // see /proc/buddyinfo and the memory map change; open a frame; walk an address; follow live
 // updates sent by another client (curl); every other view renders; no console errors; the
 // memory map of a 4 GiB machine: frames drawn, time to draw, time to update after a batch of
-// 1000 allocations (printed as PERF lines). Screenshots go to SCREENSHOT_DIR.
+// 1000 allocations (printed as PERF lines). Live updates must come by Server-Sent Events.
+// Screenshots go to SCREENSHOT_DIR.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
@@ -20,16 +21,6 @@ page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
 // a view's 4xx answer is shown to the user, not an error of the page; but nothing may fail
 page.on('response', (r) => { if (r.status() >= 500) errors.push(`HTTP ${r.status()} ${r.url()}`); });
 const step = (s) => console.log(`# ${s}`);
-// Does this mm32d stream events (GET /v1/machines/{id}/events, issue 17's API)? Then the page
-// must follow it by SSE. A daemon without it answers 404, which the page meets once per
-// machine (EventSource) before it polls the journal: that one 404 is expected there.
-const hasEvents = (() => {
-  try {
-    return execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '1',
-      `${base}/v1/machines/${big || 'default'}/events`], { encoding: 'utf-8' }) === '200';
-  } catch (e) { return (e.stdout || '').toString() === '200'; }
-})();
-console.log(`# the daemon ${hasEvents ? 'streams' : 'does not stream'} events`);
 const shot = async (name) => { await page.evaluate(() => window.scrollTo(0, 0)); await page.screenshot({ path: `${shots}/${name}.png` }); };
 const curl = (...args) => execFileSync('curl', ['-sS', '--fail-with-body', ...args], { encoding: 'utf-8' });
 const text = async (sel) => (await page.locator(sel).first().textContent()) || '';
@@ -169,7 +160,7 @@ curl(`${base}/v1/machines/web1/commands`, '-H', 'Content-Type: application/json'
 await page.waitForFunction((s) => window.mm32.seq >= s + 20, seq0, { timeout: 10000 });
 await page.waitForFunction((t) => document.getElementById('zones') && document.getElementById('zones').textContent !== t, freeBefore, { timeout: 10000 });
 console.log(`# live updates by ${mode}`);
-assert.equal(mode, hasEvents ? 'sse' : 'poll');
+assert.equal(mode, 'sse', 'the page follows GET /events');
 await shot('zones');
 
 step('the other views render');
@@ -225,8 +216,6 @@ if (big) {
 }
 
 await browser.close();
-if (!hasEvents)
-  errors.splice(0, errors.length, ...errors.filter((e) => !/status of 404 .*\/v1\/machines\/[^/]+\/events\)$/.test(e)));
 if (errors.length) {
   console.error(errors.join('\n'));
   process.exit(1);
