@@ -48,4 +48,27 @@ static inline char *render(const char *file)
 	return b.data;
 }
 
+/* Machines @a and @b render the same texts: each of the @n /proc files @files (the names
+ * of mm_proc_render()), then dmesg. */
+static inline void expect_same_texts(struct mm_machine *a, struct mm_machine *b,
+				     const char *const *files, unsigned int n)
+{
+	struct mm_error err = {0};
+
+	for (unsigned int i = 0; i <= n; i++) {
+		struct mm_buf x = {0}, y = {0};
+
+		if (i < n) {
+			ck_assert_int_eq(mm_proc_render(a, files[i], &x, &err), 0);
+			ck_assert_int_eq(mm_proc_render(b, files[i], &y, &err), 0);
+		} else {
+			ck_assert_int_eq(mm_dmesg_render(a, &x, &err), 0);
+			ck_assert_int_eq(mm_dmesg_render(b, &y, &err), 0);
+		}
+		ck_assert_msg(!strcmp(x.data, y.data), "%s differs", i < n ? files[i] : "dmesg");
+		mm_buf_free(&x);
+		mm_buf_free(&y);
+	}
+}
+
 #endif

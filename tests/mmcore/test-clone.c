@@ -48,27 +48,8 @@ static void same_views(struct mm_machine *a, struct mm_machine *b)
 {
 	static const char *const files[] = {"zoneinfo", "buddyinfo", "pagetypeinfo", "meminfo",
 					    "vmstat",	"slabinfo",  "vmallocinfo"};
-	struct mm_error err = {0};
-	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(files); i++) {
-		struct mm_buf x = {0}, y = {0};
-
-		ck_assert_int_eq(mm_proc_render(a, files[i], &x, &err), 0);
-		ck_assert_int_eq(mm_proc_render(b, files[i], &y, &err), 0);
-		ck_assert_str_eq(x.data, y.data);
-		mm_buf_free(&x);
-		mm_buf_free(&y);
-	}
-	{
-		struct mm_buf x = {0}, y = {0};
-
-		ck_assert_int_eq(mm_dmesg_render(a, &x, &err), 0);
-		ck_assert_int_eq(mm_dmesg_render(b, &y, &err), 0);
-		ck_assert_str_eq(x.data, y.data);
-		mm_buf_free(&x);
-		mm_buf_free(&y);
-	}
+	expect_same_texts(a, b, files, ARRAY_SIZE(files));
 }
 
 /* The same ops on both machines give the same results (the replay of one journal). */
