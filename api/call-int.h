@@ -38,6 +38,10 @@ api_handler_fn api_route_command;
 int api_parse_uint(const char *what, const char *s, uint32_t max, uint32_t *ret,
 		   struct mm_error *err);
 /* The query argument @key as an integer 0..@max; *@ret untouched when absent. */
+/* GET /frames' and /memmap's query: the frames [*@start, *@start + *@n) (views.c). */
+int api_frame_range(struct api_call *c, uint32_t count, uint32_t max, uint32_t *start, uint32_t *n,
+		    struct mm_error *err);
+
 int api_query_uint(const struct api_call *c, const char *key, uint32_t max, uint32_t *ret,
 		   bool *present, struct mm_error *err);
 /* The address in query argument @key, required, at most @max. */

@@ -87,38 +87,15 @@ static uint8_t memmap_byte(const struct mm_frame_info *f)
 
 int h_memmap(struct api_call *c, struct api_reply *out, struct mm_error *err)
 {
-	static const char *const known[] = {"start", "count", NULL};
-	uint32_t start = 0, count = MEMMAP_MAX, max_pfn = mm_max_pfn(c->lease.m), n;
+	uint32_t start, n;
 	uint32_t head_pfn = UINT32_MAX;
 	uint8_t head_byte = 0, *buf;
 	struct mm_frame_info f;
 	int r;
 
-	r = api_query_check(c, known, err);
+	r = api_frame_range(c, MEMMAP_MAX, MEMMAP_MAX, &start, &n, err);
 	if (r < 0)
 		return r;
-	if (mm_machine_phase(c->lease.m) < MM_PHASE_BUDDY) {
-		/* no struct pages yet: mmcore says which boot phase makes them (409) */
-		r = mm_get_frame(c->lease.m, 0, &f, err);
-		if (r < 0)
-			return api_call_failed(r, err, "mm_get_frame");
-	}
-	r = api_query_uint(c, "start", UINT32_MAX, &start, NULL, err);
-	if (r < 0)
-		return r;
-	r = api_query_uint(c, "count", UINT32_MAX, &count, NULL, err);
-	if (r < 0)
-		return r;
-	if (count < 1 || count > MEMMAP_MAX)
-		return api_error(err, -EINVAL,
-				 "query parameter 'count' must be 1..%u, not %" PRIu32, MEMMAP_MAX,
-				 count);
-	if (start >= max_pfn)
-		return api_error(err, -EINVAL,
-				 "query parameter 'start' must be below max_pfn %" PRIu32
-				 ", not %" PRIu32,
-				 max_pfn, start);
-	n = max_pfn - start < count ? max_pfn - start : count;
 	buf = malloc(n);
 	if (!buf)
 		return api_error(err, -ENOMEM, "out of memory for %" PRIu32 " frames", n);

@@ -359,13 +359,19 @@ int h_slab_cache(struct api_call *c, struct api_reply *out, struct mm_error *err
 #define FRAMES_DEFAULT 64
 #define FRAMES_MAX 4096
 
-int h_frames(struct api_call *c, struct api_reply *out, struct mm_error *err)
+/*
+ * The frames a range view answers for (GET /frames, GET /memmap): its query `start` and
+ * `count` (default @count, 1..@max) checked against the machine (before the buddy phase
+ * there are no struct pages: mmcore's 409), the range cut at max_pfn. 0 and *@start, *@n.
+ */
+int api_frame_range(struct api_call *c, uint32_t count, uint32_t max, uint32_t *start, uint32_t *n,
+		    struct mm_error *err)
 {
 	static const char *const known[] = {"start", "count", NULL};
-	uint32_t start = 0, count = FRAMES_DEFAULT, max_pfn = mm_max_pfn(c->lease.m), n;
-	json_t *frames, *doc;
+	uint32_t max_pfn = mm_max_pfn(c->lease.m);
 	int r;
 
+	*start = 0;
 	r = api_query_check(c, known, err);
 	if (r < 0)
 		return r;
@@ -377,22 +383,34 @@ int h_frames(struct api_call *c, struct api_reply *out, struct mm_error *err)
 		if (r < 0)
 			return api_call_failed(r, err, "mm_get_frame");
 	}
-	r = api_query_uint(c, "start", UINT32_MAX, &start, NULL, err);
+	r = api_query_uint(c, "start", UINT32_MAX, start, NULL, err);
 	if (r < 0)
 		return r;
 	r = api_query_uint(c, "count", UINT32_MAX, &count, NULL, err);
 	if (r < 0)
 		return r;
-	if (count < 1 || count > FRAMES_MAX)
+	if (count < 1 || count > max)
 		return api_error(err, -EINVAL,
-				 "query parameter 'count' must be 1..%d, not %" PRIu32, FRAMES_MAX,
-				 count);
-	if (start >= max_pfn)
+				 "query parameter 'count' must be 1..%" PRIu32 ", not %" PRIu32,
+				 max, count);
+	if (*start >= max_pfn)
 		return api_error(err, -EINVAL,
 				 "query parameter 'start' must be below max_pfn %" PRIu32
 				 ", not %" PRIu32,
-				 max_pfn, start);
-	n = max_pfn - start < count ? max_pfn - start : count;
+				 max_pfn, *start);
+	*n = max_pfn - *start < count ? max_pfn - *start : count;
+	return 0;
+}
+
+int h_frames(struct api_call *c, struct api_reply *out, struct mm_error *err)
+{
+	uint32_t start, n, max_pfn = mm_max_pfn(c->lease.m);
+	json_t *frames, *doc;
+	int r;
+
+	r = api_frame_range(c, FRAMES_DEFAULT, FRAMES_MAX, &start, &n, err);
+	if (r < 0)
+		return r;
 	frames = json_array();
 	if (!frames)
 		return api_error(err, -ENOMEM, "out of memory");
