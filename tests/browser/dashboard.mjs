@@ -21,6 +21,17 @@ page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
 // a view's 4xx answer is shown to the user, not an error of the page; but nothing may fail
 page.on('response', (r) => { if (r.status() >= 500) errors.push(`HTTP ${r.status()} ${r.url()}`); });
 const step = (s) => console.log(`# ${s}`);
+// page.waitForFunction() of the playwright-core that runs on Debian 12's Node.js 18 compiles
+// its predicate with eval inside the page, which the page's CSP (script-src 'self') refuses:
+// poll with page.evaluate() instead (a DevTools call, outside the page's CSP).
+const waitFor = async (fn, arg, { timeout = 30000 } = {}) => {
+  const t0 = Date.now();
+  for (;;) {
+    if (await page.evaluate(fn, arg)) return;
+    if (Date.now() - t0 > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${fn}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
 const shot = async (name) => { await page.evaluate(() => window.scrollTo(0, 0)); await page.screenshot({ path: `${shots}/${name}.png` }); };
 const curl = (...args) => execFileSync('curl', ['-sS', '--fail-with-body', ...args], { encoding: 'utf-8' });
 const text = async (sel) => (await page.locator(sel).first().textContent()) || '';
@@ -61,7 +72,7 @@ await page.selectOption('#alloc select[name=gfp]', 'GFP_KERNEL');
 await page.fill('#alloc input[name=order]', '3');
 await page.fill('#alloc input[name=count]', '5');
 await page.click('#alloc button[type=submit]');
-await page.waitForFunction(() => document.querySelectorAll('#held tr').length >= 6);
+await waitFor(() => document.querySelectorAll('#held tr').length >= 6);
 const allocs = JSON.parse(curl(`${base}/v1/machines/web1/journal`)).entries.filter((e) => e.command.op === 'alloc_pages');
 assert.equal(allocs.length, 5, 'five alloc_pages journaled');
 await page.goto(`${base}/#/buddy/web1`);
@@ -88,7 +99,7 @@ const css = (box.width - 2) / 1024 * Number(vs.z); // CSS pixels a frame (inside
 const target = pfn + 3; // the middle of its block of 8
 await page.mouse.click(box.x + 1 + ((target % 1024) - Number(vs.ox) + 0.5) * css,
   box.y + 1 + (Math.floor(target / 1024) - Number(vs.oy) + 0.5) * css);
-await page.waitForFunction((t) => (document.querySelector('#frame-panel h3') || {}).textContent.includes(`pfn ${t.toLocaleString('en')} `), target);
+await waitFor((t) => (document.querySelector('#frame-panel h3') || {}).textContent.includes(`pfn ${t.toLocaleString('en')} `), target);
 const opened = Number((await text('#frame-panel h3')).match(/pfn ([\d,]+)/)[1].replace(/,/g, ''));
 assert.equal(opened, target, 'the clicked cell\'s frame opens');
 assert.match(await text('#frame-panel h3'), /allocated/);
@@ -112,27 +123,27 @@ const heldRows = () => page.locator('#held tr').count();
 let rows = await heldRows();
 await page.fill('#vmalloc input[name=size]', '16384');
 await page.click('#vmalloc button[type=submit]');
-await page.waitForFunction((n) => document.querySelectorAll('#held tr').length > n, rows);
+await waitFor((n) => document.querySelectorAll('#held tr').length > n, rows);
 assert.match(await text('#held'), /vmalloc 0x[0-9a-f]+ \(16384 bytes/);
 rows = await heldRows();
 await page.fill('#kmalloc input[name=size]', '100');
 await page.click('#kmalloc button[type=submit]');
-await page.waitForFunction((n) => document.querySelectorAll('#held tr').length > n, rows);
+await waitFor((n) => document.querySelectorAll('#held tr').length > n, rows);
 assert.match(await text('#held'), /kmalloc 0x[0-9a-f]+ \(kmalloc-128, ksize 128\)/);
 rows = await heldRows();
 await page.fill('#kvmalloc input[name=size]', '100000');
 await page.click('#kvmalloc button[type=submit]');
-await page.waitForFunction((n) => document.querySelectorAll('#held tr').length > n, rows);
+await waitFor((n) => document.querySelectorAll('#held tr').length > n, rows);
 assert.match(await text('#held'), /kvmalloc 0x[0-9a-f]+ \((kmalloc|vmalloc), 100000 bytes\)/);
 const hp = JSON.parse(curl(`${base}/v1/machines/web1/pages`, '-d', '{"gfp": "GFP_HIGHUSER"}'));
 rows = await heldRows();
 await page.fill('#kmap input[name=pfn]', String(hp.pfn));
 await page.click('#kmap button[type=submit]');
-await page.waitForFunction((n) => document.querySelectorAll('#held tr').length > n, rows);
+await waitFor((n) => document.querySelectorAll('#held tr').length > n, rows);
 const slot = () => JSON.parse(curl(`${base}/v1/machines/web1/kmap`)).slots.find((x) => x.pfn === hp.pfn);
 assert.equal(slot().count, 2, 'kmap: the slot maps the page');
 await page.locator('#held tr', { hasText: `kmap pfn ${hp.pfn}` }).locator('button').click();
-await page.waitForFunction(() => !document.getElementById('held').textContent.includes('kmap pfn'));
+await waitFor(() => !document.getElementById('held').textContent.includes('kmap pfn'));
 assert.equal(slot().count, 1, 'kunmap: unmapped, flushed at the next wrap');
 await page.selectOption('#sysctl select[name=name]', 'watermark_scale_factor');
 await page.waitForSelector('#sysctl input[data-loaded=watermark_scale_factor]');
@@ -141,24 +152,24 @@ await page.selectOption('#sysctl select[name=name]', 'min_free_kbytes');
 await page.waitForSelector('#sysctl input[data-loaded=min_free_kbytes]');
 await page.fill('#sysctl input[name=value]', '8192');
 await page.click('#sysctl button[type=submit]');
-await page.waitForFunction(() => document.getElementById('action-log').textContent.includes('vm.min_free_kbytes = 8192'));
+await waitFor(() => document.getElementById('action-log').textContent.includes('vm.min_free_kbytes = 8192'));
 assert.equal(JSON.parse(curl(`${base}/v1/machines/web1/sysctl/vm/min_free_kbytes`)).value, 8192);
 await page.fill('#snapshot input[name=label]', 'from-the-page');
 await page.click('#snapshot button[type=submit]');
-await page.waitForFunction(() => document.getElementById('action-log').textContent.includes('"label":"from-the-page"'));
+await waitFor(() => document.getElementById('action-log').textContent.includes('"label":"from-the-page"'));
 await shot('actions');
 
 step('live updates from another client (curl)');
 await page.goto(`${base}/#/zones/web1`);
 await page.waitForSelector('svg.wmark');
-await page.waitForFunction(() => window.mm32.mode !== 'off');
+await waitFor(() => window.mm32.mode !== 'off');
 const mode = await page.evaluate(() => window.mm32.mode);
 const seq0 = await page.evaluate(() => window.mm32.seq);
 const freeBefore = await text('#zones');
 curl(`${base}/v1/machines/web1/commands`, '-H', 'Content-Type: application/json', '-d',
   JSON.stringify(Array(20).fill({ op: 'alloc_pages', gfp: 'GFP_KERNEL', order: 2 })));
-await page.waitForFunction((s) => window.mm32.seq >= s + 20, seq0, { timeout: 10000 });
-await page.waitForFunction((t) => document.getElementById('zones') && document.getElementById('zones').textContent !== t, freeBefore, { timeout: 10000 });
+await waitFor((s) => window.mm32.seq >= s + 20, seq0, { timeout: 10000 });
+await waitFor((t) => document.getElementById('zones') && document.getElementById('zones').textContent !== t, freeBefore, { timeout: 10000 });
 console.log(`# live updates by ${mode}`);
 assert.equal(mode, 'sse', 'the page follows GET /events');
 await shot('zones');
@@ -196,7 +207,7 @@ if (big) {
   curl(`${base}/v1/machines/${big}/commands`, '-H', 'Content-Type: application/json', '-d',
     JSON.stringify(Array(1000).fill({ op: 'alloc_pages', gfp: 'GFP_HIGHUSER_MOVABLE', order: 0 })));
   const t0 = Date.now();
-  await page.waitForFunction(([s, k]) => window.mm32.seq >= s + 1000 && window.mm32.perfLog.length > k &&
+  await waitFor(([s, k]) => window.mm32.seq >= s + 1000 && window.mm32.perfLog.length > k &&
     window.mm32.perfLog[window.mm32.perfLog.length - 1].seq >= s + 1000, [seq1, n], { timeout: 20000 });
   const upd = await page.evaluate(() => window.mm32.perf);
   const t1 = Date.now();
