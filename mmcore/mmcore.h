@@ -679,7 +679,8 @@ int mm_mem_read(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr
 		void *out, struct mm_error *err);
 int mm_mem_write(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr, const void *in,
 		 size_t len, struct mm_error *err);
-/* A physical write into a frame the kernel owns (PG_reserved, or a page table it allocated)
+/* A physical write into a frame the kernel owns (PG_reserved, a page table or vmalloc page it
+ * allocated, a slab or kmalloc_large block)
  * is refused by mm_mem_write() (-EBUSY); mm_mem_write_force() does it and taints the
  * machine (MM_WARN_ON_ONCE's taint: it refuses every further change). */
 int mm_mem_write_force(struct mm_machine *m, unsigned int cpu, int space, uint64_t addr,

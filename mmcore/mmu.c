@@ -292,10 +292,17 @@ static pfn_t kernel_frame(const struct mm_machine *m, uint64_t addr, size_t len)
 {
 	for (pfn_t pfn = (pfn_t)(addr >> PAGE_SHIFT); (uint64_t)pfn << PAGE_SHIFT < addr + len;
 	     pfn++)
-		if (pfn < m->mem_map_pfns &&
-		    (PageReserved(&m->mem_map[pfn]) ||
-		     (pfn < m->pgstate_pfns && (m->pgstate[pfn] & PGS_KERNEL))))
-			return pfn;
+		if (pfn < m->mem_map_pfns) {
+			const struct page *p = &m->mem_map[pfn];
+			/* a slab's or kmalloc_large block's tail pages: their head is flagged */
+			pfn_t head =
+				PageTail(p) && p->lru_next < m->mem_map_pfns ? p->lru_next : pfn;
+
+			if (PageReserved(p) ||
+			    (pfn < m->pgstate_pfns && (m->pgstate[pfn] & PGS_KERNEL)) ||
+			    (head < m->pgstate_pfns && (m->pgstate[head] & PGS_SLAB)))
+				return pfn;
+		}
 	return PFN_NIL;
 }
 
@@ -320,6 +327,8 @@ static int mem_access(struct mm_machine *m, unsigned int cpu, int space, uint64_
 		if (kpfn != PFN_NIL && !force) {
 			if (PageReserved(&m->mem_map[kpfn]))
 				snprintf(why, sizeof(why), "PG_reserved");
+			else if (!(m->pgstate[kpfn] & PGS_KERNEL))
+				snprintf(why, sizeof(why), "a slab, or a kmalloc_large block");
 			else
 				vmalloc_kernel_page(m, kpfn, why, sizeof(why));
 			return mm_set_error(

@@ -803,6 +803,41 @@ START_TEST(snapshot_roundtrip)
 }
 END_TEST
 
+/* A physical write (/dev/mem) into a slab or a kmalloc_large block is the kernel's memory:
+ * refused, its frames unchanged (a free object holds SLUB's free pointer: fuzz-commands
+ * broke a boot slab's freelist with one); "force" does it and taints the machine. */
+START_TEST(phys_write_slab_refused)
+{
+	static const uint8_t junk[4] = {0xde, 0xad, 0xbe, 0xef};
+	struct mm_error err = {0};
+	struct mm_kmalloc a, big;
+	uint8_t before[8], after[8];
+
+	boot("256M", pae_of(_i), 1, "");
+	a = km(64, "GFP_KERNEL");
+	big = km(16384, "GFP_KERNEL"); /* kmalloc_large: an order-2 block */
+	ck_assert_int_eq(mm_mem_read(m, 0, MM_SPACE_PHYS, PFN_PHYS(a.pfn) + 64, 8, before, &err),
+			 0);
+	ck_assert_int_eq(
+		mm_mem_write(m, 0, MM_SPACE_PHYS, PFN_PHYS(a.pfn) + 64, junk, sizeof(junk), &err),
+		-EBUSY);
+	ck_assert_msg(strstr(err.msg, "a slab"), "%s", err.msg);
+	ck_assert_int_eq(mm_mem_read(m, 0, MM_SPACE_PHYS, PFN_PHYS(a.pfn) + 64, 8, after, &err), 0);
+	ck_assert(!memcmp(before, after, 8));
+	/* a tail page of the kmalloc_large block */
+	ck_assert_int_eq(
+		mm_mem_write(m, 0, MM_SPACE_PHYS, PFN_PHYS(big.pfn + 3), junk, sizeof(junk), &err),
+		-EBUSY);
+	ck_assert(!mm_machine_tainted(m));
+	ck_assert_int_eq(mm_mem_write_force(m, 0, MM_SPACE_PHYS, PFN_PHYS(big.pfn + 3), junk,
+					    sizeof(junk), &err),
+			 0);
+	ck_assert(mm_machine_tainted(m));
+	mm_machine_destroy(m);
+	m = NULL;
+}
+END_TEST
+
 /* ---- the checker: each invariant corrupted on its own ----------------------------------- */
 
 /* mm_check() finds exactly invariant @inv broken (and nothing else), with a message about
@@ -1038,6 +1073,7 @@ Suite *test_suite(void)
 	tcase_add_loop_test(tx, corrupt_slab_stat, 0, 2);
 	tcase_add_loop_test(tx, corrupt_orphan_slab, 0, 2);
 	tcase_add_loop_test(tx, corrupt_slab_order, 0, 2);
+	tcase_add_loop_test(tx, phys_write_slab_refused, 0, 2);
 	tcase_add_loop_test(tx, corrupt_frozen, 0, 2);
 	tcase_add_loop_test(tx, corrupt_cpu_partial_count, 0, 2);
 	suite_add_tcase(s, tx);
