@@ -238,20 +238,7 @@ static int alloc_refused(const struct mm_machine *m, unsigned int cpu, mm_gfp_t 
 				    "alloc_pages() may sleep (__GFP_DIRECT_RECLAIM), and CPU %u is "
 				    "in atomic context",
 				    cpu);
-	if (gfp & ~__GFP_BITS_MASK)
-		return mm_set_error(err, -EINVAL, "GFP mask %#x has bits above __GFP_BITS_SHIFT",
-				    gfp);
-	if (gfp_zone_bad(gfp))
-		return mm_set_error(err, -EINVAL,
-				    "GFP mask %#x combines zone modifiers the kernel rejects "
-				    "(GFP_ZONE_BAD)",
-				    gfp);
-	if (gfp_migratetype_bad(gfp))
-		return mm_set_error(err, -EINVAL,
-				    "GFP mask %#x has both __GFP_MOVABLE and __GFP_RECLAIMABLE: "
-				    "gfp_migratetype() warns, it is no migratetype",
-				    gfp);
-	return 0;
+	return gfp_check_mask(gfp, err);
 }
 
 /* What mm_alloc_pages() answers for the block it got at @pfn. */

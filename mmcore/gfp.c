@@ -182,3 +182,26 @@ int mm_gfp_parse(const char *text, mm_gfp_t *ret, struct mm_error *err)
 	*ret = gfp;
 	return 0;
 }
+
+/*
+ * gfp_check_mask - the masks the page allocator and kmalloc refuse before they look at
+ * memory (-EINVAL): bits above __GFP_BITS_SHIFT, GFP_ZONE_BAD zone modifiers, and both
+ * mobility bits at once (gfp_migratetype() warns: there is no such migratetype).
+ */
+int gfp_check_mask(gfp_t gfp, struct mm_error *err)
+{
+	if (gfp & ~__GFP_BITS_MASK)
+		return mm_set_error(err, -EINVAL, "GFP mask %#x has bits above __GFP_BITS_SHIFT",
+				    gfp);
+	if (gfp_zone_bad(gfp))
+		return mm_set_error(err, -EINVAL,
+				    "GFP mask %#x combines zone modifiers the kernel rejects "
+				    "(GFP_ZONE_BAD)",
+				    gfp);
+	if (gfp_migratetype_bad(gfp))
+		return mm_set_error(err, -EINVAL,
+				    "GFP mask %#x has both __GFP_MOVABLE and __GFP_RECLAIMABLE: "
+				    "gfp_migratetype() warns, it is no migratetype",
+				    gfp);
+	return 0;
+}

@@ -120,4 +120,8 @@ static inline unsigned int gfp_migratetype(gfp_t gfp, bool mobility_disabled)
 	return (gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT;
 }
 
+/* -EINVAL (named) for a mask the allocators refuse outright, else 0 (gfp.c). */
+struct mm_error;
+int gfp_check_mask(gfp_t gfp, struct mm_error *err);
+
 #endif /* MM_GFP_H */

@@ -1683,20 +1683,7 @@ int slab_ready(const struct mm_machine *m, unsigned int cpu, struct mm_error *er
 
 int slab_check_gfp(gfp_t gfp, struct mm_error *err)
 {
-	if (gfp & ~__GFP_BITS_MASK)
-		return mm_set_error(err, -EINVAL, "GFP mask %#x has bits above __GFP_BITS_SHIFT",
-				    gfp);
-	if (gfp_zone_bad(gfp))
-		return mm_set_error(err, -EINVAL,
-				    "GFP mask %#x combines zone modifiers the kernel rejects "
-				    "(GFP_ZONE_BAD)",
-				    gfp);
-	if (gfp_migratetype_bad(gfp))
-		return mm_set_error(err, -EINVAL,
-				    "GFP mask %#x has both __GFP_MOVABLE and __GFP_RECLAIMABLE: "
-				    "gfp_migratetype() warns, it is no migratetype",
-				    gfp);
-	return 0;
+	return gfp_check_mask(gfp, err);
 }
 
 static void fill_alloc(const struct mm_machine *m, const struct kmem_cache *s, uint32_t addr,
